@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* http.c: the lws HTTP protocol of ed-api. One request at a time per connection:
+ * LWS_CALLBACK_HTTP reads method and path, HTTP_BODY gathers up to API_MAX_BODY_BYTES,
+ * HTTP_BODY_COMPLETION dispatches, the reply's headers go out at once and its body from
+ * HTTP_WRITEABLE (one lws_write per callback). */
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "http.h"
+#include "log.h"
+
+/* One per HTTP connection (lws pss); reset at each request on a kept-alive connection. */
+struct http_conn {
+    char path[256];
+    enum route_method method;
+    bool body_too_large;
+    bool close_after;      /* unread body left on the socket: close instead of keep-alive */
+    size_t body_len;
+    char body[API_MAX_BODY_BYTES + 1];
+    unsigned char *out;    /* LWS_PRE + reply body, malloc'd */
+    size_t out_len;
+};
+
+static enum route_method method_of(struct lws *wsi)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+        return ROUTE_GET;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+        return ROUTE_POST;
+    return ROUTE_OTHER;
+}
+
+static long content_length(struct lws *wsi)
+{
+    char buf[32];
+
+    if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return -1;
+    return atol(buf);
+}
+
+static bool is_json_content_type(struct lws *wsi)
+{
+    char buf[128];
+
+    if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+        return false;
+    return !strncasecmp(buf, "application/json", 16) && (buf[16] == '\0' || buf[16] == ';');
+}
+
+static void free_out(struct http_conn *c)
+{
+    free(c->out);
+    c->out = NULL;
+    c->out_len = 0;
+}
+
+/* Sends the status and headers now and queues the body for HTTP_WRITEABLE. */
+static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc)
+{
+    unsigned char headers[LWS_PRE + 1024];
+    unsigned char *start = &headers[LWS_PRE], *p = start, *end = &headers[sizeof headers - 1];
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    size_t len = text ? strlen(text) : 0;
+
+    json_decref(doc);
+    free_out(c);
+    c->out = malloc(LWS_PRE + len + 1);
+    if (!text || !c->out) {
+        free(text);
+        return -1;
+    }
+    memcpy(c->out + LWS_PRE, text, len);
+    c->out_len = len;
+    free(text);
+    if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json", len, &p,
+                                    end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                    (const unsigned char *)"nosniff", 7, &p, end) ||
+        (c->close_after &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                      5, &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int respond_error(struct lws *wsi, struct http_conn *c, const struct ed_error *err)
+{
+    return respond(wsi, c, err->status, ed_error_json(err));
+}
+
+static int handle(struct lws *wsi, struct http_conn *c)
+{
+    struct api *app = lws_context_user(lws_get_context(wsi));
+    struct route_result result = {0};
+    struct ed_error err = {0};
+
+    if (c->body_too_large) {
+        ed_error_set(&err, 413, "body_too_large", NULL, "the body is larger than %d bytes",
+                     API_MAX_BODY_BYTES);
+        return respond_error(wsi, c, &err);
+    }
+    if (!routes_dispatch(app, c->method, c->path, c->body, c->body_len, &result, &err)) {
+        if (err.status >= 500)
+            log_error("%s: %d %s", c->path, err.status, err.code);
+        return respond_error(wsi, c, &err);
+    }
+    return respond(wsi, c, result.status, result.reply);
+}
+
+/* Checks that can refuse a request before its body is read. True to go on. */
+static bool precheck(struct lws *wsi, struct http_conn *c, struct ed_error *err)
+{
+    long length = content_length(wsi);
+
+    if (!routes_takes_body(c->method, c->path))
+        return true;
+    if (length > API_MAX_BODY_BYTES) {
+        c->close_after = true;
+        return ed_error_set(err, 413, "body_too_large", NULL, "the body is larger than %d bytes",
+                            API_MAX_BODY_BYTES);
+    }
+    if (length > 0 && !is_json_content_type(wsi)) {
+        c->close_after = true;
+        return ed_error_set(err, 415, "unsupported_media_type", NULL,
+                            "send the body as Content-Type: application/json");
+    }
+    return true;
+}
+
+static int on_request(struct lws *wsi, struct http_conn *c, const char *uri)
+{
+    struct ed_error err = {0};
+
+    free_out(c);
+    memset(c, 0, offsetof(struct http_conn, body));
+    c->method = method_of(wsi);
+    if (strlen(uri) >= sizeof c->path) {
+        ed_error_set(&err, 404, "not_found", NULL, "no such resource");
+        return respond_error(wsi, c, &err);
+    }
+    strcpy(c->path, uri);
+    if (!precheck(wsi, c, &err))
+        return respond_error(wsi, c, &err);
+    /* A POST with a body continues in HTTP_BODY; everything else is answered now. */
+    if (c->method == ROUTE_POST && content_length(wsi) > 0)
+        return 0;
+    return handle(wsi, c);
+}
+
+static void on_body(struct http_conn *c, const void *in, size_t len)
+{
+    if (c->body_too_large || c->body_len + len > API_MAX_BODY_BYTES) {
+        c->body_too_large = true;
+        return;
+    }
+    memcpy(c->body + c->body_len, in, len);
+    c->body_len += len;
+}
+
+static int on_writeable(struct lws *wsi, struct http_conn *c)
+{
+    int n;
+
+    if (!c->out)
+        return 0;
+    n = lws_write(wsi, c->out + LWS_PRE, c->out_len, LWS_WRITE_HTTP_FINAL);
+    free_out(c);
+    if (n < 0 || c->close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len)
+{
+    struct http_conn *c = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_request(wsi, c, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        on_body(c, in, len);
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return handle(wsi, c);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_writeable(wsi, c);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (c)
+            free_out(c);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+size_t http_conn_size(void)
+{
+    return sizeof(struct http_conn);
+}

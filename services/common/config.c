@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+const char *config_str(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+
+    return v && v[0] ? v : fallback;
+}
+
+int config_port(const char *name, int fallback)
+{
+    const char *v = getenv(name);
+    char *end;
+    long port;
+
+    if (!v || !v[0])
+        return fallback;
+    port = strtol(v, &end, 10);
+    if (*end || port < 1 || port > 65535) {
+        log_error("%s must be a TCP port 1-65535", name);
+        exit(2);
+    }
+    return (int)port;
+}
+
+void config_redis(char *host, int *port)
+{
+    const char *v = config_str("EDLIVE_REDIS", "127.0.0.1:6379");
+    const char *colon = strrchr(v, ':');
+    char *end;
+    long p;
+
+    if (!colon || colon == v || (size_t)(colon - v) >= 256) {
+        log_error("EDLIVE_REDIS must be host:port");
+        exit(2);
+    }
+    p = strtol(colon + 1, &end, 10);
+    if (*end || p < 1 || p > 65535) {
+        log_error("EDLIVE_REDIS must be host:port");
+        exit(2);
+    }
+    memcpy(host, v, (size_t)(colon - v));
+    host[colon - v] = '\0';
+    *port = (int)p;
+}

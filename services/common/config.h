@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: every setting comes from the environment (documented in README.md, Settings). */
+#ifndef EDLIVE_CONFIG_H
+#define EDLIVE_CONFIG_H
+
+/* The variable's value, or fallback when unset or empty. */
+const char *config_str(const char *name, const char *fallback);
+
+/* The variable as a TCP port; exits with a message naming the variable when invalid. */
+int config_port(const char *name, int fallback);
+
+/* EDLIVE_REDIS "host:port" split; exits with a message when invalid. host has room for 256. */
+void config_redis(char *host, int *port);
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+#include "pg.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+PGconn *pg_connect(const char *conninfo, int wait_s)
+{
+    for (int attempt = 0;; attempt++) {
+        PGconn *conn = PQconnectdb(conninfo);
+        if (PQstatus(conn) == CONNECTION_OK)
+            return conn;
+        if (attempt >= wait_s * 4) {
+            log_error("cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
+            PQfinish(conn);
+            return NULL;
+        }
+        PQfinish(conn);
+        usleep(250 * 1000);
+    }
+}
+
+bool pg_ensure(PGconn *conn)
+{
+    if (PQstatus(conn) == CONNECTION_OK)
+        return true;
+    PQreset(conn);
+    if (PQstatus(conn) == CONNECTION_OK) {
+        log_warn("reconnected to PostgreSQL");
+        return true;
+    }
+    return false;
+}
+
+PGresult *pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
+const char *pg_sqlstate(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    return state ? state : "";
+}
+
+bool pg_ok(PGconn *conn, const PGresult *res, const char *what)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return true;
+    /* The primary message can quote values; log only the SQLSTATE and the statement's name. */
+    log_error("%s failed: SQLSTATE %s%s", what, pg_sqlstate(res),
+              PQstatus(conn) == CONNECTION_OK ? "" : " (connection lost)");
+    return false;
+}
+
+bool pg_command(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = pg_ok(conn, res, sql);
+
+    PQclear(res);
+    return ok;
+}
+
+const char *pg_int_param(char *buf, long long v)
+{
+    snprintf(buf, 24, "%lld", v);
+    return buf;
+}

@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c: the only SQL text of the encounter record (schema: sql/migrations/).
+ * Writes follow one shape: begin_on_encounter() locks the encounter row, the route's checks
+ * and change run, commit_event() appends the event, reads back its frame and commits. */
+#include "store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "news2.h"
+#include "pg.h"
+
+#define SQLSTATE_UNIQUE_VIOLATION "23505"
+
+void store_write_clear(struct store_write *w)
+{
+    free(w->frame);
+    json_decref(w->reply);
+    memset(w, 0, sizeof *w);
+}
+
+/* ---- small helpers ---- */
+
+static bool db_error(PGconn *conn, struct ed_error *err)
+{
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        pg_command(conn, "ROLLBACK");
+    return ed_error_set(err, 503, "database_unavailable", NULL,
+                        "the record could not be reached; nothing was written, try again");
+}
+
+static bool fail(PGconn *conn, struct ed_error *err)
+{
+    /* err is already set by the caller's check; undo whatever the transaction did. */
+    (void)err;
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        pg_command(conn, "ROLLBACK");
+    return false;
+}
+
+/* A JSON integer (or integral real) as a text parameter; NULL when absent or null. */
+static const char *int_field(const json_t *body, const char *key, char *buf)
+{
+    const json_t *v = json_object_get(body, key);
+
+    if (!v || json_is_null(v) || !json_is_number(v))
+        return NULL;
+    return pg_int_param(buf, (long long)llround(json_number_value(v)));
+}
+
+static long long int_value(const json_t *body, const char *key)
+{
+    const json_t *v = json_object_get(body, key);
+
+    return json_is_number(v) ? (long long)llround(json_number_value(v)) : 0;
+}
+
+static const char *str_field(const json_t *body, const char *key)
+{
+    const json_t *v = json_object_get(body, key);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool has_value(const json_t *body, const char *key)
+{
+    const json_t *v = json_object_get(body, key);
+
+    return v && !json_is_null(v);
+}
+
+/* Runs a query expected to give one row; returns it or NULL (logged) on error. */
+static PGresult *query(PGconn *conn, const char *what, const char *sql, int n,
+                       const char *const *params)
+{
+    PGresult *res = pg_query(conn, sql, n, params);
+
+    if (!pg_ok(conn, res, what)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* ---- reads ---- */
+
+static json_t *read_json(PGconn *conn, const char *what, const char *sql, long long id,
+                         const char *missing, struct ed_error *err)
+{
+    char idbuf[24];
+    const char *params[] = {pg_int_param(idbuf, id)};
+    PGresult *res;
+    json_t *doc;
+
+    if (!pg_ensure(conn)) {
+        db_error(conn, err);
+        return NULL;
+    }
+    res = query(conn, what, sql, 1, params);
+    if (!res) {
+        db_error(conn, err);
+        return NULL;
+    }
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        ed_error_set(err, 404, "not_found", NULL, "%s", missing);
+        return NULL;
+    }
+    doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    if (!doc)
+        db_error(conn, err);
+    return doc;
+}
+
+json_t *store_departments(PGconn *conn, struct ed_error *err)
+{
+    static const char sql[] =
+        "SELECT jsonb_build_object('departments', coalesce(jsonb_agg(jsonb_build_object("
+        "'id', id, 'code', code, 'name', name) ORDER BY id), '[]'::jsonb))::text "
+        "FROM department WHERE id > $1";
+
+    return read_json(conn, "departments", sql, 0, "no departments", err);
+}
+
+json_t *store_board(PGconn *conn, long long department_id, struct ed_error *err)
+{
+    return read_json(conn, "board", "SELECT board_json($1)::text", department_id,
+                     "no such department", err);
+}
+
+json_t *store_chart(PGconn *conn, long long encounter_id, struct ed_error *err)
+{
+    return read_json(conn, "chart", "SELECT chart_json($1)::text", encounter_id,
+                     "no such encounter", err);
+}
+
+long long store_encounter_department(PGconn *conn, long long encounter_id)
+{
+    char idbuf[24];
+    const char *params[] = {pg_int_param(idbuf, encounter_id)};
+    PGresult *res = query(conn, "encounter department",
+                          "SELECT department_id FROM encounter WHERE id = $1", 1, params);
+    long long dept;
+
+    if (!res)
+        return -1;
+    dept = PQntuples(res) ? atoll(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return dept;
+}
+
+/* ---- the write shape ---- */
+
+struct locked_encounter {
+    long long id;
+    long long department_id;
+    char status[32];
+    bool has_bed;
+};
+
+static bool begin_on_encounter(PGconn *conn, long long encounter_id, struct locked_encounter *enc,
+                               struct ed_error *err)
+{
+    static const char sql[] = "SELECT department_id, status, bed_id IS NOT NULL FROM encounter "
+                              "WHERE id = $1 FOR UPDATE";
+    char idbuf[24];
+    const char *params[] = {pg_int_param(idbuf, encounter_id)};
+    PGresult *res;
+
+    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+        return db_error(conn, err);
+    res = query(conn, "lock encounter", sql, 1, params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 404, "not_found", NULL, "no such encounter");
+        return fail(conn, err);
+    }
+    enc->id = encounter_id;
+    enc->department_id = atoll(PQgetvalue(res, 0, 0));
+    snprintf(enc->status, sizeof enc->status, "%s", PQgetvalue(res, 0, 1));
+    enc->has_bed = PQgetvalue(res, 0, 2)[0] == 't';
+    PQclear(res);
+    if (!strcmp(enc->status, "departed") || !strcmp(enc->status, "left_without_being_seen")) {
+        ed_error_set(err, 409, "conflict", NULL,
+                     "the encounter has ended (%s); it can no longer be changed", enc->status);
+        return fail(conn, err);
+    }
+    return true;
+}
+
+/* Appends the event with append_sql (which must return the new seq and take the encounter id
+ * as $1), reads back the reply and the frame, and commits. */
+static bool commit_event(PGconn *conn, long long department_id, const char *append_sql,
+                         int nparams, const char *const *params, struct store_write *out,
+                         struct ed_error *err)
+{
+    static const char read_sql[] =
+        "SELECT (payload || jsonb_build_object('seq', seq))::text, event_frame($1, $2), "
+        "encounter_id FROM event WHERE department_id = $1 AND seq = $2";
+    char deptbuf[24], seqbuf[24];
+    const char *read_params[2];
+    PGresult *res = query(conn, "append event", append_sql, nparams, params);
+    long long seq;
+
+    if (!res)
+        return db_error(conn, err);
+    seq = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    read_params[0] = pg_int_param(deptbuf, department_id);
+    read_params[1] = pg_int_param(seqbuf, seq);
+    res = query(conn, "read event", read_sql, 2, read_params);
+    if (!res || PQntuples(res) != 1) {
+        PQclear(res);
+        return db_error(conn, err);
+    }
+    out->department_id = department_id;
+    out->seq = seq;
+    out->encounter_id = atoll(PQgetvalue(res, 0, 2));
+    out->reply = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    out->frame = strdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (!out->reply || !out->frame || !pg_command(conn, "COMMIT")) {
+        store_write_clear(out);
+        return db_error(conn, err);
+    }
+    return true;
+}
+
+/* Runs a change statement; a unique violation becomes 409 on conflict_field. */
+static bool change(PGconn *conn, const char *what, const char *sql, int n,
+                   const char *const *params, const char *conflict_field, const char *conflict_msg,
+                   struct ed_error *err)
+{
+    PGresult *res = pg_query(conn, sql, n, params);
+    bool ok = pg_ok(conn, res, what);
+
+    if (!ok && !strcmp(pg_sqlstate(res), SQLSTATE_UNIQUE_VIOLATION) && conflict_field) {
+        PQclear(res);
+        ed_error_set(err, 409, "conflict", conflict_field, "%s", conflict_msg);
+        return fail(conn, err);
+    }
+    PQclear(res);
+    return ok ? true : db_error(conn, err);
+}
+
+/* Checks that staff_id is active staff of the department, with one of the roles given
+ * (a NULL-terminated list; NULL for any role). */
+static bool check_staff(PGconn *conn, long long department_id, const json_t *body,
+                        const char *key, const char *const *roles, struct ed_error *err)
+{
+    static const char sql[] =
+        "SELECT st.role FROM staff st JOIN staff_department sd ON sd.staff_id = st.id "
+        "WHERE st.id = $1 AND sd.department_id = $2 AND st.active";
+    char idbuf[24], deptbuf[24];
+    const char *params[2];
+    PGresult *res;
+    bool role_ok;
+
+    params[0] = int_field(body, key, idbuf);
+    if (!params[0])
+        return true;
+    params[1] = pg_int_param(deptbuf, department_id);
+    res = query(conn, "check staff", sql, 2, params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 422, "unknown_reference", key,
+                     "no active staff member with this id works in this department");
+        return fail(conn, err);
+    }
+    role_ok = roles == NULL;
+    for (int i = 0; roles && roles[i]; i++)
+        if (!strcmp(roles[i], PQgetvalue(res, 0, 0)))
+            role_ok = true;
+    PQclear(res);
+    if (!role_ok) {
+        ed_error_set(err, 422, "invalid_value", key, "this staff member cannot take this role");
+        return fail(conn, err);
+    }
+    return true;
+}
+
+/* A time given in the body must not lie in the future (5 min of clock skew allowed). */
+static bool check_not_future(PGconn *conn, const char *when, const char *field,
+                             struct ed_error *err)
+{
+    const char *params[] = {when};
+    PGresult *res;
+    bool future;
+
+    if (!when)
+        return true;
+    res = query(conn, "check time", "SELECT $1::timestamptz > now() + interval '5 minutes'", 1,
+                params);
+    if (!res)
+        return db_error(conn, err);
+    future = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (future) {
+        ed_error_set(err, 422, "out_of_range", field, "must not be in the future");
+        return fail(conn, err);
+    }
+    return true;
+}
+
+/* ---- arrival ---- */
+
+/* Finds or creates the patient for an arrival; *patient_id set on success. */
+static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_id,
+                            struct ed_error *err)
+{
+    static const char find_sql[] =
+        "SELECT id, family_name = coalesce($2, family_name) AND given_name = coalesce($3, given_name)"
+        " AND birth_date = coalesce($4::date, birth_date) AND sex = coalesce($5, sex), "
+        "EXISTS (SELECT 1 FROM encounter e WHERE e.patient_id = patient.id "
+        "AND e.status NOT IN ('departed', 'left_without_being_seen')) "
+        "FROM patient WHERE mrn = $1";
+    static const char insert_sql[] =
+        "INSERT INTO patient (mrn, family_name, given_name, birth_date, sex) "
+        "VALUES ($1, $2, $3, $4::date, $5) RETURNING id";
+    static const char *const required[] = {"family_name", "given_name", "birth_date", "sex", NULL};
+    const char *mrn = str_field(patient, "mrn");
+    const char *params[] = {mrn, str_field(patient, "family_name"),
+                            str_field(patient, "given_name"), str_field(patient, "birth_date"),
+                            str_field(patient, "sex")};
+    PGresult *res;
+
+    for (const char *p = mrn; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-')) {
+            ed_error_set(err, 422, "invalid_value", "patient.mrn",
+                         "may contain only letters, digits and '-'");
+            return fail(conn, err);
+        }
+    res = query(conn, "find patient", find_sql, 5, params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 1) {
+        bool same = PQgetvalue(res, 0, 1)[0] == 't';
+        bool active = PQgetvalue(res, 0, 2)[0] == 't';
+        snprintf(patient_id, 24, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (!same) {
+            ed_error_set(err, 409, "conflict", "patient.mrn",
+                         "this MRN belongs to a patient whose details differ; check the MRN");
+            return fail(conn, err);
+        }
+        if (active) {
+            ed_error_set(err, 409, "conflict", "patient.mrn",
+                         "this patient already has an open ED encounter");
+            return fail(conn, err);
+        }
+        return true;
+    }
+    PQclear(res);
+    for (int i = 0; required[i]; i++) {
+        if (!json_object_get(patient, required[i])) {
+            char field[64];
+            snprintf(field, sizeof field, "patient.%s", required[i]);
+            ed_error_set(err, 422, "missing_field", field, "is required for a new patient");
+            return fail(conn, err);
+        }
+    }
+    if (!check_not_future(conn, params[3], "patient.birth_date", err))
+        return false;
+    res = query(conn, "insert patient", insert_sql, 5, params);
+    if (!res)
+        return db_error(conn, err);
+    snprintf(patient_id, 24, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+bool store_arrival(PGconn *conn, long long department_id, const json_t *body,
+                   struct store_write *out, struct ed_error *err)
+{
+    static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1";
+    static const char insert_sql[] =
+        "INSERT INTO encounter (department_id, patient_id, arrived_at, arrival_mode, "
+        "chief_complaint, status_at) VALUES ($1, $2, coalesce($3::timestamptz, now()), $4, $5, "
+        "coalesce($3::timestamptz, now())) RETURNING id";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.arrived', NULL)";
+    char deptbuf[24], patient_id[24];
+    const char *dept_params[] = {pg_int_param(deptbuf, department_id)};
+    const char *arrived_at = str_field(body, "arrived_at");
+    const char *params[5];
+    PGresult *res;
+
+    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+        return db_error(conn, err);
+    res = query(conn, "check department", dept_sql, 1, dept_params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 404, "not_found", NULL, "no such department");
+        return fail(conn, err);
+    }
+    PQclear(res);
+    if (!check_not_future(conn, arrived_at, "arrived_at", err) ||
+        !arrival_patient(conn, json_object_get(body, "patient"), patient_id, err))
+        return false;
+    params[0] = dept_params[0];
+    params[1] = patient_id;
+    params[2] = arrived_at;
+    params[3] = str_field(body, "arrival_mode");
+    params[4] = str_field(body, "chief_complaint");
+    res = query(conn, "insert encounter", insert_sql, 5, params);
+    if (!res)
+        return db_error(conn, err);
+    {
+        char encbuf[24];
+        const char *append_params[] = {pg_int_param(encbuf, atoll(PQgetvalue(res, 0, 0)))};
+        PQclear(res);
+        return commit_event(conn, department_id, append_sql, 1, append_params, out, err);
+    }
+}
+
+/* ---- triage, bed, assignment, status ---- */
+
+bool store_triage(PGconn *conn, long long encounter_id, const json_t *body,
+                  struct store_write *out, struct ed_error *err)
+{
+    static const char sql[] = "UPDATE encounter SET esi = $2, chief_complaint = "
+                              "coalesce($3, chief_complaint), triaged_at = now() WHERE id = $1";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.triaged', NULL)";
+    struct locked_encounter enc;
+    char encbuf[24], esibuf[24];
+    const char *params[3];
+
+    if (!begin_on_encounter(conn, encounter_id, &enc, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = int_field(body, "esi", esibuf);
+    params[2] = str_field(body, "chief_complaint");
+    if (!change(conn, "triage", sql, 3, params, NULL, NULL, err))
+        return false;
+    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+}
+
+bool store_bed(PGconn *conn, long long encounter_id, const json_t *body, struct store_write *out,
+               struct ed_error *err)
+{
+    static const char bed_sql[] = "SELECT area FROM bed WHERE id = $1 AND department_id = $2";
+    /* A waiting patient put in a treatment space is in a room from now on. */
+    static const char sql[] =
+        "UPDATE encounter SET bed_id = $2::bigint, "
+        "status = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
+        "THEN 'in_room' ELSE status END, "
+        "status_at = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
+        "THEN now() ELSE status_at END WHERE id = $1";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.bed_assigned', NULL)";
+    struct locked_encounter enc;
+    char encbuf[24], bedbuf[24], deptbuf[24], area[32] = "";
+    const char *params[3];
+
+    if (!begin_on_encounter(conn, encounter_id, &enc, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = int_field(body, "bed_id", bedbuf);
+    if (params[1]) {
+        const char *bed_params[] = {params[1], pg_int_param(deptbuf, enc.department_id)};
+        PGresult *res = query(conn, "check bed", bed_sql, 2, bed_params);
+        if (!res)
+            return db_error(conn, err);
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            ed_error_set(err, 422, "unknown_reference", "bed_id",
+                         "no bed with this id in this department");
+            return fail(conn, err);
+        }
+        snprintf(area, sizeof area, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    params[2] = area;
+    if (!change(conn, "assign bed", sql, 3, params, "bed_id",
+                "this bed is occupied by another patient", err))
+        return false;
+    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+}
+
+bool store_assignment(PGconn *conn, long long encounter_id, const json_t *body,
+                      struct store_write *out, struct ed_error *err)
+{
+    /* $4 / $5 say whether the field was given at all: absent keeps, null clears. */
+    static const char sql[] =
+        "UPDATE encounter SET attending_id = CASE WHEN $4 THEN $2::bigint ELSE attending_id END, "
+        "nurse_id = CASE WHEN $5 THEN $3::bigint ELSE nurse_id END WHERE id = $1";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.staff_assigned', NULL)";
+    static const char *const physicians[] = {"physician", NULL};
+    static const char *const nurses[] = {"nurse", "charge_nurse", NULL};
+    struct locked_encounter enc;
+    char encbuf[24], attbuf[24], nursebuf[24];
+    const char *params[5];
+
+    if (!begin_on_encounter(conn, encounter_id, &enc, err) ||
+        !check_staff(conn, enc.department_id, body, "attending_id", physicians, err) ||
+        !check_staff(conn, enc.department_id, body, "nurse_id", nurses, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = int_field(body, "attending_id", attbuf);
+    params[2] = int_field(body, "nurse_id", nursebuf);
+    params[3] = json_object_get(body, "attending_id") ? "true" : "false";
+    params[4] = json_object_get(body, "nurse_id") ? "true" : "false";
+    if (!change(conn, "assign staff", sql, 5, params, NULL, NULL, err))
+        return false;
+    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+}
+
+bool store_status(PGconn *conn, long long encounter_id, const json_t *body,
+                  struct store_write *out, struct ed_error *err)
+{
+    static const char sql[] =
+        "UPDATE encounter SET status = $2, status_at = now(), departed_at = CASE WHEN $2 IN "
+        "('departed', 'left_without_being_seen') THEN now() ELSE departed_at END WHERE id = $1";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.status_changed', NULL)";
+    struct locked_encounter enc;
+    char encbuf[24];
+    const char *params[2];
+
+    if (!begin_on_encounter(conn, encounter_id, &enc, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = str_field(body, "status");
+    if (!change(conn, "change status", sql, 2, params, NULL, NULL, err))
+        return false;
+    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+}
+
+/* ---- vitals and notes ---- */
+
+static const char *const vitals_measurements[] = {
+    "heart_rate", "resp_rate", "systolic_bp",   "diastolic_bp", "spo2",
+    "temperature_c", "on_oxygen", "consciousness", "pain",         NULL,
+};
+
+/* The checks a schema cannot state; err names the field. */
+static bool check_vitals_rules(const json_t *body, struct ed_error *err)
+{
+    bool any = false;
+
+    for (int i = 0; vitals_measurements[i]; i++)
+        any = any || has_value(body, vitals_measurements[i]);
+    if (!any)
+        return ed_error_set(err, 422, "missing_field", "heart_rate",
+                            "a vitals set needs at least one measurement");
+    if (has_value(body, "systolic_bp") != has_value(body, "diastolic_bp"))
+        return ed_error_set(err, 422, "missing_field",
+                            has_value(body, "systolic_bp") ? "diastolic_bp" : "systolic_bp",
+                            "systolic and diastolic pressure are recorded together");
+    if (has_value(body, "systolic_bp") &&
+        int_value(body, "diastolic_bp") >= int_value(body, "systolic_bp"))
+        return ed_error_set(err, 422, "invalid_value", "diastolic_bp",
+                            "must be lower than the systolic pressure");
+    return true;
+}
+
+static json_t *news2_json(const json_t *body, char *temp_tenths_text)
+{
+    struct news2_input in = {0};
+    struct news2_result r;
+    json_t *scores = json_object();
+    const char *acvpu = str_field(body, "consciousness");
+
+    in.has_heart_rate = has_value(body, "heart_rate");
+    in.heart_rate = (int)int_value(body, "heart_rate");
+    in.has_resp_rate = has_value(body, "resp_rate");
+    in.resp_rate = (int)int_value(body, "resp_rate");
+    in.has_systolic_bp = has_value(body, "systolic_bp");
+    in.systolic_bp = (int)int_value(body, "systolic_bp");
+    in.has_spo2 = has_value(body, "spo2");
+    in.spo2 = (int)int_value(body, "spo2");
+    in.has_on_oxygen = has_value(body, "on_oxygen");
+    in.on_oxygen = json_is_true(json_object_get(body, "on_oxygen"));
+    in.has_consciousness = acvpu != NULL;
+    in.consciousness = acvpu ? acvpu[0] : 'A';
+    in.has_temperature = has_value(body, "temperature_c");
+    if (in.has_temperature) {
+        /* Charted to one decimal: the stored value and the scored value are the same. */
+        long tenths = lround(json_number_value(json_object_get(body, "temperature_c")) * 10.0);
+        in.temperature_c = (double)tenths / 10.0;
+        snprintf(temp_tenths_text, 48, "%ld.%ld", tenths / 10, tenths % 10);
+    }
+    news2_compute(&in, &r);
+    for (int p = 0; p < NEWS2_PARAM_COUNT; p++)
+        if (r.score[p] >= 0)
+            json_object_set_new(scores, news2_param_name(p), json_integer(r.score[p]));
+    return json_pack("{s:i,s:b,s:b,s:s,s:o}", "total", r.total, "complete", r.complete,
+                     "any_single_3", r.any_single_3, "scale", "1", "scores", scores);
+}
+
+bool store_vitals(PGconn *conn, long long encounter_id, const json_t *body,
+                  struct store_write *out, struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, "
+        "systolic_bp, diastolic_bp, spo2, temperature_c, on_oxygen, consciousness, pain, news2) "
+        "VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "$12, $13::jsonb) RETURNING id";
+    static const char append_sql[] =
+        "SELECT append_event($1, 'vitals.recorded', jsonb_build_object('vitals', vitals_json(v))) "
+        "FROM vitals v WHERE v.id = $2";
+    struct locked_encounter enc;
+    char b[13][24], temp[48];
+    const char *params[13];
+    json_t *news2;
+    char *news2_text;
+    PGresult *res;
+    bool ok;
+
+    if (!check_vitals_rules(body, err))
+        return false;
+    if (!begin_on_encounter(conn, encounter_id, &enc, err) ||
+        !check_staff(conn, enc.department_id, body, "taken_by", NULL, err) ||
+        !check_not_future(conn, str_field(body, "taken_at"), "taken_at", err))
+        return false;
+    news2 = news2_json(body, temp);
+    news2_text = json_dumps(news2, JSON_COMPACT);
+    json_decref(news2);
+    params[0] = pg_int_param(b[0], encounter_id);
+    params[1] = str_field(body, "taken_at");
+    params[2] = int_field(body, "taken_by", b[2]);
+    params[3] = int_field(body, "heart_rate", b[3]);
+    params[4] = int_field(body, "resp_rate", b[4]);
+    params[5] = int_field(body, "systolic_bp", b[5]);
+    params[6] = int_field(body, "diastolic_bp", b[6]);
+    params[7] = int_field(body, "spo2", b[7]);
+    params[8] = has_value(body, "temperature_c") ? temp : NULL;
+    params[9] = has_value(body, "on_oxygen")
+                    ? (json_is_true(json_object_get(body, "on_oxygen")) ? "true" : "false")
+                    : NULL;
+    params[10] = str_field(body, "consciousness");
+    params[11] = int_field(body, "pain", b[11]);
+    params[12] = news2_text;
+    res = query(conn, "insert vitals", sql, 13, params);
+    free(news2_text);
+    if (!res)
+        return db_error(conn, err);
+    {
+        const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
+        ok = commit_event(conn, enc.department_id, append_sql, 2, append_params, out, err);
+    }
+    PQclear(res);
+    return ok;
+}
+
+bool store_note(PGconn *conn, long long encounter_id, const json_t *body, struct store_write *out,
+                struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO note (encounter_id, author_id, body) VALUES ($1, $2, $3) RETURNING id";
+    static const char append_sql[] =
+        "SELECT append_event($1, 'note.added', jsonb_build_object('note', note_json(n))) "
+        "FROM note n WHERE n.id = $2";
+    struct locked_encounter enc;
+    char encbuf[24], authorbuf[24];
+    const char *params[3];
+    PGresult *res;
+    bool ok;
+
+    if (!begin_on_encounter(conn, encounter_id, &enc, err) ||
+        !check_staff(conn, enc.department_id, body, "author_id", NULL, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = int_field(body, "author_id", authorbuf);
+    params[2] = str_field(body, "text");
+    res = query(conn, "insert note", sql, 3, params);
+    if (!res)
+        return db_error(conn, err);
+    {
+        const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
+        ok = commit_event(conn, enc.department_id, append_sql, 2, append_params, out, err);
+    }
+    PQclear(res);
+    return ok;
+}

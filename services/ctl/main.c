@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* edlivectl: operator commands. `migrate` applies sql/migrations/NNNN_*.sql in order, each
+ * in its own transaction, recorded in schema_migrations (a second run is a no-op);
+ * `seed-demo` creates the demo ED through the same write path the API uses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "log.h"
+#include "pg.h"
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: edlivectl migrate | seed-demo\n"
+                    "  EDLIVE_PG      libpq connection string (default dbname=edlive)\n"
+                    "  EDLIVE_SQL_DIR folder with migrations/ (default: the source tree's sql/)\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    PGconn *conn;
+    int rc;
+
+    log_init("edlivectl");
+    if (argc != 2)
+        return usage();
+    conn = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 10);
+    if (!conn)
+        return 1;
+    if (!strcmp(argv[1], "migrate"))
+        rc = ctl_migrate(conn, config_str("EDLIVE_SQL_DIR", EDLIVE_DEFAULT_SQL_DIR));
+    else if (!strcmp(argv[1], "seed-demo"))
+        rc = ctl_seed_demo(conn);
+    else
+        rc = usage();
+    PQfinish(conn);
+    return rc;
+}

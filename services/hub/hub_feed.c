@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/* hub_feed.c: the Redis side of the hub. A thread blocks in XREAD on every department's
+ * stream and queues what arrives; the lws thread takes the queue in
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED (lws_cancel_service is lws's one thread-safe call).
+ * If Redis restarts empty, reading simply resumes from the last id seen; the hub's own
+ * seq check and periodic PostgreSQL comparison fill whatever Redis never had. */
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "log.h"
+#include "redis_pub.h"
+
+struct feed_entry {
+    struct feed_entry *next;
+    long long department_id, seq, encounter_id;
+    size_t len;
+    char frame[];
+};
+
+struct feed_stream {
+    long long department_id;
+    char key[64];
+    char last_id[48]; /* last entry id read, "<seq>-0" */
+};
+
+struct hub_feed {
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards everything below */
+    struct lws_context *ctx;
+    char host[256];
+    int port;
+    bool stop;
+    struct feed_stream streams[HUB_MAX_DEPARTMENTS];
+    int nstreams;
+    struct feed_entry *head, *tail;
+};
+
+static void push(struct hub_feed *feed, long long dept, long long seq, long long enc,
+                 const char *frame, size_t len)
+{
+    struct feed_entry *e = malloc(sizeof *e + len + 1);
+
+    if (!e)
+        return; /* the hub's periodic check reads it from PostgreSQL instead */
+    e->next = NULL;
+    e->department_id = dept;
+    e->seq = seq;
+    e->encounter_id = enc;
+    e->len = len;
+    memcpy(e->frame, frame, len);
+    e->frame[len] = '\0';
+    if (feed->tail)
+        feed->tail->next = e;
+    else
+        feed->head = e;
+    feed->tail = e;
+}
+
+/* One XREAD reply entry: [id, [field, value, ...]]. */
+static void take_entry(struct hub_feed *feed, struct feed_stream *s, const redisReply *entry)
+{
+    const redisReply *fields;
+    long long seq = -1, enc = 0;
+    const char *frame = NULL;
+    size_t frame_len = 0;
+
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
+        return;
+    snprintf(s->last_id, sizeof s->last_id, "%s", entry->element[0]->str);
+    fields = entry->element[1];
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const char *name = fields->element[i]->str;
+        const redisReply *value = fields->element[i + 1];
+        if (!strcmp(name, "seq"))
+            seq = atoll(value->str);
+        else if (!strcmp(name, "enc"))
+            enc = atoll(value->str);
+        else if (!strcmp(name, "frame")) {
+            frame = value->str;
+            frame_len = value->len;
+        }
+    }
+    if (seq > 0 && frame)
+        push(feed, s->department_id, seq, enc, frame, frame_len);
+}
+
+static void take_reply(struct hub_feed *feed, const redisReply *reply)
+{
+    pthread_mutex_lock(&feed->lock);
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *stream = reply->element[i];
+        for (int k = 0; k < feed->nstreams; k++) {
+            struct feed_stream *s = &feed->streams[k];
+            if (strcmp(s->key, stream->element[0]->str) != 0)
+                continue;
+            for (size_t j = 0; j < stream->element[1]->elements; j++)
+                take_entry(feed, s, stream->element[1]->element[j]);
+        }
+    }
+    pthread_mutex_unlock(&feed->lock);
+}
+
+/* XREAD COUNT 500 BLOCK 1000 STREAMS k1..kn id1..idn */
+static redisReply *read_streams(struct hub_feed *feed, redisContext *rc)
+{
+    const char *argv[4 + 2 * HUB_MAX_DEPARTMENTS + 2];
+    char ids[HUB_MAX_DEPARTMENTS][48], keys[HUB_MAX_DEPARTMENTS][64];
+    int argc = 0, n;
+
+    pthread_mutex_lock(&feed->lock);
+    n = feed->nstreams;
+    for (int i = 0; i < n; i++) {
+        memcpy(keys[i], feed->streams[i].key, sizeof keys[i]);
+        memcpy(ids[i], feed->streams[i].last_id, sizeof ids[i]);
+    }
+    pthread_mutex_unlock(&feed->lock);
+    if (n == 0) {
+        usleep(200 * 1000);
+        return NULL;
+    }
+    argv[argc++] = "XREAD";
+    argv[argc++] = "COUNT";
+    argv[argc++] = "500";
+    argv[argc++] = "BLOCK";
+    argv[argc++] = "1000";
+    argv[argc++] = "STREAMS";
+    for (int i = 0; i < n; i++)
+        argv[argc++] = keys[i];
+    for (int i = 0; i < n; i++)
+        argv[argc++] = ids[i];
+    return redisCommandArgv(rc, argc, argv, NULL);
+}
+
+static void *feed_main(void *arg)
+{
+    struct hub_feed *feed = arg;
+    redisContext *rc = NULL;
+    bool warned = false;
+
+    for (;;) {
+        redisReply *reply;
+        pthread_mutex_lock(&feed->lock);
+        bool stop = feed->stop;
+        pthread_mutex_unlock(&feed->lock);
+        if (stop)
+            break;
+        if (!rc) {
+            struct timeval timeout = {2, 0};
+            rc = redisConnectWithTimeout(feed->host, feed->port, timeout);
+            if (!rc || rc->err) {
+                if (!warned)
+                    log_warn("redis %s:%d unreachable; serving from PostgreSQL until it is back",
+                             feed->host, feed->port);
+                warned = true;
+                if (rc)
+                    redisFree(rc);
+                rc = NULL;
+                usleep(500 * 1000);
+                continue;
+            }
+            redisSetTimeout(rc, timeout); /* above BLOCK 1000, so a dead server is noticed */
+            if (warned)
+                log_info("redis %s:%d reachable again", feed->host, feed->port);
+            warned = false;
+        }
+        reply = read_streams(feed, rc);
+        if (!reply && rc->err) {
+            log_warn("redis read failed: %s", rc->errstr);
+            redisFree(rc);
+            rc = NULL;
+            continue;
+        }
+        if (reply && reply->type == REDIS_REPLY_ARRAY) {
+            take_reply(feed, reply);
+            lws_cancel_service(feed->ctx);
+        }
+        freeReplyObject(reply);
+    }
+    if (rc)
+        redisFree(rc);
+    return NULL;
+}
+
+struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int port)
+{
+    struct hub_feed *feed = calloc(1, sizeof *feed);
+
+    if (!feed)
+        return NULL;
+    pthread_mutex_init(&feed->lock, NULL);
+    feed->ctx = ctx;
+    snprintf(feed->host, sizeof feed->host, "%s", host);
+    feed->port = port;
+    if (pthread_create(&feed->thread, NULL, feed_main, feed)) {
+        free(feed);
+        return NULL;
+    }
+    return feed;
+}
+
+void hub_feed_follow(struct hub_feed *feed, long long department_id, long long top)
+{
+    pthread_mutex_lock(&feed->lock);
+    for (int i = 0; i < feed->nstreams; i++) {
+        if (feed->streams[i].department_id == department_id) {
+            pthread_mutex_unlock(&feed->lock);
+            return;
+        }
+    }
+    if (feed->nstreams < HUB_MAX_DEPARTMENTS) {
+        struct feed_stream *s = &feed->streams[feed->nstreams++];
+        s->department_id = department_id;
+        snprintf(s->key, sizeof s->key, REDIS_STREAM_KEY_FMT, department_id);
+        snprintf(s->last_id, sizeof s->last_id, "%lld-0", top);
+    }
+    pthread_mutex_unlock(&feed->lock);
+}
+
+void hub_feed_drain(struct hub_feed *feed, struct hub *hub)
+{
+    struct feed_entry *e;
+
+    pthread_mutex_lock(&feed->lock);
+    e = feed->head;
+    feed->head = feed->tail = NULL;
+    pthread_mutex_unlock(&feed->lock);
+    while (e) {
+        struct feed_entry *next = e->next;
+        struct hub_department *d = hub_department_find(hub, e->department_id);
+        if (d)
+            hub_department_offer(hub, d, e->seq, e->encounter_id, e->frame, e->len);
+        free(e);
+        e = next;
+    }
+}
+
+void hub_feed_stop(struct hub_feed *feed)
+{
+    struct feed_entry *e;
+
+    if (!feed)
+        return;
+    pthread_mutex_lock(&feed->lock);
+    feed->stop = true;
+    pthread_mutex_unlock(&feed->lock);
+    pthread_join(feed->thread, NULL);
+    for (e = feed->head; e;) {
+        struct feed_entry *next = e->next;
+        free(e);
+        e = next;
+    }
+    pthread_mutex_destroy(&feed->lock);
+    free(feed);
+}

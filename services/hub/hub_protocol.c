@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+/* hub_protocol.c: the lws protocol behind /ws. A client subscribes to a department's board
+ * or one encounter's chart with the last seq it has; it gets either the missed events
+ * ("recovered") or a snapshot, then every later event in seq order from the department's
+ * ring. Control replies (snapshots, errors, heartbeats) wait in a short per-client queue;
+ * events are never copied per client, only a cursor moves. One lws_write per WRITEABLE. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "log.h"
+#include "store.h"
+
+enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART };
+
+struct hub_sub {
+    enum sub_kind kind;
+    struct hub_department *dept;
+    long long encounter_id; /* SUB_CHART only */
+    long long next_seq;     /* the next department seq this client needs */
+};
+
+struct control_frame {
+    struct control_frame *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE + JSON */
+};
+
+/* One per WebSocket connection (lws pss). */
+struct hub_client {
+    struct hub_client *next; /* in hub->clients */
+    struct lws *wsi;
+    struct hub_sub subs[HUB_MAX_SUBS];
+    struct control_frame *control_head, *control_tail;
+    int control_count;
+    int next_sub; /* round-robin start, so one busy topic cannot starve another */
+    char *rx;     /* a message arriving in fragments, malloc'd; NULL otherwise */
+    size_t rx_len;
+};
+
+static struct hub *hub_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- outgoing control frames ---- */
+
+static bool queue_text(struct hub_client *c, const char *json, size_t len)
+{
+    struct control_frame *f;
+
+    if (c->control_count >= HUB_MAX_CONTROL)
+        return false;
+    f = malloc(sizeof *f + LWS_PRE + len);
+    if (!f)
+        return false;
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->data + LWS_PRE, json, len);
+    if (c->control_tail)
+        c->control_tail->next = f;
+    else
+        c->control_head = f;
+    c->control_tail = f;
+    c->control_count++;
+    lws_callback_on_writable(c->wsi);
+    return true;
+}
+
+static bool queue_json(struct hub_client *c, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    bool ok = text && queue_text(c, text, strlen(text));
+
+    free(text);
+    json_decref(doc);
+    return ok;
+}
+
+static bool queue_error(struct hub_client *c, const struct ed_error *err)
+{
+    return queue_json(c, json_pack("{s:s,s:s,s:o,s:s}", "type", "error", "code", err->code,
+                                   "field", err->field[0] ? json_string(err->field) : json_null(),
+                                   "message", err->message));
+}
+
+/* ---- subscriptions ---- */
+
+static struct hub_sub *find_sub(struct hub_client *c, enum sub_kind kind, long long id)
+{
+    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        struct hub_sub *s = &c->subs[i];
+        if (s->kind == kind && ((kind == SUB_BOARD && s->dept->id == id) ||
+                                (kind == SUB_CHART && s->encounter_id == id)))
+            return s;
+    }
+    return NULL;
+}
+
+static struct hub_sub *free_sub(struct hub_client *c)
+{
+    for (int i = 0; i < HUB_MAX_SUBS; i++)
+        if (c->subs[i].kind == SUB_NONE)
+            return &c->subs[i];
+    return NULL;
+}
+
+/* A board snapshot frame of d, at d->top or later; cached per department while no event
+ * has arrived since, so a reconnect storm costs one database read, not one per client. */
+static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct hub_sub *s,
+                                 struct ed_error *err)
+{
+    struct hub_department *d = s->dept;
+    json_t *board, *frame;
+    long long seq;
+    char *text;
+
+    if (d->board_cache && d->board_cache_seq == d->top) {
+        s->next_seq = d->board_cache_seq + 1;
+        return queue_text(c, d->board_cache, d->board_cache_len) ||
+               ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+    }
+    board = store_board(hub->pg, d->id, err);
+    if (!board)
+        return false;
+    seq = json_integer_value(json_object_get(board, "seq"));
+    /* The snapshot may be newer than the ring: bring the ring up to it first, so the
+     * events after it are there to follow. */
+    if (seq > d->top && !hub_department_catch_up(hub, d, seq)) {
+        json_decref(board);
+        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+    }
+    frame = json_pack("{s:s,s:s,s:I,s:I,s:o}", "type", "snapshot", "topic", "board",
+                      "department_id", (json_int_t)d->id, "seq", (json_int_t)seq, "board", board);
+    text = json_dumps(frame, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(frame);
+    if (!text)
+        return ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+    free(d->board_cache);
+    d->board_cache = text;
+    d->board_cache_len = strlen(text);
+    d->board_cache_seq = seq;
+    s->next_seq = seq + 1;
+    return queue_text(c, text, d->board_cache_len) ||
+           ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+}
+
+static bool queue_chart_snapshot(struct hub *hub, struct hub_client *c, struct hub_sub *s,
+                                 struct ed_error *err)
+{
+    json_t *chart = store_chart(hub->pg, s->encounter_id, err);
+    long long seq;
+
+    if (!chart)
+        return false;
+    seq = json_integer_value(json_object_get(chart, "seq"));
+    if (seq > s->dept->top && !hub_department_catch_up(hub, s->dept, seq)) {
+        json_decref(chart);
+        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+    }
+    s->next_seq = seq + 1;
+    return queue_json(c, json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "type", "snapshot", "topic",
+                                   "chart", "encounter_id", (json_int_t)s->encounter_id,
+                                   "department_id", (json_int_t)s->dept->id, "seq",
+                                   (json_int_t)seq, "chart", chart)) ||
+           ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+}
+
+/* Resumes s after since when the ring still holds every event after it; else a snapshot. */
+static bool start_sub(struct hub *hub, struct hub_client *c, struct hub_sub *s, long long since,
+                      struct ed_error *err)
+{
+    struct hub_department *d = s->dept;
+
+    if (since > d->top)
+        hub_department_catch_up(hub, d, 0); /* the client may be ahead of this hub */
+    if (since > 0 && since >= d->first - 1 && since <= d->top) {
+        json_t *reply = json_pack("{s:s,s:s,s:s,s:I}", "type", "subscribed", "topic",
+                                  s->kind == SUB_BOARD ? "board" : "chart", "mode", "recovered",
+                                  "since", (json_int_t)since);
+        json_object_set_new(reply, s->kind == SUB_BOARD ? "department_id" : "encounter_id",
+                            json_integer(s->kind == SUB_BOARD ? d->id : s->encounter_id));
+        s->next_seq = since + 1;
+        return queue_json(c, reply) ||
+               ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+    }
+    return s->kind == SUB_BOARD ? queue_board_snapshot(hub, c, s, err)
+                                : queue_chart_snapshot(hub, c, s, err);
+}
+
+static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
+                      struct ed_error *err)
+{
+    const char *topic = json_string_value(json_object_get(msg, "topic"));
+    bool board = !strcmp(topic, "board");
+    const char *id_field = board ? "department_id" : "encounter_id";
+    const json_t *idv = json_object_get(msg, id_field);
+    long long id, since = json_integer_value(json_object_get(msg, "since"));
+    struct hub_department *d;
+    struct hub_sub *s;
+
+    if (!idv)
+        return ed_error_set(err, 422, "missing_field", id_field, "is required for topic %s",
+                            topic);
+    id = json_integer_value(idv);
+    if (board) {
+        d = hub_department_find(hub, id);
+        if (!d && hub_departments_refresh(hub))
+            d = hub_department_find(hub, id);
+    } else {
+        long long dept_id = store_encounter_department(hub->pg, id);
+        if (dept_id < 0)
+            return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+        d = dept_id ? hub_department_find(hub, dept_id) : NULL;
+        if (dept_id && !d && hub_departments_refresh(hub))
+            d = hub_department_find(hub, dept_id);
+    }
+    if (!d)
+        return ed_error_set(err, 404, "not_found", id_field, "no such %s",
+                            board ? "department" : "encounter");
+    s = find_sub(c, board ? SUB_BOARD : SUB_CHART, id);
+    if (!s)
+        s = free_sub(c);
+    if (!s)
+        return ed_error_set(err, 429, "too_many_subscriptions", "topic",
+                            "at most %d topics per connection", HUB_MAX_SUBS);
+    s->kind = board ? SUB_BOARD : SUB_CHART;
+    s->dept = d;
+    s->encounter_id = board ? 0 : id;
+    if (!start_sub(hub, c, s, since, err)) {
+        s->kind = SUB_NONE;
+        return false;
+    }
+    return true;
+}
+
+static bool unsubscribe(struct hub_client *c, const json_t *msg, struct ed_error *err)
+{
+    bool board = !strcmp(json_string_value(json_object_get(msg, "topic")), "board");
+    const char *id_field = board ? "department_id" : "encounter_id";
+    const json_t *idv = json_object_get(msg, id_field);
+    struct hub_sub *s;
+
+    if (!idv)
+        return ed_error_set(err, 422, "missing_field", id_field, "is required");
+    s = find_sub(c, board ? SUB_BOARD : SUB_CHART, json_integer_value(idv));
+    if (s)
+        s->kind = SUB_NONE;
+    return true;
+}
+
+/* ---- incoming messages ---- */
+
+static bool handle_message(struct hub *hub, struct hub_client *c, const char *text, size_t len,
+                           struct ed_error *err)
+{
+    json_t *msg = schema_parse_body(text, len, 4, err);
+    const char *type;
+    char schema_name[64];
+    const json_t *schema;
+    bool ok;
+
+    if (!msg)
+        return false;
+    if (!json_is_object(msg)) {
+        json_decref(msg);
+        return ed_error_set(err, 422, "wrong_type", NULL, "a message must be a JSON object");
+    }
+    type = json_string_value(json_object_get(msg, "type"));
+    if (!type) {
+        json_decref(msg);
+        return ed_error_set(err, 422, json_object_get(msg, "type") ? "wrong_type" : "missing_field",
+                            "type", "must be one of: subscribe, unsubscribe, ping");
+    }
+    snprintf(schema_name, sizeof schema_name, "ws/client.%s", type);
+    schema = strchr(type, '/') ? NULL : schema_set_find(hub->schemas, schema_name);
+    if (!schema) {
+        json_decref(msg);
+        return ed_error_set(err, 422, "invalid_value", "type",
+                            "must be one of: subscribe, unsubscribe, ping");
+    }
+    ok = schema_validate(schema, msg, err);
+    if (ok && !strcmp(type, "subscribe"))
+        ok = subscribe(hub, c, msg, err);
+    else if (ok && !strcmp(type, "unsubscribe"))
+        ok = unsubscribe(c, msg, err);
+    else if (ok && !strcmp(type, "ping"))
+        ok = queue_text(c, "{\"type\":\"pong\"}", 15) ||
+             ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+    json_decref(msg);
+    return ok;
+}
+
+static int on_receive(struct hub *hub, struct hub_client *c, struct lws *wsi, const char *in,
+                      size_t len)
+{
+    struct ed_error err = {0};
+    bool whole = lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi);
+
+    if (!whole) {
+        /* Gather fragments, up to HUB_MAX_MESSAGE. */
+        if (c->rx_len + len > HUB_MAX_MESSAGE) {
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_len = 0;
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                             (unsigned char *)"message too large", 17);
+            return -1;
+        }
+        char *grown = realloc(c->rx, c->rx_len + len);
+        if (!grown)
+            return -1;
+        c->rx = grown;
+        memcpy(c->rx + c->rx_len, in, len);
+        c->rx_len += len;
+        if (!lws_is_final_fragment(wsi))
+            return 0;
+        in = c->rx;
+        len = c->rx_len;
+    }
+    if (len > HUB_MAX_MESSAGE) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)"message too large", 17);
+        return -1;
+    }
+    if (!handle_message(hub, c, in, len, &err)) {
+        if (err.status >= 500)
+            log_warn("client message refused: %d %s", err.status, err.code);
+        if (!queue_error(c, &err))
+            return -1; /* a client that ignores its replies is cut */
+    }
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    return 0;
+}
+
+/* ---- writing ---- */
+
+/* The next event frame for s, advancing past other encounters' events for a chart. When the
+ * client has fallen out of the ring, it is given a fresh snapshot instead. */
+static struct hub_frame *next_event(struct hub *hub, struct hub_client *c, struct hub_sub *s)
+{
+    struct hub_department *d = s->dept;
+
+    if (s->next_seq < d->first && s->next_seq <= d->top) {
+        struct ed_error err = {0};
+        log_info("client fell %lld events behind dept %lld; resyncing with a snapshot",
+                 d->top - s->next_seq + 1, d->id);
+        if (!(s->kind == SUB_BOARD ? queue_board_snapshot(hub, c, s, &err)
+                                   : queue_chart_snapshot(hub, c, s, &err)))
+            s->next_seq = d->top + 1; /* nothing to resume from; the client's heartbeat check
+                                         sees the gap and resubscribes */
+        return NULL;
+    }
+    while (s->next_seq <= d->top) {
+        struct hub_frame *f = hub_department_frame(d, s->next_seq);
+        if (!f)
+            return NULL;
+        if (s->kind == SUB_BOARD || f->encounter_id == s->encounter_id)
+            return f;
+        s->next_seq++;
+    }
+    return NULL;
+}
+
+static bool has_pending(struct hub_client *c)
+{
+    if (c->control_head)
+        return true;
+    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        const struct hub_sub *s = &c->subs[i];
+        if (s->kind != SUB_NONE && s->next_seq <= s->dept->top)
+            return true;
+    }
+    return false;
+}
+
+static int on_writeable(struct hub *hub, struct hub_client *c, struct lws *wsi)
+{
+    if (c->control_head) {
+        struct control_frame *f = c->control_head;
+        int n = lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+        c->control_head = f->next;
+        if (!c->control_head)
+            c->control_tail = NULL;
+        c->control_count--;
+        free(f);
+        if (n < 0)
+            return -1;
+    } else {
+        for (int k = 0; k < HUB_MAX_SUBS; k++) {
+            struct hub_sub *s = &c->subs[(c->next_sub + k) % HUB_MAX_SUBS];
+            struct hub_frame *f;
+            if (s->kind == SUB_NONE)
+                continue;
+            f = next_event(hub, c, s);
+            if (!f)
+                continue;
+            if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
+                return -1;
+            s->next_seq = f->seq + 1;
+            c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
+            break;
+        }
+    }
+    if (has_pending(c))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* ---- heartbeat and periodic check ---- */
+
+static void queue_heartbeat(struct hub_client *c)
+{
+    json_t *tops = json_object();
+    char name[48];
+    bool any = false;
+
+    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        const struct hub_sub *s = &c->subs[i];
+        if (s->kind == SUB_NONE)
+            continue;
+        if (s->kind == SUB_BOARD)
+            snprintf(name, sizeof name, "board:%lld", s->dept->id);
+        else
+            snprintf(name, sizeof name, "chart:%lld", s->encounter_id);
+        json_object_set_new(tops, name, json_integer(s->dept->top));
+        any = true;
+    }
+    if (!any) {
+        json_decref(tops);
+        return;
+    }
+    /* A client too far behind to take a heartbeat gets none; its own timer notices. */
+    queue_json(c, json_pack("{s:s,s:o}", "type", "heartbeat", "tops", tops));
+}
+
+static void on_heartbeat_timer(lws_sorted_usec_list_t *sul)
+{
+    struct hub *hub = lws_container_of(sul, struct hub, heartbeat_timer);
+
+    for (struct hub_client *c = hub->clients; c; c = c->next)
+        queue_heartbeat(c);
+    lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
+                     HUB_HEARTBEAT_S * LWS_US_PER_SEC);
+}
+
+static void on_check_timer(lws_sorted_usec_list_t *sul)
+{
+    struct hub *hub = lws_container_of(sul, struct hub, check_timer);
+
+    /* Catches events Redis never had (it was down, or restarted empty). */
+    hub_departments_refresh(hub);
+    lws_sul_schedule(hub->ctx, 0, &hub->check_timer, on_check_timer,
+                     HUB_CHECK_MS * LWS_US_PER_MS);
+}
+
+void hub_clients_wake(struct hub *hub, const struct hub_department *d)
+{
+    for (struct hub_client *c = hub->clients; c; c = c->next)
+        for (int i = 0; i < HUB_MAX_SUBS; i++)
+            if (c->subs[i].kind != SUB_NONE && c->subs[i].dept == d) {
+                lws_callback_on_writable(c->wsi);
+                break;
+            }
+}
+
+/* ---- connection life ---- */
+
+static void client_open(struct hub *hub, struct hub_client *c, struct lws *wsi)
+{
+    memset(c, 0, sizeof *c);
+    c->wsi = wsi;
+    c->next = hub->clients;
+    hub->clients = c;
+}
+
+static void client_close(struct hub *hub, struct hub_client *c)
+{
+    struct hub_client **pp;
+
+    for (pp = &hub->clients; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    while (c->control_head) {
+        struct control_frame *f = c->control_head;
+        c->control_head = f->next;
+        free(f);
+    }
+    free(c->rx);
+    c->rx = NULL;
+}
+
+static int protocol_init(struct hub *hub, struct lws_context *ctx)
+{
+    hub->ctx = ctx; /* called from inside lws_create_context(), before it returns */
+    lws_sul_schedule(hub->ctx, 0, &hub->check_timer, on_check_timer,
+                     HUB_CHECK_MS * LWS_US_PER_MS);
+    lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
+                     HUB_HEARTBEAT_S * LWS_US_PER_SEC);
+    return 0;
+}
+
+int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
+{
+    struct hub *hub = hub_of(wsi);
+    struct hub_client *c = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_PROTOCOL_INIT:
+        return protocol_init(hub, lws_get_context(wsi));
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (hub->feed)
+            hub_feed_drain(hub->feed, hub);
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        client_open(hub, c, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return on_receive(hub, c, wsi, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(hub, c, wsi);
+    case LWS_CALLBACK_CLOSED:
+        client_close(hub, c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+size_t hub_client_size(void)
+{
+    return sizeof(struct hub_client);
+}

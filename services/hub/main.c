@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* ed-hub: live WebSocket delivery of every committed change. Settings from the environment
+ * (README.md): EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_HUB_PORT, EDLIVE_PROTO_DIR. */
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+#include "pg.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+int main(void)
+{
+    static struct lws_protocols protocols[] = {
+        {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+        {"edlive", hub_callback, 0, HUB_MAX_MESSAGE, 0, NULL, 0},
+        {NULL, NULL, 0, 0, 0, NULL, 0},
+    };
+    /* Clients send no subprotocol: make "edlive" the default. */
+    static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
+    static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, "edlive", ""};
+    /* Transport liveness: ping after 15 s of silence, hang up after 30 s without an answer. */
+    static const lws_retry_bo_t retry = {.secs_since_valid_ping = 15,
+                                         .secs_since_valid_hangup = 30};
+    static struct hub hub;
+    struct lws_context_creation_info info;
+    struct ed_error err = {0};
+    char redis_host[256];
+    int redis_port, n = 0;
+
+    log_init("ed-hub");
+    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    hub.schemas = schema_set_load(config_str("EDLIVE_PROTO_DIR", EDLIVE_DEFAULT_PROTO_DIR), &err);
+    if (!hub.schemas) {
+        log_error("proto schemas: %s", err.message);
+        return 1;
+    }
+    hub.pg = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 30);
+    if (!hub.pg)
+        return 1;
+    config_redis(redis_host, &redis_port);
+
+    protocols[1].per_session_data_size = hub_client_size();
+    memset(&info, 0, sizeof info);
+    info.port = config_port("EDLIVE_HUB_PORT", 8482);
+    info.iface = config_str("EDLIVE_LISTEN", "127.0.0.1");
+    info.protocols = protocols;
+    info.pvo = &pvo;
+    info.user = &hub;
+    info.retry_and_idle_policy = &retry;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.max_http_header_pool = 64;
+    hub.ctx = lws_create_context(&info);
+    if (!hub.ctx) {
+        log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);
+        return 1;
+    }
+    hub.feed = hub_feed_start(hub.ctx, redis_host, redis_port);
+    if (!hub.feed || !hub_departments_refresh(&hub)) {
+        log_error("cannot start: Redis reader or first read of PostgreSQL failed");
+        return 1;
+    }
+    log_info("listening on ws://%s:%d/ws, %d department(s)", info.iface, info.port, hub.ndepts);
+    while (n >= 0 && !interrupted)
+        n = lws_service(hub.ctx, 0);
+
+    lws_context_destroy(hub.ctx);
+    hub_feed_stop(hub.feed);
+    for (int i = 0; i < hub.ndepts; i++)
+        hub_department_free(&hub.depts[i]);
+    PQfinish(hub.pg);
+    schema_set_free(hub.schemas);
+    log_info("stopped");
+    return 0;
+}
