@@ -1,0 +1,110 @@
+// A test client of ed-hub that applies the protocol exactly as proto/README.md states it:
+// snapshot or recovered, then events in seq order, each once. It records every seq it
+// applied, so a test can prove no event was lost, repeated or reordered.
+export class LiveBoard {
+  constructor(wsUrl, departmentId) {
+    this.wsUrl = wsUrl;
+    this.departmentId = departmentId;
+    this.seq = 0;
+    this.rows = new Map(); // encounter_id -> board row
+    this.applied = [];     // every event seq applied, in order
+    this.snapshots = 0;
+    this.recoveries = 0;
+    this.errors = [];
+    this.waiters = [];
+  }
+
+  connect() {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.wsUrl);
+      this.ws = ws;
+      ws.onopen = () => {
+        ws.send(JSON.stringify({ type: 'subscribe', topic: 'board', department_id: this.departmentId, since: this.seq }));
+      };
+      ws.onerror = (e) => reject(new Error(`websocket error: ${e.message || e.type}`));
+      ws.onmessage = (m) => {
+        this.onMessage(JSON.parse(m.data));
+        if (this.ready) resolve();
+      };
+      ws.onclose = () => { this.ready = false; };
+    });
+  }
+
+  close() {
+    this.ws?.close();
+  }
+
+  onMessage(msg) {
+    switch (msg.type) {
+      case 'snapshot':
+        this.rows = new Map(msg.board.encounters.map((r) => [r.encounter_id, r]));
+        this.seq = msg.seq;
+        this.snapshots++;
+        this.ready = true;
+        break;
+      case 'subscribed':
+        if (msg.since !== this.seq) throw new Error(`recovered from ${msg.since}, expected ${this.seq}`);
+        this.recoveries++;
+        this.ready = true;
+        break;
+      case 'event':
+        if (msg.seq <= this.seq) throw new Error(`event ${msg.seq} repeated (at ${this.seq})`);
+        if (msg.seq !== this.seq + 1) throw new Error(`gap: event ${msg.seq} after ${this.seq}`);
+        this.apply(msg);
+        break;
+      case 'error':
+        this.errors.push(msg);
+        break;
+      default:
+        break;
+    }
+    this.waiters = this.waiters.filter((w) => !w());
+  }
+
+  apply(ev) {
+    const row = ev.payload.encounter;
+    if (['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
+    else this.rows.set(row.encounter_id, row);
+    this.seq = ev.seq;
+    this.applied.push(ev.seq);
+  }
+
+  // Resolves when predicate() holds, or rejects after ms.
+  waitFor(predicate, ms = 5000, what = 'condition') {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what} (seq ${this.seq})`)), ms);
+      this.waiters.push(() => {
+        if (!predicate()) return false;
+        clearTimeout(timer);
+        resolve();
+        return true;
+      });
+    });
+  }
+
+  // The board as sorted rows, for comparing with the API's.
+  sortedRows() {
+    return [...this.rows.values()].sort((a, b) => a.encounter_id - b.encounter_id);
+  }
+}
+
+export async function getJson(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  return res.json();
+}
+
+export async function postJson(url, body, headers = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+// Rows compared as the board shows them; age_years depends on the day, not the record.
+export function comparable(rows) {
+  return rows.map((r) => JSON.stringify(r)).sort();
+}
