@@ -18,6 +18,7 @@ struct http_conn {
     enum route_method method;
     bool body_too_large;
     bool close_after;      /* unread body left on the socket: close instead of keep-alive */
+    bool responded;        /* the reply is out; a body still arriving is ignored */
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out;    /* LWS_PRE + reply body, malloc'd */
@@ -68,6 +69,7 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
 
     json_decref(doc);
     free_out(c);
+    c->responded = true;
     c->out = malloc(LWS_PRE + len + 1);
     if (!text || !c->out) {
         free(text);
@@ -149,9 +151,13 @@ static int on_request(struct lws *wsi, struct http_conn *c, const char *uri)
     strcpy(c->path, uri);
     if (!precheck(wsi, c, &err))
         return respond_error(wsi, c, &err);
-    /* A POST with a body continues in HTTP_BODY; everything else is answered now. */
-    if (c->method == ROUTE_POST && content_length(wsi) > 0)
+    /* A POST with a body continues in HTTP_BODY; everything else is answered now, and a
+     * body nobody will read means the connection cannot be reused. */
+    if (c->method == ROUTE_POST && routes_takes_body(c->method, c->path) &&
+        content_length(wsi) > 0)
         return 0;
+    if (content_length(wsi) > 0)
+        c->close_after = true;
     return handle(wsi, c);
 }
 
@@ -187,10 +193,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP:
         return on_request(wsi, c, in);
     case LWS_CALLBACK_HTTP_BODY:
-        on_body(c, in, len);
+        if (!c->responded)
+            on_body(c, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return handle(wsi, c);
+        return c->responded ? 0 : handle(wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(wsi, c);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
