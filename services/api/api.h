@@ -12,6 +12,9 @@
 
 #define API_MAX_BODY_BYTES (16 * 1024)
 #define API_MAX_BODY_DEPTH 8
+/* A refused body up to this size is read and dropped so the client sees the answer;
+ * a larger one gets the answer at once and the connection closed. */
+#define API_DISCARD_MAX_BYTES (1024 * 1024)
 
 /* One per process; reached from lws through the context user pointer. */
 struct api {
@@ -29,13 +32,16 @@ struct route_result {
 };
 
 /* Routes one request. Returns true with out filled, or false with err (4xx/5xx).
- * body may be NULL for GET. allow (when 405) gets the allowed method. */
+ * body may be NULL for GET. */
 bool routes_dispatch(struct api *app, enum route_method method, const char *path,
                      const char *body, size_t body_len, struct route_result *out,
                      struct ed_error *err);
 
 /* True when every route's body schema is present in schemas. */
 bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err);
+
+/* The methods a known path accepts ("GET", "POST"), for a 405's Allow header. */
+const char *routes_allowed_methods(const char *path);
 
 /* True when the method and path name a route that takes a JSON body. */
 bool routes_takes_body(enum route_method method, const char *path);

@@ -19,6 +19,8 @@ struct http_conn {
     bool body_too_large;
     bool close_after;      /* unread body left on the socket: close instead of keep-alive */
     bool responded;        /* the reply is out; a body still arriving is ignored */
+    bool has_refusal;      /* refusal is the answer, sent once the body has been read */
+    struct ed_error refusal;
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out;    /* LWS_PRE + reply body, malloc'd */
@@ -60,7 +62,8 @@ static void free_out(struct http_conn *c)
 }
 
 /* Sends the status and headers now and queues the body for HTTP_WRITEABLE. */
-static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc)
+static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc,
+                   const char *allow)
 {
     unsigned char headers[LWS_PRE + 1024];
     unsigned char *start = &headers[LWS_PRE], *p = start, *end = &headers[sizeof headers - 1];
@@ -84,6 +87,9 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                     (const unsigned char *)"nosniff", 7, &p, end) ||
+        (allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                              (const unsigned char *)allow, (int)strlen(allow),
+                                              &p, end)) ||
         (c->close_after &&
          lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
                                       5, &p, end)) ||
@@ -95,7 +101,8 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
 
 static int respond_error(struct lws *wsi, struct http_conn *c, const struct ed_error *err)
 {
-    return respond(wsi, c, err->status, ed_error_json(err));
+    return respond(wsi, c, err->status, ed_error_json(err),
+                   err->status == 405 ? routes_allowed_methods(c->path) : NULL);
 }
 
 static int handle(struct lws *wsi, struct http_conn *c)
@@ -104,6 +111,8 @@ static int handle(struct lws *wsi, struct http_conn *c)
     struct route_result result = {0};
     struct ed_error err = {0};
 
+    if (c->has_refusal)
+        return respond_error(wsi, c, &c->refusal);
     if (c->body_too_large) {
         ed_error_set(&err, 413, "body_too_large", NULL, "the body is larger than %d bytes",
                      API_MAX_BODY_BYTES);
@@ -114,55 +123,72 @@ static int handle(struct lws *wsi, struct http_conn *c)
             log_error("%s: %d %s", c->path, err.status, err.code);
         return respond_error(wsi, c, &err);
     }
-    return respond(wsi, c, result.status, result.reply);
+    return respond(wsi, c, result.status, result.reply, NULL);
 }
 
-/* Checks that can refuse a request before its body is read. True to go on. */
-static bool precheck(struct lws *wsi, struct http_conn *c, struct ed_error *err)
+/* Checks that can refuse a request before its body is read. True to go on; otherwise the
+ * refusal is in err, and *now says whether to answer at once (and close) rather than after
+ * reading the body, which lets a client that is still sending see the answer. */
+static bool precheck(struct lws *wsi, struct http_conn *c, struct ed_error *err, bool *now)
 {
     long length = content_length(wsi);
 
+    *now = length > API_DISCARD_MAX_BYTES;
+    if (length < 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
+        *now = true;
+        return ed_error_set(err, 411, "length_required", NULL,
+                            "send the body with a Content-Length, not chunked");
+    }
     if (!routes_takes_body(c->method, c->path))
         return true;
-    if (length > API_MAX_BODY_BYTES) {
-        c->close_after = true;
+    if (length > API_MAX_BODY_BYTES)
         return ed_error_set(err, 413, "body_too_large", NULL, "the body is larger than %d bytes",
                             API_MAX_BODY_BYTES);
-    }
-    if (length > 0 && !is_json_content_type(wsi)) {
-        c->close_after = true;
+    if (length > 0 && !is_json_content_type(wsi))
         return ed_error_set(err, 415, "unsupported_media_type", NULL,
                             "send the body as Content-Type: application/json");
-    }
     return true;
 }
 
 static int on_request(struct lws *wsi, struct http_conn *c, const char *uri)
 {
     struct ed_error err = {0};
+    bool now;
 
     free_out(c);
     memset(c, 0, offsetof(struct http_conn, body));
     c->method = method_of(wsi);
     if (strlen(uri) >= sizeof c->path) {
         ed_error_set(&err, 404, "not_found", NULL, "no such resource");
+        c->close_after = content_length(wsi) > 0;
         return respond_error(wsi, c, &err);
     }
     strcpy(c->path, uri);
-    if (!precheck(wsi, c, &err))
-        return respond_error(wsi, c, &err);
-    /* A POST with a body continues in HTTP_BODY; everything else is answered now, and a
-     * body nobody will read means the connection cannot be reused. */
-    if (c->method == ROUTE_POST && routes_takes_body(c->method, c->path) &&
-        content_length(wsi) > 0)
+    if (!precheck(wsi, c, &err, &now)) {
+        if (now || content_length(wsi) <= 0) {
+            c->close_after = content_length(wsi) != 0;
+            return respond_error(wsi, c, &err);
+        }
+        c->has_refusal = true; /* answered at HTTP_BODY_COMPLETION, the body discarded */
+        c->refusal = err;
         return 0;
-    if (content_length(wsi) > 0)
-        c->close_after = true;
+    }
+    /* A body continues in HTTP_BODY (a body a route does not take is read and dropped,
+     * so the connection stays usable); everything else is answered now. */
+    if (content_length(wsi) > 0) {
+        if (content_length(wsi) > API_DISCARD_MAX_BYTES) {
+            c->close_after = true;
+            return handle(wsi, c);
+        }
+        return 0;
+    }
     return handle(wsi, c);
 }
 
 static void on_body(struct http_conn *c, const void *in, size_t len)
 {
+    if (c->has_refusal)
+        return;
     if (c->body_too_large || c->body_len + len > API_MAX_BODY_BYTES) {
         c->body_too_large = true;
         return;

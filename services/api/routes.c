@@ -89,6 +89,20 @@ bool routes_takes_body(enum route_method method, const char *path)
     return r && r->schema;
 }
 
+const char *routes_allowed_methods(const char *path)
+{
+    long long id;
+    bool get = false, post = false;
+
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!match(routes[i].pattern, path, &id))
+            continue;
+        get = get || routes[i].method == ROUTE_GET;
+        post = post || routes[i].method == ROUTE_POST;
+    }
+    return get && post ? "GET, POST" : get ? "GET" : post ? "POST" : "";
+}
+
 static void publish(struct api *app, const struct store_write *w)
 {
     if (!redis_pub_event(app->redis, w->department_id, w->seq, w->encounter_id, w->frame))

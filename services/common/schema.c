@@ -445,7 +445,9 @@ json_t *schema_parse_body(const char *buf, size_t len, int max_depth, struct ed_
         return NULL;
     }
     /* Deeper than jansson's own limit fails in the parser, before any recursion of ours. */
-    doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Any JSON value parses (a non-object then fails the schema's type with 422), and NUL
+     * inside a string parses so that the schema check names the field. */
+    doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!doc) {
         /* jerr.text may quote the input: report only where it broke. */
         ed_error_set(err, 400, "malformed_json", NULL,

@@ -549,7 +549,7 @@ static bool check_vitals_rules(const json_t *body, struct ed_error *err)
     for (int i = 0; vitals_measurements[i]; i++)
         any = any || has_value(body, vitals_measurements[i]);
     if (!any)
-        return ed_error_set(err, 422, "missing_field", "heart_rate",
+        return ed_error_set(err, 422, "invalid_value", NULL,
                             "a vitals set needs at least one measurement");
     if (has_value(body, "systolic_bp") != has_value(body, "diastolic_bp"))
         return ed_error_set(err, 422, "missing_field",

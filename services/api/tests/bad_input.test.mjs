@@ -16,6 +16,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 
 const API = (process.env.EDLIVE_API_URL || '').replace(/\/+$/, '');
 const PG = process.env.EDLIVE_PG || '';
@@ -39,13 +40,38 @@ function rowCounts() {
 }
 
 async function call(method, path, body, headers = {}) {
+  if (body instanceof Chunked) return callChunked(method, path, body.text, headers);
   const init = { method, headers };
   if (body !== undefined) init.body = body;
   const res = await fetch(API + path, init);
   const text = await res.text();
   let json = null;
   try { json = JSON.parse(text); } catch { /* checked by the caller */ }
-  return { status: res.status, type: res.headers.get('content-type') || '', text, json };
+  return { status: res.status, type: res.headers.get('content-type') || '', allow: res.headers.get('allow'), text, json };
+}
+
+/** A body sent with Transfer-Encoding: chunked (no Content-Length), on a connection of its own. */
+class Chunked {
+  constructor(text) { this.text = text; this.length = Buffer.byteLength(text); }
+}
+function callChunked(method, path, text, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(API + path, { method, headers, agent: false }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { data += d; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(data); } catch { /* checked by the caller */ }
+        resolve({ status: res.statusCode, type: res.headers['content-type'] || '', allow: res.headers.allow || null, text: data, json });
+      });
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', reject);
+    const b = Buffer.from(text);
+    for (let i = 0; i < b.length; i += 4096) req.write(b.subarray(i, i + 4096));
+    req.end();
+  });
 }
 
 const JSON_CT = { 'Content-Type': 'application/json' };
@@ -79,6 +105,16 @@ before(async () => {
   if (PG) {
     const one = (sql) => { const v = psql(sql); return v ? Number(v) : null; };
     ctx.departed = one(`SELECT id FROM encounter WHERE department_id = ${ctx.dept} AND status IN ('departed', 'left_without_being_seen') ORDER BY id LIMIT 1`);
+    if (ctx.departed == null) {
+      // None yet: arrive one patient and depart them (before any count is taken).
+      const r = await call('POST', `/api/v1/departments/${ctx.dept}/arrivals`, JSON.stringify({
+        patient: { mrn: `BADIN-D-${Date.now()}`, family_name: 'Fixture', given_name: 'Departed', birth_date: '1975-03-08', sex: 'unknown' },
+        arrival_mode: 'walk_in', chief_complaint: 'bad_input test fixture (departed)' }), JSON_CT);
+      assert.equal(r.status, 201, r.text);
+      const d = await call('POST', `/api/v1/encounters/${r.json.encounter.encounter_id}/status`, '{"status": "departed"}', JSON_CT);
+      assert.equal(d.status, 200, d.text);
+      ctx.departed = r.json.encounter.encounter_id;
+    }
     ctx.foreignStaff = one(`SELECT s.id FROM staff s WHERE NOT EXISTS (SELECT 1 FROM staff_department sd WHERE sd.staff_id = s.id AND sd.department_id = ${ctx.dept}) ORDER BY s.id LIMIT 1`);
     ctx.inactiveStaff = one(`SELECT s.id FROM staff s JOIN staff_department sd ON sd.staff_id = s.id AND sd.department_id = ${ctx.dept} WHERE NOT s.active ORDER BY s.id LIMIT 1`);
     ctx.foreignBed = one(`SELECT id FROM bed WHERE department_id <> ${ctx.dept} ORDER BY id LIMIT 1`);
@@ -90,6 +126,7 @@ const D = () => `/api/v1/departments/${ctx.dept}`;
 const newMrn = () => `NEW-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`.toUpperCase();
 const arrival = (patient, extra = {}) => JSON.stringify({ patient, arrival_mode: 'walk_in', chief_complaint: 'twisted ankle', ...extra });
 const fullPatient = (over = {}) => ({ mrn: newMrn(), family_name: 'Delacroix', given_name: 'Margot', birth_date: '1984-09-17', sex: 'female', ...over });
+const chunked = (text) => new Chunked(text);
 const vitals = (over) => JSON.stringify({ taken_by: ctx.nurse, heart_rate: 96, ...over });
 
 // Each case: name, method, path(), body() (string | Uint8Array | undefined), headers, want
@@ -169,7 +206,15 @@ const CASES = [
   { name: 'Content-Type text/plain', path: () => `${E()}/triage`, body: () => '{"esi": 3}', headers: { 'Content-Type': 'text/plain' }, want: [415, 'unsupported_media_type', null] },
   { name: 'no Content-Type', path: () => `${E()}/triage`, body: () => new Uint8Array(Buffer.from('{"esi": 3}')), headers: {}, want: [415, 'unsupported_media_type', null] },
   { name: 'form-encoded body', path: () => `${E()}/status`, body: () => 'status=departed', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, want: [415, 'unsupported_media_type', null] },
+  { name: 'Content-Type in capitals is still JSON (400, not 415)', path: () => `${E()}/triage`, body: () => '{"esi":', headers: { 'Content-Type': 'Application/JSON' }, want: [400, 'malformed_json', null] },
+  { name: 'Content-Type application/jsonx', path: () => `${E()}/triage`, body: () => '{"esi": 3}', headers: { 'Content-Type': 'application/jsonx' }, want: [415, 'unsupported_media_type', null] },
+  { name: 'Content-Type application/json-patch+json', path: () => `${E()}/triage`, body: () => '[{"op": "replace", "path": "/esi", "value": 1}]', headers: { 'Content-Type': 'application/json-patch+json' }, want: [415, 'unsupported_media_type', null] },
+  { name: 'whitespace-only body', path: () => `${E()}/triage`, body: () => ' \r\n\t ', want: [400, 'malformed_json', null] },
+  { name: 'chunked body over 16 KiB (no Content-Length)', path: () => `${E()}/notes`, body: () => chunked(`{"author_id": 1, "text": "${'z'.repeat(20000)}"}`), want: [413, 'body_too_large', null] },
+  { name: 'chunked malformed body under 16 KiB', path: () => `${E()}/triage`, body: () => chunked('{"esi": 3,'), want: [400, 'malformed_json', null] },
+  { name: 'existing MRN with another birth date', path: () => `${D()}/arrivals`, body: () => arrival({ mrn: ctx.patient.mrn, family_name: ctx.patient.family_name, given_name: ctx.patient.given_name, birth_date: ctx.patient.birth_date === '1901-01-01' ? '1902-02-02' : '1901-01-01', sex: ctx.patient.sex }), want: [409, 'conflict', null], anyField: true },
   // -- routing
+  { name: 'id with trailing letters in the path', path: () => `${E()}abc/triage`, body: () => '{"esi": 3}', want: [404, 'not_found', null] },
   { name: 'unknown encounter id in the path', path: () => `/api/v1/encounters/${NO_SUCH_ID}/triage`, body: () => '{"esi": 3}', want: [404, 'not_found', null] },
   { name: 'unknown encounter (GET chart)', method: 'GET', path: () => `/api/v1/encounters/${NO_SUCH_ID}`, want: [404, 'not_found', null] },
   { name: 'unknown department (arrival)', path: () => `/api/v1/departments/${NO_SUCH_ID}/arrivals`, body: () => arrival(fullPatient()), want: [404, 'not_found', null] },
@@ -203,13 +248,23 @@ for (const c of CASES) {
       assert.fail(`${method} ${c.path()}: the request failed without a response: ${e.cause ? e.cause.message : e.message}`);
     }
     const [status, code, field] = c.want;
-    const where = `${method} ${c.path()} body ${typeof body === 'string' ? JSON.stringify(body.slice(0, 160)) : body === undefined ? '(none)' : `(${body.length} bytes)`}\n  -> ${res.status} ${res.text.slice(0, 300)}`;
+    const where = `${method} ${c.path()} body ${typeof body === 'string' ? JSON.stringify(body.slice(0, 160)) : body === undefined ? '(none)' : body instanceof Chunked ? `(${body.length} bytes, chunked) ${JSON.stringify(body.text.slice(0, 60))}` : `(${body.length} bytes)`}\n  -> ${res.status} ${res.text.slice(0, 300)}`;
     assert.ok(res.json && res.json.error, `no JSON error body: ${where}`);
     assert.deepEqual({ status: res.status, code: res.json.error.code, ...(c.anyField ? {} : { field: res.json.error.field }) },
       { status, code, ...(c.anyField ? {} : { field }) }, where);
     assert.equal(res.json.error.status, res.status, `error.status differs from the HTTP status: ${where}`);
     assert.equal(typeof res.json.error.message, 'string', where);
     assert.match(res.type, /^application\/json\b/, `error Content-Type: ${where}`);
+    if (status === 405) assert.ok(res.allow, `a 405 needs an Allow header (RFC 9110 15.5.6): ${where}`);
+    // Error messages never carry patient data back (services/common/ed_error.h).
+    if (typeof body === 'string') {
+      let sent = null;
+      try { sent = JSON.parse(body); } catch { /* not JSON */ }
+      const p = sent && sent.patient && typeof sent.patient === 'object' ? sent.patient : {};
+      for (const v of [p.family_name, p.given_name, p.mrn, sent && sent.text, sent && sent.chief_complaint]) {
+        if (typeof v === 'string' && v.length >= 4) assert.ok(!res.json.error.message.includes(v), `the error message repeats patient data "${v.slice(0, 40)}": ${where}`);
+      }
+    }
     if (PG) assert.deepEqual(rowCounts(), before, `something was written: ${where}`);
     else t.diagnostic('EDLIVE_PG is not set: row counts not checked');
   });

@@ -432,10 +432,15 @@ test('HTTP: every valid example is accepted', { skip: skipApi }, async () => {
   // New patients before the example that arrives an existing one by MRN only.
   const isNewPatient = (x) => x.schema === 'http/arrival' && 'family_name' in JSON.parse(x.text).patient;
   examples.sort((a, b) => (a.schema === b.schema && a.schema === 'http/arrival' ? isNewPatient(b) - isNewPatient(a) : 0));
-  let enc = ctx.encounter;
+  // Status changes that end an encounter go last, each on an encounter of its own.
+  const terminal = (x) => x.schema === 'http/status' && TERMINAL.has(JSON.parse(x.text).status);
+  examples.sort((a, b) => terminal(a) - terminal(b));
+  // And the others in the order of the flow (the status enum's order).
+  const flow = SCHEMAS.get('http/status').properties.status.enum;
+  const rank = (x) => (x.schema === 'http/status' ? flow.indexOf(JSON.parse(x.text).status) : -1);
+  examples.sort((a, b) => (a.schema === 'http/status' && b.schema === 'http/status' ? rank(a) - rank(b) : 0));
   for (const ex of examples) {
-    const doc = JSON.parse(ex.text);
-    if (ex.schema === 'http/status' && TERMINAL.has(doc.status)) enc = await newEncounter();
+    const enc = terminal(ex) ? await newEncounter() : ctx.encounter;
     const body = await substitute(ex.text, { encounterId: enc });
     const sent = JSON.parse(body);
     const res = await call('POST', ROUTES[ex.schema](enc), body);
