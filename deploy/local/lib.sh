@@ -1,0 +1,841 @@
+# shellcheck shell=bash disable=SC2034
+# deploy/local/lib.sh: what up, down, test and svc share. Sourced, never run.
+#
+# One "state folder" holds everything one local deployment owns:
+#   <state>/env            shell-sourceable exports of every setting (ports, URLs, build dir)
+#   <state>/pg/data        PostgreSQL 15 cluster (owned by the postgres user), pg/sock its socket
+#   <state>/redis/         Redis working directory (nothing is persisted)
+#   <state>/nginx/         generated nginx config and nginx's temp folders
+#   <state>/run/*.pid      PIDs of redis, ed-api, ed-hub, nginx (PostgreSQL: pg/data/postmaster.pid)
+#   <state>/logs/*.log     one log per process
+# Everything is started and stopped by the PID recorded there, never by name.
+
+ED_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+umask 022 # the postgres user and nginx must be able to read what we create
+ED_PGBIN=/usr/lib/postgresql/15/bin
+ED_ALL_SERVICES=(pg redis api hub nginx) # start order; stop order is the reverse
+
+# Packages (Debian 12). nodejs is not installed here: the machines come with Node 20.
+ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev
+              libhiredis-dev libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql-15
+              redis-server nginx curl ca-certificates)
+ED_PKGS_TEST=(chromium)
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+if [ -t 1 ]; then
+    _B=$'\e[1m' _R=$'\e[1;31m' _Y=$'\e[1;33m' _G=$'\e[1;32m' _0=$'\e[0m'
+else
+    _B='' _R='' _Y='' _G='' _0=''
+fi
+ED_SCRIPT=${ED_SCRIPT:-$(basename "$0")}
+
+say()  { printf '%s==> %s%s\n' "$_B" "$*" "$_0"; }
+info() { printf '    %s\n' "$*"; }
+ok()   { printf '%s    ok:%s %s\n' "$_G" "$_0" "$*"; }
+warn() { printf '%swarning:%s %s\n' "$_Y" "$_0" "$*" >&2; }
+
+# die "what stopped us" ["how to fix it" ...]
+die() {
+    printf '\n%s%s: error:%s %s\n' "$_R" "$ED_SCRIPT" "$_0" "$1" >&2
+    shift
+    local line
+    for line in "$@"; do printf '  -> %s\n' "$line" >&2; done
+    exit 1
+}
+
+# The script's header comment, as its --help.
+ed_usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+# Last lines of a log file, indented, for error messages.
+log_tail() {
+    local file=$1 n=${2:-25}
+    [ -e "$file" ] || { info "(no log at $file)"; return 0; }
+    printf '    --- last %s lines of %s ---\n' "$n" "$file" >&2
+    tail -n "$n" "$file" | sed 's/^/    | /' >&2
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processes (by PID, through /proc; zombies count as dead)
+pid_alive() {
+    local pid=$1 st
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+pid_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -c1-120; }
+
+pid_ppid() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2; }
+
+# PID from a pid file if that process is alive and its command line contains $2.
+pidfile_pid() {
+    local file=$1 match=$2 pid
+    [ -r "$file" ] || return 0
+    pid=$(head -n1 "$file" | tr -dc 0-9)
+    if pid_alive "$pid" && pid_cmdline "$pid" | grep -qF -- "$match"; then
+        echo "$pid"
+    fi
+}
+
+pid_children() {
+    awk -v p="$1" '{ sub(/.*\) /, ""); split(FILENAME, f, "/"); if ($2 == p) print f[3] }' \
+        /proc/[0-9]*/stat 2>/dev/null || true
+}
+
+# Wait until a PID is gone; returns 1 if still alive after $2 seconds.
+wait_gone() {
+    local pid=$1 secs=$2 i
+    for ((i = 0; i < secs * 10; i++)); do
+        pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    ! pid_alive "$pid"
+}
+
+# TERM, wait, then KILL (with a warning). $1 pid, $2 label, $3 grace seconds.
+stop_pid() {
+    local pid=$1 label=$2 grace=${3:-15} kids
+    pid_alive "$pid" || return 0
+    mapfile -t kids < <(pid_children "$pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" "$grace"; then
+        warn "$label (PID $pid) did not stop within ${grace}s of SIGTERM; sending SIGKILL"
+        kill -KILL "$pid" "${kids[@]}" 2>/dev/null || true
+        wait_gone "$pid" 5 || warn "$label (PID $pid) is still there after SIGKILL"
+    fi
+}
+
+# SIGKILL a process and its direct children (nginx workers, postgres backends).
+kill_tree() {
+    local pid=$1 kids
+    pid_alive "$pid" || return 0
+    mapfile -t kids < <(pid_children "$pid")
+    kill -KILL "$pid" "${kids[@]}" 2>/dev/null || true
+    wait_gone "$pid" 5 || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# TCP ports, from /proc/net/tcp{,6} (no iproute2 needed)
+port_listen_inodes() {
+    local hex
+    hex=$(printf ':%04X' "$1")
+    awk -v p="$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u || true
+}
+
+port_in_use() { [ -n "$(port_listen_inodes "$1")" ]; }
+
+# PIDs holding a listening socket on the port.
+port_pids() {
+    local inodes inode args=() fd
+    inodes=$(port_listen_inodes "$1") || true
+    [ -n "$inodes" ] || return 0
+    for inode in $inodes; do
+        [ ${#args[@]} -gt 0 ] && args+=(-o)
+        args+=(-lname "socket:\\[$inode\\]")
+    done
+    { find /proc/[0-9]*/fd -maxdepth 1 \( "${args[@]}" \) 2>/dev/null || true; } |
+        while read -r fd; do
+            fd=${fd#/proc/}
+            echo "${fd%%/*}"
+        done | sort -un
+}
+
+port_holders_text() {
+    local pids pid out=''
+    pids=$(port_pids "$1")
+    [ -n "$pids" ] || { echo "an unknown process (not visible from here)"; return; }
+    for pid in $pids; do
+        out+="${out:+; }PID $pid ($(pid_cmdline "$pid"))"
+    done
+    echo "$out"
+}
+
+# Is the port listened on by $2 (a PID) or one of its children?
+port_owned_by() {
+    local port=$1 owner=$2 pid
+    [ -n "$owner" ] || return 1
+    for pid in $(port_pids "$port"); do
+        [ "$pid" = "$owner" ] && return 0
+        [ "$(pid_ppid "$pid")" = "$owner" ] && return 0
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Modes and settings
+#
+# ed_init_mode local|test: sets every setting from the defaults and EDLIVE_*_PORT overrides.
+ed_init_mode() {
+    ED_MODE=$1
+    local d_http d_api d_hub d_pg d_redis
+    case $ED_MODE in
+        local) ED_STATE=$ED_REPO/.state/local; ED_BUILD=$ED_REPO/build
+               d_http=8480 d_api=8481 d_hub=8482 d_pg=55480 d_redis=56480 ;;
+        test)  ED_STATE=$ED_REPO/.state/test; ED_BUILD=$ED_REPO/build-asan
+               d_http=8490 d_api=8491 d_hub=8492 d_pg=55490 d_redis=56490 ;;
+        *) die "unknown mode '$ED_MODE'" ;;
+    esac
+    if [ -n "${EDLIVE_MODE:-}" ] && [ "$EDLIVE_MODE" != "$ED_MODE" ]; then
+        die "this shell has the settings of the '$EDLIVE_MODE' state folder exported (EDLIVE_MODE=$EDLIVE_MODE, probably from sourcing its env file)" \
+            "run from a fresh shell, or: unset \$(compgen -e | grep '^EDLIVE_')"
+    fi
+    EDLIVE_HTTP_PORT=${EDLIVE_HTTP_PORT:-$d_http}
+    EDLIVE_API_PORT=${EDLIVE_API_PORT:-$d_api}
+    EDLIVE_HUB_PORT=${EDLIVE_HUB_PORT:-$d_hub}
+    EDLIVE_PG_PORT=${EDLIVE_PG_PORT:-$d_pg}
+    EDLIVE_REDIS_PORT=${EDLIVE_REDIS_PORT:-$d_redis}
+    local v seen=' '
+    for v in EDLIVE_HTTP_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT; do
+        if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 65535 ]; then
+            die "$v='${!v}' is not a TCP port" "set it to a number from 1024 to 65535, or unset it"
+        fi
+        case $seen in *" ${!v} "*) die "$v=${!v}: that port is already used for another service" \
+                                         "give each of EDLIVE_{HTTP,API,HUB,PG,REDIS}_PORT its own port" ;; esac
+        seen+="${!v} "
+    done
+    ed_derive_settings
+}
+
+# The settings that follow from ED_MODE, ED_STATE, ED_BUILD and the five ports.
+ed_derive_settings() {
+    EDLIVE_MODE=$ED_MODE
+    EDLIVE_REPO=$ED_REPO
+    EDLIVE_STATE=$ED_STATE
+    EDLIVE_BUILD=$ED_BUILD
+    EDLIVE_LOGS=$ED_STATE/logs
+    EDLIVE_PG_DIR=$(ed_pg_dir)
+    EDLIVE_LISTEN=127.0.0.1
+    EDLIVE_PG="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=edlive user=edlive"
+    EDLIVE_PG_ADMIN="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=postgres user=postgres"
+    EDLIVE_REDIS=127.0.0.1:$EDLIVE_REDIS_PORT
+    EDLIVE_PROTO_DIR=$ED_REPO/proto
+    EDLIVE_SQL_DIR=$ED_REPO/sql
+    EDLIVE_BASE_URL=http://127.0.0.1:$EDLIVE_HTTP_PORT
+    EDLIVE_API_URL=http://127.0.0.1:$EDLIVE_API_PORT
+    EDLIVE_WS_URL=ws://127.0.0.1:$EDLIVE_HTTP_PORT/ws
+    EDLIVE_HUB_URL=ws://127.0.0.1:$EDLIVE_HUB_PORT/ws
+    EDLIVE_ARTIFACTS=$ED_REPO/test-artifacts
+    EDLIVE_SVC=$ED_REPO/deploy/local/svc
+    EDLIVE_CHROMIUM=${EDLIVE_CHROMIUM:-/usr/bin/chromium}
+    if [ -d "$ED_REPO/../shared" ]; then
+        EDLIVE_SHARED=$(cd "$ED_REPO/../shared" && pwd)
+    else
+        EDLIVE_SHARED=''
+    fi
+    ED_ENV_VARS=(EDLIVE_MODE EDLIVE_REPO EDLIVE_STATE EDLIVE_BUILD EDLIVE_LOGS EDLIVE_PG_DIR
+                 EDLIVE_LISTEN EDLIVE_HTTP_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT
+                 EDLIVE_REDIS_PORT EDLIVE_PG EDLIVE_PG_ADMIN EDLIVE_REDIS EDLIVE_PROTO_DIR
+                 EDLIVE_SQL_DIR EDLIVE_BASE_URL EDLIVE_API_URL EDLIVE_WS_URL EDLIVE_HUB_URL
+                 EDLIVE_ARTIFACTS EDLIVE_SVC EDLIVE_CHROMIUM EDLIVE_SHARED)
+    if [ "$ED_MODE" = test ]; then
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+        ED_ENV_VARS+=(ASAN_OPTIONS UBSAN_OPTIONS)
+    fi
+    export "${ED_ENV_VARS[@]}"
+    ED_LOGS=$EDLIVE_LOGS
+    ED_RUN=$ED_STATE/run
+    ED_PGDATA=$EDLIVE_PG_DIR/data
+    ED_PGSOCK=$EDLIVE_PG_DIR/sock
+}
+
+_sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+ed_write_env() {
+    local f=$ED_STATE/env v
+    mkdir -p "$ED_STATE" "$ED_LOGS" "$ED_RUN"
+    {
+        echo "# edlive '$ED_MODE' settings, written by deploy/local/$ED_SCRIPT on $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+        echo "# Use: . $(_sq "$f")   (deploy/local/svc and the tests read this file)"
+        for v in "${ED_ENV_VARS[@]}"; do
+            echo "export $v=$(_sq "${!v}")"
+        done
+    } >"$f.tmp"
+    mv "$f.tmp" "$f"
+}
+
+# One up / test / down at a time per state folder (svc does not lock: tests call it while
+# deploy/local/test holds the lock). A lock left by a script that died is taken over.
+ed_lock_state() {
+    local lock=$ED_STATE/.lock i holder=''
+    mkdir -p "$ED_STATE"
+    for ((i = 0; ; i++)); do
+        if mkdir "$lock" 2>/dev/null; then
+            echo "$$ $ED_SCRIPT" >"$lock/owner"
+            ED_LOCK=$lock
+            return 0
+        fi
+        holder=$(cat "$lock/owner" 2>/dev/null || true)
+        if [ -n "$holder" ] && ! pid_alive "${holder%% *}"; then
+            rm -rf "$lock"
+            continue
+        fi
+        [ "$i" = 0 ] && say "Waiting: deploy/local/${holder#* } (PID ${holder%% *}) is working on $ED_STATE"
+        [ "$i" -ge 6000 ] && die "$ED_STATE is still locked after 10 minutes by PID ${holder%% *}" \
+            "wait for it, or stop it; if that PID is not a deploy/local script: rm -rf '$lock'"
+        sleep 0.1
+    done
+}
+
+ed_unlock_state() {
+    if [ -n "${ED_LOCK:-}" ]; then rm -rf "$ED_LOCK"; fi
+    ED_LOCK=''
+}
+
+# For svc and down: the state folder from EDLIVE_STATE (default .state/local) and its env file.
+ed_load_state() {
+    local state=${1:-${EDLIVE_STATE:-$ED_REPO/.state/local}}
+    case $state in /*) ;; *) state=$PWD/$state ;; esac
+    [ -d "$state" ] || die "no state folder at $state" \
+        "start it first: deploy/local/up (or deploy/local/test for .state/test)"
+    state=$(cd "$state" && pwd)
+    if [ -r "$state/env" ]; then
+        # The file wins over whatever this shell has exported.
+        unset EDLIVE_MODE ASAN_OPTIONS UBSAN_OPTIONS
+        # shellcheck disable=SC1091
+        . "$state/env"
+        ED_MODE=$EDLIVE_MODE
+        ED_STATE=$state
+        ED_BUILD=$EDLIVE_BUILD
+        ed_derive_settings
+        ED_HAVE_ENV=1
+    else
+        ED_MODE=unknown ED_STATE=$state ED_HAVE_ENV=0
+        ED_LOGS=$state/logs ED_RUN=$state/run
+        EDLIVE_PG_DIR=$(ed_pg_dir) ED_PGDATA=$EDLIVE_PG_DIR/data
+    fi
+}
+
+ed_require_env() {
+    [ "$ED_HAVE_ENV" = 1 ] || die "no settings file at $ED_STATE/env" \
+        "run deploy/local/up (or deploy/local/test) once to create it"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Packages
+ed_pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# ed_install_packages [test]: apt-get install whatever is missing; one apt-get update at most.
+ed_install_packages() {
+    local want=("${ED_PKGS_BASE[@]}") missing=() p
+    [ "${1:-}" = test ] && want+=("${ED_PKGS_TEST[@]}")
+    for p in "${want[@]}"; do ed_pkg_installed "$p" || missing+=("$p"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "Installing missing packages: ${missing[*]}"
+        [ "$(id -u)" = 0 ] || die "installing packages needs root (missing: ${missing[*]})" \
+            "run as root, or install them: sudo apt-get install ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        local log=/tmp/edlive-apt.$$.log
+        if ! apt-get update -qq >"$log" 2>&1; then
+            cat "$log" >&2
+            die "apt-get update failed (output above)" \
+                "check the network and /etc/apt/sources.list*, then rerun"
+        fi
+        if ! apt-get install -y -q "${missing[@]}" 2>&1 | tee "$log"; then
+            local bad=()
+            for p in "${missing[@]}"; do
+                apt-get install -s -y "$p" >/dev/null 2>&1 || bad+=("$p")
+            done
+            die "apt-get install failed${bad[*]:+ for: ${bad[*]}} (apt output above, also in $log)" \
+                "try it by hand: apt-get install ${bad[*]:-${missing[*]}}" \
+                "'Unable to locate package' means the apt sources lack Debian 12 main; 'Could not get lock' means another apt is running"
+        fi
+        rm -f "$log"
+        for p in "${missing[@]}"; do
+            ed_pkg_installed "$p" || die "package $p is still not installed after apt-get install" \
+                "apt-get install $p  (and read its error)"
+        done
+        ok "installed ${missing[*]}"
+    fi
+    command -v node >/dev/null 2>&1 || die "node (Node.js 20) is not on PATH" \
+        "these machines come with Node 20 preinstalled; install Node.js 20 (e.g. from nodesource) and rerun"
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$major" -ge 20 ] || die "Node.js $(node -v 2>/dev/null) is too old: 20 or newer is needed" \
+        "install Node.js 20 (e.g. from nodesource), then rerun"
+}
+
+# npm ci (or npm install without a lock file) in web/, skipped when the lock file is unchanged.
+ed_npm_install() {
+    local web=$ED_REPO/web stamp sum
+    [ -f "$web/package.json" ] || { warn "web/package.json does not exist yet: skipping npm install"; return 0; }
+    command -v npm >/dev/null 2>&1 || die "npm is not on PATH" "install Node.js 20 with npm, then rerun"
+    stamp=$web/node_modules/.edlive-installed
+    sum=$(cat "$web/package.json" "$web/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+        ok "web/node_modules is up to date"
+        return 0
+    fi
+    local cmd=(npm install --no-audit --no-fund)
+    [ -f "$web/package-lock.json" ] && cmd=(npm ci --no-audit --no-fund)
+    say "web/: ${cmd[*]}"
+    if ! (cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "${cmd[@]}"); then
+        die "'${cmd[*]}' failed in web/ (output above)" \
+            "check that registry.npmjs.org is reachable and web/package-lock.json matches web/package.json (npm install in web/ rewrites it)"
+    fi
+    echo "$sum" >"$stamp"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Build
+# ed_build <dir> [extra cmake args...]
+ed_build() {
+    local dir=$1
+    shift
+    [ -f "$ED_REPO/CMakeLists.txt" ] || die "there is no CMakeLists.txt at $ED_REPO" \
+        "the C services are not in this checkout yet"
+    say "Building $(basename "$dir") ($*)"
+    if ! cmake -S "$ED_REPO" -B "$dir" --log-level=WARNING -DED_WERROR=ON "$@"; then
+        die "cmake configure failed for $dir (output above)" \
+            "a missing library usually means a missing -dev package; if the build folder is stale: rm -rf $dir"
+    fi
+    if ! cmake --build "$dir" -j "${EDLIVE_JOBS:-$(nproc)}"; then
+        die "the build in $dir failed (compiler output above)" \
+            "fix the error (warnings are errors: ED_WERROR=ON), then rerun"
+    fi
+    ok "built $dir"
+}
+
+ed_bin() { # ed_bin api|hub|ctl
+    case $1 in
+        api) echo "$ED_BUILD/services/api/ed-api" ;;
+        hub) echo "$ED_BUILD/services/hub/ed-hub" ;;
+        ctl) echo "$ED_BUILD/services/ctl/edlivectl" ;;
+    esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# Per-service facts: pid, port, env var of the port
+ed_svc_pid() {
+    case $1 in
+        pg)    pidfile_pid "$ED_PGDATA/postmaster.pid" "-D $ED_PGDATA" ;;
+        redis) pidfile_pid "$ED_RUN/redis.pid" "redis-server" ;;
+        api)   pidfile_pid "$ED_RUN/api.pid" "ed-api" ;;
+        hub)   pidfile_pid "$ED_RUN/hub.pid" "ed-hub" ;;
+        nginx) pidfile_pid "$ED_RUN/nginx.pid" "nginx: master process nginx -p $ED_STATE/nginx/" ;;
+        *) die "unknown service '$1'" "use one of: ${ED_ALL_SERVICES[*]}" ;;
+    esac
+}
+
+ed_svc_portvar() {
+    case $1 in
+        pg) echo EDLIVE_PG_PORT ;; redis) echo EDLIVE_REDIS_PORT ;; api) echo EDLIVE_API_PORT ;;
+        hub) echo EDLIVE_HUB_PORT ;; nginx) echo EDLIVE_HTTP_PORT ;;
+    esac
+}
+
+ed_svc_label() {
+    case $1 in
+        pg) echo PostgreSQL ;; redis) echo Redis ;; api) echo ed-api ;; hub) echo ed-hub ;;
+        nginx) echo nginx ;;
+    esac
+}
+
+# Fail unless the service's port is free or held by our own process from this state folder.
+ed_check_port() {
+    local svc=$1 var port pid
+    var=$(ed_svc_portvar "$svc")
+    port=${!var}
+    port_in_use "$port" || return 0
+    pid=$(ed_svc_pid "$svc")
+    if [ -n "$pid" ]; then
+        port_owned_by "$port" "$pid" && return 0
+        # Our process is alive but the holder is not visible from here: trust the pid file
+        # only if nobody else can be seen on the port.
+        [ -z "$(port_pids "$port")" ] && return 0
+    fi
+    die "port $port (for $(ed_svc_label "$svc")) is already in use by $(port_holders_text "$port")" \
+        "stop that process (e.g. kill <PID>; if it is another edlive state folder: EDLIVE_STATE=<folder> deploy/local/down)" \
+        "or use another port: $var=<free port> deploy/local/$ED_SCRIPT"
+}
+
+ed_check_ports() {
+    local s
+    for s in "${ED_ALL_SERVICES[@]}"; do ed_check_port "$s"; done
+    ok "ports free or ours: http $EDLIVE_HTTP_PORT, api $EDLIVE_API_PORT, hub $EDLIVE_HUB_PORT, pg $EDLIVE_PG_PORT, redis $EDLIVE_REDIS_PORT"
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL 15 (runs as the postgres user; the data folder must be reachable by it)
+
+# <state>/pg, unless the postgres user cannot reach it (e.g. the repo under /root) or the socket
+# path would be too long for a unix socket: then a folder under /var/tmp named after the state.
+ed_pg_dir() {
+    local def=$ED_STATE/pg parent
+    parent=$ED_STATE
+    while [ ! -d "$parent" ]; do parent=$(dirname "$parent"); done
+    if [ $((${#def} + 20)) -lt 100 ] && id postgres >/dev/null 2>&1 &&
+        runuser -u postgres -- test -x "$parent" 2>/dev/null; then
+        echo "$def"
+    else
+        echo "/var/tmp/edlive-pg/$(printf '%s' "$ED_STATE" | sha256sum | cut -c1-12)"
+    fi
+}
+
+# Run as the postgres user, from / (it may not be allowed into the current folder).
+pg_as() { (cd / && runuser -u postgres -- "$@"); }
+
+ed_psql_admin() {
+    "$ED_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$EDLIVE_PG_PORT" -U postgres -d postgres "$@"
+}
+
+ed_pg_options() {
+    local o="-c listen_addresses=127.0.0.1 -c port=$EDLIVE_PG_PORT -c unix_socket_directories='$ED_PGSOCK'"
+    # Tests start from an empty database every run: durability buys nothing there.
+    [ "$ED_MODE" = test ] && o+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    echo "$o"
+}
+
+ed_pg_start() {
+    local pid port log
+    log=$EDLIVE_PG_DIR/postgres.log
+    mkdir -p "$ED_LOGS"
+    ln -sfn "$log" "$ED_LOGS/postgres.log"
+    pid=$(ed_svc_pid pg)
+    if [ -n "$pid" ]; then
+        port=$(sed -n 4p "$ED_PGDATA/postmaster.pid" 2>/dev/null) || true
+        if [ "$port" = "$EDLIVE_PG_PORT" ] && "$ED_PGBIN/pg_isready" -q -h 127.0.0.1 -p "$EDLIVE_PG_PORT"; then
+            ok "PostgreSQL already running (PID $pid, port $port): reusing it"
+            return 0
+        fi
+        say "PostgreSQL (PID $pid) runs on port ${port:-?} or is not ready: restarting it on $EDLIVE_PG_PORT"
+        ed_pg_stop
+    fi
+    id postgres >/dev/null 2>&1 || die "there is no 'postgres' user" "apt-get install --reinstall postgresql-15"
+    mkdir -p "$EDLIVE_PG_DIR" "$ED_PGSOCK" "$ED_LOGS"
+    chown postgres:postgres "$EDLIVE_PG_DIR" "$ED_PGSOCK"
+    chmod 700 "$EDLIVE_PG_DIR"
+    touch "$log" && chown postgres:postgres "$log"
+    if [ "$EDLIVE_PG_DIR" != "$ED_STATE/pg" ]; then
+        info "PostgreSQL data is in $EDLIVE_PG_DIR (the postgres user cannot use $ED_STATE/pg)"
+    fi
+    if [ ! -s "$ED_PGDATA/PG_VERSION" ]; then
+        if [ -d "$ED_PGDATA" ] && [ -n "$(ls -A "$ED_PGDATA" 2>/dev/null)" ]; then
+            die "$ED_PGDATA exists but is not a PostgreSQL cluster" \
+                "remove it (deletes that data): rm -rf '$ED_PGDATA', then rerun"
+        fi
+        say "Creating a PostgreSQL 15 cluster in $ED_PGDATA"
+        if ! pg_as "$ED_PGBIN/initdb" -N -D "$ED_PGDATA" -U postgres -A trust \
+            -E UTF8 --locale=C.UTF-8 >"$EDLIVE_PG_DIR/initdb.log" 2>&1; then
+            log_tail "$EDLIVE_PG_DIR/initdb.log"
+            die "initdb failed (log above)" "fix the cause, remove $ED_PGDATA and rerun"
+        fi
+    elif [ "$(cat "$ED_PGDATA/PG_VERSION")" != 15 ]; then
+        die "$ED_PGDATA holds a PostgreSQL $(cat "$ED_PGDATA/PG_VERSION") cluster, not 15" \
+            "remove it (deletes that data): rm -rf '$ED_PGDATA'"
+    fi
+    say "Starting PostgreSQL on 127.0.0.1:$EDLIVE_PG_PORT"
+    if ! pg_as "$ED_PGBIN/pg_ctl" -D "$ED_PGDATA" -l "$log" -w -t 60 \
+        -o "$(ed_pg_options)" start >/dev/null; then
+        log_tail "$log"
+        die "PostgreSQL did not start (log above: $log)" \
+            "a 'could not bind' line means port $EDLIVE_PG_PORT is taken: EDLIVE_PG_PORT=<free port> deploy/local/$ED_SCRIPT"
+    fi
+    ok "PostgreSQL running (PID $(ed_svc_pid pg))"
+}
+
+ed_pg_stop() {
+    local pid
+    pid=$(ed_svc_pid pg)
+    [ -n "$pid" ] || return 0
+    if ! pg_as "$ED_PGBIN/pg_ctl" -D "$ED_PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1; then
+        warn "pg_ctl stop -m fast failed; stopping PostgreSQL (PID $pid) by signal"
+        kill -QUIT "$pid" 2>/dev/null || true
+        wait_gone "$pid" 10 || kill_tree "$pid"
+    fi
+    wait_gone "$pid" 10 || true
+}
+
+# Role edlive and database edlive (owned by it), created when missing. With "fresh", the
+# database is dropped first (tests).
+ed_pg_database() {
+    local fresh=${1:-}
+    ed_psql_admin -c "DO \$\$BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'edlive') THEN CREATE ROLE edlive LOGIN; END IF;
+        END\$\$;" || die "could not create the role edlive (error above)"
+    if [ "$fresh" = fresh ]; then
+        ed_psql_admin -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS edlive WITH (FORCE)' ||
+            die "could not drop the database edlive (error above)"
+    fi
+    if [ "$(ed_psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'edlive'")" != 1 ]; then
+        ed_psql_admin -c 'CREATE DATABASE edlive OWNER edlive' ||
+            die "could not create the database edlive (error above)"
+        ok "database edlive created${fresh:+ (fresh)}"
+    else
+        ok "database edlive exists"
+    fi
+}
+
+# edlivectl <command>: migrate, seed-demo
+ed_ctl() {
+    local bin
+    bin=$(ed_bin ctl)
+    [ -x "$bin" ] || die "$bin is missing" "build first: cmake --build $(basename "$ED_BUILD")"
+    say "edlivectl $*"
+    if ! "$bin" "$@" 2>&1 | tee -a "$ED_LOGS/ctl.log"; then
+        die "edlivectl $* failed (output above, also in $ED_LOGS/ctl.log)" \
+            "check PostgreSQL is up: psql '$EDLIVE_PG' -c 'select 1'"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis (no persistence)
+redis_cli() { redis-cli -h 127.0.0.1 -p "$EDLIVE_REDIS_PORT" "$@"; }
+
+ed_redis_healthy() { # our pid answers on our port
+    local pid=$1 answer
+    answer=$(redis_cli INFO server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p') || true
+    [ -n "$answer" ] && [ "$answer" = "$pid" ]
+}
+
+ed_redis_start() {
+    local pid i
+    pid=$(ed_svc_pid redis)
+    if [ -n "$pid" ]; then
+        if ed_redis_healthy "$pid"; then
+            ok "Redis already running (PID $pid, port $EDLIVE_REDIS_PORT): reusing it"
+            return 0
+        fi
+        say "Redis (PID $pid) is not answering on port $EDLIVE_REDIS_PORT: restarting it"
+        stop_pid "$pid" Redis 10
+    fi
+    command -v redis-server >/dev/null || die "redis-server is not installed" "apt-get install redis-server"
+    mkdir -p "$ED_STATE/redis" "$ED_RUN" "$ED_LOGS"
+    say "Starting Redis on 127.0.0.1:$EDLIVE_REDIS_PORT"
+    if ! (cd "$ED_STATE/redis" && redis-server --bind 127.0.0.1 --port "$EDLIVE_REDIS_PORT" \
+        --save '' --appendonly no --protected-mode yes --daemonize yes \
+        --pidfile "$ED_RUN/redis.pid" --logfile "$ED_LOGS/redis.log" --dir "$ED_STATE/redis"); then
+        die "redis-server did not start" "see $ED_LOGS/redis.log"
+    fi
+    for ((i = 0; i < 100; i++)); do
+        pid=$(ed_svc_pid redis)
+        [ -n "$pid" ] && ed_redis_healthy "$pid" && { ok "Redis running (PID $pid)"; return 0; }
+        sleep 0.1
+    done
+    log_tail "$ED_LOGS/redis.log"
+    die "Redis did not answer on 127.0.0.1:$EDLIVE_REDIS_PORT within 10 s (log above)" \
+        "if the log says 'Address already in use': EDLIVE_REDIS_PORT=<free port> deploy/local/$ED_SCRIPT"
+}
+
+ed_redis_stop() {
+    local pid
+    pid=$(ed_svc_pid redis)
+    [ -n "$pid" ] && stop_pid "$pid" Redis 10
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# ed-api and ed-hub
+ed_app_start() {
+    local svc=$1 bin pid log var port i timeout rc
+    bin=$(ed_bin "$svc")
+    [ -x "$bin" ] || die "$bin is missing" "build first: deploy/local/$ED_SCRIPT builds it, or cmake --build $(basename "$ED_BUILD")"
+    pid=$(ed_svc_pid "$svc")
+    if [ -n "$pid" ]; then
+        info "stopping the running ed-$svc (PID $pid) to start the new build"
+        stop_pid "$pid" "ed-$svc" 15
+    fi
+    var=$(ed_svc_portvar "$svc")
+    port=${!var}
+    ed_check_port "$svc"
+    mkdir -p "$ED_RUN" "$ED_LOGS"
+    log=$ED_LOGS/$svc.log
+    printf '=== %s: starting %s (port %s)\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$bin" "$port" >>"$log"
+    (cd "$ED_STATE" && exec nohup "$bin" >>"$log" 2>&1 </dev/null) &
+    pid=$!
+    echo "$pid" >"$ED_RUN/$svc.pid"
+    timeout=${EDLIVE_START_TIMEOUT:-60}
+    for ((i = 0; i < timeout * 10; i++)); do
+        if ! pid_alive "$pid"; then
+            wait "$pid" 2>/dev/null && rc=0 || rc=$?
+            log_tail "$log" 40
+            die "ed-$svc exited during start-up (exit status $rc; log above: $log)" \
+                "fix the cause shown in the log, then rerun"
+        fi
+        if [ "$svc" = api ]; then
+            curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/api/v1/departments" 2>/dev/null && break
+        else
+            port_owned_by "$port" "$pid" && break
+        fi
+        sleep 0.1
+    done
+    if [ "$i" -lt $((timeout * 10)) ]; then
+        disown "$pid" 2>/dev/null || true # no "Killed" job notice when a test kills it later
+        ok "ed-$svc running (PID $pid, port $port)"
+        return 0
+    fi
+    log_tail "$log" 40
+    die "ed-$svc (PID $pid) did not answer on port $port within ${timeout}s (log above: $log)" \
+        "for ed-api the check is: curl -fsS http://127.0.0.1:$port/api/v1/departments"
+}
+
+ed_app_stop() {
+    local pid
+    pid=$(ed_svc_pid "$1")
+    [ -n "$pid" ] && stop_pid "$pid" "ed-$1" 15
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# nginx (runs as root with its own prefix in the state folder)
+ED_NGINX_TEMPLATE=$ED_REPO/deploy/nginx/edlive.conf.template
+
+ed_nginx_args() { echo "-p $ED_STATE/nginx/ -c $ED_STATE/nginx/edlive.conf -e $ED_LOGS/nginx-error.log"; }
+
+ed_nginx_render() {
+    local dir=$ED_STATE/nginx t
+    [ -r "$ED_NGINX_TEMPLATE" ] || die "missing $ED_NGINX_TEMPLATE"
+    mkdir -p "$dir" "$ED_RUN" "$ED_LOGS"
+    for t in client_body proxy fastcgi uwsgi scgi; do mkdir -p "$dir/tmp/$t"; done
+    sed -e "s|@HTTP_PORT@|$EDLIVE_HTTP_PORT|g" -e "s|@API_PORT@|$EDLIVE_API_PORT|g" \
+        -e "s|@HUB_PORT@|$EDLIVE_HUB_PORT|g" -e "s|@WEB_ROOT@|$ED_REPO/web|g" \
+        -e "s|@NGINX_DIR@|$dir|g" -e "s|@LOGS@|$ED_LOGS|g" -e "s|@RUN@|$ED_RUN|g" \
+        -e "s|@MODE@|$ED_MODE|g" \
+        "$ED_NGINX_TEMPLATE" >"$dir/edlive.conf.tmp"
+    mv "$dir/edlive.conf.tmp" "$dir/edlive.conf"
+    local out
+    # shellcheck disable=SC2046
+    if ! out=$(nginx $(ed_nginx_args) -t 2>&1); then
+        echo "$out" >&2
+        die "nginx rejects the generated config $dir/edlive.conf (above)" \
+            "fix deploy/nginx/edlive.conf.template"
+    fi
+}
+
+ed_nginx_start() {
+    local pid i code
+    command -v nginx >/dev/null || die "nginx is not installed" "apt-get install nginx"
+    ed_nginx_render
+    pid=$(ed_svc_pid nginx)
+    if [ -n "$pid" ]; then
+        say "Reloading nginx (PID $pid) with the new config"
+        # shellcheck disable=SC2046
+        nginx $(ed_nginx_args) -s reload || die "nginx -s reload failed" "see $ED_LOGS/nginx-error.log"
+    else
+        ed_check_port nginx
+        say "Starting nginx on 127.0.0.1:$EDLIVE_HTTP_PORT"
+        # shellcheck disable=SC2046
+        if ! nginx $(ed_nginx_args); then
+            log_tail "$ED_LOGS/nginx-error.log"
+            die "nginx did not start (log above)" \
+                "if it says 'Address already in use': EDLIVE_HTTP_PORT=<free port> deploy/local/$ED_SCRIPT"
+        fi
+    fi
+    for ((i = 0; i < 100; i++)); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$EDLIVE_HTTP_PORT/" 2>/dev/null || true)
+        pid=$(ed_svc_pid nginx)
+        if [ -n "$pid" ] && [ "${code:-000}" != 000 ]; then
+            ok "nginx running (PID $pid, port $EDLIVE_HTTP_PORT)"
+            return 0
+        fi
+        sleep 0.1
+    done
+    log_tail "$ED_LOGS/nginx-error.log"
+    die "nginx does not answer on 127.0.0.1:$EDLIVE_HTTP_PORT" \
+        "see $ED_LOGS/nginx-error.log and $ED_STATE/nginx/edlive.conf"
+}
+
+# Through nginx: /api/ reaches ed-api and /ws upgrades to a WebSocket on ed-hub.
+ed_check_proxy() {
+    local base=http://127.0.0.1:$EDLIVE_HTTP_PORT code
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$base/api/v1/departments" || true)
+    [ "$code" = 200 ] || die "GET $base/api/v1/departments through nginx gave HTTP ${code:-nothing}, not 200" \
+        "see $ED_LOGS/nginx-error.log and $ED_LOGS/api.log"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 --http1.1 \
+        -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+        -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$base/ws" || true)
+    [ "$code" = 101 ] || die "a WebSocket upgrade at $base/ws through nginx gave HTTP ${code:-nothing}, not 101" \
+        "see $ED_LOGS/nginx-error.log and $ED_LOGS/hub.log"
+    ok "nginx passes /api/ to ed-api and upgrades /ws to ed-hub"
+}
+
+ed_nginx_stop() {
+    local pid
+    pid=$(ed_svc_pid nginx)
+    [ -n "$pid" ] && stop_pid "$pid" nginx 10
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Generic start/stop/kill by service name (svc, down)
+ed_start() {
+    case $1 in
+        pg) ed_pg_start ;;
+        redis) ed_redis_start ;;
+        api | hub) ed_app_start "$1" ;;
+        nginx) ed_nginx_start ;;
+    esac
+}
+
+ed_stop() {
+    case $1 in
+        pg) ed_pg_stop ;;
+        redis) ed_redis_stop ;;
+        api | hub) ed_app_stop "$1" ;;
+        nginx) ed_nginx_stop ;;
+    esac
+}
+
+ed_kill() {
+    local pid
+    pid=$(ed_svc_pid "$1")
+    if [ -z "$pid" ]; then
+        info "$(ed_svc_label "$1") is not running"
+        return 0
+    fi
+    kill_tree "$pid"
+    ok "$(ed_svc_label "$1") (PID $pid) killed with SIGKILL"
+}
+
+ed_stop_all() {
+    local i s pid
+    for ((i = ${#ED_ALL_SERVICES[@]} - 1; i >= 0; i--)); do
+        s=${ED_ALL_SERVICES[i]}
+        pid=$(ed_svc_pid "$s")
+        if [ -n "$pid" ]; then
+            ed_stop "$s"
+            info "stopped $(ed_svc_label "$s") (PID $pid)"
+        fi
+    done
+}
+
+ed_any_running() {
+    local s
+    for s in "${ED_ALL_SERVICES[@]}"; do
+        [ -n "$(ed_svc_pid "$s")" ] && return 0
+    done
+    return 1
+}
+
+ed_status() {
+    local s pid var
+    for s in "${ED_ALL_SERVICES[@]}"; do
+        pid=$(ed_svc_pid "$s")
+        var=$(ed_svc_portvar "$s")
+        if [ -n "$pid" ]; then
+            printf '  %-10s running  PID %-8s port %s\n' "$(ed_svc_label "$s")" "$pid" "${!var:-?}"
+        else
+            printf '  %-10s stopped\n' "$(ed_svc_label "$s")"
+        fi
+    done
+}
+
+# Print sanitizer reports found in the service logs; returns 1 if there are any.
+ed_scan_sanitizer_logs() {
+    local pattern='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer'
+    local files=() f found=0
+    for f in "$ED_LOGS"/*.log "$ED_LOGS"/asan.* "$ED_LOGS"/ubsan.*; do
+        [ -f "$f" ] && files+=("$f")
+    done
+    [ ${#files[@]} -gt 0 ] || return 0
+    for f in "${files[@]}"; do
+        if grep -qE "$pattern" "$f"; then
+            found=1
+            printf '\n%s=== sanitizer report in %s ===%s\n' "$_R" "$f" "$_0" >&2
+            grep -nE -A 40 "$pattern" "$f" | head -n 200 >&2
+        fi
+    done
+    return $found
+}

@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+// bedside.js: a nurse records a set of vitals for one patient of the department.
+// The patient list and the patient's latest vitals come from the live board subscription;
+// the save goes to POST /api/v1/encounters/{id}/vitals and the server's NEWS2 is shown.
+// Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
+import { connectLive, renderBanner } from './live.js';
+import { apiPost, resolveDepartment } from './api.js';
+import {
+  el,
+  compareRows,
+  isActive,
+  patientName,
+  ageSex,
+  esiChip,
+  vitalCell,
+  news2Chip,
+  news2Band,
+  BAND_LABEL,
+  NEWS2_PARAMS,
+  formatValue,
+  formatTime,
+  formatDuration,
+  since,
+  hhmm,
+  AREA_LABEL,
+  STATUS_LABEL,
+  ROLE_LABEL,
+  positiveInt,
+  param,
+} from './ui.js';
+
+const $ = (id) => document.getElementById(id);
+const banner = $('banner');
+const message = $('message');
+const list = $('patient-list');
+const noPatients = $('no-patients');
+const patientPanel = $('patient-panel');
+const selectedBox = $('selected-patient');
+const latestBody = $('latest-body');
+const form = $('vitals-form');
+const takenBySelect = $('taken_by');
+const takenAtInput = $('taken_at');
+const saveButton = $('save');
+const result = $('result');
+const dialog = $('confirm');
+
+const NUMERIC = [
+  { key: 'heart_rate', label: 'Heart rate', integer: true, warn: (v) => v > 220 || v < 25 },
+  { key: 'resp_rate', label: 'Resp rate', integer: true, warn: (v) => v > 60 || v < 4 },
+  { key: 'systolic_bp', label: 'Systolic BP', integer: true, warn: (v) => v > 250 || v < 50 },
+  { key: 'diastolic_bp', label: 'Diastolic BP', integer: true, warn: (v) => v > 150 || v < 20 },
+  { key: 'spo2', label: 'SpO₂', integer: true, warn: (v) => v < 60 },
+  { key: 'temperature_c', label: 'Temperature', integer: false, warn: (v) => v < 30 || v > 43 },
+];
+const UNITS = { heart_rate: '/min', resp_rate: '/min', systolic_bp: 'mmHg', diastolic_bp: 'mmHg', spo2: '%', temperature_c: '°C' };
+const FIELD_LABEL = {
+  taken_by: 'Taken by',
+  taken_at: 'Taken at',
+  on_oxygen: 'Oxygen',
+  consciousness: 'Consciousness',
+  pain: 'Pain score',
+  ...Object.fromEntries(NUMERIC.map((f) => [f.key, f.label])),
+};
+
+let departmentId = null;
+let live = null;
+const rows = new Map(); // encounter_id -> row
+let staff = [];
+let selectedId = positiveInt(param('encounter')); // the chosen encounter (variable only)
+let takenBy = null; // staff id (variable only)
+let takenAtTouched = false;
+let saving = false;
+let haveBoard = false; // a board snapshot has arrived
+
+// ---------- helpers ----------
+
+function showMessage(text) {
+  message.textContent = text;
+  message.hidden = !text;
+}
+
+function pad(n) {
+  return String(n).padStart(2, '0');
+}
+
+function toLocalInput(d) {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+// RFC 3339 UTC, whole seconds: 2026-11-25T08:10:00Z
+function toRfc3339(d) {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function setTakenAtNow() {
+  takenAtTouched = false;
+  takenAtInput.value = toLocalInput(new Date());
+  takenAtInput.classList.remove('invalid', 'warned');
+}
+
+function fieldElement(field) {
+  if (!field) return null;
+  if (field === 'consciousness') return $('consciousness');
+  if (field === 'pain') return $('pain');
+  return $(field) || null;
+}
+
+function focusTarget(field) {
+  if (field === 'consciousness' || field === 'pain') return form.querySelector(`input[name="${field}"]:checked`);
+  return fieldElement(field);
+}
+
+function clearMarks() {
+  for (const node of form.querySelectorAll('.invalid, .warned')) {
+    node.classList.remove('invalid', 'warned');
+    node.removeAttribute('aria-invalid');
+  }
+}
+
+function markField(field, cls) {
+  const node = fieldElement(field);
+  if (!node) return;
+  node.classList.add(cls);
+  if (cls === 'invalid') node.setAttribute('aria-invalid', 'true');
+}
+
+// ---------- patient list (live) ----------
+
+function renderList() {
+  const sorted = [...rows.values()].sort(compareRows);
+  list.replaceChildren(
+    ...sorted.map((row) =>
+      el(
+        'button',
+        {
+          type: 'button',
+          className: 'patient-pick',
+          dataset: { encounterId: String(row.encounter_id) },
+          attrs: { 'aria-pressed': row.encounter_id === selectedId ? 'true' : 'false' },
+          on: { click: () => select(row.encounter_id) },
+        },
+        el('span', { className: 'bed-label', text: row.bed ? row.bed.label : '—' }),
+        el(
+          'span',
+          {},
+          el('span', { className: 'pick-name', text: patientName(row.patient) }),
+          el('span', { className: 'pick-sub', text: `${ageSex(row.patient)} · ${row.bed ? AREA_LABEL[row.bed.area] || row.bed.area : 'no bed'}` }),
+        ),
+      ),
+    ),
+  );
+  noPatients.hidden = rows.size > 0;
+}
+
+function select(encounterId) {
+  selectedId = encounterId;
+  for (const b of list.querySelectorAll('.patient-pick')) b.setAttribute('aria-pressed', b.dataset.encounterId === String(encounterId) ? 'true' : 'false');
+  result.hidden = true;
+  renderSelected();
+  const first = $('heart_rate');
+  if (first) first.focus({ preventScroll: true });
+}
+
+function renderSelected() {
+  const row = selectedId ? rows.get(selectedId) : null;
+  patientPanel.hidden = !selectedId;
+  updateSaveState();
+  if (!selectedId) return;
+  if (!row) {
+    selectedBox.replaceChildren(
+      el('strong', { text: haveBoard ? 'This patient is not on the board any more (departed or not in this department).' : 'Loading…' }),
+    );
+    latestBody.replaceChildren();
+    return;
+  }
+  selectedBox.replaceChildren(
+    el('span', { className: 'bed-label', text: row.bed ? row.bed.label : 'no bed' }),
+    esiChip(row.esi, { big: true }),
+    el('span', { className: 'pt-big', text: patientName(row.patient) }),
+    el('span', { className: 'agesex', text: ageSex(row.patient) }),
+    el('span', { text: `MRN ${row.patient.mrn}` }),
+    el('span', { text: row.chief_complaint || '' }),
+    el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
+    el('a', { href: `chart.html?encounter=${row.encounter_id}`, text: 'Open chart' }),
+  );
+  const v = row.latest_vitals;
+  if (!v) {
+    latestBody.replaceChildren(el('tr', {}, el('td', { text: 'none recorded yet', attrs: { colspan: 9 } })));
+    return;
+  }
+  const when = el('td', { text: `${formatTime(v.taken_at)} (${formatDuration(since(v.taken_at))} ago)`, attrs: { title: v.taken_by ? `by ${v.taken_by.name}` : '' } });
+  latestBody.replaceChildren(
+    el(
+      'tr',
+      { dataset: { vitalsId: String(v.id) } },
+      when,
+      vitalCell(v, 'heart_rate'),
+      vitalCell(v, 'resp_rate'),
+      vitalCell(v, 'systolic_bp'),
+      vitalCell(v, 'spo2'),
+      vitalCell(v, 'temperature_c'),
+      vitalCell(v, 'consciousness'),
+      el('td', { className: 'vital', text: v.pain === null || v.pain === undefined ? '·' : String(v.pain) }),
+      el('td', {}, news2Chip(v.news2)),
+    ),
+  );
+}
+
+function renderStaff() {
+  const groups = [
+    { label: 'Nurses', roles: ['nurse', 'charge_nurse'] },
+    { label: 'Physicians', roles: ['physician'] },
+    { label: 'Other', roles: null },
+  ];
+  const known = new Set(['nurse', 'charge_nurse', 'physician']);
+  const children = [el('option', { value: '', text: '— choose —' })];
+  for (const g of groups) {
+    const members = staff
+      .filter((s) => (g.roles ? g.roles.includes(s.role) : !known.has(s.role)))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    if (!members.length) continue;
+    children.push(
+      el(
+        'optgroup',
+        { label: g.label },
+        members.map((s) => el('option', { value: String(s.id), text: s.role === 'charge_nurse' ? `${s.name} (charge)` : s.name, title: ROLE_LABEL[s.role] || s.role })),
+      ),
+    );
+  }
+  takenBySelect.replaceChildren(...children);
+  if (takenBy && staff.some((s) => s.id === takenBy)) takenBySelect.value = String(takenBy);
+  else {
+    takenBy = null;
+    takenBySelect.value = '';
+  }
+}
+
+function applySnapshot(msg) {
+  const board = msg.board;
+  rows.clear();
+  for (const row of board.encounters || []) if (isActive(row)) rows.set(row.encounter_id, row);
+  staff = Array.isArray(board.staff) ? board.staff : [];
+  if (board.department) $('dept-name').textContent = board.department.name;
+  haveBoard = true;
+  renderStaff();
+  renderList();
+  renderSelected();
+  list.dataset.seq = String(msg.seq);
+}
+
+function applyEvent(msg) {
+  const row = msg.payload && msg.payload.encounter;
+  if (!row || !Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
+  if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
+  else rows.delete(row.encounter_id);
+  renderList();
+  if (row.encounter_id === selectedId) renderSelected();
+  list.dataset.seq = String(msg.seq);
+}
+
+function updateSaveState() {
+  const ok = selectedId && rows.has(selectedId) && !saving;
+  saveButton.disabled = !ok;
+  $('form-hint').textContent = !selectedId
+    ? 'Choose a patient first.'
+    : !rows.has(selectedId)
+      ? 'This patient cannot take new vitals here.'
+      : 'Enter saves. Leave a field empty if it was not measured.';
+}
+
+// ---------- the form ----------
+
+function buildPain() {
+  const row = $('pain-choices');
+  for (let i = 0; i <= 10; i++) {
+    row.append(el('label', { className: 'choice' }, el('input', { type: 'radio', name: 'pain', value: String(i) }), el('span', { text: String(i) })));
+  }
+}
+
+// Reads the form: {body, errors: [{field, text}], warnings: [{field, text}]}
+function collect() {
+  const body = {};
+  const errors = [];
+  const warnings = [];
+  if (!takenBy) errors.push({ field: 'taken_by', text: 'choose who took the observations' });
+  else body.taken_by = takenBy;
+
+  const takenAt = takenAtTouched ? new Date(takenAtInput.value) : new Date();
+  if (Number.isNaN(takenAt.getTime())) errors.push({ field: 'taken_at', text: 'enter a date and time' });
+  else {
+    if (takenAt.getTime() > Date.now() + 5 * 60000) errors.push({ field: 'taken_at', text: 'is in the future' });
+    else if (takenAt.getTime() < Date.now() - 24 * 3600000) warnings.push({ field: 'taken_at', text: `Taken at ${takenAt.toLocaleString()} is more than 24 hours ago` });
+    body.taken_at = toRfc3339(takenAt);
+  }
+
+  let measured = 0;
+  for (const f of NUMERIC) {
+    const input = $(f.key);
+    if (input.validity.badInput) {
+      errors.push({ field: f.key, text: 'is not a number' });
+      continue;
+    }
+    const raw = input.value.trim();
+    if (raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) {
+      errors.push({ field: f.key, text: 'is not a number' });
+      continue;
+    }
+    body[f.key] = f.key === 'temperature_c' ? Math.round(value * 10) / 10 : value;
+    measured++;
+    if (f.warn(value)) warnings.push({ field: f.key, text: `${f.label} ${raw} ${UNITS[f.key]}` });
+  }
+  const oxygen = $('on_oxygen').checked;
+  // Air/oxygen goes with a saturation: sent when SpO2 is given or oxygen is ticked.
+  if (oxygen || body.spo2 !== undefined) {
+    body.on_oxygen = oxygen;
+    measured++;
+  }
+  const acvpu = form.querySelector('input[name="consciousness"]:checked');
+  if (acvpu && acvpu.value) {
+    body.consciousness = acvpu.value;
+    measured++;
+  }
+  const pain = form.querySelector('input[name="pain"]:checked');
+  if (pain && pain.value !== '') {
+    body.pain = Number(pain.value);
+    measured++;
+  }
+  if (!measured && !errors.some((e) => NUMERIC.some((f) => f.key === e.field))) errors.push({ field: null, text: 'enter at least one measurement' });
+  if (body.systolic_bp !== undefined && body.diastolic_bp !== undefined && body.diastolic_bp >= body.systolic_bp)
+    warnings.push({ field: 'diastolic_bp', text: `Diastolic ${body.diastolic_bp} is not below systolic ${body.systolic_bp}` });
+  return { body, errors, warnings };
+}
+
+function showErrors(errors, { fromServer = false } = {}) {
+  clearMarks();
+  const items = errors.map((e) => {
+    if (e.field) markField(e.field, 'invalid');
+    return el('li', { text: e.field ? `${FIELD_LABEL[e.field] || e.field}: ${e.text}` : e.text });
+  });
+  result.className = 'panel result err';
+  result.dataset.outcome = 'error';
+  result.replaceChildren(
+    el('p', { className: 'result-title', text: fromServer ? 'Not saved — the server refused these vitals' : 'Not saved yet — please correct' }),
+    el('ul', {}, items),
+  );
+  result.hidden = false;
+  const first = errors.find((e) => e.field);
+  const target = first ? focusTarget(first.field) : null;
+  if (target) target.focus();
+}
+
+function confirmWarnings(warnings) {
+  return new Promise((resolve) => {
+    clearMarks();
+    for (const w of warnings) if (w.field) markField(w.field, 'warned');
+    $('confirm-list').replaceChildren(...warnings.map((w) => el('li', { text: w.text })));
+    const done = (answer) => {
+      $('confirm-save').removeEventListener('click', yes);
+      $('confirm-back').removeEventListener('click', no);
+      dialog.removeEventListener('cancel', cancel);
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const yes = () => done(true);
+    const no = () => done(false);
+    const cancel = (ev) => {
+      ev.preventDefault();
+      done(false);
+    };
+    $('confirm-save').addEventListener('click', yes);
+    $('confirm-back').addEventListener('click', no);
+    dialog.addEventListener('cancel', cancel);
+    dialog.showModal();
+    $('confirm-back').focus();
+  });
+}
+
+function showSaved(row, vitals) {
+  clearMarks();
+  const n = vitals.news2 || { total: null, scores: {} };
+  const band = news2Band(n);
+  const taken = Object.keys(n.scores || {}).length;
+  const rowsOut = NEWS2_PARAMS.map((p) => {
+    const score = n.scores ? n.scores[p.key] : undefined;
+    let value = p.key === 'systolic_bp' && vitals.systolic_bp !== null ? `${vitals.systolic_bp}/${vitals.diastolic_bp}` : formatValue(p.key, vitals[p.key]);
+    if (value === '') value = 'not taken';
+    return el(
+      'tr',
+      { dataset: { param: p.key } },
+      el('td', { text: p.label }),
+      el('td', { text: value }),
+      el('td', { className: `score${Number.isInteger(score) ? ` s-${Math.min(score, 3)}` : ''}`, text: Number.isInteger(score) ? String(score) : '–' }),
+    );
+  });
+  const who = row ? `${patientName(row.patient)}${row.bed ? ` (${row.bed.label})` : ''}` : `encounter ${vitals.encounter_id}`;
+  result.className = 'panel result ok';
+  result.dataset.outcome = 'saved';
+  result.dataset.vitalsId = String(vitals.id);
+  result.replaceChildren(
+    ...[
+    el(
+      'p',
+      { className: 'result-title' },
+      `Saved for ${who}, taken ${formatTime(vitals.taken_at)}. NEWS2 `,
+      news2Chip(n, { big: true }),
+      band ? ` ${BAND_LABEL[band]} risk` : '',
+    ),
+    n.complete ? null : el('p', { className: 'hint', text: `Incomplete NEWS2: ${taken} of 7 parameters taken; the total counts only those.` }),
+    el(
+      'table',
+      { className: 'scores', attrs: { 'aria-label': 'NEWS2 sub-scores' } },
+      el('thead', {}, el('tr', {}, el('th', { text: 'Parameter' }), el('th', { text: 'Value' }), el('th', { text: 'Score' }))),
+      el(
+        'tbody',
+        {},
+        rowsOut,
+        el('tr', { className: 'total' }, el('td', { text: 'NEWS2 total' }), el('td', { text: '' }), el('td', { className: 'score news2-total-cell', text: String(n.total) })),
+      ),
+    ),
+    ].filter(Boolean),
+  );
+  result.hidden = false;
+  result.scrollIntoView({ block: 'nearest' });
+}
+
+function clearMeasurements() {
+  for (const f of NUMERIC) $(f.key).value = '';
+  $('on_oxygen').checked = false;
+  for (const name of ['consciousness', 'pain']) {
+    const blank = form.querySelector(`input[name="${name}"][value=""]`);
+    if (blank) blank.checked = true;
+  }
+  setTakenAtNow();
+  clearMarks();
+}
+
+async function save() {
+  if (saving) return;
+  if (!selectedId || !rows.has(selectedId)) {
+    showErrors([{ field: null, text: 'choose a patient on the board first' }]);
+    return;
+  }
+  const { body, errors, warnings } = collect();
+  if (errors.length) {
+    showErrors(errors);
+    return;
+  }
+  if (warnings.length && !(await confirmWarnings(warnings))) {
+    const w = warnings.find((x) => x.field);
+    if (w) focusTarget(w.field)?.focus();
+    return;
+  }
+  const encounterId = selectedId;
+  saving = true;
+  updateSaveState();
+  saveButton.textContent = 'Saving…';
+  try {
+    const res = await apiPost(`/encounters/${encounterId}/vitals`, body);
+    if (res.ok && res.data && res.data.vitals) {
+      showSaved(res.data.encounter || rows.get(encounterId), res.data.vitals);
+      clearMeasurements();
+    } else {
+      const e = res.error || {};
+      const text = e.code === 'network' ? 'the server could not be reached — nothing was saved, try again' : e.message || 'refused';
+      showErrors([{ field: e.field || null, text: e.code && e.code !== 'network' ? `${text} (${e.code})` : text }], { fromServer: true });
+    }
+  } finally {
+    saving = false;
+    saveButton.textContent = 'Save vitals';
+    updateSaveState();
+  }
+}
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  save();
+});
+// Enter saves from any field (radio buttons and checkboxes too), not only from text boxes.
+form.addEventListener('keydown', (ev) => {
+  if (ev.key !== 'Enter' || ev.isComposing) return;
+  const t = ev.target;
+  if (t.tagName === 'INPUT') {
+    ev.preventDefault();
+    if (!saveButton.disabled) save();
+  }
+});
+takenBySelect.addEventListener('change', () => {
+  takenBy = positiveInt(takenBySelect.value);
+  takenBySelect.classList.remove('invalid');
+});
+takenAtInput.addEventListener('input', () => {
+  takenAtTouched = true;
+});
+$('taken-now').addEventListener('click', setTakenAtNow);
+$('clear').addEventListener('click', () => {
+  clearMeasurements();
+  result.hidden = true;
+});
+for (const f of NUMERIC) $(f.key).addEventListener('input', (ev) => ev.target.classList.remove('invalid', 'warned'));
+
+// ---------- start ----------
+
+function fitHeader() {
+  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
+}
+
+function init() {
+  buildPain();
+  setTakenAtNow();
+  updateSaveState();
+  fitHeader();
+  window.addEventListener('resize', fitHeader);
+  const tickClock = () => {
+    $('clock').textContent = hhmm(new Date());
+  };
+  tickClock();
+  setInterval(() => {
+    tickClock();
+    if (!takenAtTouched) takenAtInput.value = toLocalInput(new Date());
+  }, 15000);
+  setInterval(renderSelected, 30000); // the age of the latest vitals
+  start();
+}
+
+async function start() {
+  const requested = positiveInt(param('department'));
+  if (param('department') !== null && !requested) {
+    showMessage('The department in the address is not valid.');
+    return;
+  }
+  if (requested) departmentId = requested;
+  else {
+    const r = await resolveDepartment(null);
+    if (r.error) {
+      showMessage(`Cannot load departments: ${r.error.message}. Retrying…`);
+      setTimeout(start, 5000);
+      return;
+    }
+    departmentId = r.department.id;
+  }
+  showMessage('');
+  $('board-link').href = `board.html?department=${departmentId}`;
+  live = connectLive({
+    topic: 'board',
+    id: departmentId,
+    onSnapshot: applySnapshot,
+    onEvent: applyEvent,
+    onStatus: (s) => {
+      renderBanner(banner, s);
+      fitHeader();
+    },
+    onError: (err) => {
+      if (err.code === 'not_found') showMessage(`Department ${departmentId} does not exist.`);
+    },
+  });
+  window.edlive = { live };
+}
+
+init();

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+// ui.js: shared formatting and DOM building. Patient data only ever goes into the page via
+// textContent / attributes set on elements made with document.createElement, never as HTML.
+
+// el('td', {className: 'x', text: 'y', dataset: {a: 1}, attrs: {title: 't'}}, child, ...)
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'text') node.textContent = String(value);
+    else if (key === 'className') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key === 'attrs') for (const [a, v] of Object.entries(value)) node.setAttribute(a, String(v));
+    else if (key === 'on') for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
+    else node[key] = value;
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const AREA_ORDER = ['resus', 'acute', 'fast_track', 'hallway', 'waiting_room'];
+export const AREA_LABEL = {
+  resus: 'Resus',
+  acute: 'Acute',
+  fast_track: 'Fast track',
+  hallway: 'Hallway',
+  waiting_room: 'Waiting room',
+};
+export const STATUS_LABEL = {
+  waiting: 'Waiting',
+  in_room: 'In room',
+  seen_by_provider: 'Seen by provider',
+  disposition_decided: 'Dispo decided',
+  departed: 'Departed',
+  left_without_being_seen: 'Left without being seen',
+};
+export const ESI_NAME = { 1: 'Resuscitation', 2: 'Emergent', 3: 'Urgent', 4: 'Less urgent', 5: 'Non-urgent' };
+export const SEX_SHORT = { female: 'F', male: 'M', other: 'X', unknown: '?' };
+export const ACVPU_LABEL = { A: 'Alert', C: 'New confusion', V: 'Voice', P: 'Pain', U: 'Unresponsive' };
+export const ARRIVAL_LABEL = {
+  walk_in: 'Walk-in',
+  ambulance: 'Ambulance',
+  helicopter: 'Helicopter',
+  police: 'Police',
+  transfer: 'Transfer',
+  other: 'Other',
+};
+export const ROLE_LABEL = { physician: 'Physician', nurse: 'Nurse', charge_nurse: 'Charge nurse', registration: 'Registration' };
+
+export function isActive(row) {
+  return row && row.status !== 'departed' && row.status !== 'left_without_being_seen';
+}
+
+// Sort key: bed area order, then bed label (natural: A2 before A10); no bed last.
+export function compareRows(a, b) {
+  const ai = a.bed ? AREA_ORDER.indexOf(a.bed.area) : AREA_ORDER.length;
+  const bi = b.bed ? AREA_ORDER.indexOf(b.bed.area) : AREA_ORDER.length;
+  if (ai !== bi) return (ai < 0 ? 99 : ai) - (bi < 0 ? 99 : bi);
+  const al = a.bed ? a.bed.label : '';
+  const bl = b.bed ? b.bed.label : '';
+  const c = al.localeCompare(bl, undefined, { numeric: true, sensitivity: 'base' });
+  if (c) return c;
+  const at = Date.parse(a.arrived_at) || 0;
+  const bt = Date.parse(b.arrived_at) || 0;
+  return at - bt || a.encounter_id - b.encounter_id;
+}
+
+export function patientName(p) {
+  if (!p) return '';
+  const family = p.family_name || '';
+  const given = p.given_name || '';
+  return given ? `${family}, ${given}` : family;
+}
+
+// "64 F"; under 2 years in months ("5mo F"), under 1 month in days.
+export function ageSex(p, today = new Date()) {
+  if (!p) return '';
+  let age = Number.isInteger(p.age_years) ? `${p.age_years}` : '';
+  if (p.birth_date && (!Number.isInteger(p.age_years) || p.age_years < 2)) {
+    const [y, m, d] = p.birth_date.split('-').map(Number);
+    if (y && m && d) {
+      let months = (today.getFullYear() - y) * 12 + (today.getMonth() + 1 - m);
+      if (today.getDate() < d) months--;
+      if (months < 1) {
+        const days = Math.max(0, Math.floor((today - new Date(y, m - 1, d)) / 86400000));
+        age = `${days}d`;
+      } else if (months < 24) {
+        age = `${months}mo`;
+      }
+    }
+  }
+  const sex = SEX_SHORT[p.sex] || '?';
+  return `${age} ${sex}`.trim();
+}
+
+// 1h 42m / 12m / 2d 3h / <1m
+export function formatDuration(ms) {
+  if (!Number.isFinite(ms)) return '';
+  if (ms < 0) ms = 0;
+  const mins = Math.floor(ms / 60000);
+  if (mins < 1) return '<1m';
+  if (mins < 60) return `${mins}m`;
+  const hours = Math.floor(mins / 60);
+  if (hours < 48) return `${hours}h ${String(mins % 60).padStart(2, '0')}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+export function since(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? now - t : NaN;
+}
+
+export function hhmm(d) {
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+// "14:02" today, "24 Nov 14:02" otherwise (browser's local time).
+export function formatTime(iso, now = new Date()) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const sameDay = d.toDateString() === now.toDateString();
+  if (sameDay) return hhmm(d);
+  const month = d.toLocaleString('en-GB', { month: 'short' });
+  return `${d.getDate()} ${month} ${hhmm(d)}`;
+}
+
+export function formatDate(ymd) {
+  if (!ymd) return '';
+  const [y, m, d] = ymd.split('-').map(Number);
+  if (!y) return ymd;
+  const month = new Date(y, m - 1, 1).toLocaleString('en-GB', { month: 'short' });
+  return `${d} ${month} ${y}`;
+}
+
+export function esiChip(esi, { big = false } = {}) {
+  const valid = Number.isInteger(esi) && esi >= 1 && esi <= 5;
+  return el('span', {
+    className: `esi ${valid ? `esi-${esi}` : 'esi-none'}${big ? ' esi-big' : ''}`,
+    text: valid ? String(esi) : '–',
+    attrs: { title: valid ? `ESI ${esi} – ${ESI_NAME[esi]}` : 'Not triaged yet', 'aria-label': valid ? `ESI ${esi}` : 'not triaged' },
+  });
+}
+
+// ---- vitals ----
+
+// The NEWS2 "score 0" band of each parameter; outside it the value is high or low.
+const NORMAL = {
+  heart_rate: [51, 90],
+  resp_rate: [12, 20],
+  systolic_bp: [111, 219],
+  spo2: [96, 100],
+  temperature_c: [36.1, 38.0],
+};
+
+export const VITAL_FIELDS = [
+  { key: 'heart_rate', label: 'HR', long: 'Heart rate', unit: '/min' },
+  { key: 'resp_rate', label: 'RR', long: 'Resp rate', unit: '/min' },
+  { key: 'systolic_bp', label: 'BP', long: 'Blood pressure', unit: 'mmHg' },
+  { key: 'spo2', label: 'SpO₂', long: 'SpO₂', unit: '%' },
+  { key: 'temperature_c', label: 'Temp', long: 'Temperature', unit: '°C' },
+  { key: 'consciousness', label: 'ACVPU', long: 'Consciousness', unit: '' },
+];
+
+export const NEWS2_PARAMS = [
+  { key: 'resp_rate', label: 'Resp rate' },
+  { key: 'spo2', label: 'SpO₂' },
+  { key: 'on_oxygen', label: 'Air / oxygen' },
+  { key: 'systolic_bp', label: 'Systolic BP' },
+  { key: 'heart_rate', label: 'Heart rate' },
+  { key: 'consciousness', label: 'Consciousness' },
+  { key: 'temperature_c', label: 'Temperature' },
+];
+
+export function subScore(vitals, key) {
+  const s = vitals && vitals.news2 && vitals.news2.scores ? vitals.news2.scores[key] : undefined;
+  return Number.isInteger(s) ? s : null;
+}
+
+function direction(key, value) {
+  const range = NORMAL[key];
+  if (!range || typeof value !== 'number') return '';
+  if (value > range[1]) return 'high';
+  if (value < range[0]) return 'low';
+  return '';
+}
+
+export function formatValue(key, v) {
+  if (v === null || v === undefined) return '';
+  if (key === 'temperature_c') return Number(v).toFixed(1);
+  if (key === 'on_oxygen') return v ? 'O₂' : 'air';
+  return String(v);
+}
+
+// A <td> (or other tag) for one measurement, marked abnormal when its NEWS2 sub-score is > 0:
+// colour plus ▲ (high) / ▼ (low) / ! (consciousness, oxygen), bold; severe (3) inverted.
+export function vitalCell(vitals, key, { tag = 'td' } = {}) {
+  const cell = el(tag, { className: `vital v-${key}` });
+  if (!vitals) return cell;
+  let text;
+  let value = vitals[key];
+  if (key === 'systolic_bp') {
+    const sys = vitals.systolic_bp;
+    const dia = vitals.diastolic_bp;
+    text = sys === null || sys === undefined ? '' : `${sys}/${dia === null || dia === undefined ? '–' : dia}`;
+  } else {
+    text = formatValue(key, value);
+  }
+  if (text === '') {
+    cell.classList.add('missing');
+    cell.append(el('span', { className: 'nt', text: '·', attrs: { title: 'not taken' } }));
+    return cell;
+  }
+  const score = subScore(vitals, key);
+  const span = el('span', { className: 'val', text });
+  if (score !== null && score > 0) {
+    const dir = direction(key, value);
+    const sym = dir === 'high' ? '▲' : dir === 'low' ? '▼' : '!';
+    cell.classList.add('abn', score >= 3 ? 'abn-3' : `abn-${score}`);
+    cell.dataset.score = String(score);
+    cell.setAttribute('title', `NEWS2 sub-score ${score}${dir ? ` (${dir})` : ''}`);
+    cell.append(el('span', { className: 'mark', text: sym, attrs: { 'aria-label': dir || 'abnormal' } }), span);
+  } else {
+    if (score === 0) cell.dataset.score = '0';
+    cell.append(span);
+  }
+  if (key === 'spo2' && vitals.on_oxygen) {
+    const o2score = subScore(vitals, 'on_oxygen');
+    cell.append(el('span', { className: `o2${o2score > 0 ? ' abn-o2' : ''}`, text: 'O₂', attrs: { title: 'on supplemental oxygen' } }));
+  }
+  return cell;
+}
+
+// low | low-medium | medium | high (RCP NEWS2 chart 4 clinical risk)
+export function news2Band(news2) {
+  if (!news2 || !Number.isInteger(news2.total)) return null;
+  const t = news2.total;
+  if (t >= 7) return 'high';
+  if (t >= 5) return 'medium';
+  const scores = news2.scores || {};
+  if (Object.values(scores).some((s) => s === 3)) return 'low-medium';
+  return 'low';
+}
+
+export const BAND_LABEL = { low: 'low', 'low-medium': 'low–medium (a 3)', medium: 'medium', high: 'high' };
+
+export function news2Chip(news2, { big = false } = {}) {
+  const band = news2Band(news2);
+  if (!band) return el('span', { className: 'news2 news2-none', text: '–', attrs: { title: 'no NEWS2' } });
+  const taken = Object.keys(news2.scores || {}).length;
+  const chip = el('span', {
+    className: `news2 news2-${band}${big ? ' news2-big' : ''}${news2.complete ? '' : ' incomplete'}`,
+    attrs: {
+      title: `NEWS2 ${news2.total}: ${BAND_LABEL[band]} risk${news2.complete ? '' : ` — incomplete, ${taken} of 7 parameters`}`,
+    },
+  });
+  chip.append(el('span', { className: 'news2-total', text: String(news2.total) }));
+  if (!news2.complete) chip.append(el('span', { className: 'news2-inc', text: '*' }));
+  return chip;
+}
+
+// ---- misc ----
+
+export function positiveInt(value) {
+  if (value === null || value === undefined || !/^[1-9][0-9]{0,15}$/.test(String(value))) return null;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export function param(name) {
+  return new URLSearchParams(location.search).get(name);
+}
+
+export function staffName(s) {
+  return s ? s.name : '';
+}

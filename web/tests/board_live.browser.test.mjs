@@ -1,0 +1,337 @@
+// board_live.browser.test.mjs: the web pages against the real services, in headless Chromium.
+//
+// Two tracking boards and one bedside tablet are open; a nurse records vitals through the
+// bedside page (real clicks and typing); both boards must show the new values without a
+// reload within a few seconds, agree on data-seq, and say LIVE. Then the chart page of the
+// same encounter must show the next vitals row (and a note) live.
+//
+// Environment (deploy/local/test exports these):
+//   EDLIVE_BASE_URL   e.g. http://127.0.0.1:8490 (nginx: web/, /api, /ws); unset: skipped
+//   EDLIVE_ARTIFACTS  folder for board.png, bedside.png, chart.png (default: $TMPDIR/edlive-artifacts)
+//   EDLIVE_CHROMIUM   the browser (default /usr/bin/chromium; `apt-get install -y chromium`)
+//
+// Run: EDLIVE_BASE_URL=http://127.0.0.1:8480 EDLIVE_ARTIFACTS=/tmp/art node --test web/tests/
+// (run directly with node and without EDLIVE_BASE_URL it exits 77, ctest's "skipped").
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const BASE = (process.env.EDLIVE_BASE_URL || '').replace(/\/+$/, '');
+const ARTIFACTS = process.env.EDLIVE_ARTIFACTS || path.join(os.tmpdir(), 'edlive-artifacts');
+const CHROMIUM = process.env.EDLIVE_CHROMIUM || '/usr/bin/chromium';
+const LIVE_WITHIN_MS = 5000; // a saved change must be on every open page within this
+
+const SKIP_MESSAGE = 'EDLIVE_BASE_URL is not set (e.g. http://127.0.0.1:8480): browser tests skipped; start edlive with deploy/local/up or run deploy/local/test';
+if (!BASE && !process.env.NODE_TEST_CONTEXT) {
+  console.log(`SKIP: ${SKIP_MESSAGE}`);
+  process.exit(77);
+}
+const skip = BASE ? false : SKIP_MESSAGE;
+
+let browser;
+let wall; // 1920x1080 context: the two boards and the chart
+let tablet; // 1024x768 context: the bedside page
+const problems = []; // page errors and CSP violations, from every page
+let boardA;
+let boardB;
+let bedside;
+let chosen; // {encounterId, firstHr, vitals}
+
+const logs = new Map(); // page -> recent console lines, for failure messages
+
+function watch(page, name) {
+  const lines = [];
+  logs.set(page, lines);
+  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    const text = m.text();
+    if (/Content Security Policy|Refused to/i.test(text)) problems.push(`${name}: ${text}`);
+    lines.push(`${new Date().toISOString()} ${m.type()}: ${text}`);
+    if (lines.length > 30) lines.shift();
+  });
+  return page;
+}
+
+// What a page says about itself, for a failure message.
+async function describe(page) {
+  const state = await page
+    .evaluate(() => {
+      const banner = document.getElementById('banner');
+      const main = document.getElementById('board') || document.getElementById('chart') || document.getElementById('patient-list');
+      return `banner=${banner?.dataset.live} "${banner?.textContent}" seq=${main?.dataset.seq} version=${main?.dataset.version ?? '-'}`;
+    })
+    .catch((e) => `(page not readable: ${e.message})`);
+  return `${state}\n    console:\n      ${(logs.get(page) || []).join('\n      ') || '(nothing)'}`;
+}
+
+async function waitLive(page, what) {
+  await page.waitForSelector('#banner[data-live="live"]', { timeout: 30000 }).catch(async () => {
+    throw new Error(`${what}: banner never said LIVE: ${await describe(page)}`);
+  });
+}
+
+function randomHr(avoid) {
+  for (;;) {
+    const hr = 101 + Math.floor(Math.random() * 38); // 101-138: abnormal (NEWS2 1-2), but plausible
+    if (String(hr) !== avoid) return hr;
+  }
+}
+
+async function typeInto(page, selector, text) {
+  await page.click(selector);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.type(String(text));
+}
+
+// Posts through the bedside UI (the form must be filled); resolves to the server's JSON answer.
+async function submitAndWait(page, submit) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/v1\/encounters\/\d+\/vitals$/.test(new URL(r.url()).pathname), {
+      timeout: 10000,
+    }),
+    submit(),
+  ]);
+  const body = await response.json();
+  assert.equal(response.status(), 201, `the server refused the vitals: ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function boardRowState(page, encounterId) {
+  return page.evaluate((id) => {
+    const tr = document.querySelector(`#board tr[data-encounter-id="${id}"]`);
+    if (!tr) return null;
+    const hr = tr.querySelector('td.v-heart_rate');
+    return {
+      hr: hr.querySelector('.val')?.textContent ?? '',
+      hrAbnormal: hr.classList.contains('abn'),
+      hrMark: hr.querySelector('.mark')?.textContent ?? '',
+      news2: tr.querySelector('td.c-news2 .news2-total')?.textContent ?? '',
+      seq: Number(document.getElementById('board').dataset.seq),
+    };
+  }, encounterId);
+}
+
+before(async () => {
+  if (skip) return;
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium, or set EDLIVE_CHROMIUM`);
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch (e) {
+    throw new Error(`playwright-core is not installed: run npm ci in web/ (${e.message})`);
+  }
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  wall = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  tablet = await browser.newContext({ viewport: { width: 1024, height: 768 }, hasTouch: true });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+test('vitals recorded at the bedside appear live on two boards', { skip, timeout: 90000 }, async () => {
+  boardA = watch(await wall.newPage(), 'board A');
+  boardB = watch(await wall.newPage(), 'board B');
+  bedside = watch(await tablet.newPage(), 'bedside');
+  await Promise.all([boardA.goto(`${BASE}/board.html`), boardB.goto(`${BASE}/board.html`), bedside.goto(`${BASE}/bedside.html`)]);
+  await Promise.all([waitLive(boardA, 'board A'), waitLive(boardB, 'board B'), waitLive(bedside, 'bedside')]);
+  await boardA.waitForSelector('#board tbody tr[data-encounter-id]');
+  await boardB.waitForSelector('#board tbody tr[data-encounter-id]');
+  await bedside.waitForSelector('#patient-list .patient-pick[data-encounter-id]');
+
+  // A page that reloads loses this mark.
+  for (const p of [boardA, boardB]) await p.evaluate(() => (window.__noReload = 'kept'));
+
+  // The nurse picks a patient (the first one on the bedside list) and who she is.
+  const pick = bedside.locator('#patient-list .patient-pick').first();
+  const encounterId = Number(await pick.getAttribute('data-encounter-id'));
+  assert.ok(encounterId > 0);
+  const before = await boardRowState(boardA, encounterId);
+  assert.ok(before, `encounter ${encounterId} is on the bedside list but not on board A`);
+  await pick.click();
+  assert.equal(await pick.getAttribute('aria-pressed'), 'true');
+  const nurse = await bedside.evaluate(() => {
+    const o = document.querySelector('#taken_by optgroup[label="Nurses"] option') || document.querySelector('#taken_by option[value]:not([value=""])');
+    return o ? o.value : null;
+  });
+  assert.ok(nurse, 'the staff list offers a nurse');
+  await bedside.selectOption('#taken_by', nurse);
+
+  const hr = randomHr(before.hr);
+  await typeInto(bedside, '#heart_rate', hr);
+  await typeInto(bedside, '#resp_rate', 21);
+  await typeInto(bedside, '#systolic_bp', 104);
+  await typeInto(bedside, '#diastolic_bp', 66);
+  await typeInto(bedside, '#spo2', 95);
+  await typeInto(bedside, '#temperature_c', '38.3');
+  await bedside.click('label.choice:has(input[name="consciousness"][value="A"])');
+  await bedside.click('label.choice:has(input[name="pain"][value="4"])');
+  const posted = await submitAndWait(bedside, () => bedside.keyboard.press('Enter')); // Enter saves
+  const total = posted.vitals.news2.total;
+  assert.equal(posted.vitals.heart_rate, hr);
+  assert.equal(posted.vitals.taken_by.id, Number(nurse));
+  chosen = { encounterId, nurse, vitals: posted.vitals };
+
+  // The bedside page shows the server's NEWS2 and each sub-score.
+  await bedside.waitForSelector('#result[data-outcome="saved"]');
+  assert.equal((await bedside.textContent('#result .news2-total-cell')).trim(), String(total));
+  for (const [key, score] of Object.entries(posted.vitals.news2.scores)) {
+    assert.equal((await bedside.textContent(`#result tr[data-param="${key}"] td.score`)).trim(), String(score), `sub-score ${key}`);
+  }
+
+  // Both boards, without a reload, within a few seconds.
+  const started = Date.now();
+  for (const [name, page] of [['board A', boardA], ['board B', boardB]]) {
+    await page
+      .waitForFunction(
+        ({ id, hr, total }) => {
+          const tr = document.querySelector(`#board tr[data-encounter-id="${id}"]`);
+          return (
+            tr &&
+            tr.querySelector('td.v-heart_rate .val')?.textContent === String(hr) &&
+            tr.querySelector('td.c-news2 .news2-total')?.textContent === String(total)
+          );
+        },
+        { id: encounterId, hr, total },
+        { timeout: LIVE_WITHIN_MS },
+      )
+      .catch(async () => {
+        throw new Error(
+          `${name} did not show HR ${hr} / NEWS2 ${total} (seq ${posted.seq}) within ${LIVE_WITHIN_MS} ms: ${JSON.stringify(await boardRowState(page, encounterId))} ${await describe(page)}`,
+        );
+      });
+  }
+  console.log(`both boards showed the new vitals ${Date.now() - started} ms after the save was answered`);
+
+  // Both boards applied the same events: the same seq, at least the write's.
+  await boardA.waitForFunction(
+    (seq) => Number(document.getElementById('board').dataset.seq) >= seq,
+    posted.seq,
+    { timeout: LIVE_WITHIN_MS },
+  );
+  let a;
+  let b;
+  for (let i = 0; i < 50; i++) {
+    a = await boardRowState(boardA, encounterId);
+    b = await boardRowState(boardB, encounterId);
+    if (a.seq === b.seq && a.seq >= posted.seq) break;
+    await boardA.waitForTimeout(100);
+  }
+  assert.ok(a.seq > before.seq, `board A data-seq advanced (${before.seq} -> ${a.seq})`);
+  assert.ok(a.seq >= posted.seq, `board A data-seq ${a.seq} reached the write's seq ${posted.seq}`);
+  assert.equal(a.seq, b.seq, 'both boards are at the same seq');
+
+  // The abnormal heart rate is marked by more than colour.
+  assert.ok(a.hrAbnormal, 'HR above 100 is marked abnormal');
+  assert.equal(a.hrMark, '▲');
+
+  for (const [name, page] of [['board A', boardA], ['board B', boardB], ['bedside', bedside]]) {
+    assert.equal(await page.getAttribute('#banner', 'data-live'), 'live', `${name} banner`);
+    assert.match(await page.textContent('#banner'), /LIVE/, `${name} banner text`);
+  }
+  for (const p of [boardA, boardB]) assert.equal(await p.evaluate(() => window.__noReload), 'kept', 'the board was not reloaded');
+
+  // The bedside page's own latest-vitals panel follows the board subscription too.
+  await bedside.waitForFunction((hr) => document.querySelector('#latest-body td.v-heart_rate .val')?.textContent === String(hr), hr, {
+    timeout: LIVE_WITHIN_MS,
+  });
+
+  await boardA.screenshot({ path: path.join(ARTIFACTS, 'board.png') });
+  await bedside.screenshot({ path: path.join(ARTIFACTS, 'bedside.png'), fullPage: true });
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+});
+
+test('the chart of that encounter shows new vitals and notes live', { skip, timeout: 60000 }, async (t) => {
+  if (!chosen) return t.skip('the first test did not get as far as recording vitals');
+  const chart = watch(await wall.newPage(), 'chart');
+  await chart.goto(`${BASE}/chart.html?encounter=${chosen.encounterId}`);
+  await waitLive(chart, 'chart');
+  await chart.waitForSelector(`#vitals-body tr[data-vitals-id="${chosen.vitals.id}"]`);
+  const versionBefore = Number(await chart.getAttribute('#chart', 'data-version'));
+  await chart.evaluate(() => (window.__noReload = 'kept'));
+
+  // Next set at the bedside: the patient and "taken by" are still chosen.
+  assert.equal(await bedside.inputValue('#taken_by'), chosen.nurse, 'taken by is remembered between saves');
+  const hr = randomHr(String(chosen.vitals.heart_rate));
+  await typeInto(bedside, '#heart_rate', hr);
+  await typeInto(bedside, '#spo2', 97);
+  const posted = await submitAndWait(bedside, () => bedside.click('#save'));
+  assert.equal(posted.vitals.encounter_id, chosen.encounterId);
+
+  await chart
+    .waitForFunction(
+      ({ id, hr }) => {
+        const first = document.querySelector('#vitals-body tr');
+        return first && first.dataset.vitalsId === String(id) && first.querySelector('td.v-heart_rate .val')?.textContent === String(hr);
+      },
+      { id: posted.vitals.id, hr },
+      { timeout: LIVE_WITHIN_MS },
+    )
+    .catch(async () => {
+      throw new Error(`the chart did not show vitals ${posted.vitals.id} (HR ${hr}, seq ${posted.seq}) on top within ${LIVE_WITHIN_MS} ms: ${await describe(chart)}`);
+    });
+  assert.ok(Number(await chart.getAttribute('#chart', 'data-version')) > versionBefore, 'the chart version advanced');
+  assert.equal(await chart.getAttribute('#banner', 'data-live'), 'live');
+
+  // A note typed on the chart comes back through the live stream, as text (never as HTML).
+  const text = `Browser test note ${Date.now()} <b>not bold</b> & "quoted"`;
+  const author = await chart.evaluate(() => document.querySelector('#author option[value]:not([value=""])')?.value);
+  assert.ok(author, 'the author list is filled');
+  await chart.selectOption('#author', author);
+  await chart.click('#note-text');
+  await chart.keyboard.type(text);
+  const [noteResponse] = await Promise.all([
+    chart.waitForResponse((r) => r.request().method() === 'POST' && /\/notes$/.test(new URL(r.url()).pathname), { timeout: 10000 }),
+    chart.click('#note-save'),
+  ]);
+  const note = await noteResponse.json();
+  assert.equal(noteResponse.status(), 201, `the server refused the note: ${JSON.stringify(note)}`);
+  await chart
+    .waitForFunction((text) => [...document.querySelectorAll('#notes .note-text')].some((n) => n.textContent === text), text, {
+      timeout: LIVE_WITHIN_MS,
+    })
+    .catch(async () => {
+      throw new Error(`the chart did not show note ${note.note.id} (seq ${note.seq}, version ${note.encounter.version}) within ${LIVE_WITHIN_MS} ms: ${await describe(chart)}`);
+    });
+  assert.equal(await chart.locator('#notes .note-text b').count(), 0, 'note text is not interpreted as HTML');
+  assert.equal(await chart.evaluate(() => window.__noReload), 'kept', 'the chart was not reloaded');
+
+  await chart.screenshot({ path: path.join(ARTIFACTS, 'chart.png') });
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+});
+
+test('an implausible value asks for confirmation and "go back" saves nothing', { skip, timeout: 30000 }, async (t) => {
+  if (!chosen) return t.skip('the first test did not get as far as the bedside page');
+  let posts = 0;
+  const count = (req) => {
+    if (req.method() === 'POST') posts++;
+  };
+  bedside.on('request', count);
+  await typeInto(bedside, '#heart_rate', 260);
+  await bedside.click('#save');
+  await bedside.waitForSelector('#confirm[open]');
+  assert.match(await bedside.textContent('#confirm-list'), /Heart rate 260/);
+  await bedside.click('#confirm-back');
+  await bedside.waitForSelector('#confirm:not([open])', { state: 'attached' });
+  assert.equal(posts, 0, 'nothing was sent');
+  assert.match((await bedside.getAttribute('#heart_rate', 'class')) || '', /warned/);
+  bedside.off('request', count);
+  await bedside.click('#clear');
+  assert.equal(await bedside.inputValue('#heart_rate'), '');
+});
