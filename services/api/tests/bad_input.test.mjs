@@ -210,8 +210,9 @@ const CASES = [
   { name: 'Content-Type application/jsonx', path: () => `${E()}/triage`, body: () => '{"esi": 3}', headers: { 'Content-Type': 'application/jsonx' }, want: [415, 'unsupported_media_type', null] },
   { name: 'Content-Type application/json-patch+json', path: () => `${E()}/triage`, body: () => '[{"op": "replace", "path": "/esi", "value": 1}]', headers: { 'Content-Type': 'application/json-patch+json' }, want: [415, 'unsupported_media_type', null] },
   { name: 'whitespace-only body', path: () => `${E()}/triage`, body: () => ' \r\n\t ', want: [400, 'malformed_json', null] },
-  { name: 'chunked body over 16 KiB (no Content-Length)', path: () => `${E()}/notes`, body: () => chunked(`{"author_id": 1, "text": "${'z'.repeat(20000)}"}`), want: [413, 'body_too_large', null] },
-  { name: 'chunked malformed body under 16 KiB', path: () => `${E()}/triage`, body: () => chunked('{"esi": 3,'), want: [400, 'malformed_json', null] },
+  // ed-api needs a Content-Length (libwebsockets 4.1 reads no chunked request body): 411, never a hang.
+  { name: 'chunked body over 16 KiB (no Content-Length)', path: () => `${E()}/notes`, body: () => chunked(`{"author_id": 1, "text": "${'z'.repeat(20000)}"}`), want: [411, 'length_required', null] },
+  { name: 'chunked malformed body under 16 KiB', path: () => `${E()}/triage`, body: () => chunked('{"esi": 3,'), want: [411, 'length_required', null] },
   { name: 'existing MRN with another birth date', path: () => `${D()}/arrivals`, body: () => arrival({ mrn: ctx.patient.mrn, family_name: ctx.patient.family_name, given_name: ctx.patient.given_name, birth_date: ctx.patient.birth_date === '1901-01-01' ? '1902-02-02' : '1901-01-01', sex: ctx.patient.sex }), want: [409, 'conflict', null], anyField: true },
   // -- routing
   { name: 'id with trailing letters in the path', path: () => `${E()}abc/triage`, body: () => '{"esi": 3}', want: [404, 'not_found', null] },
