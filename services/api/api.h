@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* api.h: ed-api's shared state and the route table's contract. */
+/* api.h: ed-api's shared state, the request as routes see it, and the route table's
+ * contract. */
 #ifndef EDLIVE_API_H
 #define EDLIVE_API_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <libwebsockets.h>
 
+#include "access.h"
 #include "ed_error.h"
 #include "redis_pub.h"
 #include "schema.h"
@@ -15,27 +18,42 @@
 /* A refused body up to this size is read and dropped so the client sees the answer;
  * a larger one gets the answer at once and the connection closed. */
 #define API_DISCARD_MAX_BYTES (1024 * 1024)
+#define API_SESSION_COOKIE    "__Host-edlive_session"
 
 /* One per process; reached from lws through the context user pointer. */
 struct api {
     PGconn *pg;             /* one blocking connection: the lws loop is single-threaded */
     struct redis_pub *redis;
     struct schema_set *schemas;
+    const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS: comma-separated, exact match */
 };
 
-enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_OTHER };
+enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_DELETE, ROUTE_OTHER };
 
-/* A matched request: the route decides; the caller renders reply or err. */
+/* One HTTP request, as http.c read it. */
+struct request {
+    enum route_method method;
+    const char *path;
+    const char *body;
+    size_t body_len;
+    const char *token;       /* from the session cookie or "Authorization: Bearer", or NULL */
+    bool token_from_cookie;
+    const char *origin;      /* the Origin header, or NULL */
+    const char *source_addr; /* the client's address (X-Real-IP from the local proxy) */
+    struct lws *wsi;         /* for query arguments */
+};
+
+/* A route's answer on success. */
 struct route_result {
-    int status;    /* HTTP status on success (200, 201) */
-    json_t *reply; /* new reference on success */
+    int status;            /* HTTP status (200, 201) */
+    json_t *reply;         /* new reference */
+    char set_cookie[160];  /* a Set-Cookie value to send, or "" */
+    int retry_after_s;     /* on a 429: when to try again */
 };
 
-/* Routes one request. Returns true with out filled, or false with err (4xx/5xx).
- * body may be NULL for GET. */
-bool routes_dispatch(struct api *app, enum route_method method, const char *path,
-                     const char *body, size_t body_len, struct route_result *out,
-                     struct ed_error *err);
+/* Routes one request. true: out filled. false: err (4xx/5xx); *retry_after_s is set for 429. */
+bool routes_dispatch(struct api *app, const struct request *req, struct route_result *out,
+                     int *retry_after_s, struct ed_error *err);
 
 /* True when every route's body schema is present in schemas. */
 bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err);
@@ -45,5 +63,12 @@ const char *routes_allowed_methods(const char *path);
 
 /* True when the method and path name a route that takes a JSON body. */
 bool routes_takes_body(enum route_method method, const char *path);
+
+/* True when origin is in the comma-separated allow-list. */
+bool routes_origin_allowed(const char *allowed, const char *origin);
+
+/* audit_report.c: GET /api/v1/audit. */
+bool audit_report(struct api *app, const struct request *req, struct principal *who,
+                  struct route_result *out, struct ed_error *err);
 
 #endif

@@ -1,46 +1,76 @@
 /* SPDX-License-Identifier: MIT */
-/* routes.c: the /api/v1 route table and dispatch: match path and method, parse and
- * schema-check the body, call the store, publish the committed event. */
+/* routes.c: the /api/v1 route table and dispatch. Every request goes through the same
+ * steps, in this order, so that a refusal never reads or carries chart data:
+ *   route match (404/405) -> session (401) -> Origin for cookie writes (403)
+ *   -> permission matrix (403, audited) -> body parse and schema (400/422)
+ *   -> the store, whose SQL carries the department scope (404, audited) -> publish. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "log.h"
 #include "store.h"
 
-typedef bool write_fn(PGconn *conn, long long id, const json_t *body, struct store_write *out,
-                      struct ed_error *err);
-typedef json_t *read_fn(PGconn *conn, long long id, struct ed_error *err);
+typedef json_t *read_fn(PGconn *conn, const struct principal *who, long long id,
+                        struct ed_error *err);
+/* Routes that are neither a plain read nor a plain store write. */
+typedef bool handler_fn(struct api *app, const struct request *req, struct principal *who,
+                        long long id, const json_t *body, struct route_result *out,
+                        struct ed_error *err);
+
+#define ANY_SIGNED_IN ACT_COUNT /* no matrix entry: any valid session */
 
 struct route {
     enum route_method method;
-    const char *pattern; /* ":id" matches a positive integer */
-    const char *schema;  /* proto/ schema of the body, NULL for GET */
+    const char *pattern;  /* ":id" matches a positive integer */
+    const char *schema;   /* proto/ schema of the body, NULL when none */
+    bool is_public;       /* no session needed (sign-in only) */
+    enum access_action action;
+    const char *category; /* audit data category of a refusal */
     read_fn *read;
-    write_fn *write;
-    int status;          /* on success */
+    store_write_fn *write;
+    handler_fn *handler;
+    int status;           /* on success */
 };
 
-static json_t *read_departments(PGconn *conn, long long id, struct ed_error *err)
-{
-    (void)id;
-    return store_departments(conn, err);
-}
+static handler_fn sign_in, session_info, sign_out, break_glass, departments, audit_route;
 
 static const struct route routes[] = {
-    {ROUTE_GET, "/api/v1/departments", NULL, read_departments, NULL, 200},
-    {ROUTE_GET, "/api/v1/departments/:id/board", NULL, store_board, NULL, 200},
-    {ROUTE_POST, "/api/v1/departments/:id/arrivals", "http/arrival", NULL, store_arrival, 201},
-    {ROUTE_GET, "/api/v1/encounters/:id", NULL, store_chart, NULL, 200},
-    {ROUTE_POST, "/api/v1/encounters/:id/triage", "http/triage", NULL, store_triage, 200},
-    {ROUTE_POST, "/api/v1/encounters/:id/bed", "http/bed", NULL, store_bed, 200},
-    {ROUTE_POST, "/api/v1/encounters/:id/assignment", "http/assignment", NULL, store_assignment,
+    {ROUTE_POST, "/api/v1/session", "http/session", true, ANY_SIGNED_IN, "session", NULL, NULL,
+     sign_in, 201},
+    {ROUTE_GET, "/api/v1/session", NULL, false, ANY_SIGNED_IN, "session", NULL, NULL,
+     session_info, 200},
+    {ROUTE_DELETE, "/api/v1/session", NULL, false, ANY_SIGNED_IN, "session", NULL, NULL,
+     sign_out, 200},
+    {ROUTE_GET, "/api/v1/departments", NULL, false, ANY_SIGNED_IN, "board", NULL, NULL,
+     departments, 200},
+    {ROUTE_GET, "/api/v1/departments/:id/board", NULL, false, ACT_BOARD_READ, "board",
+     store_board, NULL, NULL, 200},
+    {ROUTE_POST, "/api/v1/departments/:id/arrivals", "http/arrival", false, ACT_ARRIVAL,
+     "encounter", NULL, store_arrival, NULL, 201},
+    {ROUTE_GET, "/api/v1/encounters/:id", NULL, false, ACT_CHART_READ, "chart", store_chart,
+     NULL, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/triage", "http/triage", false, ACT_TRIAGE, "encounter",
+     NULL, store_triage, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/bed", "http/bed", false, ACT_BED, "encounter", NULL,
+     store_bed, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/assignment", "http/assignment", false, ACT_ASSIGN,
+     "encounter", NULL, store_assignment, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/vitals", "http/vitals", false, ACT_VITALS, "vitals",
+     NULL, store_vitals, NULL, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/notes", "http/note", false, ACT_NOTE, "note", NULL,
+     store_note, NULL, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/status", "http/status", false, ACT_STATUS, "encounter",
+     NULL, store_status, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/break-glass", "http/break_glass", false,
+     ACT_BREAK_GLASS, "chart", NULL, NULL, break_glass, 201},
+    {ROUTE_GET, "/api/v1/audit", NULL, false, ACT_AUDIT_READ, "audit", NULL, NULL, audit_route,
      200},
-    {ROUTE_POST, "/api/v1/encounters/:id/vitals", "http/vitals", NULL, store_vitals, 201},
-    {ROUTE_POST, "/api/v1/encounters/:id/notes", "http/note", NULL, store_note, 201},
-    {ROUTE_POST, "/api/v1/encounters/:id/status", "http/status", NULL, store_status, 200},
 };
+
+#define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
 /* Matches path against pattern; *id gets the ":id" segment. Ids are 1..10^15. */
 static bool match(const char *pattern, const char *path, long long *id)
@@ -70,7 +100,7 @@ static const struct route *find(enum route_method method, const char *path, long
                                 bool *path_known)
 {
     *path_known = false;
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
         if (!match(routes[i].pattern, path, id))
             continue;
         *path_known = true;
@@ -91,16 +121,179 @@ bool routes_takes_body(enum route_method method, const char *path)
 
 const char *routes_allowed_methods(const char *path)
 {
+    static char allow[32];
     long long id;
-    bool get = false, post = false;
+    bool get = false, post = false, del = false;
 
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
         if (!match(routes[i].pattern, path, &id))
             continue;
         get = get || routes[i].method == ROUTE_GET;
         post = post || routes[i].method == ROUTE_POST;
+        del = del || routes[i].method == ROUTE_DELETE;
     }
-    return get && post ? "GET, POST" : get ? "GET" : post ? "POST" : "";
+    snprintf(allow, sizeof allow, "%s%s%s%s%s", get ? "GET" : "", get && (post || del) ? ", " : "",
+             post ? "POST" : "", post && del ? ", " : "", del ? "DELETE" : "");
+    return allow;
+}
+
+bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err)
+{
+    for (size_t i = 0; i < ROUTE_COUNT; i++)
+        if (routes[i].schema && !schema_set_find(schemas, routes[i].schema))
+            return ed_error_set(err, 500, "schema_error", NULL, "proto/%s.json is missing",
+                                routes[i].schema);
+    return true;
+}
+
+bool routes_origin_allowed(const char *allowed, const char *origin)
+{
+    size_t n = strlen(origin);
+
+    for (const char *p = allowed; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
+        if (len == n && !strncmp(p, origin, n))
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
+/* ---- session routes ---- */
+
+static bool sign_in(struct api *app, const struct request *req, struct principal *who,
+                    long long id, const json_t *body, struct route_result *out,
+                    struct ed_error *err)
+{
+    char token[AUTH_TOKEN_CHARS_MAX];
+    struct principal p = {0};
+    int retry = 0;
+
+    (void)who;
+    (void)id;
+    if (!access_sign_in(app->pg, json_string_value(json_object_get(body, "username")),
+                        json_string_value(json_object_get(body, "password")),
+                        json_string_value(json_object_get(body, "totp")), req->source_addr,
+                        token, &p, &retry, err)) {
+        out->retry_after_s = retry;
+        return false;
+    }
+    snprintf(out->set_cookie, sizeof out->set_cookie,
+             API_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
+    out->reply = json_pack("{s:s,s:s,s:s,s:i,s:i}", "token", token, "username", p.username,
+                           "role", p.role, "idle_timeout_s", access_idle_seconds(),
+                           "max_lifetime_s", access_max_seconds());
+    return true;
+}
+
+static bool session_info(struct api *app, const struct request *req, struct principal *who,
+                         long long id, const json_t *body, struct route_result *out,
+                         struct ed_error *err)
+{
+    json_t *depts = store_departments(app->pg, who, err);
+
+    (void)req;
+    (void)id;
+    (void)body;
+    if (!depts)
+        return false;
+    out->reply = json_pack("{s:s,s:s,s:I,s:b,s:o,s:i}", "username", who->username, "role",
+                           who->role, "staff_id", (json_int_t)who->staff_id, "mfa", who->mfa,
+                           "departments", json_incref(json_object_get(depts, "departments")),
+                           "idle_timeout_s", access_idle_seconds());
+    json_decref(depts);
+    return true;
+}
+
+static bool sign_out(struct api *app, const struct request *req, struct principal *who,
+                     long long id, const json_t *body, struct route_result *out,
+                     struct ed_error *err)
+{
+    (void)req;
+    (void)id;
+    (void)body;
+    if (!access_sign_out(app->pg, who))
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    snprintf(out->set_cookie, sizeof out->set_cookie,
+             API_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    out->reply = json_pack("{s:b}", "signed_out", 1);
+    return true;
+}
+
+static bool departments(struct api *app, const struct request *req, struct principal *who,
+                        long long id, const json_t *body, struct route_result *out,
+                        struct ed_error *err)
+{
+    (void)req;
+    (void)id;
+    (void)body;
+    out->reply = store_departments(app->pg, who, err);
+    return out->reply != NULL;
+}
+
+#define BREAK_GLASS_MINUTES 60
+
+static bool break_glass(struct api *app, const struct request *req, struct principal *who,
+                        long long id, const json_t *body, struct route_result *out,
+                        struct ed_error *err)
+{
+    long long patient_id = 0;
+
+    (void)req;
+    if (!access_break_glass(app->pg, who, id, json_string_value(json_object_get(body, "reason")),
+                            json_string_value(json_object_get(body, "totp")),
+                            BREAK_GLASS_MINUTES, &patient_id, err))
+        return false;
+    out->reply = json_pack("{s:I,s:I,s:i}", "encounter_id", (json_int_t)id, "patient_id",
+                           (json_int_t)patient_id, "minutes", BREAK_GLASS_MINUTES);
+    return true;
+}
+
+static bool audit_route(struct api *app, const struct request *req, struct principal *who,
+                        long long id, const json_t *body, struct route_result *out,
+                        struct ed_error *err)
+{
+    (void)id;
+    (void)body;
+    return audit_report(app, req, who, out, err);
+}
+
+/* ---- the pipeline ---- */
+
+/* A physician or nurse may assign only themself (as attending, or as nurse); a charge nurse
+ * assigns anyone. */
+static bool assignment_allowed(const struct principal *who, const json_t *body)
+{
+    const json_t *attending = json_object_get(body, "attending_id");
+    const json_t *nurse = json_object_get(body, "nurse_id");
+
+    if (who->roles & ROLE_CHARGE_NURSE)
+        return true;
+    if (!who->staff_id)
+        return false;
+    if (attending && !((who->roles & ROLE_PHYSICIAN) && json_is_integer(attending) &&
+                       json_integer_value(attending) == who->staff_id))
+        return false;
+    if (nurse && !((who->roles & ROLE_NURSE) && json_is_integer(nurse) &&
+                   json_integer_value(nurse) == who->staff_id))
+        return false;
+    return true;
+}
+
+static bool refuse(struct api *app, struct principal *who, const struct route *r, long long id,
+                   struct ed_error *err)
+{
+    /* Refusals are audited: who tried what, on which id; never with chart data. */
+    access_audit(app->pg, who, NULL,
+                 r->action < ACT_COUNT ? access_action_name(r->action) : r->pattern, 0,
+                 strstr(r->pattern, "encounters") ? id : 0, r->category, "denied", false,
+                 err->code, who->source_addr);
+    return false;
 }
 
 static void publish(struct api *app, const struct store_write *w)
@@ -110,52 +303,84 @@ static void publish(struct api *app, const struct store_write *w)
                  w->department_id, w->seq);
 }
 
-bool routes_dispatch(struct api *app, enum route_method method, const char *path,
-                     const char *body, size_t body_len, struct route_result *out,
-                     struct ed_error *err)
+static bool run(struct api *app, const struct request *req, const struct route *r,
+                struct principal *who, long long id, const json_t *body, struct route_result *out,
+                struct ed_error *err)
+{
+    struct store_write w = {0};
+
+    out->status = r->status;
+    if (r->handler)
+        return r->handler(app, req, who, id, body, out, err);
+    if (r->read) {
+        out->reply = r->read(app->pg, who, id, err);
+        return out->reply != NULL;
+    }
+    if (!r->write(app->pg, who, id, body, &w, err))
+        return false;
+    log_info("%s -> dept %lld seq %lld", r->pattern, w.department_id, w.seq);
+    publish(app, &w);
+    out->reply = json_incref(w.reply);
+    store_write_clear(&w);
+    return true;
+}
+
+bool routes_dispatch(struct api *app, const struct request *req, struct route_result *out,
+                     int *retry_after_s, struct ed_error *err)
 {
     long long id = 0;
-    bool path_known;
-    const struct route *r = find(method, path, &id, &path_known);
-    struct store_write w = {0};
-    json_t *doc;
-    bool ok;
+    bool path_known, ok;
+    const struct route *r = find(req->method, req->path, &id, &path_known);
+    struct principal who = {0};
+    json_t *body = NULL;
 
+    *retry_after_s = 0;
     if (!r && path_known)
         return ed_error_set(err, 405, "method_not_allowed", NULL,
                             "this path does not accept that method");
     if (!r)
         return ed_error_set(err, 404, "not_found", NULL, "no such resource");
-    if (r->read) {
-        out->reply = r->read(app->pg, id, err);
-        out->status = r->status;
-        return out->reply != NULL;
+    snprintf(who.source_addr, sizeof who.source_addr, "%s", req->source_addr);
+    if (!r->is_public) {
+        switch (access_session(app->pg, req->token, true, &who)) {
+        case SESSION_OK:
+            break;
+        case SESSION_NONE:
+            return ed_error_set(err, 401, "unauthenticated", NULL,
+                                "sign in first (the session is missing, expired or revoked)");
+        default:
+            return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        }
     }
-    doc = schema_parse_body(body, body_len, API_MAX_BODY_DEPTH, err);
-    if (!doc)
-        return false;
-    if (!schema_validate(schema_set_find(app->schemas, r->schema), doc, err)) {
-        json_decref(doc);
-        return false;
+    /* A write carried by a cookie must come from one of our own pages. */
+    if (req->method != ROUTE_GET && req->origin && (req->token_from_cookie || r->is_public) &&
+        !routes_origin_allowed(app->allowed_origins, req->origin)) {
+        ed_error_set(err, 403, "origin_not_allowed", NULL, "requests from this origin are refused");
+        return r->is_public ? false : refuse(app, &who, r, id, err);
     }
-    ok = r->write(app->pg, id, doc, &w, err);
-    json_decref(doc);
-    if (!ok)
-        return false;
-    log_info("%s %s -> dept %lld seq %lld", method == ROUTE_POST ? "POST" : "GET", r->pattern,
-             w.department_id, w.seq);
-    publish(app, &w);
-    out->reply = json_incref(w.reply);
-    out->status = r->status;
-    store_write_clear(&w);
-    return true;
-}
-
-bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err)
-{
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (routes[i].schema && !schema_set_find(schemas, routes[i].schema))
-            return ed_error_set(err, 500, "schema_error", NULL, "proto/%s.json is missing",
-                                routes[i].schema);
-    return true;
+    if (r->action < ACT_COUNT && !access_allows(&who, r->action)) {
+        ed_error_set(err, 403, "forbidden", NULL, "your role may not do this");
+        return refuse(app, &who, r, id, err);
+    }
+    if (r->schema) {
+        body = schema_parse_body(req->body, req->body_len, API_MAX_BODY_DEPTH, err);
+        if (!body)
+            return false;
+        if (!schema_validate(schema_set_find(app->schemas, r->schema), body, err)) {
+            json_decref(body);
+            return false;
+        }
+        if (r->action == ACT_ASSIGN && !assignment_allowed(&who, body)) {
+            json_decref(body);
+            ed_error_set(err, 403, "forbidden", NULL,
+                         "only a charge nurse assigns others; you may assign yourself");
+            return refuse(app, &who, r, id, err);
+        }
+    }
+    ok = run(app, req, r, &who, id, body, out, err);
+    json_decref(body);
+    *retry_after_s = out->retry_after_s;
+    if (!ok && !r->is_public && (err->status == 404 || err->status == 403))
+        refuse(app, &who, r, id, err);
+    return ok;
 }

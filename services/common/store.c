@@ -85,13 +85,58 @@ static PGresult *query(PGconn *conn, const char *what, const char *sql, int n,
     return res;
 }
 
+/* ---- scope and audit ---- */
+
+/* The two scope parameters of a principal: its departments and its break-glass patients;
+ * both NULL for the system, which the scope clause reads as "everything". */
+static void scope_params(const struct principal *who, const char **departments,
+                         const char **patients)
+{
+    *departments = who ? who->departments : NULL;
+    *patients = who ? who->patients : NULL;
+}
+
+/* The clause every patient-scoped statement carries, over encounter e, with the
+ * departments as $2 and the break-glass patients as $3. */
+#define SCOPE_CLAUSE                                                                       \
+    "($2::bigint[] IS NULL OR e.department_id = ANY($2::bigint[]) OR "                     \
+    "e.patient_id = ANY($3::bigint[]))"
+
+static bool audit(PGconn *conn, const struct principal *who, const char *action,
+                  long long patient_id, long long encounter_id, const char *category,
+                  bool high_severity, const char *detail)
+{
+    return access_audit(conn, who, who ? NULL : "system", action, patient_id, encounter_id,
+                        category, "success", high_severity, detail,
+                        who ? who->source_addr : "local");
+}
+
+/* Whether who reaches this encounter only through a break-glass grant. */
+static bool through_break_glass(const struct principal *who, long long department_id)
+{
+    char id[32];
+    const char *p;
+
+    if (!who)
+        return false;
+    snprintf(id, sizeof id, "%lld", department_id);
+    for (p = strstr(who->departments, id); p; p = strstr(p + 1, id)) {
+        size_t n = strlen(id);
+        if ((p[-1] == '{' || p[-1] == ',') && (p[n] == '}' || p[n] == ','))
+            return false;
+    }
+    return true;
+}
+
 /* ---- reads ---- */
 
-static json_t *read_json(PGconn *conn, const char *what, const char *sql, long long id,
-                         const char *missing, struct ed_error *err)
+json_t *store_departments(PGconn *conn, const struct principal *who, struct ed_error *err)
 {
-    char idbuf[24];
-    const char *params[] = {pg_int_param(idbuf, id)};
+    static const char sql[] =
+        "SELECT jsonb_build_object('departments', coalesce(jsonb_agg(jsonb_build_object("
+        "'id', d.id, 'code', d.code, 'name', d.name) ORDER BY d.id), '[]'::jsonb))::text "
+        "FROM department d WHERE $1::bigint[] IS NULL OR d.id = ANY($1::bigint[])";
+    const char *params[1] = {who ? who->departments : NULL};
     PGresult *res;
     json_t *doc;
 
@@ -99,14 +144,9 @@ static json_t *read_json(PGconn *conn, const char *what, const char *sql, long l
         db_error(conn, err);
         return NULL;
     }
-    res = query(conn, what, sql, 1, params);
+    res = query(conn, "departments", sql, 1, params);
     if (!res) {
         db_error(conn, err);
-        return NULL;
-    }
-    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-        PQclear(res);
-        ed_error_set(err, 404, "not_found", NULL, "%s", missing);
         return NULL;
     }
     doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -116,36 +156,86 @@ static json_t *read_json(PGconn *conn, const char *what, const char *sql, long l
     return doc;
 }
 
-json_t *store_departments(PGconn *conn, struct ed_error *err)
-{
-    static const char sql[] =
-        "SELECT jsonb_build_object('departments', coalesce(jsonb_agg(jsonb_build_object("
-        "'id', id, 'code', code, 'name', name) ORDER BY id), '[]'::jsonb))::text "
-        "FROM department WHERE id > $1";
-
-    return read_json(conn, "departments", sql, 0, "no departments", err);
-}
-
-json_t *store_board(PGconn *conn, long long department_id, struct ed_error *err)
-{
-    return read_json(conn, "board", "SELECT board_json($1)::text", department_id,
-                     "no such department", err);
-}
-
-json_t *store_chart(PGconn *conn, long long encounter_id, struct ed_error *err)
-{
-    return read_json(conn, "chart", "SELECT chart_json($1)::text", encounter_id,
-                     "no such encounter", err);
-}
-
-long long store_encounter_department(PGconn *conn, long long encounter_id)
+/* Runs a scoped read returning (json, patient_id, encounter_id, department_id) and audits
+ * it in the same transaction: no audit row, no data. */
+static json_t *read_audited(PGconn *conn, const struct principal *who, const char *sql,
+                            long long id, const char *action, const char *category,
+                            const char *missing, struct ed_error *err)
 {
     char idbuf[24];
-    const char *params[] = {pg_int_param(idbuf, encounter_id)};
-    PGresult *res = query(conn, "encounter department",
-                          "SELECT department_id FROM encounter WHERE id = $1", 1, params);
+    const char *params[3];
+    PGresult *res;
+    json_t *doc;
+    long long patient, encounter, department;
+
+    params[0] = pg_int_param(idbuf, id);
+    scope_params(who, &params[1], &params[2]);
+    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
+        db_error(conn, err);
+        return NULL;
+    }
+    res = query(conn, action, sql, 3, params);
+    if (!res) {
+        db_error(conn, err);
+        return NULL;
+    }
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        ed_error_set(err, 404, "not_found", NULL, "%s", missing);
+        fail(conn, err);
+        return NULL;
+    }
+    doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    patient = atoll(PQgetvalue(res, 0, 1));
+    encounter = atoll(PQgetvalue(res, 0, 2));
+    department = atoll(PQgetvalue(res, 0, 3));
+    PQclear(res);
+    if (!doc ||
+        !audit(conn, who, action, patient, encounter, category,
+               through_break_glass(who, department), NULL) ||
+        !pg_command(conn, "COMMIT")) {
+        json_decref(doc);
+        db_error(conn, err);
+        return NULL;
+    }
+    return doc;
+}
+
+json_t *store_board(PGconn *conn, const struct principal *who, long long department_id,
+                    struct ed_error *err)
+{
+    /* A board is a department's, never reached through break-glass: $3 is unused. */
+    static const char sql[] = "SELECT board_json(d.id)::text, 0, 0, d.id FROM department d "
+                              "WHERE d.id = $1 AND ($2::bigint[] IS NULL OR "
+                              "d.id = ANY($2::bigint[])) AND $3::bigint[] IS NOT DISTINCT FROM $3";
+
+    return read_audited(conn, who, sql, department_id, "board.read", "board",
+                        "no such department", err);
+}
+
+json_t *store_chart(PGconn *conn, const struct principal *who, long long encounter_id,
+                    struct ed_error *err)
+{
+    static const char sql[] = "SELECT chart_json(e.id)::text, e.patient_id, e.id, "
+                              "e.department_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE;
+
+    return read_audited(conn, who, sql, encounter_id, "chart.read", "chart", "no such encounter",
+                        err);
+}
+
+long long store_encounter_department(PGconn *conn, const struct principal *who,
+                                     long long encounter_id)
+{
+    static const char sql[] =
+        "SELECT e.department_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE;
+    char idbuf[24];
+    const char *params[3];
+    PGresult *res;
     long long dept;
 
+    params[0] = pg_int_param(idbuf, encounter_id);
+    scope_params(who, &params[1], &params[2]);
+    res = query(conn, "encounter department", sql, 3, params);
     if (!res)
         return -1;
     dept = PQntuples(res) ? atoll(PQgetvalue(res, 0, 0)) : 0;
@@ -158,22 +248,26 @@ long long store_encounter_department(PGconn *conn, long long encounter_id)
 struct locked_encounter {
     long long id;
     long long department_id;
+    long long patient_id;
     char status[32];
     bool has_bed;
 };
 
-static bool begin_on_encounter(PGconn *conn, long long encounter_id, struct locked_encounter *enc,
-                               struct ed_error *err)
+static bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
+                               struct locked_encounter *enc, struct ed_error *err)
 {
-    static const char sql[] = "SELECT department_id, status, bed_id IS NOT NULL FROM encounter "
-                              "WHERE id = $1 FOR UPDATE";
+    static const char sql[] = "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
+                              "e.patient_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE
+                              " FOR UPDATE";
     char idbuf[24];
-    const char *params[] = {pg_int_param(idbuf, encounter_id)};
+    const char *params[3];
     PGresult *res;
 
+    params[0] = pg_int_param(idbuf, encounter_id);
+    scope_params(who, &params[1], &params[2]);
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
         return db_error(conn, err);
-    res = query(conn, "lock encounter", sql, 1, params);
+    res = query(conn, "lock encounter", sql, 3, params);
     if (!res)
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
@@ -185,6 +279,7 @@ static bool begin_on_encounter(PGconn *conn, long long encounter_id, struct lock
     enc->department_id = atoll(PQgetvalue(res, 0, 0));
     snprintf(enc->status, sizeof enc->status, "%s", PQgetvalue(res, 0, 1));
     enc->has_bed = PQgetvalue(res, 0, 2)[0] == 't';
+    enc->patient_id = atoll(PQgetvalue(res, 0, 3));
     PQclear(res);
     if (!strcmp(enc->status, "departed") || !strcmp(enc->status, "left_without_being_seen")) {
         ed_error_set(err, 409, "conflict", NULL,
@@ -194,9 +289,18 @@ static bool begin_on_encounter(PGconn *conn, long long encounter_id, struct lock
     return true;
 }
 
+/* What a write is, for its audit row. */
+struct write_audit {
+    const struct principal *who;
+    const char *action;   /* e.g. "vitals.create" */
+    const char *category; /* e.g. "vitals" */
+    long long patient_id;
+    long long department_id;
+};
+
 /* Appends the event with append_sql (which must return the new seq and take the encounter id
- * as $1), reads back the reply and the frame, and commits. */
-static bool commit_event(PGconn *conn, long long department_id, const char *append_sql,
+ * as $1), writes the audit row, reads back the reply and the frame, and commits. */
+static bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql,
                          int nparams, const char *const *params, struct store_write *out,
                          struct ed_error *err)
 {
@@ -212,20 +316,23 @@ static bool commit_event(PGconn *conn, long long department_id, const char *appe
         return db_error(conn, err);
     seq = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
-    read_params[0] = pg_int_param(deptbuf, department_id);
+    read_params[0] = pg_int_param(deptbuf, wa->department_id);
     read_params[1] = pg_int_param(seqbuf, seq);
     res = query(conn, "read event", read_sql, 2, read_params);
     if (!res || PQntuples(res) != 1) {
         PQclear(res);
         return db_error(conn, err);
     }
-    out->department_id = department_id;
+    out->department_id = wa->department_id;
     out->seq = seq;
     out->encounter_id = atoll(PQgetvalue(res, 0, 2));
     out->reply = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     out->frame = strdup(PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (!out->reply || !out->frame || !pg_command(conn, "COMMIT")) {
+    if (!out->reply || !out->frame ||
+        !audit(conn, wa->who, wa->action, wa->patient_id, out->encounter_id, wa->category,
+               through_break_glass(wa->who, wa->department_id), NULL) ||
+        !pg_command(conn, "COMMIT")) {
         store_write_clear(out);
         return db_error(conn, err);
     }
@@ -378,24 +485,26 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
     return true;
 }
 
-bool store_arrival(PGconn *conn, long long department_id, const json_t *body,
-                   struct store_write *out, struct ed_error *err)
+bool store_arrival(PGconn *conn, const struct principal *who, long long department_id,
+                   const json_t *body, struct store_write *out, struct ed_error *err)
 {
-    static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1";
+    static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
+                                   "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
     static const char insert_sql[] =
         "INSERT INTO encounter (department_id, patient_id, arrived_at, arrival_mode, "
         "chief_complaint, status_at) VALUES ($1, $2, coalesce($3::timestamptz, now()), $4, $5, "
         "coalesce($3::timestamptz, now())) RETURNING id";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.arrived', NULL)";
     char deptbuf[24], patient_id[24];
-    const char *dept_params[] = {pg_int_param(deptbuf, department_id)};
+    const char *dept_params[] = {pg_int_param(deptbuf, department_id),
+                                 who ? who->departments : NULL};
     const char *arrived_at = str_field(body, "arrived_at");
     const char *params[5];
     PGresult *res;
 
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
         return db_error(conn, err);
-    res = query(conn, "check department", dept_sql, 1, dept_params);
+    res = query(conn, "check department", dept_sql, 2, dept_params);
     if (!res)
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
@@ -419,14 +528,17 @@ bool store_arrival(PGconn *conn, long long department_id, const json_t *body,
         char encbuf[24];
         const char *append_params[] = {pg_int_param(encbuf, atoll(PQgetvalue(res, 0, 0)))};
         PQclear(res);
-        return commit_event(conn, department_id, append_sql, 1, append_params, out, err);
+        return commit_event(conn,
+                            &(struct write_audit){who, "arrival.create", "encounter",
+                                                  atoll(patient_id), department_id},
+                            append_sql, 1, append_params, out, err);
     }
 }
 
 /* ---- triage, bed, assignment, status ---- */
 
-bool store_triage(PGconn *conn, long long encounter_id, const json_t *body,
-                  struct store_write *out, struct ed_error *err)
+bool store_triage(PGconn *conn, const struct principal *who, long long encounter_id,
+                  const json_t *body, struct store_write *out, struct ed_error *err)
 {
     static const char sql[] = "UPDATE encounter SET esi = $2, chief_complaint = "
                               "coalesce($3, chief_complaint), triaged_at = now() WHERE id = $1";
@@ -435,18 +547,20 @@ bool store_triage(PGconn *conn, long long encounter_id, const json_t *body,
     char encbuf[24], esibuf[24];
     const char *params[3];
 
-    if (!begin_on_encounter(conn, encounter_id, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = int_field(body, "esi", esibuf);
     params[2] = str_field(body, "chief_complaint");
     if (!change(conn, "triage", sql, 3, params, NULL, NULL, err))
         return false;
-    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+    return commit_event(conn,
+                          &(struct write_audit){who, "encounter.triage", "encounter", enc.patient_id,
+                                                 enc.department_id}, append_sql, 1, params, out, err);
 }
 
-bool store_bed(PGconn *conn, long long encounter_id, const json_t *body, struct store_write *out,
-               struct ed_error *err)
+bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id,
+               const json_t *body, struct store_write *out, struct ed_error *err)
 {
     static const char bed_sql[] = "SELECT area FROM bed WHERE id = $1 AND department_id = $2";
     /* A waiting patient put in a treatment space is in a room from now on. */
@@ -461,7 +575,7 @@ bool store_bed(PGconn *conn, long long encounter_id, const json_t *body, struct 
     char encbuf[24], bedbuf[24], deptbuf[24], area[32] = "";
     const char *params[3];
 
-    if (!begin_on_encounter(conn, encounter_id, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = int_field(body, "bed_id", bedbuf);
@@ -483,11 +597,13 @@ bool store_bed(PGconn *conn, long long encounter_id, const json_t *body, struct 
     if (!change(conn, "assign bed", sql, 3, params, "bed_id",
                 "this bed is occupied by another patient", err))
         return false;
-    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+    return commit_event(conn,
+                          &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id,
+                                                 enc.department_id}, append_sql, 1, params, out, err);
 }
 
-bool store_assignment(PGconn *conn, long long encounter_id, const json_t *body,
-                      struct store_write *out, struct ed_error *err)
+bool store_assignment(PGconn *conn, const struct principal *who, long long encounter_id,
+                      const json_t *body, struct store_write *out, struct ed_error *err)
 {
     /* $4 / $5 say whether the field was given at all: absent keeps, null clears. */
     static const char sql[] =
@@ -500,7 +616,7 @@ bool store_assignment(PGconn *conn, long long encounter_id, const json_t *body,
     char encbuf[24], attbuf[24], nursebuf[24];
     const char *params[5];
 
-    if (!begin_on_encounter(conn, encounter_id, &enc, err) ||
+    if (!begin_on_encounter(conn, who, encounter_id, &enc, err) ||
         !check_staff(conn, enc.department_id, body, "attending_id", physicians, err) ||
         !check_staff(conn, enc.department_id, body, "nurse_id", nurses, err))
         return false;
@@ -511,11 +627,13 @@ bool store_assignment(PGconn *conn, long long encounter_id, const json_t *body,
     params[4] = json_object_get(body, "nurse_id") ? "true" : "false";
     if (!change(conn, "assign staff", sql, 5, params, NULL, NULL, err))
         return false;
-    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+    return commit_event(conn,
+                          &(struct write_audit){who, "encounter.assign", "encounter", enc.patient_id,
+                                                 enc.department_id}, append_sql, 1, params, out, err);
 }
 
-bool store_status(PGconn *conn, long long encounter_id, const json_t *body,
-                  struct store_write *out, struct ed_error *err)
+bool store_status(PGconn *conn, const struct principal *who, long long encounter_id,
+                  const json_t *body, struct store_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "UPDATE encounter SET status = $2, status_at = now(), departed_at = CASE WHEN $2 IN "
@@ -525,13 +643,15 @@ bool store_status(PGconn *conn, long long encounter_id, const json_t *body,
     char encbuf[24];
     const char *params[2];
 
-    if (!begin_on_encounter(conn, encounter_id, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = str_field(body, "status");
     if (!change(conn, "change status", sql, 2, params, NULL, NULL, err))
         return false;
-    return commit_event(conn, enc.department_id, append_sql, 1, params, out, err);
+    return commit_event(conn,
+                          &(struct write_audit){who, "encounter.status", "encounter", enc.patient_id,
+                                                 enc.department_id}, append_sql, 1, params, out, err);
 }
 
 /* ---- vitals and notes ---- */
@@ -596,8 +716,8 @@ static json_t *news2_json(const json_t *body, char *temp_tenths_text)
                      "any_single_3", r.any_single_3, "scale", "1", "scores", scores);
 }
 
-bool store_vitals(PGconn *conn, long long encounter_id, const json_t *body,
-                  struct store_write *out, struct ed_error *err)
+bool store_vitals(PGconn *conn, const struct principal *who, long long encounter_id,
+                  const json_t *body, struct store_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, "
@@ -617,7 +737,7 @@ bool store_vitals(PGconn *conn, long long encounter_id, const json_t *body,
 
     if (!check_vitals_rules(body, err))
         return false;
-    if (!begin_on_encounter(conn, encounter_id, &enc, err) ||
+    if (!begin_on_encounter(conn, who, encounter_id, &enc, err) ||
         !check_staff(conn, enc.department_id, body, "taken_by", NULL, err) ||
         !check_not_future(conn, str_field(body, "taken_at"), "taken_at", err))
         return false;
@@ -645,14 +765,16 @@ bool store_vitals(PGconn *conn, long long encounter_id, const json_t *body,
         return db_error(conn, err);
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
-        ok = commit_event(conn, enc.department_id, append_sql, 2, append_params, out, err);
+        ok = commit_event(conn,
+                          &(struct write_audit){who, "vitals.create", "vitals", enc.patient_id,
+                                                 enc.department_id}, append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;
 }
 
-bool store_note(PGconn *conn, long long encounter_id, const json_t *body, struct store_write *out,
-                struct ed_error *err)
+bool store_note(PGconn *conn, const struct principal *who, long long encounter_id,
+                const json_t *body, struct store_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO note (encounter_id, author_id, body) VALUES ($1, $2, $3) RETURNING id";
@@ -665,7 +787,7 @@ bool store_note(PGconn *conn, long long encounter_id, const json_t *body, struct
     PGresult *res;
     bool ok;
 
-    if (!begin_on_encounter(conn, encounter_id, &enc, err) ||
+    if (!begin_on_encounter(conn, who, encounter_id, &enc, err) ||
         !check_staff(conn, enc.department_id, body, "author_id", NULL, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
@@ -676,7 +798,9 @@ bool store_note(PGconn *conn, long long encounter_id, const json_t *body, struct
         return db_error(conn, err);
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
-        ok = commit_event(conn, enc.department_id, append_sql, 2, append_params, out, err);
+        ok = commit_event(conn,
+                          &(struct write_audit){who, "note.create", "note", enc.patient_id,
+                                                 enc.department_id}, append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;

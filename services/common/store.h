@@ -3,7 +3,13 @@
  * Each write is one transaction: check, change the state, append the event (SQL
  * append_event), commit. Bodies must already satisfy their proto/ schema; the store adds
  * the checks a schema cannot state (references, conflicts) and returns the error naming
- * the field. On any error nothing is written. */
+ * the field. On any error nothing is written.
+ *
+ * Every call takes the principal it acts for: each patient-scoped statement carries that
+ * principal's scope (its departments, plus patients under an active break-glass grant), so
+ * an encounter outside it is "not found" without being read; and every success appends its
+ * audit row in the same transaction. who == NULL is the system itself (edlivectl seed-demo):
+ * no scope, audited as "system". Callers check the permission matrix first. */
 #ifndef EDLIVE_STORE_H
 #define EDLIVE_STORE_H
 
@@ -11,6 +17,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "access.h"
 #include "ed_error.h"
 
 /* What a committed write produced. */
@@ -25,27 +32,27 @@ struct store_write {
 void store_write_clear(struct store_write *w);
 
 /* Reads. Each returns a new reference, or NULL with err (404 not_found, 503). */
-json_t *store_departments(PGconn *conn, struct ed_error *err);
-json_t *store_board(PGconn *conn, long long department_id, struct ed_error *err);
-json_t *store_chart(PGconn *conn, long long encounter_id, struct ed_error *err);
+json_t *store_departments(PGconn *conn, const struct principal *who, struct ed_error *err);
+json_t *store_board(PGconn *conn, const struct principal *who, long long department_id,
+                    struct ed_error *err);
+json_t *store_chart(PGconn *conn, const struct principal *who, long long encounter_id,
+                    struct ed_error *err);
 
-/* The encounter's department, or 0 when there is no such encounter (-1 on database error). */
-long long store_encounter_department(PGconn *conn, long long encounter_id);
+/* The department of an encounter within who's scope: 0 when none is visible, -1 on a
+ * database error. Reads nothing else and audits nothing. */
+long long store_encounter_department(PGconn *conn, const struct principal *who,
+                                     long long encounter_id);
 
 /* Writes: true and *out filled on commit; false with err otherwise. */
-bool store_arrival(PGconn *conn, long long department_id, const json_t *body,
-                   struct store_write *out, struct ed_error *err);
-bool store_triage(PGconn *conn, long long encounter_id, const json_t *body,
-                  struct store_write *out, struct ed_error *err);
-bool store_bed(PGconn *conn, long long encounter_id, const json_t *body, struct store_write *out,
-               struct ed_error *err);
-bool store_assignment(PGconn *conn, long long encounter_id, const json_t *body,
-                      struct store_write *out, struct ed_error *err);
-bool store_vitals(PGconn *conn, long long encounter_id, const json_t *body,
-                  struct store_write *out, struct ed_error *err);
-bool store_note(PGconn *conn, long long encounter_id, const json_t *body, struct store_write *out,
-                struct ed_error *err);
-bool store_status(PGconn *conn, long long encounter_id, const json_t *body,
-                  struct store_write *out, struct ed_error *err);
+typedef bool store_write_fn(PGconn *conn, const struct principal *who, long long id,
+                            const json_t *body, struct store_write *out, struct ed_error *err);
+
+store_write_fn store_arrival;    /* id: department */
+store_write_fn store_triage;     /* id: encounter, and the same below */
+store_write_fn store_bed;
+store_write_fn store_assignment;
+store_write_fn store_vitals;
+store_write_fn store_note;
+store_write_fn store_status;
 
 #endif

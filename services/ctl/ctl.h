@@ -3,9 +3,17 @@
 #define EDLIVE_CTL_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 /* Each returns a process exit code. */
 int ctl_migrate(PGconn *conn, const char *sql_dir);
 int ctl_seed_demo(PGconn *conn);
+int ctl_audit_verify(PGconn *conn);
+/* user add|totp|disable|enable ...; argv starts after "user". */
+int ctl_user(PGconn *conn, int argc, char **argv);
+
+/* Creates an account (no-op when the username exists). roles: "{physician}". */
+bool ctl_account_create(PGconn *conn, const char *username, const char *password,
+                        const char *roles, long long staff_id, const char *totp_secret);
 
 #endif

@@ -12,7 +12,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: edlivectl migrate | seed-demo\n"
+    fprintf(stderr, "usage: edlivectl migrate | seed-demo | audit verify | user ...\n"
                     "  EDLIVE_PG      libpq connection string (default dbname=edlive)\n"
                     "  EDLIVE_SQL_DIR folder with migrations/ (default: the source tree's sql/)\n");
     return 2;
@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     int rc;
 
     log_init("edlivectl");
-    if (argc != 2)
+    if (argc < 2)
         return usage();
     conn = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 10);
     if (!conn)
@@ -33,6 +33,10 @@ int main(int argc, char **argv)
         rc = ctl_migrate(conn, config_str("EDLIVE_SQL_DIR", EDLIVE_DEFAULT_SQL_DIR));
     else if (!strcmp(argv[1], "seed-demo"))
         rc = ctl_seed_demo(conn);
+    else if (!strcmp(argv[1], "audit") && argc == 3 && !strcmp(argv[2], "verify"))
+        rc = ctl_audit_verify(conn);
+    else if (!strcmp(argv[1], "user"))
+        rc = ctl_user(conn, argc - 2, argv + 2);
     else
         rc = usage();
     PQfinish(conn);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "log.h"
 #include "pg.h"
@@ -25,15 +26,30 @@ static const struct demo_bed demo_beds[] = {
 };
 
 struct demo_staff {
-    const char *name, *role;
+    const char *name, *role, *username;
 };
 
 static const struct demo_staff demo_staff[] = {
-    {"Dr. Maria Lopez", "physician"},     {"Dr. James Chen", "physician"},
-    {"Dr. Aisha Bello", "physician"},     {"Sam Patel, RN", "nurse"},
-    {"Grace Kim, RN", "nurse"},           {"Tom Eriksen, RN", "nurse"},
-    {"Lena Novak, RN", "nurse"},          {"Ruth Adeyemi, RN", "charge_nurse"},
-    {"Paul Moreau", "registration"},
+    {"Dr. Maria Lopez", "physician", "dr.lopez"},
+    {"Dr. James Chen", "physician", "dr.chen"},
+    {"Dr. Aisha Bello", "physician", "dr.bello"},
+    {"Sam Patel, RN", "nurse", "patel"},
+    {"Grace Kim, RN", "nurse", "kim"},
+    {"Tom Eriksen, RN", "nurse", "eriksen"},
+    {"Lena Novak, RN", "nurse", "novak"},
+    {"Ruth Adeyemi, RN", "charge_nurse", "adeyemi"},
+    {"Paul Moreau", "registration", "moreau"},
+};
+
+/* The children's ED next door: a second department, so that scope can be seen and tested. */
+static const struct demo_bed peds_beds[] = {
+    {"P1", "resus"}, {"P2", "acute"}, {"P3", "acute"}, {"PF1", "fast_track"}, {"PWR", "waiting_room"},
+};
+
+static const struct demo_staff peds_staff[] = {
+    {"Dr. Noor Rahman", "physician", "dr.rahman"},
+    {"Ines Duarte, RN", "nurse", "duarte"},
+    {"Kofi Asante, RN", "charge_nurse", "asante"},
 };
 
 /* One demo encounter. bed NULL: waiting room without a space. Staff by index into
@@ -101,6 +117,35 @@ static const struct demo_encounter demo[] = {
      "Two large-bore IVs. Hb sent, crossmatch 2 units."},
 };
 
+static const struct demo_encounter peds[] = {
+    {"200101", "Larsen", "Mia", "2019-05-14", "female", "walk_in", "Fever and rash", 40, 3, "P2",
+     "seen_by_provider", 0, 1, 148, 30, 98, 60, 96, 39.4, 0, "A", 3, NULL},
+    {"200102", "Osei", "Kwame", "2016-10-02", "male", "ambulance", "Wheeze, difficulty breathing",
+     25, 2, "P1", "in_room", -1, 1, 152, 38, 104, 62, 91, 37.8, 1, "A", 2, NULL},
+    {"200103", "Petrova", "Alina", "2021-01-28", "female", "walk_in", "Fell from swing, arm pain",
+     15, 4, NULL, "waiting", -1, -1, 118, 24, 100, 60, 99, 36.9, 0, "A", 6, NULL},
+};
+
+struct demo_department {
+    const char *code, *name;
+    const struct demo_bed *beds;
+    size_t nbeds;
+    const struct demo_staff *staff;
+    size_t nstaff;
+    const struct demo_encounter *encounters;
+    size_t nencounters;
+    int fallback_nurse; /* staff index of who takes vitals for a patient with no nurse yet */
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct demo_department demo_departments[] = {
+    {"DEMO", "Demo Emergency Department", demo_beds, COUNT(demo_beds), demo_staff,
+     COUNT(demo_staff), demo, COUNT(demo), 3},
+    {"PEDS", "Children's Emergency Department", peds_beds, COUNT(peds_beds), peds_staff,
+     COUNT(peds_staff), peds, COUNT(peds), 1},
+};
+
 static void iso_minutes_ago(char *out, size_t cap, int minutes)
 {
     time_t t = time(NULL) - (time_t)minutes * 60;
@@ -119,13 +164,11 @@ static long long insert_id(PGconn *conn, const char *sql, int n, const char *con
     return id;
 }
 
-static bool run(PGconn *conn, bool (*write)(PGconn *, long long, const json_t *,
-                                            struct store_write *, struct ed_error *),
-                long long id, json_t *body)
+static bool run(PGconn *conn, store_write_fn *write, long long id, json_t *body)
 {
     struct store_write w = {0};
     struct ed_error err = {0};
-    bool ok = write(conn, id, body, &w, &err);
+    bool ok = write(conn, NULL, id, body, &w, &err);
 
     if (!ok)
         log_error("seed write failed: %d %s %s: %s", err.status, err.code, err.field, err.message);
@@ -135,8 +178,8 @@ static bool run(PGconn *conn, bool (*write)(PGconn *, long long, const json_t *,
 }
 
 static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encounter *e,
-                           const long long *staff_ids, long long (*bed_id)(PGconn *, long long,
-                                                                            const char *))
+                           const long long *staff_ids, int fallback_nurse,
+                           long long (*bed_id)(PGconn *, long long, const char *))
 {
     char arrived[32], taken[32];
     struct store_write w = {0};
@@ -149,7 +192,7 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
                      "family_name", e->family, "given_name", e->given, "birth_date", e->birth,
                      "sex", e->sex, "arrival_mode", e->mode, "chief_complaint", e->complaint,
                      "arrived_at", arrived);
-    if (!store_arrival(conn, dept, body, &w, &err)) {
+    if (!store_arrival(conn, NULL, dept, body, &w, &err)) {
         log_error("seed arrival failed: %s %s", err.code, err.field);
         json_decref(body);
         return false;
@@ -162,7 +205,7 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
     if (e->hr > 0) {
         iso_minutes_ago(taken, sizeof taken, e->minutes_ago > 10 ? e->minutes_ago - 5 : 1);
         body = json_pack("{s:I,s:s,s:i,s:i,s:i,s:i,s:i,s:f,s:b,s:s,s:i}", "taken_by",
-                         (json_int_t)staff_ids[e->nurse >= 0 ? e->nurse : 3], "taken_at", taken,
+                         (json_int_t)staff_ids[e->nurse >= 0 ? e->nurse : fallback_nurse], "taken_at", taken,
                          "heart_rate", e->hr, "resp_rate", e->rr, "systolic_bp", e->sbp,
                          "diastolic_bp", e->dbp, "spo2", e->spo2, "temperature_c", e->temp,
                          "on_oxygen", e->o2, "consciousness", e->acvpu, "pain", e->pain);
@@ -200,13 +243,55 @@ static long long find_bed(PGconn *conn, long long dept, const char *label)
     return insert_id(conn, "SELECT id FROM bed WHERE department_id = $1 AND label = $2", 2, params);
 }
 
+/* Department, beds, staff and their accounts in one transaction; 0 on failure. */
+static long long seed_reference(PGconn *conn, const struct demo_department *dd,
+                                long long *staff_ids, const char *password)
+{
+    const char *code_params[] = {dd->code, dd->name};
+    char deptbuf[24], sortbuf[24], roles[64];
+    long long dept;
+
+    if (!pg_command(conn, "BEGIN"))
+        return 0;
+    dept = insert_id(conn, "INSERT INTO department (code, name) VALUES ($1, $2) RETURNING id", 2,
+                     code_params);
+    pg_int_param(deptbuf, dept);
+    for (size_t i = 0; dept && i < dd->nbeds; i++) {
+        const char *params[] = {deptbuf, dd->beds[i].label, dd->beds[i].area,
+                                pg_int_param(sortbuf, (long long)i)};
+        if (!insert_id(conn,
+                       "INSERT INTO bed (department_id, label, area, sort_order) "
+                       "VALUES ($1, $2, $3, $4) RETURNING id",
+                       4, params))
+            dept = 0;
+    }
+    for (size_t i = 0; dept && i < dd->nstaff; i++) {
+        const char *params[] = {dd->staff[i].name, dd->staff[i].role, deptbuf};
+        staff_ids[i] = insert_id(conn,
+                                 "WITH s AS (INSERT INTO staff (display_name, role) VALUES ($1, $2) "
+                                 "RETURNING id) INSERT INTO staff_department (staff_id, "
+                                 "department_id) SELECT id, $3 FROM s RETURNING staff_id",
+                                 3, params);
+        snprintf(roles, sizeof roles, "{%s}", dd->staff[i].role);
+        if (!staff_ids[i] || !ctl_account_create(conn, dd->staff[i].username, password, roles,
+                                                 staff_ids[i], NULL))
+            dept = 0;
+    }
+    if (!dept || !pg_command(conn, "COMMIT")) {
+        pg_command(conn, "ROLLBACK");
+        log_error("seeding department %s failed", dd->code);
+        return 0;
+    }
+    return dept;
+}
+
 int ctl_seed_demo(PGconn *conn)
 {
-    const char *code_params[] = {"DEMO", "Demo Emergency Department"};
-    long long staff_ids[sizeof demo_staff / sizeof demo_staff[0]];
-    char deptbuf[24], sortbuf[24];
+    /* The demo admin's second factor is a published test secret: a demo, not a deployment. */
+    const char *admin_secret = config_str("EDLIVE_DEMO_ADMIN_TOTP", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+    const char *password = config_str("EDLIVE_DEMO_PASSWORD", "edlive-demo");
+    const char *code_params[] = {"DEMO"};
     PGresult *res;
-    long long dept;
 
     res = pg_query(conn, "SELECT id FROM department WHERE code = $1", 1, code_params);
     if (!pg_ok(conn, res, "find demo")) {
@@ -220,40 +305,23 @@ int ctl_seed_demo(PGconn *conn)
     }
     PQclear(res);
 
-    if (!pg_command(conn, "BEGIN"))
-        return 1;
-    dept = insert_id(conn, "INSERT INTO department (code, name) VALUES ($1, $2) RETURNING id", 2,
-                     code_params);
-    pg_int_param(deptbuf, dept);
-    for (size_t i = 0; dept && i < sizeof demo_beds / sizeof demo_beds[0]; i++) {
-        const char *params[] = {deptbuf, demo_beds[i].label, demo_beds[i].area,
-                                pg_int_param(sortbuf, (long long)i)};
-        if (!insert_id(conn,
-                       "INSERT INTO bed (department_id, label, area, sort_order) "
-                       "VALUES ($1, $2, $3, $4) RETURNING id",
-                       4, params))
-            dept = 0;
-    }
-    for (size_t i = 0; dept && i < sizeof demo_staff / sizeof demo_staff[0]; i++) {
-        const char *params[] = {demo_staff[i].name, demo_staff[i].role, deptbuf};
-        staff_ids[i] = insert_id(conn,
-                                 "WITH s AS (INSERT INTO staff (display_name, role) VALUES ($1, $2) "
-                                 "RETURNING id) INSERT INTO staff_department (staff_id, "
-                                 "department_id) SELECT id, $3 FROM s RETURNING staff_id",
-                                 3, params);
-        if (!staff_ids[i])
-            dept = 0;
-    }
-    if (!dept || !pg_command(conn, "COMMIT")) {
-        pg_command(conn, "ROLLBACK");
-        log_error("seeding the demo department failed");
-        return 1;
-    }
-    for (size_t i = 0; i < sizeof demo / sizeof demo[0]; i++)
-        if (!seed_encounter(conn, dept, &demo[i], staff_ids, find_bed))
+    for (size_t d = 0; d < COUNT(demo_departments); d++) {
+        const struct demo_department *dd = &demo_departments[d];
+        long long staff_ids[16];
+        long long dept = seed_reference(conn, dd, staff_ids, password);
+        if (!dept)
             return 1;
-    printf("demo ED seeded: department %lld, %zu beds, %zu staff, %zu encounters\n", dept,
-           sizeof demo_beds / sizeof demo_beds[0], sizeof demo_staff / sizeof demo_staff[0],
-           sizeof demo / sizeof demo[0]);
+        for (size_t i = 0; i < dd->nencounters; i++)
+            if (!seed_encounter(conn, dept, &dd->encounters[i], staff_ids, dd->fallback_nurse, find_bed))
+                return 1;
+        printf("demo department %s seeded: id %lld, %zu beds, %zu staff, %zu encounters\n",
+               dd->code, dept, dd->nbeds, dd->nstaff, dd->nencounters);
+    }
+    if (!ctl_account_create(conn, "admin", password, "{admin}", 0, admin_secret))
+        return 1;
+    printf("demo accounts, password \"%s\": dr.lopez dr.chen dr.bello (physicians), patel kim "
+           "eriksen novak (nurses), adeyemi (charge nurse), moreau (registration); children's "
+           "ED: dr.rahman, duarte, asante (charge); admin (TOTP secret %s)\n",
+           password, admin_secret);
     return 0;
 }

@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: MIT */
+/* access.c: the permission matrix, sessions, sign-in with back-off, emergency access and
+ * audit rows. The only SQL text for accounts, sessions and the audit log. */
+#include "access.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "pg.h"
+
+#define PHYS   ROLE_PHYSICIAN
+#define NURSE  ROLE_NURSE
+#define CHARGE ROLE_CHARGE_NURSE
+#define REG    ROLE_REGISTRATION
+#define ADMIN  ROLE_ADMIN
+#define SVC    ROLE_SERVICE
+
+/* The permission matrix: deny by default; proto/README.md "Permissions" states the same.
+ * Triage (ESI) is a nursing assessment, so nurses triage as well as physicians.
+ * Assigning staff: charge nurses assign anyone; a physician or nurse may assign only
+ * themself (checked where the body is known, in ed-api). Admins read no chart. */
+static const unsigned matrix[ACT_COUNT] = {
+    [ACT_BOARD_READ] = PHYS | NURSE | CHARGE | REG,
+    [ACT_CHART_READ] = PHYS | NURSE | CHARGE,
+    [ACT_ARRIVAL] = REG | CHARGE | SVC,
+    [ACT_TRIAGE] = PHYS | NURSE | CHARGE,
+    [ACT_BED] = CHARGE,
+    [ACT_ASSIGN] = CHARGE | PHYS | NURSE,
+    [ACT_VITALS] = PHYS | NURSE | CHARGE,
+    [ACT_NOTE] = PHYS | NURSE | CHARGE,
+    [ACT_STATUS] = PHYS | NURSE | CHARGE,
+    [ACT_BREAK_GLASS] = PHYS | NURSE | CHARGE,
+    [ACT_AUDIT_READ] = ADMIN,
+    [ACT_ACCOUNT_MANAGE] = ADMIN,
+};
+
+static const char *const action_names[ACT_COUNT] = {
+    [ACT_BOARD_READ] = "board.read",   [ACT_CHART_READ] = "chart.read",
+    [ACT_ARRIVAL] = "arrival.create",  [ACT_TRIAGE] = "encounter.triage",
+    [ACT_BED] = "encounter.bed",       [ACT_ASSIGN] = "encounter.assign",
+    [ACT_VITALS] = "vitals.create",    [ACT_NOTE] = "note.create",
+    [ACT_STATUS] = "encounter.status", [ACT_BREAK_GLASS] = "break_glass",
+    [ACT_AUDIT_READ] = "audit.read",   [ACT_ACCOUNT_MANAGE] = "account.manage",
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} role_names[] = {
+    {"physician", ROLE_PHYSICIAN}, {"nurse", ROLE_NURSE},         {"charge_nurse", ROLE_CHARGE_NURSE},
+    {"registration", ROLE_REGISTRATION}, {"admin", ROLE_ADMIN}, {"service", ROLE_SERVICE},
+};
+
+int access_idle_seconds(void)
+{
+    return atoi(config_str("EDLIVE_SESSION_IDLE_S", "900"));
+}
+
+int access_max_seconds(void)
+{
+    return atoi(config_str("EDLIVE_SESSION_MAX_S", "43200"));
+}
+
+const char *access_action_name(enum access_action a)
+{
+    return a < ACT_COUNT ? action_names[a] : "?";
+}
+
+bool access_allows(const struct principal *p, enum access_action a)
+{
+    return p && a < ACT_COUNT && (p->roles & matrix[a]) != 0;
+}
+
+/* "{physician,nurse}" -> bits and the first name for audit rows. */
+static void parse_roles(const char *text, struct principal *p)
+{
+    p->roles = 0;
+    p->role[0] = '\0';
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
+        const char *at = strstr(text, role_names[i].name);
+        size_t n = strlen(role_names[i].name);
+        if (at && (at[-1] == '{' || at[-1] == ',') && (at[n] == '}' || at[n] == ',')) {
+            p->roles |= role_names[i].bit;
+            if (!p->role[0])
+                snprintf(p->role, sizeof p->role, "%s", role_names[i].name);
+        }
+    }
+}
+
+/* ---- sessions ---- */
+
+static const char session_sql[] =
+    "SELECT a.id, coalesce(a.staff_id, 0), a.username, a.roles::text, s.mfa, "
+    "coalesce((SELECT array_agg(sd.department_id ORDER BY sd.department_id) "
+    "          FROM staff_department sd WHERE sd.staff_id = a.staff_id), '{}')::text, "
+    "coalesce((SELECT array_agg(DISTINCT bg.patient_id) FROM break_glass bg "
+    "          WHERE bg.account_id = a.id AND bg.expires_at > now()), '{}')::text "
+    "FROM session s JOIN account a ON a.id = s.account_id "
+    "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now() "
+    "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
+
+static enum access_session_result load_session(PGconn *conn, struct principal *p, bool touch)
+{
+    char hex[2 + 65] = "\\x";
+    const char *params[1];
+    PGresult *res;
+
+    auth_hex(p->token_hash, 32, hex + 2);
+    params[0] = hex;
+    if (!pg_ensure(conn))
+        return SESSION_DB_ERROR;
+    res = pg_query(conn, session_sql, 1, params);
+    if (!pg_ok(conn, res, "session")) {
+        PQclear(res);
+        return SESSION_DB_ERROR;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return SESSION_NONE;
+    }
+    p->account_id = atoll(PQgetvalue(res, 0, 0));
+    p->staff_id = atoll(PQgetvalue(res, 0, 1));
+    snprintf(p->username, sizeof p->username, "%s", PQgetvalue(res, 0, 2));
+    parse_roles(PQgetvalue(res, 0, 3), p);
+    p->mfa = PQgetvalue(res, 0, 4)[0] == 't';
+    snprintf(p->departments, sizeof p->departments, "%s", PQgetvalue(res, 0, 5));
+    snprintf(p->patients, sizeof p->patients, "%s", PQgetvalue(res, 0, 6));
+    PQclear(res);
+    if (touch) {
+        res = pg_query(conn, "UPDATE session SET last_active_at = now() WHERE token_hash = $1::bytea",
+                       1, params);
+        pg_ok(conn, res, "touch session");
+        PQclear(res);
+    }
+    return SESSION_OK;
+}
+
+enum access_session_result access_session(PGconn *conn, const char *token, bool touch,
+                                          struct principal *p)
+{
+    char addr[sizeof p->source_addr];
+
+    if (!token || strlen(token) != AUTH_TOKEN_CHARS)
+        return SESSION_NONE;
+    snprintf(addr, sizeof addr, "%s", p->source_addr);
+    memset(p, 0, sizeof *p);
+    snprintf(p->source_addr, sizeof p->source_addr, "%s", addr);
+    auth_sha256(token, strlen(token), p->token_hash);
+    return load_session(conn, p, touch);
+}
+
+enum access_session_result access_session_check(PGconn *conn, struct principal *p)
+{
+    return load_session(conn, p, false);
+}
+
+bool access_sign_out(PGconn *conn, const struct principal *p)
+{
+    char hex[2 + 65] = "\\x";
+    const char *params[1] = {hex};
+    PGresult *res;
+    bool ok;
+
+    auth_hex(p->token_hash, 32, hex + 2);
+    res = pg_query(conn, "UPDATE session SET revoked_at = now() WHERE token_hash = $1::bytea",
+                   1, params);
+    ok = pg_ok(conn, res, "sign out");
+    PQclear(res);
+    return ok && access_audit(conn, p, NULL, "session.sign_out", 0, 0, "session", "success",
+                              false, NULL, p->source_addr);
+}
+
+/* ---- audit ---- */
+
+bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
+                  const char *action, long long patient_id, long long encounter_id,
+                  const char *category, const char *outcome, bool high_severity,
+                  const char *detail, const char *source_addr)
+{
+    static const char sql[] =
+        "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
+        "category, source_addr, outcome, severity, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    char acc[24], pat[24], enc[24];
+    const char *params[11];
+    PGresult *res;
+    bool ok;
+
+    params[0] = p && p->account_id ? pg_int_param(acc, p->account_id) : NULL;
+    params[1] = p && p->account_id ? p->username : username_tried;
+    params[2] = p && p->account_id ? p->role : NULL;
+    params[3] = action;
+    params[4] = patient_id ? pg_int_param(pat, patient_id) : NULL;
+    params[5] = encounter_id ? pg_int_param(enc, encounter_id) : NULL;
+    params[6] = category;
+    params[7] = source_addr;
+    params[8] = outcome;
+    params[9] = high_severity ? "high" : "normal";
+    params[10] = detail;
+    res = pg_query(conn, sql, 11, params);
+    ok = pg_ok(conn, res, "audit");
+    PQclear(res);
+    return ok;
+}
+
+/* ---- sign-in ---- */
+
+/* Back-off after repeated failures (in SQL below): 30 s doubling per failure past the
+ * threshold, up to 15 min. A soft lock: it delays, it never disables an account. */
+#define ACCOUNT_FAILURES_BEFORE_LOCK 5
+#define ADDRESS_FAILURES_BEFORE_LOCK 20
+
+static bool record_failure(PGconn *conn, long long account_id, const char *addr, const char *why,
+                           const char *username, struct ed_error *err)
+{
+    static const char addr_sql[] =
+        "INSERT INTO signin_throttle AS t (address, failures, updated_at) VALUES ($1, 1, now()) "
+        "ON CONFLICT (address) DO UPDATE SET failures = t.failures + 1, updated_at = now(), "
+        "locked_until = CASE WHEN t.failures + 1 >= $2 THEN now() + make_interval(secs => "
+        "LEAST(900, 30 * power(2, LEAST(t.failures + 1 - $2, 5)))) ELSE t.locked_until END";
+    static const char account_sql[] =
+        "UPDATE account SET failed_count = failed_count + 1, locked_until = CASE WHEN "
+        "failed_count + 1 >= $2 THEN now() + make_interval(secs => LEAST(900, 30 * "
+        "power(2, LEAST(failed_count + 1 - $2, 5)))) ELSE locked_until END WHERE id = $1";
+    char idbuf[24], addr_limit[24], account_limit[24];
+    (void)err;
+    const char *ap[] = {addr, pg_int_param(addr_limit, ADDRESS_FAILURES_BEFORE_LOCK)};
+    PGresult *res = pg_query(conn, addr_sql, 2, ap);
+
+    pg_ok(conn, res, "throttle address");
+    PQclear(res);
+    if (account_id) {
+        const char *params[] = {pg_int_param(idbuf, account_id),
+                                pg_int_param(account_limit, ACCOUNT_FAILURES_BEFORE_LOCK)};
+        res = pg_query(conn, account_sql, 2, params);
+        pg_ok(conn, res, "throttle account");
+        PQclear(res);
+    }
+    access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "failure", false, why,
+                 addr);
+    return false;
+}
+
+/* Seconds left on a lock, 0 when none; -1 on database error. */
+static long seconds_locked(PGconn *conn, const char *sql, const char *key)
+{
+    const char *params[] = {key};
+    PGresult *res = pg_query(conn, sql, 1, params);
+    long left = -1;
+
+    if (pg_ok(conn, res, "lock check"))
+        left = PQntuples(res) && !PQgetisnull(res, 0, 0) ? atol(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return left;
+}
+
+static bool too_many(long left, int *retry_after_s, struct ed_error *err)
+{
+    *retry_after_s = (int)left;
+    return ed_error_set(err, 429, "too_many_attempts", NULL,
+                        "too many failed sign-ins; try again in %ld s", left);
+}
+
+bool access_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
+                    const char *source_addr, char *token, struct principal *p, int *retry_after_s,
+                    struct ed_error *err)
+{
+    static const char addr_lock_sql[] =
+        "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint FROM signin_throttle "
+        "WHERE address = $1 AND locked_until > now()";
+    static const char account_sql[] =
+        "SELECT id, password_hash, totp_secret, totp_last_step, disabled, "
+        "ceil(extract(epoch FROM locked_until - now()))::bigint, 'admin' = ANY(roles) "
+        "FROM account WHERE username = lower($1)";
+    static const char session_insert_sql[] =
+        "INSERT INTO session (token_hash, account_id, expires_at, idle_seconds, mfa, source_addr) "
+        "VALUES ($1::bytea, $2, now() + make_interval(secs => $3), $4, $5, $6)";
+    /* Verifying against this keeps an unknown username as slow as a wrong password. */
+    static char dummy_hash[AUTH_HASH_MAX];
+    char idbuf[24], stepbuf[24], hex[2 + 65] = "\\x", idle[24], max[24];
+    long long account_id;
+    uint64_t step = 0;
+    bool has_totp, is_admin, disabled;
+    long left;
+    PGresult *res;
+    char hash[AUTH_HASH_MAX], secret[80];
+    long long last_step;
+
+    *retry_after_s = 0;
+    if (!pg_ensure(conn))
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    left = seconds_locked(conn, addr_lock_sql, source_addr);
+    if (left > 0) {
+        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+                     "address locked", source_addr);
+        return too_many(left, retry_after_s, err);
+    }
+    {
+        const char *params[] = {username};
+        res = pg_query(conn, account_sql, 1, params);
+    }
+    if (!pg_ok(conn, res, "find account")) {
+        PQclear(res);
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        if (!dummy_hash[0])
+            auth_password_hash("edlive-timing-equaliser", dummy_hash, sizeof dummy_hash);
+        auth_password_verify(dummy_hash, password);
+        record_failure(conn, 0, source_addr, "unknown user", username, err);
+        return ed_error_set(err, 401, "wrong_credentials", NULL, "wrong username or password");
+    }
+    account_id = atoll(PQgetvalue(res, 0, 0));
+    snprintf(hash, sizeof hash, "%s", PQgetvalue(res, 0, 1));
+    has_totp = !PQgetisnull(res, 0, 2);
+    snprintf(secret, sizeof secret, "%s", PQgetvalue(res, 0, 2));
+    last_step = atoll(PQgetvalue(res, 0, 3));
+    disabled = PQgetvalue(res, 0, 4)[0] == 't';
+    left = PQgetisnull(res, 0, 5) ? 0 : atol(PQgetvalue(res, 0, 5));
+    is_admin = PQgetvalue(res, 0, 6)[0] == 't';
+    PQclear(res);
+
+    if (left > 0) {
+        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+                     "account locked", source_addr);
+        return too_many(left, retry_after_s, err);
+    }
+    if (!auth_password_verify(hash, password)) {
+        record_failure(conn, account_id, source_addr, "wrong password", username, err);
+        return ed_error_set(err, 401, "wrong_credentials", NULL, "wrong username or password");
+    }
+    if (disabled) {
+        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+                     "account disabled", source_addr);
+        return ed_error_set(err, 403, "account_disabled", NULL, "this account is disabled");
+    }
+    if (is_admin && !has_totp)
+        return ed_error_set(err, 403, "totp_required", NULL, "admins must enrol a second factor");
+    if (has_totp) {
+        if (!totp || !totp[0])
+            return ed_error_set(err, 401, "totp_required", "totp",
+                                "enter the 6-digit code from your authenticator");
+        step = auth_totp_check(secret, totp, (uint64_t)time(NULL) / AUTH_TOTP_STEP_S,
+                               (uint64_t)last_step);
+        if (!step) {
+            record_failure(conn, account_id, source_addr, "wrong or reused code", username, err);
+            return ed_error_set(err, 401, "totp_invalid", "totp",
+                                "the code is wrong or was already used");
+        }
+    }
+    if (!auth_token_new(token, p->token_hash))
+        return ed_error_set(err, 503, "unavailable", NULL, "no randomness");
+    auth_hex(p->token_hash, 32, hex + 2);
+    {
+        /* The step only moves forward, so a code can serve one sign-in only. */
+        const char *params[] = {pg_int_param(idbuf, account_id),
+                                pg_int_param(stepbuf, (long long)step)};
+        res = pg_query(conn,
+                       "UPDATE account SET failed_count = 0, locked_until = NULL, "
+                       "totp_last_step = GREATEST(totp_last_step, $2) WHERE id = $1",
+                       2, params);
+        pg_ok(conn, res, "reset failures");
+        PQclear(res);
+    }
+    {
+        const char *params[] = {hex,
+                                idbuf,
+                                pg_int_param(max, access_max_seconds()),
+                                pg_int_param(idle, access_idle_seconds()),
+                                has_totp ? "true" : "false",
+                                source_addr};
+        res = pg_query(conn, session_insert_sql, 6, params);
+        if (!pg_ok(conn, res, "create session")) {
+            PQclear(res);
+            return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        }
+        PQclear(res);
+    }
+    snprintf(p->source_addr, sizeof p->source_addr, "%s", source_addr);
+    if (load_session(conn, p, false) != SESSION_OK)
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    access_audit(conn, p, NULL, "session.sign_in", 0, 0, "session", "success", false, NULL,
+                 source_addr);
+    return true;
+}
+
+/* ---- emergency access ---- */
+
+bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
+                        const char *reason, const char *totp, int minutes,
+                        long long *patient_id, struct ed_error *err)
+{
+    static const char secret_sql[] =
+        "SELECT totp_secret, totp_last_step FROM account WHERE id = $1 AND totp_secret IS NOT NULL";
+    static const char patient_sql[] = "SELECT patient_id FROM encounter WHERE id = $1";
+    static const char grant_sql[] =
+        "INSERT INTO break_glass (account_id, patient_id, reason, expires_at) "
+        "VALUES ($1, $2, $3, now() + make_interval(mins => $4))";
+    char acc[24], enc[24], pat[24], mins[24], stepbuf[24];
+    const char *params[4];
+    uint64_t step;
+    PGresult *res;
+
+    params[0] = pg_int_param(acc, p->account_id);
+    res = pg_query(conn, secret_sql, 1, params);
+    if (!pg_ok(conn, res, "break-glass factor")) {
+        PQclear(res);
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
+                     "no second factor enrolled", p->source_addr);
+        return ed_error_set(err, 403, "totp_required", "totp",
+                            "emergency access needs an enrolled second factor");
+    }
+    step = auth_totp_check(PQgetvalue(res, 0, 0), totp ? totp : "",
+                           (uint64_t)time(NULL) / AUTH_TOTP_STEP_S,
+                           (uint64_t)atoll(PQgetvalue(res, 0, 1)));
+    PQclear(res);
+    if (!step) {
+        access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
+                     "wrong or reused code", p->source_addr);
+        return ed_error_set(err, 401, "totp_invalid", "totp",
+                            "the code is wrong or was already used");
+    }
+    params[0] = pg_int_param(enc, encounter_id);
+    res = pg_query(conn, patient_sql, 1, params);
+    if (!pg_ok(conn, res, "break-glass patient") || PQntuples(res) != 1) {
+        PQclear(res);
+        return ed_error_set(err, 404, "not_found", NULL, "no such encounter");
+    }
+    *patient_id = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    params[0] = pg_int_param(acc, p->account_id);
+    params[1] = pg_int_param(pat, *patient_id);
+    params[2] = reason;
+    params[3] = pg_int_param(mins, minutes);
+    if (!pg_command(conn, "BEGIN"))
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    res = pg_query(conn, grant_sql, 4, params);
+    if (!pg_ok(conn, res, "break-glass grant")) {
+        PQclear(res);
+        pg_command(conn, "ROLLBACK");
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    }
+    PQclear(res);
+    {
+        const char *step_params[] = {acc, pg_int_param(stepbuf, (long long)step)};
+        res = pg_query(conn,
+                       "UPDATE account SET totp_last_step = GREATEST(totp_last_step, $2) "
+                       "WHERE id = $1",
+                       2, step_params);
+        pg_ok(conn, res, "break-glass step");
+        PQclear(res);
+    }
+    if (!access_audit(conn, p, NULL, "break_glass", *patient_id, encounter_id, "chart", "success",
+                      true, reason, p->source_addr) ||
+        !pg_command(conn, "COMMIT")) {
+        pg_command(conn, "ROLLBACK");
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    }
+    return load_session(conn, p, false) == SESSION_OK ||
+           ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* access.h: who is asking, what they may do, and the audit trail of it.
+ * - Sessions: looked up by the SHA-256 of the token; idle time-out and absolute lifetime.
+ * - Sign-in: argon2id, optional TOTP (required when enrolled; admins must enrol), back-off
+ *   per account and per source address.
+ * - The permission matrix (one table, access.c) and the department scope every
+ *   patient-scoped statement carries.
+ * - Audit rows: appended to the hash-chained audit_log (sql/migrations/0002). */
+#ifndef EDLIVE_ACCESS_H
+#define EDLIVE_ACCESS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "ed_error.h"
+
+enum access_role {
+    ROLE_PHYSICIAN = 1 << 0,
+    ROLE_NURSE = 1 << 1,
+    ROLE_CHARGE_NURSE = 1 << 2,
+    ROLE_REGISTRATION = 1 << 3,
+    ROLE_ADMIN = 1 << 4,
+    ROLE_SERVICE = 1 << 5,
+};
+
+/* Every action a route or topic performs; the matrix in access.c says who may. */
+enum access_action {
+    ACT_BOARD_READ,
+    ACT_CHART_READ,
+    ACT_ARRIVAL,
+    ACT_TRIAGE,
+    ACT_BED,
+    ACT_ASSIGN,
+    ACT_VITALS,
+    ACT_NOTE,
+    ACT_STATUS,
+    ACT_BREAK_GLASS,
+    ACT_AUDIT_READ,
+    ACT_ACCOUNT_MANAGE,
+    ACT_COUNT
+};
+
+/* The signed-in user of one request or connection. */
+struct principal {
+    long long account_id;
+    long long staff_id;      /* 0 when the account is not a staff member (admin, service) */
+    char username[72];
+    char role[32];           /* the role written to audit rows */
+    unsigned roles;          /* enum access_role bits */
+    bool mfa;                /* the session was opened with a second factor */
+    char departments[256];   /* PostgreSQL array literal of department ids, "{1}" */
+    char patients[512];      /* patients under an active break-glass grant, "{}" */
+    unsigned char token_hash[32];
+    char source_addr[64];
+};
+
+/* Settings: EDLIVE_SESSION_IDLE_S (default 900) and EDLIVE_SESSION_MAX_S (43200). */
+int access_idle_seconds(void);
+int access_max_seconds(void);
+
+const char *access_action_name(enum access_action a);
+
+/* True when one of p's roles may perform a (the matrix; scope is checked separately). */
+bool access_allows(const struct principal *p, enum access_action a);
+
+enum access_session_result { SESSION_OK, SESSION_NONE, SESSION_DB_ERROR };
+
+/* Finds the live session of token; touch counts this as activity (REST requests do,
+ * WebSocket traffic does not). Fills p on SESSION_OK. */
+enum access_session_result access_session(PGconn *conn, const char *token, bool touch,
+                                          struct principal *p);
+
+/* Re-reads the session of p by its token hash: still valid? (no touch). */
+enum access_session_result access_session_check(PGconn *conn, struct principal *p);
+
+/* Signs in; on success token gets a new session token and p the principal. On failure err
+ * says why: 401 (wrong credentials, totp_required, totp_invalid), 403 disabled, 429 with
+ * retry_after_s set. Every outcome is audited. */
+bool access_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
+                    const char *source_addr, char *token, struct principal *p, int *retry_after_s,
+                    struct ed_error *err);
+
+/* Revokes p's session. */
+bool access_sign_out(PGconn *conn, const struct principal *p);
+
+/* Emergency access to one patient (through one of their encounters) for minutes, after a
+ * TOTP code and a reason. Audited at high severity; the grant joins p->patients. */
+bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
+                        const char *reason, const char *totp, int minutes,
+                        long long *patient_id, struct ed_error *err);
+
+/* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.
+ * Runs inside the caller's transaction when there is one. */
+bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
+                  const char *action, long long patient_id, long long encounter_id,
+                  const char *category, const char *outcome, bool high_severity,
+                  const char *detail, const char *source_addr);
+
+#endif
