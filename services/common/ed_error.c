@@ -3,6 +3,26 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+/* A field path cut to fit (here or by the caller's buffer) may end inside a multi-byte
+ * character; drop that partial character so the field stays a valid JSON string. */
+static void trim_partial_utf8(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    size_t need;
+
+    while (lead > 0 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead == 0 || !((unsigned char)s[lead - 1] & 0x80))
+        return; /* ends in ASCII (or has no lead byte at all) */
+    lead--;
+    need = ((unsigned char)s[lead] & 0xE0) == 0xC0   ? 2
+           : ((unsigned char)s[lead] & 0xF0) == 0xE0 ? 3
+                                                     : 4;
+    if (n - lead < need)
+        s[lead] = '\0';
+}
 
 bool ed_error_set(struct ed_error *err, int status, const char *code, const char *field,
                   const char *fmt, ...)
@@ -12,6 +32,7 @@ bool ed_error_set(struct ed_error *err, int status, const char *code, const char
     err->status = status;
     snprintf(err->code, sizeof err->code, "%s", code);
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    trim_partial_utf8(err->field);
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);

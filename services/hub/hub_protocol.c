@@ -4,6 +4,7 @@
  * ("recovered") or a snapshot, then every later event in seq order from the department's
  * ring. Control replies (snapshots, errors, heartbeats) wait in a short per-client queue;
  * events are never copied per client, only a cursor moves. One lws_write per WRITEABLE. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,14 @@ static bool start_sub(struct hub *hub, struct hub_client *c, struct hub_sub *s, 
                                 : queue_chart_snapshot(hub, c, s, err);
 }
 
+/* An id or seq from a schema-checked message: JSON Schema lets 3.0 stand for 3. */
+static long long int_of(const json_t *msg, const char *key)
+{
+    const json_t *v = json_object_get(msg, key);
+
+    return json_is_number(v) ? (long long)llround(json_number_value(v)) : 0;
+}
+
 static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
                       struct ed_error *err)
 {
@@ -196,14 +205,14 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     bool board = !strcmp(topic, "board");
     const char *id_field = board ? "department_id" : "encounter_id";
     const json_t *idv = json_object_get(msg, id_field);
-    long long id, since = json_integer_value(json_object_get(msg, "since"));
+    long long id, since = int_of(msg, "since");
     struct hub_department *d;
     struct hub_sub *s;
 
     if (!idv)
         return ed_error_set(err, 422, "missing_field", id_field, "is required for topic %s",
                             topic);
-    id = json_integer_value(idv);
+    id = int_of(msg, id_field);
     if (board) {
         d = hub_department_find(hub, id);
         if (!d && hub_departments_refresh(hub))
@@ -244,7 +253,7 @@ static bool unsubscribe(struct hub_client *c, const json_t *msg, struct ed_error
 
     if (!idv)
         return ed_error_set(err, 422, "missing_field", id_field, "is required");
-    s = find_sub(c, board ? SUB_BOARD : SUB_CHART, json_integer_value(idv));
+    s = find_sub(c, board ? SUB_BOARD : SUB_CHART, int_of(msg, id_field));
     if (s)
         s->kind = SUB_NONE;
     return true;

@@ -104,13 +104,30 @@ static void test_truncation(void **state)
     json_decref(doc);
 }
 
+/* A field longer than fits is cut; it must still be valid UTF-8 for the reply to render. */
+static void test_truncation_utf8(void **state)
+{
+    struct ed_error err;
+    char longer[201];
+    json_t *doc;
+
+    (void)state;
+    for (size_t i = 0; i + 1 < sizeof longer; i += 2)
+        memcpy(longer + i, "\xc3\xa9", 2); /* 100 x "é" */
+    longer[sizeof longer - 1] = '\0';
+    ed_error_set(&err, 422, "unknown_field", longer, "is not a known field");
+    doc = ed_error_json(&err);
+    assert_non_null(doc); /* the field was cut on a character boundary */
+    inner(doc);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_with_field),
-        cmocka_unit_test(test_field_null_when_empty),
-        cmocka_unit_test(test_dotted_field),
-        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_with_field),      cmocka_unit_test(test_field_null_when_empty),
+        cmocka_unit_test(test_dotted_field),    cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_truncation_utf8),
     };
 
     return cmocka_run_group_tests_name("ed_error", tests, NULL, NULL);

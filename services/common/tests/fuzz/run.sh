@@ -19,9 +19,10 @@ root=$(cd "$here/../../../.." && pwd)
 build=${ED_FUZZ_BUILD_DIR:-$root/build-fuzz}
 targets="fuzz_http_body fuzz_ws_message"
 
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DED_FUZZ=ON \
-    -DED_SANITIZE=address,undefined -DED_WERROR=ON >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log" >&2; exit 1; }
+    -DED_SANITIZE=address,undefined -DED_WERROR=ON >"$build/fuzz-configure.log" 2>&1 ||
+    { cat "$build/fuzz-configure.log" >&2; exit 1; }
 # shellcheck disable=SC2086 # targets is a word list
 cmake --build "$build" -j"${ED_FUZZ_JOBS:-2}" --target $targets
 
