@@ -64,9 +64,6 @@ const char *routes_allowed_methods(const char *path);
 /* True when the method and path name a route that takes a JSON body. */
 bool routes_takes_body(enum route_method method, const char *path);
 
-/* True when origin is in the comma-separated allow-list. */
-bool routes_origin_allowed(const char *allowed, const char *origin);
-
 /* audit_report.c: GET /api/v1/audit. */
 bool audit_report(struct api *app, const struct request *req, struct principal *who,
                   struct route_result *out, struct ed_error *err);

@@ -21,6 +21,9 @@ struct http_conn {
     bool responded;        /* the reply is out; a body still arriving is ignored */
     bool has_refusal;      /* refusal is the answer, sent once the body has been read */
     struct ed_error refusal;
+    char token[64];        /* session token of this request, if any */
+    char origin[128];      /* Origin header, if any */
+    char source[64];       /* client address */
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out;    /* LWS_PRE + reply body, malloc'd */
@@ -33,7 +36,35 @@ static enum route_method method_of(struct lws *wsi)
         return ROUTE_GET;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
         return ROUTE_POST;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
+        return ROUTE_DELETE;
     return ROUTE_OTHER;
+}
+
+/* The session token: "Authorization: Bearer <token>" for programs, else the cookie. */
+static const char *find_token(struct lws *wsi, struct http_conn *c, bool *from_cookie)
+{
+    char authorization[256] = "", cookies[1024] = "";
+
+    lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
+    lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
+    return access_token_from_headers(authorization, cookies, API_SESSION_COOKIE, c->token,
+                                     sizeof c->token, from_cookie)
+               ? c->token
+               : NULL;
+}
+
+/* The client's address: the peer, or X-Real-IP when the peer is the local proxy. */
+static void find_source(struct lws *wsi, struct http_conn *c)
+{
+    char peer[64] = "", real[64];
+
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if ((!strcmp(peer, "127.0.0.1") || !strcmp(peer, "::1") || !strcmp(peer, "::ffff:127.0.0.1")) &&
+        lws_hdr_custom_copy(wsi, real, sizeof real, "x-real-ip:", 10) > 0)
+        snprintf(c->source, sizeof c->source, "%s", real);
+    else
+        snprintf(c->source, sizeof c->source, "%s", peer);
 }
 
 static long content_length(struct lws *wsi)
@@ -63,8 +94,9 @@ static void free_out(struct http_conn *c)
 
 /* Sends the status and headers now and queues the body for HTTP_WRITEABLE. */
 static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc,
-                   const char *allow)
+                   const char *allow, const char *set_cookie, int retry_after_s)
 {
+    char retry[16];
     unsigned char headers[LWS_PRE + 1024];
     unsigned char *start = &headers[LWS_PRE], *p = start, *end = &headers[sizeof headers - 1];
     char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -87,6 +119,13 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                     (const unsigned char *)"nosniff", 7, &p, end) ||
+        (set_cookie && set_cookie[0] &&
+         lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+                                     (const unsigned char *)set_cookie, (int)strlen(set_cookie),
+                                     &p, end)) ||
+        (retry_after_s > 0 && snprintf(retry, sizeof retry, "%d", retry_after_s) > 0 &&
+         lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                     (const unsigned char *)retry, (int)strlen(retry), &p, end)) ||
         (allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
                                               (const unsigned char *)allow, (int)strlen(allow),
                                               &p, end)) ||
@@ -102,7 +141,7 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
 static int respond_error(struct lws *wsi, struct http_conn *c, const struct ed_error *err)
 {
     return respond(wsi, c, err->status, ed_error_json(err),
-                   err->status == 405 ? routes_allowed_methods(c->path) : NULL);
+                   err->status == 405 ? routes_allowed_methods(c->path) : NULL, NULL, 0);
 }
 
 static int handle(struct lws *wsi, struct http_conn *c)
@@ -110,6 +149,8 @@ static int handle(struct lws *wsi, struct http_conn *c)
     struct api *app = lws_context_user(lws_get_context(wsi));
     struct route_result result = {0};
     struct ed_error err = {0};
+    struct request req = {0};
+    int retry_after_s = 0;
 
     if (c->has_refusal)
         return respond_error(wsi, c, &c->refusal);
@@ -118,12 +159,24 @@ static int handle(struct lws *wsi, struct http_conn *c)
                      API_MAX_BODY_BYTES);
         return respond_error(wsi, c, &err);
     }
-    if (!routes_dispatch(app, c->method, c->path, c->body, c->body_len, &result, &err)) {
+    req.method = c->method;
+    req.path = c->path;
+    req.body = c->body;
+    req.body_len = c->body_len;
+    req.token = find_token(wsi, c, &req.token_from_cookie);
+    if (lws_hdr_copy(wsi, c->origin, sizeof c->origin, WSI_TOKEN_ORIGIN) > 0)
+        req.origin = c->origin;
+    find_source(wsi, c);
+    req.source_addr = c->source;
+    req.wsi = wsi;
+    if (!routes_dispatch(app, &req, &result, &retry_after_s, &err)) {
         if (err.status >= 500)
             log_error("%s: %d %s", c->path, err.status, err.code);
-        return respond_error(wsi, c, &err);
+        return respond(wsi, c, err.status, ed_error_json(&err),
+                       err.status == 405 ? routes_allowed_methods(c->path) : NULL, NULL,
+                       retry_after_s);
     }
-    return respond(wsi, c, result.status, result.reply, NULL);
+    return respond(wsi, c, result.status, result.reply, NULL, result.set_cookie, 0);
 }
 
 /* Checks that can refuse a request before its body is read. True to go on; otherwise the

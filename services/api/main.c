@@ -34,6 +34,7 @@ static int load(struct api *app)
     if (!app->pg)
         return -1;
     config_redis(redis_host, &redis_port);
+    app->allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
     app->redis = redis_pub_new(redis_host, redis_port);
     return app->redis ? 0 : -1;
 }

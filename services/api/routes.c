@@ -146,24 +146,6 @@ bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err
     return true;
 }
 
-bool routes_origin_allowed(const char *allowed, const char *origin)
-{
-    size_t n = strlen(origin);
-
-    for (const char *p = allowed; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ') {
-            p++;
-            len--;
-        }
-        if (len == n && !strncmp(p, origin, n))
-            return true;
-        p = comma ? comma + 1 : NULL;
-    }
-    return false;
-}
-
 /* ---- session routes ---- */
 
 static bool sign_in(struct api *app, const struct request *req, struct principal *who,
@@ -354,7 +336,7 @@ bool routes_dispatch(struct api *app, const struct request *req, struct route_re
     }
     /* A write carried by a cookie must come from one of our own pages. */
     if (req->method != ROUTE_GET && req->origin && (req->token_from_cookie || r->is_public) &&
-        !routes_origin_allowed(app->allowed_origins, req->origin)) {
+        !access_origin_allowed(app->allowed_origins, req->origin)) {
         ed_error_set(err, 403, "origin_not_allowed", NULL, "requests from this origin are refused");
         return r->is_public ? false : refuse(app, &who, r, id, err);
     }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "auth.h"
@@ -75,6 +76,60 @@ const char *access_action_name(enum access_action a)
 bool access_allows(const struct principal *p, enum access_action a)
 {
     return p && a < ACT_COUNT && (p->roles & matrix[a]) != 0;
+}
+
+bool access_origin_allowed(const char *allowed, const char *origin)
+{
+    size_t n = strlen(origin);
+
+    for (const char *p = allowed; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
+        if (len == n && !strncmp(p, origin, n))
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
+bool access_in_department(const struct principal *p, long long department_id)
+{
+    char id[32];
+    size_t n;
+
+    if (!p)
+        return true; /* the system */
+    n = (size_t)snprintf(id, sizeof id, "%lld", department_id);
+    for (const char *at = strstr(p->departments, id); at; at = strstr(at + 1, id))
+        if ((at[-1] == '{' || at[-1] == ',') && (at[n] == '}' || at[n] == ','))
+            return true;
+    return false;
+}
+
+bool access_token_from_headers(const char *authorization, const char *cookies,
+                               const char *cookie_name, char *out, size_t cap, bool *from_cookie)
+{
+    size_t name_len = strlen(cookie_name);
+
+    *from_cookie = false;
+    if (authorization && !strncasecmp(authorization, "Bearer ", 7)) {
+        snprintf(out, cap, "%.*s", (int)(cap - 1), authorization + 7);
+        return out[0] != '\0';
+    }
+    for (const char *p = cookies ? strstr(cookies, cookie_name) : NULL; p;
+         p = strstr(p + 1, cookie_name)) {
+        if ((p == cookies || p[-1] == ' ' || p[-1] == ';') && p[name_len] == '=') {
+            const char *v = p + name_len + 1;
+            snprintf(out, cap, "%.*s", (int)strcspn(v, "; "), v);
+            *from_cookie = true;
+            return out[0] != '\0';
+        }
+    }
+    return false;
 }
 
 /* "{physician,nurse}" -> bits and the first name for audit rows. */

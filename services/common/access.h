@@ -63,6 +63,18 @@ const char *access_action_name(enum access_action a);
 /* True when one of p's roles may perform a (the matrix; scope is checked separately). */
 bool access_allows(const struct principal *p, enum access_action a);
 
+/* True when origin is in the comma-separated allow-list (exact match). */
+bool access_origin_allowed(const char *allowed, const char *origin);
+
+/* True when department_id is one of p's own departments (not a break-glass reach). */
+bool access_in_department(const struct principal *p, long long department_id);
+
+/* The session token of a request or upgrade: "Authorization: Bearer <t>" or the cookie
+ * named cookie_name in a Cookie header. Copies it into out (cap >= 64); false when none. */
+bool access_token_from_headers(const char *authorization, const char *cookies,
+                               const char *cookie_name, char *out, size_t cap,
+                               bool *from_cookie);
+
 enum access_session_result { SESSION_OK, SESSION_NONE, SESSION_DB_ERROR };
 
 /* Finds the live session of token; touch counts this as activity (REST requests do,

@@ -51,6 +51,8 @@ struct hub {
     struct hub_client *clients;    /* every open connection */
     lws_sorted_usec_list_t check_timer;
     lws_sorted_usec_list_t heartbeat_timer;
+    lws_sorted_usec_list_t session_timer;
+    const char *allowed_origins;   /* EDLIVE_ALLOWED_ORIGINS */
 };
 
 /* hub_department.c */

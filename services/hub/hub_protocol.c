@@ -9,9 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "hub.h"
 #include "log.h"
 #include "store.h"
+
+#define HUB_SESSION_COOKIE   "__Host-edlive_session"
+#define HUB_SESSION_CHECK_MS 5000 /* how soon a revoked or idle session loses its socket */
+#define CLOSE_SESSION_ENDED  4401
 
 enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART };
 
@@ -38,6 +43,8 @@ struct hub_client {
     int next_sub; /* round-robin start, so one busy topic cannot starve another */
     char *rx;     /* a message arriving in fragments, malloc'd; NULL otherwise */
     size_t rx_len;
+    struct principal *who; /* the signed-in user, checked at the upgrade; malloc'd */
+    bool session_ended;    /* close with CLOSE_SESSION_ENDED at the next WRITEABLE */
 };
 
 static struct hub *hub_of(struct lws *wsi)
@@ -118,11 +125,15 @@ static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct h
     char *text;
 
     if (d->board_cache && d->board_cache_seq == d->top) {
+        /* Served from memory, audited all the same. */
+        if (!access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board", "success", false,
+                          NULL, c->who->source_addr))
+            return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
         s->next_seq = d->board_cache_seq + 1;
         return queue_text(c, d->board_cache, d->board_cache_len) ||
                ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
     }
-    board = store_board(hub->pg, d->id, err);
+    board = store_board(hub->pg, c->who, d->id, err);
     if (!board)
         return false;
     seq = json_integer_value(json_object_get(board, "seq"));
@@ -150,7 +161,7 @@ static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct h
 static bool queue_chart_snapshot(struct hub *hub, struct hub_client *c, struct hub_sub *s,
                                  struct ed_error *err)
 {
-    json_t *chart = store_chart(hub->pg, s->encounter_id, err);
+    json_t *chart = store_chart(hub->pg, c->who, s->encounter_id, err);
     long long seq;
 
     if (!chart)
@@ -183,6 +194,12 @@ static bool start_sub(struct hub *hub, struct hub_client *c, struct hub_sub *s, 
         json_object_set_new(reply, s->kind == SUB_BOARD ? "department_id" : "encounter_id",
                             json_integer(s->kind == SUB_BOARD ? d->id : s->encounter_id));
         s->next_seq = since + 1;
+        if (!access_audit(hub->pg, c->who, NULL, s->kind == SUB_BOARD ? "board.read" : "chart.read",
+                          0, s->encounter_id, s->kind == SUB_BOARD ? "board" : "chart", "success",
+                          false, "recovered", c->who->source_addr)) {
+            json_decref(reply);
+            return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+        }
         return queue_json(c, reply) ||
                ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
     }
@@ -213,21 +230,36 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
         return ed_error_set(err, 422, "missing_field", id_field, "is required for topic %s",
                             topic);
     id = int_of(msg, id_field);
+    if (!access_allows(c->who, board ? ACT_BOARD_READ : ACT_CHART_READ)) {
+        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0,
+                     board ? 0 : id, board ? "board" : "chart", "denied", false, "forbidden",
+                     c->who->source_addr);
+        return ed_error_set(err, 403, "forbidden", "topic", "your role may not follow this topic");
+    }
+    if (board && !access_in_department(c->who, id)) {
+        access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board", "denied", false,
+                     "not_found", c->who->source_addr);
+        return ed_error_set(err, 404, "not_found", id_field, "no such department");
+    }
     if (board) {
         d = hub_department_find(hub, id);
         if (!d && hub_departments_refresh(hub))
             d = hub_department_find(hub, id);
     } else {
-        long long dept_id = store_encounter_department(hub->pg, id);
+        long long dept_id = store_encounter_department(hub->pg, c->who, id);
         if (dept_id < 0)
             return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
         d = dept_id ? hub_department_find(hub, dept_id) : NULL;
         if (dept_id && !d && hub_departments_refresh(hub))
             d = hub_department_find(hub, dept_id);
     }
-    if (!d)
+    if (!d) {
+        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0,
+                     board ? 0 : id, board ? "board" : "chart", "denied", false, "not_found",
+                     c->who->source_addr);
         return ed_error_set(err, 404, "not_found", id_field, "no such %s",
                             board ? "department" : "encounter");
+    }
     s = find_sub(c, board ? SUB_BOARD : SUB_CHART, id);
     if (!s)
         s = free_sub(c);
@@ -388,6 +420,10 @@ static bool has_pending(struct hub_client *c)
 
 static int on_writeable(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
+    if (c->session_ended) {
+        lws_close_reason(wsi, CLOSE_SESSION_ENDED, (unsigned char *)"session ended", 13);
+        return -1;
+    }
     if (c->control_head) {
         struct control_frame *f = c->control_head;
         int n = lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
@@ -466,6 +502,24 @@ static void on_check_timer(lws_sorted_usec_list_t *sul)
                      HUB_CHECK_MS * LWS_US_PER_MS);
 }
 
+/* Idle time-out, sign-out, disabled account: a socket whose session is no longer valid is
+ * closed and sends nothing more. WebSocket traffic is not activity (it does not touch). */
+static void on_session_timer(lws_sorted_usec_list_t *sul)
+{
+    struct hub *hub = lws_container_of(sul, struct hub, session_timer);
+
+    for (struct hub_client *c = hub->clients; c; c = c->next) {
+        if (!c->who || c->session_ended)
+            continue;
+        if (access_session_check(hub->pg, c->who) == SESSION_NONE) {
+            c->session_ended = true;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
+    lws_sul_schedule(hub->ctx, 0, &hub->session_timer, on_session_timer,
+                     HUB_SESSION_CHECK_MS * LWS_US_PER_MS);
+}
+
 void hub_clients_wake(struct hub *hub, const struct hub_department *d)
 {
     for (struct hub_client *c = hub->clients; c; c = c->next)
@@ -478,9 +532,42 @@ void hub_clients_wake(struct hub *hub, const struct hub_department *d)
 
 /* ---- connection life ---- */
 
+/* At the upgrade: the Origin must be ours (when a browser sends one) and the session valid;
+ * otherwise the handshake is refused before any data flows. */
+static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
+{
+    char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "";
+    bool from_cookie;
+    struct principal *who;
+
+    if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
+        !access_origin_allowed(hub->allowed_origins, origin)) {
+        log_warn("websocket refused: origin not allowed");
+        return 1;
+    }
+    lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
+    lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
+    if (!access_token_from_headers(authorization, cookies, HUB_SESSION_COOKIE, token,
+                                   sizeof token, &from_cookie))
+        return 1;
+    who = calloc(1, sizeof *who);
+    if (!who)
+        return 1;
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (lws_hdr_custom_copy(wsi, who->source_addr, sizeof who->source_addr, "x-real-ip:", 10) <=
+            0 ||
+        (strcmp(peer, "127.0.0.1") && strcmp(peer, "::1") && strcmp(peer, "::ffff:127.0.0.1")))
+        snprintf(who->source_addr, sizeof who->source_addr, "%s", peer);
+    if (access_session(hub->pg, token, false, who) != SESSION_OK) {
+        free(who);
+        return 1;
+    }
+    c->who = who;
+    return 0;
+}
+
 static void client_open(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    memset(c, 0, sizeof *c);
     c->wsi = wsi;
     c->next = hub->clients;
     hub->clients = c;
@@ -502,6 +589,8 @@ static void client_close(struct hub *hub, struct hub_client *c)
     }
     free(c->rx);
     c->rx = NULL;
+    free(c->who);
+    c->who = NULL;
 }
 
 static int protocol_init(struct hub *hub, struct lws_context *ctx)
@@ -511,6 +600,8 @@ static int protocol_init(struct hub *hub, struct lws_context *ctx)
                      HUB_CHECK_MS * LWS_US_PER_MS);
     lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
                      HUB_HEARTBEAT_S * LWS_US_PER_SEC);
+    lws_sul_schedule(hub->ctx, 0, &hub->session_timer, on_session_timer,
+                     HUB_SESSION_CHECK_MS * LWS_US_PER_MS);
     return 0;
 }
 
@@ -527,10 +618,14 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (hub->feed)
             hub_feed_drain(hub->feed, hub);
         return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return on_upgrade(hub, c, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         client_open(hub, c, wsi);
         return 0;
     case LWS_CALLBACK_RECEIVE:
+        if (!c->who || c->session_ended)
+            return -1;
         return on_receive(hub, c, wsi, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(hub, c, wsi);

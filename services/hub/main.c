@@ -51,6 +51,7 @@ int main(void)
     if (!hub.pg)
         return 1;
     config_redis(redis_host, &redis_port);
+    hub.allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
 
     protocols[1].per_session_data_size = hub_client_size();
     memset(&info, 0, sizeof info);
