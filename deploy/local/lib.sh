@@ -17,7 +17,7 @@ ED_ALL_SERVICES=(pg redis api hub nginx) # start order; stop order is the revers
 
 # Packages (Debian 12). nodejs is not installed here: the machines come with Node 20.
 ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev
-              libhiredis-dev libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql-15
+              libhiredis-dev libjansson-dev libpq-dev libssl-dev libcmocka-dev libargon2-dev openssl postgresql-15
               redis-server nginx curl ca-certificates)
 ED_PKGS_TEST=(chromium)
 
@@ -172,9 +172,9 @@ ed_init_mode() {
     local d_http d_api d_hub d_pg d_redis
     case $ED_MODE in
         local) ED_STATE=$ED_REPO/.state/local; ED_BUILD=$ED_REPO/build
-               d_http=8480 d_api=8481 d_hub=8482 d_pg=55480 d_redis=56480 ;;
+               d_http=8480 d_https=8443 d_api=8481 d_hub=8482 d_pg=55480 d_redis=56480 ;;
         test)  ED_STATE=$ED_REPO/.state/test; ED_BUILD=$ED_REPO/build-asan
-               d_http=8490 d_api=8491 d_hub=8492 d_pg=55490 d_redis=56490 ;;
+               d_http=8490 d_https=8493 d_api=8491 d_hub=8492 d_pg=55490 d_redis=56490 ;;
         *) die "unknown mode '$ED_MODE'" ;;
     esac
     if [ -n "${EDLIVE_MODE:-}" ] && [ "$EDLIVE_MODE" != "$ED_MODE" ]; then
@@ -182,12 +182,13 @@ ed_init_mode() {
             "run from a fresh shell, or: unset \$(compgen -e | grep '^EDLIVE_')"
     fi
     EDLIVE_HTTP_PORT=${EDLIVE_HTTP_PORT:-$d_http}
+    EDLIVE_HTTPS_PORT=${EDLIVE_HTTPS_PORT:-$d_https}
     EDLIVE_API_PORT=${EDLIVE_API_PORT:-$d_api}
     EDLIVE_HUB_PORT=${EDLIVE_HUB_PORT:-$d_hub}
     EDLIVE_PG_PORT=${EDLIVE_PG_PORT:-$d_pg}
     EDLIVE_REDIS_PORT=${EDLIVE_REDIS_PORT:-$d_redis}
     local v seen=' '
-    for v in EDLIVE_HTTP_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT; do
+    for v in EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT; do
         if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 65535 ]; then
             die "$v='${!v}' is not a TCP port" "set it to a number from 1024 to 65535, or unset it"
         fi
@@ -207,15 +208,25 @@ ed_derive_settings() {
     EDLIVE_LOGS=$ED_STATE/logs
     EDLIVE_PG_DIR=$(ed_pg_dir)
     EDLIVE_LISTEN=127.0.0.1
-    EDLIVE_PG="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=edlive user=edlive"
+    # The services connect as edlive_app (no UPDATE/DELETE on the audit log); edlivectl as the
+    # owner edlive; EDLIVE_PG_SUPER is the superuser, for tests that tamper on purpose.
+    EDLIVE_PG="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=edlive user=edlive_app"
+    EDLIVE_PG_OWNER="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=edlive user=edlive"
+    EDLIVE_PG_SUPER="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=edlive user=postgres"
     EDLIVE_PG_ADMIN="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=postgres user=postgres"
     EDLIVE_REDIS=127.0.0.1:$EDLIVE_REDIS_PORT
     EDLIVE_PROTO_DIR=$ED_REPO/proto
     EDLIVE_SQL_DIR=$ED_REPO/sql
-    EDLIVE_BASE_URL=http://127.0.0.1:$EDLIVE_HTTP_PORT
+    # One origin over TLS (nginx, certificate made by up/test); plain HTTP only redirects.
+    EDLIVE_BASE_URL=https://127.0.0.1:$EDLIVE_HTTPS_PORT
+    EDLIVE_PLAIN_URL=http://127.0.0.1:$EDLIVE_HTTP_PORT
+    EDLIVE_ALLOWED_ORIGINS="https://127.0.0.1:$EDLIVE_HTTPS_PORT,https://localhost:$EDLIVE_HTTPS_PORT"
+    EDLIVE_TLS_DIR=$ED_STATE/tls
     EDLIVE_API_URL=http://127.0.0.1:$EDLIVE_API_PORT
-    EDLIVE_WS_URL=ws://127.0.0.1:$EDLIVE_HTTP_PORT/ws
+    EDLIVE_WS_URL=wss://127.0.0.1:$EDLIVE_HTTPS_PORT/ws
     EDLIVE_HUB_URL=ws://127.0.0.1:$EDLIVE_HUB_PORT/ws
+    EDLIVE_DEMO_PASSWORD=${EDLIVE_DEMO_PASSWORD:-edlive-demo}
+    EDLIVE_DEMO_ADMIN_TOTP=${EDLIVE_DEMO_ADMIN_TOTP:-JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP}
     EDLIVE_ARTIFACTS=$ED_REPO/test-artifacts
     EDLIVE_SVC=$ED_REPO/deploy/local/svc
     EDLIVE_CHROMIUM=${EDLIVE_CHROMIUM:-/usr/bin/chromium}
@@ -225,9 +236,11 @@ ed_derive_settings() {
         EDLIVE_SHARED=''
     fi
     ED_ENV_VARS=(EDLIVE_MODE EDLIVE_REPO EDLIVE_STATE EDLIVE_BUILD EDLIVE_LOGS EDLIVE_PG_DIR
-                 EDLIVE_LISTEN EDLIVE_HTTP_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT
-                 EDLIVE_REDIS_PORT EDLIVE_PG EDLIVE_PG_ADMIN EDLIVE_REDIS EDLIVE_PROTO_DIR
-                 EDLIVE_SQL_DIR EDLIVE_BASE_URL EDLIVE_API_URL EDLIVE_WS_URL EDLIVE_HUB_URL
+                 EDLIVE_LISTEN EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT
+                 EDLIVE_PG_PORT EDLIVE_REDIS_PORT EDLIVE_PG EDLIVE_PG_OWNER EDLIVE_PG_SUPER
+                 EDLIVE_PG_ADMIN EDLIVE_REDIS EDLIVE_PROTO_DIR EDLIVE_SQL_DIR EDLIVE_BASE_URL
+                 EDLIVE_PLAIN_URL EDLIVE_ALLOWED_ORIGINS EDLIVE_TLS_DIR EDLIVE_DEMO_PASSWORD
+                 EDLIVE_DEMO_ADMIN_TOTP EDLIVE_API_URL EDLIVE_WS_URL EDLIVE_HUB_URL
                  EDLIVE_ARTIFACTS EDLIVE_SVC EDLIVE_CHROMIUM EDLIVE_SHARED)
     if [ "$ED_MODE" = test ]; then
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
@@ -554,7 +567,8 @@ ed_pg_database() {
     local fresh=${1:-}
     ed_psql_admin -c "DO \$\$BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'edlive') THEN CREATE ROLE edlive LOGIN; END IF;
-        END\$\$;" || die "could not create the role edlive (error above)"
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'edlive_app') THEN CREATE ROLE edlive_app LOGIN; END IF;
+        END\$\$;" || die "could not create the roles edlive and edlive_app (error above)"
     if [ "$fresh" = fresh ]; then
         ed_psql_admin -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS edlive WITH (FORCE)' ||
             die "could not drop the database edlive (error above)"
@@ -574,7 +588,7 @@ ed_ctl() {
     bin=$(ed_bin ctl)
     [ -x "$bin" ] || die "$bin is missing" "build first: cmake --build $(basename "$ED_BUILD")"
     say "edlivectl $*"
-    if ! "$bin" "$@" 2>&1 | tee -a "$ED_LOGS/ctl.log"; then
+    if ! EDLIVE_PG=$EDLIVE_PG_OWNER "$bin" "$@" 2>&1 | tee -a "$ED_LOGS/ctl.log"; then
         die "edlivectl $* failed (output above, also in $ED_LOGS/ctl.log)" \
             "check PostgreSQL is up: psql '$EDLIVE_PG' -c 'select 1'"
     fi
@@ -629,7 +643,7 @@ ed_redis_stop() {
 # ---------------------------------------------------------------------------------------------
 # ed-api and ed-hub
 ed_app_start() {
-    local svc=$1 bin pid log var port i timeout rc
+    local svc=$1 bin pid log var port i timeout rc code
     bin=$(ed_bin "$svc")
     [ -x "$bin" ] || die "$bin is missing" "build first: deploy/local/$ED_SCRIPT builds it, or cmake --build $(basename "$ED_BUILD")"
     pid=$(ed_svc_pid "$svc")
@@ -655,7 +669,9 @@ ed_app_start() {
                 "fix the cause shown in the log, then rerun"
         fi
         if [ "$svc" = api ]; then
-            curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/api/v1/departments" 2>/dev/null && break
+            # Up when it answers; without a session that answer is 401.
+            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/api/v1/departments" 2>/dev/null || true)
+            [ "$code" = 401 ] && break
         else
             port_owned_by "$port" "$pid" && break
         fi
@@ -684,15 +700,30 @@ ED_NGINX_TEMPLATE=$ED_REPO/deploy/nginx/edlive.conf.template
 
 ed_nginx_args() { echo "-p $ED_STATE/nginx/ -c $ED_STATE/nginx/edlive.conf -e $ED_LOGS/nginx-error.log"; }
 
+# A self-signed certificate for 127.0.0.1 and localhost, made once per state folder.
+ed_tls_cert() {
+    local dir=$EDLIVE_TLS_DIR
+    [ -s "$dir/cert.pem" ] && [ -s "$dir/key.pem" ] && return 0
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+        -subj "/CN=edlive local" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 ||
+        die "openssl could not make a local certificate in $dir" "apt-get install openssl"
+    chmod 600 "$dir/key.pem"
+    ok "local TLS certificate made: $dir/cert.pem (self-signed; the browser will ask once)"
+}
+
 ed_nginx_render() {
     local dir=$ED_STATE/nginx t
+    ed_tls_cert
     [ -r "$ED_NGINX_TEMPLATE" ] || die "missing $ED_NGINX_TEMPLATE"
     mkdir -p "$dir" "$ED_RUN" "$ED_LOGS"
     for t in client_body proxy fastcgi uwsgi scgi; do mkdir -p "$dir/tmp/$t"; done
     sed -e "s|@HTTP_PORT@|$EDLIVE_HTTP_PORT|g" -e "s|@API_PORT@|$EDLIVE_API_PORT|g" \
         -e "s|@HUB_PORT@|$EDLIVE_HUB_PORT|g" -e "s|@WEB_ROOT@|$ED_REPO/web|g" \
         -e "s|@NGINX_DIR@|$dir|g" -e "s|@LOGS@|$ED_LOGS|g" -e "s|@RUN@|$ED_RUN|g" \
-        -e "s|@MODE@|$ED_MODE|g" \
+        -e "s|@MODE@|$ED_MODE|g" -e "s|@HTTPS_PORT@|$EDLIVE_HTTPS_PORT|g" \
+        -e "s|@TLS_DIR@|$EDLIVE_TLS_DIR|g" \
         "$ED_NGINX_TEMPLATE" >"$dir/edlive.conf.tmp"
     mv "$dir/edlive.conf.tmp" "$dir/edlive.conf"
     local out
@@ -739,16 +770,14 @@ ed_nginx_start() {
 
 # Through nginx: /api/ reaches ed-api and /ws upgrades to a WebSocket on ed-hub.
 ed_check_proxy() {
-    local base=http://127.0.0.1:$EDLIVE_HTTP_PORT code
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$base/api/v1/departments" || true)
-    [ "$code" = 200 ] || die "GET $base/api/v1/departments through nginx gave HTTP ${code:-nothing}, not 200" \
+    local base=$EDLIVE_BASE_URL code
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "$base/api/v1/departments" || true)
+    [ "$code" = 401 ] || die "GET $base/api/v1/departments through nginx gave HTTP ${code:-nothing}, not 401 (no session)" \
         "see $ED_LOGS/nginx-error.log and $ED_LOGS/api.log"
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 --http1.1 \
-        -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
-        -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$base/ws" || true)
-    [ "$code" = 101 ] || die "a WebSocket upgrade at $base/ws through nginx gave HTTP ${code:-nothing}, not 101" \
-        "see $ED_LOGS/nginx-error.log and $ED_LOGS/hub.log"
-    ok "nginx passes /api/ to ed-api and upgrades /ws to ed-hub"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$EDLIVE_PLAIN_URL/board.html" || true)
+    [ "$code" = 301 ] || die "plain HTTP $EDLIVE_PLAIN_URL gave HTTP ${code:-nothing}, not a 301 to HTTPS" \
+        "see $ED_STATE/nginx/edlive.conf"
+    ok "nginx serves TLS, passes /api/ to ed-api (401 without a session) and redirects plain HTTP"
 }
 
 ed_nginx_stop() {
