@@ -146,6 +146,13 @@ bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err
     return true;
 }
 
+static void publish(struct api *app, const struct store_write *w)
+{
+    if (!redis_pub_event(app->redis, w->department_id, w->seq, w->encounter_id, w->frame))
+        log_warn("event dept %lld seq %lld not on Redis yet; hubs will read it from PostgreSQL",
+                 w->department_id, w->seq);
+}
+
 /* ---- session routes ---- */
 
 static bool sign_in(struct api *app, const struct request *req, struct principal *who,
@@ -225,12 +232,19 @@ static bool break_glass(struct api *app, const struct request *req, struct princ
                         struct ed_error *err)
 {
     long long patient_id = 0;
+    struct store_write w = {0};
+    struct ed_error flag_err = {0};
 
     (void)req;
     if (!access_break_glass(app->pg, who, id, json_string_value(json_object_get(body, "reason")),
                             json_string_value(json_object_get(body, "totp")),
                             BREAK_GLASS_MINUTES, &patient_id, err))
         return false;
+    /* The encounter may have ended; the grant stands, and only active boards show it. */
+    if (store_break_glass_flag(app->pg, who, id, &w, &flag_err)) {
+        publish(app, &w);
+        store_write_clear(&w);
+    }
     out->reply = json_pack("{s:I,s:I,s:i}", "encounter_id", (json_int_t)id, "patient_id",
                            (json_int_t)patient_id, "minutes", BREAK_GLASS_MINUTES);
     return true;
@@ -278,12 +292,6 @@ static bool refuse(struct api *app, struct principal *who, const struct route *r
     return false;
 }
 
-static void publish(struct api *app, const struct store_write *w)
-{
-    if (!redis_pub_event(app->redis, w->department_id, w->seq, w->encounter_id, w->frame))
-        log_warn("event dept %lld seq %lld not on Redis yet; hubs will read it from PostgreSQL",
-                 w->department_id, w->seq);
-}
 
 static bool run(struct api *app, const struct request *req, const struct route *r,
                 struct principal *who, long long id, const json_t *body, struct route_result *out,

@@ -805,3 +805,21 @@ bool store_note(PGconn *conn, const struct principal *who, long long encounter_i
     PQclear(res);
     return ok;
 }
+
+bool store_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
+                            struct store_write *out, struct ed_error *err)
+{
+    static const char append_sql[] = "SELECT append_event($1, 'access.break_glass', NULL)";
+    struct locked_encounter enc;
+    char encbuf[24];
+    const char *params[1];
+
+    /* The grant already let who reach this encounter; lock it without scope as the system. */
+    if (!begin_on_encounter(conn, NULL, encounter_id, &enc, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    return commit_event(conn,
+                        &(struct write_audit){who, "break_glass.flag", "encounter", enc.patient_id,
+                                              enc.department_id},
+                        append_sql, 1, params, out, err);
+}

@@ -55,4 +55,9 @@ store_write_fn store_vitals;
 store_write_fn store_note;
 store_write_fn store_status;
 
+/* After a break-glass grant: an event on the encounter, so its department's boards show who
+ * has emergency access (the row's break_glass list). */
+bool store_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
+                            struct store_write *out, struct ed_error *err);
+
 #endif

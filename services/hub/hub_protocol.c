@@ -502,6 +502,22 @@ static void on_check_timer(lws_sorted_usec_list_t *sul)
                      HUB_CHECK_MS * LWS_US_PER_MS);
 }
 
+/* A chart followed through emergency access stops when the grant ends. */
+static void drop_lapsed_charts(struct hub *hub, struct hub_client *c)
+{
+    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        struct hub_sub *s = &c->subs[i];
+        struct ed_error err = {0};
+        if (s->kind != SUB_CHART || access_in_department(c->who, s->dept->id) ||
+            store_encounter_department(hub->pg, c->who, s->encounter_id) != 0)
+            continue;
+        s->kind = SUB_NONE;
+        ed_error_set(&err, 403, "access_ended", "encounter_id",
+                     "emergency access to this chart has ended");
+        queue_error(c, &err);
+    }
+}
+
 /* Idle time-out, sign-out, disabled account: a socket whose session is no longer valid is
  * closed and sends nothing more. WebSocket traffic is not activity (it does not touch). */
 static void on_session_timer(lws_sorted_usec_list_t *sul)
@@ -514,7 +530,9 @@ static void on_session_timer(lws_sorted_usec_list_t *sul)
         if (access_session_check(hub->pg, c->who) == SESSION_NONE) {
             c->session_ended = true;
             lws_callback_on_writable(c->wsi);
+            continue;
         }
+        drop_lapsed_charts(hub, c);
     }
     lws_sul_schedule(hub->ctx, 0, &hub->session_timer, on_session_timer,
                      HUB_SESSION_CHECK_MS * LWS_US_PER_MS);

@@ -144,3 +144,29 @@ GRANT SELECT, INSERT, UPDATE ON account, session, signin_throttle TO edlive_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO edlive_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM edlive_app;
 REVOKE ALL ON audit_chain FROM edlive_app;
+
+-- A board row also shows who opened the patient's chart through emergency access, so the
+-- charge nurse sees it (while the grant lasts).
+CREATE OR REPLACE FUNCTION encounter_row_json(p_encounter_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'encounter_id', e.id, 'version', e.version, 'department_id', e.department_id,
+        'patient', jsonb_build_object('id', p.id, 'mrn', p.mrn, 'family_name', p.family_name,
+            'given_name', p.given_name, 'birth_date', to_char(p.birth_date, 'YYYY-MM-DD'),
+            'age_years', date_part('year', age(current_date, p.birth_date))::int, 'sex', p.sex),
+        'bed', (SELECT jsonb_build_object('id', b.id, 'label', b.label, 'area', b.area)
+                FROM bed b WHERE b.id = e.bed_id),
+        'esi', e.esi, 'chief_complaint', e.chief_complaint, 'arrival_mode', e.arrival_mode,
+        'arrived_at', utc_text(e.arrived_at), 'status', e.status,
+        'attending', staff_json(e.attending_id), 'nurse', staff_json(e.nurse_id),
+        'latest_vitals', (SELECT vitals_json(v) FROM vitals v WHERE v.encounter_id = e.id
+                          ORDER BY v.taken_at DESC, v.id DESC LIMIT 1),
+        'break_glass', (SELECT coalesce(jsonb_agg(jsonb_build_object('by', a.username,
+                                'reason', bg.reason, 'until', utc_text(bg.expires_at))
+                                ORDER BY bg.granted_at), '[]'::jsonb)
+                        FROM break_glass bg JOIN account a ON a.id = bg.account_id
+                        WHERE bg.patient_id = e.patient_id AND bg.expires_at > now()))
+    FROM encounter e JOIN patient p ON p.id = e.patient_id
+    WHERE e.id = p_encounter_id
+$$;
+GRANT EXECUTE ON FUNCTION encounter_row_json(bigint) TO edlive_app;
