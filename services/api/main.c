@@ -2,6 +2,7 @@
 /* ed-api: REST /api/v1 over libwebsockets. Settings from the environment (README.md):
  * EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_API_PORT, EDLIVE_PROTO_DIR. */
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -65,6 +66,14 @@ int main(void)
     info.protocols = protocols;
     info.user = &app;
     info.max_http_header_pool = 64;
+    /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
+    if (config_str("EDLIVE_TLS_CERT", NULL)) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = config_str("EDLIVE_TLS_CERT", NULL);
+        info.ssl_private_key_filepath = config_str("EDLIVE_TLS_KEY", NULL);
+        info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                               SSL_OP_NO_TLSv1_1;
+    }
     ctx = lws_create_context(&info);
     if (!ctx) {
         log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);

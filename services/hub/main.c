@@ -2,6 +2,7 @@
 /* ed-hub: live WebSocket delivery of every committed change. Settings from the environment
  * (README.md): EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_HUB_PORT, EDLIVE_PROTO_DIR. */
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -63,6 +64,14 @@ int main(void)
     info.retry_and_idle_policy = &retry;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.max_http_header_pool = 64;
+    /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
+    if (config_str("EDLIVE_TLS_CERT", NULL)) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = config_str("EDLIVE_TLS_CERT", NULL);
+        info.ssl_private_key_filepath = config_str("EDLIVE_TLS_KEY", NULL);
+        info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                               SSL_OP_NO_TLSv1_1;
+    }
     hub.ctx = lws_create_context(&info);
     if (!hub.ctx) {
         log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);
