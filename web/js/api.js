@@ -22,6 +22,10 @@ async function call(method, path, body) {
       error: { status: 0, code: 'network', field: null, message: 'the server could not be reached' },
     };
   }
+  if (res.status === 401 && !path.startsWith('/session')) {
+    // Not signed in, or the session ended: clear the screen and go to sign-in.
+    signedOut();
+  }
   let data = null;
   try {
     data = await res.json();
@@ -38,6 +42,22 @@ async function call(method, path, body) {
 
 export const apiGet = (path) => call('GET', path);
 export const apiPost = (path, body) => call('POST', path, body);
+export const apiDelete = (path) => call('DELETE', path);
+
+// The session is over: remove every patient detail from the page at once, then go to the
+// sign-in page, which brings the user back here afterwards.
+export function signedOut() {
+  if (document.documentElement.dataset.signedOut) return;
+  document.documentElement.dataset.signedOut = '1';
+  for (const el of document.querySelectorAll('main, .selected, #board, #census, #title')) el.replaceChildren();
+  const next = location.pathname.replace(/^\//, '') + location.search;
+  location.replace(`login.html?next=${encodeURIComponent(next)}`);
+}
+
+export async function signOut() {
+  await apiDelete('/session');
+  signedOut();
+}
 
 // The department to show: ?department=N, else the first one the server lists.
 export async function resolveDepartment(requested) {
