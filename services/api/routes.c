@@ -35,7 +35,8 @@ struct route {
     int status;           /* on success */
 };
 
-static handler_fn sign_in, session_info, sign_out, break_glass, departments, audit_route;
+static handler_fn sign_in, session_info, sign_out, break_glass, departments, audit_route,
+    account_create, account_disabled;
 
 static const struct route routes[] = {
     {ROUTE_POST, "/api/v1/session", "http/session", true, ANY_SIGNED_IN, "session", NULL, NULL,
@@ -68,6 +69,10 @@ static const struct route routes[] = {
      ACT_BREAK_GLASS, "chart", NULL, NULL, break_glass, 201},
     {ROUTE_GET, "/api/v1/audit", NULL, false, ACT_AUDIT_READ, "audit", NULL, NULL, audit_route,
      200},
+    {ROUTE_POST, "/api/v1/accounts", "http/account", false, ACT_ACCOUNT_MANAGE, "account", NULL,
+     NULL, account_create, 201},
+    {ROUTE_POST, "/api/v1/accounts/:id/disabled", "http/account_disabled", false,
+     ACT_ACCOUNT_MANAGE, "account", NULL, NULL, account_disabled, 200},
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
@@ -257,6 +262,38 @@ static bool audit_route(struct api *app, const struct request *req, struct princ
     (void)id;
     (void)body;
     return audit_report(app, req, who, out, err);
+}
+
+static bool account_create(struct api *app, const struct request *req, struct principal *who,
+                           long long id, const json_t *body, struct route_result *out,
+                           struct ed_error *err)
+{
+    const json_t *staff = json_object_get(body, "staff_id");
+    long long account_id = 0;
+
+    (void)req;
+    (void)id;
+    if (!access_account_create(app->pg, who, json_string_value(json_object_get(body, "username")),
+                               json_string_value(json_object_get(body, "password")),
+                               json_string_value(json_object_get(body, "role")),
+                               json_is_integer(staff) ? json_integer_value(staff) : 0, &account_id,
+                               err))
+        return false;
+    out->reply = json_pack("{s:I}", "account_id", (json_int_t)account_id);
+    return true;
+}
+
+static bool account_disabled(struct api *app, const struct request *req, struct principal *who,
+                             long long id, const json_t *body, struct route_result *out,
+                             struct ed_error *err)
+{
+    bool disabled = json_is_true(json_object_get(body, "disabled"));
+
+    (void)req;
+    if (!access_account_set_disabled(app->pg, who, id, disabled, err))
+        return false;
+    out->reply = json_pack("{s:I,s:b}", "account_id", (json_int_t)id, "disabled", disabled);
+    return true;
 }
 
 /* ---- the pipeline ---- */

@@ -525,3 +525,85 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     return load_session(conn, p, false) == SESSION_OK ||
            ed_error_set(err, 503, "database_unavailable", NULL, "try again");
 }
+
+/* ---- account management (admins) ---- */
+
+bool access_account_create(PGconn *conn, const struct principal *admin, const char *username,
+                           const char *password, const char *role, long long staff_id,
+                           long long *account_id, struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO account (username, staff_id, roles, password_hash) "
+        "SELECT lower($1), $2, ARRAY[$3]::text[], $4 "
+        "WHERE $2::bigint IS NULL OR EXISTS (SELECT 1 FROM staff WHERE id = $2) "
+        "ON CONFLICT (username) DO NOTHING RETURNING id";
+    char hash[AUTH_HASH_MAX], staffbuf[24], detail[160];
+    const char *params[4];
+    PGresult *res;
+
+    if (!strcmp(role, "admin"))
+        return ed_error_set(err, 422, "invalid_value", "role",
+                            "admin accounts are made with edlivectl, which enrols their TOTP");
+    if (!auth_password_hash(password, hash, sizeof hash))
+        return ed_error_set(err, 503, "unavailable", NULL, "try again");
+    params[0] = username;
+    params[1] = staff_id ? pg_int_param(staffbuf, staff_id) : NULL;
+    params[2] = role;
+    params[3] = hash;
+    if (!pg_command(conn, "BEGIN"))
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    res = pg_query(conn, sql, 4, params);
+    if (!pg_ok(conn, res, "create account")) {
+        PQclear(res);
+        pg_command(conn, "ROLLBACK");
+        return ed_error_set(err, 422, "invalid_value", "username",
+                            "2-64 characters: lower-case letters, digits, '.', '_' or '-'");
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        pg_command(conn, "ROLLBACK");
+        return staff_id ? ed_error_set(err, 409, "conflict", "username",
+                                       "this username exists, or staff_id is unknown")
+                        : ed_error_set(err, 409, "conflict", "username",
+                                       "this username exists");
+    }
+    *account_id = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    snprintf(detail, sizeof detail, "account %lld (%s) created with role %s", *account_id,
+             username, role);
+    if (!access_audit(conn, admin, NULL, "account.create", 0, 0, "account", "success", false,
+                      detail, admin->source_addr) ||
+        !pg_command(conn, "COMMIT")) {
+        pg_command(conn, "ROLLBACK");
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    }
+    return true;
+}
+
+bool access_account_set_disabled(PGconn *conn, const struct principal *admin,
+                                 long long account_id, bool disabled, struct ed_error *err)
+{
+    static const char sql[] = "UPDATE account SET disabled = $2::boolean WHERE id = $1";
+    char idbuf[24], detail[64];
+    const char *params[] = {pg_int_param(idbuf, account_id), disabled ? "true" : "false"};
+    PGresult *res;
+    bool found;
+
+    if (!pg_command(conn, "BEGIN"))
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    res = pg_query(conn, sql, 2, params);
+    found = pg_ok(conn, res, "disable account") && !strcmp(PQcmdTuples(res), "1");
+    PQclear(res);
+    if (!found) {
+        pg_command(conn, "ROLLBACK");
+        return ed_error_set(err, 404, "not_found", NULL, "no such account");
+    }
+    snprintf(detail, sizeof detail, "account %lld", account_id);
+    if (!access_audit(conn, admin, NULL, disabled ? "account.disable" : "account.enable", 0, 0,
+                      "account", "success", true, detail, admin->source_addr) ||
+        !pg_command(conn, "COMMIT")) {
+        pg_command(conn, "ROLLBACK");
+        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+    }
+    return true;
+}

@@ -101,6 +101,14 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
                         const char *reason, const char *totp, int minutes,
                         long long *patient_id, struct ed_error *err);
 
+/* Admin account changes, each audited (account.create / account.disable / account.enable).
+ * Create: role is one of the six role names; 409 when the username exists. */
+bool access_account_create(PGconn *conn, const struct principal *admin, const char *username,
+                           const char *password, const char *role, long long staff_id,
+                           long long *account_id, struct ed_error *err);
+bool access_account_set_disabled(PGconn *conn, const struct principal *admin,
+                                 long long account_id, bool disabled, struct ed_error *err);
+
 /* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.
  * Runs inside the caller's transaction when there is one. */
 bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
