@@ -126,29 +126,41 @@ function markField(field, cls) {
 
 // ---------- patient list (live) ----------
 
-function renderList() {
-  const sorted = [...rows.values()].sort(compareRows);
-  list.replaceChildren(
-    ...sorted.map((row) =>
-      el(
-        'button',
-        {
-          type: 'button',
-          className: 'patient-pick',
-          dataset: { encounterId: String(row.encounter_id) },
-          attrs: { 'aria-pressed': row.encounter_id === selectedId ? 'true' : 'false' },
-          on: { click: () => select(row.encounter_id) },
-        },
-        el('span', { className: 'bed-label', text: row.bed ? row.bed.label : '—' }),
-        el(
-          'span',
-          {},
-          el('span', { className: 'pick-name', text: patientName(row.patient) }),
-          el('span', { className: 'pick-sub', text: `${ageSex(row.patient)} · ${row.bed ? AREA_LABEL[row.bed.area] || row.bed.area : 'no bed'}` }),
-        ),
-      ),
+const buttons = new Map(); // encounter_id -> button, reused so focus survives live updates
+
+function pickButton(row) {
+  let button = buttons.get(row.encounter_id);
+  if (!button) {
+    button = el('button', {
+      type: 'button',
+      className: 'patient-pick',
+      dataset: { encounterId: String(row.encounter_id) },
+      on: { click: () => select(row.encounter_id) },
+    });
+    buttons.set(row.encounter_id, button);
+  }
+  button.setAttribute('aria-pressed', row.encounter_id === selectedId ? 'true' : 'false');
+  button.replaceChildren(
+    el('span', { className: 'bed-label', text: row.bed ? row.bed.label : '—' }),
+    el(
+      'span',
+      {},
+      el('span', { className: 'pick-name', text: patientName(row.patient) }),
+      el('span', { className: 'pick-sub', text: `${ageSex(row.patient)} · ${row.bed ? AREA_LABEL[row.bed.area] || row.bed.area : 'no bed'}` }),
     ),
   );
+  return button;
+}
+
+function renderList() {
+  const sorted = [...rows.values()].sort(compareRows);
+  for (const [id, button] of buttons) {
+    if (!rows.has(id)) {
+      button.remove();
+      buttons.delete(id);
+    }
+  }
+  for (const row of sorted) list.append(pickButton(row)); // append moves an existing button
   noPatients.hidden = rows.size > 0;
 }
 

@@ -73,7 +73,7 @@ function buildRow(row) {
     className: `enc esi-row-${Number.isInteger(row.esi) ? row.esi : 'none'} st-${row.status}`,
     dataset: { encounterId: String(row.encounter_id), version: String(row.version) },
     tabIndex: 0,
-    attrs: { 'aria-label': `${patientName(row.patient)}, open chart` },
+    attrs: { title: 'open the chart' },
   });
 
   const bed = el('td', { className: 'c-bed' });
@@ -175,9 +175,11 @@ function applyEvent(msg) {
   const row = msg.payload && msg.payload.encounter;
   if (!row || !Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
   const held = rows.get(row.encounter_id);
+  const hadFocus = held && held.tr.contains(document.activeElement);
   if (held) held.tr.remove();
   if (isActive(row) && row.department_id === departmentId) {
     const tr = buildRow(row);
+    if (hadFocus) queueMicrotask(() => tr.focus({ preventScroll: true }));
     tr.classList.add('flash');
     setTimeout(() => tr.classList.remove('flash'), 4000);
     rows.set(row.encounter_id, { row, tr });

@@ -261,7 +261,10 @@ function init() {
       stamp();
     },
     onError: (err) => {
-      if (err.code === 'not_found') showMessage(`Encounter ${encounterId} does not exist.`);
+      if (err.code === 'not_found') {
+        showMessage(`Encounter ${encounterId} does not exist.`);
+        if (!encounter) $('who').replaceChildren(el('span', { className: 'pt-big', text: 'No such encounter' }));
+      }
     },
   });
   window.edlive = { live };

@@ -188,11 +188,14 @@ export function connectLive({
       try {
         handle(msg);
       } catch (e) {
-        // A frame we could not apply leaves our state unproven: start over from the hub.
+        // A frame we could not apply leaves our state unproven: start over from a snapshot,
+        // after the usual backoff (a page that cannot render must not hammer the hub).
         console.error(`edlive ${topKey}: applying ${msg && msg.type} failed`, e);
         haveState = false;
         lastSeq = 0;
-        gap('apply failed');
+        lastVersion = 0;
+        drop('could not apply an update');
+        return;
       }
       evaluate();
     };

@@ -38,7 +38,8 @@ export const STATUS_LABEL = {
   left_without_being_seen: 'Left without being seen',
 };
 export const ESI_NAME = { 1: 'Resuscitation', 2: 'Emergent', 3: 'Urgent', 4: 'Less urgent', 5: 'Non-urgent' };
-export const SEX_SHORT = { female: 'F', male: 'M', other: 'X', unknown: '?' };
+// HL7 v2 administrative sex letters
+export const SEX_SHORT = { female: 'F', male: 'M', other: 'O', unknown: 'U' };
 export const ACVPU_LABEL = { A: 'Alert', C: 'New confusion', V: 'Voice', P: 'Pain', U: 'Unresponsive' };
 export const ARRIVAL_LABEL = {
   walk_in: 'Walk-in',
@@ -92,7 +93,7 @@ export function ageSex(p, today = new Date()) {
       }
     }
   }
-  const sex = SEX_SHORT[p.sex] || '?';
+  const sex = SEX_SHORT[p.sex] || 'U';
   return `${age} ${sex}`.trim();
 }
 

@@ -1,9 +1,11 @@
 // board_live.browser.test.mjs: the web pages against the real services, in headless Chromium.
 //
-// Two tracking boards and one bedside tablet are open; a nurse records vitals through the
-// bedside page (real clicks and typing); both boards must show the new values without a
-// reload within a few seconds, agree on data-seq, and say LIVE. Then the chart page of the
-// same encounter must show the next vitals row (and a note) live.
+// Two tracking boards and one bedside tablet are open. A test patient arrives (through the
+// API: registration has no page yet) and must appear on every page live. A nurse records
+// vitals through the bedside page (real clicks and typing); both boards must show the new
+// values without a reload within a few seconds, agree on data-seq, and say LIVE. The chart
+// page of the same encounter must show the next vitals row (and a note) live. Finally the
+// patient departs and leaves both boards live. The test patient gets a fresh MRN each run.
 //
 // Environment (deploy/local/test exports these):
 //   EDLIVE_BASE_URL   e.g. http://127.0.0.1:8490 (nginx: web/, /api, /ws); unset: skipped
@@ -37,7 +39,18 @@ const problems = []; // page errors and CSP violations, from every page
 let boardA;
 let boardB;
 let bedside;
-let chosen; // {encounterId, firstHr, vitals}
+let chosen; // {encounterId, nurse, vitals}
+let departed = false;
+
+async function api(method, pathname, body) {
+  const res = await fetch(`${BASE}/api/v1${pathname}`, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await res.json().catch(() => null);
+  return { status: res.status, data };
+}
 
 const logs = new Map(); // page -> recent console lines, for failure messages
 
@@ -99,6 +112,14 @@ async function submitAndWait(page, submit) {
   return body;
 }
 
+// The department a board page shows (its links carry it).
+async function departmentOf(page) {
+  const href = await page.getAttribute('#bedside-link', 'href');
+  const id = Number(new URL(href, BASE).searchParams.get('department'));
+  assert.ok(id > 0, `board page names its department (${href})`);
+  return id;
+}
+
 async function boardRowState(page, encounterId) {
   return page.evaluate((id) => {
     const tr = document.querySelector(`#board tr[data-encounter-id="${id}"]`);
@@ -142,6 +163,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (chosen && !departed) await api('POST', `/encounters/${chosen.encounterId}/status`, { status: 'departed' }).catch(() => {});
   if (browser) await browser.close();
 });
 
@@ -151,19 +173,35 @@ test('vitals recorded at the bedside appear live on two boards', { skip, timeout
   bedside = watch(await tablet.newPage(), 'bedside');
   await Promise.all([boardA.goto(`${BASE}/board.html`), boardB.goto(`${BASE}/board.html`), bedside.goto(`${BASE}/bedside.html`)]);
   await Promise.all([waitLive(boardA, 'board A'), waitLive(boardB, 'board B'), waitLive(bedside, 'bedside')]);
-  await boardA.waitForSelector('#board tbody tr[data-encounter-id]');
-  await boardB.waitForSelector('#board tbody tr[data-encounter-id]');
-  await bedside.waitForSelector('#patient-list .patient-pick[data-encounter-id]');
 
   // A page that reloads loses this mark.
   for (const p of [boardA, boardB]) await p.evaluate(() => (window.__noReload = 'kept'));
 
-  // The nurse picks a patient (the first one on the bedside list) and who she is.
-  const pick = bedside.locator('#patient-list .patient-pick').first();
-  const encounterId = Number(await pick.getAttribute('data-encounter-id'));
-  assert.ok(encounterId > 0);
+  // A test patient arrives; every page shows the new row live.
+  const stamp = Date.now().toString(36).toUpperCase();
+  const arrival = await api('POST', `/departments/${await departmentOf(boardA)}/arrivals`, {
+    patient: { mrn: `WEBTEST-${stamp}`, family_name: 'Testpatient', given_name: `Browser ${stamp}`, birth_date: '1970-01-01', sex: 'unknown' },
+    arrival_mode: 'walk_in',
+    chief_complaint: 'browser test patient',
+  });
+  assert.equal(arrival.status, 201, `arrival refused: ${JSON.stringify(arrival.data)}`);
+  const encounterId = arrival.data.encounter.encounter_id;
+  chosen = { encounterId };
+  for (const [name, page, selector] of [
+    ['board A', boardA, `#board tr[data-encounter-id="${encounterId}"]`],
+    ['board B', boardB, `#board tr[data-encounter-id="${encounterId}"]`],
+    ['bedside', bedside, `#patient-list .patient-pick[data-encounter-id="${encounterId}"]`],
+  ]) {
+    await page.waitForSelector(selector, { timeout: LIVE_WITHIN_MS }).catch(async () => {
+      throw new Error(`${name} did not show the new arrival (encounter ${encounterId}, seq ${arrival.data.seq}) within ${LIVE_WITHIN_MS} ms: ${await describe(page)}`);
+    });
+  }
   const before = await boardRowState(boardA, encounterId);
-  assert.ok(before, `encounter ${encounterId} is on the bedside list but not on board A`);
+  assert.equal(before.hr, '', 'no vitals yet');
+  assert.match(await boardA.textContent(`#board tr[data-encounter-id="${encounterId}"] .pt-name`), new RegExp(`^Testpatient, Browser ${stamp}$`));
+
+  // The nurse picks the patient and who she is.
+  const pick = bedside.locator(`#patient-list .patient-pick[data-encounter-id="${encounterId}"]`);
   await pick.click();
   assert.equal(await pick.getAttribute('aria-pressed'), 'true');
   const nurse = await bedside.evaluate(() => {
@@ -252,13 +290,15 @@ test('vitals recorded at the bedside appear live on two boards', { skip, timeout
     timeout: LIVE_WITHIN_MS,
   });
 
+  await boardA.evaluate((id) => document.querySelector(`#board tr[data-encounter-id="${id}"]`).scrollIntoView({ block: 'center' }), encounterId);
   await boardA.screenshot({ path: path.join(ARTIFACTS, 'board.png') });
+  await bedside.evaluate(() => window.scrollTo(0, 0));
   await bedside.screenshot({ path: path.join(ARTIFACTS, 'bedside.png'), fullPage: true });
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });
 
 test('the chart of that encounter shows new vitals and notes live', { skip, timeout: 60000 }, async (t) => {
-  if (!chosen) return t.skip('the first test did not get as far as recording vitals');
+  if (!chosen?.vitals) return t.skip('the first test did not get as far as recording vitals');
   const chart = watch(await wall.newPage(), 'chart');
   await chart.goto(`${BASE}/chart.html?encounter=${chosen.encounterId}`);
   await waitLive(chart, 'chart');
@@ -312,12 +352,13 @@ test('the chart of that encounter shows new vitals and notes live', { skip, time
   assert.equal(await chart.locator('#notes .note-text b').count(), 0, 'note text is not interpreted as HTML');
   assert.equal(await chart.evaluate(() => window.__noReload), 'kept', 'the chart was not reloaded');
 
+  await chart.evaluate(() => window.scrollTo(0, 0));
   await chart.screenshot({ path: path.join(ARTIFACTS, 'chart.png') });
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });
 
 test('an implausible value asks for confirmation and "go back" saves nothing', { skip, timeout: 30000 }, async (t) => {
-  if (!chosen) return t.skip('the first test did not get as far as the bedside page');
+  if (!chosen?.vitals) return t.skip('the first test did not get as far as the bedside page');
   let posts = 0;
   const count = (req) => {
     if (req.method() === 'POST') posts++;
@@ -334,4 +375,22 @@ test('an implausible value asks for confirmation and "go back" saves nothing', {
   bedside.off('request', count);
   await bedside.click('#clear');
   assert.equal(await bedside.inputValue('#heart_rate'), '');
+});
+
+test('a departed patient leaves both boards live, and the bedside page stops taking vitals', { skip, timeout: 30000 }, async (t) => {
+  if (!chosen?.encounterId) return t.skip('no test patient was created');
+  const res = await api('POST', `/encounters/${chosen.encounterId}/status`, { status: 'departed' });
+  assert.equal(res.status, 200, `status refused: ${JSON.stringify(res.data)}`);
+  departed = true;
+  for (const [name, page] of [['board A', boardA], ['board B', boardB]]) {
+    await page
+      .waitForSelector(`#board tr[data-encounter-id="${chosen.encounterId}"]`, { state: 'detached', timeout: LIVE_WITHIN_MS })
+      .catch(async () => {
+        throw new Error(`${name} still shows departed encounter ${chosen.encounterId}: ${await describe(page)}`);
+      });
+    assert.ok(Number(await page.getAttribute('#board', 'data-seq')) >= res.data.seq);
+  }
+  await bedside.waitForSelector(`#patient-list .patient-pick[data-encounter-id="${chosen.encounterId}"]`, { state: 'detached', timeout: LIVE_WITHIN_MS });
+  assert.ok(await bedside.isDisabled('#save'), 'no vitals for a patient who left');
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });
