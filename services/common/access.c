@@ -417,11 +417,17 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
         /* The step only moves forward, so a code can serve one sign-in only. */
         const char *params[] = {pg_int_param(idbuf, account_id),
                                 pg_int_param(stepbuf, (long long)step)};
+        /* "totp_last_step < $2": of two sign-ins racing with one code, one wins. */
         res = pg_query(conn,
                        "UPDATE account SET failed_count = 0, locked_until = NULL, "
-                       "totp_last_step = GREATEST(totp_last_step, $2) WHERE id = $1",
+                       "totp_last_step = GREATEST(totp_last_step, $2) WHERE id = $1 "
+                       "AND ($2 = 0 OR totp_last_step < $2)",
                        2, params);
-        pg_ok(conn, res, "reset failures");
+        if (!pg_ok(conn, res, "reset failures") || strcmp(PQcmdTuples(res), "1") != 0) {
+            PQclear(res);
+            return ed_error_set(err, 401, "totp_invalid", "totp",
+                                "the code is wrong or was already used");
+        }
         PQclear(res);
     }
     {

@@ -650,6 +650,13 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_CLOSED:
         client_close(hub, c);
         return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* An upgrade refused or broken after FILTER never reaches CLOSED. */
+        if (c) {
+            free(c->who);
+            c->who = NULL;
+        }
+        return 0;
     default:
         return 0;
     }
