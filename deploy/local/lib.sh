@@ -496,6 +496,8 @@ ed_psql_admin() {
 
 ed_pg_options() {
     local o="-c listen_addresses=127.0.0.1 -c port=$EDLIVE_PG_PORT -c unix_socket_directories='$ED_PGSOCK'"
+    # The server log must not carry patient data: no failing statements, rows or details.
+    o+=" -c log_min_error_statement=panic -c log_error_verbosity=terse"
     # Tests start from an empty database every run: durability buys nothing there.
     [ "$ED_MODE" = test ] && o+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     echo "$o"
