@@ -5,10 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireEnv, svc, psqlValue } from './lib/env.mjs';
-import { LiveBoard, getJson, postJson, comparable } from './lib/live_client.mjs';
+import { LiveBoard, getJson, postJson, comparable, useToken } from './lib/live_client.mjs';
+import { tokenFor } from './lib/auth.mjs';
 
 const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_WS_URL', 'EDLIVE_PG', 'EDLIVE_REPO', 'EDLIVE_STATE');
 const api = `${env.EDLIVE_API_URL}/api/v1`;
+// The Demo ED's charge nurse: every clinical write and both topics.
+useToken(await tokenFor(env.EDLIVE_API_URL, 'adeyemi'));
 
 async function demoDepartment() {
   const { departments } = await getJson(`${api}/departments`);

@@ -17,10 +17,13 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
+import { bearer, tokenFor } from '../../tests/lib/auth.mjs';
 
 const API = (process.env.EDLIVE_API_URL || '').replace(/\/+$/, '');
 const PG = process.env.EDLIVE_PG || '';
 const SKIP = API ? false : 'EDLIVE_API_URL is not set (e.g. EDLIVE_API_URL=http://127.0.0.1:8481): bad-input tests need a running ed-api';
+// Requests are made as the Demo ED's charge nurse, who may do every clinical write.
+const AUTH = API ? bearer(await tokenFor(API, 'adeyemi')) : {};
 const NO_SUCH_ID = 2000000001; // larger than any id the demo data or the tests create
 
 function psql(sql) {
@@ -40,6 +43,7 @@ function rowCounts() {
 }
 
 async function call(method, path, body, headers = {}) {
+  headers = { ...AUTH, ...headers };
   if (body instanceof Chunked) return callChunked(method, path, body.text, headers);
   const init = { method, headers };
   if (body !== undefined) init.body = body;

@@ -28,6 +28,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { bearer, tokenFor } from '../../tests/lib/auth.mjs';
+
+// Live requests are made as the Demo ED's charge nurse, who may do every clinical write.
+let authHeaders = null;
+async function auth() {
+  if (!authHeaders) authHeaders = bearer(await tokenFor(API, 'adeyemi'));
+  return authHeaders;
+}
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PROTO = path.resolve(HERE, '../../../proto');
@@ -301,7 +309,7 @@ test('the local validator agrees with the subset on edge cases', () => {
 // Live: ed-api.
 
 async function call(method, p, body, headers = {}) {
-  const init = { method, headers: { ...headers } };
+  const init = { method, headers: { ...(await auth()), ...headers } };
   if (body !== undefined) {
     init.body = body;
     if (!('content-type' in Object.fromEntries(Object.entries(init.headers).map(([k, x]) => [k.toLowerCase(), x])))) init.headers['Content-Type'] = 'application/json';
@@ -507,7 +515,7 @@ const skipWs = !WS_URL ? 'EDLIVE_WS_URL is not set (e.g. ws://127.0.0.1:8480/ws)
 
 /** A WebSocket with a queue of parsed frames; next(pred) waits for the first matching one. */
 async function openWs() {
-  const ws = new WebSocket(WS_URL);
+  const ws = new WebSocket(WS_URL, { headers: await auth() });
   const queue = [];
   const waiters = [];
   const all = [];

@@ -1,9 +1,16 @@
 // A test client of ed-hub that applies the protocol exactly as proto/README.md states it:
 // snapshot or recovered, then events in seq order, each once. It records every seq it
 // applied, so a test can prove no event was lost, repeated or reordered.
+let defaultToken = null;
+// The session every helper here uses unless given another.
+export function useToken(token) {
+  defaultToken = token;
+}
+
 export class LiveBoard {
-  constructor(wsUrl, departmentId) {
+  constructor(wsUrl, departmentId, token = defaultToken) {
     this.wsUrl = wsUrl;
+    this.token = token;
     this.departmentId = departmentId;
     this.seq = 0;
     this.rows = new Map(); // encounter_id -> board row
@@ -16,7 +23,7 @@ export class LiveBoard {
 
   connect() {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.wsUrl);
+      const ws = new WebSocket(this.wsUrl, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
       this.ws = ws;
       ws.onopen = () => {
         ws.send(JSON.stringify({ type: 'subscribe', topic: 'board', department_id: this.departmentId, since: this.seq }));
@@ -89,16 +96,16 @@ export class LiveBoard {
   }
 }
 
-export async function getJson(url) {
-  const res = await fetch(url);
+export async function getJson(url, token = defaultToken) {
+  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
   return res.json();
 }
 
-export async function postJson(url, body, headers = {}) {
+export async function postJson(url, body, headers = {}, token = defaultToken) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
