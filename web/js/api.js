@@ -22,16 +22,16 @@ async function call(method, path, body) {
       error: { status: 0, code: 'network', field: null, message: 'the server could not be reached' },
     };
   }
-  if (res.status === 401 && !path.startsWith('/session')) {
-    // Not signed in, or the session ended: clear the screen and go to sign-in.
-    signedOut();
-  }
   let data = null;
   try {
     data = await res.json();
   } catch {
     data = null;
   }
+  // Not signed in, or the session ended: clear the screen and go to sign-in. (A 401 that is
+  // about a code, e.g. totp_invalid at break-glass, is an answer for the form, not a sign-out.)
+  const code401 = res.status === 401 && data && data.error ? data.error.code : null;
+  if (res.status === 401 && !path.startsWith('/session') && (!code401 || code401 === 'unauthenticated')) signedOut();
   if (res.ok && data !== null) return { ok: true, status: res.status, data, error: null };
   const error =
     data && data.error && typeof data.error === 'object'
@@ -44,30 +44,41 @@ export const apiGet = (path) => call('GET', path);
 export const apiPost = (path, body) => call('POST', path, body);
 export const apiDelete = (path) => call('DELETE', path);
 
+// Called when the session is over, before the page is blanked (pages close their live
+// connections here so that nothing more arrives).
+const signedOutHooks = [];
+export function onSignedOut(fn) {
+  signedOutHooks.push(fn);
+}
+
 // The session is over: remove every patient detail from the page at once, then go to the
-// sign-in page, which brings the user back here afterwards.
-export function signedOut() {
+// sign-in page, which brings the user back here afterwards. why: 'ended' (idle time-out,
+// revoked, disabled) or 'signout' (the user signed out).
+export function signedOut(why = 'ended') {
   if (document.documentElement.dataset.signedOut) return;
   document.documentElement.dataset.signedOut = '1';
-  for (const el of document.querySelectorAll('main, .selected, #board, #census, #title')) el.replaceChildren();
+  for (const fn of signedOutHooks) {
+    try {
+      fn();
+    } catch (e) {
+      console.error(e);
+    }
+  }
+  for (const el of document.querySelectorAll('main, .selected, #board, #census, #title, #title-name, #dept-name, #user')) el.replaceChildren();
+  document.title = 'Signed out – edlive';
   const next = location.pathname.replace(/^\//, '') + location.search;
-  location.replace(`login.html?next=${encodeURIComponent(next)}`);
+  location.replace(`login.html?next=${encodeURIComponent(next)}${why === 'signout' ? '&why=signout' : '&why=ended'}`);
 }
 
 export async function signOut() {
   await apiDelete('/session');
-  signedOut();
+  signedOut('signout');
 }
 
-// The department to show: ?department=N, else the first one the server lists.
-export async function resolveDepartment(requested) {
-  const res = await apiGet('/departments');
-  if (!res.ok) return { error: res.error, departments: [] };
-  const departments = Array.isArray(res.data.departments) ? res.data.departments : [];
-  if (requested) {
-    const found = departments.find((d) => d.id === requested);
-    return found ? { department: found, departments } : { error: { message: `department ${requested} does not exist` }, departments };
-  }
-  if (!departments.length) return { error: { message: 'no departments are set up' }, departments };
-  return { department: departments[0], departments };
+// Is the session still valid? 'ok' | 'signed_out' | 'unknown' (server not reachable).
+// Note: a REST request counts as activity, so this is only asked when something failed.
+export async function sessionState() {
+  const res = await apiGet('/session');
+  if (res.ok) return 'ok';
+  return res.status === 401 ? 'signed_out' : 'unknown';
 }

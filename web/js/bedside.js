@@ -4,7 +4,8 @@
 // the save goes to POST /api/v1/encounters/{id}/vitals and the server's NEWS2 is shown.
 // Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
 import { connectLive, renderBanner } from './live.js';
-import { apiPost, resolveDepartment } from './api.js';
+import { apiPost, signedOut, sessionState, onSignedOut } from './api.js';
+import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import {
   el,
   compareRows,
@@ -71,12 +72,14 @@ let takenBy = null; // staff id (variable only)
 let takenAtTouched = false;
 let saving = false;
 let haveBoard = false; // a board snapshot has arrived
+let session = null;
 
 // ---------- helpers ----------
 
-function showMessage(text) {
+function showMessage(text, { info = false } = {}) {
   message.textContent = text;
   message.hidden = !text;
+  message.classList.toggle('info', info);
 }
 
 function pad(n) {
@@ -193,7 +196,7 @@ function renderSelected() {
     el('span', { text: `MRN ${row.patient.mrn}` }),
     el('span', { text: row.chief_complaint || '' }),
     el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
-    el('a', { href: `chart.html?encounter=${row.encounter_id}`, text: 'Open chart' }),
+    can(session, 'chart.read') ? el('a', { href: `chart.html?encounter=${row.encounter_id}`, text: 'Open chart' }) : null,
   );
   const v = row.latest_vitals;
   if (!v) {
@@ -240,6 +243,8 @@ function renderStaff() {
     );
   }
   takenBySelect.replaceChildren(...children);
+  // Who is signed in took them, unless the nurse picks someone else.
+  if (!takenBy && session && session.staff_id && staff.some((s) => s.id === session.staff_id)) takenBy = session.staff_id;
   if (takenBy && staff.some((s) => s.id === takenBy)) takenBySelect.value = String(takenBy);
   else {
     takenBy = null;
@@ -536,23 +541,51 @@ function init() {
   start();
 }
 
+// Nothing of the board is kept: the list, the selection and the form are emptied.
+function clearAll() {
+  rows.clear();
+  staff = [];
+  haveBoard = false;
+  selectedId = null;
+  renderList();
+  renderSelected();
+  list.dataset.seq = '0';
+  $('patient-section').hidden = true;
+  form.hidden = true;
+  result.hidden = true;
+  noPatients.hidden = true;
+}
+
+function noPage(text, opts) {
+  clearAll();
+  showMessage(text, opts);
+  renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'nothing to record here' });
+  fitHeader();
+}
+
 async function start() {
-  const requested = positiveInt(param('department'));
-  if (param('department') !== null && !requested) {
-    showMessage('The department in the address is not valid.');
+  session = await startSession({ onWait: showMessage });
+  fitHeader();
+  const refusal = noAccessText(session, 'vitals.create');
+  if (refusal) {
+    noPage(refusal, { info: true });
     return;
   }
-  if (requested) departmentId = requested;
-  else {
-    const r = await resolveDepartment(null);
-    if (r.error) {
-      showMessage(`Cannot load departments: ${r.error.message}. Retrying…`);
-      setTimeout(start, 5000);
-      return;
-    }
-    departmentId = r.department.id;
+  const requested = positiveInt(param('department'));
+  if (param('department') !== null && !requested) {
+    noPage('The department in the address is not valid.');
+    return;
   }
+  const r = pickDepartment(session, requested);
+  if (r.error) {
+    noPage(r.error.message);
+    return;
+  }
+  departmentId = r.department.id;
+  $('dept-name').textContent = r.department.name;
   showMessage('');
+  $('patient-section').hidden = false;
+  form.hidden = false;
   $('board-link').href = `board.html?department=${departmentId}`;
   live = connectLive({
     topic: 'board',
@@ -564,9 +597,15 @@ async function start() {
       fitHeader();
     },
     onError: (err) => {
-      if (err.code === 'not_found') showMessage(`Department ${departmentId} does not exist.`);
+      clearAll();
+      if (err.code === 'not_found') showMessage(`Department ${departmentId} is not one of your departments (or does not exist).`);
+      else if (err.code === 'forbidden') showMessage('Your role may not read this board.');
+      else showMessage(`The server refused: ${err.message || err.code}.`);
     },
+    onSignedOut: () => signedOut('ended'),
+    checkSession: sessionState,
   });
+  onSignedOut(() => live.close());
   window.edlive = { live };
 }
 

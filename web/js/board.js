@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // board.js: the physician tracking board of one department, live over /ws.
 import { connectLive, renderBanner } from './live.js';
-import { resolveDepartment } from './api.js';
+import { signedOut, sessionState, onSignedOut } from './api.js';
+import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import {
   el,
   compareRows,
@@ -18,6 +19,8 @@ import {
   AREA_LABEL,
   positiveInt,
   param,
+  activeGrants,
+  breakGlassFlag,
 } from './ui.js';
 
 const table = document.getElementById('board');
@@ -29,14 +32,18 @@ const title = document.getElementById('title');
 const census = document.getElementById('census');
 const clock = document.getElementById('clock');
 const topbar = document.getElementById('topbar');
+const legend = document.getElementById('legend');
 
 const rows = new Map(); // encounter_id -> {row, tr}
 let live = null;
 let departmentId = null;
+let session = null;
+let chartLinks = false; // the role reads charts: rows open them
 
-function showMessage(text) {
+function showMessage(text, { info = false } = {}) {
   message.textContent = text;
   message.hidden = !text;
+  message.classList.toggle('info', info);
 }
 
 function vitalsAgeCell(row) {
@@ -69,11 +76,12 @@ function staffCell(person) {
 }
 
 function buildRow(row) {
+  const grants = activeGrants(row);
   const tr = el('tr', {
-    className: `enc esi-row-${Number.isInteger(row.esi) ? row.esi : 'none'} st-${row.status}`,
-    dataset: { encounterId: String(row.encounter_id), version: String(row.version) },
-    tabIndex: 0,
-    attrs: { title: 'open the chart' },
+    className: `enc esi-row-${Number.isInteger(row.esi) ? row.esi : 'none'} st-${row.status}${chartLinks ? ' opens' : ''}${grants.length ? ' has-bg' : ''}`,
+    dataset: { encounterId: String(row.encounter_id), version: String(row.version), breakGlass: String(grants.length) },
+    tabIndex: chartLinks ? 0 : -1,
+    attrs: chartLinks ? { title: 'open the chart' } : {},
   });
 
   const bed = el('td', { className: 'c-bed' });
@@ -84,13 +92,17 @@ function buildRow(row) {
   }
 
   const patient = el('td', { className: 'c-patient' });
-  const link = el('a', {
-    className: 'pt-name',
-    href: `chart.html?encounter=${encodeURIComponent(row.encounter_id)}`,
-    text: patientName(row.patient),
-    tabIndex: -1,
-  });
-  patient.append(link, el('span', { className: 'agesex', text: ageSex(row.patient) }));
+  const name = chartLinks
+    ? el('a', {
+        className: 'pt-name',
+        href: `chart.html?encounter=${encodeURIComponent(row.encounter_id)}`,
+        text: patientName(row.patient),
+        tabIndex: -1,
+      })
+    : el('span', { className: 'pt-name', text: patientName(row.patient) });
+  patient.append(name, el('span', { className: 'agesex', text: ageSex(row.patient) }));
+  const flag = breakGlassFlag(row);
+  if (flag) patient.append(flag);
 
   const time = el('td', { className: 'c-time', dataset: { arrivedAt: row.arrived_at } });
   updateAge(time, row.arrived_at, false);
@@ -119,6 +131,7 @@ function buildRow(row) {
 }
 
 function openChart(tr) {
+  if (!chartLinks) return;
   location.href = `chart.html?encounter=${encodeURIComponent(tr.dataset.encounterId)}`;
 }
 
@@ -148,7 +161,20 @@ function order() {
   empty.hidden = rows.size > 0;
   const waiting = sorted.filter(({ row }) => row.status === 'waiting').length;
   const untriaged = sorted.filter(({ row }) => !Number.isInteger(row.esi)).length;
-  census.textContent = `${rows.size} patient${rows.size === 1 ? '' : 's'} · ${waiting} waiting · ${untriaged} not triaged`;
+  const emergency = sorted.filter(({ row }) => activeGrants(row).length).length;
+  census.replaceChildren(`${rows.size} patient${rows.size === 1 ? '' : 's'} · ${waiting} waiting · ${untriaged} not triaged`);
+  if (emergency) census.append(' · ', el('span', { className: 'bg-count', text: `⚠ ${emergency} emergency access` }));
+}
+
+// Drops every row (the server refused the board, or the session ended).
+function clearBoard() {
+  rows.clear();
+  tbody.replaceChildren();
+  census.replaceChildren();
+  table.dataset.seq = '0';
+  table.hidden = true;
+  legend.hidden = true;
+  empty.hidden = true;
 }
 
 function stampSeq() {
@@ -157,6 +183,8 @@ function stampSeq() {
 
 function applySnapshot(msg) {
   const board = msg.board;
+  table.hidden = false;
+  legend.hidden = false;
   rows.clear();
   tbody.replaceChildren();
   for (const row of board.encounters || []) {
@@ -192,6 +220,17 @@ function applyEvent(msg) {
 
 function tickTimes() {
   const now = Date.now();
+  // An emergency-access grant ends without an event: its flag goes when its time is up.
+  let changed = false;
+  for (const [id, held] of rows) {
+    if (Number(held.tr.dataset.breakGlass || 0) !== activeGrants(held.row, now).length) {
+      const tr = buildRow(held.row);
+      held.tr.replaceWith(tr);
+      rows.set(id, { row: held.row, tr });
+      changed = true;
+    }
+  }
+  if (changed) order();
   for (const td of tbody.querySelectorAll('td.c-time[data-arrived-at]')) td.textContent = formatDuration(now - Date.parse(td.dataset.arrivedAt));
   for (const td of tbody.querySelectorAll('td.c-obs[data-taken-at]')) updateAge(td, td.dataset.takenAt, true);
 }
@@ -213,29 +252,41 @@ function init() {
   start();
 }
 
+function noBoard(text, opts) {
+  clearBoard();
+  showMessage(text, opts);
+  renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no board here' });
+  fitHeader();
+}
+
 async function start() {
-  const requested = positiveInt(param('department'));
-  if (param('department') !== null && !requested) {
-    showMessage('The department in the address is not valid.');
+  session = await startSession({ onWait: showMessage });
+  fitHeader();
+  const refusal = noAccessText(session, 'board.read');
+  if (refusal) {
+    noBoard(refusal, { info: true });
     return;
   }
-  let departments = [];
-  if (requested) {
-    departmentId = requested;
-    resolveDepartment(requested).then((r) => fillDepartments(r.departments));
-  } else {
-    const r = await resolveDepartment(null);
-    if (r.error) {
-      showMessage(`Cannot load departments: ${r.error.message}. Retrying…`);
-      setTimeout(start, 5000);
-      return;
-    }
-    departmentId = r.department.id;
-    departments = r.departments;
-    fillDepartments(departments);
+  chartLinks = can(session, 'chart.read');
+  const requested = positiveInt(param('department'));
+  if (param('department') !== null && !requested) {
+    noBoard('The department in the address is not valid.');
+    return;
   }
-  document.getElementById('bedside-link').href = `bedside.html?department=${departmentId}`;
+  const r = pickDepartment(session, requested);
+  if (r.error) {
+    fillDepartments(r.departments);
+    noBoard(r.error.message);
+    return;
+  }
+  departmentId = r.department.id;
+  fillDepartments(r.departments);
+  title.textContent = r.department.name;
+  const bedsideLink = document.getElementById('bedside-link');
+  bedsideLink.href = `bedside.html?department=${departmentId}`;
+  bedsideLink.hidden = !can(session, 'vitals.create');
   showMessage('');
+  fitHeader();
   live = connectLive({
     topic: 'board',
     id: departmentId,
@@ -247,9 +298,15 @@ async function start() {
       stampSeq();
     },
     onError: (err) => {
-      if (err.code === 'not_found') showMessage(`Department ${departmentId} does not exist.`);
+      clearBoard();
+      if (err.code === 'not_found') showMessage(`Department ${departmentId} is not one of your departments (or does not exist).`);
+      else if (err.code === 'forbidden') showMessage('Your role may not read this board.');
+      else showMessage(`The server refused the board: ${err.message || err.code}.`);
     },
+    onSignedOut: () => signedOut('ended'),
+    checkSession: sessionState,
   });
+  onSignedOut(() => live.close());
   window.edlive = { live };
 }
 

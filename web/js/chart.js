@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // chart.js: one encounter's chart, live over /ws (topic chart; continuity by version).
 import { connectLive, renderBanner } from './live.js';
-import { apiGet, apiPost } from './api.js';
+import { apiGet, apiPost, signedOut, sessionState, onSignedOut } from './api.js';
+import { startSession, can, noAccessText } from './session.js';
 import {
   el,
   patientName,
@@ -20,6 +21,7 @@ import {
   ESI_NAME,
   positiveInt,
   param,
+  breakGlassFlag,
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -40,10 +42,35 @@ let live = null;
 let staffLoadedFor = null;
 let authorId = null; // a variable only
 let savingNote = false;
+let session = null;
+let breakingGlass = false;
 
-function showMessage(text) {
+function showMessage(text, { info = false } = {}) {
   $('message').textContent = text;
   $('message').hidden = !text;
+  $('message').classList.toggle('info', info);
+}
+
+function showChartPanels(show) {
+  for (const panel of document.querySelectorAll('.chart-data')) panel.hidden = !show;
+}
+
+// Nothing of the chart stays on the page (refused, access ended, signed out).
+function clearChart() {
+  encounter = null;
+  vitals = [];
+  notes = [];
+  vitalsBody.replaceChildren();
+  notesList.replaceChildren();
+  $('header-esi').replaceChildren();
+  $('who').replaceChildren();
+  $('facts').replaceChildren();
+  $('title-name').textContent = '';
+  authorSelect.replaceChildren(el('option', { value: '', text: '— choose —' }));
+  staffLoadedFor = null;
+  main.dataset.seq = '0';
+  main.dataset.version = '0';
+  showChartPanels(false);
 }
 
 function byNewest(a, b) {
@@ -66,6 +93,8 @@ function renderHeader() {
     el('span', { text: `born ${formatDate(p.birth_date)}` }),
     el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
   );
+  const flag = breakGlassFlag(row, { tag: 'div' });
+  if (flag) $('who').append(flag);
   const arrived = `${formatTime(row.arrived_at)} (${formatDuration(since(row.arrived_at))} ago)`;
   $('facts').replaceChildren(
     fact('Bed', row.bed ? `${row.bed.label} · ${AREA_LABEL[row.bed.area] || row.bed.area}` : 'no bed'),
@@ -78,9 +107,13 @@ function renderHeader() {
     fact('Encounter', `#${row.encounter_id}`),
   );
   $('title-name').textContent = `${patientName(p)} · ${ageSex(p)}`;
-  document.title = `${p.family_name || 'Chart'} – chart – edlive`;
-  $('board-link').href = `board.html?department=${row.department_id}`;
+  // The window title stays generic: browsers keep titles in their history files.
+  document.title = 'Chart – edlive';
+  // Links to the patient's department only for its own staff (not through emergency access).
+  const own = session && (session.departments || []).some((d) => d.id === row.department_id);
+  if (own) $('board-link').href = `board.html?department=${row.department_id}`;
   $('bedside-link').href = `bedside.html?department=${row.department_id}&encounter=${row.encounter_id}`;
+  $('bedside-link').hidden = !own || !can(session, 'vitals.create');
 }
 
 function vitalsRow(v) {
@@ -139,13 +172,24 @@ function stamp() {
 async function loadStaff(departmentId) {
   if (staffLoadedFor === departmentId) return;
   staffLoadedFor = departmentId;
-  const res = await apiGet(`/departments/${departmentId}/board`);
-  if (!res.ok) {
-    staffLoadedFor = null;
-    noteResult.textContent = `Could not load the staff list: ${res.error.message}`;
-    return;
+  const own = (session.departments || []).some((d) => d.id === departmentId);
+  let staff;
+  if (own) {
+    const res = await apiGet(`/departments/${departmentId}/board`);
+    if (!res.ok) {
+      staffLoadedFor = null;
+      noteResult.textContent = `Could not load the staff list: ${res.error.message}`;
+      return;
+    }
+    staff = (res.data.staff || []).filter((s) => s.role !== 'registration');
+  } else {
+    // Emergency access: a note's author must be of the patient's department, so there is
+    // nothing to write here (the server would refuse it).
+    staff = [];
   }
-  const staff = (res.data.staff || []).filter((s) => s.role !== 'registration');
+  $('note-form').hidden = !own;
+  $('note-readonly').hidden = own;
+  if (!authorId && session.staff_id && staff.some((s) => s.id === session.staff_id)) authorId = session.staff_id;
   const order = { physician: 0, nurse: 1, charge_nurse: 1 };
   staff.sort((a, b) => (order[a.role] ?? 2) - (order[b.role] ?? 2) || a.name.localeCompare(b.name));
   authorSelect.replaceChildren(el('option', { value: '', text: '— choose —' }), ...staff.map((s) => el('option', { value: String(s.id), text: s.name })));
@@ -154,6 +198,8 @@ async function loadStaff(departmentId) {
 
 function applySnapshot(msg) {
   const chart = msg.chart;
+  $('break-glass').hidden = true;
+  showChartPanels(true);
   encounter = chart.encounter;
   vitals = [...(chart.vitals || [])].sort(byNewest);
   notes = [...(chart.notes || [])].sort(byNewest);
@@ -236,20 +282,8 @@ function fitHeader() {
   document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
 }
 
-function init() {
-  fitHeader();
-  window.addEventListener('resize', fitHeader);
-  const tickClock = () => {
-    $('clock').textContent = hhmm(new Date());
-  };
-  tickClock();
-  setInterval(tickClock, 5000);
-  setInterval(renderHeader, 30000); // length of stay
-  if (!encounterId) {
-    showMessage('No encounter given: open a chart from the tracking board.');
-    $('who').replaceChildren(el('span', { className: 'pt-big', text: 'No chart' }));
-    return;
-  }
+function startLive() {
+  if (live) live.close();
   live = connectLive({
     topic: 'chart',
     id: encounterId,
@@ -261,13 +295,124 @@ function init() {
       stamp();
     },
     onError: (err) => {
+      clearChart();
       if (err.code === 'not_found') {
-        showMessage(`Encounter ${encounterId} does not exist.`);
-        if (!encounter) $('who').replaceChildren(el('span', { className: 'pt-big', text: 'No such encounter' }));
+        showMessage(`There is no chart for encounter ${encounterId} that you may see.`);
+        offerBreakGlass();
+      } else if (err.code === 'access_ended') {
+        showMessage('Emergency access to this chart has ended: the chart is closed.');
+        offerBreakGlass();
+      } else if (err.code === 'forbidden') {
+        showMessage('Your role may not read charts.');
+      } else {
+        showMessage(`The server refused the chart: ${err.message || err.code}.`);
       }
     },
+    onSignedOut: () => signedOut('ended'),
+    checkSession: sessionState,
   });
   window.edlive = { live };
+}
+
+// ---- emergency access (break the glass) ----
+
+function offerBreakGlass() {
+  if (!can(session, 'break_glass')) return;
+  $('break-glass').hidden = false;
+  $('bg-result').hidden = true;
+  $('bg-reason').focus({ preventScroll: true });
+}
+
+function bgSay(text) {
+  $('bg-result').textContent = text;
+  $('bg-result').hidden = !text;
+}
+
+const BG_ERRORS = {
+  totp_invalid: 'The code is wrong or was already used. Wait for the next code and try again.',
+  totp_required: 'Emergency access needs an authenticator enrolled on your account: ask an administrator.',
+  not_found: 'There is no such encounter.',
+  forbidden: 'Your role may not use emergency access.',
+};
+
+async function breakGlass() {
+  if (breakingGlass) return;
+  const reasonEl = $('bg-reason');
+  const codeEl = $('bg-code');
+  reasonEl.classList.remove('invalid');
+  codeEl.classList.remove('invalid');
+  const reason = reasonEl.value.trim();
+  const code = codeEl.value.trim();
+  const problems = [];
+  if ([...reason].length < 10) problems.push([reasonEl, 'give a reason of at least 10 characters']);
+  if (!/^[0-9]{6}$/.test(code)) problems.push([codeEl, 'enter the 6-digit code from your authenticator']);
+  if (problems.length) {
+    for (const [node] of problems) node.classList.add('invalid');
+    bgSay(`Not opened: ${problems.map((p) => p[1]).join('; ')}.`);
+    problems[0][0].focus();
+    return;
+  }
+  breakingGlass = true;
+  $('bg-submit').disabled = true;
+  bgSay('Checking…');
+  const res = await apiPost(`/encounters/${encounterId}/break-glass`, { reason, totp: code });
+  breakingGlass = false;
+  $('bg-submit').disabled = false;
+  codeEl.value = '';
+  if (res.ok) {
+    reasonEl.value = '';
+    bgSay('');
+    $('break-glass').hidden = true;
+    showMessage(`Emergency access granted for ${res.data.minutes || 60} minutes. It is recorded and shown on the patient's board.`, { info: true });
+    $('who').replaceChildren(el('span', { className: 'pt-big', text: 'Loading…' }));
+    startLive();
+    return;
+  }
+  const e = res.error || {};
+  if (e.field === 'reason') reasonEl.classList.add('invalid');
+  if (e.field === 'totp') codeEl.classList.add('invalid');
+  bgSay(`Not opened: ${BG_ERRORS[e.code] || e.message || 'refused'}`);
+  (e.field === 'reason' ? reasonEl : codeEl).focus();
+}
+
+$('bg-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  breakGlass();
+});
+
+function init() {
+  fitHeader();
+  window.addEventListener('resize', fitHeader);
+  const tickClock = () => {
+    $('clock').textContent = hhmm(new Date());
+  };
+  tickClock();
+  setInterval(tickClock, 5000);
+  setInterval(renderHeader, 30000); // length of stay, and an emergency-access flag that ran out
+  start();
+}
+
+async function start() {
+  session = await startSession({ onWait: showMessage });
+  fitHeader();
+  const refusal = noAccessText(session, 'chart.read');
+  if (refusal) {
+    clearChart();
+    showMessage(refusal, { info: true });
+    renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no chart here' });
+    $('board-link').hidden = !can(session, 'board.read');
+    fitHeader();
+    return;
+  }
+  if (!encounterId) {
+    showMessage('No encounter given: open a chart from the tracking board.', { info: true });
+    $('header-panel').hidden = false;
+    $('who').replaceChildren(el('span', { className: 'pt-big', text: 'No chart' }));
+    return;
+  }
+  $('header-panel').hidden = false;
+  onSignedOut(() => live && live.close());
+  startLive();
 }
 
 init();

@@ -13,13 +13,26 @@
 // onStatus(s)      s = {state: 'live'|'reconnecting'|'stale', since: Date|null, seq, version, detail}
 //                  'stale' means not live for more than STALE_AFTER_MS; since is the last moment
 //                  continuity was proven (null while live).
-// onError(err)     optional: a hub error frame answering our subscribe ({code, field, message}).
+// onError(err)     optional: a hub error frame answering our subscribe ({code, field, message}),
+//                  or an access_ended frame. forbidden / not_found / access_ended are final:
+//                  the subscription stops (state 'refused'), nothing more is delivered; the page
+//                  shows a message and holds no data. A new connectLive() starts over.
+// onSignedOut()    optional: the session is over (the hub closed with 4401, or refused the
+//                  upgrade and checkSession() said 'signed_out'). The connection stops for good
+//                  (state 'signed_out'); the page must blank itself and go to sign-in.
+// checkSession()   optional, async: 'ok' | 'signed_out' | 'unknown'. Asked when a connection
+//                  attempt fails before it opened (a refused upgrade looks like a network error
+//                  to a browser), at most once per SESSION_CHECK_MS.
 
 export const PING_MS = 10_000; // we ping the hub this often
 export const DEAD_MS = 25_000; // silence (no frame at all) longer than this: reconnect
 export const PROOF_MS = 25_000; // "live" needs continuity proven at most this long ago
 export const STALE_AFTER_MS = 5_000; // not live for longer than this: shown as stale (red)
 export const SUBSCRIBE_TIMEOUT_MS = 10_000; // no answer to subscribe: reconnect
+export const SESSION_CHECK_MS = 30_000; // a failed upgrade asks checkSession() at most this often
+export const CLOSE_SESSION_ENDED = 4401; // the hub's close code for a session that ended
+// Hub errors that end a subscription for good: retrying cannot help.
+const FINAL_ERRORS = new Set(['forbidden', 'not_found', 'access_ended']);
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const TICK_MS = 1_000;
@@ -36,6 +49,8 @@ export function connectLive({
   onEvent,
   onStatus = () => {},
   onError = () => {},
+  onSignedOut = null,
+  checkSession = null,
   url = defaultUrl(),
   now = () => Date.now(),
 }) {
@@ -65,6 +80,9 @@ export function connectLive({
   let pingTimer = null;
   let tickTimer = null;
   let state = null;
+  let ended = null; // 'refused' | 'signed_out': stopped for good
+  let lastSessionCheck = -Infinity;
+  let checkingSession = false;
   let notLiveSince = now();
   let detail = 'connecting to the server';
 
@@ -80,7 +98,10 @@ export function connectLive({
     const live =
       open && subscribed && !awaiting && haveState && t - lastProof <= PROOF_MS && t - lastHeard <= DEAD_MS;
     let next;
-    if (live) {
+    if (ended) {
+      if (notLiveSince === null) notLiveSince = t;
+      next = ended;
+    } else if (live) {
       notLiveSince = null;
       next = 'live';
     } else {
@@ -145,6 +166,64 @@ export function connectLive({
     scheduleReconnect();
   }
 
+  // No more reconnects: the hub refused the topic, or the session is over.
+  function stop(kind, reason) {
+    if (ended) return;
+    ended = kind;
+    closed = true;
+    detail = reason;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    clearInterval(pingTimer);
+    clearInterval(tickTimer);
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    ws = null;
+    open = false;
+    subscribed = false;
+    awaiting = false;
+    haveState = false;
+    evaluate();
+  }
+
+  function sessionEnded() {
+    if (ended) return;
+    console.warn(`edlive ${topKey}: the session has ended`);
+    stop('signed_out', 'signed out');
+    if (onSignedOut) {
+      try {
+        onSignedOut();
+      } catch (e) {
+        console.error('onSignedOut failed', e);
+      }
+    }
+  }
+
+  // An attempt failed before the socket opened: the hub refuses upgrades without a valid
+  // session, and a browser cannot tell that from a network failure. Ask the API.
+  async function verifySession() {
+    if (!checkSession || checkingSession || closed) return;
+    const t = now();
+    if (t - lastSessionCheck < SESSION_CHECK_MS) return;
+    lastSessionCheck = t;
+    checkingSession = true;
+    let answer = 'unknown';
+    try {
+      answer = await checkSession();
+    } catch {
+      answer = 'unknown';
+    } finally {
+      checkingSession = false;
+    }
+    if (answer === 'signed_out') sessionEnded();
+  }
+
   function scheduleReconnect() {
     if (closed || reconnectTimer) return;
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
@@ -199,8 +278,20 @@ export function connectLive({
       }
       evaluate();
     };
-    sock.onclose = () => drop('connection lost');
-    sock.onerror = () => drop('cannot reach the server');
+    sock.onclose = (ev) => {
+      if (ev && ev.code === CLOSE_SESSION_ENDED) {
+        sessionEnded();
+        return;
+      }
+      const opened = open;
+      drop('connection lost');
+      if (!opened) verifySession();
+    };
+    sock.onerror = () => {
+      const opened = open;
+      drop('cannot reach the server');
+      if (!opened) verifySession();
+    };
   }
 
   function isOurs(msg) {
@@ -252,20 +343,35 @@ export function connectLive({
         return;
       case 'pong':
         return;
-      case 'error':
+      case 'error': {
         console.warn(`edlive ${topKey}: hub error ${msg.code} ${msg.field}: ${msg.message}`);
-        if (awaiting) {
-          detail = msg.code === 'not_found' ? 'not found' : `the server refused (${msg.code})`;
-          try {
-            onError(msg);
-          } catch (e) {
-            console.error(e);
-          }
-          // not_found is permanent-ish: back off hard; anything else: reconnect with backoff.
-          if (msg.code === 'not_found') attempt = Math.max(attempt, 5);
-          drop(detail);
+        // access_ended comes on its own (an emergency-access grant ran out); the others answer
+        // our subscribe.
+        const final = FINAL_ERRORS.has(msg.code);
+        if (!awaiting && msg.code !== 'access_ended') return;
+        const reason =
+          msg.code === 'not_found'
+            ? 'not found'
+            : msg.code === 'forbidden'
+              ? 'not allowed for your role'
+              : msg.code === 'access_ended'
+                ? 'emergency access has ended'
+                : `the server refused (${msg.code})`;
+        if (final) {
+          // Nothing held may stay on screen: the page is told first, then we stop.
+          haveState = false;
+          lastSeq = 0;
+          lastVersion = 0;
         }
+        try {
+          onError(msg);
+        } catch (e) {
+          console.error(e);
+        }
+        if (final) stop('refused', reason);
+        else drop(reason);
         return;
+      }
       default:
         return;
     }
@@ -367,6 +473,10 @@ export function connectLive({
     get status() {
       return status();
     },
+    // 'refused' | 'signed_out' once stopped for good, else null.
+    get ended() {
+      return ended;
+    },
     // Drop everything held and ask for a fresh snapshot.
     resync() {
       haveState = false;
@@ -395,10 +505,10 @@ export function connectLive({
 // el gets data-live="live|reconnecting|stale" and a class of the same name.
 export function renderBanner(el, s, { liveText = 'LIVE' } = {}) {
   el.dataset.live = s.state;
-  el.classList.remove('live', 'reconnecting', 'stale');
+  el.classList.remove('live', 'reconnecting', 'stale', 'refused', 'signed_out');
   el.classList.add(s.state);
   el.setAttribute('role', 'status');
-  el.setAttribute('aria-live', s.state === 'stale' ? 'assertive' : 'polite');
+  el.setAttribute('aria-live', s.state === 'live' || s.state === 'reconnecting' ? 'polite' : 'assertive');
   const main = document.createElement('span');
   main.className = 'banner-main';
   const sub = document.createElement('span');
@@ -409,13 +519,19 @@ export function renderBanner(el, s, { liveText = 'LIVE' } = {}) {
   } else if (s.state === 'reconnecting') {
     main.textContent = 'Reconnecting…';
     sub.textContent = s.detail && s.detail !== 'live' ? s.detail : '';
+  } else if (s.state === 'refused') {
+    main.textContent = 'NO ACCESS';
+    sub.textContent = s.detail ? `${s.detail} — nothing is shown` : 'nothing is shown';
+  } else if (s.state === 'signed_out') {
+    main.textContent = 'SIGNED OUT';
+    sub.textContent = 'your session has ended';
   } else {
     const since = s.since ? hhmm(s.since) : '';
     main.textContent = `NOT LIVE since ${since}`;
     sub.textContent = `what you see may be out of date${s.detail ? ` (${s.detail})` : ''} — retrying`;
   }
   el.replaceChildren(main, sub);
-  document.body.classList.toggle('is-stale', s.state === 'stale');
+  document.body.classList.toggle('is-stale', s.state === 'stale' || s.state === 'refused' || s.state === 'signed_out');
   document.body.classList.toggle('is-reconnecting', s.state === 'reconnecting');
 }
 

@@ -44,4 +44,15 @@ form.addEventListener('submit', async (event) => {
   showError(res.error ? res.error.message : 'sign-in failed');
 });
 
+// Why we are here (set by signedOut() in api.js).
+const why = new URLSearchParams(location.search).get('why');
+const info = document.getElementById('login-info');
+if (why === 'signout' || why === 'ended') {
+  info.textContent =
+    why === 'signout'
+      ? 'You have signed out. The screen was cleared.'
+      : 'Your session has ended (no activity for a while, or signed out elsewhere). The screen was cleared: sign in again.';
+  info.hidden = false;
+}
+
 document.getElementById('username').focus();

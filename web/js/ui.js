@@ -49,7 +49,14 @@ export const ARRIVAL_LABEL = {
   transfer: 'Transfer',
   other: 'Other',
 };
-export const ROLE_LABEL = { physician: 'Physician', nurse: 'Nurse', charge_nurse: 'Charge nurse', registration: 'Registration' };
+export const ROLE_LABEL = {
+  physician: 'Physician',
+  nurse: 'Nurse',
+  charge_nurse: 'Charge nurse',
+  registration: 'Registration',
+  admin: 'Administrator',
+  service: 'Service',
+};
 
 export function isActive(row) {
   return row && row.status !== 'departed' && row.status !== 'left_without_being_seen';
@@ -276,4 +283,26 @@ export function param(name) {
 
 export function staffName(s) {
   return s ? s.name : '';
+}
+
+// Emergency-access grants on a board row that are still running at `now`.
+export function activeGrants(row, now = Date.now()) {
+  const list = row && Array.isArray(row.break_glass) ? row.break_glass : [];
+  return list.filter((g) => g && Date.parse(g.until) > now);
+}
+
+// "⚠ Emergency access: dr.rahman until 14:02" (text, never colour only); null when none.
+export function breakGlassFlag(row, { now = Date.now(), tag = 'span' } = {}) {
+  const grants = activeGrants(row, now);
+  if (!grants.length) return null;
+  const who = grants.map((g) => `${g.by} until ${hhmm(new Date(g.until))}`).join('; ');
+  return el(tag, {
+    className: 'bg-flag',
+    text: `⚠ Emergency access: ${who}`,
+    attrs: {
+      role: 'note',
+      title: grants.map((g) => `${g.by}: ${g.reason || ''}`).join('\n'),
+    },
+    dataset: { breakGlass: String(grants.length) },
+  });
 }

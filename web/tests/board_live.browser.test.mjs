@@ -7,64 +7,45 @@
 // page of the same encounter must show the next vitals row (and a note) live. Finally the
 // patient departs and leaves both boards live. The test patient gets a fresh MRN each run.
 //
-// Environment (deploy/local/test exports these):
-//   EDLIVE_BASE_URL   e.g. http://127.0.0.1:8490 (nginx: web/, /api, /ws); unset: skipped
+// Everyone signs in through the login page (real typing): the boards as a physician
+// (dr.lopez) and as the charge nurse (adeyemi), the bedside tablet as nurse patel. The test's
+// own API calls (the arrival, the departure) are the charge nurse's, with a Bearer token.
+//
+// Environment (deploy/local/test exports these; see browser_lib.mjs):
+//   EDLIVE_BASE_URL   e.g. https://127.0.0.1:8443 (nginx: web/, /api, /ws); unset: skipped
+//   EDLIVE_API_URL    e.g. http://127.0.0.1:8481 (ed-api directly)
 //   EDLIVE_ARTIFACTS  folder for board.png, bedside.png, chart.png (default: $TMPDIR/edlive-artifacts)
 //   EDLIVE_CHROMIUM   the browser (default /usr/bin/chromium; `apt-get install -y chromium`)
 //
-// Run: EDLIVE_BASE_URL=http://127.0.0.1:8480 EDLIVE_ARTIFACTS=/tmp/art node --test web/tests/
+// Run: set -a; . .state/local/env; set +a; node --test web/tests/
 // (run directly with node and without EDLIVE_BASE_URL it exits 77, ctest's "skipped").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { BASE, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, skipUnlessConfigured, loadChromium, api as apiAs, apiToken, watch as watchPage, signIn } from './browser_lib.mjs';
 
-const BASE = (process.env.EDLIVE_BASE_URL || '').replace(/\/+$/, '');
-const ARTIFACTS = process.env.EDLIVE_ARTIFACTS || path.join(os.tmpdir(), 'edlive-artifacts');
-const CHROMIUM = process.env.EDLIVE_CHROMIUM || '/usr/bin/chromium';
 const LIVE_WITHIN_MS = 5000; // a saved change must be on every open page within this
-
-const SKIP_MESSAGE = 'EDLIVE_BASE_URL is not set (e.g. http://127.0.0.1:8480): browser tests skipped; start edlive with deploy/local/up or run deploy/local/test';
-if (!BASE && !process.env.NODE_TEST_CONTEXT) {
-  console.log(`SKIP: ${SKIP_MESSAGE}`);
-  process.exit(77);
-}
-const skip = BASE ? false : SKIP_MESSAGE;
+const skip = skipUnlessConfigured();
 
 let browser;
-let wall; // 1920x1080 context: the two boards and the chart
-let tablet; // 1024x768 context: the bedside page
+let wallPhysician; // 1920x1080 context signed in as dr.lopez: board A and the chart
+let wallCharge; // 1920x1080 context signed in as the charge nurse adeyemi: board B
+let tablet; // 1024x768 context signed in as nurse patel: the bedside page
 const problems = []; // page errors and CSP violations, from every page
 let boardA;
 let boardB;
 let bedside;
 let chosen; // {encounterId, nurse, vitals}
 let departed = false;
+let chargeToken; // the test's own API calls
 
-async function api(method, pathname, body) {
-  const res = await fetch(`${BASE}/api/v1${pathname}`, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = await res.json().catch(() => null);
-  return { status: res.status, data };
-}
+const api = (method, pathname, body) => apiAs(method, pathname, body, chargeToken);
 
 const logs = new Map(); // page -> recent console lines, for failure messages
 
 function watch(page, name) {
-  const lines = [];
-  logs.set(page, lines);
-  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    const text = m.text();
-    if (/Content Security Policy|Refused to/i.test(text)) problems.push(`${name}: ${text}`);
-    lines.push(`${new Date().toISOString()} ${m.type()}: ${text}`);
-    if (lines.length > 30) lines.shift();
-  });
-  return page;
+  return watchPage(page, name, problems, logs);
 }
 
 // What a page says about itself, for a failure message.
@@ -137,29 +118,13 @@ async function boardRowState(page, encounterId) {
 
 before(async () => {
   if (skip) return;
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium, or set EDLIVE_CHROMIUM`);
-  let chromium;
-  try {
-    ({ chromium } = await import('playwright-core'));
-  } catch (e) {
-    throw new Error(`playwright-core is not installed: run npm ci in web/ (${e.message})`);
-  }
+  const chromium = await loadChromium();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  wall = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
-  tablet = await browser.newContext({ viewport: { width: 1024, height: 768 }, hasTouch: true });
+  chargeToken = await apiToken('adeyemi');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  wallPhysician = await browser.newContext({ viewport: { width: 1920, height: 1080 }, ignoreHTTPSErrors: true });
+  wallCharge = await browser.newContext({ viewport: { width: 1920, height: 1080 }, ignoreHTTPSErrors: true });
+  tablet = await browser.newContext({ viewport: { width: 1024, height: 768 }, hasTouch: true, ignoreHTTPSErrors: true });
 });
 
 after(async () => {
@@ -168,11 +133,14 @@ after(async () => {
 });
 
 test('vitals recorded at the bedside appear live on two boards', { skip, timeout: 90000 }, async () => {
-  boardA = watch(await wall.newPage(), 'board A');
-  boardB = watch(await wall.newPage(), 'board B');
-  bedside = watch(await tablet.newPage(), 'bedside');
-  await Promise.all([boardA.goto(`${BASE}/board.html`), boardB.goto(`${BASE}/board.html`), bedside.goto(`${BASE}/bedside.html`)]);
+  boardA = watch(await wallPhysician.newPage(), 'board A (physician)');
+  boardB = watch(await wallCharge.newPage(), 'board B (charge nurse)');
+  bedside = watch(await tablet.newPage(), 'bedside (nurse)');
+  await Promise.all([signIn(boardA, 'dr.lopez', 'board.html'), signIn(boardB, 'adeyemi', 'board.html'), signIn(bedside, 'patel', 'bedside.html')]);
   await Promise.all([waitLive(boardA, 'board A'), waitLive(boardB, 'board B'), waitLive(bedside, 'bedside')]);
+  assert.match(await boardA.textContent('#user'), /dr\.lopez.*Physician/);
+  assert.match(await boardB.textContent('#user'), /adeyemi.*Charge nurse/);
+  assert.match(await bedside.textContent('#user'), /patel.*Nurse/);
 
   // A page that reloads loses this mark.
   for (const p of [boardA, boardB]) await p.evaluate(() => (window.__noReload = 'kept'));
@@ -299,7 +267,7 @@ test('vitals recorded at the bedside appear live on two boards', { skip, timeout
 
 test('the chart of that encounter shows new vitals and notes live', { skip, timeout: 60000 }, async (t) => {
   if (!chosen?.vitals) return t.skip('the first test did not get as far as recording vitals');
-  const chart = watch(await wall.newPage(), 'chart');
+  const chart = watch(await wallPhysician.newPage(), 'chart (physician)');
   await chart.goto(`${BASE}/chart.html?encounter=${chosen.encounterId}`);
   await waitLive(chart, 'chart');
   await chart.waitForSelector(`#vitals-body tr[data-vitals-id="${chosen.vitals.id}"]`);

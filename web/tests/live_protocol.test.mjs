@@ -296,3 +296,101 @@ test('an update the page cannot apply starts over from a snapshot, after a backo
   assert.equal(again.subscribes()[0].since, 0, 'asks for a snapshot');
   live.close();
 });
+
+test('close code 4401: signed out at once, never reconnects', () => {
+  let signedOut = 0;
+  const live = connectLive({
+    topic: 'board',
+    id: 1,
+    url: 'ws://test/ws',
+    now: () => clock,
+    onSnapshot: () => {},
+    onEvent: () => {},
+    onSignedOut: () => signedOut++,
+  });
+  const ws = sockets[0];
+  ws.open();
+  ws.hub({ type: 'snapshot', topic: 'board', department_id: 1, seq: 4, board: board(4) });
+  assert.equal(live.status.state, 'live');
+  ws.onclose({ code: 4401 });
+  assert.equal(signedOut, 1);
+  assert.equal(live.status.state, 'signed_out');
+  assert.equal(live.ended, 'signed_out');
+  advance(60_000);
+  assert.equal(sockets.length, 1, 'no reconnect after the session ended');
+  assert.equal(signedOut, 1);
+  live.close();
+});
+
+test('a refused upgrade asks about the session: 401 signs out, otherwise it keeps retrying', async () => {
+  for (const answer of ['signed_out', 'ok']) {
+    sockets = [];
+    let checks = 0;
+    let signedOut = 0;
+    const live = connectLive({
+      topic: 'board',
+      id: 1,
+      url: 'ws://test/ws',
+      now: () => clock,
+      onSnapshot: () => {},
+      onEvent: () => {},
+      onSignedOut: () => signedOut++,
+      checkSession: async () => {
+        checks++;
+        return answer;
+      },
+    });
+    sockets[0].onerror(); // the upgrade failed: never opened
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(checks, 1);
+    if (answer === 'signed_out') {
+      assert.equal(signedOut, 1);
+      assert.equal(live.status.state, 'signed_out');
+      advance(60_000);
+      assert.equal(sockets.length, 1, 'no reconnect');
+    } else {
+      assert.equal(signedOut, 0);
+      advance(2_000);
+      assert.equal(sockets.length, 2, 'still signed in: reconnects');
+      sockets[1].onclose({ code: 1006 });
+      await Promise.resolve();
+      assert.equal(checks, 1, 'the session is not asked again within SESSION_CHECK_MS');
+      // a socket that was open and then lost asks nothing
+      advance(5_000);
+      const ws = sockets.at(-1);
+      ws.open();
+      ws.onclose({ code: 1006 });
+      advance(40_000);
+      await Promise.resolve();
+    }
+    live.close();
+  }
+});
+
+test('forbidden and access_ended stop the subscription and clear what it held', () => {
+  for (const code of ['forbidden', 'access_ended']) {
+    sockets = [];
+    const { live, seen } = start('chart', 7);
+    const ws = sockets[0];
+    ws.open();
+    ws.hub({
+      type: 'snapshot',
+      topic: 'chart',
+      encounter_id: 7,
+      department_id: 1,
+      seq: 9,
+      chart: { seq: 9, encounter: { encounter_id: 7, version: 2 }, vitals: [], notes: [] },
+    });
+    if (code === 'access_ended') assert.equal(live.status.state, 'live');
+    // forbidden answers a subscribe; access_ended arrives on its own while subscribed
+    if (code === 'forbidden') ws.hub(boardEvent(12, 7, 4)); // gap: resubscribe, awaiting
+    ws.hub({ type: 'error', code, field: 'encounter_id', message: 'no' });
+    assert.deepEqual(seen.errors.map((e) => e.code), [code]);
+    assert.equal(live.status.state, 'refused');
+    assert.ok(ws.closed);
+    advance(60_000);
+    assert.equal(sockets.length, 1, 'no reconnect');
+    live.close();
+  }
+});
