@@ -61,7 +61,7 @@ static void find_source(struct lws *wsi, struct http_conn *c)
 
     lws_get_peer_simple(wsi, peer, sizeof peer);
     if ((!strcmp(peer, "127.0.0.1") || !strcmp(peer, "::1") || !strcmp(peer, "::ffff:127.0.0.1")) &&
-        lws_hdr_custom_copy(wsi, real, sizeof real, "x-real-ip:", 10) > 0)
+        lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) > 0)
         snprintf(c->source, sizeof c->source, "%s", real);
     else
         snprintf(c->source, sizeof c->source, "%s", peer);

@@ -572,8 +572,8 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
     if (!who)
         return 1;
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    if (lws_hdr_custom_copy(wsi, who->source_addr, sizeof who->source_addr, "x-real-ip:", 10) <=
-            0 ||
+    if (lws_hdr_copy(wsi, who->source_addr, (int)sizeof who->source_addr,
+                     WSI_TOKEN_HTTP_X_REAL_IP) <= 0 ||
         (strcmp(peer, "127.0.0.1") && strcmp(peer, "::1") && strcmp(peer, "::ffff:127.0.0.1")))
         snprintf(who->source_addr, sizeof who->source_addr, "%s", peer);
     if (access_session(hub->pg, token, false, who) != SESSION_OK) {

@@ -41,6 +41,7 @@ function wsFirst(token, message, { origin, url = env.EDLIVE_HUB_URL } = {}) {
     const timer = setTimeout(() => { ws.close(); resolve({ timeout: true }); }, 5000);
     ws.onopen = () => { opened = true; ws.send(JSON.stringify(message)); };
     ws.onmessage = (m) => { clearTimeout(timer); ws.close(); resolve({ frame: JSON.parse(m.data), raw: String(m.data) }); };
+    ws.onerror = () => { if (!opened) { clearTimeout(timer); resolve({ refused: true }); } };
     ws.onclose = (e) => { clearTimeout(timer); resolve(opened ? { closed: e.code } : { refused: true }); };
   });
 }
