@@ -17,12 +17,12 @@
 #define API_MAX_BODY_DEPTH 8
 /* A refused body up to this size is read and dropped so the client sees the answer;
  * a larger one gets the answer at once and the connection closed. */
-#define API_DISCARD_MAX_BYTES (1024 * 1024)
+#define API_DISCARD_MAX_BYTES (8 * 1024 * 1024)
 #define API_SESSION_COOKIE    "__Host-edlive_session"
 
 /* One per process; reached from lws through the context user pointer. */
 struct api {
-    PGconn *pg;             /* one blocking connection: the lws loop is single-threaded */
+    PGconn *pg; /* one blocking connection: the lws loop is single-threaded */
     struct redis_pub *redis;
     struct schema_set *schemas;
     const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS: comma-separated, exact match */
@@ -36,7 +36,7 @@ struct request {
     const char *path;
     const char *body;
     size_t body_len;
-    const char *token;       /* from the session cookie or "Authorization: Bearer", or NULL */
+    const char *token; /* from the session cookie or "Authorization: Bearer", or NULL */
     bool token_from_cookie;
     const char *origin;      /* the Origin header, or NULL */
     const char *source_addr; /* the client's address (X-Real-IP from the local proxy) */
@@ -45,10 +45,10 @@ struct request {
 
 /* A route's answer on success. */
 struct route_result {
-    int status;            /* HTTP status (200, 201) */
-    json_t *reply;         /* new reference */
-    char set_cookie[160];  /* a Set-Cookie value to send, or "" */
-    int retry_after_s;     /* on a 429: when to try again */
+    int status;           /* HTTP status (200, 201) */
+    json_t *reply;        /* new reference */
+    char set_cookie[160]; /* a Set-Cookie value to send, or "" */
+    int retry_after_s;    /* on a 429: when to try again */
 };
 
 /* Routes one request. true: out filled. false: err (4xx/5xx); *retry_after_s is set for 429. */

@@ -12,8 +12,8 @@
 #include "timefmt.h"
 
 static const char *const sortable[] = {
-    "seq",         "at",          "username", "role",     "action",   "patient_id",
-    "encounter_id", "category",   "source_addr", "outcome", "severity", NULL,
+    "seq",          "at",       "username",    "role",    "action",   "patient_id",
+    "encounter_id", "category", "source_addr", "outcome", "severity", NULL,
 };
 
 #define AUDIT_REPORT_MAX_ROWS 1000
@@ -67,16 +67,17 @@ bool audit_report(struct api *app, const struct request *req, struct principal *
                             AUDIT_REPORT_MAX_ROWS);
 
     /* column and order are constants chosen above; every value is a parameter. */
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(jsonb_agg(r ORDER BY r.%s %s, r.seq), '[]'::jsonb)::text FROM ("
-             "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, "
-             "username, role, action, patient_id, encounter_id, category, source_addr, outcome, "
-             "severity, detail FROM audit_log "
-             "WHERE at >= coalesce($1::timestamptz, now() - interval '1 day') "
-             "AND at <= coalesce($2::timestamptz, now()) "
-             "AND ($3::text IS NULL OR username = $3) AND ($4::bigint IS NULL OR patient_id = $4) "
-             "ORDER BY %s %s, seq LIMIT $5) r",
-             column, order, column, order);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT coalesce(jsonb_agg(r ORDER BY r.%s %s, r.seq), '[]'::jsonb)::text FROM ("
+        "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, "
+        "username, role, action, patient_id, encounter_id, category, source_addr, outcome, "
+        "severity, detail FROM audit_log "
+        "WHERE at >= coalesce($1::timestamptz, now() - interval '1 day') "
+        "AND at <= coalesce($2::timestamptz, now()) "
+        "AND ($3::text IS NULL OR username = $3) AND ($4::bigint IS NULL OR patient_id = $4) "
+        "ORDER BY %s %s, seq LIMIT $5) r",
+        column, order, column, order);
     params[0] = from[0] ? from : NULL;
     params[1] = to[0] ? to : NULL;
     params[2] = user[0] ? user : NULL;
@@ -93,8 +94,8 @@ bool audit_report(struct api *app, const struct request *req, struct principal *
     rows = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
     if (!rows ||
-        !access_audit(app->pg, who, NULL, "audit.read", patient[0] ? atoll(patient) : 0, 0,
-                      "audit", "success", false, NULL, who->source_addr) ||
+        !access_audit(app->pg, who, NULL, "audit.read", patient[0] ? atoll(patient) : 0, 0, "audit",
+                      "success", false, NULL, who->source_addr) ||
         !pg_command(app->pg, "COMMIT")) {
         json_decref(rows);
         pg_command(app->pg, "ROLLBACK");

@@ -17,16 +17,16 @@ struct http_conn {
     char path[256];
     enum route_method method;
     bool body_too_large;
-    bool close_after;      /* unread body left on the socket: close instead of keep-alive */
-    bool responded;        /* the reply is out; a body still arriving is ignored */
-    bool has_refusal;      /* refusal is the answer, sent once the body has been read */
+    bool close_after; /* unread body left on the socket: close instead of keep-alive */
+    bool responded;   /* the reply is out; a body still arriving is ignored */
+    bool has_refusal; /* refusal is the answer, sent once the body has been read */
     struct ed_error refusal;
-    char token[64];        /* session token of this request, if any */
-    char origin[128];      /* Origin header, if any */
-    char source[64];       /* client address */
+    char token[64];   /* session token of this request, if any */
+    char origin[128]; /* Origin header, if any */
+    char source[64];  /* client address */
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
-    unsigned char *out;    /* LWS_PRE + reply body, malloc'd */
+    unsigned char *out; /* LWS_PRE + reply body, malloc'd */
     size_t out_len;
 };
 
@@ -93,8 +93,8 @@ static void free_out(struct http_conn *c)
 }
 
 /* Sends the status and headers now and queues the body for HTTP_WRITEABLE. */
-static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc,
-                   const char *allow, const char *set_cookie, int retry_after_s)
+static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc, const char *allow,
+                   const char *set_cookie, int retry_after_s)
 {
     char retry[16];
     unsigned char headers[LWS_PRE + 1024];
@@ -113,25 +113,24 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
     memcpy(c->out + LWS_PRE, text, len);
     c->out_len = len;
     free(text);
-    if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json", len, &p,
-                                    end) ||
+    if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json", len, &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                     (const unsigned char *)"nosniff", 7, &p, end) ||
         (set_cookie && set_cookie[0] &&
-         lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
-                                     (const unsigned char *)set_cookie, (int)strlen(set_cookie),
-                                     &p, end)) ||
+         lws_add_http_header_by_name(
+             wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)set_cookie,
+             (int)strlen(set_cookie), &p, end)) ||
         (retry_after_s > 0 && snprintf(retry, sizeof retry, "%d", retry_after_s) > 0 &&
          lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
                                      (const unsigned char *)retry, (int)strlen(retry), &p, end)) ||
-        (allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
-                                              (const unsigned char *)allow, (int)strlen(allow),
-                                              &p, end)) ||
+        (allow && lws_add_http_header_by_name(
+                      wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
+                      (int)strlen(allow), &p, end)) ||
         (c->close_after &&
-         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
-                                      5, &p, end)) ||
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                      &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);

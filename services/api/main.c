@@ -71,8 +71,8 @@ int main(void)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = config_str("EDLIVE_TLS_CERT", NULL);
         info.ssl_private_key_filepath = config_str("EDLIVE_TLS_KEY", NULL);
-        info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
-                               SSL_OP_NO_TLSv1_1;
+        info.ssl_options_set =
+            SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
     }
     ctx = lws_create_context(&info);
     if (!ctx) {

@@ -24,15 +24,15 @@ typedef bool handler_fn(struct api *app, const struct request *req, struct princ
 
 struct route {
     enum route_method method;
-    const char *pattern;  /* ":id" matches a positive integer */
-    const char *schema;   /* proto/ schema of the body, NULL when none */
-    bool is_public;       /* no session needed (sign-in only) */
+    const char *pattern; /* ":id" matches a positive integer */
+    const char *schema;  /* proto/ schema of the body, NULL when none */
+    bool is_public;      /* no session needed (sign-in only) */
     enum access_action action;
     const char *category; /* audit data category of a refusal */
     read_fn *read;
     store_write_fn *write;
     handler_fn *handler;
-    int status;           /* on success */
+    int status; /* on success */
 };
 
 static handler_fn sign_in, session_info, sign_out, break_glass, departments, audit_route,
@@ -41,32 +41,32 @@ static handler_fn sign_in, session_info, sign_out, break_glass, departments, aud
 static const struct route routes[] = {
     {ROUTE_POST, "/api/v1/session", "http/session", true, ANY_SIGNED_IN, "session", NULL, NULL,
      sign_in, 201},
-    {ROUTE_GET, "/api/v1/session", NULL, false, ANY_SIGNED_IN, "session", NULL, NULL,
-     session_info, 200},
-    {ROUTE_DELETE, "/api/v1/session", NULL, false, ANY_SIGNED_IN, "session", NULL, NULL,
-     sign_out, 200},
-    {ROUTE_GET, "/api/v1/departments", NULL, false, ANY_SIGNED_IN, "board", NULL, NULL,
-     departments, 200},
-    {ROUTE_GET, "/api/v1/departments/:id/board", NULL, false, ACT_BOARD_READ, "board",
-     store_board, NULL, NULL, 200},
+    {ROUTE_GET, "/api/v1/session", NULL, false, ANY_SIGNED_IN, "session", NULL, NULL, session_info,
+     200},
+    {ROUTE_DELETE, "/api/v1/session", NULL, false, ANY_SIGNED_IN, "session", NULL, NULL, sign_out,
+     200},
+    {ROUTE_GET, "/api/v1/departments", NULL, false, ANY_SIGNED_IN, "board", NULL, NULL, departments,
+     200},
+    {ROUTE_GET, "/api/v1/departments/:id/board", NULL, false, ACT_BOARD_READ, "board", store_board,
+     NULL, NULL, 200},
     {ROUTE_POST, "/api/v1/departments/:id/arrivals", "http/arrival", false, ACT_ARRIVAL,
      "encounter", NULL, store_arrival, NULL, 201},
-    {ROUTE_GET, "/api/v1/encounters/:id", NULL, false, ACT_CHART_READ, "chart", store_chart,
-     NULL, NULL, 200},
+    {ROUTE_GET, "/api/v1/encounters/:id", NULL, false, ACT_CHART_READ, "chart", store_chart, NULL,
+     NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/triage", "http/triage", false, ACT_TRIAGE, "encounter",
      NULL, store_triage, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/bed", "http/bed", false, ACT_BED, "encounter", NULL,
      store_bed, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/assignment", "http/assignment", false, ACT_ASSIGN,
      "encounter", NULL, store_assignment, NULL, 200},
-    {ROUTE_POST, "/api/v1/encounters/:id/vitals", "http/vitals", false, ACT_VITALS, "vitals",
-     NULL, store_vitals, NULL, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/vitals", "http/vitals", false, ACT_VITALS, "vitals", NULL,
+     store_vitals, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/notes", "http/note", false, ACT_NOTE, "note", NULL,
      store_note, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/status", "http/status", false, ACT_STATUS, "encounter",
      NULL, store_status, NULL, 200},
-    {ROUTE_POST, "/api/v1/encounters/:id/break-glass", "http/break_glass", false,
-     ACT_BREAK_GLASS, "chart", NULL, NULL, break_glass, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/break-glass", "http/break_glass", false, ACT_BREAK_GLASS,
+     "chart", NULL, NULL, break_glass, 201},
     {ROUTE_GET, "/api/v1/audit", NULL, false, ACT_AUDIT_READ, "audit", NULL, NULL, audit_route,
      200},
     {ROUTE_POST, "/api/v1/accounts", "http/account", false, ACT_ACCOUNT_MANAGE, "account", NULL,
@@ -160,9 +160,8 @@ static void publish(struct api *app, const struct store_write *w)
 
 /* ---- session routes ---- */
 
-static bool sign_in(struct api *app, const struct request *req, struct principal *who,
-                    long long id, const json_t *body, struct route_result *out,
-                    struct ed_error *err)
+static bool sign_in(struct api *app, const struct request *req, struct principal *who, long long id,
+                    const json_t *body, struct route_result *out, struct ed_error *err)
 {
     char token[AUTH_TOKEN_CHARS_MAX];
     struct principal p = {0};
@@ -172,16 +171,16 @@ static bool sign_in(struct api *app, const struct request *req, struct principal
     (void)id;
     if (!access_sign_in(app->pg, json_string_value(json_object_get(body, "username")),
                         json_string_value(json_object_get(body, "password")),
-                        json_string_value(json_object_get(body, "totp")), req->source_addr,
-                        token, &p, &retry, err)) {
+                        json_string_value(json_object_get(body, "totp")), req->source_addr, token,
+                        &p, &retry, err)) {
         out->retry_after_s = retry;
         return false;
     }
     snprintf(out->set_cookie, sizeof out->set_cookie,
              API_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
-    out->reply = json_pack("{s:s,s:s,s:s,s:i,s:i}", "token", token, "username", p.username,
-                           "role", p.role, "idle_timeout_s", access_idle_seconds(),
-                           "max_lifetime_s", access_max_seconds());
+    out->reply =
+        json_pack("{s:s,s:s,s:s,s:i,s:i}", "token", token, "username", p.username, "role", p.role,
+                  "idle_timeout_s", access_idle_seconds(), "max_lifetime_s", access_max_seconds());
     return true;
 }
 
@@ -242,8 +241,8 @@ static bool break_glass(struct api *app, const struct request *req, struct princ
 
     (void)req;
     if (!access_break_glass(app->pg, who, id, json_string_value(json_object_get(body, "reason")),
-                            json_string_value(json_object_get(body, "totp")),
-                            BREAK_GLASS_MINUTES, &patient_id, err))
+                            json_string_value(json_object_get(body, "totp")), BREAK_GLASS_MINUTES,
+                            &patient_id, err))
         return false;
     /* The encounter may have ended; the grant stands, and only active boards show it. */
     if (store_break_glass_flag(app->pg, who, id, &w, &flag_err)) {
@@ -324,11 +323,10 @@ static bool refuse(struct api *app, struct principal *who, const struct route *r
     /* Refusals are audited: who tried what, on which id; never with chart data. */
     access_audit(app->pg, who, NULL,
                  r->action < ACT_COUNT ? access_action_name(r->action) : r->pattern, 0,
-                 strstr(r->pattern, "encounters") ? id : 0, r->category, "denied", false,
-                 err->code, who->source_addr);
+                 strstr(r->pattern, "encounters") ? id : 0, r->category, "denied", false, err->code,
+                 who->source_addr);
     return false;
 }
-
 
 static bool run(struct api *app, const struct request *req, const struct route *r,
                 struct principal *who, long long id, const json_t *body, struct route_result *out,

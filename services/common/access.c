@@ -54,7 +54,7 @@ static const struct {
     const char *name;
     unsigned bit;
 } role_names[] = {
-    {"physician", ROLE_PHYSICIAN}, {"nurse", ROLE_NURSE},         {"charge_nurse", ROLE_CHARGE_NURSE},
+    {"physician", ROLE_PHYSICIAN},       {"nurse", ROLE_NURSE}, {"charge_nurse", ROLE_CHARGE_NURSE},
     {"registration", ROLE_REGISTRATION}, {"admin", ROLE_ADMIN}, {"service", ROLE_SERVICE},
 };
 
@@ -188,8 +188,9 @@ static enum access_session_result load_session(PGconn *conn, struct principal *p
     snprintf(p->patients, sizeof p->patients, "%s", PQgetvalue(res, 0, 6));
     PQclear(res);
     if (touch) {
-        res = pg_query(conn, "UPDATE session SET last_active_at = now() WHERE token_hash = $1::bytea",
-                       1, params);
+        res =
+            pg_query(conn, "UPDATE session SET last_active_at = now() WHERE token_hash = $1::bytea",
+                     1, params);
         pg_ok(conn, res, "touch session");
         PQclear(res);
     }
@@ -223,20 +224,20 @@ bool access_sign_out(PGconn *conn, const struct principal *p)
     bool ok;
 
     auth_hex(p->token_hash, 32, hex + 2);
-    res = pg_query(conn, "UPDATE session SET revoked_at = now() WHERE token_hash = $1::bytea",
-                   1, params);
+    res = pg_query(conn, "UPDATE session SET revoked_at = now() WHERE token_hash = $1::bytea", 1,
+                   params);
     ok = pg_ok(conn, res, "sign out");
     PQclear(res);
-    return ok && access_audit(conn, p, NULL, "session.sign_out", 0, 0, "session", "success",
-                              false, NULL, p->source_addr);
+    return ok && access_audit(conn, p, NULL, "session.sign_out", 0, 0, "session", "success", false,
+                              NULL, p->source_addr);
 }
 
 /* ---- audit ---- */
 
 bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
                   const char *action, long long patient_id, long long encounter_id,
-                  const char *category, const char *outcome, bool high_severity,
-                  const char *detail, const char *source_addr)
+                  const char *category, const char *outcome, bool high_severity, const char *detail,
+                  const char *source_addr)
 {
     static const char sql[] =
         "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
@@ -455,8 +456,8 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
 /* ---- emergency access ---- */
 
 bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
-                        const char *reason, const char *totp, int minutes,
-                        long long *patient_id, struct ed_error *err)
+                        const char *reason, const char *totp, int minutes, long long *patient_id,
+                        struct ed_error *err)
 {
     static const char secret_sql[] =
         "SELECT totp_secret, totp_last_step FROM account WHERE id = $1 AND totp_secret IS NOT NULL";
@@ -570,13 +571,12 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
         pg_command(conn, "ROLLBACK");
         return staff_id ? ed_error_set(err, 409, "conflict", "username",
                                        "this username exists, or staff_id is unknown")
-                        : ed_error_set(err, 409, "conflict", "username",
-                                       "this username exists");
+                        : ed_error_set(err, 409, "conflict", "username", "this username exists");
     }
     *account_id = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
-    snprintf(detail, sizeof detail, "account %lld (%s) created with role %s", *account_id,
-             username, role);
+    snprintf(detail, sizeof detail, "account %lld (%s) created with role %s", *account_id, username,
+             role);
     if (!access_audit(conn, admin, NULL, "account.create", 0, 0, "account", "success", false,
                       detail, admin->source_addr) ||
         !pg_command(conn, "COMMIT")) {
@@ -586,8 +586,8 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
     return true;
 }
 
-bool access_account_set_disabled(PGconn *conn, const struct principal *admin,
-                                 long long account_id, bool disabled, struct ed_error *err)
+bool access_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
+                                 bool disabled, struct ed_error *err)
 {
     static const char sql[] = "UPDATE account SET disabled = $2::boolean WHERE id = $1";
     char idbuf[24], detail[64];

@@ -43,13 +43,13 @@ enum access_action {
 /* The signed-in user of one request or connection. */
 struct principal {
     long long account_id;
-    long long staff_id;      /* 0 when the account is not a staff member (admin, service) */
+    long long staff_id; /* 0 when the account is not a staff member (admin, service) */
     char username[72];
-    char role[32];           /* the role written to audit rows */
-    unsigned roles;          /* enum access_role bits */
-    bool mfa;                /* the session was opened with a second factor */
-    char departments[256];   /* PostgreSQL array literal of department ids, "{1}" */
-    char patients[512];      /* patients under an active break-glass grant, "{}" */
+    char role[32];         /* the role written to audit rows */
+    unsigned roles;        /* enum access_role bits */
+    bool mfa;              /* the session was opened with a second factor */
+    char departments[256]; /* PostgreSQL array literal of department ids, "{1}" */
+    char patients[512];    /* patients under an active break-glass grant, "{}" */
     unsigned char token_hash[32];
     char source_addr[64];
 };
@@ -72,8 +72,7 @@ bool access_in_department(const struct principal *p, long long department_id);
 /* The session token of a request or upgrade: "Authorization: Bearer <t>" or the cookie
  * named cookie_name in a Cookie header. Copies it into out (cap >= 64); false when none. */
 bool access_token_from_headers(const char *authorization, const char *cookies,
-                               const char *cookie_name, char *out, size_t cap,
-                               bool *from_cookie);
+                               const char *cookie_name, char *out, size_t cap, bool *from_cookie);
 
 enum access_session_result { SESSION_OK, SESSION_NONE, SESSION_DB_ERROR };
 
@@ -98,22 +97,22 @@ bool access_sign_out(PGconn *conn, const struct principal *p);
 /* Emergency access to one patient (through one of their encounters) for minutes, after a
  * TOTP code and a reason. Audited at high severity; the grant joins p->patients. */
 bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
-                        const char *reason, const char *totp, int minutes,
-                        long long *patient_id, struct ed_error *err);
+                        const char *reason, const char *totp, int minutes, long long *patient_id,
+                        struct ed_error *err);
 
 /* Admin account changes, each audited (account.create / account.disable / account.enable).
  * Create: role is one of the six role names; 409 when the username exists. */
 bool access_account_create(PGconn *conn, const struct principal *admin, const char *username,
                            const char *password, const char *role, long long staff_id,
                            long long *account_id, struct ed_error *err);
-bool access_account_set_disabled(PGconn *conn, const struct principal *admin,
-                                 long long account_id, bool disabled, struct ed_error *err);
+bool access_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
+                                 bool disabled, struct ed_error *err);
 
 /* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.
  * Runs inside the caller's transaction when there is one. */
 bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
                   const char *action, long long patient_id, long long encounter_id,
-                  const char *category, const char *outcome, bool high_severity,
-                  const char *detail, const char *source_addr);
+                  const char *category, const char *outcome, bool high_severity, const char *detail,
+                  const char *source_addr);
 
 #endif

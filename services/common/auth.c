@@ -14,8 +14,7 @@ bool auth_password_hash(const char *password, char *out, size_t cap)
     if (getrandom(salt, sizeof salt, 0) != (ssize_t)sizeof salt)
         return false;
     return argon2id_hash_encoded(AUTH_ARGON2_T, AUTH_ARGON2_M_KIB, AUTH_ARGON2_P, password,
-                                 strlen(password), salt, sizeof salt, 32, out,
-                                 cap) == ARGON2_OK;
+                                 strlen(password), salt, sizeof salt, 32, out, cap) == ARGON2_OK;
 }
 
 bool auth_password_verify(const char *encoded, const char *password)

@@ -12,11 +12,11 @@
 #define AUTH_ARGON2_T        2
 #define AUTH_ARGON2_M_KIB    19456 /* 19 MiB: OWASP / ASVS minimum for t=2 */
 #define AUTH_ARGON2_P        1
-#define AUTH_HASH_MAX        128   /* room for an encoded argon2id hash */
-#define AUTH_TOKEN_CHARS     43    /* base64url of 32 random bytes */
+#define AUTH_HASH_MAX        128 /* room for an encoded argon2id hash */
+#define AUTH_TOKEN_CHARS     43  /* base64url of 32 random bytes */
 #define AUTH_TOKEN_CHARS_MAX (AUTH_TOKEN_CHARS + 1)
 #define AUTH_TOTP_STEP_S     30
-#define AUTH_TOTP_SECRET_MAX 64    /* bytes of a decoded secret */
+#define AUTH_TOTP_SECRET_MAX 64 /* bytes of a decoded secret */
 
 /* Encodes an argon2id hash of password into out (PHC string). False on failure. */
 bool auth_password_hash(const char *password, char *out, size_t cap);

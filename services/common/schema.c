@@ -20,9 +20,10 @@ struct schema_set {
 };
 
 static const char *const allowed_keywords[] = {
-    "$schema", "$id",       "$ref",      "$defs",     "title",     "description", "type",
-    "properties", "required", "additionalProperties", "minimum", "maximum", "minLength",
-    "maxLength", "enum",      "format",    "minProperties", "examples", NULL,
+    "$schema",     "$id",           "$ref",       "$defs",     "title",
+    "description", "type",          "properties", "required",  "additionalProperties",
+    "minimum",     "maximum",       "minLength",  "maxLength", "enum",
+    "format",      "minProperties", "examples",   NULL,
 };
 
 /* ---- validation ---- */
@@ -139,8 +140,7 @@ static bool check_string(const json_t *schema, const json_t *v, const char *path
         return ed_error_set(err, 422, "invalid_value", path, "must be at least %lld characters",
                             (long long)json_integer_value(min));
     if (format && !strcmp(json_string_value(format), "date") && !timefmt_is_date(s))
-        return ed_error_set(err, 422, "invalid_value", path,
-                            "must be a calendar date YYYY-MM-DD");
+        return ed_error_set(err, 422, "invalid_value", path, "must be a calendar date YYYY-MM-DD");
     if (format && !strcmp(json_string_value(format), "date-time") && !timefmt_is_datetime(s))
         return ed_error_set(err, 422, "invalid_value", path,
                             "must be an RFC 3339 date-time such as 2026-11-25T08:10:00Z");
@@ -203,12 +203,11 @@ static const json_t *resolve_ref(const json_t *root, const json_t *schema)
 
     if (!json_is_string(ref) || strncmp(json_string_value(ref), prefix, strlen(prefix)) != 0)
         return schema;
-    return json_object_get(json_object_get(root, "$defs"),
-                           json_string_value(ref) + strlen(prefix));
+    return json_object_get(json_object_get(root, "$defs"), json_string_value(ref) + strlen(prefix));
 }
 
-static bool validate_at(const json_t *root, const json_t *schema, const json_t *v,
-                        const char *path, struct ed_error *err);
+static bool validate_at(const json_t *root, const json_t *schema, const json_t *v, const char *path,
+                        struct ed_error *err);
 
 static bool check_object(const json_t *root, const json_t *schema, const json_t *v,
                          const char *path, struct ed_error *err)
@@ -239,8 +238,7 @@ static bool check_object(const json_t *root, const json_t *schema, const json_t 
         }
     }
     if (min_props && json_object_size(v) < (size_t)json_integer_value(min_props))
-        return ed_error_set(err, 422, "invalid_value", path,
-                            "must have at least %lld field(s)",
+        return ed_error_set(err, 422, "invalid_value", path, "must have at least %lld field(s)",
                             (long long)json_integer_value(min_props));
     json_object_foreach((json_t *)props, key, value)
     {
@@ -254,8 +252,8 @@ static bool check_object(const json_t *root, const json_t *schema, const json_t 
     return true;
 }
 
-static bool validate_at(const json_t *root, const json_t *schema, const json_t *v,
-                        const char *path, struct ed_error *err)
+static bool validate_at(const json_t *root, const json_t *schema, const json_t *v, const char *path,
+                        struct ed_error *err)
 {
     const json_t *values;
 
@@ -356,8 +354,8 @@ static bool load_dir(struct schema_set *set, const char *proto_dir, const char *
         schema = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
         if (!schema) {
             closedir(dir);
-            return ed_error_set(err, 500, "schema_error", NULL, "%s: %s (line %d)", file,
-                                jerr.text, jerr.line);
+            return ed_error_set(err, 500, "schema_error", NULL, "%s: %s (line %d)", file, jerr.text,
+                                jerr.line);
         }
         if (!schema_check_keywords(schema, err)) {
             char where[sizeof err->message];
@@ -441,7 +439,8 @@ json_t *schema_parse_body(const char *buf, size_t len, int max_depth, struct ed_
     json_t *doc;
 
     if (len == 0) {
-        ed_error_set(err, 400, "malformed_json", NULL, "the body is empty; a JSON object is expected");
+        ed_error_set(err, 400, "malformed_json", NULL,
+                     "the body is empty; a JSON object is expected");
         return NULL;
     }
     /* Deeper than jansson's own limit fails in the parser, before any recursion of ours. */

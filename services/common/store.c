@@ -98,8 +98,8 @@ static void scope_params(const struct principal *who, const char **departments,
 
 /* The clause every patient-scoped statement carries, over encounter e, with the
  * departments as $2 and the break-glass patients as $3. */
-#define SCOPE_CLAUSE                                                                       \
-    "($2::bigint[] IS NULL OR e.department_id = ANY($2::bigint[]) OR "                     \
+#define SCOPE_CLAUSE                                                   \
+    "($2::bigint[] IS NULL OR e.department_id = ANY($2::bigint[]) OR " \
     "e.patient_id = ANY($3::bigint[]))"
 
 static bool audit(PGconn *conn, const struct principal *who, const char *action,
@@ -209,8 +209,8 @@ json_t *store_board(PGconn *conn, const struct principal *who, long long departm
                               "WHERE d.id = $1 AND ($2::bigint[] IS NULL OR "
                               "d.id = ANY($2::bigint[])) AND $3::bigint[] IS NOT DISTINCT FROM $3";
 
-    return read_audited(conn, who, sql, department_id, "board.read", "board",
-                        "no such department", err);
+    return read_audited(conn, who, sql, department_id, "board.read", "board", "no such department",
+                        err);
 }
 
 json_t *store_chart(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -256,9 +256,9 @@ struct locked_encounter {
 static bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
                                struct locked_encounter *enc, struct ed_error *err)
 {
-    static const char sql[] = "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
-                              "e.patient_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE
-                              " FOR UPDATE";
+    static const char sql[] =
+        "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
+        "e.patient_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE " FOR UPDATE";
     char idbuf[24];
     const char *params[3];
     PGresult *res;
@@ -358,8 +358,8 @@ static bool change(PGconn *conn, const char *what, const char *sql, int n,
 
 /* Checks that staff_id is active staff of the department, with one of the roles given
  * (a NULL-terminated list; NULL for any role). */
-static bool check_staff(PGconn *conn, long long department_id, const json_t *body,
-                        const char *key, const char *const *roles, struct ed_error *err)
+static bool check_staff(PGconn *conn, long long department_id, const json_t *body, const char *key,
+                        const char *const *roles, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT st.role FROM staff st JOIN staff_department sd ON sd.staff_id = st.id "
@@ -424,7 +424,8 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
                             struct ed_error *err)
 {
     static const char find_sql[] =
-        "SELECT id, family_name = coalesce($2, family_name) AND given_name = coalesce($3, given_name)"
+        "SELECT id, family_name = coalesce($2, family_name) AND given_name = coalesce($3, "
+        "given_name)"
         " AND birth_date = coalesce($4::date, birth_date) AND sex = coalesce($5, sex), "
         "EXISTS (SELECT 1 FROM encounter e WHERE e.patient_id = patient.id "
         "AND e.status NOT IN ('departed', 'left_without_being_seen')) "
@@ -555,8 +556,9 @@ bool store_triage(PGconn *conn, const struct principal *who, long long encounter
     if (!change(conn, "triage", sql, 3, params, NULL, NULL, err))
         return false;
     return commit_event(conn,
-                          &(struct write_audit){who, "encounter.triage", "encounter", enc.patient_id,
-                                                 enc.department_id}, append_sql, 1, params, out, err);
+                        &(struct write_audit){who, "encounter.triage", "encounter", enc.patient_id,
+                                              enc.department_id},
+                        append_sql, 1, params, out, err);
 }
 
 bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -597,9 +599,10 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
     if (!change(conn, "assign bed", sql, 3, params, "bed_id",
                 "this bed is occupied by another patient", err))
         return false;
-    return commit_event(conn,
-                          &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id,
-                                                 enc.department_id}, append_sql, 1, params, out, err);
+    return commit_event(
+        conn,
+        &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id, enc.department_id},
+        append_sql, 1, params, out, err);
 }
 
 bool store_assignment(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -628,8 +631,9 @@ bool store_assignment(PGconn *conn, const struct principal *who, long long encou
     if (!change(conn, "assign staff", sql, 5, params, NULL, NULL, err))
         return false;
     return commit_event(conn,
-                          &(struct write_audit){who, "encounter.assign", "encounter", enc.patient_id,
-                                                 enc.department_id}, append_sql, 1, params, out, err);
+                        &(struct write_audit){who, "encounter.assign", "encounter", enc.patient_id,
+                                              enc.department_id},
+                        append_sql, 1, params, out, err);
 }
 
 bool store_status(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -650,14 +654,15 @@ bool store_status(PGconn *conn, const struct principal *who, long long encounter
     if (!change(conn, "change status", sql, 2, params, NULL, NULL, err))
         return false;
     return commit_event(conn,
-                          &(struct write_audit){who, "encounter.status", "encounter", enc.patient_id,
-                                                 enc.department_id}, append_sql, 1, params, out, err);
+                        &(struct write_audit){who, "encounter.status", "encounter", enc.patient_id,
+                                              enc.department_id},
+                        append_sql, 1, params, out, err);
 }
 
 /* ---- vitals and notes ---- */
 
 static const char *const vitals_measurements[] = {
-    "heart_rate", "resp_rate", "systolic_bp",   "diastolic_bp", "spo2",
+    "heart_rate",    "resp_rate", "systolic_bp",   "diastolic_bp", "spo2",
     "temperature_c", "on_oxygen", "consciousness", "pain",         NULL,
 };
 
@@ -767,7 +772,8 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
         ok = commit_event(conn,
                           &(struct write_audit){who, "vitals.create", "vitals", enc.patient_id,
-                                                 enc.department_id}, append_sql, 2, append_params, out, err);
+                                                enc.department_id},
+                          append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;
@@ -798,9 +804,10 @@ bool store_note(PGconn *conn, const struct principal *who, long long encounter_i
         return db_error(conn, err);
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
-        ok = commit_event(conn,
-                          &(struct write_audit){who, "note.create", "note", enc.patient_id,
-                                                 enc.department_id}, append_sql, 2, append_params, out, err);
+        ok = commit_event(
+            conn,
+            &(struct write_audit){who, "note.create", "note", enc.patient_id, enc.department_id},
+            append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;

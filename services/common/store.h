@@ -24,9 +24,9 @@
 struct store_write {
     long long department_id;
     long long encounter_id;
-    long long seq;  /* the event's department seq */
-    char *frame;    /* the event's WebSocket frame (SQL event_frame), malloc'd */
-    json_t *reply;  /* the REST reply: event payload plus "seq" */
+    long long seq; /* the event's department seq */
+    char *frame;   /* the event's WebSocket frame (SQL event_frame), malloc'd */
+    json_t *reply; /* the REST reply: event payload plus "seq" */
 };
 
 void store_write_clear(struct store_write *w);
@@ -47,8 +47,8 @@ long long store_encounter_department(PGconn *conn, const struct principal *who,
 typedef bool store_write_fn(PGconn *conn, const struct principal *who, long long id,
                             const json_t *body, struct store_write *out, struct ed_error *err);
 
-store_write_fn store_arrival;    /* id: department */
-store_write_fn store_triage;     /* id: encounter, and the same below */
+store_write_fn store_arrival; /* id: department */
+store_write_fn store_triage;  /* id: encounter, and the same below */
 store_write_fn store_bed;
 store_write_fn store_assignment;
 store_write_fn store_vitals;

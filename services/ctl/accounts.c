@@ -27,8 +27,8 @@ static bool new_totp_secret(char out[33])
     return true;
 }
 
-bool ctl_account_create(PGconn *conn, const char *username, const char *password,
-                        const char *roles, long long staff_id, const char *totp_secret)
+bool ctl_account_create(PGconn *conn, const char *username, const char *password, const char *roles,
+                        long long staff_id, const char *totp_secret)
 {
     static const char sql[] =
         "INSERT INTO account (username, staff_id, roles, password_hash, totp_secret) "
@@ -91,9 +91,9 @@ int ctl_user(PGconn *conn, int argc, char **argv)
         PGresult *res;
         if (!new_totp_secret(secret))
             return 1;
-        res = pg_query(conn,
-                       "UPDATE account SET totp_secret = $2, totp_last_step = 0 WHERE username = $1",
-                       2, params);
+        res = pg_query(
+            conn, "UPDATE account SET totp_secret = $2, totp_last_step = 0 WHERE username = $1", 2,
+            params);
         if (!pg_ok(conn, res, "totp") || strcmp(PQcmdTuples(res), "1") != 0) {
             PQclear(res);
             fprintf(stderr, "edlivectl: no account %s\n", argv[1]);
@@ -105,9 +105,8 @@ int ctl_user(PGconn *conn, int argc, char **argv)
     }
     if (argc == 2 && (!strcmp(argv[0], "disable") || !strcmp(argv[0], "enable"))) {
         const char *params[2] = {argv[1], !strcmp(argv[0], "disable") ? "true" : "false"};
-        PGresult *res = pg_query(conn,
-                                 "UPDATE account SET disabled = $2::boolean WHERE username = $1",
-                                 2, params);
+        PGresult *res = pg_query(
+            conn, "UPDATE account SET disabled = $2::boolean WHERE username = $1", 2, params);
         bool ok = pg_ok(conn, res, "disable") && !strcmp(PQcmdTuples(res), "1");
         PQclear(res);
         if (ok) {

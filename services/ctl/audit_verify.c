@@ -37,7 +37,8 @@ int ctl_audit_verify(PGconn *conn)
 {
     static const char sql[] =
         "SELECT a.seq, audit_canonical(a), a.prev_hash, a.hash FROM audit_log a "
-        "WHERE a.seq > $1 ORDER BY a.seq LIMIT " "5000";
+        "WHERE a.seq > $1 ORDER BY a.seq LIMIT "
+        "5000";
     static const char head_sql[] = "SELECT last_seq FROM audit_chain WHERE id = 1";
     unsigned char expected_prev[32] = {0}, prev[32], hash[32], computed[32];
     long long last = 0, rows = 0, head;

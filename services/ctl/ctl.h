@@ -13,7 +13,7 @@ int ctl_audit_verify(PGconn *conn);
 int ctl_user(PGconn *conn, int argc, char **argv);
 
 /* Creates an account (no-op when the username exists). roles: "{physician}". */
-bool ctl_account_create(PGconn *conn, const char *username, const char *password,
-                        const char *roles, long long staff_id, const char *totp_secret);
+bool ctl_account_create(PGconn *conn, const char *username, const char *password, const char *roles,
+                        long long staff_id, const char *totp_secret);
 
 #endif

@@ -30,29 +30,29 @@ struct hub_frame {
 
 struct hub_department {
     long long id;
-    long long first;               /* lowest seq held in the ring (first > top: empty) */
-    long long top;                 /* highest seq held; everything first..top is present */
+    long long first;                       /* lowest seq held in the ring (first > top: empty) */
+    long long top;                         /* highest seq held; everything first..top is present */
     struct hub_frame *ring[HUB_RING_SIZE]; /* seq s lives at ring[s % HUB_RING_SIZE] */
-    char *board_cache;             /* last board snapshot frame (LWS_PRE + JSON), or NULL */
+    char *board_cache;                     /* last board snapshot frame (LWS_PRE + JSON), or NULL */
     size_t board_cache_len;
-    long long board_cache_seq;     /* the seq it is current at */
+    long long board_cache_seq; /* the seq it is current at */
 };
 
 struct hub_client;
 struct hub_feed;
 
 struct hub {
-    PGconn *pg;                    /* blocking; used only from the lws thread */
+    PGconn *pg; /* blocking; used only from the lws thread */
     struct lws_context *ctx;
     struct schema_set *schemas;
-    struct hub_feed *feed;         /* the Redis reader thread */
+    struct hub_feed *feed; /* the Redis reader thread */
     struct hub_department depts[HUB_MAX_DEPARTMENTS];
     int ndepts;
-    struct hub_client *clients;    /* every open connection */
+    struct hub_client *clients; /* every open connection */
     lws_sorted_usec_list_t check_timer;
     lws_sorted_usec_list_t heartbeat_timer;
     lws_sorted_usec_list_t session_timer;
-    const char *allowed_origins;   /* EDLIVE_ALLOWED_ORIGINS */
+    const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS */
 };
 
 /* hub_department.c */

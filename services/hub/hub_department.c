@@ -115,8 +115,8 @@ bool hub_departments_refresh(struct hub *hub)
 
     if (!pg_ensure(hub->pg))
         return false;
-    res = pg_query(hub->pg, "SELECT department_id, last_seq FROM department_seq ORDER BY 1", 0,
-                   NULL);
+    res =
+        pg_query(hub->pg, "SELECT department_id, last_seq FROM department_seq ORDER BY 1", 0, NULL);
     if (!pg_ok(hub->pg, res, "department tops")) {
         PQclear(res);
         return false;

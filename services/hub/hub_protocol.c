@@ -88,9 +88,9 @@ static bool queue_json(struct hub_client *c, json_t *doc)
 
 static bool queue_error(struct hub_client *c, const struct ed_error *err)
 {
-    return queue_json(c, json_pack("{s:s,s:s,s:o,s:s}", "type", "error", "code", err->code,
-                                   "field", err->field[0] ? json_string(err->field) : json_null(),
-                                   "message", err->message));
+    return queue_json(c, json_pack("{s:s,s:s,s:o,s:s}", "type", "error", "code", err->code, "field",
+                                   err->field[0] ? json_string(err->field) : json_null(), "message",
+                                   err->message));
 }
 
 /* ---- subscriptions ---- */
@@ -172,10 +172,10 @@ static bool queue_chart_snapshot(struct hub *hub, struct hub_client *c, struct h
         return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
     }
     s->next_seq = seq + 1;
-    return queue_json(c, json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "type", "snapshot", "topic",
-                                   "chart", "encounter_id", (json_int_t)s->encounter_id,
-                                   "department_id", (json_int_t)s->dept->id, "seq",
-                                   (json_int_t)seq, "chart", chart)) ||
+    return queue_json(c,
+                      json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "type", "snapshot", "topic", "chart",
+                                "encounter_id", (json_int_t)s->encounter_id, "department_id",
+                                (json_int_t)s->dept->id, "seq", (json_int_t)seq, "chart", chart)) ||
            ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
 }
 
@@ -227,13 +227,11 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     struct hub_sub *s;
 
     if (!idv)
-        return ed_error_set(err, 422, "missing_field", id_field, "is required for topic %s",
-                            topic);
+        return ed_error_set(err, 422, "missing_field", id_field, "is required for topic %s", topic);
     id = int_of(msg, id_field);
     if (!access_allows(c->who, board ? ACT_BOARD_READ : ACT_CHART_READ)) {
-        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0,
-                     board ? 0 : id, board ? "board" : "chart", "denied", false, "forbidden",
-                     c->who->source_addr);
+        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
+                     board ? "board" : "chart", "denied", false, "forbidden", c->who->source_addr);
         return ed_error_set(err, 403, "forbidden", "topic", "your role may not follow this topic");
     }
     if (board && !access_in_department(c->who, id)) {
@@ -254,9 +252,8 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
             d = hub_department_find(hub, dept_id);
     }
     if (!d) {
-        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0,
-                     board ? 0 : id, board ? "board" : "chart", "denied", false, "not_found",
-                     c->who->source_addr);
+        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
+                     board ? "board" : "chart", "denied", false, "not_found", c->who->source_addr);
         return ed_error_set(err, 404, "not_found", id_field, "no such %s",
                             board ? "department" : "encounter");
     }
@@ -498,8 +495,7 @@ static void on_check_timer(lws_sorted_usec_list_t *sul)
 
     /* Catches events Redis never had (it was down, or restarted empty). */
     hub_departments_refresh(hub);
-    lws_sul_schedule(hub->ctx, 0, &hub->check_timer, on_check_timer,
-                     HUB_CHECK_MS * LWS_US_PER_MS);
+    lws_sul_schedule(hub->ctx, 0, &hub->check_timer, on_check_timer, HUB_CHECK_MS * LWS_US_PER_MS);
 }
 
 /* A chart followed through emergency access stops when the grant ends. */
@@ -565,8 +561,8 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
     }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
-    if (!access_token_from_headers(authorization, cookies, HUB_SESSION_COOKIE, token,
-                                   sizeof token, &from_cookie))
+    if (!access_token_from_headers(authorization, cookies, HUB_SESSION_COOKIE, token, sizeof token,
+                                   &from_cookie))
         return 1;
     who = calloc(1, sizeof *who);
     if (!who)
@@ -614,8 +610,7 @@ static void client_close(struct hub *hub, struct hub_client *c)
 static int protocol_init(struct hub *hub, struct lws_context *ctx)
 {
     hub->ctx = ctx; /* called from inside lws_create_context(), before it returns */
-    lws_sul_schedule(hub->ctx, 0, &hub->check_timer, on_check_timer,
-                     HUB_CHECK_MS * LWS_US_PER_MS);
+    lws_sul_schedule(hub->ctx, 0, &hub->check_timer, on_check_timer, HUB_CHECK_MS * LWS_US_PER_MS);
     lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
                      HUB_HEARTBEAT_S * LWS_US_PER_SEC);
     lws_sul_schedule(hub->ctx, 0, &hub->session_timer, on_session_timer,

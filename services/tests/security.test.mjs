@@ -276,10 +276,11 @@ test('cross-site: a cookie write from another origin gets 403, and the WebSocket
 // ---- 3. emergency access ----
 test('break the glass: needs a reason and a code, is audited high, shows on the board, and ends', async () => {
   const d = await ids();
+  // Signed in before the enrolment: from then on his sign-ins need the code too.
+  const rahman = await tokenFor(API, 'dr.rahman');
   const uri = ctl('user', 'totp', 'dr.rahman');
   assert.equal(uri.status, 0, uri.stderr);
   const secret = /secret=([A-Z2-7]+)/.exec(uri.stdout)[1];
-  const rahman = await tokenFor(API, 'dr.rahman');
   const target = d.enc;
   assert.equal((await req('GET', `/encounters/${target}`, rahman)).status, 404, 'not his department');
   const noReason = await req('POST', `/encounters/${target}/break-glass`, rahman, { totp: totpCode(secret) });
