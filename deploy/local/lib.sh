@@ -855,6 +855,22 @@ ed_status() {
     done
 }
 
+# Fails (returns 1) when a service log holds a patient's name or MRN, from the list in $1
+# (one per line); prints where, never what.
+ed_scan_phi_logs() {
+    local list=$1 f found=0 hits
+    [ -s "$list" ] || return 0
+    for f in "$ED_LOGS"/*.log; do
+        [ -f "$f" ] || continue
+        hits=$(grep -nwF -f "$list" "$f" | cut -d: -f1 | head -n 20 | tr '\n' ' ')
+        if [ -n "$hits" ]; then
+            found=1
+            printf '%spatient data in %s, line(s) %s%s\n' "$_R" "$f" "$hits" "$_0" >&2
+        fi
+    done
+    return $found
+}
+
 # Print sanitizer reports found in the service logs; returns 1 if there are any.
 ed_scan_sanitizer_logs() {
     local pattern='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer'

@@ -15,6 +15,22 @@ const CTL = `${env.EDLIVE_BUILD}/services/ctl/edlivectl`;
 const sql = (conn, text) => execFileSync('psql', [conn, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', text], { encoding: 'utf8' }).trim();
 const ctl = (...args) => spawnSync(CTL, args, { encoding: 'utf8', env: { ...process.env, EDLIVE_PG: env.EDLIVE_PG_OWNER } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Waits until pred() holds; fails naming what it waited for after ms.
+async function until(pred, what, ms = 8000) {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+// Opens a socket with a session; rejects when the upgrade is refused.
+function openSocket(token) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(env.EDLIVE_HUB_URL, { headers: bearer(token) });
+    ws.onopen = () => resolve(ws);
+    ws.onerror = () => reject(new Error('the hub refused the socket'));
+  });
+}
 
 async function req(method, path, token, body, headers = {}) {
   const init = { method, headers: { ...(token ? bearer(token) : {}), ...headers } };
@@ -235,17 +251,17 @@ test('TOTP: admins need the code, and a code signs in once', async () => {
   delete tokens.admin;
 });
 
-test('sign-out and idle time-out end REST at once and close the WebSocket (4401), which then sends nothing', async () => {
+test('sign-out and idle time-out end REST at once and close the WebSocket (4401), which then sends nothing', async (t) => {
   const d = await ids();
   for (const end of ['sign-out', 'idle']) {
     const token = await tokenFor(API, 'dr.bello');
     const frames = [];
-    const ws = new WebSocket(env.EDLIVE_HUB_URL, { headers: bearer(token) });
+    const ws = await openSocket(token);
+    t.after(() => ws.close());
     const closed = new Promise((resolve) => { ws.onclose = (e) => resolve(e.code); });
-    await new Promise((resolve) => { ws.onopen = resolve; });
     ws.onmessage = (m) => frames.push(JSON.parse(m.data));
     ws.send(JSON.stringify({ type: 'subscribe', topic: 'board', department_id: 1, since: 0 }));
-    while (!frames.some((f) => f.type === 'snapshot')) await sleep(50);
+    await until(() => frames.some((f) => f.type === 'snapshot'), 'the board snapshot');
     if (end === 'sign-out') assert.equal((await req('DELETE', '/session', token)).status, 200);
     else sql(env.EDLIVE_PG_SUPER, "UPDATE session s SET last_active_at = now() - interval '2 hours' FROM account a WHERE a.id = s.account_id AND a.username = 'dr.bello'");
     assert.equal((await req('GET', '/departments', token)).status, 401, `${end}: REST refuses the token`);
@@ -274,10 +290,11 @@ test('cross-site: a cookie write from another origin gets 403, and the WebSocket
 });
 
 // ---- 3. emergency access ----
-test('break the glass: needs a reason and a code, is audited high, shows on the board, and ends', async () => {
+test('break the glass: needs a reason and a code, is audited high, shows on the board, and ends', async (t) => {
   const d = await ids();
   // Signed in before the enrolment: from then on his sign-ins need the code too.
   const rahman = await tokenFor(API, 'dr.rahman');
+  const auditBefore = Number(sql(env.EDLIVE_PG_OWNER, 'SELECT last_seq FROM audit_chain'));
   const uri = ctl('user', 'totp', 'dr.rahman');
   assert.equal(uri.status, 0, uri.stderr);
   const secret = /secret=([A-Z2-7]+)/.exec(uri.stdout)[1];
@@ -288,18 +305,18 @@ test('break the glass: needs a reason and a code, is audited high, shows on the 
   assert.equal(noReason.json.error.field, 'reason');
   const wrong = await req('POST', `/encounters/${target}/break-glass`, rahman, { reason: 'transferred patient, unstable', totp: '000000' });
   assert.equal(wrong.status, 401);
-  const live = new WebSocket(env.EDLIVE_HUB_URL, { headers: bearer(await as('adeyemi')) });
+  const live = await openSocket(await as('adeyemi'));
+  t.after(() => live.close());
   const events = [];
-  await new Promise((resolve) => { live.onopen = resolve; });
   live.onmessage = (m) => events.push(JSON.parse(m.data));
   live.send(JSON.stringify({ type: 'subscribe', topic: 'board', department_id: 1, since: 0 }));
-  while (!events.some((f) => f.type === 'snapshot')) await sleep(50);
+  await until(() => events.some((f) => f.type === 'snapshot'), "the charge nurse's board");
   const ok = await req('POST', `/encounters/${target}/break-glass`, rahman, { reason: 'transferred patient, unstable', totp: totpCode(secret) });
   assert.equal(ok.status, 201, ok.text);
   assert.equal((await req('GET', `/encounters/${target}`, rahman)).status, 200, 'the chart opens');
   const another = (await req('GET', '/departments/1/board', await as('adeyemi'))).json.encounters.find((e) => e.patient.id !== d.patient.id);
   assert.equal((await req('GET', `/encounters/${another.encounter_id}`, rahman)).status, 404, 'only that patient');
-  const audit = sql(env.EDLIVE_PG_OWNER, `SELECT count(*) FROM audit_log WHERE action = 'break_glass' AND severity = 'high' AND outcome = 'success' AND username = 'dr.rahman' AND encounter_id = ${target}`);
+  const audit = sql(env.EDLIVE_PG_OWNER, `SELECT count(*) FROM audit_log WHERE seq > ${auditBefore} AND action = 'break_glass' AND severity = 'high' AND outcome = 'success' AND username = 'dr.rahman' AND encounter_id = ${target}`);
   assert.equal(audit, '1');
   for (let i = 0; i < 50 && !events.some((e) => e.event === 'access.break_glass'); i++) await sleep(100);
   const flag = events.find((e) => e.event === 'access.break_glass');
