@@ -3,14 +3,21 @@
 // (from just before the POST to each client's receipt) and proves nothing was lost or
 // repeated. Usage (against a running deploy/local/up):
 //   node --experimental-websocket load-tests/ws_fanout.mjs [clients=200] [rate=20] [seconds=10]
-// Settings: EDLIVE_API_URL (default http://127.0.0.1:8481), EDLIVE_WS_URL (ws://127.0.0.1:8480/ws).
+// Settings: EDLIVE_API_URL (default http://127.0.0.1:8481), EDLIVE_HUB_URL (ws://127.0.0.1:8482/ws),
+// EDLIVE_DEMO_PASSWORD; it signs in as the demo charge nurse (`. .state/local/env` sets these).
 const [clients = 200, rate = 20, seconds = 10] = process.argv.slice(2).map(Number);
 const apiUrl = `${process.env.EDLIVE_API_URL || 'http://127.0.0.1:8481'}/api/v1`;
-const wsUrl = process.env.EDLIVE_WS_URL || 'ws://127.0.0.1:8480/ws';
+const wsUrl = process.env.EDLIVE_HUB_URL || 'ws://127.0.0.1:8482/ws';
+const signin = await fetch(`${apiUrl}/session`, {
+  method: 'POST', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ username: 'adeyemi', password: process.env.EDLIVE_DEMO_PASSWORD || 'edlive-demo' }),
+});
+const { token } = await signin.json();
+const auth = { authorization: `Bearer ${token}` };
 
-const { departments } = await (await fetch(`${apiUrl}/departments`)).json();
+const { departments } = await (await fetch(`${apiUrl}/departments`, { headers: auth })).json();
 const dept = departments[0].id;
-const board = await (await fetch(`${apiUrl}/departments/${dept}/board`)).json();
+const board = await (await fetch(`${apiUrl}/departments/${dept}/board`, { headers: auth })).json();
 const nurse = board.staff.find((s) => s.role === 'nurse');
 const encounters = board.encounters.map((e) => e.encounter_id);
 
@@ -20,7 +27,7 @@ let lost = 0, duplicated = 0, outOfOrder = 0, delivered = 0;
 
 function connect() {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl);
+    const ws = new WebSocket(wsUrl, { headers: auth });
     const state = { ws, seq: 0, got: [] };
     ws.onopen = () => ws.send(JSON.stringify({ type: 'subscribe', topic: 'board', department_id: dept, since: 0 }));
     ws.onerror = reject;
@@ -56,7 +63,7 @@ for (let i = 0; i < rate * seconds; i++) {
   const t0 = performance.now();
   const enc = encounters[i % encounters.length];
   pendingSends.push(fetch(`${apiUrl}/encounters/${enc}/vitals`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST', headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify({ taken_by: nurse.id, heart_rate: 60 + (i % 60) }),
   }).then((r) => r.json()).then((b) => {
     // An event can arrive before the POST's reply; count it from t0 either way.

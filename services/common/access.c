@@ -216,6 +216,47 @@ enum access_session_result access_session_check(PGconn *conn, struct principal *
     return load_session(conn, p, false);
 }
 
+bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live)
+{
+    static const char sql[] =
+        "SELECT encode(s.token_hash, 'hex') FROM session s JOIN account a ON a.id = s.account_id "
+        "WHERE s.token_hash = ANY($1::bytea[]) AND s.revoked_at IS NULL AND s.expires_at > now() "
+        "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
+    /* {"\\x<64 hex>",...}: each element 70 bytes */
+    char *array = malloc(3 + n * 72);
+    char *p = array, hex[65];
+    const char *params[1];
+    PGresult *res;
+
+    if (!array)
+        return false;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        auth_hex(hashes[i], 32, hex);
+        p += sprintf(p, "%s\"\\\\x%s\"", i ? "," : "", hex);
+        live[i] = false;
+    }
+    *p++ = '}';
+    *p = '\0';
+    params[0] = array;
+    res = pg_query(conn, sql, 1, params);
+    free(array);
+    if (!pg_ok(conn, res, "sessions alive")) {
+        PQclear(res);
+        return false;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *alive = PQgetvalue(res, r, 0);
+        for (size_t i = 0; i < n; i++) {
+            auth_hex(hashes[i], 32, hex);
+            if (!strcmp(hex, alive))
+                live[i] = true;
+        }
+    }
+    PQclear(res);
+    return true;
+}
+
 bool access_sign_out(PGconn *conn, const struct principal *p)
 {
     char hex[2 + 65] = "\\x";

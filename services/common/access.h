@@ -108,6 +108,10 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
 bool access_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
                                  bool disabled, struct ed_error *err);
 
+/* Batch check of many sessions in one query: live[i] is set to whether the session with
+ * hashes[i] (SHA-256, 32 bytes each) is still valid. False on database error. */
+bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live);
+
 /* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.
  * Runs inside the caller's transaction when there is one. */
 bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,

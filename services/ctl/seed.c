@@ -577,6 +577,33 @@ static long long seed_reference(PGconn *conn, const struct demo_department *dd,
     return dept;
 }
 
+/* The demo accounts of demo staff that have none (no-op for those that do). */
+static bool seed_missing_accounts(PGconn *conn, const char *password, const char *admin_secret)
+{
+    static const char sql[] =
+        "SELECT s.id FROM staff s JOIN staff_department sd ON sd.staff_id = s.id "
+        "JOIN department d ON d.id = sd.department_id WHERE d.code = $1 AND s.display_name = $2 "
+        "AND NOT EXISTS (SELECT 1 FROM account a WHERE a.staff_id = s.id)";
+    char roles[64];
+
+    for (size_t d = 0; d < COUNT(demo_departments); d++) {
+        const struct demo_department *dd = &demo_departments[d];
+        for (size_t i = 0; i < dd->nstaff; i++) {
+            const char *params[] = {dd->code, dd->staff[i].name};
+            PGresult *res = pg_query(conn, sql, 2, params);
+            long long staff_id = pg_ok(conn, res, "find demo staff") && PQntuples(res) == 1
+                                     ? atoll(PQgetvalue(res, 0, 0))
+                                     : 0;
+            PQclear(res);
+            snprintf(roles, sizeof roles, "{%s}", dd->staff[i].role);
+            if (staff_id &&
+                !ctl_account_create(conn, dd->staff[i].username, password, roles, staff_id, NULL))
+                return false;
+        }
+    }
+    return ctl_account_create(conn, "admin", password, "{admin}", 0, admin_secret);
+}
+
 int ctl_seed_demo(PGconn *conn)
 {
     /* The demo admin's second factor is a published test secret: a demo, not a deployment. */
@@ -594,7 +621,8 @@ int ctl_seed_demo(PGconn *conn)
     if (PQntuples(res) == 1) {
         printf("demo ED already seeded: department %s\n", PQgetvalue(res, 0, 0));
         PQclear(res);
-        return 0;
+        /* A deployment seeded before accounts existed gets the demo accounts now. */
+        return seed_missing_accounts(conn, password, admin_secret) ? 0 : 1;
     }
     PQclear(res);
 
