@@ -726,15 +726,15 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
 {
     static const char sql[] =
         "INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, "
-        "systolic_bp, diastolic_bp, spo2, temperature_c, on_oxygen, consciousness, pain, news2) "
-        "VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-        "$12, $13::jsonb) RETURNING id";
+        "systolic_bp, diastolic_bp, spo2, temperature_c, on_oxygen, consciousness, pain, news2, "
+        "entered_by) VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, $8, $9, "
+        "$10, $11, $12, $13::jsonb, $14) RETURNING id";
     static const char append_sql[] =
         "SELECT append_event($1, 'vitals.recorded', jsonb_build_object('vitals', vitals_json(v))) "
         "FROM vitals v WHERE v.id = $2";
     struct locked_encounter enc;
-    char b[13][24], temp[48];
-    const char *params[13];
+    char b[14][24], temp[48];
+    const char *params[14];
     json_t *news2;
     char *news2_text;
     PGresult *res;
@@ -764,7 +764,8 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     params[10] = str_field(body, "consciousness");
     params[11] = int_field(body, "pain", b[11]);
     params[12] = news2_text;
-    res = query(conn, "insert vitals", sql, 13, params);
+    params[13] = who ? pg_int_param(b[13], who->account_id) : NULL;
+    res = query(conn, "insert vitals", sql, 14, params);
     free(news2_text);
     if (!res)
         return db_error(conn, err);
@@ -783,13 +784,15 @@ bool store_note(PGconn *conn, const struct principal *who, long long encounter_i
                 const json_t *body, struct store_write *out, struct ed_error *err)
 {
     static const char sql[] =
-        "INSERT INTO note (encounter_id, author_id, body) VALUES ($1, $2, $3) RETURNING id";
+        "INSERT INTO note (encounter_id, author_id, body, entered_by) VALUES ($1, $2, $3, $4) "
+        "RETURNING id";
     static const char append_sql[] =
         "SELECT append_event($1, 'note.added', jsonb_build_object('note', note_json(n))) "
         "FROM note n WHERE n.id = $2";
     struct locked_encounter enc;
     char encbuf[24], authorbuf[24];
-    const char *params[3];
+    char enteredbuf[24];
+    const char *params[4];
     PGresult *res;
     bool ok;
 
@@ -799,7 +802,8 @@ bool store_note(PGconn *conn, const struct principal *who, long long encounter_i
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = int_field(body, "author_id", authorbuf);
     params[2] = str_field(body, "text");
-    res = query(conn, "insert note", sql, 3, params);
+    params[3] = who ? pg_int_param(enteredbuf, who->account_id) : NULL;
+    res = query(conn, "insert note", sql, 4, params);
     if (!res)
         return db_error(conn, err);
     {

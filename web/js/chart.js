@@ -41,6 +41,12 @@ let notes = []; // newest first
 let live = null;
 let staffLoadedFor = null;
 let authorId = null; // a variable only
+
+// "Sam Patel, RN", or "Sam Patel, RN (entered by Grace Kim, RN)" when a colleague entered it.
+function byline(person, enteredBy) {
+  const name = person ? person.name : '';
+  return enteredBy && enteredBy !== name ? `${name} (entered by ${enteredBy})` : name;
+}
 let savingNote = false;
 let session = null;
 let breakingGlass = false;
@@ -121,7 +127,7 @@ function vitalsRow(v) {
     'tr',
     { dataset: { vitalsId: String(v.id) } },
     el('td', { className: 'taken', text: formatTime(v.taken_at), attrs: { title: new Date(v.taken_at).toLocaleString() } }),
-    el('td', { className: 'by', text: v.taken_by ? v.taken_by.name : '' }),
+    el('td', { className: 'by', text: byline(v.taken_by, v.entered_by) }),
     vitalCell(v, 'heart_rate'),
     vitalCell(v, 'resp_rate'),
     vitalCell(v, 'systolic_bp'),
@@ -148,7 +154,7 @@ function noteItem(n) {
   return el(
     'li',
     { dataset: { noteId: String(n.id) } },
-    el('div', { className: 'note-meta', text: `${formatTime(n.written_at)} · ${n.author ? n.author.name : ''}` }),
+    el('div', { className: 'note-meta', text: `${formatTime(n.written_at)} · ${byline(n.author, n.entered_by)}` }),
     el('div', { className: 'note-text', text: n.text }),
   );
 }
