@@ -855,12 +855,13 @@ ed_status() {
     done
 }
 
-# Fails (returns 1) when a service log holds a patient's name or MRN, from the list in $1
-# (one per line); prints where, never what.
+# Fails (returns 1) when a service log (in the state folder, or already copied to
+# test-artifacts/logs) holds a patient's name or MRN, from the list in $1 (one per line);
+# prints where, never what.
 ed_scan_phi_logs() {
     local list=$1 f found=0 hits
     [ -s "$list" ] || return 0
-    for f in "$ED_LOGS"/*.log; do
+    for f in "$ED_LOGS"/*.log "$EDLIVE_ARTIFACTS"/logs/*.log; do
         [ -f "$f" ] || continue
         hits=$(grep -nwF -f "$list" "$f" | cut -d: -f1 | head -n 20 | tr '\n' ' ')
         if [ -n "$hits" ]; then

@@ -630,7 +630,11 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
 bool access_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
                                  bool disabled, struct ed_error *err)
 {
-    static const char sql[] = "UPDATE account SET disabled = $2::boolean WHERE id = $1";
+    /* Disabling ends the account's sessions for good: enabling it again does not revive them. */
+    static const char sql[] =
+        "WITH acc AS (UPDATE account SET disabled = $2::boolean WHERE id = $1 RETURNING id), "
+        "ended AS (UPDATE session SET revoked_at = now() WHERE $2::boolean AND revoked_at IS NULL "
+        "AND account_id IN (SELECT id FROM acc)) SELECT count(*) FROM acc";
     char idbuf[24], detail[64];
     const char *params[] = {pg_int_param(idbuf, account_id), disabled ? "true" : "false"};
     PGresult *res;
@@ -639,7 +643,8 @@ bool access_account_set_disabled(PGconn *conn, const struct principal *admin, lo
     if (!pg_command(conn, "BEGIN"))
         return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
     res = pg_query(conn, sql, 2, params);
-    found = pg_ok(conn, res, "disable account") && !strcmp(PQcmdTuples(res), "1");
+    found = pg_ok(conn, res, "disable account") && PQntuples(res) == 1 &&
+            !strcmp(PQgetvalue(res, 0, 0), "1");
     PQclear(res);
     if (!found) {
         pg_command(conn, "ROLLBACK");

@@ -68,7 +68,7 @@ int ctl_user(PGconn *conn, int argc, char **argv)
 {
     char password[256], secret[33];
 
-    if (argc >= 4 && !strcmp(argv[0], "add")) {
+    if ((argc == 3 || argc == 4) && !strcmp(argv[0], "add")) {
         /* user add <username> <roles,comma> [staff_id]  (password on stdin) */
         char roles[128];
         if (!read_secret_line(password, sizeof password)) {
@@ -105,9 +105,16 @@ int ctl_user(PGconn *conn, int argc, char **argv)
     }
     if (argc == 2 && (!strcmp(argv[0], "disable") || !strcmp(argv[0], "enable"))) {
         const char *params[2] = {argv[1], !strcmp(argv[0], "disable") ? "true" : "false"};
+        /* Disabling also ends the account's sessions, for good. */
         PGresult *res = pg_query(
-            conn, "UPDATE account SET disabled = $2::boolean WHERE username = $1", 2, params);
-        bool ok = pg_ok(conn, res, "disable") && !strcmp(PQcmdTuples(res), "1");
+            conn,
+            "WITH acc AS (UPDATE account SET disabled = $2::boolean WHERE username = $1 "
+            "RETURNING id), ended AS (UPDATE session SET revoked_at = now() WHERE $2::boolean "
+            "AND revoked_at IS NULL AND account_id IN (SELECT id FROM acc)) "
+            "SELECT count(*) FROM acc",
+            2, params);
+        bool ok = pg_ok(conn, res, "disable") && PQntuples(res) == 1 &&
+                  !strcmp(PQgetvalue(res, 0, 0), "1");
         PQclear(res);
         if (ok) {
             res = pg_query(conn,

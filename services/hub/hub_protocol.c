@@ -47,6 +47,8 @@ struct hub_client {
     bool session_ended;    /* close with CLOSE_SESSION_ENDED at the next WRITEABLE */
 };
 
+static void end_session(struct hub_client *c);
+
 static struct hub *hub_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
@@ -229,6 +231,17 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     if (!idv)
         return ed_error_set(err, 422, "missing_field", id_field, "is required for topic %s", topic);
     id = int_of(msg, id_field);
+    /* A snapshot is chart data: the session must be valid now, not only at the last check.
+     * This also re-reads the principal (a break-glass grant made since the upgrade). */
+    switch (access_session_check(hub->pg, c->who)) {
+    case SESSION_OK:
+        break;
+    case SESSION_NONE:
+        end_session(c);
+        return ed_error_set(err, 401, "unauthenticated", NULL, "the session has ended");
+    default:
+        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+    }
     if (!access_allows(c->who, board ? ACT_BOARD_READ : ACT_CHART_READ)) {
         access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
                      board ? "board" : "chart", "denied", false, "forbidden", c->who->source_addr);
@@ -245,9 +258,6 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
             d = hub_department_find(hub, id);
     } else {
         long long dept_id = store_encounter_department(hub->pg, c->who, id);
-        /* A break-glass grant made since the upgrade: re-read the principal once. */
-        if (dept_id == 0 && access_session_check(hub->pg, c->who) == SESSION_OK)
-            dept_id = store_encounter_department(hub->pg, c->who, id);
         if (dept_id < 0)
             return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
         d = dept_id ? hub_department_find(hub, dept_id) : NULL;
@@ -517,6 +527,15 @@ static void drop_lapsed_charts(struct hub *hub, struct hub_client *c)
     }
 }
 
+/* Whether c follows a topic of department d. */
+static bool follows(const struct hub_client *c, const struct hub_department *d)
+{
+    for (int i = 0; i < HUB_MAX_SUBS; i++)
+        if (c->subs[i].kind != SUB_NONE && c->subs[i].dept == d)
+            return true;
+    return false;
+}
+
 /* Idle time-out, sign-out, disabled account: a socket whose session is no longer valid is
  * closed and sends nothing more. WebSocket traffic is not activity (it does not touch). */
 static void end_session(struct hub_client *c)
@@ -525,9 +544,11 @@ static void end_session(struct hub_client *c)
     lws_callback_on_writable(c->wsi);
 }
 
-static void on_session_timer(lws_sorted_usec_list_t *sul)
+/* Checks, in one query, the sessions of every socket (d NULL) or of those following d; a socket
+ * whose session has ended is marked to close before it is sent anything more. With grants,
+ * also ends emergency access to charts whose grant has run out. */
+static void check_sessions(struct hub *hub, const struct hub_department *d, bool grants)
 {
-    struct hub *hub = lws_container_of(sul, struct hub, session_timer);
     struct hub_client **checked = NULL;
     unsigned char(*hashes)[32] = NULL;
     bool *live = NULL;
@@ -543,7 +564,7 @@ static void on_session_timer(lws_sorted_usec_list_t *sul)
     }
     if (checked && hashes && live) {
         for (struct hub_client *c = hub->clients; c; c = c->next) {
-            if (!c->who || c->session_ended)
+            if (!c->who || c->session_ended || (d && !follows(c, d)))
                 continue;
             checked[n] = c;
             memcpy(hashes[n++], c->who->token_hash, 32);
@@ -556,7 +577,7 @@ static void on_session_timer(lws_sorted_usec_list_t *sul)
                     continue;
                 }
                 /* Emergency access ends on its own clock: re-read those principals. */
-                if (strcmp(c->who->patients, "{}") != 0) {
+                if (grants && strcmp(c->who->patients, "{}") != 0) {
                     if (access_session_check(hub->pg, c->who) == SESSION_NONE)
                         end_session(c);
                     else
@@ -568,18 +589,25 @@ static void on_session_timer(lws_sorted_usec_list_t *sul)
     free(checked);
     free(hashes);
     free(live);
+}
+
+static void on_session_timer(lws_sorted_usec_list_t *sul)
+{
+    struct hub *hub = lws_container_of(sul, struct hub, session_timer);
+
+    check_sessions(hub, NULL, true);
     lws_sul_schedule(hub->ctx, 0, &hub->session_timer, on_session_timer,
                      HUB_SESSION_CHECK_MS * LWS_US_PER_MS);
 }
 
+/* New events for d: the sessions of its followers are checked first (one query), so an
+ * event is never sent on a session that ended since the last periodic check. */
 void hub_clients_wake(struct hub *hub, const struct hub_department *d)
 {
+    check_sessions(hub, d, false);
     for (struct hub_client *c = hub->clients; c; c = c->next)
-        for (int i = 0; i < HUB_MAX_SUBS; i++)
-            if (c->subs[i].kind != SUB_NONE && c->subs[i].dept == d) {
-                lws_callback_on_writable(c->wsi);
-                break;
-            }
+        if (follows(c, d))
+            lws_callback_on_writable(c->wsi);
 }
 
 /* ---- connection life ---- */
