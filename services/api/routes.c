@@ -341,7 +341,7 @@ static bool run(struct api *app, const struct request *req, const struct route *
         out->reply = r->read(app->pg, who, id, err);
         return out->reply != NULL;
     }
-    if (!r->write(app->pg, who, id, body, &w, err))
+    if (!r->write(app->pg, who, id, body, NULL, &w, err))
         return false;
     log_info("%s -> dept %lld seq %lld", r->pattern, w.department_id, w.seq);
     publish(app, &w);

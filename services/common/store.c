@@ -249,16 +249,18 @@ struct locked_encounter {
     long long id;
     long long department_id;
     long long patient_id;
+    long long version;
     char status[32];
     bool has_bed;
 };
 
 static bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
-                               struct locked_encounter *enc, struct ed_error *err)
+                               const struct store_write_opts *opts, struct locked_encounter *enc,
+                               struct ed_error *err)
 {
     static const char sql[] =
         "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
-        "e.patient_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE " FOR UPDATE";
+        "e.patient_id, e.version FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE " FOR UPDATE";
     char idbuf[24];
     const char *params[3];
     PGresult *res;
@@ -280,7 +282,17 @@ static bool begin_on_encounter(PGconn *conn, const struct principal *who, long l
     snprintf(enc->status, sizeof enc->status, "%s", PQgetvalue(res, 0, 1));
     enc->has_bed = PQgetvalue(res, 0, 2)[0] == 't';
     enc->patient_id = atoll(PQgetvalue(res, 0, 3));
+    enc->version = atoll(PQgetvalue(res, 0, 4));
     PQclear(res);
+    /* Optimistic concurrency: a change based on an older version would overwrite a
+     * colleague's change that the sender has not seen. */
+    if (opts && opts->if_match > 0 && opts->if_match != enc->version) {
+        ed_error_set(err, 409, "version_conflict", "If-Match",
+                     "the encounter changed (version %lld, the change was based on %lld); "
+                     "review the current state and try again",
+                     enc->version, opts->if_match);
+        return fail(conn, err);
+    }
     if (!strcmp(enc->status, "departed") || !strcmp(enc->status, "left_without_being_seen")) {
         ed_error_set(err, 409, "conflict", NULL,
                      "the encounter has ended (%s); it can no longer be changed", enc->status);
@@ -296,6 +308,7 @@ struct write_audit {
     const char *category; /* e.g. "vitals" */
     long long patient_id;
     long long department_id;
+    const struct store_write_opts *opts; /* the request's idempotency key, or NULL */
 };
 
 /* Appends the event with append_sql (which must return the new seq and take the encounter id
@@ -487,7 +500,8 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
 }
 
 bool store_arrival(PGconn *conn, const struct principal *who, long long department_id,
-                   const json_t *body, struct store_write *out, struct ed_error *err)
+                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                   struct ed_error *err)
 {
     static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
                                    "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
@@ -531,7 +545,7 @@ bool store_arrival(PGconn *conn, const struct principal *who, long long departme
         PQclear(res);
         return commit_event(conn,
                             &(struct write_audit){who, "arrival.create", "encounter",
-                                                  atoll(patient_id), department_id},
+                                                  atoll(patient_id), department_id, opts},
                             append_sql, 1, append_params, out, err);
     }
 }
@@ -539,7 +553,8 @@ bool store_arrival(PGconn *conn, const struct principal *who, long long departme
 /* ---- triage, bed, assignment, status ---- */
 
 bool store_triage(PGconn *conn, const struct principal *who, long long encounter_id,
-                  const json_t *body, struct store_write *out, struct ed_error *err)
+                  const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                  struct ed_error *err)
 {
     static const char sql[] = "UPDATE encounter SET esi = $2, chief_complaint = "
                               "coalesce($3, chief_complaint), triaged_at = now() WHERE id = $1";
@@ -548,7 +563,7 @@ bool store_triage(PGconn *conn, const struct principal *who, long long encounter
     char encbuf[24], esibuf[24];
     const char *params[3];
 
-    if (!begin_on_encounter(conn, who, encounter_id, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = int_field(body, "esi", esibuf);
@@ -557,12 +572,13 @@ bool store_triage(PGconn *conn, const struct principal *who, long long encounter
         return false;
     return commit_event(conn,
                         &(struct write_audit){who, "encounter.triage", "encounter", enc.patient_id,
-                                              enc.department_id},
+                                              enc.department_id, opts},
                         append_sql, 1, params, out, err);
 }
 
 bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id,
-               const json_t *body, struct store_write *out, struct ed_error *err)
+               const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+               struct ed_error *err)
 {
     static const char bed_sql[] = "SELECT area FROM bed WHERE id = $1 AND department_id = $2";
     /* A waiting patient put in a treatment space is in a room from now on. */
@@ -577,7 +593,7 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
     char encbuf[24], bedbuf[24], deptbuf[24], area[32] = "";
     const char *params[3];
 
-    if (!begin_on_encounter(conn, who, encounter_id, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = int_field(body, "bed_id", bedbuf);
@@ -599,14 +615,15 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
     if (!change(conn, "assign bed", sql, 3, params, "bed_id",
                 "this bed is occupied by another patient", err))
         return false;
-    return commit_event(
-        conn,
-        &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id, enc.department_id},
-        append_sql, 1, params, out, err);
+    return commit_event(conn,
+                        &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id,
+                                              enc.department_id, opts},
+                        append_sql, 1, params, out, err);
 }
 
 bool store_assignment(PGconn *conn, const struct principal *who, long long encounter_id,
-                      const json_t *body, struct store_write *out, struct ed_error *err)
+                      const json_t *body, const struct store_write_opts *opts,
+                      struct store_write *out, struct ed_error *err)
 {
     /* $4 / $5 say whether the field was given at all: absent keeps, null clears. */
     static const char sql[] =
@@ -619,7 +636,7 @@ bool store_assignment(PGconn *conn, const struct principal *who, long long encou
     char encbuf[24], attbuf[24], nursebuf[24];
     const char *params[5];
 
-    if (!begin_on_encounter(conn, who, encounter_id, &enc, err) ||
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
         !check_staff(conn, enc.department_id, body, "attending_id", physicians, err) ||
         !check_staff(conn, enc.department_id, body, "nurse_id", nurses, err))
         return false;
@@ -632,12 +649,13 @@ bool store_assignment(PGconn *conn, const struct principal *who, long long encou
         return false;
     return commit_event(conn,
                         &(struct write_audit){who, "encounter.assign", "encounter", enc.patient_id,
-                                              enc.department_id},
+                                              enc.department_id, opts},
                         append_sql, 1, params, out, err);
 }
 
 bool store_status(PGconn *conn, const struct principal *who, long long encounter_id,
-                  const json_t *body, struct store_write *out, struct ed_error *err)
+                  const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                  struct ed_error *err)
 {
     static const char sql[] =
         "UPDATE encounter SET status = $2, status_at = now(), departed_at = CASE WHEN $2 IN "
@@ -647,7 +665,7 @@ bool store_status(PGconn *conn, const struct principal *who, long long encounter
     char encbuf[24];
     const char *params[2];
 
-    if (!begin_on_encounter(conn, who, encounter_id, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = str_field(body, "status");
@@ -655,7 +673,7 @@ bool store_status(PGconn *conn, const struct principal *who, long long encounter
         return false;
     return commit_event(conn,
                         &(struct write_audit){who, "encounter.status", "encounter", enc.patient_id,
-                                              enc.department_id},
+                                              enc.department_id, opts},
                         append_sql, 1, params, out, err);
 }
 
@@ -722,7 +740,8 @@ static json_t *news2_json(const json_t *body, char *temp_tenths_text)
 }
 
 bool store_vitals(PGconn *conn, const struct principal *who, long long encounter_id,
-                  const json_t *body, struct store_write *out, struct ed_error *err)
+                  const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                  struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, "
@@ -742,7 +761,7 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
 
     if (!check_vitals_rules(body, err))
         return false;
-    if (!begin_on_encounter(conn, who, encounter_id, &enc, err) ||
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
         !check_staff(conn, enc.department_id, body, "taken_by", NULL, err) ||
         !check_not_future(conn, str_field(body, "taken_at"), "taken_at", err))
         return false;
@@ -773,7 +792,7 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
         ok = commit_event(conn,
                           &(struct write_audit){who, "vitals.create", "vitals", enc.patient_id,
-                                                enc.department_id},
+                                                enc.department_id, opts},
                           append_sql, 2, append_params, out, err);
     }
     PQclear(res);
@@ -781,7 +800,8 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
 }
 
 bool store_note(PGconn *conn, const struct principal *who, long long encounter_id,
-                const json_t *body, struct store_write *out, struct ed_error *err)
+                const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO note (encounter_id, author_id, body, entered_by) VALUES ($1, $2, $3, $4) "
@@ -796,7 +816,7 @@ bool store_note(PGconn *conn, const struct principal *who, long long encounter_i
     PGresult *res;
     bool ok;
 
-    if (!begin_on_encounter(conn, who, encounter_id, &enc, err) ||
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
         !check_staff(conn, enc.department_id, body, "author_id", NULL, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
@@ -808,10 +828,10 @@ bool store_note(PGconn *conn, const struct principal *who, long long encounter_i
         return db_error(conn, err);
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
-        ok = commit_event(
-            conn,
-            &(struct write_audit){who, "note.create", "note", enc.patient_id, enc.department_id},
-            append_sql, 2, append_params, out, err);
+        ok = commit_event(conn,
+                          &(struct write_audit){who, "note.create", "note", enc.patient_id,
+                                                enc.department_id, opts},
+                          append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;
@@ -826,11 +846,11 @@ bool store_break_glass_flag(PGconn *conn, const struct principal *who, long long
     const char *params[1];
 
     /* The grant already let who reach this encounter; lock it without scope as the system. */
-    if (!begin_on_encounter(conn, NULL, encounter_id, &enc, err))
+    if (!begin_on_encounter(conn, NULL, encounter_id, NULL, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     return commit_event(conn,
                         &(struct write_audit){who, "break_glass.flag", "encounter", enc.patient_id,
-                                              enc.department_id},
+                                              enc.department_id, NULL},
                         append_sql, 1, params, out, err);
 }

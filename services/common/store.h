@@ -43,9 +43,17 @@ json_t *store_chart(PGconn *conn, const struct principal *who, long long encount
 long long store_encounter_department(PGconn *conn, const struct principal *who,
                                      long long encounter_id);
 
-/* Writes: true and *out filled on commit; false with err otherwise. */
+/* What the client's request adds to a write (REST headers). */
+struct store_write_opts {
+    long long if_match;          /* the encounter version the change was based on; 0: none */
+    const char *idempotency_key; /* Idempotency-Key: a retry returns the first reply; or NULL */
+    const char *route;           /* the route's name, part of the idempotency record */
+};
+
+/* Writes: true and *out filled on commit; false with err otherwise. opts may be NULL. */
 typedef bool store_write_fn(PGconn *conn, const struct principal *who, long long id,
-                            const json_t *body, struct store_write *out, struct ed_error *err);
+                            const json_t *body, const struct store_write_opts *opts,
+                            struct store_write *out, struct ed_error *err);
 
 store_write_fn store_arrival; /* id: department */
 store_write_fn store_triage;  /* id: encounter, and the same below */

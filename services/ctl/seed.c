@@ -459,7 +459,7 @@ static bool run(PGconn *conn, store_write_fn *write, long long id, json_t *body)
 {
     struct store_write w = {0};
     struct ed_error err = {0};
-    bool ok = write(conn, NULL, id, body, &w, &err);
+    bool ok = write(conn, NULL, id, body, NULL, &w, &err);
 
     if (!ok)
         log_error("seed write failed: %d %s %s: %s", err.status, err.code, err.field, err.message);
@@ -483,7 +483,7 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
         json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:s}", "patient", "mrn", e->mrn, "family_name",
                   e->family, "given_name", e->given, "birth_date", e->birth, "sex", e->sex,
                   "arrival_mode", e->mode, "chief_complaint", e->complaint, "arrived_at", arrived);
-    if (!store_arrival(conn, NULL, dept, body, &w, &err)) {
+    if (!store_arrival(conn, NULL, dept, body, NULL, &w, &err)) {
         log_error("seed arrival failed: %s %s", err.code, err.field);
         json_decref(body);
         return false;
