@@ -6,14 +6,14 @@
 #   <state>/pg/data        PostgreSQL 15 cluster (owned by the postgres user), pg/sock its socket
 #   <state>/redis/         Redis working directory (nothing is persisted)
 #   <state>/nginx/         generated nginx config and nginx's temp folders
-#   <state>/run/*.pid      PIDs of redis, ed-api, ed-hub, nginx (PostgreSQL: pg/data/postmaster.pid)
+#   <state>/run/*.pid      PIDs of redis, ed-relay, ed-api, ed-hub, nginx (PostgreSQL: pg/data/postmaster.pid)
 #   <state>/logs/*.log     one log per process
 # Everything is started and stopped by the PID recorded there, never by name.
 
 ED_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 umask 022 # the postgres user and nginx must be able to read what we create
 ED_PGBIN=/usr/lib/postgresql/15/bin
-ED_ALL_SERVICES=(pg redis api hub nginx) # start order; stop order is the reverse
+ED_ALL_SERVICES=(pg redis relay api hub nginx) # start order; stop order is the reverse
 
 # Packages (Debian 12). nodejs is not installed here: the machines come with Node 20.
 ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev
@@ -247,7 +247,11 @@ ed_derive_settings() {
     if [ "$ED_MODE" = test ]; then
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-        ED_ENV_VARS+=(ASAN_OPTIONS UBSAN_OPTIONS)
+        # The fault-injection test may ask ed-api to die between commit and reply.
+        EDLIVE_FAULT_HOOKS=1
+        # A small backlog bound, so the frozen-client test crosses it within seconds.
+        EDLIVE_HUB_MAX_LAG=${EDLIVE_HUB_MAX_LAG:-100}
+        ED_ENV_VARS+=(ASAN_OPTIONS UBSAN_OPTIONS EDLIVE_FAULT_HOOKS EDLIVE_HUB_MAX_LAG)
     fi
     export "${ED_ENV_VARS[@]}"
     ED_LOGS=$EDLIVE_LOGS
@@ -413,8 +417,9 @@ ed_build() {
     ok "built $dir"
 }
 
-ed_bin() { # ed_bin api|hub|ctl
+ed_bin() { # ed_bin api|hub|relay|ctl
     case $1 in
+        relay) echo "$ED_BUILD/services/relay/ed-relay" ;;
         api) echo "$ED_BUILD/services/api/ed-api" ;;
         hub) echo "$ED_BUILD/services/hub/ed-hub" ;;
         ctl) echo "$ED_BUILD/services/ctl/edlivectl" ;;
@@ -429,6 +434,7 @@ ed_svc_pid() {
         redis) pidfile_pid "$ED_RUN/redis.pid" "redis-server" ;;
         api)   pidfile_pid "$ED_RUN/api.pid" "ed-api" ;;
         hub)   pidfile_pid "$ED_RUN/hub.pid" "ed-hub" ;;
+        relay) pidfile_pid "$ED_RUN/relay.pid" "ed-relay" ;;
         nginx) pidfile_pid "$ED_RUN/nginx.pid" "nginx: master process nginx -p $ED_STATE/nginx/" ;;
         *) die "unknown service '$1'" "use one of: ${ED_ALL_SERVICES[*]}" ;;
     esac
@@ -438,13 +444,14 @@ ed_svc_portvar() {
     case $1 in
         pg) echo EDLIVE_PG_PORT ;; redis) echo EDLIVE_REDIS_PORT ;; api) echo EDLIVE_API_PORT ;;
         hub) echo EDLIVE_HUB_PORT ;; nginx) echo EDLIVE_HTTP_PORT ;;
+        relay) ;; # no port: it only connects out
     esac
 }
 
 ed_svc_label() {
     case $1 in
         pg) echo PostgreSQL ;; redis) echo Redis ;; api) echo ed-api ;; hub) echo ed-hub ;;
-        nginx) echo nginx ;;
+        relay) echo ed-relay ;; nginx) echo nginx ;;
     esac
 }
 
@@ -452,6 +459,7 @@ ed_svc_label() {
 ed_check_port() {
     local svc=$1 var port pid
     var=$(ed_svc_portvar "$svc")
+    [ -n "$var" ] || return 0
     port=${!var}
     port_in_use "$port" || return 0
     pid=$(ed_svc_pid "$svc")
@@ -656,7 +664,7 @@ ed_app_start() {
         stop_pid "$pid" "ed-$svc" 15
     fi
     var=$(ed_svc_portvar "$svc")
-    port=${!var}
+    port=${var:+${!var}}
     ed_check_port "$svc"
     mkdir -p "$ED_RUN" "$ED_LOGS"
     log=$ED_LOGS/$svc.log
@@ -672,7 +680,10 @@ ed_app_start() {
             die "ed-$svc exited during start-up (exit status $rc; log above: $log)" \
                 "fix the cause shown in the log, then rerun"
         fi
-        if [ "$svc" = api ]; then
+        if [ "$svc" = relay ]; then
+            # Up once it has connected to PostgreSQL and Redis and taken the relay lock.
+            grep -q "relaying the event log" "$log" 2>/dev/null && [ "$i" -ge 3 ] && break
+        elif [ "$svc" = api ]; then
             # Up when it answers; without a session that answer is 401.
             code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/api/v1/departments" 2>/dev/null || true)
             [ "$code" = 401 ] && break
@@ -683,7 +694,7 @@ ed_app_start() {
     done
     if [ "$i" -lt $((timeout * 10)) ]; then
         disown "$pid" 2>/dev/null || true # no "Killed" job notice when a test kills it later
-        ok "ed-$svc running (PID $pid, port $port)"
+        ok "ed-$svc running (PID $pid${port:+, port $port})"
         return 0
     fi
     log_tail "$log" 40
@@ -797,7 +808,7 @@ ed_start() {
     case $1 in
         pg) ed_pg_start ;;
         redis) ed_redis_start ;;
-        api | hub) ed_app_start "$1" ;;
+        api | hub | relay) ed_app_start "$1" ;;
         nginx) ed_nginx_start ;;
     esac
 }
@@ -806,7 +817,7 @@ ed_stop() {
     case $1 in
         pg) ed_pg_stop ;;
         redis) ed_redis_stop ;;
-        api | hub) ed_app_stop "$1" ;;
+        api | hub | relay) ed_app_stop "$1" ;;
         nginx) ed_nginx_stop ;;
     esac
 }
@@ -848,7 +859,7 @@ ed_status() {
         pid=$(ed_svc_pid "$s")
         var=$(ed_svc_portvar "$s")
         if [ -n "$pid" ]; then
-            printf '  %-10s running  PID %-8s port %s\n' "$(ed_svc_label "$s")" "$pid" "${!var:-?}"
+            printf '  %-10s running  PID %-8s port %s\n' "$(ed_svc_label "$s")" "$pid" "${var:+${!var}}"
         else
             printf '  %-10s stopped\n' "$(ed_svc_label "$s")"
         fi

@@ -10,7 +10,6 @@
 
 #include "access.h"
 #include "ed_error.h"
-#include "redis_pub.h"
 #include "schema.h"
 
 #define API_MAX_BODY_BYTES (16 * 1024)
@@ -23,8 +22,8 @@
 /* One per process; reached from lws through the context user pointer. */
 struct api {
     PGconn *pg; /* one blocking connection: the lws loop is single-threaded */
-    struct redis_pub *redis;
     struct schema_set *schemas;
+    bool fault_hooks;            /* EDLIVE_FAULT_HOOKS=1: honour X-Edlive-Fault (tests only) */
     const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS: comma-separated, exact match */
 };
 
@@ -38,9 +37,12 @@ struct request {
     size_t body_len;
     const char *token; /* from the session cookie or "Authorization: Bearer", or NULL */
     bool token_from_cookie;
-    const char *origin;      /* the Origin header, or NULL */
-    const char *source_addr; /* the client's address (X-Real-IP from the local proxy) */
-    struct lws *wsi;         /* for query arguments */
+    const char *origin;          /* the Origin header, or NULL */
+    const char *source_addr;     /* the client's address (X-Real-IP from the local proxy) */
+    struct lws *wsi;             /* for query arguments */
+    long long if_match;          /* If-Match: the encounter version a change is based on; 0: none */
+    const char *idempotency_key; /* Idempotency-Key, or NULL */
+    bool exit_after_commit;      /* fault injection (EDLIVE_FAULT_HOOKS): die before replying */
 };
 
 /* A route's answer on success. */
@@ -49,6 +51,7 @@ struct route_result {
     json_t *reply;        /* new reference */
     char set_cookie[160]; /* a Set-Cookie value to send, or "" */
     int retry_after_s;    /* on a 429: when to try again */
+    json_t *current;      /* on a 409 version_conflict: the encounter as it is now */
 };
 
 /* Routes one request. true: out filled. false: err (4xx/5xx); *retry_after_s is set for 429. */

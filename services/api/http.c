@@ -3,6 +3,7 @@
  * LWS_CALLBACK_HTTP reads method and path, HTTP_BODY gathers up to API_MAX_BODY_BYTES,
  * HTTP_BODY_COMPLETION dispatches, the reply's headers go out at once and its body from
  * HTTP_WRITEABLE (one lws_write per callback). */
+#include <errno.h>
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct http_conn {
     char token[64];   /* session token of this request, if any */
     char origin[128]; /* Origin header, if any */
     char source[64];  /* client address */
+    char idempotency_key[104];
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out; /* LWS_PRE + reply body, malloc'd */
@@ -143,6 +145,48 @@ static int respond_error(struct lws *wsi, struct http_conn *c, const struct ed_e
                    err->status == 405 ? routes_allowed_methods(c->path) : NULL, NULL, 0);
 }
 
+/* If-Match and Idempotency-Key (proto/GUARANTEES.md). False with err on a malformed one. */
+static bool read_write_headers(struct lws *wsi, struct http_conn *c, struct request *req,
+                               bool fault_hooks, struct ed_error *err)
+{
+    char buf[128];
+    const char *p;
+    char *end;
+    int n;
+
+    n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_IF_MATCH);
+    if (n > 0 && strcmp(buf, "*") != 0) {
+        /* The encounter's version, as sent in every row: 7, "7" or W/"7". */
+        p = buf;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        if (*p == '"')
+            p++;
+        errno = 0;
+        req->if_match = strtoll(p, &end, 10);
+        if (end == p || errno || req->if_match < 1 || (*end && strcmp(end, "\"")))
+            return ed_error_set(err, 400, "invalid_header", "If-Match",
+                                "If-Match must be the encounter's version, e.g. \"7\"");
+    } else if (n < 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_MATCH) >= (int)sizeof buf) {
+        return ed_error_set(err, 400, "invalid_header", "If-Match", "If-Match is too long");
+    }
+    n = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
+    if (n > 0) {
+        if (n > 100 || lws_hdr_custom_copy(wsi, c->idempotency_key, sizeof c->idempotency_key,
+                                           "idempotency-key:", 16) != n)
+            return ed_error_set(err, 400, "invalid_header", "Idempotency-Key",
+                                "Idempotency-Key must be 1-100 visible ASCII characters");
+        for (int i = 0; i < n; i++)
+            if (c->idempotency_key[i] < 0x21 || c->idempotency_key[i] > 0x7e)
+                return ed_error_set(err, 400, "invalid_header", "Idempotency-Key",
+                                    "Idempotency-Key must be 1-100 visible ASCII characters");
+        req->idempotency_key = c->idempotency_key;
+    }
+    if (fault_hooks && lws_hdr_custom_copy(wsi, buf, sizeof buf, "x-edlive-fault:", 15) > 0)
+        req->exit_after_commit = !strcmp(buf, "exit-after-commit");
+    return true;
+}
+
 static int handle(struct lws *wsi, struct http_conn *c)
 {
     struct api *app = lws_context_user(lws_get_context(wsi));
@@ -168,10 +212,16 @@ static int handle(struct lws *wsi, struct http_conn *c)
     find_source(wsi, c);
     req.source_addr = c->source;
     req.wsi = wsi;
+    if (!read_write_headers(wsi, c, &req, app->fault_hooks, &err))
+        return respond_error(wsi, c, &err);
     if (!routes_dispatch(app, &req, &result, &retry_after_s, &err)) {
+        json_t *doc = ed_error_json(&err);
         if (err.status >= 500)
             log_error("%s: %d %s", c->path, err.status, err.code);
-        return respond(wsi, c, err.status, ed_error_json(&err),
+        /* A stale If-Match: the colleague's change comes back, so it is shown, not lost. */
+        if (result.current)
+            json_object_set_new(doc, "current", result.current);
+        return respond(wsi, c, err.status, doc,
                        err.status == 405 ? routes_allowed_methods(c->path) : NULL, NULL,
                        retry_after_s);
     }

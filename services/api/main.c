@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
 #include "config.h"
@@ -22,8 +23,6 @@ static void on_signal(int sig)
 
 static int load(struct api *app)
 {
-    char redis_host[256];
-    int redis_port;
     struct ed_error err = {0};
 
     app->schemas = schema_set_load(config_str("EDLIVE_PROTO_DIR", EDLIVE_DEFAULT_PROTO_DIR), &err);
@@ -34,10 +33,11 @@ static int load(struct api *app)
     app->pg = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 30);
     if (!app->pg)
         return -1;
-    config_redis(redis_host, &redis_port);
     app->allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
-    app->redis = redis_pub_new(redis_host, redis_port);
-    return app->redis ? 0 : -1;
+    app->fault_hooks = !strcmp(config_str("EDLIVE_FAULT_HOOKS", "0"), "1");
+    if (app->fault_hooks)
+        log_warn("EDLIVE_FAULT_HOOKS=1: fault injection enabled (never in production)");
+    return 0;
 }
 
 int main(void)
@@ -84,7 +84,6 @@ int main(void)
         n = lws_service(ctx, 0);
 
     lws_context_destroy(ctx);
-    redis_pub_free(app.redis);
     PQfinish(app.pg);
     schema_set_free(app.schemas);
     log_info("stopped");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "auth.h"
@@ -151,13 +152,6 @@ bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err
     return true;
 }
 
-static void publish(struct api *app, const struct store_write *w)
-{
-    if (!redis_pub_event(app->redis, w->department_id, w->seq, w->encounter_id, w->frame))
-        log_warn("event dept %lld seq %lld not on Redis yet; hubs will read it from PostgreSQL",
-                 w->department_id, w->seq);
-}
-
 /* ---- session routes ---- */
 
 static bool sign_in(struct api *app, const struct request *req, struct principal *who, long long id,
@@ -245,10 +239,8 @@ static bool break_glass(struct api *app, const struct request *req, struct princ
                             &patient_id, err))
         return false;
     /* The encounter may have ended; the grant stands, and only active boards show it. */
-    if (store_break_glass_flag(app->pg, who, id, &w, &flag_err)) {
-        publish(app, &w);
+    if (store_break_glass_flag(app->pg, who, id, &w, &flag_err))
         store_write_clear(&w);
-    }
     out->reply = json_pack("{s:I,s:I,s:i}", "encounter_id", (json_int_t)id, "patient_id",
                            (json_int_t)patient_id, "minutes", BREAK_GLASS_MINUTES);
     return true;
@@ -328,12 +320,90 @@ static bool refuse(struct api *app, struct principal *who, const struct route *r
     return false;
 }
 
+/* The digest an Idempotency-Key is kept with: a reused key with another request is refused. */
+static void request_digest(const struct request *req, char hex[65])
+{
+    unsigned char sum[32];
+    size_t plen = strlen(req->path);
+    char *buf = malloc(plen + 1 + req->body_len);
+
+    if (!buf) {
+        hex[0] = '\0';
+        return;
+    }
+    memcpy(buf, req->path, plen);
+    buf[plen] = '\n';
+    memcpy(buf + plen + 1, req->body, req->body_len);
+    auth_sha256(buf, plen + 1 + req->body_len, sum);
+    auth_hex(sum, 32, hex);
+    free(buf);
+}
+
+/* The first reply to this Idempotency-Key, if there was one: true with out filled, or with
+ * err for a key reused on a different request. */
+static bool replay(struct api *app, const struct request *req, const struct principal *who,
+                   const char *digest, struct route_result *out, bool *found, struct ed_error *err)
+{
+    bool same = false;
+    json_t *reply = store_idempotent_reply(app->pg, who, req->idempotency_key, digest, &out->status,
+                                           &same, err);
+
+    *found = reply != NULL;
+    if (!reply)
+        return !err->status;
+    if (!same) {
+        json_decref(reply);
+        return ed_error_set(err, 422, "idempotency_key_reused", "Idempotency-Key",
+                            "this Idempotency-Key was used for a different request");
+    }
+    out->reply = reply;
+    return true;
+}
+
+static bool run_write(struct api *app, const struct request *req, const struct route *r,
+                      struct principal *who, long long id, const json_t *body,
+                      struct route_result *out, struct ed_error *err)
+{
+    struct store_write w = {0};
+    char digest[65] = "";
+    struct store_write_opts opts = {req->if_match, req->idempotency_key, digest, r->status};
+    bool found = false;
+
+    if (req->idempotency_key) {
+        request_digest(req, digest);
+        if (!replay(app, req, who, digest, out, &found, err) || found)
+            return !err->status;
+    }
+    if (!r->write(app->pg, who, id, body, &opts, &w, err)) {
+        if (!strcmp(err->code, "idempotency_replay")) {
+            /* The same request committed meanwhile (a retry racing its original). */
+            memset(err, 0, sizeof *err);
+            if (replay(app, req, who, digest, out, &found, err) && found)
+                return true;
+            return err->status ? false
+                               : ed_error_set(err, 409, "conflict", "Idempotency-Key",
+                                              "a request with this key is still in progress");
+        }
+        if (!strcmp(err->code, "version_conflict"))
+            out->current = store_encounter_row(app->pg, who, id);
+        return false;
+    }
+    log_info("%s -> dept %lld seq %lld", r->pattern, w.department_id, w.seq);
+    if (req->exit_after_commit) {
+        /* Fault injection: the write is committed and the relay will deliver it; the client
+         * never hears back, as when the process is killed at this point. */
+        log_warn("fault injection: exiting between commit and reply");
+        _exit(3);
+    }
+    out->reply = json_incref(w.reply);
+    store_write_clear(&w);
+    return true;
+}
+
 static bool run(struct api *app, const struct request *req, const struct route *r,
                 struct principal *who, long long id, const json_t *body, struct route_result *out,
                 struct ed_error *err)
 {
-    struct store_write w = {0};
-
     out->status = r->status;
     if (r->handler)
         return r->handler(app, req, who, id, body, out, err);
@@ -341,13 +411,7 @@ static bool run(struct api *app, const struct request *req, const struct route *
         out->reply = r->read(app->pg, who, id, err);
         return out->reply != NULL;
     }
-    if (!r->write(app->pg, who, id, body, NULL, &w, err))
-        return false;
-    log_info("%s -> dept %lld seq %lld", r->pattern, w.department_id, w.seq);
-    publish(app, &w);
-    out->reply = json_incref(w.reply);
-    store_write_clear(&w);
-    return true;
+    return run_write(app, req, r, who, id, body, out, err);
 }
 
 bool routes_dispatch(struct api *app, const struct request *req, struct route_result *out,

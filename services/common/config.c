@@ -50,3 +50,19 @@ void config_redis(char *host, int *port)
     host[colon - v] = '\0';
     *port = (int)p;
 }
+
+int config_int(const char *name, int fallback, int min, int max)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n;
+
+    if (!v || !v[0])
+        return fallback;
+    n = strtol(v, &end, 10);
+    if (*end || n < min || n > max) {
+        log_error("%s must be an integer %d-%d", name, min, max);
+        exit(2);
+    }
+    return (int)n;
+}

@@ -12,4 +12,7 @@ int config_port(const char *name, int fallback);
 /* EDLIVE_REDIS "host:port" split; exits with a message when invalid. host has room for 256. */
 void config_redis(char *host, int *port);
 
+/* An integer setting in [min, max]; exits with a message naming it when malformed. */
+int config_int(const char *name, int fallback, int min, int max);
+
 #endif

@@ -83,3 +83,42 @@ bool redis_pub_event(struct redis_pub *rp, long long department_id, long long se
     }
     return false;
 }
+
+/* One command with no arguments but the key (GET or SET); NULL when Redis is unreachable. */
+static redisReply *key_command(struct redis_pub *rp, const char *fmt)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisReply *reply;
+        if (!connect_redis(rp))
+            return NULL;
+        reply = redisCommand(rp->ctx, fmt, REDIS_EPOCH_KEY);
+        if (reply)
+            return reply;
+        log_warn("redis connection lost (%s); reconnecting", rp->ctx->errstr);
+        redisFree(rp->ctx);
+        rp->ctx = NULL;
+    }
+    return NULL;
+}
+
+int redis_pub_epoch_present(struct redis_pub *rp)
+{
+    redisReply *reply = key_command(rp, "EXISTS %s");
+    int present;
+
+    if (!reply)
+        return -1;
+    present = reply->type == REDIS_REPLY_INTEGER ? reply->integer > 0 : -1;
+    freeReplyObject(reply);
+    return present;
+}
+
+bool redis_pub_epoch_set(struct redis_pub *rp)
+{
+    redisReply *reply = key_command(rp, "SET %s 1");
+    bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+
+    if (reply)
+        freeReplyObject(reply);
+    return ok;
+}

@@ -311,6 +311,98 @@ struct write_audit {
     const struct store_write_opts *opts; /* the request's idempotency key, or NULL */
 };
 
+/* Keeps the reply for a retry with the same Idempotency-Key, in the write's transaction.
+ * A key used in the last 24 hours makes this 409 idempotency_replay: the caller answers with
+ * that first reply instead (two copies of one request raced, or it was retried). */
+static bool remember_reply(PGconn *conn, const struct write_audit *wa, const json_t *reply,
+                           struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO idempotency (account_id, key, request_sha256, status, reply) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (account_id, key) DO UPDATE SET "
+        "request_sha256 = excluded.request_sha256, status = excluded.status, "
+        "reply = excluded.reply, created_at = now() "
+        "WHERE idempotency.created_at < now() - interval '24 hours' RETURNING 1";
+    const struct store_write_opts *opts = wa->opts;
+    char accbuf[24], statusbuf[24];
+    const char *params[5];
+    char *text;
+    PGresult *res;
+    bool stored;
+
+    if (!opts || !opts->idempotency_key || !wa->who)
+        return true;
+    text = json_dumps(reply, JSON_COMPACT);
+    if (!text)
+        return false;
+    params[0] = pg_int_param(accbuf, wa->who->account_id);
+    params[1] = opts->idempotency_key;
+    params[2] = opts->request_sha256 ? opts->request_sha256 : "";
+    params[3] = pg_int_param(statusbuf, opts->status);
+    params[4] = text;
+    res = query(conn, "remember reply", sql, 5, params);
+    free(text);
+    if (!res)
+        return false;
+    stored = PQntuples(res) == 1;
+    PQclear(res);
+    if (!stored)
+        ed_error_set(err, 409, "idempotency_replay", "Idempotency-Key",
+                     "this key was already used for a write");
+    return stored;
+}
+
+json_t *store_idempotent_reply(PGconn *conn, const struct principal *who, const char *key,
+                               const char *request_sha256, int *status, bool *same_request,
+                               struct ed_error *err)
+{
+    static const char sql[] =
+        "SELECT status, reply::text, request_sha256 = $3 FROM idempotency "
+        "WHERE account_id = $1 AND key = $2 AND created_at >= now() - interval '24 hours'";
+    char accbuf[24];
+    const char *params[3] = {pg_int_param(accbuf, who->account_id), key, request_sha256};
+    PGresult *res;
+    json_t *reply = NULL;
+
+    if (!pg_ensure(conn)) {
+        ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return NULL;
+    }
+    res = pg_query(conn, sql, 3, params);
+    if (!pg_ok(conn, res, "read idempotency")) {
+        PQclear(res);
+        ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return NULL;
+    }
+    if (PQntuples(res) == 1) {
+        *status = atoi(PQgetvalue(res, 0, 0));
+        reply = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+        *same_request = PQgetvalue(res, 0, 2)[0] == 't';
+    }
+    PQclear(res);
+    return reply;
+}
+
+json_t *store_encounter_row(PGconn *conn, const struct principal *who, long long encounter_id)
+{
+    static const char sql[] = "SELECT encounter_row_json(e.id)::text FROM encounter e "
+                              "WHERE e.id = $1 AND " SCOPE_CLAUSE;
+    char idbuf[24];
+    const char *params[3];
+    PGresult *res;
+    json_t *row = NULL;
+
+    params[0] = pg_int_param(idbuf, encounter_id);
+    scope_params(who, &params[1], &params[2]);
+    if (!pg_ensure(conn))
+        return NULL;
+    res = pg_query(conn, sql, 3, params);
+    if (pg_ok(conn, res, "read encounter row") && PQntuples(res) == 1)
+        row = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    return row;
+}
+
 /* Appends the event with append_sql (which must return the new seq and take the encounter id
  * as $1), writes the audit row, reads back the reply and the frame, and commits. */
 static bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql,
@@ -342,8 +434,11 @@ static bool commit_event(PGconn *conn, const struct write_audit *wa, const char 
     out->reply = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     out->frame = strdup(PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (!out->reply || !out->frame ||
-        !audit(conn, wa->who, wa->action, wa->patient_id, out->encounter_id, wa->category,
+    if (!out->reply || !out->frame || !remember_reply(conn, wa, out->reply, err)) {
+        store_write_clear(out);
+        return err->status ? fail(conn, err) : db_error(conn, err);
+    }
+    if (!audit(conn, wa->who, wa->action, wa->patient_id, out->encounter_id, wa->category,
                through_break_glass(wa->who, wa->department_id), NULL) ||
         !pg_command(conn, "COMMIT")) {
         store_write_clear(out);

@@ -47,8 +47,20 @@ long long store_encounter_department(PGconn *conn, const struct principal *who,
 struct store_write_opts {
     long long if_match;          /* the encounter version the change was based on; 0: none */
     const char *idempotency_key; /* Idempotency-Key: a retry returns the first reply; or NULL */
-    const char *route;           /* the route's name, part of the idempotency record */
+    const char *request_sha256;  /* hex digest of method, path and body, kept with the key */
+    int status;                  /* the HTTP status of the reply being remembered */
 };
+
+/* The reply first given to who's request with this Idempotency-Key in the last 24 hours:
+ * a new reference with *status set, or NULL (none, or err set on a database error).
+ * *same_request says whether the stored request has request_sha256. */
+json_t *store_idempotent_reply(PGconn *conn, const struct principal *who, const char *key,
+                               const char *request_sha256, int *status, bool *same_request,
+                               struct ed_error *err);
+
+/* The encounter's board row as it is now (within who's scope), or NULL. Not audited: it is
+ * sent only with a 409 to someone who may write the encounter. */
+json_t *store_encounter_row(PGconn *conn, const struct principal *who, long long encounter_id);
 
 /* Writes: true and *out filled on commit; false with err otherwise. opts may be NULL. */
 typedef bool store_write_fn(PGconn *conn, const struct principal *who, long long id,

@@ -19,6 +19,8 @@
 #define HUB_MAX_MESSAGE     4096 /* bytes of one client message */
 #define HUB_HEARTBEAT_S     10
 #define HUB_CHECK_MS        1000 /* how often tops are compared with PostgreSQL */
+#define HUB_DEFAULT_MAX_LAG 1024
+#define HUB_DEFAULT_STALL_S 60
 
 /* One encoded event frame; data has LWS_PRE bytes of headroom before the JSON. */
 struct hub_frame {
@@ -53,6 +55,12 @@ struct hub {
     lws_sorted_usec_list_t heartbeat_timer;
     lws_sorted_usec_list_t session_timer;
     const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS */
+    /* Backpressure (proto/GUARANTEES.md): a client this many events behind a topic gets a
+     * snapshot instead of the backlog (EDLIVE_HUB_MAX_LAG); one whose socket has taken nothing
+     * for stall_s seconds while data waits is closed with 4408 (EDLIVE_HUB_STALL_S). */
+    long long max_lag;
+    int stall_s;
+    unsigned long long resyncs; /* lagging clients switched to a snapshot, for the log */
 };
 
 /* hub_department.c */

@@ -17,6 +17,7 @@
 #define HUB_SESSION_COOKIE   "__Host-edlive_session"
 #define HUB_SESSION_CHECK_MS 5000 /* how soon a revoked or idle session loses its socket */
 #define CLOSE_SESSION_ENDED  4401
+#define CLOSE_TOO_SLOW       4408 /* took no data for stall_s while data waited */
 
 enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART };
 
@@ -45,6 +46,7 @@ struct hub_client {
     size_t rx_len;
     struct principal *who; /* the signed-in user, checked at the upgrade; malloc'd */
     bool session_ended;    /* close with CLOSE_SESSION_ENDED at the next WRITEABLE */
+    lws_usec_t last_write; /* when the socket last took a frame (or opened) */
 };
 
 static void end_session(struct hub_client *c);
@@ -395,10 +397,15 @@ static struct hub_frame *next_event(struct hub *hub, struct hub_client *c, struc
 {
     struct hub_department *d = s->dept;
 
-    if (s->next_seq < d->first && s->next_seq <= d->top) {
+    /* Out of the ring, or further behind than the bound: the backlog is not worth sending
+     * (and a frozen tablet must not make the hub hold it); a snapshot replaces it. */
+    if (s->next_seq <= d->top &&
+        (s->next_seq < d->first || d->top - s->next_seq + 1 > hub->max_lag)) {
         struct ed_error err = {0};
-        log_info("client fell %lld events behind dept %lld; resyncing with a snapshot",
-                 d->top - s->next_seq + 1, d->id);
+        hub->resyncs++;
+        log_info("client fell %lld events behind dept %lld (bound %lld); resyncing with a "
+                 "snapshot (%llu so far)",
+                 d->top - s->next_seq + 1, d->id, hub->max_lag, hub->resyncs);
         if (!(s->kind == SUB_BOARD ? queue_board_snapshot(hub, c, s, &err)
                                    : queue_chart_snapshot(hub, c, s, &err)))
             s->next_seq = d->top + 1; /* nothing to resume from; the client's heartbeat check
@@ -444,6 +451,7 @@ static int on_writeable(struct hub *hub, struct hub_client *c, struct lws *wsi)
         free(f);
         if (n < 0)
             return -1;
+        c->last_write = lws_now_usecs();
     } else {
         for (int k = 0; k < HUB_MAX_SUBS; k++) {
             struct hub_sub *s = &c->subs[(c->next_sub + k) % HUB_MAX_SUBS];
@@ -455,6 +463,7 @@ static int on_writeable(struct hub *hub, struct hub_client *c, struct lws *wsi)
                 continue;
             if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
                 return -1;
+            c->last_write = lws_now_usecs();
             s->next_seq = f->seq + 1;
             c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
             break;
@@ -492,12 +501,28 @@ static void queue_heartbeat(struct hub_client *c)
     queue_json(c, json_pack("{s:s,s:o}", "type", "heartbeat", "tops", tops));
 }
 
+/* A socket that has taken nothing for stall_s seconds while data waits for it (a frozen
+ * tablet, a dead network path) is closed with a reason; it reconnects and resumes. Its
+ * backlog costs the hub nothing meanwhile (it is only a cursor), but the socket does. */
+static bool close_if_stalled(struct hub *hub, struct hub_client *c, lws_usec_t now)
+{
+    if (!has_pending(c) || !lws_send_pipe_choked(c->wsi) ||
+        now - c->last_write < (lws_usec_t)hub->stall_s * LWS_US_PER_SEC)
+        return false;
+    log_info("closing a connection that took no data for %d s (4408)", hub->stall_s);
+    lws_close_reason(c->wsi, CLOSE_TOO_SLOW, (unsigned char *)"too slow", 8);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    return true;
+}
+
 static void on_heartbeat_timer(lws_sorted_usec_list_t *sul)
 {
     struct hub *hub = lws_container_of(sul, struct hub, heartbeat_timer);
+    lws_usec_t now = lws_now_usecs();
 
     for (struct hub_client *c = hub->clients; c; c = c->next)
-        queue_heartbeat(c);
+        if (!close_if_stalled(hub, c, now))
+            queue_heartbeat(c);
     lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
                      HUB_HEARTBEAT_S * LWS_US_PER_SEC);
 }
@@ -649,6 +674,7 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 static void client_open(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
     c->wsi = wsi;
+    c->last_write = lws_now_usecs();
     c->next = hub->clients;
     hub->clients = c;
 }

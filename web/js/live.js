@@ -24,8 +24,8 @@
 //                  attempt fails before it opened (a refused upgrade looks like a network error
 //                  to a browser), at most once per SESSION_CHECK_MS.
 
-export const PING_MS = 10_000; // we ping the hub this often
-export const DEAD_MS = 25_000; // silence (no frame at all) longer than this: reconnect
+export const PING_MS = 4_000; // we ping the hub this often; it answers pong at once
+export const DEAD_MS = 8_000; // silence (no frame, no pong) longer than this: not live, reconnect
 export const PROOF_MS = 25_000; // "live" needs continuity proven at most this long ago
 export const STALE_AFTER_MS = 5_000; // not live for longer than this: shown as stale (red)
 export const SUBSCRIBE_TIMEOUT_MS = 10_000; // no answer to subscribe: reconnect
