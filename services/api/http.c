@@ -157,14 +157,15 @@ static bool read_write_headers(struct lws *wsi, struct http_conn *c, struct requ
     n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_IF_MATCH);
     if (n > 0 && strcmp(buf, "*") != 0) {
         /* The encounter's version, as sent in every row: 7, "7" or W/"7". */
+        bool quoted;
         p = buf;
         if (!strncmp(p, "W/", 2))
             p += 2;
-        if (*p == '"')
-            p++;
+        quoted = *p == '"';
+        p += quoted;
         errno = 0;
         req->if_match = strtoll(p, &end, 10);
-        if (end == p || errno || req->if_match < 1 || (*end && strcmp(end, "\"")))
+        if (end == p || errno || req->if_match < 1 || strcmp(end, quoted ? "\"" : ""))
             return ed_error_set(err, 400, "invalid_header", "If-Match",
                                 "If-Match must be the encounter's version, e.g. \"7\"");
     } else if (n < 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_MATCH) >= (int)sizeof buf) {

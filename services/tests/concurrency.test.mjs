@@ -109,9 +109,8 @@ test('the same vitals sent three times with one Idempotency-Key are stored once,
   assert.equal(n1.status, 201, n1.text);
   assert.deepEqual(n2.json, n1.json);
   assert.equal(count('note', row.encounter_id), 1);
-  for (const bad of ['', 'x'.repeat(101), 'has space']) {
+  for (const bad of ['x'.repeat(101), 'has space', 'tab\there']) {
     const r = await ctx.patel.post(`/encounters/${row.encounter_id}/notes`, note, { 'idempotency-key': bad });
-    if (bad === '') continue; // an empty header is no header (fetch sends it; lws sees none)
     assert.equal(r.status, 400, `key ${JSON.stringify(bad)}: ${r.text}`);
     assert.equal(r.json.error.field, 'Idempotency-Key');
   }

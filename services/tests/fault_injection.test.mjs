@@ -8,7 +8,7 @@
 // order or across a gap; and every acknowledged write is in the record exactly once.
 //
 // Settings (the long run in load-tests/fault_injection.sh raises them): FAULT_ROUNDS (1),
-// FAULT_CLIENTS (60), FAULT_WRITERS (6, each ~10 writes/s), FAULT_PAUSE_MS (3000, load between faults).
+// FAULT_CLIENTS (60), FAULT_WRITERS (8, each up to 10 writes/s), FAULT_PAUSE_MS (3000, load between faults).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID, randomInt } from 'node:crypto';
@@ -22,9 +22,9 @@ const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_HUB_URL', 'EDLIVE_PG_OWNER', 'E
 const OWNER = env.EDLIVE_PG_OWNER;
 const ROUNDS = Number(process.env.FAULT_ROUNDS || 1);
 const NCLIENTS = Number(process.env.FAULT_CLIENTS || 60);
-const NWRITERS = Number(process.env.FAULT_WRITERS || 6);
+const NWRITERS = Number(process.env.FAULT_WRITERS || 8);
 const PAUSE_MS = Number(process.env.FAULT_PAUSE_MS || 3000);
-const WRITE_EVERY_MS = 90; // per writer: 6 writers make about 65 writes/s
+const WRITE_EVERY_MS = 100; // per writer: 8 writers offer up to 80 writes/s
 const run = promisify(execFile);
 
 // deploy/local/svc, without blocking this process (the clients must keep reading meanwhile).

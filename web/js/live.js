@@ -105,7 +105,9 @@ export function connectLive({
       notLiveSince = null;
       next = 'live';
     } else {
-      if (notLiveSince === null) notLiveSince = t;
+      // Silence is noticed only DEAD_MS after the last frame: not live since that frame, so
+      // a silently dead connection turns red at once instead of STALE_AFTER_MS later.
+      if (notLiveSince === null) notLiveSince = t - lastHeard > DEAD_MS ? lastHeard : t;
       next = t - notLiveSince > STALE_AFTER_MS ? 'stale' : 'reconnecting';
     }
     if (next !== state) {

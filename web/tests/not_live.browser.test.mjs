@@ -45,7 +45,7 @@ async function until(state, ms, what) {
 }
 
 before(async () => {
-  const { chromium } = await loadChromium();
+  const chromium = await loadChromium();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, ignoreHTTPSErrors: true });
   page = watch(await context.newPage(), 'board', problems);
@@ -62,8 +62,8 @@ after(async () => {
 
 test('the hub killed: NOT LIVE within 10 s, LIVE again with the missed change after it restarts', async () => {
   const live = await bannerState();
-  const board = await api('GET', '/api/v1/departments/1/board', undefined, token);
-  const row = board.body.encounters.find((r) => r.esi !== null && r.esi !== 1);
+  const board = await api('GET', '/departments/1/board', undefined, token);
+  const row = board.data.encounters.find((r) => r.esi !== null && r.esi !== 1);
   svc('kill', 'hub');
   const took = await until('stale', NOT_LIVE_WITHIN_MS, 'after SIGKILL of ed-hub');
   const down = await bannerState();
@@ -72,8 +72,8 @@ test('the hub killed: NOT LIVE within 10 s, LIVE again with the missed change af
   console.log(`# NOT LIVE shown ${took} ms after the hub was killed`);
   // A colleague's change while the screen is not live: it must arrive once the hub is back.
   const newEsi = row.esi === 2 ? 3 : 2;
-  const r = await api('POST', `/api/v1/encounters/${row.encounter_id}/triage`, { esi: newEsi }, token);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const r = await api('POST', `/encounters/${row.encounter_id}/triage`, { esi: newEsi }, token);
+  assert.equal(r.status, 200, JSON.stringify(r.data));
   await page.screenshot({ path: path.join(ARTIFACTS, 'not-live.png') });
   svc('start', 'hub');
   await until('live', 20000, 'after ed-hub restarted');
@@ -82,7 +82,7 @@ test('the hub killed: NOT LIVE within 10 s, LIVE again with the missed change af
     return tr && tr.textContent.includes(String(esi));
   }, [row.encounter_id, newEsi], { timeout: 5000 });
   const seq = Number(await page.getAttribute('[data-seq]', 'data-seq'));
-  assert.ok(seq >= r.body.seq, `the board is at seq ${seq}, at or after the change (${r.body.seq})`);
+  assert.ok(seq >= r.data.seq, `the board is at seq ${seq}, at or after the change (${r.data.seq})`);
   await page.screenshot({ path: path.join(ARTIFACTS, 'live-again.png') });
 });
 
