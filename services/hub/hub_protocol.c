@@ -153,6 +153,8 @@ static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct h
     json_decref(frame);
     if (!text)
         return ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+    /* Logged so a reconnect storm's cost can be counted (services/tests/reconnect_storm). */
+    log_info("board snapshot of dept %lld read from PostgreSQL at seq %lld", d->id, seq);
     free(d->board_cache);
     d->board_cache = text;
     d->board_cache_len = strlen(text);
