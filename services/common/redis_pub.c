@@ -12,6 +12,7 @@ struct redis_pub {
     char host[256];
     int port;
     redisContext *ctx; /* NULL while disconnected; reconnected on the next publish */
+    bool unreachable;  /* the last connect failed: say so once, not on every retry */
 };
 
 struct redis_pub *redis_pub_new(const char *host, int port)
@@ -42,14 +43,19 @@ static bool connect_redis(struct redis_pub *rp)
         return true;
     rp->ctx = redisConnectWithTimeout(rp->host, rp->port, timeout);
     if (!rp->ctx || rp->ctx->err) {
-        log_warn("redis %s:%d unreachable: %s", rp->host, rp->port,
-                 rp->ctx ? rp->ctx->errstr : "out of memory");
+        if (!rp->unreachable)
+            log_warn("redis %s:%d unreachable: %s (retrying quietly)", rp->host, rp->port,
+                     rp->ctx ? rp->ctx->errstr : "out of memory");
+        rp->unreachable = true;
         if (rp->ctx)
             redisFree(rp->ctx);
         rp->ctx = NULL;
         return false;
     }
     redisSetTimeout(rp->ctx, timeout);
+    if (rp->unreachable)
+        log_info("redis %s:%d reachable again", rp->host, rp->port);
+    rp->unreachable = false;
     return true;
 }
 
