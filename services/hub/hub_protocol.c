@@ -581,6 +581,10 @@ static void check_sessions(struct hub *hub, const struct hub_department *d, bool
     bool *live = NULL;
     size_t n = 0, cap = 0;
 
+    /* PostgreSQL is away (restarting): keep delivering; the 1 s check reconnects, and the
+     * sessions are checked again then. */
+    if (PQstatus(hub->pg) != CONNECTION_OK)
+        return;
     /* One query for every socket, not one per socket: the loop must not stall. */
     for (struct hub_client *c = hub->clients; c; c = c->next)
         cap++;
