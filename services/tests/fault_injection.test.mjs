@@ -83,9 +83,9 @@ class Client {
           this.violations.push(`gap: seq ${msg.seq} after ${this.seq}`);
           this.sock.cut(); // the protocol's repair: resubscribe from the last applied seq
         } else {
-          const row = msg.payload.encounter;
-          if (['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
-          else this.rows.set(row.encounter_id, row);
+          const row = msg.payload.encounter; // absent for a department event (a bed cleaned)
+          if (row && ['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
+          else if (row) this.rows.set(row.encounter_id, row);
           this.seq = msg.seq;
           this.applied++;
         }

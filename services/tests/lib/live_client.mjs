@@ -69,9 +69,9 @@ export class LiveBoard {
   }
 
   apply(ev) {
-    const row = ev.payload.encounter;
-    if (['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
-    else this.rows.set(row.encounter_id, row);
+    const row = ev.payload.encounter; // absent for a department event (a bed cleaned)
+    if (row && ['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
+    else if (row) this.rows.set(row.encounter_id, row);
     this.seq = ev.seq;
     this.applied.push(ev.seq);
   }
