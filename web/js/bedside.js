@@ -295,6 +295,10 @@ function applySnapshot(msg) {
 
 function applyEvent(msg) {
   const row = msg.payload && msg.payload.encounter;
+  if (!row && msg.payload && (msg.encounter_id === null || msg.payload.beds)) {
+    list.dataset.seq = String(msg.seq); // a bed-only change (cleaning): nothing here changes
+    return;
+  }
   if (!row || !Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
   if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
   else rows.delete(row.encounter_id);
@@ -346,7 +350,8 @@ function renderNews2Now(row) {
   const box = $('news2-now');
   const n = rowNews2(row);
   const v = row.latest_vitals;
-  $('news2-scale').textContent = n ? `SpO₂ scale ${n.scale}` : row.spo2_scale ? `SpO₂ scale ${row.spo2_scale}` : '';
+  const scale = (n && n.scale) || row.spo2_scale || null;
+  $('news2-scale').textContent = scale ? `SpO₂ scale ${scale}` : '';
   if (!n || !v) {
     box.replaceChildren(el('p', { className: 'hint', text: 'No vitals yet: no NEWS2.' }));
     return;
@@ -390,7 +395,8 @@ function renderNews2Now(row) {
       el('tbody', {}, body, el('tr', { className: 'total' }, el('td', { text: 'NEWS2 total' }), el('td'), el('td', { className: 'score', text: String(n.total) }), el('td'))),
     ),
   );
-  $('scale-row').hidden = !('spo2_scale' in row);
+  // Scale 2 is a physician's decision (prescribed target 88–92 %): the buttons are theirs.
+  $('scale-row').hidden = !('spo2_scale' in row) || !session || session.role !== 'physician';
   for (const b of document.querySelectorAll('#scale-row button')) b.setAttribute('aria-pressed', String(Number(b.dataset.scale) === (row.spo2_scale || 1)));
 }
 
@@ -405,7 +411,8 @@ function renderReassess(row) {
   const box = $('reassess');
   const r = reassessState(row);
   const n = rowNews2(row);
-  box.className = `reassess live-data${r.overdue || r.continuous ? ' overdue' : ''}`;
+  // Overdue, or NEWS2 ≥ 7 (continuous monitoring, emergency response): the box is red.
+  box.className = `reassess live-data${r.overdue || r.continuous || (n && n.total >= 7) ? ' overdue' : ''}`;
   if (r.source === 'none') {
     box.replaceChildren(el('strong', { text: 'No vitals yet: take a first set.' }));
   } else if (r.continuous) {
@@ -451,7 +458,7 @@ $('comment-text').addEventListener('input', () => {
 async function saveComment(version = null) {
   const row = rows.get(selectedId);
   if (!row) return;
-  const text = $('comment-text').value.trim();
+  const text = $('comment-text').value.trim() || null; // null clears the comment
   const base = version ?? (commentEdit ? commentEdit.version : row.version);
   $('comment-save').disabled = true;
   $('comment-result').textContent = 'Saving…';
@@ -527,7 +534,8 @@ function renderOrders(row) {
 async function markCollected(encounterId, orderId, version = null) {
   const row = rows.get(encounterId);
   if (!row) return;
-  const res = await apiPost(`/encounters/${encounterId}/orders/${orderId}/status`, { status: 'collected' }, { ifMatch: version ?? row.version });
+  // Orders are addressed by their own id; If-Match is still the encounter's version.
+  const res = await apiPost(`/orders/${orderId}/status`, { status: 'collected' }, { ifMatch: version ?? row.version });
   if (res.ok) return; // the live event redraws the list
   const current = conflictCurrent(res);
   if (current) {

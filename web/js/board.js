@@ -244,8 +244,7 @@ function alertsCell(row) {
   }
   const abn = abnormalVitals(row);
   if (abn && abn.fresh) td.append(flag('abn', '▲ New abn vitals', { title: `abnormal in the last hour: ${abn.keys.join(', ')}` }));
-  const r = reassessState(row);
-  if (r.overdue) td.append(flag('overdue', '◷ Obs overdue', { title: `reassessment was due ${hhmm(new Date(r.dueAt))}` }));
+  // Obs overdue shows here only when the Obs column is not on screen (public wall).
   return td;
 }
 
@@ -473,6 +472,10 @@ function order() {
     lastArea = area;
     tbody.append(tr); // moves it
   }
+  // Columns nobody has anything in (no comments, no orders yet) give their room to the rest.
+  const rowsNow = all.map((h) => h.row);
+  table.classList.toggle('no-comments', !rowsNow.some((r) => r.comment));
+  table.classList.toggle('no-orders', !rowsNow.some((r) => Array.isArray(r.orders) && r.orders.length));
   empty.hidden = sorted.length > 0;
   empty.textContent = rows.size ? `No patients in this view (${VIEWS.find((v) => v.key === state.view)?.label}).` : 'No patients on the board.';
   renderCensus(all.map((h) => h.row), sorted.length);
@@ -586,7 +589,8 @@ function fitHeader() {
 function renderViews() {
   const views = $('views');
   views.replaceChildren(
-    ...VIEWS.filter((v) => v.key !== 'mine' || (session && session.staff_id)).map((v) => {
+    // "Mine" is a physician's or nurse's list; other roles are assigned no patients.
+    ...VIEWS.filter((v) => v.key !== 'mine' || (myField() && session.staff_id)).map((v) => {
       const b = el('button', { type: 'button', className: 'view', dataset: { view: v.key }, text: v.label, attrs: { 'aria-pressed': String(state.view === v.key) } });
       b.addEventListener('click', () => {
         state.view = v.key;

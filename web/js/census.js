@@ -47,6 +47,7 @@ let metrics = null; // last metrics answer, or null
 let metricsState = 'loading'; // 'ok' | 'missing' | 'error' | 'loading'
 let thresholds = { waiting_longest_min: 60, boarder_min: 240, esi12_unassigned: true };
 let thresholdsFromServer = false;
+let lwbsToday = null; // the board's lwbs_today (newer servers), kept live from status events
 
 const isCharge = () => session && session.role === 'charge_nurse';
 const mayBedStatus = () => session && (session.role === 'charge_nurse' || session.role === 'nurse');
@@ -72,7 +73,7 @@ function inWaitingRoom(r) {
 function bedState(bed, occupant) {
   if (bed.status === 'cleaning') return 'cleaning';
   if (occupant) return 'occupied';
-  return bed.status || 'free';
+  return 'free'; // the live rows say who is in a bed, even when a bed's own status lags
 }
 
 function occupants() {
@@ -145,9 +146,11 @@ function renderCounts() {
       : [el('li', { className: 'hint', text: 'needs a newer server' })]),
   );
 
-  const lwbs = metrics && Number.isInteger(metrics.lwbs) ? metrics.lwbs : null;
+  const lwbs = Number.isInteger(lwbsToday) ? lwbsToday : metrics && Number.isInteger(metrics.lwbs) ? metrics.lwbs : null;
   $('count-lwbs').textContent = lwbs === null ? '–' : String(lwbs);
-  $('sub-lwbs').textContent = lwbs !== null && metrics.arrivals ? `${((100 * lwbs) / metrics.arrivals).toFixed(1)} % of ${metrics.arrivals} arrivals` : metricsState === 'missing' ? 'needs a newer server' : '';
+  $('count-lwbs').dataset.count = String(lwbs ?? '');
+  $('sub-lwbs').textContent =
+    lwbs !== null && metrics && metrics.arrivals ? `${((100 * lwbs) / metrics.arrivals).toFixed(1)} % of ${metrics.arrivals} arrivals` : lwbs === null && metricsState === 'missing' ? 'needs a newer server' : '';
 
   renderLoad(list);
 }
@@ -283,19 +286,25 @@ function renderBeds() {
     });
     const toWr = el('button', { type: 'button', className: 'small move-wr', text: 'To the waiting room' });
     toWr.addEventListener('click', () => moveTo(moving, null));
+    // Newer servers place a patient in the first free hallway space ({bed_id: null, area: hallway}).
+    const hallway = [...beds.values()].some((b) => 'status' in b) ? el('button', { type: 'button', className: 'small move-hallway', text: 'To the hallway (first free space)' }) : null;
+    if (hallway) hallway.addEventListener('click', () => moveTo(moving, 'hallway'));
     bar.replaceChildren(
       el('strong', { text: `Moving ${patientName(who.patient)} (${who.bed ? who.bed.label : 'waiting room'}): choose a free bed or a hallway space.` }),
+      hallway,
       who.bed ? toWr : null,
       cancel,
     );
   }
 }
 
+// bed: a bed object, 'hallway' (the first free hallway space), or null (the waiting room).
 async function moveTo(encounterId, bed, basedOn = null) {
   const row = rows.get(encounterId);
   if (!row) return;
-  const res = await apiPost(`/encounters/${encounterId}/bed`, { bed_id: bed ? bed.id : null }, { ifMatch: (basedOn || row).version });
-  const where = bed ? bed.label : 'the waiting room';
+  const body = bed === 'hallway' ? { bed_id: null, area: 'hallway' } : { bed_id: bed ? bed.id : null };
+  const res = await apiPost(`/encounters/${encounterId}/bed`, body, { ifMatch: (basedOn || row).version });
+  const where = bed === 'hallway' ? 'the hallway' : bed ? bed.label : 'the waiting room';
   if (res.ok) {
     moving = null;
     $('assign-result').textContent = `${patientName(row.patient)} moved to ${where}.`;
@@ -320,21 +329,25 @@ async function moveTo(encounterId, bed, basedOn = null) {
 async function setBedStatus(bed, status) {
   const res = await apiPost(`/beds/${bed.id}/status`, { status });
   if (!res.ok) $('assign-result').textContent = `Bed ${bed.label} not changed: ${res.error.message}.`;
-  else if (res.data && res.data.bed) {
-    beds.set(res.data.bed.id, { ...bed, ...res.data.bed });
+  else {
+    const changed = res.data && Array.isArray(res.data.beds) ? res.data.beds : res.data && res.data.bed ? [res.data.bed] : [];
+    for (const b of changed) if (b && Number.isInteger(b.id)) beds.set(b.id, { ...(beds.get(b.id) || {}), ...b });
+    $('assign-result').textContent = `Bed ${bed.label}: ${status === 'cleaning' ? 'needs cleaning' : 'clean'}.`;
     renderAll();
   }
 }
 
 // ---- patients and assignment ----
 
-function staffSelect(row, field) {
+// Each option says how many patients that clinician has now (the nurse load, at the point
+// of choosing).
+function staffSelect(row, field, load) {
   const role = field === 'attending' ? ['physician'] : ['nurse', 'charge_nurse'];
   const current = row[field];
   const select = el('select', { className: `assign-${field}`, dataset: { encounterId: String(row.encounter_id), field }, attrs: { 'aria-label': `${field} for ${patientName(row.patient)}` } });
   select.append(el('option', { value: '', text: '— none —' }));
   for (const s of staff.filter((x) => role.includes(x.role)).sort((a, b) => a.name.localeCompare(b.name)))
-    select.append(el('option', { value: String(s.id), text: s.name, selected: current && current.id === s.id }));
+    select.append(el('option', { value: String(s.id), text: `${s.name} (${load.get(s.id) || 0})`, selected: current && current.id === s.id }));
   if (current && !staff.some((s) => s.id === current.id)) select.append(el('option', { value: String(current.id), text: current.name, selected: true }));
   select.disabled = !isCharge();
   select.addEventListener('change', () => assign(row.encounter_id, field, positiveInt(select.value)));
@@ -366,6 +379,8 @@ function renderPatients() {
   const focusedSelect = document.activeElement && document.activeElement.tagName === 'SELECT' && document.activeElement.closest('#patient-rows') ? document.activeElement : null;
   if (focusedSelect) return; // redrawn on blur, so a choice in progress is not lost
   const list = activeRows();
+  const load = new Map();
+  for (const field of ['attending', 'nurse']) for (const e of loadOf(list, field)) load.set(e.person.id, e.n);
   $('patient-rows').replaceChildren(
     ...list.map((r) => {
       const move = el('button', {
@@ -388,8 +403,8 @@ function renderPatients() {
         el('td', {}, esiChip(r.esi)),
         el('td', {}, el('span', { className: 'pt-name', text: patientName(r.patient) }), el('span', { className: 'agesex', text: ageSex(r.patient) }), n && n.total >= 5 ? news2Chip(r.news2 || r.latest_vitals.news2) : null),
         el('td', { className: 'c-time', text: formatDuration(since(r.arrived_at)) }),
-        el('td', {}, staffSelect(r, 'attending')),
-        el('td', {}, staffSelect(r, 'nurse')),
+        el('td', {}, staffSelect(r, 'attending', load)),
+        el('td', {}, staffSelect(r, 'nurse', load)),
         el('td', {}, move),
       );
     }),
@@ -524,7 +539,12 @@ function fillThresholds() {
   for (const node of [$('th-nurse'), $('th-nurse').closest('span'), document.querySelector('label[for="th-nurse"]')]) node.hidden = !hasNurse;
   const editable = isCharge();
   for (const node of $('thresholds').querySelectorAll('input, button')) node.disabled = !editable;
-  $('th-result').textContent = !editable ? 'The charge nurse sets these.' : thresholdsFromServer ? '' : 'Not saved on this server (no threshold route yet): changes apply to this screen only.';
+  const setBy = thresholds.updated_by ? `Set by ${thresholds.updated_by}${thresholds.updated_at ? ` at ${hhmm(new Date(thresholds.updated_at))}` : ''}. ` : '';
+  $('th-result').textContent = !editable
+    ? `${setBy}The charge nurse sets these.`
+    : thresholdsFromServer
+      ? setBy
+      : 'Not saved on this server (no threshold route yet): changes apply to this screen only.';
 }
 
 $('thresholds').addEventListener('submit', async (ev) => {
@@ -547,9 +567,15 @@ $('thresholds').addEventListener('submit', async (ev) => {
     renderAll();
     return;
   }
-  const res = await apiPut(`/departments/${departmentId}/alert-thresholds`, next);
+  // The schema takes exactly the three thresholds (the answer adds who changed them and when).
+  const res = await apiPut(`/departments/${departmentId}/alert-thresholds`, {
+    waiting_longest_min: next.waiting_longest_min,
+    boarder_min: next.boarder_min,
+    esi12_unassigned: next.esi12_unassigned,
+  });
   if (res.ok) {
-    thresholds = res.data && typeof res.data === 'object' ? { ...next, ...res.data } : next;
+    const answer = res.data && (res.data.alert_thresholds || res.data);
+    thresholds = answer && typeof answer === 'object' && Number.isInteger(answer.waiting_longest_min) ? { ...next, ...answer } : next;
     $('th-result').textContent = `Saved at ${hhmm(new Date())}.`;
     renderAll();
   } else $('th-result').textContent = `Not saved: ${res.error.field ? `${res.error.field}: ` : ''}${res.error.message}.`;
@@ -571,6 +597,12 @@ function applySnapshot(msg) {
   beds = new Map((board.beds || []).map((b) => [b.id, b]));
   staff = Array.isArray(board.staff) ? board.staff : [];
   if (board.department) $('dept-name').textContent = board.department.name;
+  if (board.alert_thresholds && typeof board.alert_thresholds === 'object') {
+    thresholds = { ...thresholds, ...board.alert_thresholds };
+    thresholdsFromServer = true;
+    if (!$('thresholds').contains(document.activeElement)) fillThresholds();
+  }
+  lwbsToday = Number.isInteger(board.lwbs_today) ? board.lwbs_today : null;
   for (const id of ['counts', 'census-grid']) $(id).hidden = false;
   renderAll();
   main.dataset.seq = String(msg.seq);
@@ -580,13 +612,20 @@ function applyEvent(msg) {
   const payload = msg.payload || {};
   const row = payload.encounter;
   if (Array.isArray(payload.beds)) for (const b of payload.beds) if (b && Number.isInteger(b.id)) beds.set(b.id, { ...(beds.get(b.id) || {}), ...b });
+  if (payload.alert_thresholds && typeof payload.alert_thresholds === 'object') {
+    thresholds = { ...thresholds, ...payload.alert_thresholds };
+    thresholdsFromServer = true;
+    if (!$('thresholds').contains(document.activeElement)) fillThresholds();
+  }
   if (row && Number.isInteger(row.encounter_id)) {
     if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
     else {
+      // Left without being seen today: the LWBS count follows live.
+      if (row.status === 'left_without_being_seen' && rows.has(row.encounter_id) && Number.isInteger(lwbsToday)) lwbsToday++;
       rows.delete(row.encounter_id);
       if (moving === row.encounter_id) moving = null;
     }
-  } else if (!payload.beds) throw new Error('event without encounter');
+  } else if (msg.encounter_id !== null && !payload.beds && !payload.alert_thresholds) throw new Error('event without encounter');
   renderAll();
   main.dataset.seq = String(msg.seq);
   metricsSoon();

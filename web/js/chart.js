@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // chart.js: one encounter's chart, live over /ws (topic chart; continuity by version).
 import { connectLive, renderBanner } from './live.js';
-import { apiGet, apiPost, signedOut, sessionState, onSignedOut } from './api.js';
+import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
+import { showConflict } from './conflict.js';
 import { startSession, can, noAccessText } from './session.js';
 import {
   el,
@@ -28,7 +29,6 @@ import {
   orderFlags,
   rowNews2,
   reassessState,
-  locationSince,
   DISPOSITION_LABEL,
   ORDER_KIND_LABEL,
   formatValue,
@@ -64,6 +64,7 @@ function byline(person, enteredBy) {
   return enteredBy && enteredBy !== name ? `${name} (entered by ${enteredBy})` : name;
 }
 let savingNote = false;
+let noteAttempt = null; // {key, text, authorId}: the note being sent, until it is stored
 let session = null;
 let breakingGlass = false;
 
@@ -136,7 +137,7 @@ function renderHeader() {
     fact('Attending', row.attending ? row.attending.name : 'unassigned'),
     fact('Nurse', row.nurse ? row.nurse.name : 'unassigned'),
     fact('Here since', row.location_since ? `${formatTime(row.location_since)} (${formatDuration(since(row.location_since))})` : null),
-    fact('NEWS2', rowNews2(row) ? `${rowNews2(row).total}${rowNews2(row).scale === 2 ? ' (SpO₂ scale 2)' : ''}` : 'no vitals'),
+    fact('NEWS2', rowNews2(row) ? `${rowNews2(row).total}${(rowNews2(row).scale || row.spo2_scale) === 2 ? ' (SpO₂ scale 2)' : ''}` : 'no vitals'),
     fact('Next obs', reassessText(row), { className: reassessState(row).overdue ? 'overdue' : '' }),
     fact('Disposition', dispositionText(row) || (row.disposition === undefined ? null : 'not decided')),
     row.boarding_since ? fact('Boarding', `${formatDuration(since(row.boarding_since))} since ${formatTime(row.boarding_since)}`, { className: 'overdue' }) : null,
@@ -145,6 +146,8 @@ function renderHeader() {
     ].filter(Boolean),
   );
   renderRecord();
+  renderActions();
+  renderRecordForms();
   $('title-name').textContent = `${patientName(p)} · ${ageSex(p)}`;
   // The window title stays generic: browsers keep titles in their history files.
   document.title = 'Chart – edlive';
@@ -264,7 +267,15 @@ function renderTrend() {
   const box = $('trend');
   if (!encounter) return;
   const n = rowNews2(encounter);
-  box.replaceChildren(drawTrend(vitals, { from: Date.parse(encounter.arrived_at), scale: encounter.spo2_scale === 2 || (n && n.scale === 2) ? 2 : 1 }));
+  const left = encounter.departed_at ? Date.parse(encounter.departed_at) : NaN;
+  box.replaceChildren(
+    drawTrend(vitals, {
+      from: Date.parse(encounter.arrived_at),
+      to: Number.isFinite(left) ? left : Date.now(),
+      endLabel: Number.isFinite(left) ? 'left' : 'now',
+      scale: encounter.spo2_scale === 2 || (n && n.scale === 2) ? 2 : 1,
+    }),
+  );
 }
 
 // ---- timeline ----
@@ -332,6 +343,207 @@ function renderTimeline(flashAt = null) {
   $('timeline-note').hidden = timelineFromServer;
   $('timeline-note').textContent = timelineFromServer ? '' : 'This server sends no timeline yet: arrival, vitals and notes, plus the changes seen since this page opened.';
 }
+
+// ---- orders, disposition, isolation, diagnoses (shown when the server has them) ----
+// Every write sends If-Match with the version on screen; a conflict shows the current value.
+
+function actionsSay(text) {
+  $('actions-result').textContent = text;
+}
+
+// path: under /encounters/{id}, or absolute when it starts with /orders/ (orders have their own id).
+async function encounterWrite(path, body, { what, mine, theirs }) {
+  if (!encounter) return false;
+  const url = path.startsWith('/orders/') ? path : `/encounters/${encounterId}${path}`;
+  let res = await apiPost(url, body, { ifMatch: encounter.version });
+  const current = conflictCurrent(res);
+  if (current) {
+    const again = await showConflict({ what, mine, theirs: theirs(current), row: current.encounter_id ? current : encounter });
+    if (!again) {
+      actionsSay(`Not changed: ${what} stays as a colleague set it.`);
+      return false;
+    }
+    res = await apiPost(url, body, { ifMatch: current.version });
+  }
+  if (!res.ok) {
+    actionsSay(`Not saved: ${res.error.field ? `${res.error.field}: ` : ''}${res.error.message}${res.error.code ? ` (${res.error.code})` : ''}.`);
+    return false;
+  }
+  actionsSay(`Saved at ${hhmm(new Date())}.`);
+  return true;
+}
+
+const orderLine = (o) => (o ? `${ORDER_KIND_LABEL[o.kind] || o.kind} ${o.name}: ${o.status}${o.abnormal ? ' (abnormal)' : ''}` : 'no such order');
+
+function renderActions() {
+  const row = encounter;
+  if (!row) return;
+  const own = session && (session.departments || []).some((d) => d.id === row.department_id) && can(session, 'note.create');
+  const hasOrders = Array.isArray(row.orders);
+  const hasDispo = 'disposition' in row;
+  const hasIso = 'isolation' in row;
+  const hasDx = Array.isArray(diagnoses);
+  const ended = row.status === 'departed' || row.status === 'left_without_being_seen';
+  $('actions-panel').hidden = !own || ended;
+  $('order-form').hidden = !hasOrders;
+  $('dispo-form').hidden = !hasDispo;
+  $('depart-now').hidden = !('departed_at' in row) || !row.disposition;
+  $('iso-form').hidden = !hasIso;
+  $('dx-form').hidden = !hasDx;
+  $('actions-unavailable').hidden = hasOrders || hasDispo || hasIso;
+  if (hasIso && document.activeElement !== $('iso-kind')) $('iso-kind').value = row.isolation || '';
+  const list = $('chart-orders');
+  list.replaceChildren(
+    ...(hasOrders ? row.orders : []).map((o) => {
+      const li = el('li', { className: `order order-${o.status}`, dataset: { orderId: String(o.id), status: o.status } });
+      li.append(el('span', { className: 'order-kind', text: ORDER_KIND_LABEL[o.kind] || o.kind }), el('span', { className: 'order-name', text: o.name }));
+      const when = o.status === 'resulted' ? o.resulted_at : o.status === 'collected' ? o.collected_at : o.ordered_at;
+      li.append(el('span', { className: 'order-status', text: `${o.status}${when ? ` ${formatTime(when)}` : ''}${o.abnormal ? ' ▲ abnormal' : ''}` }));
+      const button = (text, fn, cls = '') => {
+        const b = el('button', { type: 'button', className: `small ${cls}`, text });
+        b.addEventListener('click', fn);
+        li.append(b);
+      };
+      const status = (next, abnormal) => () =>
+        encounterWrite(`/orders/${o.id}/status`, abnormal === undefined ? { status: next } : { status: next, abnormal }, {
+          what: 'the order',
+          mine: `${o.name}: ${next}${abnormal ? ' (abnormal)' : ''}`,
+          theirs: (c) => orderLine((c.orders || []).find((x) => x.id === o.id)),
+        });
+      if (o.status === 'ordered' && o.kind !== 'consult') button('Collected', status('collected'));
+      if (o.status !== 'resulted') {
+        button('Resulted: normal', status('resulted', false));
+        button('Resulted: abnormal', status('resulted', true));
+      }
+      if (o.status === 'resulted' && !o.result_seen) {
+        li.append(el('span', { className: 'new-mark', text: '● NEW' }));
+        button('Mark seen', async () => {
+          const res = await apiPost(`/orders/${o.id}/seen`, {}, { ifMatch: encounter.version });
+          if (!res.ok && !conflictCurrent(res)) actionsSay(`Not marked: ${res.error.message}.`);
+        });
+      }
+      return li;
+    }),
+  );
+}
+
+$('order-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const name = $('order-name').value.trim();
+  if (!name) {
+    actionsSay('Write what is requested.');
+    $('order-name').focus();
+    return;
+  }
+  const kind = $('order-kind').value;
+  if (await encounterWrite('/orders', { kind, name }, { what: 'the orders', mine: `${kind} ${name}`, theirs: (c) => (c.orders || []).map(orderLine).join('; ') || 'none' }))
+    $('order-name').value = '';
+});
+$('dispo-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const kind = $('dispo-kind').value;
+  if (!kind) {
+    actionsSay('Choose the disposition.');
+    $('dispo-kind').focus();
+    return;
+  }
+  const destination = $('dispo-dest').value.trim();
+  const body = destination ? { kind, destination } : { kind };
+  await encounterWrite('/disposition', body, { what: 'the disposition', mine: `${DISPOSITION_LABEL[kind]}${destination ? ` → ${destination}` : ''}`, theirs: (c) => dispositionText(c) || 'not decided' });
+});
+$('depart-now').addEventListener('click', () => encounterWrite('/departure', {}, { what: 'the departure', mine: 'departed now', theirs: (c) => (c.departed_at ? `departed ${formatTime(c.departed_at)}` : 'still here') }));
+$('iso-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const v = $('iso-kind').value || null;
+  encounterWrite('/isolation', { isolation: v }, { what: 'the isolation', mine: v || 'none', theirs: (c) => c.isolation || 'none' });
+});
+$('dx-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const code = $('dx-code').value.trim().toUpperCase();
+  const display = $('dx-display').value.trim();
+  if (!code || !display) {
+    actionsSay('Enter the ICD-10 code and its text.');
+    return;
+  }
+  if (await encounterWrite('/diagnoses', { system: 'icd10', code, display }, { what: 'the diagnoses', mine: `${code} ${display}`, theirs: () => (diagnoses || []).map((d) => d.code).join(', ') || 'none' })) {
+    $('dx-code').value = '';
+    $('dx-display').value = '';
+  }
+});
+
+
+// ---- the whole patient: adding to the record (server routes of issue 5) ----
+
+// Record writes (allergies, medications, problems, diagnoses) and moves change what the chart
+// snapshot holds beyond the row: read the chart again (one request after a burst).
+let recordTimer = null;
+function refreshRecordSoon() {
+  clearTimeout(recordTimer);
+  recordTimer = setTimeout(async () => {
+    const res = await apiGet(`/encounters/${encounterId}`);
+    if (!res.ok || !res.data) return;
+    if (res.data.record && typeof res.data.record === 'object') record = res.data.record;
+    if (Array.isArray(res.data.diagnoses)) diagnoses = res.data.diagnoses;
+    if (Array.isArray(res.data.locations)) locations = res.data.locations;
+    renderRecord();
+    renderActions();
+  }, 400);
+}
+
+async function recordWrite(path, body, done) {
+  const res = await apiPost(`/encounters/${encounterId}${path}`, body, { ifMatch: encounter ? encounter.version : null });
+  const current = conflictCurrent(res);
+  if (current) {
+    $('record-result').textContent = 'A colleague changed this encounter meanwhile: the chart shows the current record; add it again if it is still missing.';
+    refreshRecordSoon();
+    return;
+  }
+  if (!res.ok) {
+    $('record-result').textContent = `Not saved: ${res.error.field ? `${res.error.field}: ` : ''}${res.error.message}.`;
+    return;
+  }
+  $('record-result').textContent = `Saved at ${hhmm(new Date())}.`;
+  done();
+  refreshRecordSoon();
+}
+
+function renderRecordForms() {
+  const own = encounter && session && (session.departments || []).some((d) => d.id === encounter.department_id) && can(session, 'note.create');
+  const ended = encounter && (encounter.status === 'departed' || encounter.status === 'left_without_being_seen');
+  $('record-forms').hidden = !(own && record) || ended;
+  const allergies = encounter && 'allergies' in encounter ? encounter.allergies : record ? record.allergies : undefined;
+  $('nka').hidden = allergies !== null;
+}
+
+const val = (id) => $(id).value.trim();
+$('allergy-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!val('allergy-substance')) return void ($('record-result').textContent = 'Write the substance.');
+  const body = { substance: val('allergy-substance'), severity: $('allergy-severity').value };
+  if (val('allergy-reaction')) body.reaction = val('allergy-reaction');
+  recordWrite('/allergies', body, () => {
+    $('allergy-substance').value = '';
+    $('allergy-reaction').value = '';
+  });
+});
+$('nka').addEventListener('click', () => recordWrite('/allergies', { no_known_allergies: true }, () => {}));
+$('med-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!val('med-name')) return void ($('record-result').textContent = 'Write the medication.');
+  const body = { name: val('med-name') };
+  for (const [k, id] of [['dose', 'med-dose'], ['route', 'med-route'], ['frequency', 'med-freq']]) if (val(id)) body[k] = val(id);
+  recordWrite('/medications', body, () => {
+    for (const id of ['med-name', 'med-dose', 'med-route', 'med-freq']) $(id).value = '';
+  });
+});
+$('problem-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!val('problem-code') || !val('problem-display')) return void ($('record-result').textContent = 'Enter the ICD-10 code and its text.');
+  recordWrite('/problems', { system: 'icd10', code: val('problem-code').toUpperCase(), display: val('problem-display') }, () => {
+    $('problem-code').value = '';
+    $('problem-display').value = '';
+  });
+});
 
 function vitalsRow(v) {
   return el(
@@ -451,6 +663,7 @@ function applyEvent(msg) {
   renderHeader();
   renderTimeline(line);
   if (payload.vitals) queueMicrotask(renderTrend);
+  if (/^record\./.test(msg.event || '') || msg.event === 'encounter.bed_assigned' || msg.event === 'encounter.disposition') refreshRecordSoon();
   if (payload.vitals && !vitals.some((v) => v.id === payload.vitals.id)) {
     vitals = [payload.vitals, ...vitals].sort(byNewest);
     renderVitals(payload.vitals.id);
@@ -480,7 +693,10 @@ async function saveNote() {
   savingNote = true;
   noteSave.disabled = true;
   noteResult.textContent = 'Saving…';
-  const res = await apiPost(`/encounters/${encounterId}/notes`, { author_id: authorId, text });
+  // One Idempotency-Key per note: pressing "Add note" again after a failure stores it once.
+  if (!noteAttempt || noteAttempt.text !== text || noteAttempt.authorId !== authorId) noteAttempt = { key: newIdempotencyKey(), text, authorId };
+  const res = await apiPost(`/encounters/${encounterId}/notes`, { author_id: authorId, text }, { idempotencyKey: noteAttempt.key });
+  if (res.ok) noteAttempt = null;
   savingNote = false;
   noteSave.disabled = false;
   if (res.ok) {

@@ -42,10 +42,13 @@ function hhmm(t) {
 }
 
 // vitals: any order; from/to: ms. Returns an <svg>.
-export function drawTrend(vitals, { from, to = Date.now(), width = 1100, scale = 1 } = {}) {
+// to: the end of the window (now, or the departure of a patient who left); endLabel marks it.
+export function drawTrend(vitals, { from, to = Date.now(), width = 1100, scale = 1, endLabel = 'now' } = {}) {
   const sets = vitals.filter((v) => Number.isFinite(Date.parse(v.taken_at))).sort((a, b) => Date.parse(a.taken_at) - Date.parse(b.taken_at));
-  const start = Math.min(from ?? Infinity, sets.length ? Date.parse(sets[0].taken_at) : to - 3600000);
-  const end = Math.max(to, start + 30 * 60000);
+  // The window ends now and shows at least the last hour (a new patient's first set is not
+  // squeezed against the left edge), back to the arrival or the first set.
+  const end = Math.max(to, sets.length ? Date.parse(sets[sets.length - 1].taken_at) : to);
+  const start = Math.min(from ?? Infinity, sets.length ? Date.parse(sets[0].taken_at) : Infinity, end - 3600000);
   const left = 92;
   const right = 64;
   const stripH = 64;
@@ -95,13 +98,18 @@ export function drawTrend(vitals, { from, to = Date.now(), width = 1100, scale =
 
   // time axis: a tick per hour (or 15 min for short stays)
   const axisY = top + TREND_STRIPS.length * (stripH + gap);
+  // At most about ten ticks, on whole local quarter hours, hours or days.
   const span = end - start;
-  const step = span > 12 * 3600000 ? 3 * 3600000 : span > 3 * 3600000 ? 3600000 : 15 * 60000;
-  for (let t = Math.ceil(start / step) * step; t <= end; t += step) {
+  const MIN = 60000;
+  const steps = [15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((m) => m * MIN);
+  const step = steps.find((st) => span / st <= 10) || steps[steps.length - 1];
+  const offset = new Date(start).getTimezoneOffset() * MIN;
+  const day = (t) => new Date(t).toLocaleDateString('en-GB', { day: 'numeric', month: 'short' });
+  for (let t = Math.ceil((start - offset) / step) * step + offset; t <= end; t += step) {
     svg.append(s('line', { x1: x(t), x2: x(t), y1: top, y2: axisY - gap, stroke: '#9aa0a6', 'stroke-width': 0.6, 'stroke-dasharray': '3 4' }));
-    svg.append(s('text', { x: x(t), y: axisY + 12, 'font-size': 12, 'text-anchor': 'middle', fill: '#3a3a3a' }, hhmm(t)));
+    svg.append(s('text', { x: x(t), y: axisY + 12, 'font-size': 12, 'text-anchor': 'middle', fill: '#3a3a3a' }, step >= 1440 * MIN ? day(t) : hhmm(t)));
   }
-  svg.append(s('line', { x1: x(to), x2: x(to), y1: top, y2: axisY - gap, stroke: '#111', 'stroke-width': 1.5 }));
-  svg.append(s('text', { x: x(to), y: axisY + 12, 'font-size': 12, 'font-weight': 800, 'text-anchor': 'end', fill: '#111' }, 'now'));
+  svg.append(s('line', { x1: x(end), x2: x(end), y1: top, y2: axisY - gap, stroke: '#111', 'stroke-width': 1.5 }));
+  svg.append(s('text', { x: x(end), y: axisY + 12, 'font-size': 12, 'font-weight': 800, 'text-anchor': 'end', fill: '#111' }, endLabel));
   return svg;
 }

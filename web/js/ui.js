@@ -329,7 +329,7 @@ export function normNews2(n) {
     scores,
     complete: typeof n.complete === 'boolean' ? n.complete : Object.keys(scores).length === 7,
     anyThree,
-    scale: n.scale === 2 ? 2 : 1,
+    scale: n.scale === 2 ? 2 : n.scale === 1 ? 1 : null, // null: not said (vitals of older servers)
     takenAt: n.taken_at || null,
     band: n.band ? String(n.band).replace('_', '-') : null,
   };
@@ -428,14 +428,14 @@ export function orderFlags(row) {
     const s = sum[kind];
     if (!s) continue;
     const parts = [];
-    if (s.pending) parts.push(`${s.pending} pending`);
-    if (s.resulted) parts.push(`${s.resulted} ✓`);
+    if (s.pending) parts.push(`${s.pending} pend`);
+    if (s.resulted) parts.push(`${s.resulted}✓`);
     const label = ORDER_KIND_LABEL[kind] || kind;
     const chip = flag(`order${s.fresh ? ' order-new' : ''}`, `${label} ${parts.join(' ')}`, {
       title: `${label}: ${s.pending} pending, ${s.resulted} resulted${s.fresh ? `, ${s.fresh} new result${s.fresh > 1 ? 's' : ''} not seen${s.abnormal ? ` (${s.abnormal} abnormal)` : ''}` : ''}`,
     });
     chip.dataset.kind = kind;
-    if (s.fresh) chip.append(el('span', { className: 'new-mark', text: s.abnormal ? '● NEW abn' : '● NEW' }));
+    if (s.fresh) chip.append(el('span', { className: 'new-mark', text: s.abnormal ? '●NEW ▲' : '●NEW' }));
     chips.push(chip);
   }
   return chips;
@@ -513,29 +513,37 @@ export function namesAlike(p, q) {
   return Boolean(pg && qg && pf === qg && pg === qf);
 }
 
-// encounter_id -> [ids of the other alike rows]. The server's similar_name wins when sent.
+// encounter_id -> [ids of the other alike rows]. The server's similar_name wins when sent; as a
+// row's list is only as fresh as the row's last event, it is made symmetric (B lists A: A is
+// flagged too) and limited to patients still on the board.
 export function similarNameMap(rowList) {
-  const out = new Map();
+  const sets = new Map();
   const add = (a, b) => {
-    if (!out.has(a)) out.set(a, []);
-    out.get(a).push(b);
+    if (!sets.has(a)) sets.set(a, new Set());
+    if (b !== null) sets.get(a).add(b);
   };
   const serverSays = rowList.some((r) => r && 'similar_name' in r);
   if (serverSays) {
+    const present = new Set(rowList.map((r) => r.encounter_id));
     for (const r of rowList) {
       const s = r.similar_name;
-      if (Array.isArray(s) && s.length) out.set(r.encounter_id, s.slice());
-      else if (s === true) out.set(r.encounter_id, []);
+      if (s === true) add(r.encounter_id, null);
+      if (!Array.isArray(s)) continue;
+      for (const id of s)
+        if (id !== r.encounter_id && present.has(id)) {
+          add(r.encounter_id, id);
+          add(id, r.encounter_id);
+        }
     }
-    return out;
+  } else {
+    for (let i = 0; i < rowList.length; i++)
+      for (let j = i + 1; j < rowList.length; j++)
+        if (namesAlike(rowList[i].patient, rowList[j].patient)) {
+          add(rowList[i].encounter_id, rowList[j].encounter_id);
+          add(rowList[j].encounter_id, rowList[i].encounter_id);
+        }
   }
-  for (let i = 0; i < rowList.length; i++)
-    for (let j = i + 1; j < rowList.length; j++)
-      if (namesAlike(rowList[i].patient, rowList[j].patient)) {
-        add(rowList[i].encounter_id, rowList[j].encounter_id);
-        add(rowList[j].encounter_id, rowList[i].encounter_id);
-      }
-  return out;
+  return new Map([...sets].map(([id, set]) => [id, [...set].sort((a, b) => a - b)]));
 }
 
 export function isBoarder(row) {

@@ -16,6 +16,7 @@ const skip = skipUnlessConfigured();
 let browser;
 const problems = [];
 const patients = new Patients();
+let chenPage; // dr.chen's board, reused by the second test
 
 before(async () => {
   if (skip) return;
@@ -31,6 +32,7 @@ after(async () => {
 test('"assign me" on one physician\'s board shows live on another physician\'s board', { skip, timeout: 90000 }, async () => {
   const bello = watch(await (await wall(browser)).newPage(), 'board dr.bello', problems);
   const chen = watch(await (await wall(browser)).newPage(), 'board dr.chen', problems);
+  chenPage = chen;
   await Promise.all([signIn(bello, 'dr.bello', 'board.html'), signIn(chen, 'dr.chen', 'board.html')]);
   await Promise.all([waitLive(bello, 'bello'), waitLive(chen, 'chen')]);
   await chen.evaluate(() => (window.__noReload = 'kept'));
@@ -75,5 +77,45 @@ test('"assign me" on one physician\'s board shows live on another physician\'s b
   await chen.evaluate((sel) => document.querySelector(sel).scrollIntoView({ block: 'center' }), rowSel);
   await chen.evaluate((sel) => document.querySelector(sel).classList.add('flash'), rowSel);
   await shot(chen, 'board-assign.png');
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+});
+
+test('two current patients with alike names are flagged on the board', { skip, timeout: 60000 }, async (t) => {
+  if (!chenPage) return t.skip('the first test did not open a board');
+  // Quillane / Quilane: alike for the server's sound-alike key and for the page's own check
+  // (one letter apart), so this holds with and without the server's similar_name.
+  const a = await patients.arrive('Quillane', 'Similar');
+  const b = await patients.arrive('Quilane', 'Similar');
+  for (const enc of [a, b])
+    await chenPage.waitForSelector(`#board tr[data-encounter-id="${enc.encounter_id}"] .flag-similar`, { timeout: LIVE_WITHIN_MS });
+  assert.match(await chenPage.getAttribute(`#board tr[data-encounter-id="${a.encounter_id}"] .flag-similar`, 'title'), /Quilane/);
+  // One leaves: the other's flag goes, live.
+  await patients.call('POST', `/encounters/${b.encounter_id}/status`, { status: 'departed' });
+  await chenPage.waitForSelector(`#board tr[data-encounter-id="${a.encounter_id}"] .flag-similar`, { state: 'detached', timeout: LIVE_WITHIN_MS });
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+});
+
+test('the public wall mode masks names and hides clinical columns, and is bookmarkable', { skip, timeout: 60000 }, async (t) => {
+  if (!chenPage) return t.skip('the first test did not open a board');
+  const enc = await patients.arrive('Publicwall', 'Masked');
+  const rowSel = `#board tr[data-encounter-id="${enc.encounter_id}"]`;
+  await chenPage.waitForSelector(rowSel, { timeout: LIVE_WITHIN_MS });
+  await chenPage.click('#mode-public');
+  assert.match(chenPage.url(), /mode=public/, 'the mode is in the address');
+  // Initials + the last two digits of the MRN, nothing else of the name.
+  const digits = enc.patient.mrn.replace(/\D/g, '');
+  assert.equal(await chenPage.textContent(`${rowSel} .pt-name`), `M.P.${digits ? ` ·${digits.slice(-2)}` : ''}`);
+  const text = await chenPage.textContent('#board');
+  assert.ok(!text.includes('Publicwall') && !text.includes(enc.chief_complaint), 'no name or complaint on the public wall');
+  assert.equal(await chenPage.locator('#board th.c-complaint, #board td.v-heart_rate, #board td.c-news2').count(), 0, 'no clinical columns');
+  assert.equal(await chenPage.locator(`${rowSel} a`).count(), 0, 'no chart link');
+  // A bookmarked address opens in the same mode.
+  await chenPage.reload();
+  await waitLive(chenPage, 'chen after reload');
+  await chenPage.waitForSelector(rowSel);
+  assert.ok(await chenPage.evaluate(() => document.documentElement.classList.contains('public')));
+  await shot(chenPage, 'board-public.png');
+  await chenPage.click('#mode-normal');
+  assert.doesNotMatch(chenPage.url(), /mode=/);
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });

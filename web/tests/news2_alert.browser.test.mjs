@@ -93,3 +93,23 @@ test('vitals that raise NEWS2 to 7 at the bedside put the alert on the board row
   await shot(board, 'board-news2.png');
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });
+
+test('the chart draws the new vitals in its trend and timeline', { skip, timeout: 60000 }, async (t) => {
+  const id = patients.created[0];
+  if (!id) return t.skip('the first test created no patient');
+  const chart = watch(await (await wall(browser)).newPage(), 'chart dr.lopez', problems);
+  await signIn(chart, 'dr.lopez', `chart.html?encounter=${id}`);
+  await waitLive(chart, 'chart');
+  // One point per measured vital in the page-drawn SVG, on NEWS2 band shading.
+  await chart.waitForSelector('#trend svg.trend');
+  for (const key of ['heart_rate', 'resp_rate', 'systolic_bp', 'spo2', 'temperature_c', 'news2'])
+    assert.equal(await chart.locator(`#trend g.strip-${key} circle`).count(), 1, `a point for ${key}`);
+  assert.ok((await chart.locator('#trend g.strip-heart_rate rect.band-3').count()) > 0, 'HR strip shaded by NEWS2 bands');
+  assert.equal((await chart.textContent('#trend g.strip-news2 .trend-last')).trim(), '7');
+  // The timeline has the arrival and the vitals.
+  assert.ok((await chart.locator('#timeline li').count()) >= 2);
+  assert.match(await chart.textContent('#timeline'), /NEWS2 7/);
+  await chart.evaluate(() => window.scrollTo(0, 0));
+  await shot(chart, 'chart-news2.png');
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+});
