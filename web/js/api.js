@@ -5,8 +5,13 @@
 
 const BASE = '/api/v1';
 
-async function call(method, path, body) {
+async function call(method, path, body, { ifMatch = null, idempotencyKey = null } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin' };
+  // If-Match: the encounter version the user saw; a colleague's newer change answers 409
+  // version_conflict (with "current") instead of being overwritten.
+  if (ifMatch !== null && ifMatch !== undefined) init.headers['If-Match'] = String(ifMatch);
+  // Idempotency-Key: a retry of the same form after a lost answer stores nothing twice.
+  if (idempotencyKey) init.headers['Idempotency-Key'] = idempotencyKey;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -41,7 +46,22 @@ async function call(method, path, body) {
 }
 
 export const apiGet = (path) => call('GET', path);
-export const apiPost = (path, body) => call('POST', path, body);
+// opts: {ifMatch: version, idempotencyKey: text}
+export const apiPost = (path, body, opts) => call('POST', path, body, opts);
+export const apiPut = (path, body, opts) => call('PUT', path, body, opts);
+
+// A 409 version_conflict: the encounter as it is now (the server's "current" board row), or null.
+export function conflictCurrent(res) {
+  if (!res || res.ok || res.status !== 409 || !res.error || res.error.code !== 'version_conflict') return null;
+  return res.data && res.data.current && typeof res.data.current === 'object' ? res.data.current : {};
+}
+
+// One key per submitted form, reused when the same form is sent again after a failure.
+export function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
 export const apiDelete = (path) => call('DELETE', path);
 
 // Called when the session is over, before the page is blanked (pages close their live

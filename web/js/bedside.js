@@ -4,7 +4,8 @@
 // the save goes to POST /api/v1/encounters/{id}/vitals and the server's NEWS2 is shown.
 // Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
 import { connectLive, renderBanner } from './live.js';
-import { apiPost, signedOut, sessionState, onSignedOut } from './api.js';
+import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
+import { showConflict } from './conflict.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import {
   el,
@@ -28,6 +29,14 @@ import {
   ROLE_LABEL,
   positiveInt,
   param,
+  rowNews2,
+  normNews2,
+  reassessState,
+  reassessIntervalMin,
+  isolationFlag,
+  allergyFlag,
+  ORDER_KIND_LABEL,
+  flag,
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -71,6 +80,7 @@ let selectedId = positiveInt(param('encounter')); // the chosen encounter (varia
 let takenBy = null; // staff id (variable only)
 let takenAtTouched = false;
 let saving = false;
+let vitalsAttempt = null; // {key, sig, takenAt}: the set being sent, kept until it is stored
 let haveBoard = false; // a board snapshot has arrived
 let session = null;
 
@@ -151,8 +161,19 @@ function pickButton(row) {
       el('span', { className: 'pick-name', text: patientName(row.patient) }),
       el('span', { className: 'pick-sub', text: `${ageSex(row.patient)} · ${row.bed ? AREA_LABEL[row.bed.area] || row.bed.area : 'no bed'}` }),
     ),
+    pickStatus(row),
   );
   return button;
+}
+
+// NEWS2 and "obs overdue" on the picker: the nurse sees whom to see next.
+function pickStatus(row) {
+  const box = el('span', { className: 'pick-status' });
+  const n = rowNews2(row);
+  if (n) box.append(news2Chip(row.news2 || row.latest_vitals.news2));
+  const r = reassessState(row);
+  if (r.overdue) box.append(el('span', { className: 'pick-overdue', text: '◷ overdue' }));
+  return box;
 }
 
 function renderList() {
@@ -179,6 +200,8 @@ function select(encounterId) {
 function renderSelected() {
   const row = selectedId ? rows.get(selectedId) : null;
   patientPanel.hidden = !selectedId;
+  $('care-panel').hidden = !row;
+  $('notes-panel').hidden = !row;
   updateSaveState();
   if (!selectedId) return;
   if (!row) {
@@ -189,6 +212,7 @@ function renderSelected() {
     return;
   }
   selectedBox.replaceChildren(
+    ...[
     el('span', { className: 'bed-label', text: row.bed ? row.bed.label : 'no bed' }),
     esiChip(row.esi, { big: true }),
     el('span', { className: 'pt-big', text: patientName(row.patient) }),
@@ -196,8 +220,12 @@ function renderSelected() {
     el('span', { text: `MRN ${row.patient.mrn}` }),
     el('span', { text: row.chief_complaint || '' }),
     el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
+    isolationFlag(row),
+    allergyFlag(row),
     can(session, 'chart.read') ? el('a', { href: `chart.html?encounter=${row.encounter_id}`, text: 'Open chart' }) : null,
+    ].filter(Boolean),
   );
+  renderCare(row);
   const v = row.latest_vitals;
   if (!v) {
     latestBody.replaceChildren(el('tr', {}, el('td', { text: 'none recorded yet', attrs: { colspan: 9 } })));
@@ -267,6 +295,10 @@ function applySnapshot(msg) {
 
 function applyEvent(msg) {
   const row = msg.payload && msg.payload.encounter;
+  if (!row && msg.payload && (msg.encounter_id === null || msg.payload.beds)) {
+    list.dataset.seq = String(msg.seq); // a bed-only change (cleaning): nothing here changes
+    return;
+  }
   if (!row || !Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
   if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
   else rows.delete(row.encounter_id);
@@ -284,6 +316,334 @@ function updateSaveState() {
       ? 'This patient cannot take new vitals here.'
       : 'Enter saves. Leave a field empty if it was not measured.';
 }
+
+// ---------- NEWS2 now, reassessment, board comment, orders ----------
+
+// The encounter's vitals history (GET /encounters/{id}), for the age of each NEWS2 input:
+// the latest set may not have every parameter.
+let history = { encounterId: null, latestId: null, vitals: [] };
+
+async function loadHistory(row) {
+  const latestId = row.latest_vitals ? row.latest_vitals.id : null;
+  if (history.encounterId === row.encounter_id && history.latestId === latestId) return;
+  history = { encounterId: row.encounter_id, latestId, vitals: history.encounterId === row.encounter_id ? history.vitals : [] };
+  const res = await apiGet(`/encounters/${row.encounter_id}`);
+  if (!res.ok || history.encounterId !== row.encounter_id) return;
+  history.vitals = Array.isArray(res.data.vitals) ? res.data.vitals : [];
+  const current = rows.get(row.encounter_id);
+  if (current && selectedId === row.encounter_id) renderNews2Now(current);
+}
+
+// The newest vitals set that measured key: {value, taken_at} or null.
+function lastMeasured(key, row) {
+  const sets = [...history.vitals];
+  if (row.latest_vitals && !sets.some((v) => v.id === row.latest_vitals.id)) sets.push(row.latest_vitals);
+  sets.sort((a, b) => Date.parse(b.taken_at) - Date.parse(a.taken_at));
+  for (const v of sets) {
+    const value = key === 'systolic_bp' ? v.systolic_bp : v[key];
+    if (value !== null && value !== undefined) return { v, value };
+  }
+  return null;
+}
+
+function renderNews2Now(row) {
+  const box = $('news2-now');
+  const n = rowNews2(row);
+  const v = row.latest_vitals;
+  const scale = (n && n.scale) || row.spo2_scale || null;
+  $('news2-scale').textContent = scale ? `SpO₂ scale ${scale}` : '';
+  if (!n || !v) {
+    box.replaceChildren(el('p', { className: 'hint', text: 'No vitals yet: no NEWS2.' }));
+    return;
+  }
+  const band = news2Band(row.news2 || v.news2);
+  const scoredAt = n.takenAt || v.taken_at;
+  const body = NEWS2_PARAMS.map((p) => {
+    const score = n.scores[p.key];
+    const inSet = p.key === 'systolic_bp' ? v.systolic_bp : v[p.key];
+    const last = lastMeasured(p.key, row);
+    let value = inSet === null || inSet === undefined ? '' : p.key === 'systolic_bp' ? `${v.systolic_bp}/${v.diastolic_bp ?? '–'}` : formatValue(p.key, inSet);
+    let age = value ? `${formatDuration(since(v.taken_at))} ago` : '';
+    let note = '';
+    if (!value && last) {
+      // Measured earlier but not in the scored set: shown, and said to be outside the score.
+      value = p.key === 'systolic_bp' ? `${last.v.systolic_bp}/${last.v.diastolic_bp ?? '–'}` : formatValue(p.key, last.value);
+      age = `${formatDuration(since(last.v.taken_at))} ago`;
+      note = 'not in this score';
+    }
+    const ageMs = value ? since(note ? last.v.taken_at : v.taken_at) : 0;
+    return el(
+      'tr',
+      { dataset: { param: p.key } },
+      el('td', { text: p.label }),
+      el('td', { className: 'val', text: value || 'not taken' }),
+      el('td', { className: `score${Number.isInteger(score) ? ` s-${Math.min(score, 3)}` : ''}`, text: Number.isInteger(score) ? String(score) : '–' }),
+      el('td', { className: `age${ageMs > 4 * 3600000 ? ' old' : ''}`, text: note ? `${age} (${note})` : age }),
+    );
+  });
+  box.replaceChildren(
+    el(
+      'p',
+      { className: 'news2-now-title' },
+      news2Chip(row.news2 || v.news2, { big: true }),
+      ` ${band ? BAND_LABEL[band] : ''} risk · scored from vitals taken ${formatTime(scoredAt)} (${formatDuration(since(scoredAt))} ago)`,
+    ),
+    el(
+      'table',
+      { className: 'scores news2-now', attrs: { 'aria-label': 'current NEWS2 sub-scores' } },
+      el('thead', {}, el('tr', {}, el('th', { text: 'Parameter' }), el('th', { text: 'Value' }), el('th', { text: 'Score' }), el('th', { text: 'Age of input' }))),
+      el('tbody', {}, body, el('tr', { className: 'total' }, el('td', { text: 'NEWS2 total' }), el('td'), el('td', { className: 'score', text: String(n.total) }), el('td'))),
+    ),
+  );
+  // Scale 2 is a physician's decision (prescribed target 88–92 %): the buttons are theirs.
+  $('scale-row').hidden = !('spo2_scale' in row) || !session || session.role !== 'physician';
+  for (const b of document.querySelectorAll('#scale-row button')) b.setAttribute('aria-pressed', String(Number(b.dataset.scale) === (row.spo2_scale || 1)));
+}
+
+const BAND_RESPONSE = {
+  0: 'continuous monitoring (NEWS2 ≥ 7): emergency response',
+  60: 'at least hourly',
+  240: 'at least 4-hourly',
+  720: 'at least 12-hourly',
+};
+
+function renderReassess(row) {
+  const box = $('reassess');
+  const r = reassessState(row);
+  const n = rowNews2(row);
+  // Overdue, or NEWS2 ≥ 7 (continuous monitoring, emergency response): the box is red.
+  box.className = `reassess live-data${r.overdue || r.continuous || (n && n.total >= 7) ? ' overdue' : ''}`;
+  if (r.source === 'none') {
+    box.replaceChildren(el('strong', { text: 'No vitals yet: take a first set.' }));
+  } else if (r.continuous) {
+    box.replaceChildren(el('strong', { text: '⚠ Continuous monitoring' }), el('span', { className: 'hint', text: ` ${BAND_RESPONSE[0]}` }));
+  } else {
+    const when = hhmm(new Date(r.dueAt));
+    const rel = formatDuration(Math.abs(r.dueAt - Date.now()));
+    const interval = Number.isInteger(row.reassess_interval_min) ? `every ${row.reassess_interval_min} min (set for this patient)` : BAND_RESPONSE[reassessIntervalMin(n)] || '';
+    box.replaceChildren(
+      el('strong', { text: r.overdue ? `◷ OVERDUE since ${when} (${rel})` : `Next obs due ${when} (in ${rel})` }),
+      el('span', { className: 'hint', text: ` ${interval}${r.source === 'estimated' ? ' · from the NEWS2 band' : ''}` }),
+    );
+  }
+  $('interval-form').hidden = !('reassess_interval_min' in row);
+  if (!document.activeElement || document.activeElement.id !== 'interval-min')
+    $('interval-min').value = Number.isInteger(row.reassess_interval_min) ? String(row.reassess_interval_min) : '';
+}
+
+// The comment the user is editing is based on the version their screen showed when they
+// started; a colleague's change in between answers 409 and is shown, never overwritten.
+let commentEdit = null; // {encounterId, version, original} while the user edits
+
+function renderComment(row) {
+  const has = 'comment' in row;
+  $('comment-form').hidden = !has;
+  $('comment-unavailable').hidden = has;
+  if (!has) return;
+  const text = $('comment-text');
+  if (commentEdit && commentEdit.encounterId === row.encounter_id) {
+    if ((row.comment || '') !== commentEdit.original) $('comment-result').textContent = `A colleague changed the comment meanwhile: “${row.comment || ''}”.`;
+    return;
+  }
+  commentEdit = null;
+  text.value = row.comment || '';
+}
+
+$('comment-text').addEventListener('input', () => {
+  const row = rows.get(selectedId);
+  if (!row || commentEdit) return;
+  commentEdit = { encounterId: row.encounter_id, version: row.version, original: row.comment || '' };
+});
+
+async function saveComment(version = null) {
+  const row = rows.get(selectedId);
+  if (!row) return;
+  const text = $('comment-text').value.trim() || null; // null clears the comment
+  const base = version ?? (commentEdit ? commentEdit.version : row.version);
+  $('comment-save').disabled = true;
+  $('comment-result').textContent = 'Saving…';
+  const res = await apiPost(`/encounters/${row.encounter_id}/comment`, { text }, { ifMatch: base });
+  $('comment-save').disabled = false;
+  if (res.ok) {
+    commentEdit = null;
+    $('comment-result').textContent = `Saved at ${hhmm(new Date())}.`;
+    const updated = res.data && res.data.encounter;
+    if (updated && updated.encounter_id === row.encounter_id && updated.version >= row.version) rows.set(updated.encounter_id, updated);
+    renderSelected();
+    return;
+  }
+  const current = conflictCurrent(res);
+  if (current) {
+    $('comment-result').textContent = 'Not saved: a colleague changed the comment first.';
+    const again = await showConflict({ what: 'the board comment', theirs: current.comment || '', mine: text, row: current.encounter_id ? current : row });
+    if (again) {
+      saveComment(current.version || null);
+      return;
+    }
+    commentEdit = null;
+    if (current.encounter_id === row.encounter_id) rows.set(row.encounter_id, current);
+    $('comment-text').value = current.comment || '';
+    $('comment-result').textContent = 'Kept the colleague’s comment; yours was not saved.';
+    renderSelected();
+    return;
+  }
+  $('comment-result').textContent = `Not saved: ${res.error.message}${res.error.code ? ` (${res.error.code})` : ''}.`;
+}
+
+$('comment-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  saveComment();
+});
+$('comment-text').addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' && !ev.shiftKey) {
+    ev.preventDefault();
+    saveComment();
+  }
+});
+
+function renderOrders(row) {
+  const list = $('orders-list');
+  const orders = Array.isArray(row.orders) ? row.orders : null;
+  list.hidden = !orders;
+  $('orders-none').hidden = !orders || orders.length > 0;
+  if (!orders) {
+    $('orders-none').hidden = false;
+    $('orders-none').textContent = 'Orders need a newer server.';
+    return;
+  }
+  $('orders-none').textContent = 'No orders.';
+  list.replaceChildren(
+    ...orders.map((o) => {
+      const kind = ORDER_KIND_LABEL[o.kind] || o.kind;
+      const li = el('li', { className: `order order-${o.status}`, dataset: { orderId: String(o.id), status: o.status } });
+      li.append(el('span', { className: 'order-kind', text: kind }), el('span', { className: 'order-name', text: o.name }));
+      const when = o.status === 'resulted' ? o.resulted_at : o.status === 'collected' ? o.collected_at : o.ordered_at;
+      li.append(el('span', { className: 'order-status', text: `${o.status}${when ? ` ${formatTime(when)}` : ''}` }));
+      if (o.status === 'resulted' && o.abnormal) li.append(flag('allergy', '▲ abnormal'));
+      if (o.status === 'resulted' && !o.result_seen) li.append(el('span', { className: 'new-mark', text: '● NEW' }));
+      if (o.status === 'ordered' && o.kind !== 'consult') {
+        const b = el('button', { type: 'button', className: 'small collect', text: 'Mark collected', dataset: { orderId: String(o.id) } });
+        b.addEventListener('click', () => markCollected(row.encounter_id, o.id));
+        li.append(b);
+      }
+      return li;
+    }),
+  );
+}
+
+async function markCollected(encounterId, orderId, version = null) {
+  const row = rows.get(encounterId);
+  if (!row) return;
+  // Orders are addressed by their own id; If-Match is still the encounter's version.
+  const res = await apiPost(`/orders/${orderId}/status`, { status: 'collected' }, { ifMatch: version ?? row.version });
+  if (res.ok) return; // the live event redraws the list
+  const current = conflictCurrent(res);
+  if (current) {
+    const now = (current.orders || []).find((o) => o.id === orderId);
+    const again = await showConflict({ what: 'the orders', theirs: now ? `${now.name}: ${now.status}` : 'order removed', mine: 'collected', row: current.encounter_id ? current : row, applyLabel: 'Mark collected anyway' });
+    if (again && now && now.status === 'ordered') markCollected(encounterId, orderId, current.version);
+    return;
+  }
+  alertText(`Not marked collected: ${res.error.message}`);
+}
+
+function alertText(text) {
+  result.className = 'panel result err';
+  result.dataset.outcome = 'error';
+  result.replaceChildren(el('p', { className: 'result-title', text }));
+  result.hidden = false;
+}
+
+// Writes of one field with If-Match; a conflict shows the current value.
+async function writeField(path, body, { what, mine, theirs, status }) {
+  const row = rows.get(selectedId);
+  if (!row) return;
+  status.textContent = 'Saving…';
+  let res = await apiPost(`/encounters/${row.encounter_id}${path}`, body, { ifMatch: row.version });
+  const current = conflictCurrent(res);
+  if (current) {
+    const again = await showConflict({ what, theirs: theirs(current), mine, row: current.encounter_id ? current : row });
+    if (!again) {
+      status.textContent = 'Not changed.';
+      return;
+    }
+    res = await apiPost(`/encounters/${row.encounter_id}${path}`, body, { ifMatch: current.version });
+  }
+  status.textContent = res.ok ? `Saved at ${hhmm(new Date())}.` : `Not saved: ${res.error.message}`;
+}
+
+for (const b of document.querySelectorAll('#scale-row button')) {
+  b.addEventListener('click', () => {
+    const scale = Number(b.dataset.scale);
+    writeField('/news2-scale', { scale }, { what: 'the SpO₂ scale', mine: `scale ${scale}`, theirs: (c) => `scale ${c.spo2_scale || 1}`, status: $('scale-result') });
+  });
+}
+$('interval-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const v = positiveInt($('interval-min').value);
+  writeField('/reassessment', { interval_min: v }, {
+    what: 'the reassessment interval',
+    mine: v ? `every ${v} min` : 'by NEWS2 band',
+    theirs: (c) => (Number.isInteger(c.reassess_interval_min) ? `every ${c.reassess_interval_min} min` : 'by NEWS2 band'),
+    status: $('interval-result'),
+  });
+});
+
+function renderCare(row) {
+  if (!row) return;
+  renderNews2Now(row);
+  renderReassess(row);
+  renderComment(row);
+  renderOrders(row);
+  loadHistory(row);
+}
+
+// ---------- nursing note (Idempotency-Key: one per note, reused when retried) ----------
+
+let noteAttempt = null; // {key, text, encounterId}
+let savingNote = false;
+
+async function saveNote() {
+  if (savingNote) return;
+  const row = rows.get(selectedId);
+  const text = $('bs-note-text').value;
+  const out = $('bs-note-result');
+  if (!row) return;
+  if (!takenBy) {
+    out.textContent = 'Not saved: choose "Taken by" (the author) above.';
+    takenBySelect.focus();
+    return;
+  }
+  if (!text.trim()) {
+    out.textContent = 'Not saved: write the note first.';
+    $('bs-note-text').focus();
+    return;
+  }
+  if (!noteAttempt || noteAttempt.text !== text || noteAttempt.encounterId !== row.encounter_id) noteAttempt = { key: newIdempotencyKey(), text, encounterId: row.encounter_id };
+  savingNote = true;
+  $('bs-note-save').disabled = true;
+  out.textContent = 'Saving…';
+  const res = await apiPost(`/encounters/${row.encounter_id}/notes`, { author_id: takenBy, text }, { idempotencyKey: noteAttempt.key });
+  savingNote = false;
+  $('bs-note-save').disabled = false;
+  if (res.ok) {
+    noteAttempt = null;
+    $('bs-note-text').value = '';
+    out.textContent = `Note saved at ${hhmm(new Date())}.`;
+  } else {
+    out.textContent = `Not saved: ${res.error.message}${res.error.code === 'network' ? ' — press Add note again to retry (it will not be stored twice)' : ''}.`;
+  }
+}
+$('bs-note-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  saveNote();
+});
+$('bs-note-text').addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+    ev.preventDefault();
+    saveNote();
+  }
+});
 
 // ---------- the form ----------
 
@@ -396,7 +756,7 @@ function confirmWarnings(warnings) {
 
 function showSaved(row, vitals) {
   clearMarks();
-  const n = vitals.news2 || { total: null, scores: {} };
+  const n = normNews2(vitals.news2_detail) || normNews2(vitals.news2) || { total: null, scores: {} };
   const band = news2Band(n);
   const taken = Object.keys(n.scores || {}).length;
   const rowsOut = NEWS2_PARAMS.map((p) => {
@@ -470,17 +830,28 @@ async function save() {
     return;
   }
   const encounterId = selectedId;
+  // One Idempotency-Key per set of observations: sending the same set again after a lost
+  // answer (same patient, same values, "taken at" not changed by hand) reuses the key and
+  // the first taken_at, so the server stores it once.
+  const sig = JSON.stringify({ encounterId, ...body, taken_at: takenAtTouched ? body.taken_at : null });
+  if (vitalsAttempt && vitalsAttempt.sig === sig) body.taken_at = vitalsAttempt.takenAt;
+  else vitalsAttempt = { key: newIdempotencyKey(), sig, takenAt: body.taken_at };
   saving = true;
   updateSaveState();
   saveButton.textContent = 'Saving…';
   try {
-    const res = await apiPost(`/encounters/${encounterId}/vitals`, body);
+    const res = await apiPost(`/encounters/${encounterId}/vitals`, body, { idempotencyKey: vitalsAttempt.key });
     if (res.ok && res.data && res.data.vitals) {
-      showSaved(res.data.encounter || rows.get(encounterId), res.data.vitals);
+      vitalsAttempt = null;
+      const updated = res.data.encounter;
+      if (updated && rows.has(updated.encounter_id) && updated.version >= rows.get(updated.encounter_id).version) rows.set(updated.encounter_id, updated);
+      showSaved(updated || rows.get(encounterId), res.data.vitals);
       clearMeasurements();
+      renderSelected();
     } else {
+      if (res.status > 0 && res.status < 500) vitalsAttempt = null; // refused: a corrected set is a new one
       const e = res.error || {};
-      const text = e.code === 'network' ? 'the server could not be reached — nothing was saved, try again' : e.message || 'refused';
+      const text = e.code === 'network' ? 'the server could not be reached — press Save again to retry (it will not be stored twice)' : e.message || 'refused';
       showErrors([{ field: e.field || null, text: e.code && e.code !== 'network' ? `${text} (${e.code})` : text }], { fromServer: true });
     }
   } finally {

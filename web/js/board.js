@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: MIT
 // board.js: the physician tracking board of one department, live over /ws.
+// Views (all, mine, unassigned, waiting room, an area), the sort column and the display mode
+// (desk, wall, public wall) live in the address, so a wall screen can be bookmarked:
+//   board.html?department=1&view=resus&sort=los&dir=desc&mode=wall
+// Fields that older servers do not send (comment, orders, isolation, allergies, news2,
+// location_since, disposition, reassess_due_at, similar_name) are shown when present;
+// without them the cell says nothing rather than guessing, except where the page can
+// compute the same thing itself (similar names, NEWS2 alert, reassessment estimate).
 import { connectLive, renderBanner } from './live.js';
-import { signedOut, sessionState, onSignedOut } from './api.js';
+import { apiPost, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
+import { showConflict } from './conflict.js';
 import {
   el,
   compareRows,
@@ -21,24 +29,168 @@ import {
   param,
   activeGrants,
   breakGlassFlag,
+  rowNews2,
+  reassessState,
+  isolationFlag,
+  allergyFlag,
+  orderFlags,
+  orderSummary,
+  dispositionText,
+  locationSince,
+  abnormalVitals,
+  maskedName,
+  similarNameMap,
+  flag,
 } from './ui.js';
 
-const table = document.getElementById('board');
-const tbody = document.getElementById('rows');
-const banner = document.getElementById('banner');
-const message = document.getElementById('message');
-const empty = document.getElementById('empty');
-const title = document.getElementById('title');
-const census = document.getElementById('census');
-const clock = document.getElementById('clock');
-const topbar = document.getElementById('topbar');
-const legend = document.getElementById('legend');
+const $ = (id) => document.getElementById(id);
+const table = $('board');
+const tbody = $('rows');
+const headRow = $('head-row');
+const banner = $('banner');
+const message = $('message');
+const empty = $('empty');
+const title = $('title');
+const census = $('census');
+const clock = $('clock');
+const topbar = $('topbar');
+const legend = $('legend');
+const assignResult = $('assign-result');
 
 const rows = new Map(); // encounter_id -> {row, tr}
 let live = null;
 let departmentId = null;
 let session = null;
 let chartLinks = false; // the role reads charts: rows open them
+let similar = new Map(); // encounter_id -> [alike encounter ids]
+const assigning = new Set(); // encounter ids with an "assign me" in flight
+
+// ---- state in the address ----
+const VIEWS = [
+  { key: 'all', label: 'All' },
+  { key: 'mine', label: 'Mine' },
+  { key: 'unassigned', label: 'Unassigned' },
+  { key: 'waiting', label: 'Waiting room' },
+  { key: 'resus', label: 'Resus' },
+  { key: 'acute', label: 'Acute' },
+  { key: 'fast_track', label: 'Fast track' },
+  { key: 'hallway', label: 'Hallway' },
+];
+const state = {
+  view: VIEWS.some((v) => v.key === param('view')) ? param('view') : 'all',
+  sort: param('sort') || 'bed',
+  dir: param('dir') === 'desc' ? 'desc' : 'asc',
+  mode: ['wall', 'public'].includes(param('mode')) ? param('mode') : '',
+};
+
+function writeAddress() {
+  const q = new URLSearchParams();
+  if (departmentId) q.set('department', String(departmentId));
+  if (state.view !== 'all') q.set('view', state.view);
+  if (state.sort !== 'bed' || state.dir !== 'asc') {
+    q.set('sort', state.sort);
+    q.set('dir', state.dir);
+  }
+  if (state.mode) q.set('mode', state.mode);
+  history.replaceState(null, '', `${location.pathname}?${q}`);
+}
+
+const isPublic = () => state.mode === 'public';
+const isWall = () => state.mode === 'wall' || state.mode === 'public';
+// Which assignment "assign me" sets for the signed-in role (the server allows self only).
+const myField = () => (session && session.role === 'physician' ? 'attending' : session && session.role === 'nurse' ? 'nurse' : null);
+
+// ---- columns ----
+const str = (s) => String(s || '').toLocaleLowerCase();
+const esiKey = (r) => (Number.isInteger(r.esi) ? r.esi : 9);
+const alertRank = (r) => {
+  const n = rowNews2(r);
+  let rank = n ? n.total + (n.anyThree ? 5 : 0) : 0;
+  if (reassessState(r).overdue) rank += 3;
+  return rank;
+};
+const COLUMNS = [
+  { key: 'bed', label: 'Bed', cls: 'c-bed', cmp: compareRows },
+  { key: 'esi', label: 'ESI', cls: 'c-esi', title: 'Emergency Severity Index 1 (most urgent) – 5', val: esiKey },
+  { key: 'patient', label: 'Patient', cls: 'c-patient', val: (r) => str(patientName(r.patient)) },
+  { key: 'complaint', label: 'Complaint', cls: 'c-complaint', priv: true, val: (r) => str(r.chief_complaint) },
+  { key: 'los', label: 'LOS', cls: 'c-time', title: 'length of stay: time since arrival', val: (r) => -Date.parse(r.arrived_at) },
+  { key: 'here', label: 'Here', cls: 'c-here', title: 'time at the current location (bed, hallway, waiting room)', val: (r) => -Date.parse(locationSince(r)) },
+  { key: 'attending', label: 'Attending', cls: 'c-staff', val: (r) => str(r.attending && r.attending.name) || '~' },
+  { key: 'nurse', label: 'Nurse', cls: 'c-staff', val: (r) => str(r.nurse && r.nurse.name) || '~' },
+  { key: 'status', label: 'Status / dispo', cls: 'c-status', val: (r) => `${Object.keys(STATUS_LABEL).indexOf(r.status)}${dispositionText(r)}` },
+  { key: 'comment', label: 'Comment', cls: 'c-comment', priv: true, val: (r) => str(r.comment) || '~' },
+  { key: 'alerts', label: 'Alerts', cls: 'c-alerts', priv: true, title: 'NEWS2 alert, new abnormal vitals, observations overdue', val: (r) => -alertRank(r) },
+  { key: 'heart_rate', label: 'HR', cls: 'c-vital', priv: true, title: 'heart rate /min', vital: true },
+  { key: 'resp_rate', label: 'RR', cls: 'c-vital', priv: true, title: 'respiratory rate /min', vital: true },
+  { key: 'systolic_bp', label: 'BP', cls: 'c-vital c-bp', priv: true, title: 'blood pressure mmHg', vital: true },
+  { key: 'spo2', label: 'SpO₂', cls: 'c-vital', priv: true, title: 'oxygen saturation %', vital: true },
+  { key: 'temperature_c', label: 'Temp', cls: 'c-vital', priv: true, title: 'temperature °C', vital: true },
+  { key: 'consciousness', label: 'ACVPU', cls: 'c-vital', priv: true, title: 'consciousness (ACVPU)', vital: true },
+  { key: 'news2', label: 'NEWS2', cls: 'c-news2', priv: true, title: 'NEWS2 total (server-side, RCP)', val: (r) => -(rowNews2(r)?.total ?? -1) },
+  { key: 'obs', label: 'Obs', cls: 'c-obs', priv: true, title: 'age of the latest vitals; reassessment due', val: (r) => reassessState(r).dueAt ?? Infinity },
+  { key: 'orders', label: 'Orders', cls: 'c-orders', priv: true, title: 'lab / imaging / consult: pending, resulted ✓, ● NEW result not seen', val: (r) => {
+    const s = Object.values(orderSummary(r));
+    return -(s.reduce((a, x) => a + x.fresh * 100 + x.pending, 0));
+  } },
+  { key: 'me', label: '', cls: 'c-me', desk: true, noSort: true },
+];
+
+function visibleColumns() {
+  return COLUMNS.filter((c) => !(c.priv && isPublic()) && !(c.desk && (isWall() || !myField())));
+}
+
+function columnValue(col, r) {
+  if (col.vital) {
+    const v = r.latest_vitals;
+    const x = v ? v[col.key] : null;
+    return x === null || x === undefined ? Infinity : typeof x === 'number' ? -x : x;
+  }
+  return col.val ? col.val(r) : 0;
+}
+
+function compareBy(col) {
+  if (col.cmp) return col.cmp;
+  return (a, b) => {
+    const x = columnValue(col, a);
+    const y = columnValue(col, b);
+    if (x < y) return -1;
+    if (x > y) return 1;
+    return compareRows(a, b);
+  };
+}
+
+function renderHead() {
+  const cols = visibleColumns();
+  headRow.replaceChildren(
+    ...cols.map((c) => {
+      const th = el('th', { className: c.cls, attrs: { scope: 'col', title: c.title || '' } });
+      if (c.noSort || isWall()) {
+        th.textContent = c.label;
+        if (!c.noSort && state.sort === c.key) th.append(el('span', { className: 'sort-mark', text: state.dir === 'asc' ? ' ▲' : ' ▼' }));
+        return th;
+      }
+      const sorted = state.sort === c.key;
+      th.setAttribute('aria-sort', sorted ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none');
+      const button = el('button', { type: 'button', className: 'sort', dataset: { sort: c.key }, text: c.label });
+      if (sorted) button.append(el('span', { className: 'sort-mark', text: state.dir === 'asc' ? ' ▲' : ' ▼' }));
+      button.addEventListener('click', () => {
+        if (state.sort === c.key) state.dir = state.dir === 'asc' ? 'desc' : 'asc';
+        else {
+          state.sort = c.key;
+          state.dir = 'asc';
+        }
+        writeAddress();
+        renderHead();
+        order();
+      });
+      th.append(button);
+      return th;
+    }),
+  );
+}
+
+// ---- cells ----
 
 function showMessage(text, { info = false } = {}) {
   message.textContent = text;
@@ -46,124 +198,306 @@ function showMessage(text, { info = false } = {}) {
   message.classList.toggle('info', info);
 }
 
-function vitalsAgeCell(row) {
-  const v = row.latest_vitals;
+function staffCell(person, mine) {
+  const td = el('td', { className: 'c-staff' });
+  if (person) {
+    td.append(el('span', { className: `staff-name${mine ? ' me' : ''}`, text: person.name }));
+  } else td.append(el('span', { className: 'unassigned', text: '— none' }));
+  return td;
+}
+
+function timeCell(cls, iso, label) {
+  const td = el('td', { className: cls });
+  if (!iso) return td;
+  td.dataset.since = iso;
+  td.textContent = formatDuration(since(iso));
+  td.title = `${label} ${new Date(iso).toLocaleString()}`;
+  return td;
+}
+
+function obsCell(row) {
   const td = el('td', { className: 'c-obs' });
+  const v = row.latest_vitals;
   if (!v) {
-    td.textContent = 'none';
-    td.classList.add('none');
+    td.append(el('span', { className: 'none', text: 'none' }));
     return td;
   }
-  td.dataset.takenAt = v.taken_at;
-  updateAge(td, v.taken_at, true);
-  return td;
-}
-
-function updateAge(td, iso, isObs) {
-  const ms = since(iso);
-  td.textContent = formatDuration(ms);
-  if (isObs) {
-    td.classList.toggle('old', ms > 60 * 60000);
-    td.title = `vitals taken ${new Date(iso).toLocaleString()}`;
+  const age = el('span', { className: 'obs-age', text: formatDuration(since(v.taken_at)), dataset: { since: v.taken_at } });
+  age.title = `vitals taken ${new Date(v.taken_at).toLocaleString()}`;
+  td.append(age);
+  const r = reassessState(row);
+  if (r.continuous) td.append(el('span', { className: 'due due-continuous', text: 'continuous' }));
+  else if (r.dueAt) {
+    const text = r.overdue ? `overdue ${formatDuration(Date.now() - r.dueAt)}` : `due ${hhmm(new Date(r.dueAt))}`;
+    td.append(el('span', { className: `due${r.overdue ? ' overdue' : ''}`, text, attrs: { title: r.source === 'server' ? 'reassessment due (server)' : 'reassessment due, from the NEWS2 band (RCP chart 4)' } }));
   }
+  return td;
 }
 
-function staffCell(person) {
-  const td = el('td', { className: 'c-staff' });
-  if (person) td.textContent = person.name;
-  else td.append(el('span', { className: 'unassigned', text: '—' }));
+// Icons with text, strongest first: NEWS2 ≥ 5 or a 3, new abnormal vitals, obs overdue.
+function alertsCell(row) {
+  const td = el('td', { className: 'c-alerts' });
+  const n = rowNews2(row);
+  if (n && (n.total >= 5 || n.anyThree)) {
+    const text = n.total >= 5 ? `⚠ NEWS2 ${n.total}` : `⚠ NEWS2 a 3`;
+    td.append(flag('news2', text, { title: n.total >= 7 ? 'NEWS2 ≥ 7: emergency response' : n.total >= 5 ? 'NEWS2 5–6: urgent response' : 'a single parameter scored 3: urgent ward-based response', extra: n.total >= 7 ? 'high' : '' }));
+  }
+  const abn = abnormalVitals(row);
+  if (abn && abn.fresh) td.append(flag('abn', '▲ New abn vitals', { title: `abnormal in the last hour: ${abn.keys.join(', ')}` }));
+  // Obs overdue shows here only when the Obs column is not on screen (public wall).
   return td;
+}
+
+function meCell(row) {
+  const td = el('td', { className: 'c-me' });
+  const field = myField();
+  if (!field || !session.staff_id) return td;
+  const current = row[field];
+  if (current && current.id === session.staff_id) {
+    td.append(el('span', { className: 'mine-mark', text: '✓ mine' }));
+    return td;
+  }
+  const role = field === 'attending' ? 'attending' : 'nurse';
+  const button = el('button', {
+    type: 'button',
+    className: `assign-me${current ? ' take-over' : ''}`,
+    text: assigning.has(row.encounter_id) ? 'Saving…' : current ? 'Take over' : 'Assign me',
+    disabled: assigning.has(row.encounter_id),
+    attrs: { title: current ? `Take over as ${role} from ${current.name}` : `Assign yourself as ${role}` },
+    dataset: { encounterId: String(row.encounter_id) },
+  });
+  button.addEventListener('click', (ev) => {
+    ev.stopPropagation();
+    assignMe(row.encounter_id);
+  });
+  td.append(button);
+  return td;
+}
+
+function patientCell(row) {
+  const td = el('td', { className: 'c-patient' });
+  const text = isPublic() ? maskedName(row.patient) : patientName(row.patient);
+  const name =
+    chartLinks && !isPublic()
+      ? el('a', { className: 'pt-name', href: `chart.html?encounter=${encodeURIComponent(row.encounter_id)}`, text, tabIndex: -1 })
+      : el('span', { className: 'pt-name', text });
+  td.append(name);
+  if (!isPublic()) td.append(el('span', { className: 'agesex', text: ageSex(row.patient) }));
+  const flags = el('div', { className: 'pt-flags' });
+  const alike = similar.get(row.encounter_id);
+  if (alike && !isPublic()) {
+    const others = alike.map((id) => rows.get(id)).filter(Boolean).map((h) => `${patientName(h.row.patient)}${h.row.bed ? ` (${h.row.bed.label})` : ''}`);
+    flags.append(flag('similar', '⚠ Similar name', { title: others.length ? `Check identity: also on the board ${others.join('; ')}` : 'Another current patient has an alike name: check identity' }));
+  }
+  const iso = isolationFlag(row);
+  if (iso) flags.append(iso);
+  const allergy = allergyFlag(row, { masked: isPublic() });
+  if (allergy) flags.append(allergy);
+  if (flags.childElementCount) td.append(flags);
+  const bg = breakGlassFlag(row);
+  if (bg && !isPublic()) td.append(bg);
+  return td;
+}
+
+function cellFor(col, row) {
+  switch (col.key) {
+    case 'bed': {
+      const td = el('td', { className: 'c-bed' });
+      if (row.bed) td.append(el('span', { className: 'bed-label', text: row.bed.label }), el('span', { className: 'bed-area', text: AREA_LABEL[row.bed.area] || row.bed.area }));
+      else td.append(el('span', { className: 'bed-label nobed', text: 'WR' }), el('span', { className: 'bed-area', text: 'waiting room' }));
+      return td;
+    }
+    case 'esi':
+      return el('td', { className: 'c-esi' }, esiChip(row.esi, { big: true }));
+    case 'patient':
+      return patientCell(row);
+    case 'complaint':
+      return el('td', { className: 'c-complaint', text: row.chief_complaint || '' });
+    case 'los': {
+      const td = timeCell('c-time', row.arrived_at, 'arrived');
+      td.dataset.arrivedAt = row.arrived_at;
+      return td;
+    }
+    case 'here':
+      return timeCell('c-here', locationSince(row), row.location_since ? 'here since' : 'arrived (no location history from the server)');
+    case 'attending':
+      return staffCell(row.attending, !isWall() && row.attending && session && row.attending.id === session.staff_id);
+    case 'nurse':
+      return staffCell(row.nurse, !isWall() && row.nurse && session && row.nurse.id === session.staff_id);
+    case 'status': {
+      const td = el('td', { className: 'c-status' }, el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }));
+      const dispo = dispositionText(row);
+      if (dispo && !isPublic()) td.append(el('span', { className: `dispo dispo-${row.disposition.kind}`, text: dispo }));
+      if (row.boarding_since) td.append(el('span', { className: 'boarding', text: `boarding ${formatDuration(since(row.boarding_since))}`, dataset: { boardingSince: row.boarding_since } }));
+      return td;
+    }
+    case 'comment':
+      return el('td', { className: 'c-comment', text: row.comment || '' });
+    case 'alerts':
+      return alertsCell(row);
+    case 'news2': {
+      const n = rowNews2(row);
+      return el('td', { className: 'c-news2' }, n ? news2Chip(row.news2 || row.latest_vitals.news2, { big: true }) : el('span', { className: 'news2 news2-none', text: '–' }));
+    }
+    case 'obs':
+      return obsCell(row);
+    case 'orders':
+      return el('td', { className: 'c-orders' }, orderFlags(row));
+    case 'me':
+      return meCell(row);
+    default:
+      if (col.vital) return vitalCell(row.latest_vitals, col.key);
+      return el('td');
+  }
 }
 
 function buildRow(row) {
   const grants = activeGrants(row);
+  const n = rowNews2(row);
+  const opens = chartLinks && !isPublic();
   const tr = el('tr', {
-    className: `enc esi-row-${Number.isInteger(row.esi) ? row.esi : 'none'} st-${row.status}${chartLinks ? ' opens' : ''}${grants.length ? ' has-bg' : ''}`,
-    dataset: { encounterId: String(row.encounter_id), version: String(row.version), breakGlass: String(grants.length) },
-    tabIndex: chartLinks ? 0 : -1,
-    attrs: chartLinks ? { title: 'open the chart' } : {},
+    className: `enc esi-row-${Number.isInteger(row.esi) ? row.esi : 'none'} st-${row.status}${opens ? ' opens' : ''}${grants.length ? ' has-bg' : ''}${n && n.total >= 7 && !isPublic() ? ' news2-high-row' : ''}`,
+    dataset: { encounterId: String(row.encounter_id), version: String(row.version), breakGlass: String(grants.length), news2: n ? String(n.total) : '' },
+    tabIndex: opens ? 0 : -1,
+    attrs: opens ? { title: 'open the chart' } : {},
   });
-
-  const bed = el('td', { className: 'c-bed' });
-  if (row.bed) {
-    bed.append(el('span', { className: 'bed-label', text: row.bed.label }), el('span', { className: 'bed-area', text: AREA_LABEL[row.bed.area] || row.bed.area }));
-  } else {
-    bed.append(el('span', { className: 'bed-label nobed', text: '—' }), el('span', { className: 'bed-area', text: 'no bed' }));
-  }
-
-  const patient = el('td', { className: 'c-patient' });
-  const name = chartLinks
-    ? el('a', {
-        className: 'pt-name',
-        href: `chart.html?encounter=${encodeURIComponent(row.encounter_id)}`,
-        text: patientName(row.patient),
-        tabIndex: -1,
-      })
-    : el('span', { className: 'pt-name', text: patientName(row.patient) });
-  patient.append(name, el('span', { className: 'agesex', text: ageSex(row.patient) }));
-  const flag = breakGlassFlag(row);
-  if (flag) patient.append(flag);
-
-  const time = el('td', { className: 'c-time', dataset: { arrivedAt: row.arrived_at } });
-  updateAge(time, row.arrived_at, false);
-  time.title = `arrived ${new Date(row.arrived_at).toLocaleString()}`;
-
-  const v = row.latest_vitals;
-  tr.append(
-    bed,
-    el('td', { className: 'c-esi' }, esiChip(row.esi, { big: true })),
-    patient,
-    el('td', { className: 'c-complaint', text: row.chief_complaint || '' }),
-    time,
-    el('td', { className: 'c-status' }, el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status })),
-    staffCell(row.attending),
-    staffCell(row.nurse),
-    vitalCell(v, 'heart_rate'),
-    vitalCell(v, 'resp_rate'),
-    vitalCell(v, 'systolic_bp'),
-    vitalCell(v, 'spo2'),
-    vitalCell(v, 'temperature_c'),
-    vitalCell(v, 'consciousness'),
-    el('td', { className: 'c-news2' }, v ? news2Chip(v.news2, { big: true }) : el('span', { className: 'news2 news2-none', text: '–' })),
-    vitalsAgeCell(row),
-  );
+  for (const col of visibleColumns()) tr.append(cellFor(col, row));
   return tr;
 }
 
 function openChart(tr) {
-  if (!chartLinks) return;
+  if (!chartLinks || isPublic()) return;
   location.href = `chart.html?encounter=${encodeURIComponent(tr.dataset.encounterId)}`;
 }
 
 tbody.addEventListener('click', (ev) => {
   if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey) return; // let the link open a new tab
+  if (ev.target.closest('button')) return;
   const tr = ev.target.closest('tr.enc');
   if (!tr) return;
   ev.preventDefault();
   openChart(tr);
 });
 tbody.addEventListener('keydown', (ev) => {
-  if (ev.key !== 'Enter') return;
+  if (ev.key !== 'Enter' || ev.target.closest('button')) return;
   const tr = ev.target.closest('tr.enc');
   if (tr) openChart(tr);
 });
 
-// Puts the rows in board order and marks the first row of each area.
+// ---- assign me ----
+
+function say(text, kind = 'ok') {
+  assignResult.textContent = text;
+  assignResult.className = `assign-result ${kind}`;
+  assignResult.hidden = !text;
+  clearTimeout(say.timer);
+  if (text && kind === 'ok') say.timer = setTimeout(() => (assignResult.hidden = true), 6000);
+}
+
+async function assignMe(encounterId, basedOn = null) {
+  const held = rows.get(encounterId);
+  const field = myField();
+  if (!held || !field || assigning.has(encounterId)) return;
+  const row = basedOn || held.row;
+  const body = field === 'attending' ? { attending_id: session.staff_id } : { nurse_id: session.staff_id };
+  assigning.add(encounterId);
+  rebuild(encounterId);
+  const res = await apiPost(`/encounters/${encounterId}/assignment`, body, { ifMatch: row.version });
+  assigning.delete(encounterId);
+  rebuild(encounterId);
+  const who = `${patientName(row.patient)}${row.bed ? ` (${row.bed.label})` : ''}`;
+  if (res.ok) {
+    say(`You are now the ${field} of ${who}.`);
+    return;
+  }
+  const current = conflictCurrent(res);
+  if (current) {
+    const now = current[field];
+    const again = await showConflict({
+      what: `the ${field}`,
+      theirs: now ? now.name : 'nobody',
+      mine: session.username,
+      row: current.encounter_id ? current : row,
+      applyLabel: `Assign me anyway`,
+    });
+    if (again) assignMe(encounterId, current.version ? current : null);
+    else say(`Not changed: the ${field} of ${who} stays ${now ? now.name : 'unassigned'}.`, 'info');
+    return;
+  }
+  say(`Not assigned: ${res.error.message}${res.error.code ? ` (${res.error.code})` : ''}.`, 'err');
+}
+
+// ---- rows ----
+
+function rebuild(id) {
+  const held = rows.get(id);
+  if (!held) return;
+  const hadFocus = held.tr.contains(document.activeElement);
+  const tr = buildRow(held.row);
+  held.tr.replaceWith(tr);
+  held.tr = tr;
+  if (hadFocus) tr.focus({ preventScroll: true });
+}
+
+function passesView(row) {
+  const me = session && session.staff_id;
+  switch (state.view) {
+    case 'mine':
+      return Boolean(me && ((row.attending && row.attending.id === me) || (row.nurse && row.nurse.id === me)));
+    case 'unassigned': {
+      const f = myField();
+      return f ? !row[f] : !row.attending || !row.nurse;
+    }
+    case 'waiting':
+      return !row.bed || row.bed.area === 'waiting_room';
+    case 'all':
+      return true;
+    default:
+      return Boolean(row.bed && row.bed.area === state.view);
+  }
+}
+
+// Puts the rows in the chosen order, shows the view's rows only, marks area starts.
 function order() {
-  const sorted = [...rows.values()].sort((a, b) => compareRows(a.row, b.row));
+  const all = [...rows.values()];
+  const col = COLUMNS.find((c) => c.key === state.sort) || COLUMNS[0];
+  const cmp = compareBy(col);
+  const sorted = all.filter((h) => passesView(h.row)).sort((a, b) => (state.dir === 'desc' ? -cmp(a.row, b.row) : cmp(a.row, b.row)));
   let lastArea;
+  const byBed = col.key === 'bed';
+  for (const h of all) if (!sorted.includes(h)) h.tr.remove();
   for (const { row, tr } of sorted) {
     const area = row.bed ? row.bed.area : 'none';
-    tr.classList.toggle('area-start', area !== lastArea);
+    tr.classList.toggle('area-start', byBed && area !== lastArea && lastArea !== undefined);
     lastArea = area;
     tbody.append(tr); // moves it
   }
-  empty.hidden = rows.size > 0;
-  const waiting = sorted.filter(({ row }) => row.status === 'waiting').length;
-  const untriaged = sorted.filter(({ row }) => !Number.isInteger(row.esi)).length;
-  const emergency = sorted.filter(({ row }) => activeGrants(row).length).length;
-  census.replaceChildren(`${rows.size} patient${rows.size === 1 ? '' : 's'} · ${waiting} waiting · ${untriaged} not triaged`);
+  // Columns nobody has anything in (no comments, no orders yet) give their room to the rest.
+  const rowsNow = all.map((h) => h.row);
+  table.classList.toggle('no-comments', !rowsNow.some((r) => r.comment));
+  table.classList.toggle('no-orders', !rowsNow.some((r) => Array.isArray(r.orders) && r.orders.length));
+  empty.hidden = sorted.length > 0;
+  empty.textContent = rows.size ? `No patients in this view (${VIEWS.find((v) => v.key === state.view)?.label}).` : 'No patients on the board.';
+  renderCensus(all.map((h) => h.row), sorted.length);
+}
+
+function renderCensus(list, shown) {
+  const waiting = list.filter((r) => !r.bed || r.bed.area === 'waiting_room');
+  const untriaged = list.filter((r) => !Number.isInteger(r.esi)).length;
+  const emergency = list.filter((r) => activeGrants(r).length).length;
+  const longest = waiting.reduce((m, r) => Math.max(m, since(r.arrived_at)), 0);
+  census.replaceChildren(
+    `${list.length} patient${list.length === 1 ? '' : 's'} · ${waiting.length} waiting${waiting.length ? ` (longest ${formatDuration(longest)})` : ''} · ${untriaged} not triaged`,
+  );
+  if (shown !== list.length) census.append(` · showing ${shown}`);
   if (emergency) census.append(' · ', el('span', { className: 'bg-count', text: `⚠ ${emergency} emergency access` }));
+}
+
+function recomputeSimilar() {
+  const before = similar;
+  similar = similarNameMap([...rows.values()].map((h) => h.row));
+  const changed = new Set([...before.keys(), ...similar.keys()].filter((id) => String(before.get(id)) !== String(similar.get(id))));
+  return changed;
 }
 
 // Drops every row (the server refused the board, or the session ended).
@@ -181,16 +515,20 @@ function stampSeq() {
   table.dataset.seq = String(live ? live.seq : 0);
 }
 
+function rebuildAll() {
+  for (const id of rows.keys()) rebuild(id);
+  order();
+}
+
 function applySnapshot(msg) {
   const board = msg.board;
   table.hidden = false;
-  legend.hidden = false;
+  legend.hidden = isPublic();
   rows.clear();
   tbody.replaceChildren();
-  for (const row of board.encounters || []) {
-    if (!isActive(row)) continue;
-    rows.set(row.encounter_id, { row, tr: buildRow(row) });
-  }
+  for (const row of board.encounters || []) if (isActive(row)) rows.set(row.encounter_id, { row, tr: null });
+  similar = similarNameMap([...rows.values()].map((h) => h.row));
+  for (const h of rows.values()) h.tr = buildRow(h.row);
   if (board.department) {
     title.textContent = board.department.name;
     document.title = `${board.department.name} – tracking board`;
@@ -200,39 +538,42 @@ function applySnapshot(msg) {
 }
 
 function applyEvent(msg) {
-  const row = msg.payload && msg.payload.encounter;
-  if (!row || !Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
+  const payload = msg.payload || {};
+  const row = payload.encounter;
+  if (!row) {
+    // Bed-only changes (cleaning) carry no encounter: nothing on this board changes.
+    if (msg.encounter_id === null || payload.beds) {
+      table.dataset.seq = String(msg.seq);
+      return;
+    }
+    throw new Error('event without encounter');
+  }
+  if (!Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
   const held = rows.get(row.encounter_id);
   const hadFocus = held && held.tr.contains(document.activeElement);
   if (held) held.tr.remove();
   if (isActive(row) && row.department_id === departmentId) {
+    rows.set(row.encounter_id, { row, tr: null });
+    const changed = recomputeSimilar();
     const tr = buildRow(row);
+    rows.get(row.encounter_id).tr = tr;
+    for (const id of changed) if (id !== row.encounter_id) rebuild(id);
     if (hadFocus) queueMicrotask(() => tr.focus({ preventScroll: true }));
     tr.classList.add('flash');
     setTimeout(() => tr.classList.remove('flash'), 4000);
-    rows.set(row.encounter_id, { row, tr });
   } else {
     rows.delete(row.encounter_id);
+    for (const id of recomputeSimilar()) rebuild(id);
   }
   order();
   table.dataset.seq = String(msg.seq);
 }
 
+// Every 30 s: times tick, and flags that depend on the clock (overdue, new vitals, an
+// emergency-access grant that ran out) are recomputed by rebuilding the rows.
 function tickTimes() {
-  const now = Date.now();
-  // An emergency-access grant ends without an event: its flag goes when its time is up.
-  let changed = false;
-  for (const [id, held] of rows) {
-    if (Number(held.tr.dataset.breakGlass || 0) !== activeGrants(held.row, now).length) {
-      const tr = buildRow(held.row);
-      held.tr.replaceWith(tr);
-      rows.set(id, { row: held.row, tr });
-      changed = true;
-    }
-  }
-  if (changed) order();
-  for (const td of tbody.querySelectorAll('td.c-time[data-arrived-at]')) td.textContent = formatDuration(now - Date.parse(td.dataset.arrivedAt));
-  for (const td of tbody.querySelectorAll('td.c-obs[data-taken-at]')) updateAge(td, td.dataset.takenAt, true);
+  if (!rows.size) return;
+  rebuildAll();
 }
 
 function tickClock() {
@@ -241,6 +582,46 @@ function tickClock() {
 
 function fitHeader() {
   document.documentElement.style.setProperty('--topbar-h', `${topbar.offsetHeight}px`);
+}
+
+// ---- views and modes ----
+
+function renderViews() {
+  const views = $('views');
+  views.replaceChildren(
+    // "Mine" is a physician's or nurse's list; other roles are assigned no patients.
+    ...VIEWS.filter((v) => v.key !== 'mine' || (myField() && session.staff_id)).map((v) => {
+      const b = el('button', { type: 'button', className: 'view', dataset: { view: v.key }, text: v.label, attrs: { 'aria-pressed': String(state.view === v.key) } });
+      b.addEventListener('click', () => {
+        state.view = v.key;
+        writeAddress();
+        renderViews();
+        order();
+      });
+      return b;
+    }),
+  );
+  $('view-note').textContent = state.view === 'unassigned' && myField() ? `no ${myField()}` : '';
+  for (const b of document.querySelectorAll('.modes .mode')) b.setAttribute('aria-pressed', String(b.dataset.mode === state.mode));
+}
+
+function applyMode() {
+  const html = document.documentElement;
+  html.classList.toggle('wall', isWall());
+  html.classList.toggle('public', isPublic());
+  legend.hidden = isPublic() || table.hidden;
+  renderHead();
+  renderViews();
+  rebuildAll();
+  fitHeader();
+}
+
+for (const b of document.querySelectorAll('.modes .mode')) {
+  b.addEventListener('click', () => {
+    state.mode = b.dataset.mode;
+    writeAddress();
+    applyMode();
+  });
 }
 
 function init() {
@@ -282,9 +663,15 @@ async function start() {
   departmentId = r.department.id;
   fillDepartments(r.departments);
   title.textContent = r.department.name;
-  const bedsideLink = document.getElementById('bedside-link');
+  const bedsideLink = $('bedside-link');
   bedsideLink.href = `bedside.html?department=${departmentId}`;
   bedsideLink.hidden = !can(session, 'vitals.create');
+  const censusLink = $('census-link');
+  censusLink.href = `census.html?department=${departmentId}`;
+  censusLink.hidden = !can(session, 'chart.read');
+  $('viewbar').hidden = false;
+  writeAddress();
+  applyMode();
   showMessage('');
   fitHeader();
   live = connectLive({
@@ -312,12 +699,14 @@ async function start() {
 
 function fillDepartments(list) {
   if (!list || list.length < 2) return;
-  const select = document.getElementById('dept-select');
+  const select = $('dept-select');
   select.replaceChildren(...list.map((d) => el('option', { value: String(d.id), text: d.name, selected: d.id === departmentId })));
   select.addEventListener('change', () => {
-    location.search = `?department=${encodeURIComponent(select.value)}`;
+    departmentId = positiveInt(select.value);
+    writeAddress();
+    location.reload();
   });
-  document.getElementById('dept-pick').hidden = false;
+  $('dept-pick').hidden = false;
 }
 
 init();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // chart.js: one encounter's chart, live over /ws (topic chart; continuity by version).
 import { connectLive, renderBanner } from './live.js';
-import { apiGet, apiPost, signedOut, sessionState, onSignedOut } from './api.js';
+import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
+import { showConflict } from './conflict.js';
 import { startSession, can, noAccessText } from './session.js';
 import {
   el,
@@ -22,7 +23,17 @@ import {
   positiveInt,
   param,
   breakGlassFlag,
+  isolationFlag,
+  allergyFlag,
+  dispositionText,
+  orderFlags,
+  rowNews2,
+  reassessState,
+  DISPOSITION_LABEL,
+  ORDER_KIND_LABEL,
+  formatValue,
 } from './ui.js';
+import { drawTrend } from './trend.js';
 
 const $ = (id) => document.getElementById(id);
 const main = $('chart');
@@ -38,6 +49,11 @@ const encounterId = positiveInt(param('encounter'));
 let encounter = null;
 let vitals = []; // newest first
 let notes = []; // newest first
+let record = null; // chart.record (allergies, medications, problems, prior_visits) or null
+let diagnoses = null; // this visit's coded diagnoses, or null (older server)
+let locations = null; // location history, or null
+let timeline = []; // [{at, type, summary, by}] any order
+let timelineFromServer = false;
 let live = null;
 let staffLoadedFor = null;
 let authorId = null; // a variable only
@@ -48,6 +64,7 @@ function byline(person, enteredBy) {
   return enteredBy && enteredBy !== name ? `${name} (entered by ${enteredBy})` : name;
 }
 let savingNote = false;
+let noteAttempt = null; // {key, text, authorId}: the note being sent, until it is stored
 let session = null;
 let breakingGlass = false;
 
@@ -83,6 +100,13 @@ function byNewest(a, b) {
   return Date.parse(b.taken_at || b.written_at) - Date.parse(a.taken_at || a.written_at) || b.id - a.id;
 }
 
+function reassessText(row) {
+  const r = reassessState(row);
+  if (r.source === 'none') return 'no vitals yet';
+  if (r.continuous) return 'continuous monitoring';
+  return r.overdue ? `OVERDUE since ${hhmm(new Date(r.dueAt))}` : `due ${hhmm(new Date(r.dueAt))}`;
+}
+
 function fact(label, value, extra = {}) {
   return el('div', {}, el('dt', { text: label }), el('dd', { ...extra, text: value === null || value === undefined || value === '' ? '—' : value }));
 }
@@ -99,10 +123,12 @@ function renderHeader() {
     el('span', { text: `born ${formatDate(p.birth_date)}` }),
     el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
   );
+  for (const f of [isolationFlag(row), allergyFlag(row)]) if (f) $('who').append(f);
   const flag = breakGlassFlag(row, { tag: 'div' });
   if (flag) $('who').append(flag);
   const arrived = `${formatTime(row.arrived_at)} (${formatDuration(since(row.arrived_at))} ago)`;
   $('facts').replaceChildren(
+    ...[
     fact('Bed', row.bed ? `${row.bed.label} · ${AREA_LABEL[row.bed.area] || row.bed.area}` : 'no bed'),
     fact('ESI', Number.isInteger(row.esi) ? `${row.esi} – ${ESI_NAME[row.esi]}` : 'not triaged'),
     fact('Chief complaint', row.chief_complaint),
@@ -110,8 +136,18 @@ function renderHeader() {
     fact('Arrival mode', ARRIVAL_LABEL[row.arrival_mode] || row.arrival_mode),
     fact('Attending', row.attending ? row.attending.name : 'unassigned'),
     fact('Nurse', row.nurse ? row.nurse.name : 'unassigned'),
+    fact('Here since', row.location_since ? `${formatTime(row.location_since)} (${formatDuration(since(row.location_since))})` : null),
+    fact('NEWS2', rowNews2(row) ? `${rowNews2(row).total}${(rowNews2(row).scale || row.spo2_scale) === 2 ? ' (SpO₂ scale 2)' : ''}` : 'no vitals'),
+    fact('Next obs', reassessText(row), { className: reassessState(row).overdue ? 'overdue' : '' }),
+    fact('Disposition', dispositionText(row) || (row.disposition === undefined ? null : 'not decided')),
+    row.boarding_since ? fact('Boarding', `${formatDuration(since(row.boarding_since))} since ${formatTime(row.boarding_since)}`, { className: 'overdue' }) : null,
+    'comment' in row ? fact('Board comment', row.comment) : null,
     fact('Encounter', `#${row.encounter_id}`),
+    ].filter(Boolean),
   );
+  renderRecord();
+  renderActions();
+  renderRecordForms();
   $('title-name').textContent = `${patientName(p)} · ${ageSex(p)}`;
   // The window title stays generic: browsers keep titles in their history files.
   document.title = 'Chart – edlive';
@@ -120,7 +156,394 @@ function renderHeader() {
   if (own) $('board-link').href = `board.html?department=${row.department_id}`;
   $('bedside-link').href = `bedside.html?department=${row.department_id}&encounter=${row.encounter_id}`;
   $('bedside-link').hidden = !own || !can(session, 'vitals.create');
+  $('census-link').href = `census.html?department=${row.department_id}`;
+  $('census-link').hidden = !own;
 }
+
+// ---- the whole patient: record panel ----
+
+function recList(items, empty) {
+  if (!items.length) return el('p', { className: 'hint', text: empty });
+  return el('ul', { className: 'rec-list' }, items);
+}
+
+function setRec(id, content) {
+  $(id).querySelector('.rec-body').replaceChildren(content);
+}
+
+const NOT_SENT = 'not available from this server yet';
+
+function renderRecord() {
+  const row = encounter;
+  if (!row) return;
+  // Allergies: the row's (live) list, else the record's. null = not recorded, [] = none known.
+  const allergies = 'allergies' in row ? row.allergies : record && 'allergies' in record ? record.allergies : undefined;
+  if (allergies === undefined) setRec('rec-allergies', el('p', { className: 'hint', text: NOT_SENT }));
+  else if (allergies === null) setRec('rec-allergies', el('p', { className: 'rec-warn', text: '⚠ Not recorded — ask the patient' }));
+  else
+    setRec(
+      'rec-allergies',
+      recList(
+        allergies.map((a) =>
+          el('li', { className: `allergy sev-${a.severity || 'unknown'}` }, el('strong', { text: a.substance }), a.reaction ? ` — ${a.reaction}` : '', a.severity ? el('span', { className: 'sev', text: ` ${a.severity}` }) : ''),
+        ),
+        'No known allergies (NKA)',
+      ),
+    );
+  if (!record) {
+    for (const id of ['rec-meds', 'rec-problems', 'rec-visits']) setRec(id, el('p', { className: 'hint', text: NOT_SENT }));
+  } else {
+    const meds = Array.isArray(record.medications) ? record.medications : [];
+    setRec(
+      'rec-meds',
+      recList(
+        meds.map((m) => el('li', {}, el('strong', { text: m.name }), ` ${[m.dose, m.route, m.frequency].filter(Boolean).join(' ')}`)),
+        'None recorded',
+      ),
+    );
+    const reconciled = meds.map((m) => m.reconciled_at).filter(Boolean).sort().pop();
+    if (reconciled) $('rec-meds').querySelector('.rec-body').append(el('p', { className: 'hint', text: `reconciled ${formatTime(reconciled)}` }));
+    const problems = Array.isArray(record.problems) ? record.problems : [];
+    setRec(
+      'rec-problems',
+      recList(
+        problems.map((p) => el('li', {}, el('strong', { text: p.display }), el('span', { className: 'code', text: ` ${codeText(p)}` }), p.onset ? ` since ${formatDate(p.onset)}` : '')),
+        'None recorded',
+      ),
+    );
+    const visits = Array.isArray(record.prior_visits) ? [...record.prior_visits].sort((a, b) => Date.parse(b.arrived_at) - Date.parse(a.arrived_at)) : [];
+    setRec(
+      'rec-visits',
+      recList(
+        visits.map((v) =>
+          el(
+            'li',
+            { className: 'visit' },
+            el('strong', { text: formatTime(v.arrived_at) }),
+            ` ${v.chief_complaint || ''}`,
+            v.disposition ? el('span', { className: 'dispo', text: ` → ${DISPOSITION_LABEL[v.disposition] || v.disposition.kind || v.disposition}` }) : '',
+            ...(Array.isArray(v.diagnoses) ? v.diagnoses.map((d) => el('span', { className: 'dx', text: `${d.display} (${codeText(d)})` })) : []),
+          ),
+        ),
+        'No earlier ED visits',
+      ),
+    );
+  }
+  const now = [];
+  if (Array.isArray(diagnoses)) {
+    now.push(el('div', { className: 'rec-sub', text: 'Diagnoses' }));
+    now.push(recList(diagnoses.map((d) => el('li', {}, el('strong', { text: d.display }), el('span', { className: 'code', text: ` ${codeText(d)}` }))), 'none coded yet'));
+  }
+  const orders = orderFlags(row);
+  if (Array.isArray(row.orders)) {
+    now.push(el('div', { className: 'rec-sub', text: 'Orders' }));
+    now.push(
+      row.orders.length
+        ? el('ul', { className: 'rec-list' }, row.orders.map((o) => el('li', {}, el('strong', { text: `${ORDER_KIND_LABEL[o.kind] || o.kind}: ${o.name}` }), ` ${o.status}${o.abnormal ? ' ▲ abnormal' : ''}${o.status === 'resulted' && !o.result_seen ? ' ● NEW' : ''}`)))
+        : el('p', { className: 'hint', text: 'none' }),
+    );
+  } else if (orders.length) now.push(el('div', {}, orders));
+  if (Array.isArray(locations) && locations.length) {
+    now.push(el('div', { className: 'rec-sub', text: 'Locations' }));
+    now.push(
+      el(
+        'ul',
+        { className: 'rec-list' },
+        locations.map((l) => el('li', {}, `${l.bed ? l.bed.label : AREA_LABEL[l.area] || l.area || '?'} ${formatTime(l.started_at)}–${l.ended_at ? formatTime(l.ended_at) : 'now'}`)),
+      ),
+    );
+  }
+  setRec('rec-visit-now', now.length ? el('div', {}, now) : el('p', { className: 'hint', text: NOT_SENT }));
+}
+
+function codeText(c) {
+  const system = { icd10: 'ICD-10', icd9: 'ICD-9', snomed: 'SNOMED' }[c.system] || c.system || '';
+  return `${system} ${c.code || ''}`.trim();
+}
+
+// ---- vitals trend ----
+
+function renderTrend() {
+  const box = $('trend');
+  if (!encounter) return;
+  const n = rowNews2(encounter);
+  const left = encounter.departed_at ? Date.parse(encounter.departed_at) : NaN;
+  box.replaceChildren(
+    drawTrend(vitals, {
+      from: Date.parse(encounter.arrived_at),
+      to: Number.isFinite(left) ? left : Date.now(),
+      endLabel: Number.isFinite(left) ? 'left' : 'now',
+      scale: encounter.spo2_scale === 2 || (n && n.scale === 2) ? 2 : 1,
+    }),
+  );
+}
+
+// ---- timeline ----
+// The server's timeline when it sends one (chart.timeline, then each event's
+// payload.timeline); otherwise what the page can tell from the chart and the live events.
+
+function vitalsSummary(v) {
+  const parts = [];
+  if (v.heart_rate != null) parts.push(`HR ${v.heart_rate}`);
+  if (v.resp_rate != null) parts.push(`RR ${v.resp_rate}`);
+  if (v.systolic_bp != null) parts.push(`BP ${v.systolic_bp}/${v.diastolic_bp ?? '–'}`);
+  if (v.spo2 != null) parts.push(`SpO₂ ${v.spo2}${v.on_oxygen ? ' on O₂' : ''}`);
+  if (v.temperature_c != null) parts.push(`T ${formatValue('temperature_c', v.temperature_c)}`);
+  if (v.consciousness) parts.push(v.consciousness);
+  const n = v.news2_detail || v.news2;
+  if (n && Number.isInteger(n.total)) parts.push(`NEWS2 ${n.total}`);
+  return `Vitals: ${parts.join(', ')}`;
+}
+
+function synthesizedTimeline() {
+  const out = [];
+  if (encounter) out.push({ at: encounter.arrived_at, type: 'encounter.arrived', summary: `Arrived (${ARRIVAL_LABEL[encounter.arrival_mode] || encounter.arrival_mode}): ${encounter.chief_complaint || ''}`, by: null });
+  for (const v of vitals) out.push({ at: v.taken_at, type: 'vitals.recorded', summary: vitalsSummary(v), by: v.taken_by, key: `v${v.id}` });
+  for (const n of notes) out.push({ at: n.written_at, type: 'note.added', summary: `Note: ${n.text.length > 90 ? `${n.text.slice(0, 90)}…` : n.text}`, by: n.author, key: `n${n.id}` });
+  return out;
+}
+
+// One line for a live event on a server that sends no payload.timeline.
+function eventSummary(type, before, after, payload) {
+  switch (type) {
+    case 'encounter.triaged':
+      return `Triaged ESI ${after.esi}`;
+    case 'encounter.bed_assigned':
+      return after.bed ? `Moved to ${after.bed.label} (${AREA_LABEL[after.bed.area] || after.bed.area})` : 'Moved to the waiting room';
+    case 'encounter.staff_assigned': {
+      const parts = [];
+      if ((before?.attending?.id ?? null) !== (after.attending?.id ?? null)) parts.push(`attending ${after.attending ? after.attending.name : 'none'}`);
+      if ((before?.nurse?.id ?? null) !== (after.nurse?.id ?? null)) parts.push(`nurse ${after.nurse ? after.nurse.name : 'none'}`);
+      return `Assigned: ${parts.join(', ') || 'unchanged'}`;
+    }
+    case 'encounter.status_changed':
+      return `Status: ${STATUS_LABEL[after.status] || after.status}`;
+    case 'vitals.recorded':
+      return payload.vitals ? vitalsSummary(payload.vitals) : 'Vitals recorded';
+    case 'note.added':
+      return payload.note ? `Note: ${payload.note.text.slice(0, 90)}` : 'Note added';
+    default:
+      return String(type || 'change').replace(/[._]/g, ' ');
+  }
+}
+
+function renderTimeline(flashAt = null) {
+  const list = [...timeline].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  $('timeline').replaceChildren(
+    ...list.map((e) =>
+      el(
+        'li',
+        { className: `tl tl-${String(e.type || '').replace(/[^a-z0-9]+/gi, '-')}${e === flashAt ? ' flash' : ''}`, dataset: { type: e.type || '' } },
+        el('span', { className: 'tl-time', text: formatTime(e.at), attrs: { title: new Date(e.at).toLocaleString() } }),
+        el('span', { className: 'tl-summary', text: e.summary || '' }),
+        e.by ? el('span', { className: 'tl-by', text: typeof e.by === 'string' ? e.by : e.by.name }) : null,
+      ),
+    ),
+  );
+  $('timeline-note').hidden = timelineFromServer;
+  $('timeline-note').textContent = timelineFromServer ? '' : 'This server sends no timeline yet: arrival, vitals and notes, plus the changes seen since this page opened.';
+}
+
+// ---- orders, disposition, isolation, diagnoses (shown when the server has them) ----
+// Every write sends If-Match with the version on screen; a conflict shows the current value.
+
+function actionsSay(text) {
+  $('actions-result').textContent = text;
+}
+
+// path: under /encounters/{id}, or absolute when it starts with /orders/ (orders have their own id).
+async function encounterWrite(path, body, { what, mine, theirs }) {
+  if (!encounter) return false;
+  const url = path.startsWith('/orders/') ? path : `/encounters/${encounterId}${path}`;
+  let res = await apiPost(url, body, { ifMatch: encounter.version });
+  const current = conflictCurrent(res);
+  if (current) {
+    const again = await showConflict({ what, mine, theirs: theirs(current), row: current.encounter_id ? current : encounter });
+    if (!again) {
+      actionsSay(`Not changed: ${what} stays as a colleague set it.`);
+      return false;
+    }
+    res = await apiPost(url, body, { ifMatch: current.version });
+  }
+  if (!res.ok) {
+    actionsSay(`Not saved: ${res.error.field ? `${res.error.field}: ` : ''}${res.error.message}${res.error.code ? ` (${res.error.code})` : ''}.`);
+    return false;
+  }
+  actionsSay(`Saved at ${hhmm(new Date())}.`);
+  return true;
+}
+
+const orderLine = (o) => (o ? `${ORDER_KIND_LABEL[o.kind] || o.kind} ${o.name}: ${o.status}${o.abnormal ? ' (abnormal)' : ''}` : 'no such order');
+
+function renderActions() {
+  const row = encounter;
+  if (!row) return;
+  const own = session && (session.departments || []).some((d) => d.id === row.department_id) && can(session, 'note.create');
+  const hasOrders = Array.isArray(row.orders);
+  const hasDispo = 'disposition' in row;
+  const hasIso = 'isolation' in row;
+  const hasDx = Array.isArray(diagnoses);
+  const ended = row.status === 'departed' || row.status === 'left_without_being_seen';
+  $('actions-panel').hidden = !own || ended;
+  $('order-form').hidden = !hasOrders;
+  $('dispo-form').hidden = !hasDispo;
+  $('depart-now').hidden = !('departed_at' in row) || !row.disposition;
+  $('iso-form').hidden = !hasIso;
+  $('dx-form').hidden = !hasDx;
+  $('actions-unavailable').hidden = hasOrders || hasDispo || hasIso;
+  if (hasIso && document.activeElement !== $('iso-kind')) $('iso-kind').value = row.isolation || '';
+  const list = $('chart-orders');
+  list.replaceChildren(
+    ...(hasOrders ? row.orders : []).map((o) => {
+      const li = el('li', { className: `order order-${o.status}`, dataset: { orderId: String(o.id), status: o.status } });
+      li.append(el('span', { className: 'order-kind', text: ORDER_KIND_LABEL[o.kind] || o.kind }), el('span', { className: 'order-name', text: o.name }));
+      const when = o.status === 'resulted' ? o.resulted_at : o.status === 'collected' ? o.collected_at : o.ordered_at;
+      li.append(el('span', { className: 'order-status', text: `${o.status}${when ? ` ${formatTime(when)}` : ''}${o.abnormal ? ' ▲ abnormal' : ''}` }));
+      const button = (text, fn, cls = '') => {
+        const b = el('button', { type: 'button', className: `small ${cls}`, text });
+        b.addEventListener('click', fn);
+        li.append(b);
+      };
+      const status = (next, abnormal) => () =>
+        encounterWrite(`/orders/${o.id}/status`, abnormal === undefined ? { status: next } : { status: next, abnormal }, {
+          what: 'the order',
+          mine: `${o.name}: ${next}${abnormal ? ' (abnormal)' : ''}`,
+          theirs: (c) => orderLine((c.orders || []).find((x) => x.id === o.id)),
+        });
+      if (o.status === 'ordered' && o.kind !== 'consult') button('Collected', status('collected'));
+      if (o.status !== 'resulted') {
+        button('Resulted: normal', status('resulted', false));
+        button('Resulted: abnormal', status('resulted', true));
+      }
+      if (o.status === 'resulted' && !o.result_seen) {
+        li.append(el('span', { className: 'new-mark', text: '● NEW' }));
+        button('Mark seen', async () => {
+          const res = await apiPost(`/orders/${o.id}/seen`, {}, { ifMatch: encounter.version });
+          if (!res.ok && !conflictCurrent(res)) actionsSay(`Not marked: ${res.error.message}.`);
+        });
+      }
+      return li;
+    }),
+  );
+}
+
+$('order-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const name = $('order-name').value.trim();
+  if (!name) {
+    actionsSay('Write what is requested.');
+    $('order-name').focus();
+    return;
+  }
+  const kind = $('order-kind').value;
+  if (await encounterWrite('/orders', { kind, name }, { what: 'the orders', mine: `${kind} ${name}`, theirs: (c) => (c.orders || []).map(orderLine).join('; ') || 'none' }))
+    $('order-name').value = '';
+});
+$('dispo-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const kind = $('dispo-kind').value;
+  if (!kind) {
+    actionsSay('Choose the disposition.');
+    $('dispo-kind').focus();
+    return;
+  }
+  const destination = $('dispo-dest').value.trim();
+  const body = destination ? { kind, destination } : { kind };
+  await encounterWrite('/disposition', body, { what: 'the disposition', mine: `${DISPOSITION_LABEL[kind]}${destination ? ` → ${destination}` : ''}`, theirs: (c) => dispositionText(c) || 'not decided' });
+});
+$('depart-now').addEventListener('click', () => encounterWrite('/departure', {}, { what: 'the departure', mine: 'departed now', theirs: (c) => (c.departed_at ? `departed ${formatTime(c.departed_at)}` : 'still here') }));
+$('iso-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const v = $('iso-kind').value || null;
+  encounterWrite('/isolation', { isolation: v }, { what: 'the isolation', mine: v || 'none', theirs: (c) => c.isolation || 'none' });
+});
+$('dx-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const code = $('dx-code').value.trim().toUpperCase();
+  const display = $('dx-display').value.trim();
+  if (!code || !display) {
+    actionsSay('Enter the ICD-10 code and its text.');
+    return;
+  }
+  if (await encounterWrite('/diagnoses', { system: 'icd10', code, display }, { what: 'the diagnoses', mine: `${code} ${display}`, theirs: () => (diagnoses || []).map((d) => d.code).join(', ') || 'none' })) {
+    $('dx-code').value = '';
+    $('dx-display').value = '';
+  }
+});
+
+
+// ---- the whole patient: adding to the record (server routes of issue 5) ----
+
+// Record writes (allergies, medications, problems, diagnoses) and moves change what the chart
+// snapshot holds beyond the row: read the chart again (one request after a burst).
+let recordTimer = null;
+function refreshRecordSoon() {
+  clearTimeout(recordTimer);
+  recordTimer = setTimeout(async () => {
+    const res = await apiGet(`/encounters/${encounterId}`);
+    if (!res.ok || !res.data) return;
+    if (res.data.record && typeof res.data.record === 'object') record = res.data.record;
+    if (Array.isArray(res.data.diagnoses)) diagnoses = res.data.diagnoses;
+    if (Array.isArray(res.data.locations)) locations = res.data.locations;
+    renderRecord();
+    renderActions();
+  }, 400);
+}
+
+async function recordWrite(path, body, done) {
+  const res = await apiPost(`/encounters/${encounterId}${path}`, body, { ifMatch: encounter ? encounter.version : null });
+  const current = conflictCurrent(res);
+  if (current) {
+    $('record-result').textContent = 'A colleague changed this encounter meanwhile: the chart shows the current record; add it again if it is still missing.';
+    refreshRecordSoon();
+    return;
+  }
+  if (!res.ok) {
+    $('record-result').textContent = `Not saved: ${res.error.field ? `${res.error.field}: ` : ''}${res.error.message}.`;
+    return;
+  }
+  $('record-result').textContent = `Saved at ${hhmm(new Date())}.`;
+  done();
+  refreshRecordSoon();
+}
+
+function renderRecordForms() {
+  const own = encounter && session && (session.departments || []).some((d) => d.id === encounter.department_id) && can(session, 'note.create');
+  const ended = encounter && (encounter.status === 'departed' || encounter.status === 'left_without_being_seen');
+  $('record-forms').hidden = !(own && record) || ended;
+  const allergies = encounter && 'allergies' in encounter ? encounter.allergies : record ? record.allergies : undefined;
+  $('nka').hidden = allergies !== null;
+}
+
+const val = (id) => $(id).value.trim();
+$('allergy-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!val('allergy-substance')) return void ($('record-result').textContent = 'Write the substance.');
+  const body = { substance: val('allergy-substance'), severity: $('allergy-severity').value };
+  if (val('allergy-reaction')) body.reaction = val('allergy-reaction');
+  recordWrite('/allergies', body, () => {
+    $('allergy-substance').value = '';
+    $('allergy-reaction').value = '';
+  });
+});
+$('nka').addEventListener('click', () => recordWrite('/allergies', { no_known_allergies: true }, () => {}));
+$('med-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!val('med-name')) return void ($('record-result').textContent = 'Write the medication.');
+  const body = { name: val('med-name') };
+  for (const [k, id] of [['dose', 'med-dose'], ['route', 'med-route'], ['frequency', 'med-freq']]) if (val(id)) body[k] = val(id);
+  recordWrite('/medications', body, () => {
+    for (const id of ['med-name', 'med-dose', 'med-route', 'med-freq']) $(id).value = '';
+  });
+});
+$('problem-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!val('problem-code') || !val('problem-display')) return void ($('record-result').textContent = 'Enter the ICD-10 code and its text.');
+  recordWrite('/problems', { system: 'icd10', code: val('problem-code').toUpperCase(), display: val('problem-display') }, () => {
+    $('problem-code').value = '';
+    $('problem-display').value = '';
+  });
+});
 
 function vitalsRow(v) {
   return el(
@@ -209,10 +632,17 @@ function applySnapshot(msg) {
   encounter = chart.encounter;
   vitals = [...(chart.vitals || [])].sort(byNewest);
   notes = [...(chart.notes || [])].sort(byNewest);
+  record = chart.record && typeof chart.record === 'object' ? chart.record : null;
+  diagnoses = Array.isArray(chart.diagnoses) ? chart.diagnoses : null;
+  locations = Array.isArray(chart.locations) ? chart.locations : null;
+  timelineFromServer = Array.isArray(chart.timeline);
   showMessage('');
   renderHeader();
+  timeline = timelineFromServer ? [...chart.timeline] : synthesizedTimeline();
   renderVitals();
   renderNotes();
+  renderTrend();
+  renderTimeline();
   main.dataset.seq = String(msg.seq);
   main.dataset.version = String(encounter.version);
   loadStaff(msg.department_id || encounter.department_id);
@@ -221,8 +651,19 @@ function applySnapshot(msg) {
 function applyEvent(msg) {
   const payload = msg.payload || {};
   if (!payload.encounter) throw new Error('event without encounter');
+  const before = encounter;
   encounter = payload.encounter;
+  const line = payload.timeline && payload.timeline.at
+    ? payload.timeline
+    : { at: msg.at || new Date().toISOString(), type: msg.event, summary: eventSummary(msg.event, before, encounter, payload), by: null };
+  timeline.push(line);
+  if (payload.diagnoses && Array.isArray(payload.diagnoses)) diagnoses = payload.diagnoses;
+  if (payload.record && typeof payload.record === 'object') record = { ...(record || {}), ...payload.record };
+  if (payload.locations && Array.isArray(payload.locations)) locations = payload.locations;
   renderHeader();
+  renderTimeline(line);
+  if (payload.vitals) queueMicrotask(renderTrend);
+  if (/^record\./.test(msg.event || '') || msg.event === 'encounter.bed_assigned' || msg.event === 'encounter.disposition') refreshRecordSoon();
   if (payload.vitals && !vitals.some((v) => v.id === payload.vitals.id)) {
     vitals = [payload.vitals, ...vitals].sort(byNewest);
     renderVitals(payload.vitals.id);
@@ -252,7 +693,10 @@ async function saveNote() {
   savingNote = true;
   noteSave.disabled = true;
   noteResult.textContent = 'Saving…';
-  const res = await apiPost(`/encounters/${encounterId}/notes`, { author_id: authorId, text });
+  // One Idempotency-Key per note: pressing "Add note" again after a failure stores it once.
+  if (!noteAttempt || noteAttempt.text !== text || noteAttempt.authorId !== authorId) noteAttempt = { key: newIdempotencyKey(), text, authorId };
+  const res = await apiPost(`/encounters/${encounterId}/notes`, { author_id: authorId, text }, { idempotencyKey: noteAttempt.key });
+  if (res.ok) noteAttempt = null;
   savingNote = false;
   noteSave.disabled = false;
   if (res.ok) {
@@ -394,7 +838,10 @@ function init() {
   };
   tickClock();
   setInterval(tickClock, 5000);
-  setInterval(renderHeader, 30000); // length of stay, and an emergency-access flag that ran out
+  setInterval(() => {
+    renderHeader(); // length of stay, reassessment due, and an emergency-access flag that ran out
+    renderTrend(); // the "now" line
+  }, 30000);
   start();
 }
 

@@ -183,7 +183,8 @@ export const NEWS2_PARAMS = [
 ];
 
 export function subScore(vitals, key) {
-  const s = vitals && vitals.news2 && vitals.news2.scores ? vitals.news2.scores[key] : undefined;
+  const n = vitals ? normNews2(vitals.news2_detail) || normNews2(vitals.news2) : null;
+  const s = n ? n.scores[key] : undefined;
   return Number.isInteger(s) ? s : null;
 }
 
@@ -243,25 +244,28 @@ export function vitalCell(vitals, key, { tag = 'td' } = {}) {
 
 // low | low-medium | medium | high (RCP NEWS2 chart 4 clinical risk)
 export function news2Band(news2) {
-  if (!news2 || !Number.isInteger(news2.total)) return null;
-  const t = news2.total;
+  const n = normNews2(news2);
+  if (!n) return null;
+  const t = n.total;
   if (t >= 7) return 'high';
   if (t >= 5) return 'medium';
-  const scores = news2.scores || {};
-  if (Object.values(scores).some((s) => s === 3)) return 'low-medium';
+  if (n.anyThree) return 'low-medium';
   return 'low';
 }
 
 export const BAND_LABEL = { low: 'low', 'low-medium': 'low–medium (a 3)', medium: 'medium', high: 'high' };
 
-export function news2Chip(news2, { big = false } = {}) {
-  const band = news2Band(news2);
+// Accepts a vitals set's news2 ({total, complete, scores}) or the contract's row news2
+// ({total, band, any_three, subscores}).
+export function news2Chip(raw, { big = false } = {}) {
+  const news2 = normNews2(raw);
+  const band = news2Band(raw);
   if (!band) return el('span', { className: 'news2 news2-none', text: '–', attrs: { title: 'no NEWS2' } });
   const taken = Object.keys(news2.scores || {}).length;
   const chip = el('span', {
     className: `news2 news2-${band}${big ? ' news2-big' : ''}${news2.complete ? '' : ' incomplete'}`,
     attrs: {
-      title: `NEWS2 ${news2.total}: ${BAND_LABEL[band]} risk${news2.complete ? '' : ` — incomplete, ${taken} of 7 parameters`}`,
+      title: `NEWS2 ${news2.total}: ${BAND_LABEL[band]} risk${news2.scale === 2 ? ' (SpO₂ scale 2)' : ''}${news2.complete ? '' : ` — incomplete, ${taken} of 7 parameters`}`,
     },
   });
   chip.append(el('span', { className: 'news2-total', text: String(news2.total) }));
@@ -305,4 +309,243 @@ export function breakGlassFlag(row, { now = Date.now(), tag = 'span' } = {}) {
     },
     dataset: { breakGlass: String(grants.length) },
   });
+}
+
+// ---- issue 5: fields of the board row that older servers do not send ----
+// Each helper takes a board row and works whether or not the field is present.
+
+// NEWS2 in one shape, from the row's server-side "news2" (contract keys: subscores, band,
+// any_three, scale) or, on older servers, from latest_vitals.news2 (scores, complete).
+// Sub-score keys are the vitals field names used everywhere in the UI.
+const SUBSCORE_KEY = { air_or_oxygen: 'on_oxygen', temperature: 'temperature_c' };
+export function normNews2(n) {
+  if (!n || !Number.isInteger(n.total)) return null;
+  const src = n.subscores || n.scores || {};
+  const scores = {};
+  for (const [k, v] of Object.entries(src)) if (Number.isInteger(v)) scores[SUBSCORE_KEY[k] || k] = v;
+  const anyThree = typeof n.any_three === 'boolean' ? n.any_three : Object.values(scores).some((s) => s === 3);
+  return {
+    total: n.total,
+    scores,
+    complete: typeof n.complete === 'boolean' ? n.complete : Object.keys(scores).length === 7,
+    anyThree,
+    scale: n.scale === 2 ? 2 : n.scale === 1 ? 1 : null, // null: not said (vitals of older servers)
+    takenAt: n.taken_at || null,
+    band: n.band ? String(n.band).replace('_', '-') : null,
+  };
+}
+
+export function rowNews2(row) {
+  if (!row) return null;
+  return normNews2(row.news2) || normNews2(row.latest_vitals && row.latest_vitals.news2);
+}
+
+// RCP NEWS2 chart 4 (ed-domain.md §3.2): minimum observation frequency by response band, in
+// minutes; 0 = continuous monitoring. Used only when the server sends no reassess_due_at.
+export function reassessIntervalMin(n) {
+  if (!n) return null;
+  if (n.total >= 7) return 0;
+  if (n.total >= 5 || n.anyThree) return 60;
+  if (n.total >= 1) return 240;
+  return 720;
+}
+
+// {dueAt: ms|null, overdue, continuous, source: 'server'|'estimated'|'none'}
+export function reassessState(row, now = Date.now()) {
+  if (row && row.reassess_due_at) {
+    const due = Date.parse(row.reassess_due_at);
+    return { dueAt: due, overdue: now > due, continuous: false, source: 'server' };
+  }
+  const v = row && row.latest_vitals;
+  const n = rowNews2(row);
+  if (!v || !n) return { dueAt: null, overdue: false, continuous: false, source: 'none' };
+  const interval = Number.isInteger(row.reassess_interval_min) ? row.reassess_interval_min : reassessIntervalMin(n);
+  if (interval === 0) return { dueAt: null, overdue: false, continuous: true, source: 'estimated' };
+  const due = Date.parse(v.taken_at) + interval * 60000;
+  return { dueAt: due, overdue: now > due, continuous: false, source: 'estimated' };
+}
+
+export const ISOLATION_LABEL = {
+  contact: 'Contact',
+  droplet: 'Droplet',
+  airborne: 'Airborne',
+  contact_droplet: 'Contact + droplet',
+  contact_airborne: 'Contact + airborne',
+  enteric: 'Enteric',
+  protective: 'Protective',
+};
+
+// A chip with symbol AND text (never colour alone): class names select the colour.
+export function flag(kind, text, { title = '', extra = '' } = {}) {
+  return el('span', { className: `flag flag-${kind}${extra ? ` ${extra}` : ''}`, text, attrs: title ? { title } : {}, dataset: { flag: kind } });
+}
+
+export function isolationFlag(row) {
+  if (!row || !row.isolation) return null;
+  const label = ISOLATION_LABEL[row.isolation] || String(row.isolation).replace(/_/g, ' ');
+  return flag('isolation', `☣ ${label}`, { title: `Isolation precautions: ${label}` });
+}
+
+// null: not recorded; []: no known allergies; else the list.
+export function allergyFlag(row, { masked = false } = {}) {
+  if (!row || !('allergies' in row)) return null;
+  const list = row.allergies;
+  if (list === null) return flag('allergy-unknown', 'Allergies ?', { title: 'Allergies not recorded yet' });
+  if (!Array.isArray(list) || !list.length) return flag('nka', 'NKA', { title: 'No known allergies' });
+  const severe = list.some((a) => a && a.severity === 'severe');
+  const names = list.map((a) => (a && a.substance) || '?');
+  const title = list.map((a) => `${a.substance}${a.reaction ? ` (${a.reaction})` : ''}${a.severity ? `, ${a.severity}` : ''}`).join('\n');
+  const text = masked ? `⚠ Allergy (${list.length})` : `⚠ Allergy: ${names.join(', ')}`;
+  return flag('allergy', text, { title: masked ? 'Allergies recorded' : title, extra: severe ? 'severe' : '' });
+}
+
+export const ORDER_KIND_LABEL = { lab: 'Lab', imaging: 'Imaging', consult: 'Consult' };
+export const ORDER_STATUS_LABEL = { ordered: 'ordered', collected: 'collected', resulted: 'resulted' };
+
+// Per kind: pending (ordered or collected), resulted, new (resulted and not seen), abnormal new.
+export function orderSummary(row) {
+  const out = {};
+  const list = row && Array.isArray(row.orders) ? row.orders : [];
+  for (const o of list) {
+    const k = o.kind || 'other';
+    const s = (out[k] ||= { pending: 0, resulted: 0, fresh: 0, abnormal: 0 });
+    if (o.status === 'resulted') {
+      s.resulted++;
+      if (!o.result_seen) {
+        s.fresh++;
+        if (o.abnormal) s.abnormal++;
+      }
+    } else s.pending++;
+  }
+  return out;
+}
+
+// "Lab 2 pending · 1 resulted ● NEW" chips, one per kind.
+export function orderFlags(row) {
+  const sum = orderSummary(row);
+  const chips = [];
+  for (const kind of ['lab', 'imaging', 'consult', ...Object.keys(sum).filter((k) => !ORDER_KIND_LABEL[k])]) {
+    const s = sum[kind];
+    if (!s) continue;
+    const parts = [];
+    if (s.pending) parts.push(`${s.pending} pend`);
+    if (s.resulted) parts.push(`${s.resulted}✓`);
+    const label = ORDER_KIND_LABEL[kind] || kind;
+    const chip = flag(`order${s.fresh ? ' order-new' : ''}`, `${label} ${parts.join(' ')}`, {
+      title: `${label}: ${s.pending} pending, ${s.resulted} resulted${s.fresh ? `, ${s.fresh} new result${s.fresh > 1 ? 's' : ''} not seen${s.abnormal ? ` (${s.abnormal} abnormal)` : ''}` : ''}`,
+    });
+    chip.dataset.kind = kind;
+    if (s.fresh) chip.append(el('span', { className: 'new-mark', text: s.abnormal ? '●NEW ▲' : '●NEW' }));
+    chips.push(chip);
+  }
+  return chips;
+}
+
+export const DISPOSITION_LABEL = {
+  discharge: 'Discharge',
+  admit: 'Admit',
+  transfer: 'Transfer',
+  lwbs: 'Left without being seen',
+  ama: 'Left against advice',
+  deceased: 'Deceased',
+};
+
+export function dispositionText(row) {
+  const d = row && row.disposition;
+  if (!d || !d.kind) return '';
+  const label = DISPOSITION_LABEL[d.kind] || d.kind;
+  return d.destination ? `${label} → ${d.destination}` : label;
+}
+
+// The moment the patient came to where they are now (bed, hallway, waiting room).
+export function locationSince(row) {
+  return (row && (row.location_since || row.arrived_at)) || null;
+}
+
+// Abnormal (any sub-score > 0) and taken in the last hour: "new abnormal vitals".
+export const NEW_VITALS_MS = 60 * 60000;
+export function abnormalVitals(row, now = Date.now()) {
+  const v = row && row.latest_vitals;
+  const n = rowNews2(row);
+  if (!v || !n) return null;
+  const abnormal = Object.entries(n.scores).filter(([, s]) => s > 0).map(([k]) => k);
+  if (!abnormal.length) return null;
+  return { keys: abnormal, fresh: now - Date.parse(v.taken_at) <= NEW_VITALS_MS };
+}
+
+// Initials + last two MRN digits, for a board a visitor can see: "A.O. ·12".
+export function maskedName(p) {
+  if (!p) return '';
+  const initial = (s) => (s ? [...String(s).trim()][0] || '' : '').toUpperCase();
+  const mrn = String(p.mrn || '').replace(/\D/g, '');
+  return `${initial(p.given_name)}.${initial(p.family_name)}.${mrn ? ` ·${mrn.slice(-2)}` : ''}`;
+}
+
+function fold(s) {
+  return String(s || '')
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
+}
+
+function editDistance(a, b) {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+// Two current patients whose names could be mistaken for each other: the same family name,
+// a family name one letter apart (Jonson/Johnson), or names swapped (given <-> family).
+export function namesAlike(p, q) {
+  const pf = fold(p && p.family_name);
+  const qf = fold(q && q.family_name);
+  const pg = fold(p && p.given_name);
+  const qg = fold(q && q.given_name);
+  if (!pf || !qf) return false;
+  if (pf === qf) return true;
+  if (pf.length >= 4 && qf.length >= 4 && editDistance(pf, qf) <= 1) return true;
+  return Boolean(pg && qg && pf === qg && pg === qf);
+}
+
+// encounter_id -> [ids of the other alike rows]. The server's similar_name wins when sent; as a
+// row's list is only as fresh as the row's last event, it is made symmetric (B lists A: A is
+// flagged too) and limited to patients still on the board.
+export function similarNameMap(rowList) {
+  const sets = new Map();
+  const add = (a, b) => {
+    if (!sets.has(a)) sets.set(a, new Set());
+    if (b !== null) sets.get(a).add(b);
+  };
+  const serverSays = rowList.some((r) => r && 'similar_name' in r);
+  if (serverSays) {
+    const present = new Set(rowList.map((r) => r.encounter_id));
+    for (const r of rowList) {
+      const s = r.similar_name;
+      if (s === true) add(r.encounter_id, null);
+      if (!Array.isArray(s)) continue;
+      for (const id of s)
+        if (id !== r.encounter_id && present.has(id)) {
+          add(r.encounter_id, id);
+          add(id, r.encounter_id);
+        }
+    }
+  } else {
+    for (let i = 0; i < rowList.length; i++)
+      for (let j = i + 1; j < rowList.length; j++)
+        if (namesAlike(rowList[i].patient, rowList[j].patient)) {
+          add(rowList[i].encounter_id, rowList[j].encounter_id);
+          add(rowList[j].encounter_id, rowList[i].encounter_id);
+        }
+  }
+  return new Map([...sets].map(([id, set]) => [id, [...set].sort((a, b) => a - b)]));
+}
+
+export function isBoarder(row) {
+  return Boolean(row && row.boarding_since && !row.departed_at);
 }
