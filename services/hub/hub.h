@@ -21,6 +21,7 @@
 #define HUB_CHECK_MS        1000 /* how often tops are compared with PostgreSQL */
 #define HUB_DEFAULT_MAX_LAG 1024
 #define HUB_DEFAULT_STALL_S 60
+#define HUB_DEFAULT_SNDBUF  65536 /* the kernel doubles it: 128 KiB, ~80 board events */
 
 /* One encoded event frame; data has LWS_PRE bytes of headroom before the JSON. */
 struct hub_frame {
@@ -60,6 +61,7 @@ struct hub {
      * for stall_s seconds while data waits is closed with 4408 (EDLIVE_HUB_STALL_S). */
     long long max_lag;
     int stall_s;
+    int sndbuf; /* SO_SNDBUF per socket (EDLIVE_HUB_SNDBUF, bytes; 0: the kernel's autotuning) */
     unsigned long long resyncs; /* lagging clients switched to a snapshot, for the log */
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ed-hub: live WebSocket delivery of every committed change. Settings from the environment
  * (README.md): EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_HUB_PORT, EDLIVE_PROTO_DIR,
- * EDLIVE_HUB_MAX_LAG, EDLIVE_HUB_STALL_S (backpressure, hub.h). */
+ * EDLIVE_HUB_MAX_LAG, EDLIVE_HUB_STALL_S, EDLIVE_HUB_SNDBUF (backpressure, hub.h). */
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -56,6 +56,7 @@ int main(void)
     hub.allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
     hub.max_lag = config_int("EDLIVE_HUB_MAX_LAG", HUB_DEFAULT_MAX_LAG, 1, HUB_RING_SIZE - 1);
     hub.stall_s = config_int("EDLIVE_HUB_STALL_S", HUB_DEFAULT_STALL_S, 1, 3600);
+    hub.sndbuf = config_int("EDLIVE_HUB_SNDBUF", HUB_DEFAULT_SNDBUF, 0, 16 * 1024 * 1024);
 
     protocols[1].per_session_data_size = hub_client_size();
     memset(&info, 0, sizeof info);

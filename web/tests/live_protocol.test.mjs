@@ -159,22 +159,25 @@ test('board: a heartbeat top that the next heartbeat still finds unfilled resubs
   live.close();
 });
 
-test('silence: not live after 25 s, reconnect, stale after 5 s more, recover with since', () => {
+test('silence: no frame and no pong for 8 s is NOT LIVE at once (since the last frame), reconnects, recovers with since', () => {
   const { live, state } = start();
   const ws = sockets[0];
   ws.open();
   ws.hub({ type: 'snapshot', topic: 'board', department_id: 1, seq: 30, board: board(30) });
   assert.equal(state(), 'live');
-  advance(10_000);
-  assert.ok(ws.sent.some((m) => m.type === 'ping'), 'pings every 10 s');
+  advance(4_000);
+  assert.ok(ws.sent.some((m) => m.type === 'ping'), 'pings every 4 s');
   ws.hub({ type: 'pong' });
-  advance(24_000); // last proof 34 s ago, last frame 24 s ago
-  assert.notEqual(state(), 'live', 'no continuity proven within 25 s');
-  advance(2_000); // nothing heard for 26 s
+  const lastFrame = clock;
+  advance(7_000); // 7 s without a frame: still within DEAD_MS
+  assert.equal(state(), 'live');
+  assert.ok(!ws.closed);
+  advance(2_000); // 9 s without a frame
   assert.ok(ws.closed, 'the silent socket is closed');
-  advance(6_000);
-  assert.equal(state(), 'stale');
+  assert.equal(state(), 'stale', 'a silent connection turns NOT LIVE at once, not 5 s later');
   assert.ok(live.status.since instanceof Date);
+  assert.ok(live.status.since.getTime() <= lastFrame, 'not live since the last proof, at or before the last frame heard');
+  advance(6_000);
   const again = sockets.at(-1);
   assert.notEqual(again, ws, 'a new socket was opened');
   again.open();
