@@ -27,7 +27,7 @@ struct api {
     const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS: comma-separated, exact match */
 };
 
-enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_DELETE, ROUTE_OTHER };
+enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_PUT, ROUTE_DELETE, ROUTE_OTHER };
 
 /* One HTTP request, as http.c read it. */
 struct request {

@@ -38,6 +38,8 @@ static enum route_method method_of(struct lws *wsi)
         return ROUTE_GET;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
         return ROUTE_POST;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI))
+        return ROUTE_PUT;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
         return ROUTE_DELETE;
     return ROUTE_OTHER;

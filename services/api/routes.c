@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "log.h"
 #include "store.h"
+#include "timefmt.h"
 
 typedef json_t *read_fn(PGconn *conn, const struct principal *who, long long id,
                         struct ed_error *err);
@@ -37,7 +38,7 @@ struct route {
 };
 
 static handler_fn sign_in, session_info, sign_out, break_glass, departments, audit_route,
-    account_create, account_disabled;
+    account_create, account_disabled, metrics;
 
 static const struct route routes[] = {
     {ROUTE_POST, "/api/v1/session", "http/session", true, ANY_SIGNED_IN, "session", NULL, NULL,
@@ -68,6 +69,41 @@ static const struct route routes[] = {
      NULL, store_status, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/break-glass", "http/break_glass", false, ACT_BREAK_GLASS,
      "chart", NULL, NULL, break_glass, 201},
+    /* Issue 5: the clinical record (proto/README.md "Clinical record"). */
+    {ROUTE_POST, "/api/v1/encounters/:id/orders", "http/order", false, ACT_ORDER, "order", NULL,
+     store_order_create, NULL, 201},
+    {ROUTE_POST, "/api/v1/orders/:id/status", "http/order_status", false, ACT_ORDER, "order", NULL,
+     store_order_status, NULL, 200},
+    {ROUTE_POST, "/api/v1/orders/:id/seen", NULL, false, ACT_ORDER, "order", NULL, store_order_seen,
+     NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/disposition", "http/disposition", false, ACT_DISPOSITION,
+     "encounter", NULL, store_disposition, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/departure", "http/departure", false, ACT_DISPOSITION,
+     "encounter", NULL, store_departure, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/comment", "http/comment", false, ACT_BOARD_EDIT,
+     "encounter", NULL, store_comment, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/isolation", "http/isolation", false, ACT_BOARD_EDIT,
+     "encounter", NULL, store_isolation, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/reassessment", "http/reassessment", false, ACT_BOARD_EDIT,
+     "encounter", NULL, store_reassessment, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/news2-scale", "http/news2_scale", false, ACT_NEWS2_SCALE,
+     "encounter", NULL, store_news2_scale, NULL, 200},
+    {ROUTE_POST, "/api/v1/encounters/:id/diagnoses", "http/diagnosis", false, ACT_DIAGNOSIS,
+     "record", NULL, store_diagnosis, NULL, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/allergies", "http/allergy", false, ACT_RECORD, "record",
+     NULL, store_allergy, NULL, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/medications", "http/medication", false, ACT_RECORD,
+     "record", NULL, store_medication, NULL, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/problems", "http/problem", false, ACT_RECORD, "record",
+     NULL, store_problem, NULL, 201},
+    {ROUTE_POST, "/api/v1/beds/:id/status", "http/bed_status", false, ACT_BED_STATUS, "board", NULL,
+     store_bed_status, NULL, 200},
+    {ROUTE_GET, "/api/v1/departments/:id/metrics", NULL, false, ACT_METRICS_READ, "board", NULL,
+     NULL, metrics, 200},
+    {ROUTE_GET, "/api/v1/departments/:id/alert-thresholds", NULL, false, ACT_THRESHOLDS_READ,
+     "board", store_alert_thresholds, NULL, NULL, 200},
+    {ROUTE_PUT, "/api/v1/departments/:id/alert-thresholds", "http/alert_thresholds", false,
+     ACT_THRESHOLDS_WRITE, "board", NULL, store_alert_thresholds_put, NULL, 200},
     {ROUTE_GET, "/api/v1/audit", NULL, false, ACT_AUDIT_READ, "audit", NULL, NULL, audit_route,
      200},
     {ROUTE_POST, "/api/v1/accounts", "http/account", false, ACT_ACCOUNT_MANAGE, "account", NULL,
@@ -127,19 +163,21 @@ bool routes_takes_body(enum route_method method, const char *path)
 
 const char *routes_allowed_methods(const char *path)
 {
-    static char allow[32];
+    static const char *const names[] = {
+        [ROUTE_GET] = "GET", [ROUTE_POST] = "POST", [ROUTE_PUT] = "PUT", [ROUTE_DELETE] = "DELETE"};
+    static char allow[48];
     long long id;
-    bool get = false, post = false, del = false;
+    bool seen[ROUTE_OTHER] = {false};
+    size_t len = 0;
 
-    for (size_t i = 0; i < ROUTE_COUNT; i++) {
-        if (!match(routes[i].pattern, path, &id))
-            continue;
-        get = get || routes[i].method == ROUTE_GET;
-        post = post || routes[i].method == ROUTE_POST;
-        del = del || routes[i].method == ROUTE_DELETE;
-    }
-    snprintf(allow, sizeof allow, "%s%s%s%s%s", get ? "GET" : "", get && (post || del) ? ", " : "",
-             post ? "POST" : "", post && del ? ", " : "", del ? "DELETE" : "");
+    allow[0] = '\0';
+    for (size_t i = 0; i < ROUTE_COUNT; i++)
+        if (match(routes[i].pattern, path, &id))
+            seen[routes[i].method] = true;
+    for (int m = 0; m < ROUTE_OTHER; m++)
+        if (seen[m])
+            len += (size_t)snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "",
+                                    names[m]);
     return allow;
 }
 
@@ -285,6 +323,20 @@ static bool account_disabled(struct api *app, const struct request *req, struct 
         return false;
     out->reply = json_pack("{s:I,s:b}", "account_id", (json_int_t)id, "disabled", disabled);
     return true;
+}
+
+/* GET .../metrics?date=YYYY-MM-DD (default: today in the department's time zone). */
+static bool metrics(struct api *app, const struct request *req, struct principal *who, long long id,
+                    const json_t *body, struct route_result *out, struct ed_error *err)
+{
+    char buf[64];
+    const char *date = lws_get_urlarg_by_name(req->wsi, "date=", buf, sizeof buf);
+
+    (void)body;
+    if (date && !timefmt_is_date(date))
+        return ed_error_set(err, 422, "invalid_value", "date", "must be a date, YYYY-MM-DD");
+    out->reply = store_metrics(app->pg, who, id, date, err);
+    return out->reply != NULL;
 }
 
 /* ---- the pipeline ---- */

@@ -25,7 +25,10 @@
 /* The permission matrix: deny by default; proto/README.md "Permissions" states the same.
  * Triage (ESI) is a nursing assessment, so nurses triage as well as physicians.
  * Assigning staff: charge nurses assign anyone; a physician or nurse may assign only
- * themself (checked where the body is known, in ed-api). Admins read no chart. */
+ * themself (checked where the body is known, in ed-api). Admins read no chart.
+ * Issue 5: the NEWS2 SpO2 scale 2 is prescribed by a clinician (RCP, ed-domain.md 3.2) and
+ * diagnoses are coded by the physician; beds are cleaned on a nurse's or the charge nurse's
+ * word; only the charge nurse sets the alert thresholds. */
 static const unsigned matrix[ACT_COUNT] = {
     [ACT_BOARD_READ] = PHYS | NURSE | CHARGE | REG,
     [ACT_CHART_READ] = PHYS | NURSE | CHARGE,
@@ -39,15 +42,41 @@ static const unsigned matrix[ACT_COUNT] = {
     [ACT_BREAK_GLASS] = PHYS | NURSE | CHARGE,
     [ACT_AUDIT_READ] = ADMIN,
     [ACT_ACCOUNT_MANAGE] = ADMIN,
+    [ACT_ORDER] = PHYS | NURSE | CHARGE,
+    [ACT_DISPOSITION] = PHYS | NURSE | CHARGE,
+    [ACT_BOARD_EDIT] = PHYS | NURSE | CHARGE,
+    [ACT_NEWS2_SCALE] = PHYS,
+    [ACT_RECORD] = PHYS | NURSE | CHARGE,
+    [ACT_DIAGNOSIS] = PHYS,
+    [ACT_BED_STATUS] = CHARGE | NURSE,
+    [ACT_METRICS_READ] = PHYS | NURSE | CHARGE | REG,
+    [ACT_THRESHOLDS_READ] = PHYS | NURSE | CHARGE | REG,
+    [ACT_THRESHOLDS_WRITE] = CHARGE,
 };
 
 static const char *const action_names[ACT_COUNT] = {
-    [ACT_BOARD_READ] = "board.read",   [ACT_CHART_READ] = "chart.read",
-    [ACT_ARRIVAL] = "arrival.create",  [ACT_TRIAGE] = "encounter.triage",
-    [ACT_BED] = "encounter.bed",       [ACT_ASSIGN] = "encounter.assign",
-    [ACT_VITALS] = "vitals.create",    [ACT_NOTE] = "note.create",
-    [ACT_STATUS] = "encounter.status", [ACT_BREAK_GLASS] = "break_glass",
-    [ACT_AUDIT_READ] = "audit.read",   [ACT_ACCOUNT_MANAGE] = "account.manage",
+    [ACT_BOARD_READ] = "board.read",
+    [ACT_CHART_READ] = "chart.read",
+    [ACT_ARRIVAL] = "arrival.create",
+    [ACT_TRIAGE] = "encounter.triage",
+    [ACT_BED] = "encounter.bed",
+    [ACT_ASSIGN] = "encounter.assign",
+    [ACT_VITALS] = "vitals.create",
+    [ACT_NOTE] = "note.create",
+    [ACT_STATUS] = "encounter.status",
+    [ACT_BREAK_GLASS] = "break_glass",
+    [ACT_AUDIT_READ] = "audit.read",
+    [ACT_ACCOUNT_MANAGE] = "account.manage",
+    [ACT_ORDER] = "order",
+    [ACT_DISPOSITION] = "encounter.disposition",
+    [ACT_BOARD_EDIT] = "encounter.board_edit",
+    [ACT_NEWS2_SCALE] = "encounter.news2_scale",
+    [ACT_RECORD] = "record",
+    [ACT_DIAGNOSIS] = "record.diagnosis",
+    [ACT_BED_STATUS] = "bed.status",
+    [ACT_METRICS_READ] = "metrics.read",
+    [ACT_THRESHOLDS_READ] = "alert_thresholds.read",
+    [ACT_THRESHOLDS_WRITE] = "alert_thresholds.write",
 };
 
 static const struct {

@@ -37,6 +37,16 @@ enum access_action {
     ACT_BREAK_GLASS,
     ACT_AUDIT_READ,
     ACT_ACCOUNT_MANAGE,
+    ACT_ORDER,           /* place an order, mark it collected / resulted / seen */
+    ACT_DISPOSITION,     /* disposition and departure */
+    ACT_BOARD_EDIT,      /* board comment, isolation, reassessment interval */
+    ACT_NEWS2_SCALE,     /* SpO2 scale 2 is prescribed by a clinician */
+    ACT_RECORD,          /* allergies, home medications, problem list */
+    ACT_DIAGNOSIS,       /* coded diagnoses of the visit */
+    ACT_BED_STATUS,      /* mark a bed for cleaning, clean */
+    ACT_METRICS_READ,    /* today's metrics (aggregates, no patient) */
+    ACT_THRESHOLDS_READ, /* the charge nurse's alert thresholds */
+    ACT_THRESHOLDS_WRITE,
     ACT_COUNT
 };
 

@@ -135,3 +135,34 @@ void news2_compute(const struct news2_input *in, struct news2_result *out)
             out->any_single_3 = true;
     }
 }
+
+enum news2_band news2_band(const struct news2_result *r)
+{
+    if (r->total >= 7)
+        return NEWS2_BAND_HIGH;
+    if (r->total >= 5)
+        return NEWS2_BAND_MEDIUM;
+    if (r->any_single_3)
+        return NEWS2_BAND_LOW_MEDIUM;
+    return NEWS2_BAND_LOW;
+}
+
+const char *news2_band_name(enum news2_band b)
+{
+    static const char *const names[] = {"low", "low_medium", "medium", "high"};
+
+    return b >= NEWS2_BAND_LOW && b <= NEWS2_BAND_HIGH ? names[b] : "?";
+}
+
+int news2_reassess_minutes(const struct news2_result *r)
+{
+    switch (news2_band(r)) {
+    case NEWS2_BAND_HIGH:
+        return 15;
+    case NEWS2_BAND_MEDIUM:
+    case NEWS2_BAND_LOW_MEDIUM:
+        return 60;
+    default:
+        return r->total == 0 ? 720 : 240;
+    }
+}

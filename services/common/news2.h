@@ -38,6 +38,21 @@ struct news2_result {
     bool any_single_3;            /* some parameter scored 3: urgent review even if total is low */
 };
 
+/* Chart 4 clinical risk (ed-domain.md 3.2): aggregate 0-4 low, a 3 in any single parameter
+ * low-medium, 5-6 medium, 7 or more high. */
+enum news2_band { NEWS2_BAND_LOW, NEWS2_BAND_LOW_MEDIUM, NEWS2_BAND_MEDIUM, NEWS2_BAND_HIGH };
+
+enum news2_band news2_band(const struct news2_result *r);
+
+/* "low", "low_medium", "medium", "high" (proto/README.md). */
+const char *news2_band_name(enum news2_band b);
+
+/* Minutes until the next observations are due, from the chart 4 monitoring frequency:
+ * score 0 -> 12-hourly (720); 1-4 -> 4-6-hourly, the shorter (240); a 3 in any single
+ * parameter -> hourly (60); 5-6 -> hourly (60); 7 or more -> continuous monitoring, shown
+ * as 15 min so the board flags it at once. */
+int news2_reassess_minutes(const struct news2_result *r);
+
 /* The JSON name of each parameter ("resp_rate", "spo2", ...), as in proto/README.md. */
 const char *news2_param_name(enum news2_param p);
 

@@ -3,6 +3,7 @@
  * Writes follow one shape: begin_on_encounter() locks the encounter row, the route's checks
  * and change run, commit_event() appends the event, reads back its frame and commits. */
 #include "store.h"
+#include "store_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ void store_write_clear(struct store_write *w)
 
 /* ---- small helpers ---- */
 
-static bool db_error(PGconn *conn, struct ed_error *err)
+bool db_error(PGconn *conn, struct ed_error *err)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
         pg_command(conn, "ROLLBACK");
@@ -32,7 +33,7 @@ static bool db_error(PGconn *conn, struct ed_error *err)
                         "the record could not be reached; nothing was written, try again");
 }
 
-static bool fail(PGconn *conn, struct ed_error *err)
+bool fail(PGconn *conn, struct ed_error *err)
 {
     /* err is already set by the caller's check; undo whatever the transaction did. */
     (void)err;
@@ -42,7 +43,7 @@ static bool fail(PGconn *conn, struct ed_error *err)
 }
 
 /* A JSON integer (or integral real) as a text parameter; NULL when absent or null. */
-static const char *int_field(const json_t *body, const char *key, char *buf)
+const char *int_field(const json_t *body, const char *key, char *buf)
 {
     const json_t *v = json_object_get(body, key);
 
@@ -51,21 +52,21 @@ static const char *int_field(const json_t *body, const char *key, char *buf)
     return pg_int_param(buf, (long long)llround(json_number_value(v)));
 }
 
-static long long int_value(const json_t *body, const char *key)
+long long int_value(const json_t *body, const char *key)
 {
     const json_t *v = json_object_get(body, key);
 
     return json_is_number(v) ? (long long)llround(json_number_value(v)) : 0;
 }
 
-static const char *str_field(const json_t *body, const char *key)
+const char *str_field(const json_t *body, const char *key)
 {
     const json_t *v = json_object_get(body, key);
 
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static bool has_value(const json_t *body, const char *key)
+bool has_value(const json_t *body, const char *key)
 {
     const json_t *v = json_object_get(body, key);
 
@@ -73,8 +74,7 @@ static bool has_value(const json_t *body, const char *key)
 }
 
 /* Runs a query expected to give one row; returns it or NULL (logged) on error. */
-static PGresult *query(PGconn *conn, const char *what, const char *sql, int n,
-                       const char *const *params)
+PGresult *query(PGconn *conn, const char *what, const char *sql, int n, const char *const *params)
 {
     PGresult *res = pg_query(conn, sql, n, params);
 
@@ -89,22 +89,14 @@ static PGresult *query(PGconn *conn, const char *what, const char *sql, int n,
 
 /* The two scope parameters of a principal: its departments and its break-glass patients;
  * both NULL for the system, which the scope clause reads as "everything". */
-static void scope_params(const struct principal *who, const char **departments,
-                         const char **patients)
+void scope_params(const struct principal *who, const char **departments, const char **patients)
 {
     *departments = who ? who->departments : NULL;
     *patients = who ? who->patients : NULL;
 }
 
-/* The clause every patient-scoped statement carries, over encounter e, with the
- * departments as $2 and the break-glass patients as $3. */
-#define SCOPE_CLAUSE                                                   \
-    "($2::bigint[] IS NULL OR e.department_id = ANY($2::bigint[]) OR " \
-    "e.patient_id = ANY($3::bigint[]))"
-
-static bool audit(PGconn *conn, const struct principal *who, const char *action,
-                  long long patient_id, long long encounter_id, const char *category,
-                  bool high_severity, const char *detail)
+bool audit(PGconn *conn, const struct principal *who, const char *action, long long patient_id,
+           long long encounter_id, const char *category, bool high_severity, const char *detail)
 {
     return access_audit(conn, who, who ? NULL : "system", action, patient_id, encounter_id,
                         category, "success", high_severity, detail,
@@ -112,7 +104,7 @@ static bool audit(PGconn *conn, const struct principal *who, const char *action,
 }
 
 /* Whether who reaches this encounter only through a break-glass grant. */
-static bool through_break_glass(const struct principal *who, long long department_id)
+bool through_break_glass(const struct principal *who, long long department_id)
 {
     char id[32];
     const char *p;
@@ -158,9 +150,9 @@ json_t *store_departments(PGconn *conn, const struct principal *who, struct ed_e
 
 /* Runs a scoped read returning (json, patient_id, encounter_id, department_id) and audits
  * it in the same transaction: no audit row, no data. */
-static json_t *read_audited(PGconn *conn, const struct principal *who, const char *sql,
-                            long long id, const char *action, const char *category,
-                            const char *missing, struct ed_error *err)
+json_t *read_audited(PGconn *conn, const struct principal *who, const char *sql, long long id,
+                     const char *action, const char *category, const char *missing,
+                     struct ed_error *err)
 {
     char idbuf[24];
     const char *params[3];
@@ -245,18 +237,9 @@ long long store_encounter_department(PGconn *conn, const struct principal *who,
 
 /* ---- the write shape ---- */
 
-struct locked_encounter {
-    long long id;
-    long long department_id;
-    long long patient_id;
-    long long version;
-    char status[32];
-    bool has_bed;
-};
-
-static bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
-                               const struct store_write_opts *opts, struct locked_encounter *enc,
-                               struct ed_error *err)
+bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
+                        const struct store_write_opts *opts, struct locked_encounter *enc,
+                        struct ed_error *err)
 {
     static const char sql[] =
         "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
@@ -300,16 +283,6 @@ static bool begin_on_encounter(PGconn *conn, const struct principal *who, long l
     }
     return true;
 }
-
-/* What a write is, for its audit row. */
-struct write_audit {
-    const struct principal *who;
-    const char *action;   /* e.g. "vitals.create" */
-    const char *category; /* e.g. "vitals" */
-    long long patient_id;
-    long long department_id;
-    const struct store_write_opts *opts; /* the request's idempotency key, or NULL */
-};
 
 /* Keeps the reply for a retry with the same Idempotency-Key, in the write's transaction.
  * A key used in the last 24 hours makes this 409 idempotency_replay: the caller answers with
@@ -405,18 +378,26 @@ json_t *store_encounter_row(PGconn *conn, const struct principal *who, long long
 
 /* Appends the event with append_sql (which must return the new seq and take the encounter id
  * as $1), writes the audit row, reads back the reply and the frame, and commits. */
-static bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql,
-                         int nparams, const char *const *params, struct store_write *out,
-                         struct ed_error *err)
+bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql, int nparams,
+                  const char *const *params, struct store_write *out, struct ed_error *err)
 {
     static const char read_sql[] =
         "SELECT (payload || jsonb_build_object('seq', seq))::text, event_frame($1, $2), "
         "encounter_id FROM event WHERE department_id = $1 AND seq = $2";
-    char deptbuf[24], seqbuf[24];
+    char deptbuf[24], seqbuf[24], staffbuf[24];
     const char *read_params[2];
-    PGresult *res = query(conn, "append event", append_sql, nparams, params);
+    const char *actor_params[] = {
+        wa->who && wa->who->staff_id ? pg_int_param(staffbuf, wa->who->staff_id) : ""};
+    PGresult *res;
     long long seq;
 
+    /* Who made the change, for the event's timeline line (SQL event_timeline). */
+    res = query(conn, "event actor", "SELECT set_config('edlive.staff_id', $1, true)", 1,
+                actor_params);
+    if (!res)
+        return db_error(conn, err);
+    PQclear(res);
+    res = query(conn, "append event", append_sql, nparams, params);
     if (!res)
         return db_error(conn, err);
     seq = atoll(PQgetvalue(res, 0, 0));
@@ -448,9 +429,8 @@ static bool commit_event(PGconn *conn, const struct write_audit *wa, const char 
 }
 
 /* Runs a change statement; a unique violation becomes 409 on conflict_field. */
-static bool change(PGconn *conn, const char *what, const char *sql, int n,
-                   const char *const *params, const char *conflict_field, const char *conflict_msg,
-                   struct ed_error *err)
+bool change(PGconn *conn, const char *what, const char *sql, int n, const char *const *params,
+            const char *conflict_field, const char *conflict_msg, struct ed_error *err)
 {
     PGresult *res = pg_query(conn, sql, n, params);
     bool ok = pg_ok(conn, res, what);
@@ -466,8 +446,8 @@ static bool change(PGconn *conn, const char *what, const char *sql, int n,
 
 /* Checks that staff_id is active staff of the department, with one of the roles given
  * (a NULL-terminated list; NULL for any role). */
-static bool check_staff(PGconn *conn, long long department_id, const json_t *body, const char *key,
-                        const char *const *roles, struct ed_error *err)
+bool check_staff(PGconn *conn, long long department_id, const json_t *body, const char *key,
+                 const char *const *roles, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT st.role FROM staff st JOIN staff_department sd ON sd.staff_id = st.id "
@@ -503,8 +483,7 @@ static bool check_staff(PGconn *conn, long long department_id, const json_t *bod
 }
 
 /* A time given in the body must not lie in the future (5 min of clock skew allowed). */
-static bool check_not_future(PGconn *conn, const char *when, const char *field,
-                             struct ed_error *err)
+bool check_not_future(PGconn *conn, const char *when, const char *field, struct ed_error *err)
 {
     const char *params[] = {when};
     PGresult *res;
@@ -645,7 +624,7 @@ bool store_arrival(PGconn *conn, const struct principal *who, long long departme
     }
 }
 
-/* ---- triage, bed, assignment, status ---- */
+/* ---- triage, assignment, status (the bed move is in store_clinical.c) ---- */
 
 bool store_triage(PGconn *conn, const struct principal *who, long long encounter_id,
                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
@@ -667,51 +646,6 @@ bool store_triage(PGconn *conn, const struct principal *who, long long encounter
         return false;
     return commit_event(conn,
                         &(struct write_audit){who, "encounter.triage", "encounter", enc.patient_id,
-                                              enc.department_id, opts},
-                        append_sql, 1, params, out, err);
-}
-
-bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id,
-               const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-               struct ed_error *err)
-{
-    static const char bed_sql[] = "SELECT area FROM bed WHERE id = $1 AND department_id = $2";
-    /* A waiting patient put in a treatment space is in a room from now on. */
-    static const char sql[] =
-        "UPDATE encounter SET bed_id = $2::bigint, "
-        "status = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
-        "THEN 'in_room' ELSE status END, "
-        "status_at = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
-        "THEN now() ELSE status_at END WHERE id = $1";
-    static const char append_sql[] = "SELECT append_event($1, 'encounter.bed_assigned', NULL)";
-    struct locked_encounter enc;
-    char encbuf[24], bedbuf[24], deptbuf[24], area[32] = "";
-    const char *params[3];
-
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
-        return false;
-    params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = int_field(body, "bed_id", bedbuf);
-    if (params[1]) {
-        const char *bed_params[] = {params[1], pg_int_param(deptbuf, enc.department_id)};
-        PGresult *res = query(conn, "check bed", bed_sql, 2, bed_params);
-        if (!res)
-            return db_error(conn, err);
-        if (PQntuples(res) == 0) {
-            PQclear(res);
-            ed_error_set(err, 422, "unknown_reference", "bed_id",
-                         "no bed with this id in this department");
-            return fail(conn, err);
-        }
-        snprintf(area, sizeof area, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-    }
-    params[2] = area;
-    if (!change(conn, "assign bed", sql, 3, params, "bed_id",
-                "this bed is occupied by another patient", err))
-        return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id,
                                               enc.department_id, opts},
                         append_sql, 1, params, out, err);
 }
@@ -752,19 +686,23 @@ bool store_status(PGconn *conn, const struct principal *who, long long encounter
                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
                   struct ed_error *err)
 {
+    /* "at": when it happened, if not now (a status recorded late). */
     static const char sql[] =
-        "UPDATE encounter SET status = $2, status_at = now(), departed_at = CASE WHEN $2 IN "
-        "('departed', 'left_without_being_seen') THEN now() ELSE departed_at END WHERE id = $1";
+        "UPDATE encounter SET status = $2, status_at = coalesce($3::timestamptz, now()), "
+        "departed_at = CASE WHEN $2 IN ('departed', 'left_without_being_seen') "
+        "THEN coalesce($3::timestamptz, now()) ELSE departed_at END WHERE id = $1";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.status_changed', NULL)";
     struct locked_encounter enc;
     char encbuf[24];
-    const char *params[2];
+    const char *params[3];
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !check_event_time(conn, &enc, str_field(body, "at"), "at", "location_since", err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = str_field(body, "status");
-    if (!change(conn, "change status", sql, 2, params, NULL, NULL, err))
+    params[2] = str_field(body, "at");
+    if (!change(conn, "change status", sql, 3, params, NULL, NULL, err))
         return false;
     return commit_event(conn,
                         &(struct write_audit){who, "encounter.status", "encounter", enc.patient_id,
@@ -800,7 +738,9 @@ static bool check_vitals_rules(const json_t *body, struct ed_error *err)
     return true;
 }
 
-static json_t *news2_json(const json_t *body, char *temp_tenths_text)
+/* NEWS2 of one vitals set on the patient's SpO2 scale (1 or 2), as stored with the row: the
+ * sub-scores, the chart 4 response band and the reassessment interval (news2.h). */
+static json_t *news2_json(const json_t *body, int spo2_scale, char *temp_tenths_text)
 {
     struct news2_input in = {0};
     struct news2_result r;
@@ -826,12 +766,15 @@ static json_t *news2_json(const json_t *body, char *temp_tenths_text)
         in.temperature_c = (double)tenths / 10.0;
         snprintf(temp_tenths_text, 48, "%ld.%ld", tenths / 10, tenths % 10);
     }
+    in.use_scale2 = spo2_scale == 2;
     news2_compute(&in, &r);
     for (int p = 0; p < NEWS2_PARAM_COUNT; p++)
         if (r.score[p] >= 0)
             json_object_set_new(scores, news2_param_name(p), json_integer(r.score[p]));
-    return json_pack("{s:i,s:b,s:b,s:s,s:o}", "total", r.total, "complete", r.complete,
-                     "any_single_3", r.any_single_3, "scale", "1", "scores", scores);
+    return json_pack("{s:i,s:b,s:b,s:i,s:s,s:i,s:o}", "total", r.total, "complete", r.complete,
+                     "any_single_3", r.any_single_3, "scale", spo2_scale, "band",
+                     news2_band_name(news2_band(&r)), "reassess_min", news2_reassess_minutes(&r),
+                     "scores", scores);
 }
 
 bool store_vitals(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -860,7 +803,12 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
         !check_staff(conn, enc.department_id, body, "taken_by", NULL, err) ||
         !check_not_future(conn, str_field(body, "taken_at"), "taken_at", err))
         return false;
-    news2 = news2_json(body, temp);
+    res = query(conn, "spo2 scale", "SELECT spo2_scale FROM encounter WHERE id = $1", 1,
+                (const char *[]){pg_int_param(b[0], encounter_id)});
+    if (!res)
+        return db_error(conn, err);
+    news2 = news2_json(body, atoi(PQgetvalue(res, 0, 0)), temp);
+    PQclear(res);
     news2_text = json_dumps(news2, JSON_COMPACT);
     json_decref(news2);
     params[0] = pg_int_param(b[0], encounter_id);

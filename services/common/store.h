@@ -75,6 +75,31 @@ store_write_fn store_vitals;
 store_write_fn store_note;
 store_write_fn store_status;
 
+/* The clinical record (store_clinical.c; proto/README.md "Clinical record"). id: encounter,
+ * except where noted. Times given in bodies ("at", "decided_at", "departed_at") must not be in
+ * the future nor before the arrival (422 out_of_range naming the field). */
+store_write_fn store_order_create;
+store_write_fn store_order_status; /* id: order */
+store_write_fn store_order_seen;   /* id: order */
+store_write_fn store_disposition;
+store_write_fn store_departure;
+store_write_fn store_comment;
+store_write_fn store_isolation;
+store_write_fn store_news2_scale;
+store_write_fn store_reassessment;
+store_write_fn store_diagnosis;
+store_write_fn store_allergy;
+store_write_fn store_medication;
+store_write_fn store_problem;
+store_write_fn store_bed_status;           /* id: bed; a department event */
+store_write_fn store_alert_thresholds_put; /* id: department; a department event */
+
+json_t *store_alert_thresholds(PGconn *conn, const struct principal *who, long long department_id,
+                               struct ed_error *err);
+/* Metrics of one local day (date "YYYY-MM-DD", NULL: today in the department's zone). */
+json_t *store_metrics(PGconn *conn, const struct principal *who, long long department_id,
+                      const char *date, struct ed_error *err);
+
 /* After a break-glass grant: an event on the encounter, so its department's boards show who
  * has emergency access (the row's break_glass list). */
 bool store_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,

@@ -18,11 +18,11 @@ struct demo_bed {
 };
 
 static const struct demo_bed demo_beds[] = {
-    {"R1", "resus"},      {"R2", "resus"},        {"A1", "acute"},      {"A2", "acute"},
-    {"A3", "acute"},      {"A4", "acute"},        {"A5", "acute"},      {"A6", "acute"},
-    {"A7", "acute"},      {"A8", "acute"},        {"F1", "fast_track"}, {"F2", "fast_track"},
-    {"F3", "fast_track"}, {"F4", "fast_track"},   {"H1", "hallway"},    {"H2", "hallway"},
-    {"H3", "hallway"},    {"WR", "waiting_room"},
+    {"R1", "resus"},      {"R2", "resus"},      {"A1", "acute"},      {"A2", "acute"},
+    {"A3", "acute"},      {"A4", "acute"},      {"A5", "acute"},      {"A6", "acute"},
+    {"A7", "acute"},      {"A8", "acute"},      {"A9", "acute"},      {"A10", "acute"},
+    {"F1", "fast_track"}, {"F2", "fast_track"}, {"F3", "fast_track"}, {"F4", "fast_track"},
+    {"H1", "hallway"},    {"H2", "hallway"},    {"H3", "hallway"},    {"WR", "waiting_room"},
 };
 
 struct demo_staff {
@@ -149,7 +149,7 @@ static const struct demo_encounter demo[] = {
      "male",
      "ambulance",
      "Fall, hip pain",
-     190,
+     400,
      3,
      "A3",
      "disposition_decided",
@@ -381,6 +381,11 @@ static const struct demo_encounter demo[] = {
      "A",
      2,
      "Two large-bore IVs. Hb sent, crossmatch 2 units."},
+    /* A name alike Haddad, Yusuf (A1): the board warns of the similar names. */
+    {"100252", "Hadad", "Yousef", "1983-02-17", "male", "walk_in", "Chest tightness on exertion",
+     14,       3,       NULL,     "waiting",    -1,     -1,        88,
+     16,       138,     86,       98,           36.8,   0,         "A",
+     3,        NULL},
 };
 
 static const struct demo_encounter peds[] = {
@@ -468,29 +473,72 @@ static bool run(PGconn *conn, store_write_fn *write, long long id, json_t *body)
     return ok;
 }
 
-static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encounter *e,
-                           const long long *staff_ids, int fallback_nurse,
-                           long long (*bed_id)(PGconn *, long long, const char *))
+static long long find_bed(PGconn *conn, long long dept, const char *label);
+
+static void iso_at(char *out, size_t cap, time_t t)
 {
-    char arrived[32], taken[32];
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A body with one time field set to minutes before now (or none when minutes < 0). */
+static json_t *with_time(json_t *body, const char *key, int minutes_ago)
+{
+    char at[32];
+
+    if (minutes_ago >= 0) {
+        iso_minutes_ago(at, sizeof at, minutes_ago);
+        json_object_set_new(body, key, json_string(at));
+    }
+    return body;
+}
+
+static long long seed_arrival(PGconn *conn, long long dept, const struct demo_encounter *e,
+                              time_t arrived)
+{
+    char at[32];
     struct store_write w = {0};
     struct ed_error err = {0};
     json_t *body;
-    long long enc;
+    long long enc = 0;
 
-    iso_minutes_ago(arrived, sizeof arrived, e->minutes_ago);
+    iso_at(at, sizeof at, arrived);
     body =
         json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:s}", "patient", "mrn", e->mrn, "family_name",
                   e->family, "given_name", e->given, "birth_date", e->birth, "sex", e->sex,
-                  "arrival_mode", e->mode, "chief_complaint", e->complaint, "arrived_at", arrived);
-    if (!store_arrival(conn, NULL, dept, body, NULL, &w, &err)) {
+                  "arrival_mode", e->mode, "chief_complaint", e->complaint, "arrived_at", at);
+    if (store_arrival(conn, NULL, dept, body, NULL, &w, &err))
+        enc = w.encounter_id;
+    else
         log_error("seed arrival failed: %s %s", err.code, err.field);
-        json_decref(body);
-        return false;
-    }
     json_decref(body);
-    enc = w.encounter_id;
     store_write_clear(&w);
+    return enc;
+}
+
+/* When a current patient reached a bed: a few minutes after arrival, longer for those who
+ * have been here longer (so arrival-to-room times vary), never in the future. */
+static int room_minutes_ago(const struct demo_encounter *e)
+{
+    int delay = 4 + e->minutes_ago / 6;
+
+    return e->minutes_ago - delay >= 1 ? e->minutes_ago - delay : 1;
+}
+
+static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encounter *e,
+                           const long long *staff_ids, int fallback_nurse,
+                           long long (*bed_id)(PGconn *, long long, const char *), long long *out)
+{
+    char taken[32];
+    json_t *body;
+    long long enc = seed_arrival(conn, dept, e, time(NULL) - (time_t)e->minutes_ago * 60);
+    int room = room_minutes_ago(e);
+
+    if (!enc)
+        return false;
+    *out = enc;
     if (e->esi > 0 && !run(conn, store_triage, enc, json_pack("{s:i}", "esi", e->esi)))
         return false;
     if (e->hr > 0) {
@@ -503,8 +551,10 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
         if (!run(conn, store_vitals, enc, body))
             return false;
     }
-    if (e->bed && !run(conn, store_bed, enc,
-                       json_pack("{s:I}", "bed_id", (json_int_t)bed_id(conn, dept, e->bed))))
+    if (e->bed &&
+        !run(conn, store_bed, enc,
+             with_time(json_pack("{s:I}", "bed_id", (json_int_t)bed_id(conn, dept, e->bed)), "at",
+                       room)))
         return false;
     if (e->attending >= 0 || e->nurse >= 0) {
         body = json_object();
@@ -515,7 +565,13 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
         if (!run(conn, store_assignment, enc, body))
             return false;
     }
-    if (strcmp(e->status, "waiting") != 0 &&
+    /* Seen a few minutes after reaching the bed; a decided patient was seen first. */
+    if ((!strcmp(e->status, "seen_by_provider") || !strcmp(e->status, "disposition_decided")) &&
+        !run(conn, store_status, enc,
+             with_time(json_pack("{s:s}", "status", "seen_by_provider"), "at",
+                       room > 3 ? room - 3 : 0)))
+        return false;
+    if (!strcmp(e->status, "disposition_decided") &&
         !run(conn, store_status, enc, json_pack("{s:s}", "status", e->status)))
         return false;
     if (e->note && !run(conn, store_note, enc,
@@ -523,6 +579,422 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
                                   (json_int_t)staff_ids[e->attending >= 0 ? e->attending : 0],
                                   "text", e->note)))
         return false;
+    return true;
+}
+
+/* ---- the clinical record of the current patients (issue 5) ---- */
+
+/* One write of the record on a current encounter, by MRN: which store function, and its
+ * body as JSON text. */
+struct demo_record_write {
+    const char *mrn;
+    store_write_fn *write;
+    const char *body;
+};
+
+/* Orders in every state (some abnormal, a result nobody has seen yet), boarders (one over
+ * 4 h), isolation, comments, allergies (and one patient with none known), home medications,
+ * problem lists (one with an ICD-9 code from an older list), a scale-2 COPD patient. */
+static const struct demo_record_write demo_record[] = {
+    {"100231", store_allergy,
+     "{\"substance\":\"Penicillin\",\"reaction\":\"Hives\","
+     "\"severity\":\"moderate\"}"},
+    {"100231", store_medication,
+     "{\"name\":\"Aspirin\",\"dose\":\"75 mg\",\"route\":\"PO\","
+     "\"frequency\":\"once daily\"}"},
+    {"100231", store_medication,
+     "{\"name\":\"Atorvastatin\",\"dose\":\"40 mg\",\"route\":\"PO\","
+     "\"frequency\":\"at night\"}"},
+    {"100231", store_medication,
+     "{\"name\":\"Metformin\",\"dose\":\"500 mg\",\"route\":\"PO\","
+     "\"frequency\":\"twice daily\"}"},
+    {"100231", store_problem,
+     "{\"system\":\"icd10\",\"code\":\"I10\",\"display\":\"Essential "
+     "(primary) hypertension\",\"onset\":\"2009-05-01\"}"},
+    {"100231", store_problem,
+     "{\"system\":\"icd10\",\"code\":\"E11.9\",\"display\":\"Type 2 "
+     "diabetes mellitus without complications\",\"onset\":\"2015-03-01\"}"},
+    {"100231", store_order_create, "{\"kind\":\"lab\",\"name\":\"Troponin I (high sensitivity)\"}"},
+    {"100231", store_order_create, "{\"kind\":\"imaging\",\"name\":\"Chest X-ray\"}"},
+    {"100231", store_order_create, "{\"kind\":\"consult\",\"name\":\"Cardiology consult\"}"},
+    {"100231", store_comment, "{\"text\":\"Cath lab notified, awaiting cardiology\"}"},
+    {"100232", store_news2_scale, "{\"scale\":2}"},
+    {"100232", store_allergy, "{\"no_known_allergies\":true}"},
+    {"100232", store_medication,
+     "{\"name\":\"Tiotropium\",\"dose\":\"18 mcg\",\"route\":"
+     "\"inhaled\",\"frequency\":\"once daily\"}"},
+    {"100232", store_medication,
+     "{\"name\":\"Salbutamol\",\"dose\":\"100 mcg, 2 puffs\","
+     "\"route\":\"inhaled\",\"frequency\":\"as needed\"}"},
+    {"100232", store_problem,
+     "{\"system\":\"icd9\",\"code\":\"496\",\"display\":\"Chronic "
+     "airway obstruction, not elsewhere classified\",\"onset\":\"2008-01-01\"}"},
+    {"100232", store_problem,
+     "{\"system\":\"icd10\",\"code\":\"J44.9\",\"display\":\"Chronic "
+     "obstructive pulmonary disease, unspecified\"}"},
+    {"100232", store_order_create, "{\"kind\":\"lab\",\"name\":\"Arterial blood gas\"}"},
+    {"100232", store_order_create, "{\"kind\":\"lab\",\"name\":\"Influenza A/B PCR\"}"},
+    {"100232", store_order_create, "{\"kind\":\"imaging\",\"name\":\"Chest X-ray\"}"},
+    {"100232", store_isolation, "{\"isolation\":\"droplet\"}"},
+    {"100232", store_comment, "{\"text\":\"Target SpO2 88-92% (scale 2)\"}"},
+    {"100233", store_order_create, "{\"kind\":\"lab\",\"name\":\"Full blood count\"}"},
+    {"100233", store_order_create, "{\"kind\":\"lab\",\"name\":\"C-reactive protein\"}"},
+    {"100233", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT abdomen and pelvis\"}"},
+    {"100233", store_allergy, "{\"no_known_allergies\":true}"},
+    {"100234", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head (non-contrast)\"}"},
+    {"100235", store_order_create, "{\"kind\":\"imaging\",\"name\":\"X-ray right hip\"}"},
+    {"100235", store_order_create, "{\"kind\":\"consult\",\"name\":\"Orthopaedics consult\"}"},
+    {"100235", store_diagnosis,
+     "{\"system\":\"icd10\",\"code\":\"S72.001A\",\"display\":"
+     "\"Fracture of unspecified part of neck of right femur, initial "
+     "encounter\"}"},
+    {"100235", store_allergy,
+     "{\"substance\":\"Codeine\",\"reaction\":\"Nausea and vomiting\","
+     "\"severity\":\"mild\"}"},
+    {"100235", store_medication,
+     "{\"name\":\"Warfarin\",\"dose\":\"3 mg\",\"route\":\"PO\","
+     "\"frequency\":\"once daily\"}"},
+    {"100235", store_comment, "{\"text\":\"On warfarin - INR sent. Waiting for ward bed\"}"},
+    {"100236", store_order_create, "{\"kind\":\"lab\",\"name\":\"Urinalysis\"}"},
+    {"100236", store_comment, "{\"text\":\"14/40 pregnant, obstetrics aware\"}"},
+    {"100237", store_isolation, "{\"isolation\":\"contact\"}"},
+    {"100237", store_allergy,
+     "{\"substance\":\"Sulfonamides\",\"reaction\":\"Rash\","
+     "\"severity\":\"mild\"}"},
+    {"100237", store_problem,
+     "{\"system\":\"icd10\",\"code\":\"Z22.322\",\"display\":\"Carrier "
+     "of methicillin resistant Staphylococcus aureus\"}"},
+    {"100237", store_order_create, "{\"kind\":\"lab\",\"name\":\"Blood cultures x2\"}"},
+    {"100237", store_order_create, "{\"kind\":\"lab\",\"name\":\"Lactate\"}"},
+    {"100240", store_diagnosis,
+     "{\"system\":\"icd10\",\"code\":\"J02.9\",\"display\":\"Acute "
+     "pharyngitis, unspecified\"}"},
+    {"100240", store_order_create, "{\"kind\":\"lab\",\"name\":\"Rapid strep antigen\"}"},
+    {"100242", store_comment, "{\"text\":\"Police at bedside\"}"},
+    {"100242", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head (non-contrast)\"}"},
+    {"100245", store_allergy,
+     "{\"substance\":\"Amoxicillin\",\"reaction\":\"Widespread rash\","
+     "\"severity\":\"unknown\"}"},
+    {"100245", store_medication,
+     "{\"name\":\"Amoxicillin\",\"dose\":\"500 mg\",\"route\":\"PO\","
+     "\"frequency\":\"three times daily\"}"},
+    {"100249", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head and CT angiogram\"}"},
+    {"100249", store_comment, "{\"text\":\"Stroke alert - CT now\"}"},
+    {"100251", store_order_create, "{\"kind\":\"lab\",\"name\":\"Haemoglobin\"}"},
+    {"100251", store_order_create, "{\"kind\":\"lab\",\"name\":\"Group and crossmatch 2 units\"}"},
+    {"100251", store_diagnosis,
+     "{\"system\":\"icd10\",\"code\":\"K92.1\",\"display\":"
+     "\"Melaena\"}"},
+    {"100251", store_medication,
+     "{\"name\":\"Ibuprofen\",\"dose\":\"400 mg\",\"route\":\"PO\","
+     "\"frequency\":\"three times daily\"}"},
+};
+
+/* Order progress and dispositions: on the n-th order of a patient (1-based), with a time. */
+struct demo_order_step {
+    const char *mrn;
+    int order;          /* 1-based among the patient's orders above */
+    const char *status; /* "collected", "resulted", or "seen" */
+    int abnormal;       /* -1 not stated, 0, 1 */
+};
+
+static const struct demo_order_step demo_order_steps[] = {
+    {"100231", 1, "collected", -1}, {"100231", 1, "resulted", 1}, /* new abnormal result */
+    {"100231", 2, "collected", -1}, {"100232", 1, "resulted", 1}, {"100232", 1, "seen", -1},
+    {"100232", 2, "collected", -1}, {"100232", 3, "resulted", 0}, {"100232", 3, "seen", -1},
+    {"100233", 1, "resulted", 0},   {"100233", 1, "seen", -1},    {"100233", 2, "resulted", 1},
+    {"100235", 1, "resulted", 1},   {"100235", 1, "seen", -1},    {"100235", 2, "resulted", -1},
+    {"100235", 2, "seen", -1},      {"100236", 1, "resulted", 0}, {"100237", 1, "collected", -1},
+    {"100237", 2, "resulted", 1},   {"100240", 1, "resulted", 0}, {"100240", 1, "seen", -1},
+    {"100249", 1, "collected", -1}, {"100251", 1, "resulted", 1}, {"100251", 1, "seen", -1},
+    {"100251", 2, "collected", -1},
+};
+
+struct demo_disposition {
+    const char *mrn, *kind, *destination;
+    int minutes_ago;
+};
+
+/* Two boarders (Walsh over 4 h) and a discharge waiting for transport. */
+static const struct demo_disposition demo_dispositions[] = {
+    {"100235", "admit", "Orthopaedics, Ward 7", 290},
+    {"100251", "admit", "Gastroenterology, Ward 4", 70},
+    {"100240", "discharge", NULL, 20},
+};
+
+static long long encounter_of(PGconn *conn, const char *mrn)
+{
+    const char *params[] = {mrn};
+
+    return insert_id(conn,
+                     "SELECT e.id FROM encounter e JOIN patient p ON p.id = e.patient_id WHERE "
+                     "p.mrn = $1 AND e.departed_at IS NULL",
+                     1, params);
+}
+
+static long long nth_order(PGconn *conn, long long enc, int n)
+{
+    char encbuf[24], nbuf[24];
+    const char *params[] = {pg_int_param(encbuf, enc), pg_int_param(nbuf, n - 1)};
+
+    return insert_id(conn,
+                     "SELECT id FROM clinical_order WHERE encounter_id = $1 ORDER BY id "
+                     "OFFSET $2 LIMIT 1",
+                     2, params);
+}
+
+static bool seed_record(PGconn *conn)
+{
+    for (size_t i = 0; i < sizeof demo_record / sizeof demo_record[0]; i++) {
+        const struct demo_record_write *r = &demo_record[i];
+        long long enc = encounter_of(conn, r->mrn);
+        json_t *body = json_loads(r->body, 0, NULL);
+        if (!enc || !body || !run(conn, r->write, enc, body))
+            return false;
+    }
+    for (size_t i = 0; i < sizeof demo_order_steps / sizeof demo_order_steps[0]; i++) {
+        const struct demo_order_step *st = &demo_order_steps[i];
+        long long order = nth_order(conn, encounter_of(conn, st->mrn), st->order);
+        json_t *body = json_pack("{s:s}", "status", st->status);
+        if (st->abnormal >= 0)
+            json_object_set_new(body, "abnormal", json_boolean(st->abnormal));
+        if (!order || !run(conn, strcmp(st->status, "seen") ? store_order_status : store_order_seen,
+                           order, body))
+            return false;
+    }
+    for (size_t i = 0; i < sizeof demo_dispositions / sizeof demo_dispositions[0]; i++) {
+        const struct demo_disposition *d = &demo_dispositions[i];
+        json_t *body = json_pack("{s:s}", "kind", d->kind);
+        if (d->destination)
+            json_object_set_new(body, "destination", json_string(d->destination));
+        if (!run(conn, store_disposition, encounter_of(conn, d->mrn),
+                 with_time(body, "decided_at", d->minutes_ago)))
+            return false;
+    }
+    return true;
+}
+
+/* ---- history: earlier visits, today's departures, and the same weekday of 4 prior weeks ---- */
+
+/* One finished visit: arrival, a bed after room_min (none: left from the waiting room),
+ * provider contact seen_min after arrival (0: none), disposition decided dispo_min after
+ * arrival, departure depart_min after arrival. Diagnoses are added by the caller. */
+struct demo_visit {
+    time_t arrived;
+    const char *bed;
+    int room_min, seen_min, dispo_min, depart_min;
+    const char *dispo, *destination;
+    const char *dx_code, *dx_display; /* an ICD-10 discharge diagnosis, or NULL */
+};
+
+/* body with key set to minutes after t. */
+static json_t *at_min(time_t t, json_t *body, const char *key, int minutes)
+{
+    char at[32];
+
+    iso_at(at, sizeof at, t + (time_t)minutes * 60);
+    json_object_set_new(body, key, json_string(at));
+    return body;
+}
+
+static long long seed_visit(PGconn *conn, long long dept, const struct demo_encounter *who,
+                            const struct demo_visit *v)
+{
+    long long enc = seed_arrival(conn, dept, who, v->arrived);
+    json_t *body;
+
+    if (!enc)
+        return 0;
+    if (v->bed &&
+        !run(conn, store_bed, enc,
+             at_min(v->arrived,
+                    json_pack("{s:I}", "bed_id", (json_int_t)find_bed(conn, dept, v->bed)), "at",
+                    v->room_min)))
+        return 0;
+    if (v->seen_min > 0 && !run(conn, store_status, enc,
+                                at_min(v->arrived, json_pack("{s:s}", "status", "seen_by_provider"),
+                                       "at", v->seen_min)))
+        return 0;
+    body = json_pack("{s:s}", "kind", v->dispo);
+    if (v->destination)
+        json_object_set_new(body, "destination", json_string(v->destination));
+    if (v->dx_code && !run(conn, store_diagnosis, enc,
+                           json_pack("{s:s,s:s,s:s}", "system", "icd10", "code", v->dx_code,
+                                     "display", v->dx_display)))
+        return 0;
+    if (!run(conn, store_disposition, enc, at_min(v->arrived, body, "decided_at", v->dispo_min)) ||
+        !run(conn, store_departure, enc,
+             at_min(v->arrived, json_object(), "departed_at", v->depart_min)))
+        return 0;
+    return enc;
+}
+
+/* Older diagnoses, kept as they were coded (ICD-9 before the switch to ICD-10). */
+static bool legacy_diagnosis(PGconn *conn, long long enc, const char *system, const char *code,
+                             const char *display)
+{
+    char encbuf[24];
+    const char *params[] = {pg_int_param(encbuf, enc), system, code, display};
+
+    return insert_id(conn,
+                     "INSERT INTO encounter_diagnosis (encounter_id, system, code, display) "
+                     "VALUES ($1, $2, $3, $4) RETURNING id",
+                     4, params) != 0;
+}
+
+static time_t days_ago_at(int days, int hour, int minute)
+{
+    time_t now = time(NULL), t;
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    tm.tm_mday -= days;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = 0;
+    t = timegm(&tm);
+    return t;
+}
+
+static const struct demo_encounter *demo_by_mrn(const char *mrn)
+{
+    for (size_t i = 0; i < sizeof demo / sizeof demo[0]; i++)
+        if (!strcmp(demo[i].mrn, mrn))
+            return &demo[i];
+    return NULL;
+}
+
+/* Invented patients of the earlier weeks. */
+static const char *const history_family[] = {
+    "Adler", "Baptiste",  "Cohen", "Delgado", "Eze",    "Farouk", "Gallagher", "Horvath",
+    "Ibsen", "Jovanovic", "Kaur",  "Lambert", "Mwangi", "Novak",  "Olsen",     "Pereira",
+    "Quinn", "Rahimi",    "Sato",  "Torres",  "Ulrich", "Vance",  "Wojcik",    "Yilmaz",
+};
+static const char *const history_given[] = {
+    "Ruth", "Omar", "Elena",    "Tomas",  "Grace",   "Idris", "Maeve",  "Pavel",
+    "Sara", "Luka", "Harpreet", "Claire", "Wanjiru", "Jakub", "Ingrid", "Rui",
+};
+static const char *const history_complaints[] = {
+    "Chest pain",   "Abdominal pain", "Fall",      "Shortness of breath",
+    "Laceration",   "Fever",          "Back pain", "Headache",
+    "Ankle injury", "Dizziness",      "Vomiting",  "Urinary symptoms",
+};
+
+/* An ICD-10 diagnosis for each complaint above (same order). */
+static const char *const history_dx[][2] = {
+    {"R07.9", "Chest pain, unspecified"},
+    {"R10.4", "Other and unspecified abdominal pain"},
+    {"S00.83XA", "Contusion of other part of head, initial encounter"},
+    {"J18.9", "Pneumonia, unspecified organism"},
+    {"S61.412A", "Laceration without foreign body of left hand, initial encounter"},
+    {"R50.9", "Fever, unspecified"},
+    {"M54.5", "Low back pain"},
+    {"R51", "Headache"},
+    {"S93.401A", "Sprain of unspecified ligament of right ankle, initial encounter"},
+    {"R42", "Dizziness and giddiness"},
+    {"R11.10", "Vomiting, unspecified"},
+    {"N39.0", "Urinary tract infection, site not specified"},
+};
+
+/* Arrival times (minutes after local midnight) of one weekday's visits: quiet at night,
+ * busiest from late morning to evening, as EDs are. */
+static const int history_minutes[] = {
+    25,  140, 395, 490,  555,  610,  650,  700,  735,  790,  830,
+    880, 935, 970, 1025, 1080, 1110, 1170, 1240, 1310, 1390,
+};
+
+static bool seed_history(PGconn *conn, long long dept)
+{
+    static const char *const beds[] = {"A1", "A2", "F1", "F2", "A4", "H1", "R2", "F3"};
+    struct demo_encounter p = {0};
+    char mrn[16], birth[16];
+    long long enc;
+    int serial = 0;
+
+    /* Earlier visits of current patients: the chart shows them when they come back. */
+    {
+        const struct demo_encounter *lindqvist = demo_by_mrn("100232");
+        const struct demo_encounter *okafor = demo_by_mrn("100231");
+        const struct demo_encounter *schmidt = demo_by_mrn("100237");
+        struct demo_visit copd = {
+            days_ago_at(16, 3, 40),
+            "R2",
+            12,
+            20,
+            150,
+            310,
+            "admit",
+            "Respiratory, Ward 9",
+            "J44.1",
+            "Chronic obstructive pulmonary disease with (acute) exacerbation"};
+        struct demo_visit copd_old = {
+            days_ago_at(4380, 14, 5), "A2", 35, 50, 180, 215, "discharge", NULL, NULL, NULL};
+        struct demo_visit chest_old = {
+            days_ago_at(4750, 19, 30), "A1", 20, 40, 200, 230, "discharge", NULL, NULL, NULL};
+        struct demo_visit uti = {days_ago_at(23, 11, 10),
+                                 "A5",
+                                 25,
+                                 45,
+                                 160,
+                                 190,
+                                 "discharge",
+                                 NULL,
+                                 "N39.0",
+                                 "Urinary tract infection, site not specified"};
+        if (!seed_visit(conn, dept, lindqvist, &copd) || !seed_visit(conn, dept, schmidt, &uti))
+            return false;
+        /* Twelve years ago: coded in ICD-9, kept as it was. */
+        enc = seed_visit(conn, dept, lindqvist, &copd_old);
+        if (!enc || !legacy_diagnosis(conn, enc, "icd9", "491.21",
+                                      "Obstructive chronic bronchitis with (acute) exacerbation"))
+            return false;
+        enc = seed_visit(conn, dept, okafor, &chest_old);
+        if (!enc || !legacy_diagnosis(conn, enc, "icd9", "786.50", "Chest pain, unspecified") ||
+            !legacy_diagnosis(conn, enc, "icd9", "401.9", "Essential hypertension, unspecified"))
+            return false;
+    }
+    /* The same weekday in each of the four weeks before today (the metrics' comparison), and
+     * today's visits that have already left (two without being seen). */
+    for (int week = 4; week >= 0; week--) {
+        int minutes_today = (int)((time(NULL) - days_ago_at(0, 0, 0)) / 60);
+        for (size_t i = 0; i < sizeof history_minutes / sizeof history_minutes[0]; i++) {
+            int at_min = history_minutes[i] + week * 7;
+            int n = serial++;
+            bool lwbs = n % 9 == 4, admit = n % 5 == 2, transfer = n % 17 == 11;
+            struct demo_visit v = {0};
+            int length = lwbs ? 70 : admit ? 320 + n % 4 * 40 : 120 + n % 7 * 25;
+            /* Today: only visits that have finished by now. */
+            if (week == 0 && at_min + length + 10 > minutes_today)
+                continue;
+            v.arrived = days_ago_at(7 * week, 0, 0) + (time_t)at_min * 60;
+            v.bed = lwbs ? NULL : beds[n % 8];
+            v.room_min = 6 + n % 6 * 7;
+            v.seen_min = lwbs ? 0 : v.room_min + 4 + n % 4 * 5;
+            v.dispo = lwbs ? "lwbs" : transfer ? "transfer" : admit ? "admit" : "discharge";
+            v.destination = transfer ? "St Mary's Hospital, cardiology"
+                            : admit  ? "Medical "
+                                       "admissions unit"
+                                     : NULL;
+            v.dispo_min = lwbs ? length - 5 : admit ? 150 + n % 3 * 20 : length - 25;
+            v.depart_min = length;
+            if (!lwbs) {
+                v.dx_code = history_dx[n % 12][0];
+                v.dx_display = history_dx[n % 12][1];
+            }
+            snprintf(mrn, sizeof mrn, "3%02d%03d", week, (int)i);
+            snprintf(birth, sizeof birth, "%d-%02d-%02d", 1935 + n * 7 % 70, 1 + n % 12,
+                     1 + n % 28);
+            p.mrn = mrn;
+            p.family = history_family[n % 24];
+            p.given = history_given[(n / 3) % 16];
+            p.birth = birth;
+            p.sex = n % 2 ? "male" : "female";
+            p.mode = n % 4 == 1 ? "ambulance" : "walk_in";
+            p.complaint = history_complaints[n % 12];
+            if (!seed_visit(conn, dept, &p, &v))
+                return false;
+        }
+    }
     return true;
 }
 
@@ -632,10 +1104,17 @@ int ctl_seed_demo(PGconn *conn)
         long long dept = seed_reference(conn, dd, staff_ids, password);
         if (!dept)
             return 1;
+        long long enc;
+        if (dd->encounters == demo && !seed_history(conn, dept))
+            return 1;
         for (size_t i = 0; i < dd->nencounters; i++)
             if (!seed_encounter(conn, dept, &dd->encounters[i], staff_ids, dd->fallback_nurse,
-                                find_bed))
+                                find_bed, &enc))
                 return 1;
+        if (dd->encounters == demo &&
+            (!seed_record(conn) || !run(conn, store_bed_status, find_bed(conn, dept, "A9"),
+                                        json_pack("{s:s}", "status", "cleaning"))))
+            return 1;
         printf("demo department %s seeded: id %lld, %zu beds, %zu staff, %zu encounters\n",
                dd->code, dept, dd->nbeds, dd->nstaff, dd->nencounters);
     }

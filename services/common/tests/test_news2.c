@@ -383,20 +383,11 @@ static void test_compute_scale2(void **state)
     assert_int_equal(r.score[NEWS2_SPO2], 3);
 }
 
-/* ---- chart 4 response bands, from totals of full vitals sets ---- */
-
-enum band { BAND_ZERO, BAND_LOW, BAND_SINGLE_3, BAND_MEDIUM, BAND_HIGH };
-
-static enum band band_of(const struct news2_result *r)
-{
-    if (r->total >= 7)
-        return BAND_HIGH;
-    if (r->total >= 5)
-        return BAND_MEDIUM;
-    if (r->any_single_3)
-        return BAND_SINGLE_3;
-    return r->total == 0 ? BAND_ZERO : BAND_LOW;
-}
+/* ---- chart 4 response bands, from totals of full vitals sets ----
+ * Risk (ed-domain.md 3.2): 0-4 low, a 3 in any single parameter low-medium, 5-6 medium,
+ * >= 7 high. Monitoring frequency: 0 -> 12-hourly (720 min); 1-4 -> 4-6-hourly, we take the
+ * shorter (240); single 3 -> hourly (60); 5-6 -> hourly (60); >= 7 -> continuous, shown as
+ * 15 min. */
 
 struct band_case {
     const char *name;
@@ -405,25 +396,36 @@ struct band_case {
     double temp;
     int total;
     bool single_3;
-    enum band band;
+    enum news2_band band;
+    const char *band_name;
+    int reassess_min;
 };
 
 static void test_response_bands(void **state)
 {
     static const struct band_case cases[] = {
-        {"all normal", 16, 98, 0, 120, 72, 'A', 37.0, 0, false, BAND_ZERO},
-        {"total 1 (HR 95)", 16, 98, 0, 120, 95, 'A', 37.0, 1, false, BAND_LOW},
-        {"total 2 (oxygen)", 16, 98, 1, 120, 72, 'A', 37.0, 2, false, BAND_LOW},
-        {"total 4 (RR 22, SpO2 93)", 22, 93, 0, 120, 72, 'A', 37.0, 4, false, BAND_LOW},
-        {"single 3 (new confusion)", 16, 98, 0, 120, 72, 'C', 37.0, 3, true, BAND_SINGLE_3},
-        {"single 3 (SBP 90) + 1", 16, 98, 0, 90, 95, 'A', 37.0, 4, true, BAND_SINGLE_3},
-        {"single 3 (temp 35.0)", 16, 98, 0, 120, 72, 'A', 35.0, 3, true, BAND_SINGLE_3},
-        {"total 5", 22, 94, 1, 120, 72, 'A', 37.0, 5, false, BAND_MEDIUM},
-        {"total 6", 22, 93, 1, 120, 72, 'A', 37.0, 6, false, BAND_MEDIUM},
-        {"total 5 with a single 3", 25, 98, 1, 120, 72, 'A', 37.0, 5, true, BAND_MEDIUM},
-        {"total 7", 22, 93, 1, 105, 72, 'A', 37.0, 7, false, BAND_HIGH},
-        {"total 9 (README example)", 24, 93, 0, 92, 118, 'A', 38.4, 9, false, BAND_HIGH},
-        {"total 17", 25, 91, 1, 100, 120, 'V', 39.5, 17, true, BAND_HIGH},
+        {"all normal", 16, 98, 0, 120, 72, 'A', 37.0, 0, false, NEWS2_BAND_LOW, "low", 720},
+        {"total 1 (HR 95)", 16, 98, 0, 120, 95, 'A', 37.0, 1, false, NEWS2_BAND_LOW, "low", 240},
+        {"total 2 (oxygen)", 16, 98, 1, 120, 72, 'A', 37.0, 2, false, NEWS2_BAND_LOW, "low", 240},
+        {"total 4 (RR 22, SpO2 93)", 22, 93, 0, 120, 72, 'A', 37.0, 4, false, NEWS2_BAND_LOW, "low",
+         240},
+        {"single 3 (new confusion)", 16, 98, 0, 120, 72, 'C', 37.0, 3, true, NEWS2_BAND_LOW_MEDIUM,
+         "low_medium", 60},
+        {"single 3 (SBP 90) + 1", 16, 98, 0, 90, 95, 'A', 37.0, 4, true, NEWS2_BAND_LOW_MEDIUM,
+         "low_medium", 60},
+        {"single 3 (temp 35.0)", 16, 98, 0, 120, 72, 'A', 35.0, 3, true, NEWS2_BAND_LOW_MEDIUM,
+         "low_medium", 60},
+        {"single 3 (RR 8)", 8, 98, 0, 120, 72, 'A', 37.0, 3, true, NEWS2_BAND_LOW_MEDIUM,
+         "low_medium", 60},
+        {"total 5", 22, 94, 1, 120, 72, 'A', 37.0, 5, false, NEWS2_BAND_MEDIUM, "medium", 60},
+        {"total 6", 22, 93, 1, 120, 72, 'A', 37.0, 6, false, NEWS2_BAND_MEDIUM, "medium", 60},
+        {"total 5 with a single 3", 25, 98, 1, 120, 72, 'A', 37.0, 5, true, NEWS2_BAND_MEDIUM,
+         "medium", 60},
+        {"total 7", 22, 93, 1, 105, 72, 'A', 37.0, 7, false, NEWS2_BAND_HIGH, "high", 15},
+        {"total 9 (README example)", 24, 93, 0, 92, 118, 'A', 38.4, 9, false, NEWS2_BAND_HIGH,
+         "high", 15},
+        {"total 17", 25, 91, 1, 100, 120, 'V', 39.5, 17, true, NEWS2_BAND_HIGH, "high", 15},
+        {"total 20 (maximum)", 8, 91, 1, 90, 131, 'U', 35.0, 20, true, NEWS2_BAND_HIGH, "high", 15},
     };
     int failures = 0;
 
@@ -442,13 +444,51 @@ static void test_response_bands(void **state)
         in.temperature_c = c->temp;
         news2_compute(&in, &r);
         if (!r.complete || r.total != c->total || r.any_single_3 != c->single_3 ||
-            band_of(&r) != c->band) {
-            print_error("%s: expected total %d single_3 %d band %d, got %d %d %d\n", c->name,
-                        c->total, c->single_3, c->band, r.total, r.any_single_3, band_of(&r));
+            news2_band(&r) != c->band || strcmp(news2_band_name(news2_band(&r)), c->band_name) ||
+            news2_reassess_minutes(&r) != c->reassess_min) {
+            print_error("%s: expected total %d single_3 %d band %s reassess %d, got %d %d %s %d\n",
+                        c->name, c->total, c->single_3, c->band_name, c->reassess_min, r.total,
+                        r.any_single_3, news2_band_name(news2_band(&r)),
+                        news2_reassess_minutes(&r));
             failures++;
         }
     }
     assert_int_equal(failures, 0);
+}
+
+/* Scale 2 through news2_compute: the two rows of the chart, on air and on oxygen, change the
+ * band exactly as the table says (a patient prescribed 88-92% at 97% on oxygen scores 3 for
+ * SpO2 plus 2 for oxygen: total 5, medium). */
+static void test_compute_scale2_bands(void **state)
+{
+    struct news2_input in = normal_set();
+    struct news2_result r;
+
+    (void)state;
+    in.use_scale2 = true;
+    in.spo2 = 97;
+    in.on_oxygen = true;
+    news2_compute(&in, &r);
+    assert_int_equal(r.score[NEWS2_SPO2], 3);
+    assert_int_equal(r.total, 5);
+    assert_int_equal(news2_band(&r), NEWS2_BAND_MEDIUM);
+    assert_int_equal(news2_reassess_minutes(&r), 60);
+
+    in.on_oxygen = false; /* 97% on air on scale 2: 0, the whole set 0 */
+    news2_compute(&in, &r);
+    assert_int_equal(r.score[NEWS2_SPO2], 0);
+    assert_int_equal(r.total, 0);
+    assert_int_equal(news2_band(&r), NEWS2_BAND_LOW);
+    assert_int_equal(news2_reassess_minutes(&r), 720);
+
+    in.spo2 = 88; /* the target range: 0 on scale 2, 3 on scale 1 */
+    news2_compute(&in, &r);
+    assert_int_equal(r.score[NEWS2_SPO2], 0);
+    in.use_scale2 = false;
+    news2_compute(&in, &r);
+    assert_int_equal(r.score[NEWS2_SPO2], 3);
+    assert_int_equal(news2_band(&r), NEWS2_BAND_LOW_MEDIUM);
+    assert_string_equal(news2_band_name(NEWS2_BAND_LOW_MEDIUM), "low_medium");
 }
 
 int main(void)
@@ -470,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_compute_nothing_taken),
         cmocka_unit_test(test_compute_scale2),
         cmocka_unit_test(test_response_bands),
+        cmocka_unit_test(test_compute_scale2_bands),
     };
 
     return cmocka_run_group_tests_name("news2", tests, NULL, NULL);

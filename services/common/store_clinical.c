@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: MIT */
+/* store_clinical.c: the clinical record under the screens (issue 5): bed moves with the
+ * location history, orders, disposition and departure, board comment, isolation, NEWS2 scale
+ * and reassessment interval, the patient's allergies, home medications, problems and coded
+ * diagnoses; bed cleaning and alert thresholds (department events); today's metrics.
+ * Same write shape as store.c (store_internal.h): lock, check, change, event, audit, commit.
+ * Schema: sql/migrations/0005_clinical.sql; wire: proto/README.md "Clinical record". */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+#include "store.h"
+#include "store_internal.h"
+
+/* ---- times given in bodies ---- */
+
+bool check_event_time(PGconn *conn, const struct locked_encounter *enc, const char *when,
+                      const char *field, const char *not_before_column, struct ed_error *err)
+{
+    /* The column is chosen in SQL from a fixed list, never spliced into the text. */
+    static const char sql[] =
+        "SELECT $2::timestamptz > now() + interval '5 minutes', $2::timestamptz < e.arrived_at, "
+        "$2::timestamptz < CASE $3 WHEN 'location_since' THEN e.location_since "
+        "WHEN 'disposition_at' THEN coalesce(e.disposition_at, e.arrived_at) "
+        "ELSE e.arrived_at END FROM encounter e WHERE e.id = $1";
+    char encbuf[24];
+    const char *params[] = {pg_int_param(encbuf, enc->id), when,
+                            not_before_column ? not_before_column : ""};
+    PGresult *res;
+    bool future, before_arrival, before_column;
+
+    if (!when)
+        return true;
+    res = query(conn, "check event time", sql, 3, params);
+    if (!res)
+        return db_error(conn, err);
+    future = PQgetvalue(res, 0, 0)[0] == 't';
+    before_arrival = PQgetvalue(res, 0, 1)[0] == 't';
+    before_column = PQgetvalue(res, 0, 2)[0] == 't';
+    PQclear(res);
+    if (future)
+        ed_error_set(err, 422, "out_of_range", field, "must not be in the future");
+    else if (before_arrival)
+        ed_error_set(err, 422, "out_of_range", field, "must not be before the patient's arrival");
+    else if (before_column)
+        ed_error_set(err, 422, "out_of_range", field,
+                     !strcmp(not_before_column, "disposition_at")
+                         ? "must not be before the disposition decision"
+                         : "must not be before the patient's current location began");
+    else
+        return true;
+    return fail(conn, err);
+}
+
+/* ---- small helpers ---- */
+
+static const char *account_param(const struct principal *who, char *buf)
+{
+    return who ? pg_int_param(buf, who->account_id) : NULL;
+}
+
+static const char *bool_field(const json_t *body, const char *key)
+{
+    const json_t *v = json_object_get(body, key);
+
+    return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") : NULL;
+}
+
+/* One change of the encounter row, then its event: sql takes the encounter as $1 and
+ * params[1..n-1]; params[0] is filled here. */
+static bool encounter_change(PGconn *conn, const struct principal *who, long long encounter_id,
+                             const struct store_write_opts *opts, const char *sql, int n,
+                             const char **params, const char *event_type, const char *action,
+                             struct store_write *out, struct ed_error *err)
+{
+    static const char append_sql[] = "SELECT append_event($1, $2, NULL)";
+    struct locked_encounter enc;
+    char encbuf[24];
+    const char *append_params[2];
+
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    if (!change(conn, action, sql, n, params, NULL, NULL, err))
+        return false;
+    append_params[0] = params[0];
+    append_params[1] = event_type;
+    return commit_event(
+        conn,
+        &(struct write_audit){who, action, "encounter", enc.patient_id, enc.department_id, opts},
+        append_sql, 2, append_params, out, err);
+}
+
+/* ---- bed moves (and with them the location history, kept by SQL triggers) ---- */
+
+bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id,
+               const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+               struct ed_error *err)
+{
+    static const char bed_sql[] =
+        "SELECT b.id, b.area, b.cleaning_since IS NOT NULL FROM bed b WHERE b.department_id = $2 "
+        "AND ($1::bigint IS NOT NULL AND b.id = $1::bigint OR $1::bigint IS NULL AND b.area = $3 "
+        "AND b.cleaning_since IS NULL AND NOT EXISTS (SELECT 1 FROM encounter e WHERE "
+        "e.bed_id = b.id AND e.status NOT IN ('departed', 'left_without_being_seen'))) "
+        "ORDER BY b.sort_order, b.label LIMIT 1";
+    /* A waiting patient put in a treatment space is in a room from now on. A "move" to the
+     * same bed changes no location (the history stays as it is). */
+    static const char sql[] =
+        "UPDATE encounter SET bed_id = $2::bigint, location_since = CASE WHEN bed_id IS "
+        "DISTINCT FROM $2::bigint THEN coalesce($4::timestamptz, now()) ELSE location_since END, "
+        "status = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
+        "THEN 'in_room' ELSE status END, "
+        "status_at = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
+        "THEN coalesce($4::timestamptz, now()) ELSE status_at END WHERE id = $1";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.bed_assigned', NULL)";
+    const char *want_area = str_field(body, "area");
+    struct locked_encounter enc;
+    char encbuf[24], bedbuf[24], deptbuf[24], area[32] = "", chosen[24] = "";
+    const char *params[4];
+
+    if (has_value(body, "bed_id") && want_area)
+        return ed_error_set(err, 422, "invalid_value", "area",
+                            "give either a bed_id or an area, not both");
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !check_event_time(conn, &enc, str_field(body, "at"), "at", "location_since", err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = int_field(body, "bed_id", bedbuf);
+    /* A bed, or the first free space of an area (hallway); no area and no bed: back to the
+     * waiting room without a space. */
+    if (params[1] || (want_area && strcmp(want_area, "waiting_room") != 0)) {
+        const char *bed_params[] = {params[1], pg_int_param(deptbuf, enc.department_id), want_area};
+        PGresult *res = query(conn, "check bed", bed_sql, 3, bed_params);
+        if (!res)
+            return db_error(conn, err);
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            if (params[1])
+                ed_error_set(err, 422, "unknown_reference", "bed_id",
+                             "no bed with this id in this department");
+            else
+                ed_error_set(err, 409, "conflict", "area", "no free space in this area");
+            return fail(conn, err);
+        }
+        snprintf(chosen, sizeof chosen, "%s", PQgetvalue(res, 0, 0));
+        snprintf(area, sizeof area, "%s", PQgetvalue(res, 0, 1));
+        if (PQgetvalue(res, 0, 2)[0] == 't') {
+            PQclear(res);
+            ed_error_set(err, 409, "conflict", "bed_id",
+                         "this bed is waiting to be cleaned; mark it clean first");
+            return fail(conn, err);
+        }
+        PQclear(res);
+        params[1] = chosen;
+    }
+    params[2] = area;
+    params[3] = str_field(body, "at");
+    if (!change(conn, "assign bed", sql, 4, params, "bed_id",
+                "this bed is occupied by another patient", err))
+        return false;
+    return commit_event(conn,
+                        &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id,
+                                              enc.department_id, opts},
+                        append_sql, 1, params, out, err);
+}
+
+/* ---- orders ---- */
+
+bool store_order_create(PGconn *conn, const struct principal *who, long long encounter_id,
+                        const json_t *body, const struct store_write_opts *opts,
+                        struct store_write *out, struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO clinical_order (encounter_id, kind, name, ordered_at, ordered_by) "
+        "VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5) RETURNING id";
+    static const char append_sql[] =
+        "SELECT append_event($1, 'order.placed', jsonb_build_object('order', order_json(o))) "
+        "FROM clinical_order o WHERE o.id = $2";
+    struct locked_encounter enc;
+    char encbuf[24], accbuf[24];
+    const char *params[5];
+    PGresult *res;
+    bool ok;
+
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !check_event_time(conn, &enc, str_field(body, "at"), "at", NULL, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = str_field(body, "kind");
+    params[2] = str_field(body, "name");
+    params[3] = str_field(body, "at");
+    params[4] = account_param(who, accbuf);
+    res = query(conn, "insert order", sql, 5, params);
+    if (!res)
+        return db_error(conn, err);
+    {
+        const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
+        ok = commit_event(conn,
+                          &(struct write_audit){who, "order.create", "order", enc.patient_id,
+                                                enc.department_id, opts},
+                          append_sql, 2, append_params, out, err);
+    }
+    PQclear(res);
+    return ok;
+}
+
+/* Locks the encounter of an order; *status gets the order's status. */
+static bool begin_on_order(PGconn *conn, const struct principal *who, long long order_id,
+                           const struct store_write_opts *opts, struct locked_encounter *enc,
+                           char *status, struct ed_error *err)
+{
+    char idbuf[24];
+    const char *params[] = {pg_int_param(idbuf, order_id)};
+    PGresult *res;
+    long long encounter_id;
+
+    if (!pg_ensure(conn))
+        return db_error(conn, err);
+    res = query(conn, "find order", "SELECT encounter_id FROM clinical_order WHERE id = $1", 1,
+                params);
+    if (!res)
+        return db_error(conn, err);
+    encounter_id = PQntuples(res) ? atoll(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    /* An order of an encounter outside who's scope is "not found", like one that is not. */
+    if (!encounter_id)
+        return ed_error_set(err, 404, "not_found", NULL, "no such order");
+    if (!begin_on_encounter(conn, who, encounter_id, opts, enc, err)) {
+        if (err->status == 404)
+            ed_error_set(err, 404, "not_found", NULL, "no such order");
+        return false;
+    }
+    res = query(conn, "lock order", "SELECT status FROM clinical_order WHERE id = $1 FOR UPDATE", 1,
+                params);
+    if (!res)
+        return db_error(conn, err);
+    snprintf(status, 16, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+static bool commit_order_event(PGconn *conn, const struct principal *who, long long order_id,
+                               const struct locked_encounter *enc, const char *event_type,
+                               const char *action, const struct store_write_opts *opts,
+                               struct store_write *out, struct ed_error *err)
+{
+    static const char append_sql[] =
+        "SELECT append_event($1, $3, jsonb_build_object('order', order_json(o))) "
+        "FROM clinical_order o WHERE o.id = $2";
+    char encbuf[24], orderbuf[24];
+    const char *params[] = {pg_int_param(encbuf, enc->id), pg_int_param(orderbuf, order_id),
+                            event_type};
+
+    return commit_event(
+        conn,
+        &(struct write_audit){who, action, "order", enc->patient_id, enc->department_id, opts},
+        append_sql, 3, params, out, err);
+}
+
+bool store_order_status(PGconn *conn, const struct principal *who, long long order_id,
+                        const json_t *body, const struct store_write_opts *opts,
+                        struct store_write *out, struct ed_error *err)
+{
+    /* A later step's time is never before the earlier one's. */
+    static const char time_sql[] =
+        "SELECT $2::timestamptz < coalesce(collected_at, ordered_at) FROM clinical_order "
+        "WHERE id = $1";
+    static const char sql[] =
+        "UPDATE clinical_order SET status = $2, "
+        "collected_at = CASE WHEN $2 = 'collected' THEN coalesce($3::timestamptz, now()) "
+        "ELSE collected_at END, "
+        "resulted_at = CASE WHEN $2 = 'resulted' THEN coalesce($3::timestamptz, now()) END, "
+        "abnormal = CASE WHEN $2 = 'resulted' THEN $4::boolean END WHERE id = $1";
+    const char *status = str_field(body, "status");
+    const char *at = str_field(body, "at");
+    struct locked_encounter enc;
+    char current[16], orderbuf[24];
+    const char *params[4];
+
+    if (strcmp(status, "resulted") != 0 && has_value(body, "abnormal"))
+        return ed_error_set(err, 422, "invalid_value", "abnormal",
+                            "an abnormal flag comes with the result (status resulted)");
+    if (!begin_on_order(conn, who, order_id, opts, &enc, current, err) ||
+        !check_event_time(conn, &enc, at, "at", NULL, err))
+        return false;
+    /* ordered -> collected -> resulted; a consult or a bedside test may go straight to
+     * resulted. A result is final. */
+    if (!strcmp(current, "resulted") || !strcmp(current, status)) {
+        ed_error_set(err, 409, "conflict", "status", "the order is already %s", current);
+        return fail(conn, err);
+    }
+    params[0] = pg_int_param(orderbuf, order_id);
+    params[1] = status;
+    params[2] = at;
+    params[3] = bool_field(body, "abnormal");
+    if (at) {
+        const char *time_params[] = {params[0], at};
+        PGresult *res = query(conn, "check order time", time_sql, 2, time_params);
+        bool before;
+        if (!res)
+            return db_error(conn, err);
+        before = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (before) {
+            ed_error_set(err, 422, "out_of_range", "at",
+                         "must not be before the order's previous step");
+            return fail(conn, err);
+        }
+    }
+    if (!change(conn, "order status", sql, 4, params, NULL, NULL, err))
+        return false;
+    return commit_order_event(conn, who, order_id, &enc, "order.status_changed", "order.status",
+                              opts, out, err);
+}
+
+bool store_order_seen(PGconn *conn, const struct principal *who, long long order_id,
+                      const json_t *body, const struct store_write_opts *opts,
+                      struct store_write *out, struct ed_error *err)
+{
+    static const char sql[] =
+        "UPDATE clinical_order SET result_seen_at = now(), result_seen_by = $2 WHERE id = $1";
+    struct locked_encounter enc;
+    char current[16], orderbuf[24], accbuf[24];
+    const char *params[2];
+
+    (void)body;
+    if (!begin_on_order(conn, who, order_id, opts, &enc, current, err))
+        return false;
+    if (strcmp(current, "resulted") != 0) {
+        ed_error_set(err, 409, "conflict", "status", "the order has no result yet (%s)", current);
+        return fail(conn, err);
+    }
+    params[0] = pg_int_param(orderbuf, order_id);
+    params[1] = account_param(who, accbuf);
+    if (!change(conn, "order seen", sql, 2, params, NULL, NULL, err))
+        return false;
+    return commit_order_event(conn, who, order_id, &enc, "order.result_seen", "order.seen", opts,
+                              out, err);
+}
+
+/* ---- disposition and departure ---- */
+
+bool store_disposition(PGconn *conn, const struct principal *who, long long encounter_id,
+                       const json_t *body, const struct store_write_opts *opts,
+                       struct store_write *out, struct ed_error *err)
+{
+    /* A decision may be revised until departure; the event log keeps each one. */
+    static const char sql[] =
+        "UPDATE encounter SET disposition = $2, disposition_at = coalesce($3::timestamptz, now()), "
+        "disposition_destination = $4, disposition_by = $5, status = 'disposition_decided', "
+        "status_at = coalesce($3::timestamptz, now()) WHERE id = $1";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.disposition', NULL)";
+    struct locked_encounter enc;
+    char encbuf[24], staffbuf[24];
+    const char *params[5];
+
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !check_event_time(conn, &enc, str_field(body, "decided_at"), "decided_at", NULL, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = str_field(body, "kind");
+    params[2] = str_field(body, "decided_at");
+    params[3] = str_field(body, "destination");
+    params[4] = who && who->staff_id ? pg_int_param(staffbuf, who->staff_id) : NULL;
+    if (!change(conn, "disposition", sql, 5, params, NULL, NULL, err))
+        return false;
+    return commit_event(conn,
+                        &(struct write_audit){who, "encounter.disposition", "encounter",
+                                              enc.patient_id, enc.department_id, opts},
+                        append_sql, 1, params, out, err);
+}
+
+bool store_departure(PGconn *conn, const struct principal *who, long long encounter_id,
+                     const json_t *body, const struct store_write_opts *opts,
+                     struct store_write *out, struct ed_error *err)
+{
+    static const char dispo_sql[] = "SELECT disposition FROM encounter WHERE id = $1";
+    /* The encounter ends: it leaves the board, its bed is free (ed-domain.md 3.3 "ED
+     * departure time": when the patient physically leaves). */
+    static const char sql[] =
+        "UPDATE encounter SET departed_at = coalesce($2::timestamptz, now()), "
+        "status = CASE WHEN disposition = 'lwbs' THEN 'left_without_being_seen' ELSE 'departed' "
+        "END, status_at = coalesce($2::timestamptz, now()) WHERE id = $1";
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.departed', NULL)";
+    const char *at = str_field(body, "departed_at");
+    struct locked_encounter enc;
+    char encbuf[24];
+    const char *params[2];
+    PGresult *res;
+    bool decided;
+
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = at;
+    res = query(conn, "read disposition", dispo_sql, 1, params);
+    if (!res)
+        return db_error(conn, err);
+    decided = !PQgetisnull(res, 0, 0);
+    PQclear(res);
+    if (!decided) {
+        ed_error_set(err, 409, "conflict", "disposition",
+                     "record the disposition (discharge, admit, ...) before the departure");
+        return fail(conn, err);
+    }
+    if (!check_event_time(conn, &enc, at, "departed_at", "location_since", err) ||
+        !check_event_time(conn, &enc, at, "departed_at", "disposition_at", err))
+        return false;
+    if (!change(conn, "departure", sql, 2, params, NULL, NULL, err))
+        return false;
+    return commit_event(conn,
+                        &(struct write_audit){who, "encounter.departure", "encounter",
+                                              enc.patient_id, enc.department_id, opts},
+                        append_sql, 1, params, out, err);
+}
+
+/* ---- board fields ---- */
+
+bool store_comment(PGconn *conn, const struct principal *who, long long encounter_id,
+                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                   struct ed_error *err)
+{
+    const char *params[2] = {NULL, str_field(body, "text")};
+
+    return encounter_change(conn, who, encounter_id, opts,
+                            "UPDATE encounter SET board_comment = $2 WHERE id = $1", 2, params,
+                            "encounter.comment", "encounter.comment", out, err);
+}
+
+bool store_isolation(PGconn *conn, const struct principal *who, long long encounter_id,
+                     const json_t *body, const struct store_write_opts *opts,
+                     struct store_write *out, struct ed_error *err)
+{
+    const char *params[2] = {NULL, str_field(body, "isolation")};
+
+    return encounter_change(conn, who, encounter_id, opts,
+                            "UPDATE encounter SET isolation = $2 WHERE id = $1", 2, params,
+                            "encounter.isolation", "encounter.isolation", out, err);
+}
+
+bool store_news2_scale(PGconn *conn, const struct principal *who, long long encounter_id,
+                       const json_t *body, const struct store_write_opts *opts,
+                       struct store_write *out, struct ed_error *err)
+{
+    char scalebuf[24];
+    const char *params[2] = {NULL, int_field(body, "scale", scalebuf)};
+
+    return encounter_change(conn, who, encounter_id, opts,
+                            "UPDATE encounter SET spo2_scale = $2::smallint WHERE id = $1", 2,
+                            params, "encounter.news2_scale", "encounter.news2_scale", out, err);
+}
+
+bool store_reassessment(PGconn *conn, const struct principal *who, long long encounter_id,
+                        const json_t *body, const struct store_write_opts *opts,
+                        struct store_write *out, struct ed_error *err)
+{
+    char minbuf[24];
+    const char *params[2] = {NULL, int_field(body, "interval_min", minbuf)};
+
+    return encounter_change(conn, who, encounter_id, opts,
+                            "UPDATE encounter SET reassess_interval_min = $2::int WHERE id = $1", 2,
+                            params, "encounter.reassessment", "encounter.reassessment", out, err);
+}
+
+/* ---- the patient's record and the visit's diagnoses ---- */
+
+static bool all_of(const char *s, size_t from, size_t to, int (*ok)(int))
+{
+    for (size_t i = from; i < to; i++)
+        if (!ok((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static int is_upper_or_digit(int c)
+{
+    return isupper(c) || isdigit(c);
+}
+
+/* ICD-10 (WHO and -CM) shape: letter, digit, letter or digit, then optionally a dot and 1-4
+ * letters or digits: "I21.4", "J44.1", "S52.501A", "R07". */
+static bool icd10_shape(const char *code)
+{
+    size_t n = strlen(code);
+
+    if (n < 3 || !isupper((unsigned char)code[0]) || !isdigit((unsigned char)code[1]) ||
+        !is_upper_or_digit((unsigned char)code[2]))
+        return false;
+    if (n == 3)
+        return true;
+    return code[3] == '.' && n >= 5 && n <= 8 && all_of(code, 4, n, is_upper_or_digit);
+}
+
+/* ICD-9-CM shape: 3 digits, V + 2 digits or E + 3 digits, then optionally a dot and 1-2
+ * digits: "410.71", "V45.81", "E888". */
+static bool icd9_shape(const char *code)
+{
+    size_t n = strlen(code), head = code[0] == 'E' ? 4 : 3;
+
+    if (n < head || !all_of(code, (code[0] == 'V' || code[0] == 'E') ? 1 : 0, head, isdigit))
+        return false;
+    if (n == head)
+        return true;
+    return code[head] == '.' && n >= head + 2 && n <= head + 3 &&
+           all_of(code, head + 1, n, isdigit);
+}
+
+static bool check_code(const char *system, const char *code, struct ed_error *err)
+{
+    bool ok = !strcmp(system, "icd10") ? icd10_shape(code)
+              : !strcmp(system, "icd9")
+                  ? icd9_shape(code)
+                  : (strlen(code) >= 6 && all_of(code, 0, strlen(code), isdigit)); /* SNOMED */
+    if (!ok)
+        return ed_error_set(err, 422, "invalid_value", "code", "is not a valid %s code", system);
+    return true;
+}
+
+/* Inserts one record row (insert_sql: $1 encounter, $2 account, then the body's fields,
+ * RETURNING the row's JSON) and appends event_type carrying it as payload[key]. */
+static bool record_write(PGconn *conn, const struct principal *who, long long encounter_id,
+                         const struct store_write_opts *opts, const char *insert_sql, int n,
+                         const char **params, const char *event_type, const char *key,
+                         struct store_write *out, struct ed_error *err)
+{
+    static const char append_sql[] =
+        "SELECT append_event($1, $2, jsonb_build_object($3::text, $4::jsonb))";
+    struct locked_encounter enc;
+    char encbuf[24], accbuf[24];
+    PGresult *res;
+    bool ok;
+
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = account_param(who, accbuf);
+    res = query(conn, event_type, insert_sql, n, params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 409, "conflict", "no_known_allergies",
+                     "allergies are recorded for this patient; no known allergies does not apply");
+        return fail(conn, err);
+    }
+    {
+        const char *append_params[] = {params[0], event_type, key, PQgetvalue(res, 0, 0)};
+        ok = commit_event(conn,
+                          &(struct write_audit){who, event_type, "record", enc.patient_id,
+                                                enc.department_id, opts},
+                          append_sql, 4, append_params, out, err);
+    }
+    PQclear(res);
+    return ok;
+}
+
+bool store_diagnosis(PGconn *conn, const struct principal *who, long long encounter_id,
+                     const json_t *body, const struct store_write_opts *opts,
+                     struct store_write *out, struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO encounter_diagnosis (encounter_id, recorded_by, system, code, display) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING jsonb_build_object('id', id, 'system', system, "
+        "'code', code, 'display', display, 'recorded_at', utc_text(recorded_at))::text";
+    const char *params[5] = {NULL, NULL, str_field(body, "system"), str_field(body, "code"),
+                             str_field(body, "display")};
+
+    /* Diagnoses are coded in ICD-10 from now on; ICD-9 stays only on older records. */
+    if (strcmp(params[2], "icd10") != 0)
+        return ed_error_set(err, 422, "invalid_value", "system",
+                            "new diagnoses are coded in ICD-10 (icd10)");
+    if (!check_code(params[2], params[3], err))
+        return false;
+    return record_write(conn, who, encounter_id, opts, sql, 5, params, "record.diagnosis",
+                        "diagnosis", out, err);
+}
+
+bool store_allergy(PGconn *conn, const struct principal *who, long long encounter_id,
+                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                   struct ed_error *err)
+{
+    static const char allergy_sql[] =
+        "WITH a AS (INSERT INTO patient_allergy (patient_id, recorded_by, substance, reaction, "
+        "severity) SELECT e.patient_id, $2, $3, $4, $5 FROM encounter e WHERE e.id = $1 "
+        "RETURNING *), p AS (UPDATE patient SET allergies_recorded_at = now() WHERE id = "
+        "(SELECT patient_id FROM a) AND allergies_recorded_at IS NULL) "
+        "SELECT jsonb_build_object('id', a.id, 'substance', a.substance, 'reaction', a.reaction, "
+        "'severity', a.severity, 'recorded_at', utc_text(a.recorded_at))::text FROM a";
+    /* "No known allergies" only while none is recorded; returns no row otherwise. */
+    static const char none_sql[] =
+        "WITH p AS (UPDATE patient SET allergies_recorded_at = now() WHERE id = (SELECT "
+        "patient_id FROM encounter WHERE id = $1) AND $2::bigint IS NOT DISTINCT FROM $2 AND NOT "
+        "EXISTS (SELECT 1 FROM patient_allergy a WHERE a.patient_id = patient.id) RETURNING id) "
+        "SELECT 'null' FROM p";
+    bool none = json_is_true(json_object_get(body, "no_known_allergies"));
+    const char *params[5] = {NULL, NULL, str_field(body, "substance"), str_field(body, "reaction"),
+                             str_field(body, "severity")};
+
+    if (json_object_get(body, "no_known_allergies") && !none)
+        return ed_error_set(err, 422, "invalid_value", "no_known_allergies",
+                            "is true or absent; record an allergy with substance and severity");
+    if (none && (params[2] || params[3] || params[4]))
+        return ed_error_set(err, 422, "invalid_value", "no_known_allergies",
+                            "an allergy and no known allergies cannot be recorded together");
+    if (!none && !params[2])
+        return ed_error_set(err, 422, "missing_field", "substance", "is required");
+    if (!none && !params[4])
+        return ed_error_set(err, 422, "missing_field", "severity", "is required");
+    return record_write(conn, who, encounter_id, opts, none ? none_sql : allergy_sql, none ? 2 : 5,
+                        params, "record.allergy", "allergy", out, err);
+}
+
+bool store_medication(PGconn *conn, const struct principal *who, long long encounter_id,
+                      const json_t *body, const struct store_write_opts *opts,
+                      struct store_write *out, struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO patient_medication (patient_id, reconciled_by, name, dose, route, frequency, "
+        "reconciled_at) SELECT e.patient_id, $2, $3, $4, $5, $6, coalesce($7::timestamptz, "
+        "now()) FROM encounter e WHERE e.id = $1 RETURNING jsonb_build_object('id', id, 'name', "
+        "name, 'dose', dose, 'route', route, 'frequency', frequency, 'reconciled_at', "
+        "utc_text(reconciled_at))::text";
+    const char *params[7] = {NULL,
+                             NULL,
+                             str_field(body, "name"),
+                             str_field(body, "dose"),
+                             str_field(body, "route"),
+                             str_field(body, "frequency"),
+                             str_field(body, "reconciled_at")};
+
+    if (!check_not_future(conn, params[6], "reconciled_at", err))
+        return false;
+    return record_write(conn, who, encounter_id, opts, sql, 7, params, "record.medication",
+                        "medication", out, err);
+}
+
+bool store_problem(PGconn *conn, const struct principal *who, long long encounter_id,
+                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
+                   struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO patient_problem (patient_id, recorded_by, system, code, display, onset) "
+        "SELECT e.patient_id, $2, $3, $4, $5, $6::date FROM encounter e WHERE e.id = $1 "
+        "RETURNING jsonb_build_object('id', id, 'system', system, 'code', code, 'display', "
+        "display, 'onset', to_char(onset, 'YYYY-MM-DD'))::text";
+    const char *params[6] = {NULL,
+                             NULL,
+                             str_field(body, "system"),
+                             str_field(body, "code"),
+                             str_field(body, "display"),
+                             str_field(body, "onset")};
+
+    if (!check_code(params[2], params[3], err) || !check_not_future(conn, params[5], "onset", err))
+        return false;
+    return record_write(conn, who, encounter_id, opts, sql, 6, params, "record.problem", "problem",
+                        out, err);
+}
+
+/* ---- department events: bed cleaning, alert thresholds ---- */
+
+bool store_bed_status(PGconn *conn, const struct principal *who, long long bed_id,
+                      const json_t *body, const struct store_write_opts *opts,
+                      struct store_write *out, struct ed_error *err)
+{
+    static const char lock_sql[] =
+        "SELECT b.department_id, EXISTS (SELECT 1 FROM encounter e WHERE e.bed_id = b.id AND "
+        "e.status NOT IN ('departed', 'left_without_being_seen')) FROM bed b WHERE b.id = $1 "
+        "AND ($2::bigint[] IS NULL OR b.department_id = ANY($2::bigint[])) FOR UPDATE OF b";
+    static const char sql[] =
+        "UPDATE bed SET cleaning_since = CASE WHEN $2 = 'cleaning' THEN coalesce(cleaning_since, "
+        "now()) END WHERE id = $1";
+    static const char append_sql[] =
+        "SELECT append_department_event($2, 'bed.status', jsonb_build_object('beds', "
+        "jsonb_build_array(bed_json($1))))";
+    const char *status = str_field(body, "status");
+    char bedbuf[24], deptbuf[24];
+    const char *params[2] = {pg_int_param(bedbuf, bed_id), who ? who->departments : NULL};
+    PGresult *res;
+    long long dept;
+    bool occupied;
+
+    (void)opts;
+    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+        return db_error(conn, err);
+    res = query(conn, "lock bed", lock_sql, 2, params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 404, "not_found", NULL, "no such bed");
+        return fail(conn, err);
+    }
+    dept = atoll(PQgetvalue(res, 0, 0));
+    occupied = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    if (occupied && !strcmp(status, "cleaning")) {
+        ed_error_set(err, 409, "conflict", "status",
+                     "a patient is in this bed; move the patient before cleaning");
+        return fail(conn, err);
+    }
+    params[1] = status;
+    if (!change(conn, "bed status", sql, 2, params, NULL, NULL, err))
+        return false;
+    params[1] = pg_int_param(deptbuf, dept);
+    return commit_event(conn, &(struct write_audit){who, "bed.status", "board", 0, dept, opts},
+                        append_sql, 2, params, out, err);
+}
+
+bool store_alert_thresholds_put(PGconn *conn, const struct principal *who, long long department_id,
+                                const json_t *body, const struct store_write_opts *opts,
+                                struct store_write *out, struct ed_error *err)
+{
+    static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
+                                   "($2::bigint[] IS NULL OR id = ANY($2::bigint[])) FOR UPDATE";
+    static const char sql[] =
+        "INSERT INTO department_alert_threshold (department_id, waiting_longest_min, boarder_min, "
+        "esi12_unassigned, updated_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (department_id) "
+        "DO UPDATE SET waiting_longest_min = $2, boarder_min = $3, esi12_unassigned = $4, "
+        "updated_by = $5, updated_at = now()";
+    static const char append_sql[] =
+        "SELECT append_department_event($1, 'department.alert_thresholds', "
+        "jsonb_build_object('alert_thresholds', alert_thresholds_json($1)))";
+    char deptbuf[24], waitbuf[24], boardbuf[24], accbuf[24];
+    const char *params[5] = {pg_int_param(deptbuf, department_id), who ? who->departments : NULL};
+    PGresult *res;
+
+    (void)opts;
+    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+        return db_error(conn, err);
+    res = query(conn, "lock department", dept_sql, 2, params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 404, "not_found", NULL, "no such department");
+        return fail(conn, err);
+    }
+    PQclear(res);
+    params[1] = int_field(body, "waiting_longest_min", waitbuf);
+    params[2] = int_field(body, "boarder_min", boardbuf);
+    params[3] = bool_field(body, "esi12_unassigned");
+    params[4] = account_param(who, accbuf);
+    if (!change(conn, "alert thresholds", sql, 5, params, NULL, NULL, err))
+        return false;
+    return commit_event(
+        conn,
+        &(struct write_audit){who, "department.alert_thresholds", "board", 0, department_id, opts},
+        append_sql, 1, params, out, err);
+}
+
+json_t *store_alert_thresholds(PGconn *conn, const struct principal *who, long long department_id,
+                               struct ed_error *err)
+{
+    static const char sql[] = "SELECT alert_thresholds_json(d.id)::text, 0, 0, d.id FROM "
+                              "department d WHERE d.id = $1 AND ($2::bigint[] IS NULL OR "
+                              "d.id = ANY($2::bigint[])) AND $3::bigint[] IS NOT DISTINCT FROM $3";
+
+    return read_audited(conn, who, sql, department_id, "alert_thresholds.read", "board",
+                        "no such department", err);
+}
+
+json_t *store_metrics(PGconn *conn, const struct principal *who, long long department_id,
+                      const char *date, struct ed_error *err)
+{
+    /* date NULL: today in the department's time zone. */
+    static const char sql[] =
+        "SELECT department_metrics_json(d.id, coalesce($2::date, (now() AT TIME ZONE "
+        "d.timezone)::date))::text FROM department d WHERE d.id = $1 AND ($3::bigint[] IS NULL "
+        "OR d.id = ANY($3::bigint[]))";
+    char deptbuf[24];
+    const char *params[] = {pg_int_param(deptbuf, department_id), date,
+                            who ? who->departments : NULL};
+    PGresult *res;
+    json_t *doc;
+
+    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
+        db_error(conn, err);
+        return NULL;
+    }
+    res = query(conn, "metrics", sql, 3, params);
+    if (!res) {
+        db_error(conn, err);
+        return NULL;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 404, "not_found", NULL, "no such department");
+        fail(conn, err);
+        return NULL;
+    }
+    doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    /* Aggregates only, no patient: audited as a board read. */
+    if (!doc || !audit(conn, who, "metrics.read", 0, 0, "board", false, NULL) ||
+        !pg_command(conn, "COMMIT")) {
+        json_decref(doc);
+        db_error(conn, err);
+        return NULL;
+    }
+    return doc;
+}
