@@ -63,7 +63,7 @@ test('orders: requested, collected, resulted abnormal with a new-result mark unt
   assert.equal(Number(sql(OWNER, `SELECT count(*) FROM clinical_order WHERE encounter_id = ${id}`)), 2);
 });
 
-test('admit starts the boarding clock; departure ends the encounter, frees the bed for cleaning, and closes the location history', async () => {
+test('admit starts the boarding clock; departure ends the encounter, frees the bed, and closes the location history; a bed being cleaned takes nobody', async () => {
   const { id } = await arrive();
   const bed = freeBed();
   assert.ok(bed, 'a free acute bed');
@@ -71,28 +71,32 @@ test('admit starts the boarding clock; departure ends the encounter, frees the b
   const noDispo = await ctx.charge.post(`/encounters/${id}/departure`, {});
   assert.equal(noDispo.status, 409, 'departure needs a disposition');
   assert.equal(noDispo.json.error.field, 'disposition');
-  const decided = new Date(Date.now() - 30 * 60000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const admit = await ctx.lopez.post(`/encounters/${id}/disposition`, { kind: 'admit', destination: 'Cardiology ward', decided_at: decided });
+  const admit = await ctx.lopez.post(`/encounters/${id}/disposition`, { kind: 'admit', destination: 'Cardiology ward' });
   created(admit, 'admit');
   assert.equal(admit.json.encounter.disposition.kind, 'admit');
-  assert.equal(admit.json.encounter.boarding_since, decided, 'the boarding clock starts at the decision to admit');
+  assert.ok(admit.json.encounter.disposition.decided_at);
+  assert.equal(admit.json.encounter.boarding_since, admit.json.encounter.disposition.decided_at, 'the boarding clock starts at the decision to admit');
   assert.equal(admit.json.encounter.status, 'disposition_decided');
   const left = await ctx.charge.post(`/encounters/${id}/departure`, {});
   created(left, 'departure');
   assert.equal(left.json.encounter.status, 'departed');
   assert.equal(left.json.encounter.boarding_since, null, 'no longer boarding once gone');
   assert.ok(left.json.encounter.departed_at);
-  assert.equal(sql(OWNER, `SELECT cleaning_since IS NOT NULL FROM bed WHERE id = ${bed}`), 't', 'the bed waits to be cleaned');
-  const board = (await ctx.charge.get(`/departments/${ctx.dept}/board`)).json;
-  assert.equal(board.beds.find((b) => b.id === bed).status, 'cleaning');
+  let board = (await ctx.charge.get(`/departments/${ctx.dept}/board`)).json;
+  assert.equal(board.beds.find((b) => b.id === bed).status, 'free', 'the bed is free again');
   assert.ok(!board.encounters.some((r) => r.encounter_id === id), 'off the board');
-  // Nobody can be put in a bed that is being cleaned; once clean, it is free again.
+  // The charge nurse sends it to be cleaned: nobody can be put in it until it is clean.
+  created(await ctx.charge.post(`/beds/${bed}/status`, { status: 'cleaning' }), 'to cleaning');
+  board = (await ctx.charge.get(`/departments/${ctx.dept}/board`)).json;
+  assert.equal(board.beds.find((b) => b.id === bed).status, 'cleaning');
   const next = await arrive();
   const blocked = await ctx.charge.post(`/encounters/${next.id}/bed`, { bed_id: bed });
   assert.equal(blocked.status, 409, blocked.text);
   assert.equal(blocked.json.error.field, 'bed_id');
   created(await ctx.patel.post(`/beds/${bed}/status`, { status: 'free' }), 'cleaned');
   created(await ctx.charge.post(`/encounters/${next.id}/bed`, { bed_id: bed }), 'into the clean bed');
+  const occupied = await ctx.charge.post(`/beds/${bed}/status`, { status: 'cleaning' });
+  assert.equal(occupied.status, 409, 'a bed with a patient in it is not sent to cleaning');
   // The history: waiting room, then the bed, then departed; each period ends where the next begins.
   const chart = (await ctx.lopez.get(`/encounters/${id}`));
   assert.equal(chart.status, 200, chart.text);
@@ -156,7 +160,7 @@ test('board comment, isolation, NEWS2 scale 2 (physicians only) and the server-s
   const nurseScale = await ctx.patel.post(`/encounters/${id}/news2-scale`, { scale: 2 });
   assert.equal(nurseScale.status, 403, 'a clinician prescribes scale 2: physicians');
   // Scale 1: SpO2 88 on air scores 3. Scale 2: 88 on air scores 0 (target 88-92).
-  const vitals = { taken_by: ctx.patelStaff, resp_rate: 18, spo2: 88, on_oxygen: false, systolic_bp: 125, heart_rate: 80, temperature_c: 37.0, consciousness: 'A' };
+  const vitals = { taken_by: ctx.patelStaff, resp_rate: 18, spo2: 88, on_oxygen: false, systolic_bp: 125, diastolic_bp: 80, heart_rate: 80, temperature_c: 37.0, consciousness: 'A' };
   const v1 = await ctx.patel.post(`/encounters/${id}/vitals`, vitals);
   created(v1, 'vitals');
   assert.equal(v1.json.encounter.news2.scale, 1);

@@ -348,7 +348,8 @@ function staffOf(role) {
 async function freeBed(exceptEncounter) {
   const board = await loadBoard();
   const taken = new Set(board.encounters.filter((e) => e.bed && e.encounter_id !== exceptEncounter).map((e) => e.bed.id));
-  const bed = board.beds.find((b) => !taken.has(b.id));
+  // Free: nobody in it, and not waiting to be cleaned.
+  const bed = board.beds.find((b) => !taken.has(b.id) && b.status !== 'cleaning' && b.area !== 'hallway');
   assert.ok(bed, 'no free bed in the department');
   return bed.id;
 }
