@@ -304,17 +304,22 @@ LANGUAGE sql IMMUTABLE AS $$
                                 '(.)\1+', '\1', 'g') AS n) x
 $$;
 
+-- The key, kept with the patient and indexed: the similar-name check runs in every board
+-- row, so it must be an index lookup, not a regular expression over every current patient.
+ALTER TABLE patient ADD COLUMN similar_key text
+    GENERATED ALWAYS AS (name_key(family_name) || ':' || left(lower(given_name), 1)) STORED;
+CREATE INDEX patient_similar_key_idx ON patient (similar_key);
+
 -- Other active encounters of the department whose patient's name is alike: the same
 -- family-name key and the same first letter of the given name.
 CREATE FUNCTION similar_name_ids(p_encounter_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(jsonb_agg(o.id ORDER BY o.id), '[]'::jsonb)
     FROM encounter e JOIN patient p ON p.id = e.patient_id
-    JOIN encounter o ON o.department_id = e.department_id AND o.id <> e.id
+    JOIN patient q ON q.similar_key = p.similar_key AND q.id <> p.id
+    JOIN encounter o ON o.patient_id = q.id AND o.department_id = e.department_id
         AND o.status NOT IN ('departed', 'left_without_being_seen')
-    JOIN patient q ON q.id = o.patient_id AND q.id <> p.id
-    WHERE e.id = p_encounter_id AND name_key(q.family_name) = name_key(p.family_name)
-        AND left(lower(q.given_name), 1) = left(lower(p.given_name), 1)
+    WHERE e.id = p_encounter_id
 $$;
 
 -- ---- beds ----
