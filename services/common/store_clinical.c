@@ -713,7 +713,7 @@ bool store_alert_thresholds_put(PGconn *conn, const struct principal *who, long 
                                 struct store_write *out, struct ed_error *err)
 {
     static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
-                                   "($2::bigint[] IS NULL OR id = ANY($2::bigint[])) FOR UPDATE";
+                                   "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
     static const char sql[] =
         "INSERT INTO department_alert_threshold (department_id, waiting_longest_min, boarder_min, "
         "esi12_unassigned, updated_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (department_id) "
