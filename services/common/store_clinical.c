@@ -712,11 +712,8 @@ bool store_alert_thresholds_put(PGconn *conn, const struct principal *who, long 
                                 const json_t *body, const struct store_write_opts *opts,
                                 struct store_write *out, struct ed_error *err)
 {
-    /* The department's seq row: the services may lock it (not the department row), and the
-     * event below takes it anyway. */
-    static const char dept_sql[] =
-        "SELECT 1 FROM department_seq WHERE department_id = $1 AND "
-        "($2::bigint[] IS NULL OR department_id = ANY($2::bigint[])) FOR UPDATE";
+    static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
+                                   "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
     static const char sql[] =
         "INSERT INTO department_alert_threshold (department_id, waiting_longest_min, boarder_min, "
         "esi12_unassigned, updated_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (department_id) "

@@ -39,6 +39,22 @@ const MATRIX = [
   ['POST /encounters/{enc}/notes',              CLINICAL],
   ['POST /encounters/{enc}/status',             CLINICAL],
   ['POST /encounters/{elsewhere}/break-glass',  CLINICAL],
+  // Issue 5: the clinical record (proto/README.md "Clinical record").
+  ['POST /encounters/{enc}/orders',             CLINICAL],
+  ['POST /orders/{order}/status',               CLINICAL],
+  ['POST /encounters/{enc}/comment',            CLINICAL],
+  ['POST /encounters/{enc}/isolation',          CLINICAL],
+  ['POST /encounters/{enc}/reassessment',       CLINICAL],
+  ['POST /encounters/{enc}/news2-scale',        ['physician']],
+  ['POST /encounters/{enc}/allergies',          CLINICAL],
+  ['POST /encounters/{enc}/medications',        CLINICAL],
+  ['POST /encounters/{enc}/problems',           CLINICAL],
+  ['POST /encounters/{enc}/diagnoses',          ['physician']],
+  ['POST /encounters/{enc}/disposition',        CLINICAL],
+  ['POST /beds/{bed}/status',                   ['nurse', 'charge_nurse']],
+  ['GET /departments/{demo}/metrics',           ['physician', 'nurse', 'charge_nurse', 'registration']],
+  ['GET /departments/{demo}/alert-thresholds',  ['physician', 'nurse', 'charge_nurse', 'registration']],
+  ['PUT /departments/{demo}/alert-thresholds',  ['charge_nurse']],
   ['GET /audit',                                ['admin']],
   ['POST /accounts',                            ['admin']],
   ['POST /accounts/{account}/disabled',         ['admin']],
@@ -71,7 +87,7 @@ before(async () => {
   ctx.secretsOfTarget = [ctx.patient.family_name, ctx.patient.given_name, ctx.patient.mrn, 'matrix check of sore wrist'];
   const board = (await ctx.api.charge_nurse.get(`/departments/${ctx.demo}/board`)).json;
   const taken = new Set(board.encounters.filter((e) => e.bed).map((e) => e.bed.id));
-  ctx.freeBed = board.beds.find((b) => !taken.has(b.id) && b.area !== 'waiting_room').id;
+  ctx.freeBed = board.beds.find((b) => !taken.has(b.id) && b.area !== 'waiting_room' && b.status !== 'cleaning').id;
   // Emergency access is tried on a children's ED patient; it needs an enrolled TOTP.
   const asante = await signedIn('asante');
   const elsewhere = await asante.post(`/departments/${ctx.peds}/arrivals`, {
@@ -127,6 +143,27 @@ async function attempt(route, role) {
       const totp = ctx.secrets[role] ? await freshTotp(ctx.secrets[role], USERS[role]) : '123456';
       return api.post(`/encounters/${ctx.elsewhere}/break-glass`, { reason: 'matrix check: patient transferred to us', totp });
     }
+    case 'POST /encounters/{enc}/orders': return api.post(`${enc}/orders`, { kind: 'lab', name: 'Matrix check CBC' });
+    case 'POST /orders/{order}/status': {
+      // A fresh order each time (placed by the charge nurse), so every allowed role can collect.
+      const placed = await ctx.api.charge_nurse.post(`${enc}/orders`, { kind: 'lab', name: 'Matrix check U&E' });
+      ctx.order = placed.json.order.id;
+      return api.post(`/orders/${ctx.order}/status`, { status: 'collected' });
+    }
+    case 'POST /encounters/{enc}/comment': return api.post(`${enc}/comment`, { text: 'Matrix check' });
+    case 'POST /encounters/{enc}/isolation': return api.post(`${enc}/isolation`, { isolation: null });
+    case 'POST /encounters/{enc}/reassessment': return api.post(`${enc}/reassessment`, { interval_min: 60 });
+    case 'POST /encounters/{enc}/news2-scale': return api.post(`${enc}/news2-scale`, { scale: 1 });
+    case 'POST /encounters/{enc}/allergies': return api.post(`${enc}/allergies`, { substance: 'Matrix check latex', severity: 'unknown' });
+    case 'POST /encounters/{enc}/medications': return api.post(`${enc}/medications`, { name: 'Matrix check paracetamol' });
+    case 'POST /encounters/{enc}/problems': return api.post(`${enc}/problems`, { system: 'icd10', code: 'I10', display: 'Essential (primary) hypertension' });
+    case 'POST /encounters/{enc}/diagnoses': return api.post(`${enc}/diagnoses`, { system: 'icd10', code: 'S62.90XA', display: 'Fracture of wrist, initial encounter' });
+    case 'POST /encounters/{enc}/disposition': return api.post(`${enc}/disposition`, { kind: 'discharge' });
+    case 'POST /beds/{bed}/status': return api.post(`/beds/${ctx.freeBed}/status`, { status: 'free' });
+    case 'GET /departments/{demo}/metrics': return api.get(`/departments/${ctx.demo}/metrics`);
+    case 'GET /departments/{demo}/alert-thresholds': return api.get(`/departments/${ctx.demo}/alert-thresholds`);
+    case 'PUT /departments/{demo}/alert-thresholds':
+      return api.req('PUT', `/departments/${ctx.demo}/alert-thresholds`, { waiting_longest_min: 60, boarder_min: 240, esi12_unassigned: true });
     case 'GET /audit': return api.get('/audit?limit=5');
     case 'POST /accounts': return api.post('/accounts', { username: `acm.made${serial++}`, password: 'a long enough password', role: 'registration' });
     case 'POST /accounts/{account}/disabled': return api.post(`/accounts/${ctx.account}/disabled`, { disabled: false });
@@ -207,8 +244,9 @@ test('no session: every route but sign-in answers 401, and the WebSocket upgrade
   for (const api of [anonymous, forged]) {
     for (const route of routes) {
       const [method, pattern] = route.split(' ');
-      const path = pattern.replace('{demo}', ctx.demo).replace('{enc}', ctx.enc).replace('{elsewhere}', ctx.elsewhere).replace('{account}', ctx.account);
-      const r = await api.req(method, path, method === 'POST' ? { esi: 3 } : undefined);
+      const path = pattern.replace('{demo}', ctx.demo).replace('{enc}', ctx.enc).replace('{elsewhere}', ctx.elsewhere).replace('{account}', ctx.account)
+        .replace('{order}', ctx.order || 1).replace('{bed}', ctx.freeBed);
+      const r = await api.req(method, path, method === 'POST' || method === 'PUT' ? { esi: 3 } : undefined);
       assert.equal(r.status, 401, `${route} without a valid session: ${r.text}`);
       assert.equal(r.json.error.code, 'unauthenticated');
       for (const s of ctx.secretsOfTarget) assert.ok(!r.text.includes(s));

@@ -645,15 +645,15 @@ LANGUAGE sql STABLE AS $$
                                  WHERE extract(hour FROM a.arrived_at AT TIME ZONE d.timezone) = h) ORDER BY h)
                              FROM generate_series(0, 23) h),
         'weekday_average_weeks', 4,
-        -- Shown on hover on the census screen (ed-domain.md 3.3; proto/README.md "Metrics").
         'definitions', jsonb_build_object(
-            'door_to_provider_median_min', 'Median minutes from arrival to first contact with a physician or APP (first "seen by provider"), for patients who arrived this day (EDBA).',
-            'los_discharged_median_min', 'Median minutes from arrival to ED departure, for patients discharged home who left this day (CMS OP-18).',
-            'boarding_median_min', 'Median minutes from the decision to admit to ED departure, for admitted patients who left this day (CMS ED-2).',
-            'arrival_to_room_median_min', 'Median minutes from arrival to the first treatment space (resus, acute, fast track or hallway) in the location history, for patients who arrived this day (ECAT).',
-            'lwbs', 'Patients who left without being seen by a provider, among those who left this day (OP-22).',
-            'arrivals', 'Encounters that arrived this day, in the department''s time zone.',
-            'weekday_average_by_hour', 'Arrivals per hour on the same weekday, averaged over the four weeks before.'),
+            'door_to_provider_median_min', 'Median minutes from arrival to first provider contact (first "seen by provider"), for patients who arrived this day and have been seen (EDBA door-to-provider).',
+            'los_discharged_median_min', 'Median minutes from arrival to ED departure for patients discharged home who left this day (CMS OP-18 ED length of stay, discharged patients).',
+            'boarding_median_min', 'Median minutes from the decision to admit to ED departure for admitted patients who left this day (CMS ED-2 boarding time).',
+            'arrival_to_room_median_min', 'Median minutes from arrival to the first treatment space (resus, acute, fast track or hallway bed), from the location history, for patients who arrived this day (ECAT treatment-room interval).',
+            'lwbs', 'Patients who left without being seen by a provider and departed this day (OP-22 numerator).',
+            'arrivals', 'Patients who arrived this day (local day of the department).',
+            'arrivals_by_hour', 'Arrivals this day in each local hour 0-23.',
+            'weekday_average_by_hour', 'Average arrivals in each local hour on the same weekday over the four weeks before (sum of the four days divided by 4).'),
         'weekday_average_by_hour', (SELECT jsonb_agg(round((SELECT count(*) FROM prior x
                                  WHERE extract(hour FROM x.arrived_at AT TIME ZONE d.timezone) = h) / 4.0, 2) ORDER BY h)
                              FROM generate_series(0, 23) h))

@@ -326,7 +326,10 @@ function rowCounts() {
     'department', (SELECT count(*) FROM department), 'department_seq', (SELECT coalesce(sum(last_seq), 0) FROM department_seq),
     'bed', (SELECT count(*) FROM bed), 'staff', (SELECT count(*) FROM staff), 'patient', (SELECT count(*) FROM patient),
     'encounter', (SELECT count(*) FROM encounter), 'vitals', (SELECT count(*) FROM vitals), 'note', (SELECT count(*) FROM note),
-    'event', (SELECT count(*) FROM event), 'encounter_version', (SELECT coalesce(sum(version), 0) FROM encounter))`;
+    'event', (SELECT count(*) FROM event), 'encounter_version', (SELECT coalesce(sum(version), 0) FROM encounter),
+    'clinical_order', (SELECT count(*) FROM clinical_order), 'encounter_location', (SELECT count(*) FROM encounter_location),
+    'patient_allergy', (SELECT count(*) FROM patient_allergy), 'patient_medication', (SELECT count(*) FROM patient_medication),
+    'patient_problem', (SELECT count(*) FROM patient_problem))`;
   return JSON.parse(execFileSync('psql', [PG, '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim());
 }
 
@@ -348,8 +351,8 @@ function staffOf(role) {
 async function freeBed(exceptEncounter) {
   const board = await loadBoard();
   const taken = new Set(board.encounters.filter((e) => e.bed && e.encounter_id !== exceptEncounter).map((e) => e.bed.id));
-  // Free: nobody in it, and not waiting to be cleaned.
-  const bed = board.beds.find((b) => !taken.has(b.id) && b.status !== 'cleaning' && b.area !== 'hallway');
+  // A bed waiting to be cleaned (status "cleaning") is not free either.
+  const bed = board.beds.find((b) => !taken.has(b.id) && (b.status ?? 'free') !== 'cleaning');
   assert.ok(bed, 'no free bed in the department');
   return bed.id;
 }
@@ -395,8 +398,18 @@ const ROUTES = {
   'http/vitals': (e) => `/api/v1/encounters/${e}/vitals`,
   'http/note': (e) => `/api/v1/encounters/${e}/notes`,
   'http/status': (e) => `/api/v1/encounters/${e}/status`,
+  // Issue 5 (proto/README.md "Clinical record"): the encounter routes the charge nurse may use.
+  'http/order': (e) => `/api/v1/encounters/${e}/orders`,
+  'http/comment': (e) => `/api/v1/encounters/${e}/comment`,
+  'http/isolation': (e) => `/api/v1/encounters/${e}/isolation`,
+  'http/reassessment': (e) => `/api/v1/encounters/${e}/reassessment`,
+  'http/disposition': (e) => `/api/v1/encounters/${e}/disposition`,
+  'http/departure': (e) => `/api/v1/encounters/${e}/departure`,
+  'http/allergy': (e) => `/api/v1/encounters/${e}/allergies`,
+  'http/medication': (e) => `/api/v1/encounters/${e}/medications`,
+  'http/problem': (e) => `/api/v1/encounters/${e}/problems`,
 };
-const SUCCESS = { 'http/arrival': 201, 'http/vitals': 201, 'http/note': 201 };
+const SUCCESS = { 'http/arrival': 201, 'http/vitals': 201, 'http/note': 201, 'http/order': 201, 'http/allergy': 201, 'http/medication': 201, 'http/problem': 201 };
 const ORDER = ['http/arrival', 'http/triage', 'http/bed', 'http/assignment', 'http/vitals', 'http/note', 'http/status'];
 const TERMINAL = new Set(['departed', 'left_without_being_seen']);
 
@@ -501,6 +514,30 @@ test('HTTP: every valid example is accepted', { skip: skipApi }, async () => {
         break;
       case 'http/status':
         check(row.status === sent.status, 'status differs');
+        break;
+      case 'http/order':
+        check(res.json.order && res.json.order.kind === sent.kind && res.json.order.name === sent.name && res.json.order.status === 'ordered', 'order differs');
+        break;
+      case 'http/comment':
+        check(row.comment === sent.text, 'comment differs');
+        break;
+      case 'http/isolation':
+        check(row.isolation === sent.isolation, 'isolation differs');
+        break;
+      case 'http/reassessment':
+        check(row.reassess_interval_min === sent.interval_min, 'reassess_interval_min differs');
+        break;
+      case 'http/disposition':
+        check(row.disposition && row.disposition.kind === sent.kind && row.status === 'disposition_decided', 'disposition differs');
+        break;
+      case 'http/allergy':
+        check(row.allergies && row.allergies.some((a) => a.substance === sent.substance), 'allergy not on the row');
+        break;
+      case 'http/medication':
+        check(res.json.medication && res.json.medication.name === sent.name, 'medication differs');
+        break;
+      case 'http/problem':
+        check(res.json.problem && res.json.problem.code === sent.code, 'problem differs');
         break;
       default:
     }
