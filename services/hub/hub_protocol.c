@@ -514,6 +514,9 @@ static bool close_if_stalled(struct hub *hub, struct hub_client *c, lws_usec_t n
         return false;
     log_info("closing a connection that took no data for %d s (4408)", hub->stall_s);
     lws_close_reason(c->wsi, CLOSE_TOO_SLOW, (unsigned char *)"too slow", 8);
+    /* lws would wait to flush its buffered output before closing, and this reader takes
+     * none: end the TCP connection now (the client sees it closed and reconnects). */
+    shutdown((int)lws_get_socket_fd(c->wsi), SHUT_RDWR);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     return true;
 }
