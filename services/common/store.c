@@ -287,7 +287,7 @@ bool begin_on_encounter(PGconn *conn, const struct principal *who, long long enc
 /* Keeps the reply for a retry with the same Idempotency-Key, in the write's transaction.
  * A key used in the last 24 hours makes this 409 idempotency_replay: the caller answers with
  * that first reply instead (two copies of one request raced, or it was retried). */
-static bool remember_reply(PGconn *conn, const struct write_audit *wa, const json_t *reply,
+static bool remember_reply(PGconn *conn, const struct write_audit *wa, const char *reply,
                            struct ed_error *err)
 {
     static const char sql[] =
@@ -299,22 +299,17 @@ static bool remember_reply(PGconn *conn, const struct write_audit *wa, const jso
     const struct store_write_opts *opts = wa->opts;
     char accbuf[24], statusbuf[24];
     const char *params[5];
-    char *text;
     PGresult *res;
     bool stored;
 
     if (!opts || !opts->idempotency_key || !wa->who)
         return true;
-    text = json_dumps(reply, JSON_COMPACT);
-    if (!text)
-        return false;
     params[0] = pg_int_param(accbuf, wa->who->account_id);
     params[1] = opts->idempotency_key;
     params[2] = opts->request_sha256 ? opts->request_sha256 : "";
     params[3] = pg_int_param(statusbuf, opts->status);
-    params[4] = text;
+    params[4] = reply;
     res = query(conn, "remember reply", sql, 5, params);
-    free(text);
     if (!res)
         return false;
     stored = PQntuples(res) == 1;
@@ -389,6 +384,7 @@ bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append
     const char *actor_params[] = {
         wa->who && wa->who->staff_id ? pg_int_param(staffbuf, wa->who->staff_id) : ""};
     PGresult *res;
+    bool remembered;
     long long seq;
 
     /* Who made the change, for the event's timeline line (SQL event_timeline). */
@@ -414,8 +410,10 @@ bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append
     out->encounter_id = atoll(PQgetvalue(res, 0, 2));
     out->reply = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     out->frame = strdup(PQgetvalue(res, 0, 1));
+    /* The reply as PostgreSQL wrote it is what a retry gets back: no re-encoding. */
+    remembered = out->reply && out->frame && remember_reply(conn, wa, PQgetvalue(res, 0, 0), err);
     PQclear(res);
-    if (!out->reply || !out->frame || !remember_reply(conn, wa, out->reply, err)) {
+    if (!remembered) {
         store_write_clear(out);
         return err->status ? fail(conn, err) : db_error(conn, err);
     }

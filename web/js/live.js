@@ -145,8 +145,8 @@ export function connectLive({
     subscribe('catching up with missed updates');
   }
 
-  function drop(reason) {
-    // Forget the socket entirely (a dead socket may take minutes to report its close).
+  // Forgets the socket entirely (a dead socket may take minutes to report its close).
+  function forgetSocket() {
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
       try {
@@ -159,6 +159,10 @@ export function connectLive({
     open = false;
     subscribed = false;
     awaiting = false;
+  }
+
+  function drop(reason) {
+    forgetSocket();
     verifying = false;
     pendingTop = null;
     detail = reason;
@@ -178,18 +182,7 @@ export function connectLive({
     reconnectTimer = null;
     clearInterval(pingTimer);
     clearInterval(tickTimer);
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-      try {
-        ws.close();
-      } catch {
-        /* already closed */
-      }
-    }
-    ws = null;
-    open = false;
-    subscribed = false;
-    awaiting = false;
+    forgetSocket();
     haveState = false;
     evaluate();
   }
@@ -490,15 +483,7 @@ export function connectLive({
       clearTimeout(reconnectTimer);
       clearInterval(pingTimer);
       clearInterval(tickTimer);
-      if (ws) {
-        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-        try {
-          ws.close();
-        } catch {
-          /* ignore */
-        }
-      }
-      ws = null;
+      forgetSocket();
     },
   };
 }
