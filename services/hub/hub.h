@@ -12,16 +12,17 @@
 
 #include "schema.h"
 
-#define HUB_RING_SIZE       4096 /* events kept per department, as frames */
-#define HUB_MAX_DEPARTMENTS 64
-#define HUB_MAX_SUBS        8    /* topics one connection may follow */
-#define HUB_MAX_CONTROL     32   /* queued snapshots/replies per connection before it is cut */
-#define HUB_MAX_MESSAGE     4096 /* bytes of one client message */
-#define HUB_HEARTBEAT_S     10
-#define HUB_CHECK_MS        1000 /* how often tops are compared with PostgreSQL */
-#define HUB_DEFAULT_MAX_LAG 1024
-#define HUB_DEFAULT_STALL_S 60
-#define HUB_DEFAULT_SNDBUF  65536 /* the kernel doubles it: 128 KiB, ~80 board events */
+#define HUB_RING_SIZE               4096 /* events kept per department, as frames */
+#define HUB_MAX_DEPARTMENTS         64
+#define HUB_MAX_SUBS                8  /* topics one connection may follow */
+#define HUB_MAX_CONTROL             32 /* queued snapshots/replies per connection before it is cut */
+#define HUB_MAX_MESSAGE             4096 /* bytes of one client message */
+#define HUB_HEARTBEAT_S             10
+#define HUB_CHECK_MS                1000 /* how often tops are compared with PostgreSQL */
+#define HUB_DEFAULT_MAX_LAG         1024
+#define HUB_DEFAULT_STALL_S         60
+#define HUB_DEFAULT_BOARD_MAX_AGE_S 60
+#define HUB_DEFAULT_SNDBUF          65536 /* the kernel doubles it: 128 KiB, ~80 board events */
 
 /* One encoded event frame; data has LWS_PRE bytes of headroom before the JSON. */
 struct hub_frame {
@@ -36,12 +37,19 @@ struct hub_department {
     long long first;                       /* lowest seq held in the ring (first > top: empty) */
     long long top;                         /* highest seq held; everything first..top is present */
     struct hub_frame *ring[HUB_RING_SIZE]; /* seq s lives at ring[s % HUB_RING_SIZE] */
-    char *board_cache;                     /* last board snapshot frame (LWS_PRE + JSON), or NULL */
+    /* The board in memory (hub_board.c): read from PostgreSQL at board_read_at, brought
+     * forward with the ring's events to board_seq; stale when an event said too little. */
+    json_t *board;
+    long long board_seq;
+    lws_usec_t board_read_at;
+    bool board_stale;
+    char *board_cache; /* the board's snapshot frame (JSON) at board_cache_seq, or NULL */
     size_t board_cache_len;
-    long long board_cache_seq; /* the seq it is current at */
+    long long board_cache_seq;
 };
 
 struct hub_client;
+struct principal;
 struct hub_feed;
 
 struct hub {
@@ -61,6 +69,7 @@ struct hub {
      * for stall_s seconds while data waits is closed with 4408 (EDLIVE_HUB_STALL_S). */
     long long max_lag;
     int stall_s;
+    int board_max_age_s; /* read a board afresh after this long (EDLIVE_HUB_BOARD_MAX_AGE_S) */
     int sndbuf; /* SO_SNDBUF per socket (EDLIVE_HUB_SNDBUF, bytes; 0: the kernel's autotuning) */
     unsigned long long resyncs; /* lagging clients switched to a snapshot, for the log */
 };
@@ -77,6 +86,13 @@ bool hub_department_catch_up(struct hub *hub, struct hub_department *d, long lon
 /* The frame of seq, or NULL when it is not in the ring. */
 struct hub_frame *hub_department_frame(struct hub_department *d, long long seq);
 void hub_department_free(struct hub_department *d);
+
+/* hub_board.c */
+/* Makes d->board_cache the board snapshot frame at d->top (or later): from memory when the
+ * held board can be brought forward with the ring, else read from PostgreSQL (audited as
+ * who's read; *read_from_pg says so). False with err when the record cannot be reached. */
+bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct principal *who,
+                        bool *read_from_pg, struct ed_error *err);
 
 /* hub_protocol.c */
 int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -153,5 +153,6 @@ void hub_department_free(struct hub_department *d)
     for (int i = 0; i < HUB_RING_SIZE; i++)
         free(d->ring[i]);
     free(d->board_cache);
+    json_decref(d->board);
     memset(d, 0, sizeof *d);
 }

@@ -119,49 +119,22 @@ static struct hub_sub *free_sub(struct hub_client *c)
     return NULL;
 }
 
-/* A board snapshot frame of d, at d->top or later; cached per department while no event
- * has arrived since, so a reconnect storm costs one database read, not one per client. */
+/* The board snapshot at d->top or later, from the hub's memory when it can be (hub_board.c),
+ * so a reconnect storm costs no database read. */
 static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct hub_sub *s,
                                  struct ed_error *err)
 {
     struct hub_department *d = s->dept;
-    json_t *board, *frame;
-    long long seq;
-    char *text;
+    bool read_from_pg;
 
-    if (d->board_cache && d->board_cache_seq == d->top) {
-        /* Served from memory, audited all the same. */
-        if (!access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board", "success", false,
-                          NULL, c->who->source_addr))
-            return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
-        s->next_seq = d->board_cache_seq + 1;
-        return queue_text(c, d->board_cache, d->board_cache_len) ||
-               ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
-    }
-    board = store_board(hub->pg, c->who, d->id, err);
-    if (!board)
+    if (!hub_board_snapshot(hub, d, c->who, &read_from_pg, err))
         return false;
-    seq = json_integer_value(json_object_get(board, "seq"));
-    /* The snapshot may be newer than the ring: bring the ring up to it first, so the
-     * events after it are there to follow. */
-    if (seq > d->top && !hub_department_catch_up(hub, d, seq)) {
-        json_decref(board);
+    /* Served from memory, audited all the same (a read from PostgreSQL audits itself). */
+    if (!read_from_pg && !access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board",
+                                       "success", false, NULL, c->who->source_addr))
         return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
-    }
-    frame = json_pack("{s:s,s:s,s:I,s:I,s:o}", "type", "snapshot", "topic", "board",
-                      "department_id", (json_int_t)d->id, "seq", (json_int_t)seq, "board", board);
-    text = json_dumps(frame, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(frame);
-    if (!text)
-        return ed_error_set(err, 503, "unavailable", NULL, "out of memory");
-    /* Logged so a reconnect storm's cost can be counted (services/tests/reconnect_storm). */
-    log_info("board snapshot of dept %lld read from PostgreSQL at seq %lld", d->id, seq);
-    free(d->board_cache);
-    d->board_cache = text;
-    d->board_cache_len = strlen(text);
-    d->board_cache_seq = seq;
-    s->next_seq = seq + 1;
-    return queue_text(c, text, d->board_cache_len) ||
+    s->next_seq = d->board_cache_seq + 1;
+    return queue_text(c, d->board_cache, d->board_cache_len) ||
            ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
 }
 

@@ -56,6 +56,8 @@ int main(void)
     hub.allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
     hub.max_lag = config_int("EDLIVE_HUB_MAX_LAG", HUB_DEFAULT_MAX_LAG, 1, HUB_RING_SIZE - 1);
     hub.stall_s = config_int("EDLIVE_HUB_STALL_S", HUB_DEFAULT_STALL_S, 1, 3600);
+    hub.board_max_age_s =
+        config_int("EDLIVE_HUB_BOARD_MAX_AGE_S", HUB_DEFAULT_BOARD_MAX_AGE_S, 1, 86400);
     hub.sndbuf = config_int("EDLIVE_HUB_SNDBUF", HUB_DEFAULT_SNDBUF, 0, 16 * 1024 * 1024);
 
     protocols[1].per_session_data_size = hub_client_size();

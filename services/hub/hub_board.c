@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* hub_board.c: each department's board, kept in memory at a known seq. It is read once from
+ * PostgreSQL (one statement, so rows and seq agree), then brought forward by applying the
+ * ring's events the way a screen applies them, so snapshots cost no database read however
+ * fast events arrive. What an event does not state exactly makes the next snapshot a fresh
+ * read instead: a patient leaving without being seen (the board's LWBS count), an event of a
+ * kind this file does not know, and time itself (ages, expired emergency-access grants,
+ * midnight, staff lists) through EDLIVE_HUB_BOARD_MAX_AGE_S. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "log.h"
+#include "store.h"
+
+#define NOT_FOUND ((size_t)-1)
+
+static long long int_at(const json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
+/* The index of the object in array whose key is id. */
+static size_t find_object(const json_t *array, const char *key, long long id)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(array, i, item) if (int_at(item, key) == id) return i;
+    return NOT_FOUND;
+}
+
+/* The index of the integer id in array. */
+static size_t find_int(const json_t *array, long long id)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(array, i, item) if (json_integer_value(item) == id) return i;
+    return NOT_FOUND;
+}
+
+/* ---- similar names: each row lists the other active rows with an alike name, by id ---- */
+
+static void similar_add(json_t *row, long long id)
+{
+    json_t *list = json_object_get(row, "similar_name");
+    size_t i, at;
+    json_t *item;
+
+    if (!json_is_array(list) || find_int(list, id) != NOT_FOUND)
+        return;
+    at = json_array_size(list);
+    json_array_foreach(list, i, item) if (json_integer_value(item) > id)
+    {
+        at = i;
+        break;
+    }
+    json_array_insert_new(list, at, json_integer(id));
+}
+
+static void similar_drop(json_t *row, long long id)
+{
+    json_t *list = json_object_get(row, "similar_name");
+    size_t at = find_int(list, id);
+
+    if (at != NOT_FOUND)
+        json_array_remove(list, at);
+}
+
+/* ---- applying one event ---- */
+
+static bool is_active(const json_t *row, long long department_id)
+{
+    const char *status = json_string_value(json_object_get(row, "status"));
+
+    return status && strcmp(status, "departed") && strcmp(status, "left_without_being_seen") &&
+           int_at(row, "department_id") == department_id;
+}
+
+/* The event's row replaces the board's (in id order), or takes it off the board. */
+static bool apply_row(json_t *board, long long department_id, json_t *row)
+{
+    json_t *rows = json_object_get(board, "encounters");
+    const char *status = json_string_value(json_object_get(row, "status"));
+    long long id = int_at(row, "encounter_id");
+    size_t at = find_object(rows, "encounter_id", id), i;
+    json_t *other, *list = json_object_get(row, "similar_name");
+
+    if (!json_is_array(rows) || id <= 0 || !status || !json_is_array(list))
+        return false;
+    if (!is_active(row, department_id)) {
+        if (at != NOT_FOUND)
+            json_array_remove(rows, at);
+        json_array_foreach(rows, i, other) similar_drop(other, id);
+        /* lwbs_today counts by the department's local day: read it afresh. */
+        return strcmp(status, "left_without_being_seen") != 0;
+    }
+    if (at != NOT_FOUND) {
+        json_array_set(rows, at, row);
+    } else {
+        at = json_array_size(rows);
+        json_array_foreach(rows, i, other) if (int_at(other, "encounter_id") > id)
+        {
+            at = i;
+            break;
+        }
+        json_array_insert(rows, at, row);
+    }
+    /* The row's list was computed at its commit; the other rows' lists were not. */
+    json_array_foreach(rows, i, other)
+    {
+        long long other_id = int_at(other, "encounter_id");
+        if (other_id == id)
+            continue;
+        if (find_int(list, other_id) != NOT_FOUND)
+            similar_add(other, id);
+        else
+            similar_drop(other, id);
+    }
+    return true;
+}
+
+static bool apply_beds(json_t *board, const json_t *beds)
+{
+    json_t *held = json_object_get(board, "beds"), *bed;
+    size_t i;
+
+    json_array_foreach(beds, i, bed)
+    {
+        size_t at = find_object(held, "id", int_at(bed, "id"));
+        if (at == NOT_FOUND)
+            return false; /* a new bed: its place in the list is PostgreSQL's to say */
+        json_array_set(held, at, bed);
+    }
+    return true;
+}
+
+/* Applies one event frame to board; false when only a fresh read can say what changed. */
+static bool apply_event(json_t *board, long long department_id, const struct hub_frame *f)
+{
+    json_t *event = json_loadb((const char *)f->data + LWS_PRE, f->len, 0, NULL);
+    json_t *payload = json_object_get(event, "payload");
+    json_t *row = json_object_get(payload, "encounter");
+    json_t *beds = json_object_get(payload, "beds");
+    json_t *thresholds = json_object_get(payload, "alert_thresholds");
+    bool ok = json_is_object(payload) && int_at(event, "seq") == f->seq &&
+              (row || json_is_array(beds) || json_is_object(thresholds));
+
+    if (ok && row)
+        ok = json_is_object(row) && apply_row(board, department_id, row);
+    if (ok && beds)
+        ok = json_is_array(beds) && apply_beds(board, beds);
+    if (ok && thresholds)
+        ok = json_is_object(thresholds) &&
+             json_object_set(board, "alert_thresholds", thresholds) == 0;
+    if (ok)
+        json_object_set_new(board, "seq", json_integer(f->seq));
+    json_decref(event);
+    return ok;
+}
+
+/* Brings d's board from its seq to d->top with the ring's events; false if it cannot. */
+static bool bring_forward(struct hub *hub, struct hub_department *d)
+{
+    long long from = d->board_seq;
+
+    if (!d->board || d->board_stale || d->board_seq < d->first - 1 || d->board_seq > d->top ||
+        lws_now_usecs() - d->board_read_at > (lws_usec_t)hub->board_max_age_s * LWS_US_PER_SEC)
+        return false;
+    for (long long seq = d->board_seq + 1; seq <= d->top; seq++) {
+        struct hub_frame *f = hub_department_frame(d, seq);
+        if (!f || !apply_event(d->board, d->id, f)) {
+            d->board_stale = true;
+            return false;
+        }
+        d->board_seq = seq;
+    }
+    if (d->top > from)
+        log_info("board of dept %lld brought from seq %lld to %lld in memory", d->id, from, d->top);
+    return true;
+}
+
+/* Encodes d's board as a snapshot frame, kept as d->board_cache. */
+static bool encode(struct hub_department *d)
+{
+    json_t *frame =
+        json_pack("{s:s,s:s,s:I,s:I,s:O}", "type", "snapshot", "topic", "board", "department_id",
+                  (json_int_t)d->id, "seq", (json_int_t)d->board_seq, "board", d->board);
+    char *text = frame ? json_dumps(frame, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+
+    json_decref(frame);
+    if (!text)
+        return false;
+    free(d->board_cache);
+    d->board_cache = text;
+    d->board_cache_len = strlen(text);
+    d->board_cache_seq = d->board_seq;
+    return true;
+}
+
+bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct principal *who,
+                        bool *read_from_pg, struct ed_error *err)
+{
+    json_t *board;
+    long long seq;
+
+    *read_from_pg = false;
+    if (d->board_cache && d->board_cache_seq == d->top)
+        return true;
+    if (bring_forward(hub, d))
+        return encode(d) || ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+    board = store_board(hub->pg, who, d->id, err); /* audited as who's read */
+    if (!board)
+        return false;
+    seq = json_integer_value(json_object_get(board, "seq"));
+    /* The snapshot may be newer than the ring: bring the ring up to it first, so the
+     * events after it are there to follow. */
+    if (seq > d->top && !hub_department_catch_up(hub, d, seq)) {
+        json_decref(board);
+        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+    }
+    json_decref(d->board);
+    d->board = board;
+    d->board_seq = seq;
+    d->board_read_at = lws_now_usecs();
+    d->board_stale = false;
+    *read_from_pg = true;
+    /* Logged so a reconnect storm's cost can be counted (services/tests/reconnect_storm). */
+    log_info("board snapshot of dept %lld read from PostgreSQL at seq %lld", d->id, seq);
+    return encode(d) || ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+}
