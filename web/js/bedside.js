@@ -2,11 +2,13 @@
 // bedside.js: a nurse records a set of vitals for one patient of the department.
 // The patient list and the patient's latest vitals come from the live board subscription;
 // the save goes to POST /api/v1/encounters/{id}/vitals and the server's NEWS2 is shown.
+// Triage (ESI, chief complaint) and the status of the selected patient: triage.js.
 // Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
 import { connectLive, renderBanner } from './live.js';
 import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
+import { mountTriage, mountStatus } from './triage.js';
 import {
   el,
   compareRows,
@@ -83,6 +85,24 @@ let saving = false;
 let vitalsAttempt = null; // {key, sig, takenAt}: the set being sent, kept until it is stored
 let haveBoard = false; // a board snapshot has arrived
 let session = null;
+
+// ---------- triage and status (triage.js; If-Match, conflicts shown, never overwritten) ----------
+
+// A row the server answered for a write from this page: shown at once (the live event that
+// follows carries the same version).
+function applyWritten(updated) {
+  const known = rows.get(updated.encounter_id);
+  if (!known || !isActive(updated) || updated.version < known.version) return;
+  rows.set(updated.encounter_id, updated);
+  renderList();
+  if (updated.encounter_id === selectedId) renderSelected();
+}
+
+const triage = mountTriage($('triage-host'), { onSaved: applyWritten });
+const statusControl = mountStatus($('status-host'), {
+  onSaved: applyWritten,
+  later: 'Disposition and departure (also “left without being seen”): on the chart.',
+});
 
 // ---------- helpers ----------
 
@@ -200,6 +220,9 @@ function select(encounterId) {
 function renderSelected() {
   const row = selectedId ? rows.get(selectedId) : null;
   patientPanel.hidden = !selectedId;
+  $('triage-panel').hidden = !row || !can(session, 'encounter.triage');
+  triage.show(row || null);
+  statusControl.show(row || null);
   $('care-panel').hidden = !row;
   $('notes-panel').hidden = !row;
   updateSaveState();

@@ -7,9 +7,12 @@
 // location_since, disposition, reassess_due_at, similar_name) are shown when present;
 // without them the cell says nothing rather than guessing, except where the page can
 // compute the same thing itself (similar names, NEWS2 alert, reassessment estimate).
+// Roles that register arrivals (registration, charge nurse) get "Register arrival" in desk
+// mode (arrival.js); the new patient then arrives on the board like any other.
 import { connectLive, renderBanner } from './live.js';
 import { apiPost, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
+import { mountArrival } from './arrival.js';
 import { showConflict } from './conflict.js';
 import {
   el,
@@ -62,6 +65,7 @@ let live = null;
 let departmentId = null;
 let session = null;
 let chartLinks = false; // the role reads charts: rows open them
+let arrivalMounted = false; // "Register arrival" is on the page (registration, charge nurse)
 let similar = new Map(); // encounter_id -> [alike encounter ids]
 const assigning = new Set(); // encounter ids with an "assign me" in flight
 
@@ -509,6 +513,8 @@ function clearBoard() {
   table.hidden = true;
   legend.hidden = true;
   empty.hidden = true;
+  $('arrival-box').hidden = true;
+  arrivalMounted = false;
 }
 
 function stampSeq() {
@@ -610,6 +616,7 @@ function applyMode() {
   html.classList.toggle('wall', isWall());
   html.classList.toggle('public', isPublic());
   legend.hidden = isPublic() || table.hidden;
+  $('arrival-box').hidden = !arrivalMounted || isWall();
   renderHead();
   renderViews();
   rebuildAll();
@@ -670,6 +677,10 @@ async function start() {
   censusLink.href = `census.html?department=${departmentId}`;
   censusLink.hidden = !can(session, 'chart.read');
   $('viewbar').hidden = false;
+  if (can(session, 'arrival.create')) {
+    mountArrival($('arrival-host'), { departmentId });
+    arrivalMounted = true;
+  }
   writeAddress();
   applyMode();
   showMessage('');

@@ -5,11 +5,13 @@
 // from GET/PUT /departments/{id}/alert-thresholds. Bed moves and staff assignments send
 // If-Match with the row's version: a colleague's newer change is shown, never overwritten.
 // Definitions: ed-domain.md §3.3 (door-to-provider, LOS of discharged patients, boarding,
-// LWBS, arrival to treatment room).
+// LWBS, arrival to treatment room). Roles that register arrivals (the charge nurse here) get
+// the "Register arrival" form (arrival.js).
 import { connectLive, renderBanner } from './live.js';
 import { apiGet, apiPost, apiPut, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { showConflict } from './conflict.js';
+import { mountArrival } from './arrival.js';
 import {
   el,
   compareRows,
@@ -604,6 +606,7 @@ function applySnapshot(msg) {
   }
   lwbsToday = Number.isInteger(board.lwbs_today) ? board.lwbs_today : null;
   for (const id of ['counts', 'census-grid']) $(id).hidden = false;
+  $('arrival-panel').hidden = !can(session, 'arrival.create');
   renderAll();
   main.dataset.seq = String(msg.seq);
 }
@@ -639,7 +642,7 @@ function clearAll() {
   rows.clear();
   beds = new Map();
   staff = [];
-  for (const id of ['counts', 'census-grid', 'alerts']) $(id).hidden = true;
+  for (const id of ['counts', 'census-grid', 'alerts', 'arrival-panel']) $(id).hidden = true;
   main.dataset.seq = '0';
 }
 
@@ -682,6 +685,7 @@ async function start() {
   $('bedside-link').href = `bedside.html?department=${departmentId}`;
   $('bedside-link').hidden = !can(session, 'vitals.create');
   if (!isCharge()) showMessage('Read-only here: bed moves, assignments of others and thresholds are the charge nurse’s.', { info: true });
+  if (can(session, 'arrival.create')) mountArrival($('arrival-host'), { departmentId });
   renderMetrics();
   loadMetrics();
   loadThresholds();

@@ -34,6 +34,7 @@ import {
   formatValue,
 } from './ui.js';
 import { drawTrend } from './trend.js';
+import { mountTriage, mountStatus } from './triage.js';
 
 const $ = (id) => document.getElementById(id);
 const main = $('chart');
@@ -373,6 +374,16 @@ async function encounterWrite(path, body, { what, mine, theirs }) {
   return true;
 }
 
+// Triage and status (triage.js, shared with the bedside): If-Match with the version shown
+// when the user started; a colleague's change is shown, never overwritten.
+function applyWritten(updated) {
+  if (!encounter || updated.encounter_id !== encounter.encounter_id || updated.version < encounter.version) return;
+  encounter = updated;
+  renderHeader();
+}
+const triage = mountTriage($('triage-host'), { onSaved: applyWritten });
+const statusControl = mountStatus($('status-host'), { onSaved: applyWritten, later: 'Disposition and departure (also “left without being seen”): below.' });
+
 const orderLine = (o) => (o ? `${ORDER_KIND_LABEL[o.kind] || o.kind} ${o.name}: ${o.status}${o.abnormal ? ' (abnormal)' : ''}` : 'no such order');
 
 function renderActions() {
@@ -385,6 +396,8 @@ function renderActions() {
   const hasDx = Array.isArray(diagnoses);
   const ended = row.status === 'departed' || row.status === 'left_without_being_seen';
   $('actions-panel').hidden = !own || ended;
+  triage.show(own && !ended && can(session, 'encounter.triage') ? row : null);
+  statusControl.show(own && !ended && can(session, 'encounter.status') ? row : null);
   $('order-form').hidden = !hasOrders;
   $('dispo-form').hidden = !hasDispo;
   $('depart-now').hidden = !('departed_at' in row) || !row.disposition;

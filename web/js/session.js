@@ -14,6 +14,7 @@ const MATRIX = {
   'arrival.create': ['charge_nurse', 'registration'],
   'vitals.create': CLINICAL,
   'note.create': CLINICAL,
+  'encounter.triage': CLINICAL,
   'encounter.status': CLINICAL,
   break_glass: CLINICAL,
   'audit.read': ['admin'],
