@@ -30,6 +30,7 @@ import {
   positiveInt,
   param,
   rowNews2,
+  latestVitals,
   normNews2,
   reassessState,
   reassessIntervalMin,
@@ -226,7 +227,7 @@ function renderSelected() {
     ].filter(Boolean),
   );
   renderCare(row);
-  const v = row.latest_vitals;
+  const v = latestVitals(row);
   if (!v) {
     latestBody.replaceChildren(el('tr', {}, el('td', { text: 'none recorded yet', attrs: { colspan: 9 } })));
     return;

@@ -30,6 +30,7 @@ import {
   activeGrants,
   breakGlassFlag,
   rowNews2,
+  latestVitals,
   reassessState,
   isolationFlag,
   allergyFlag,
@@ -346,7 +347,7 @@ function cellFor(col, row) {
     case 'me':
       return meCell(row);
     default:
-      if (col.vital) return vitalCell(row.latest_vitals, col.key);
+      if (col.vital) return vitalCell(latestVitals(row), col.key);
       return el('td');
   }
 }
