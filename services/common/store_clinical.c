@@ -99,12 +99,14 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
                const json_t *body, const struct store_write_opts *opts, struct store_write *out,
                struct ed_error *err)
 {
+    /* The bed is locked: a patient leaving it at the same moment (0006 marks it for cleaning
+     * before the encounter row changes) is either seen here, or has not yet started. */
     static const char bed_sql[] =
         "SELECT b.id, b.area, b.cleaning_since IS NOT NULL FROM bed b WHERE b.department_id = $2 "
         "AND ($1::bigint IS NOT NULL AND b.id = $1::bigint OR $1::bigint IS NULL AND b.area = $3 "
         "AND b.cleaning_since IS NULL AND NOT EXISTS (SELECT 1 FROM encounter e WHERE "
         "e.bed_id = b.id AND e.status NOT IN ('departed', 'left_without_being_seen'))) "
-        "ORDER BY b.sort_order, b.label LIMIT 1";
+        "ORDER BY b.sort_order, b.label LIMIT 1 FOR UPDATE OF b";
     /* A waiting patient put in a treatment space is in a room from now on. A "move" to the
      * same bed changes no location (the history stays as it is). */
     static const char sql[] =
@@ -377,8 +379,9 @@ bool store_departure(PGconn *conn, const struct principal *who, long long encoun
                      struct store_write *out, struct ed_error *err)
 {
     static const char dispo_sql[] = "SELECT disposition FROM encounter WHERE id = $1";
-    /* The encounter ends: it leaves the board, its bed is free (ed-domain.md 3.3 "ED
-     * departure time": when the patient physically leaves). */
+    /* The encounter ends: it leaves the board, its bed needs cleaning from the departure
+     * time (a trigger of 0006; ed-domain.md 3.3 "ED departure time": when the patient
+     * physically leaves). */
     static const char sql[] =
         "UPDATE encounter SET departed_at = coalesce($2::timestamptz, now()), "
         "status = CASE WHEN disposition = 'lwbs' THEN 'left_without_being_seen' ELSE 'departed' "

@@ -778,7 +778,8 @@ static bool seed_record(PGconn *conn)
 
 /* One finished visit: arrival, a bed after room_min (none: left from the waiting room),
  * provider contact seen_min after arrival (0: none), disposition decided dispo_min after
- * arrival, departure depart_min after arrival. Diagnoses are added by the caller. */
+ * arrival, departure depart_min after arrival, then the bed cleaned. Diagnoses are added by
+ * the caller. */
 struct demo_visit {
     time_t arrived;
     const char *bed;
@@ -825,6 +826,10 @@ static long long seed_visit(PGconn *conn, long long dept, const struct demo_enco
     if (!run(conn, store_disposition, enc, at_min(v->arrived, body, "decided_at", v->dispo_min)) ||
         !run(conn, store_departure, enc,
              at_min(v->arrived, json_object(), "departed_at", v->depart_min)))
+        return 0;
+    /* The departure left the bed needing cleaning; it was cleaned long before now. */
+    if (v->bed && !run(conn, store_bed_status, find_bed(conn, dept, v->bed),
+                       json_pack("{s:s}", "status", "free")))
         return 0;
     return enc;
 }

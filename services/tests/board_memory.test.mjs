@@ -74,7 +74,19 @@ test('after every kind of change, a new snapshot comes from memory and equals Po
   const a = first.encounter.encounter_id;
   const b = second.encounter.encounter_id;
   const board = (await ctx.charge.get(`/departments/${ctx.dept}/board`)).json;
-  const [bed, spare] = ctx.beds = board.beds.filter((x) => x.status === 'free' && !['waiting_room', 'hallway'].includes(x.area));
+  // A bed to move into (cleaned first when every bed waits for cleaning), and another
+  // unoccupied one whose cleaning state is toggled.
+  const beds = board.beds.filter((x) => x.area !== 'waiting_room');
+  let bed = beds.find((x) => x.status === 'free' && x.area !== 'hallway');
+  if (!bed) {
+    bed = beds.find((x) => x.status === 'cleaning' && x.area !== 'hallway');
+    assert.ok(bed, 'the demo ED has a bed that is free or can be cleaned');
+    await ok(await ctx.charge.post(`/beds/${bed.id}/status`, { status: 'free' }), 'clean a bed');
+  }
+  const spare = beds.find((x) => x.id !== bed.id && x.status !== 'occupied');
+  assert.ok(spare, 'a second unoccupied bed or hallway space');
+  const spareAfter = spare.status === 'free' ? 'cleaning' : 'free';
+  ctx.beds = [bed];
   const nurseId = board.staff.find((s) => s.role === 'nurse').id;
   let r = await ok(await ctx.nurse.post(`/encounters/${a}/triage`, { esi: 2, chief_complaint: 'chest pain' }), 'triage');
   const physicianId = board.staff.find((s) => s.role === 'physician').id;
@@ -86,7 +98,7 @@ test('after every kind of change, a new snapshot comes from memory and equals Po
   r = await ok(await ctx.nurse.post(`/orders/${order.id}/status`, { status: 'collected' }), 'collected');
   r = await ok(await ctx.nurse.post(`/encounters/${a}/comment`, { text: 'family in room' }), 'comment');
   r = await ok(await ctx.nurse.post(`/encounters/${a}/isolation`, { isolation: 'droplet' }), 'isolation');
-  r = await ok(await ctx.charge.post(`/beds/${spare.id}/status`, { status: 'cleaning' }), 'bed cleaning');
+  r = await ok(await ctx.charge.post(`/beds/${spare.id}/status`, { status: spareAfter }), 'bed cleaning state');
   r = await ok(await ctx.charge.req('PUT', `/departments/${ctx.dept}/alert-thresholds`, { waiting_longest_min: 45, boarder_min: 180, esi12_unassigned: true }), 'thresholds');
   r = await ok(await ctx.doctor.post(`/encounters/${b}/disposition`, { kind: 'discharge' }), 'disposition');
   r = await ok(await ctx.nurse.post(`/encounters/${b}/departure`, {}), 'departure'); // a leaves b's alike-name list
@@ -102,7 +114,7 @@ test('after every kind of change, a new snapshot comes from memory and equals Po
   const row = snap.board.encounters.find((x) => x.encounter_id === a);
   assert.equal(row.esi, 2);
   assert.deepEqual(row.similar_name, [], 'the alike-named patient has left');
-  assert.equal(snap.board.beds.find((x) => x.id === spare.id).status, 'cleaning');
+  assert.equal(snap.board.beds.find((x) => x.id === spare.id).status, spareAfter);
 });
 
 test('a patient leaving without being seen makes the next snapshot a fresh read, still equal', async () => {

@@ -54,7 +54,13 @@ before(async () => {
 });
 
 after(async () => {
-  for (const id of ctx.created) await ctx.charge.post(`/encounters/${id}/status`, { status: 'departed' });
+  // The test patients leave; the beds they leave need cleaning, and are cleaned.
+  for (const id of ctx.created) {
+    const res = await ctx.charge.post(`/encounters/${id}/status`, { status: 'departed' });
+    for (const b of (res.json && res.json.beds) || []) {
+      if (b.status === 'cleaning') await ctx.nurse.post(`/beds/${b.id}/status`, { status: 'free' });
+    }
+  }
   await ctx.charge.req('PUT', `/departments/${ctx.demo}/alert-thresholds`, { waiting_longest_min: 60, boarder_min: 240, esi12_unassigned: true });
 });
 
@@ -131,7 +137,7 @@ test('location history: every move with real start and end times, append-only fo
   const t2 = minutesAgo(30);
   const hall = await ok(await ctx.charge.post(`/encounters/${enc}/bed`, { bed_id: null, area: 'hallway', at: t2 }), 'hallway');
   assert.equal(hall.encounter.bed.area, 'hallway');
-  assert.ok(hall.beds.some((b) => b.id === bed.id && b.status === 'free'), 'the bed left is free again');
+  assert.ok(hall.beds.some((b) => b.id === bed.id && b.status === 'cleaning' && b.cleaning_since === t2), 'the bed left needs cleaning');
   await ok(await ctx.charge.post(`/encounters/${enc}/bed`, { bed_id: null }), 'waiting room');
   const locations = (await ctx.charge.get(`/encounters/${enc}`)).json.locations;
   assert.deepEqual(locations.map((l) => l.area), ['waiting_room', bed.area, 'hallway', 'waiting_room']);
@@ -239,7 +245,15 @@ test('board fields and NEWS2 scale 2: comment, isolation, reassessment; scale se
   assert.equal(n.subscores.air_or_oxygen, 2);
   assert.equal(n.total, 2);
   assert.equal(n.band, 'low');
-  assert.deepEqual(v.vitals.news2_detail, n);
+  // The result is sent once per object: the vitals set as stored, the row in its own shape.
+  const stored = v.vitals.news2;
+  assert.deepEqual([stored.total, stored.band, stored.scale, stored.reassess_min, stored.complete], [n.total, n.band, n.scale, n.reassess_min, n.complete]);
+  assert.equal(stored.scores.spo2, n.subscores.spo2);
+  assert.equal(stored.scores.on_oxygen, n.subscores.air_or_oxygen);
+  assert.equal(n.taken_at, v.vitals.taken_at);
+  assert.ok(!('news2_detail' in v.vitals), 'a vitals set carries news2 only');
+  assert.equal(v.encounter.latest_vitals.id, v.vitals.id);
+  assert.ok(!('news2' in v.encounter.latest_vitals) && !('news2_detail' in v.encounter.latest_vitals), "latest_vitals leaves NEWS2 to the row's news2");
   // Low band (1-4): due in 4 h; a per-patient interval replaces it.
   assert.equal(Date.parse(v.encounter.reassess_due_at) - Date.parse(n.taken_at), 240 * 60000);
   const r = await ok(await ctx.nurse.post(`/encounters/${enc}/reassessment`, { interval_min: 30 }), 'reassessment');

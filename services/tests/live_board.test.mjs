@@ -60,7 +60,7 @@ test('vitals reach two boards with the same seq, and the API board agrees', asyn
     for (const client of [a, b]) {
       const row = client.rows.get(target.encounter_id);
       assert.equal(row.latest_vitals.heart_rate, 131);
-      assert.equal(row.latest_vitals.news2.total, 19);
+      assert.equal(row.news2.total, 19, "the row's NEWS2 (of latest_vitals)");
       assert.ok(client.applied.includes(seq), 'the event itself was delivered, not only a snapshot');
     }
     assert.deepEqual(comparable(a.sortedRows()), comparable(b.sortedRows()));

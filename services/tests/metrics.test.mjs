@@ -27,7 +27,8 @@ async function ok(res, what) {
 }
 
 // One visit: arrival, optional bed (label) at roomAt, provider contact at seenAt, disposition
-// and departure. Each visit ends before the next starts, so beds are always free.
+// and departure, then the bed left is cleaned. Each visit ends before the next starts, so beds
+// are always free.
 async function visit({ arrive, bed, roomAt, seenAt, dispo, decidedAt, departAt, dayOffsets = {} }) {
   const api = ctx.api;
   const arrived = await ok(await api.post(`/departments/${ctx.dept}/arrivals`, {
@@ -35,14 +36,19 @@ async function visit({ arrive, bed, roomAt, seenAt, dispo, decidedAt, departAt, 
     arrival_mode: 'walk_in', chief_complaint: 'metrics test', arrived_at: at(arrive, dayOffsets.arrive || 0),
   }), 'arrival');
   const enc = arrived.encounter.encounter_id;
+  let bedId = null;
   if (bed) {
     const body = bed === 'hallway' ? { bed_id: null, area: 'hallway' } : { bed_id: ctx.beds[bed] };
-    await ok(await api.post(`/encounters/${enc}/bed`, { ...body, at: at(roomAt, dayOffsets.room || 0) }), 'bed');
+    bedId = (await ok(await api.post(`/encounters/${enc}/bed`, { ...body, at: at(roomAt, dayOffsets.room || 0) }), 'bed')).encounter.bed.id;
   }
   if (seenAt) await ok(await api.post(`/encounters/${enc}/status`, { status: 'seen_by_provider', at: at(seenAt, dayOffsets.seen || 0) }), 'seen');
   if (dispo) {
     await ok(await api.post(`/encounters/${enc}/disposition`, { kind: dispo, decided_at: at(decidedAt, dayOffsets.decided || 0) }), 'disposition');
-    await ok(await api.post(`/encounters/${enc}/departure`, { departed_at: at(departAt, dayOffsets.depart || 0) }), 'departure');
+    const left = await ok(await api.post(`/encounters/${enc}/departure`, { departed_at: at(departAt, dayOffsets.depart || 0) }), 'departure');
+    if (bedId) {
+      assert.equal(left.beds.find((b) => b.id === bedId).status, 'cleaning', 'the bed left needs cleaning');
+      await ok(await api.post(`/beds/${bedId}/status`, { status: 'free' }), 'bed cleaned');
+    }
   }
   return enc;
 }

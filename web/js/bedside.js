@@ -32,6 +32,7 @@ import {
   positiveInt,
   param,
   rowNews2,
+  latestVitals,
   normNews2,
   reassessState,
   reassessIntervalMin,
@@ -249,7 +250,7 @@ function renderSelected() {
     ].filter(Boolean),
   );
   renderCare(row);
-  const v = row.latest_vitals;
+  const v = latestVitals(row);
   if (!v) {
     latestBody.replaceChildren(el('tr', {}, el('td', { text: 'none recorded yet', attrs: { colspan: 9 } })));
     return;

@@ -33,6 +33,7 @@ import {
   activeGrants,
   breakGlassFlag,
   rowNews2,
+  latestVitals,
   reassessState,
   isolationFlag,
   allergyFlag,
@@ -350,7 +351,7 @@ function cellFor(col, row) {
     case 'me':
       return meCell(row);
     default:
-      if (col.vital) return vitalCell(row.latest_vitals, col.key);
+      if (col.vital) return vitalCell(latestVitals(row), col.key);
       return el('td');
   }
 }

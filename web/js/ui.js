@@ -340,6 +340,14 @@ export function rowNews2(row) {
   return normNews2(row.news2) || normNews2(row.latest_vitals && row.latest_vitals.news2);
 }
 
+// The row's latest vitals set with its NEWS2 (for vitalCell's abnormal marks): newer servers
+// send the score once, as the row's "news2", not again inside latest_vitals.
+export function latestVitals(row) {
+  const v = row && row.latest_vitals;
+  if (!v || v.news2 || v.news2_detail || !row.news2) return v || null;
+  return { ...v, news2: row.news2 };
+}
+
 // RCP NEWS2 chart 4 (ed-domain.md §3.2): minimum observation frequency by response band, in
 // minutes; 0 = continuous monitoring. Used only when the server sends no reassess_due_at.
 export function reassessIntervalMin(n) {

@@ -5,7 +5,8 @@
 // patient arrives in the waiting room: both screens count one more waiting. The charge
 // nurse clicks "Bed…" on the patient and "Move … here" on a free bed (If-Match with the
 // row's version). On kim's screen, without a reload: waiting −1, free beds −1, occupied +1,
-// and the bed tile names the patient. Screenshot: census.png (kim's screen).
+// and the bed tile names the patient. Screenshot: census.png (kim's screen). Then the patient
+// leaves: the bed shows "cleaning" on both screens, kim marks it clean, and it is free again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipUnlessConfigured, signIn } from './browser_lib.mjs';
@@ -30,7 +31,7 @@ after(async () => {
 const counts = (page) =>
   page.evaluate(() => {
     const n = (id) => Number(document.getElementById(id).dataset.count);
-    return { total: n('count-total'), waiting: n('count-waiting'), free: n('count-beds-free'), occupied: n('count-beds-occupied'), seq: Number(document.getElementById('census-main').dataset.seq) };
+    return { total: n('count-total'), waiting: n('count-waiting'), free: n('count-beds-free'), occupied: n('count-beds-occupied'), cleaning: n('count-beds-cleaning'), seq: Number(document.getElementById('census-main').dataset.seq) };
   });
 
 async function waitCounts(page, what, want) {
@@ -97,5 +98,26 @@ test('a bed move on the charge nurse\'s census changes the counts on another cen
 
   await other.evaluate(() => window.scrollTo(0, 0));
   await shot(other, 'census.png');
+
+  // The patient leaves: the bed needs cleaning, live on both screens; kim (a nurse) marks it
+  // clean on her screen and the charge nurse's screen shows it free again.
+  const left = await patients.call('POST', `/encounters/${enc.encounter_id}/status`, { status: 'departed' });
+  assert.equal(left.status, 200, `departure refused: ${JSON.stringify(left.data)}`);
+  const tile = `.bed-tile[data-bed-id="${bed.id}"]`;
+  for (const [name, page] of [['kim', other], ['charge nurse', charge]]) {
+    await page
+      .waitForFunction((sel) => document.querySelector(sel)?.dataset.status === 'cleaning', tile, { timeout: LIVE_WITHIN_MS })
+      .catch(async () => {
+        throw new Error(`${name}: bed ${bed.label} is ${await page.getAttribute(tile, 'data-status')}, wanted cleaning`);
+      });
+  }
+  await waitCounts(other, 'after the departure', {
+    'count-beds-free': before.free - 1,
+    'count-beds-occupied': before.occupied,
+    'count-beds-cleaning': before.cleaning + 1,
+  });
+  await other.click(`${tile} button.bed-clean`);
+  await charge.waitForFunction((sel) => document.querySelector(sel)?.dataset.status === 'free', tile, { timeout: LIVE_WITHIN_MS });
+  await waitCounts(charge, 'after cleaning', { 'count-beds-free': before.free, 'count-beds-occupied': before.occupied, 'count-beds-cleaning': before.cleaning });
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });

@@ -14,6 +14,7 @@ export class LiveBoard {
     this.departmentId = departmentId;
     this.seq = 0;
     this.rows = new Map(); // encounter_id -> board row
+    this.beds = new Map(); // bed id -> bed (status free | occupied | cleaning)
     this.applied = [];     // every event seq applied, in order
     this.snapshots = 0;
     this.recoveries = 0;
@@ -45,6 +46,7 @@ export class LiveBoard {
     switch (msg.type) {
       case 'snapshot':
         this.rows = new Map(msg.board.encounters.map((r) => [r.encounter_id, r]));
+        this.beds = new Map((msg.board.beds || []).map((b) => [b.id, b]));
         this.seq = msg.seq;
         this.snapshots++;
         this.ready = true;
@@ -72,6 +74,7 @@ export class LiveBoard {
     const row = ev.payload.encounter; // absent for a department event (a bed cleaned)
     if (row && ['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
     else if (row) this.rows.set(row.encounter_id, row);
+    for (const bed of ev.payload.beds || []) this.beds.set(bed.id, bed); // beds whose state changed
     this.seq = ev.seq;
     this.applied.push(ev.seq);
   }
