@@ -671,3 +671,13 @@ test('WS: valid client examples get a snapshot, pong, or nothing', { skip: skipW
   }
   assert.deepEqual(failures, []);
 });
+
+// Events reach screens that were not open when they happened, and other teams' clients
+// validate frames against proto/ws/hub.event.json: check the newest stored event of every type.
+test('WS: the newest stored event of every type encodes to a frame hub.event accepts', { skip: PG ? false : 'EDLIVE_PG is not set: stored events not checked' }, () => {
+  const sql = `SELECT coalesce(json_agg(event_frame(department_id, seq)::json), '[]') FROM
+    (SELECT DISTINCT ON (type) department_id, seq FROM event ORDER BY type, seq DESC) x`;
+  const frames = JSON.parse(execFileSync('psql', [PG, '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim());
+  assert.ok(frames.length >= 8, `only ${frames.length} event types stored (the demo seed makes more)`);
+  assert.deepEqual(hubSchemaProblems(frames), []);
+});
