@@ -66,6 +66,10 @@ int main(void)
     info.protocols = protocols;
     info.user = &app;
     info.max_http_header_pool = 64;
+    /* Hold an idle keep-alive connection longer than its clients do (nginx's upstream pool:
+     * 30 s; Node's fetch: 4 s), so a client never sends a POST on a connection we are just
+     * closing (lws's 5 s default made that race real: "other side closed" under load). */
+    info.keepalive_timeout = 65;
     /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
     if (config_str("EDLIVE_TLS_CERT", NULL)) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -3,7 +3,8 @@
  * or one encounter's chart with the last seq it has; it gets either the missed events
  * ("recovered") or a snapshot, then every later event in seq order from the department's
  * ring. Control replies (snapshots, errors, heartbeats) wait in a short per-client queue;
- * events are never copied per client, only a cursor moves. One lws_write per WRITEABLE. */
+ * events are never copied per client, only a cursor moves. Several lws_writes per
+ * WRITEABLE while the socket takes them whole (lws_send_pipe_choked). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #define HUB_SESSION_CHECK_MS 5000 /* how soon a revoked or idle session loses its socket */
 #define CLOSE_SESSION_ENDED  4401
 #define CLOSE_TOO_SLOW       4408 /* took no data for stall_s while data waited */
+#define HUB_WRITES_PER_CALLBACK \
+    16 /* frames per WRITEABLE at most, so one client cannot hog the loop */
 
 enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART };
 
@@ -411,12 +414,9 @@ static bool has_pending(struct hub_client *c)
     return false;
 }
 
-static int on_writeable(struct hub *hub, struct hub_client *c, struct lws *wsi)
+/* Writes one frame, a queued reply before any event: 1 written, 0 nothing to write, -1 error. */
+static int write_one(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    if (c->session_ended) {
-        lws_close_reason(wsi, CLOSE_SESSION_ENDED, (unsigned char *)"session ended", 13);
-        return -1;
-    }
     if (c->control_head) {
         struct control_frame *f = c->control_head;
         int n = lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
@@ -428,23 +428,44 @@ static int on_writeable(struct hub *hub, struct hub_client *c, struct lws *wsi)
         if (n < 0)
             return -1;
         c->last_write = lws_now_usecs();
-    } else {
-        for (int k = 0; k < HUB_MAX_SUBS; k++) {
-            struct hub_sub *s = &c->subs[(c->next_sub + k) % HUB_MAX_SUBS];
-            struct hub_frame *f;
-            if (s->kind == SUB_NONE)
-                continue;
-            f = next_event(hub, c, s);
-            if (!f)
-                continue;
-            if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
-                return -1;
-            c->last_write = lws_now_usecs();
-            s->next_seq = f->seq + 1;
-            c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
-            break;
-        }
+        return 1;
     }
+    for (int k = 0; k < HUB_MAX_SUBS; k++) {
+        struct hub_sub *s = &c->subs[(c->next_sub + k) % HUB_MAX_SUBS];
+        struct hub_frame *f;
+        if (s->kind == SUB_NONE)
+            continue;
+        f = next_event(hub, c, s);
+        if (!f)
+            continue;
+        if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
+            return -1;
+        c->last_write = lws_now_usecs();
+        s->next_seq = f->seq + 1;
+        c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_writeable(struct hub *hub, struct hub_client *c, struct lws *wsi)
+{
+    int written = 0, n;
+
+    if (c->session_ended) {
+        lws_close_reason(wsi, CLOSE_SESSION_ENDED, (unsigned char *)"session ended", 13);
+        return -1;
+    }
+    /* A client behind by several frames takes them in one callback while its socket accepts
+     * them whole (lws buffers a partial write, and then nothing more may be written): one
+     * trip through the event loop per frame made lagging clients fall further behind. */
+    do {
+        n = write_one(hub, c, wsi);
+        if (n < 0)
+            return -1;
+        written += n;
+    } while (n > 0 && written < HUB_WRITES_PER_CALLBACK && has_pending(c) &&
+             !lws_send_pipe_choked(wsi));
     if (has_pending(c))
         lws_callback_on_writable(wsi);
     return 0;

@@ -64,6 +64,7 @@ after(async () => {
   for (const s of ctx.sockets) s.close();
   for (const id of ctx.created) await ctx.charge.post(`/encounters/${id}/status`, { status: 'departed' });
   for (const bed of ctx.beds || []) await ctx.charge.post(`/beds/${bed.id}/status`, { status: 'free' });
+  if (ctx.spare) await ctx.charge.post(`/beds/${ctx.spare.id}/status`, { status: ctx.spare.status });
   await ctx.charge.req('PUT', `/departments/${ctx.dept}/alert-thresholds`, { waiting_longest_min: 60, boarder_min: 240, esi12_unassigned: true });
 });
 
@@ -87,6 +88,7 @@ test('after every kind of change, a new snapshot comes from memory and equals Po
   assert.ok(spare, 'a second unoccupied bed or hallway space');
   const spareAfter = spare.status === 'free' ? 'cleaning' : 'free';
   ctx.beds = [bed];
+  ctx.spare = { id: spare.id, status: spare.status };
   const nurseId = board.staff.find((s) => s.role === 'nurse').id;
   let r = await ok(await ctx.nurse.post(`/encounters/${a}/triage`, { esi: 2, chief_complaint: 'chest pain' }), 'triage');
   const physicianId = board.staff.find((s) => s.role === 'physician').id;
