@@ -156,7 +156,7 @@ async function writer(api, staffId, dept, encounters) {
 }
 
 // ---- the faults, one at a time ----
-const ctx = { clients: [] };
+const ctx = { clients: [], stalls: [] };
 
 const faults = [
   ['ed-hub killed (SIGKILL) and restarted', async () => { await svc('kill', 'hub'); await sleep(1000); await svc('start', 'hub'); }],
@@ -178,7 +178,7 @@ const faults = [
     // while the reader keeps up) stops reading, until it is well past the hub's bound
     // (EDLIVE_HUB_MAX_LAG, 100 in the test deployment) plus what the buffers hold, or 25 s.
     const c = new Client('frozen', ctx.demo, ctx.demoReader.token);
-    ctx.stall = c;
+    ctx.stalls.push(c); // one per round: each is stopped at the end
     await c.connect();
     const t0 = Date.now();
     while (c.snapshots === 0 && Date.now() - t0 < 10000) await sleep(20);
@@ -218,7 +218,7 @@ before(async () => {
 after(() => {
   writing = false;
   for (const c of ctx.clients) c.stop();
-  ctx.stall?.stop();
+  for (const c of ctx.stalls) c.stop();
 });
 
 test(`fault injection: ${ROUNDS} round(s) of ${faults.length} faults, ${NCLIENTS} clients, ${NWRITERS} writers, 2 departments`, { timeout: 30 * 60 * 1000 }, async () => {
@@ -267,7 +267,7 @@ test(`fault injection: ${ROUNDS} round(s) of ${faults.length} faults, ${NCLIENTS
   // Quiet: every client must reach its department's top, then match PostgreSQL exactly.
   const top = (dept) => Number(sql(OWNER, `SELECT last_seq FROM department_seq WHERE department_id = ${dept}`));
   const tops = { [ctx.demo]: top(ctx.demo), [ctx.peds]: top(ctx.peds) };
-  const everyone = [...ctx.clients, ctx.stall];
+  const everyone = [...ctx.clients, ...ctx.stalls];
   const deadline = Date.now() + 30000;
   while (Date.now() < deadline && !everyone.every((c) => c.seq === tops[c.dept])) await sleep(200);
   const behind = everyone.filter((c) => c.seq !== tops[c.dept]).map((c) => `${c.name} at ${c.seq} of ${tops[c.dept]}`);
