@@ -98,8 +98,7 @@ static bool check_type(const json_t *type, const json_t *v, const char *path, st
             return true;
         snprintf(want, sizeof want, "%s", json_string_value(type));
     } else {
-        json_array_foreach(type, i, t)
-        {
+        json_array_foreach (type, i, t) {
             if (type_matches(json_string_value(t), v))
                 return true;
             if (i)
@@ -174,16 +173,14 @@ static bool check_enum(const json_t *values, const json_t *v, const char *path,
     size_t i;
     json_t *e;
 
-    json_array_foreach(values, i, e)
-    {
+    json_array_foreach (values, i, e) {
         if (json_equal(e, v))
             return true;
         /* Integral reals equal integers for JSON Schema; jansson keeps them apart. */
         if (json_is_number(e) && json_is_number(v) && json_number_value(e) == json_number_value(v))
             return true;
     }
-    json_array_foreach(values, i, e)
-    {
+    json_array_foreach (values, i, e) {
         char one[48];
         if (json_is_string(e))
             snprintf(one, sizeof one, "%s%s", i ? ", " : "", json_string_value(e));
@@ -221,16 +218,14 @@ static bool check_object(const json_t *root, const json_t *schema, const json_t 
     json_t *value, *name;
     size_t i;
 
-    json_array_foreach(required, i, name)
-    {
+    json_array_foreach (required, i, name) {
         if (!json_object_get(v, json_string_value(name))) {
             join_path(sub, sizeof sub, path, json_string_value(name));
             return ed_error_set(err, 422, "missing_field", sub, "is required");
         }
     }
     if (json_is_false(additional)) {
-        json_object_foreach((json_t *)v, key, value)
-        {
+        json_object_foreach ((json_t *)v, key, value) {
             if (!json_object_get(props, key)) {
                 join_path(sub, sizeof sub, path, key);
                 return ed_error_set(err, 422, "unknown_field", sub, "is not a known field");
@@ -240,8 +235,7 @@ static bool check_object(const json_t *root, const json_t *schema, const json_t 
     if (min_props && json_object_size(v) < (size_t)json_integer_value(min_props))
         return ed_error_set(err, 422, "invalid_value", path, "must have at least %lld field(s)",
                             (long long)json_integer_value(min_props));
-    json_object_foreach((json_t *)props, key, value)
-    {
+    json_object_foreach ((json_t *)props, key, value) {
         const json_t *field = json_object_get(v, key);
         if (!field)
             continue;
@@ -297,16 +291,14 @@ static bool check_keywords_at(const json_t *schema, const char *path, struct ed_
 
     if (!json_is_object(schema))
         return ed_error_set(err, 500, "schema_error", path, "a schema must be an object");
-    json_object_foreach((json_t *)schema, key, value)
-    {
+    json_object_foreach ((json_t *)schema, key, value) {
         if (!is_allowed_keyword(key))
             return ed_error_set(err, 500, "schema_error", path,
                                 "keyword \"%s\" is outside the supported subset", key);
         if (!strcmp(key, "properties") || !strcmp(key, "$defs")) {
             const char *name;
             json_t *child;
-            json_object_foreach(value, name, child)
-            {
+            json_object_foreach (value, name, child) {
                 join_path(sub, sizeof sub, path, name);
                 if (!check_keywords_at(child, sub, err))
                     return false;
@@ -411,8 +403,7 @@ static int depth_of(const json_t *v)
     if (json_is_object(v)) {
         const char *k;
         json_t *child;
-        json_object_foreach((json_t *)v, k, child)
-        {
+        json_object_foreach ((json_t *)v, k, child) {
             int d = depth_of(child);
             if (d > deepest)
                 deepest = d;
@@ -422,8 +413,7 @@ static int depth_of(const json_t *v)
     if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child)
-        {
+        json_array_foreach (v, i, child) {
             int d = depth_of(child);
             if (d > deepest)
                 deepest = d;

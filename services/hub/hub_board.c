@@ -26,7 +26,9 @@ static size_t find_object(const json_t *array, const char *key, long long id)
     size_t i;
     json_t *item;
 
-    json_array_foreach(array, i, item) if (int_at(item, key) == id) return i;
+    json_array_foreach (array, i, item)
+        if (int_at(item, key) == id)
+            return i;
     return NOT_FOUND;
 }
 
@@ -36,7 +38,9 @@ static size_t find_int(const json_t *array, long long id)
     size_t i;
     json_t *item;
 
-    json_array_foreach(array, i, item) if (json_integer_value(item) == id) return i;
+    json_array_foreach (array, i, item)
+        if (json_integer_value(item) == id)
+            return i;
     return NOT_FOUND;
 }
 
@@ -51,11 +55,11 @@ static void similar_add(json_t *row, long long id)
     if (!json_is_array(list) || find_int(list, id) != NOT_FOUND)
         return;
     at = json_array_size(list);
-    json_array_foreach(list, i, item) if (json_integer_value(item) > id)
-    {
-        at = i;
-        break;
-    }
+    json_array_foreach (list, i, item)
+        if (json_integer_value(item) > id) {
+            at = i;
+            break;
+        }
     json_array_insert_new(list, at, json_integer(id));
 }
 
@@ -92,7 +96,8 @@ static bool apply_row(json_t *board, long long department_id, json_t *row)
     if (!is_active(row, department_id)) {
         if (at != NOT_FOUND)
             json_array_remove(rows, at);
-        json_array_foreach(rows, i, other) similar_drop(other, id);
+        json_array_foreach (rows, i, other)
+            similar_drop(other, id);
         /* lwbs_today counts by the department's local day: read it afresh. */
         return strcmp(status, "left_without_being_seen") != 0;
     }
@@ -100,16 +105,15 @@ static bool apply_row(json_t *board, long long department_id, json_t *row)
         json_array_set(rows, at, row);
     } else {
         at = json_array_size(rows);
-        json_array_foreach(rows, i, other) if (int_at(other, "encounter_id") > id)
-        {
-            at = i;
-            break;
-        }
+        json_array_foreach (rows, i, other)
+            if (int_at(other, "encounter_id") > id) {
+                at = i;
+                break;
+            }
         json_array_insert(rows, at, row);
     }
     /* The row's list was computed at its commit; the other rows' lists were not. */
-    json_array_foreach(rows, i, other)
-    {
+    json_array_foreach (rows, i, other) {
         long long other_id = int_at(other, "encounter_id");
         if (other_id == id)
             continue;
@@ -126,8 +130,7 @@ static bool apply_beds(json_t *board, const json_t *beds)
     json_t *held = json_object_get(board, "beds"), *bed;
     size_t i;
 
-    json_array_foreach(beds, i, bed)
-    {
+    json_array_foreach (beds, i, bed) {
         size_t at = find_object(held, "id", int_at(bed, "id"));
         if (at == NOT_FOUND)
             return false; /* a new bed: its place in the list is PostgreSQL's to say */

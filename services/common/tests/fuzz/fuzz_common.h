@@ -111,8 +111,7 @@ static void fuzz_oracle(const json_t *root, const json_t *schema, const json_t *
     values = json_object_get(schema, "enum");
     if (values) {
         bool found = false;
-        json_array_foreach(values, i, value)
-        {
+        json_array_foreach (values, i, value) {
             found = found || json_equal(value, doc) ||
                     (json_is_number(value) && json_is_number(doc) &&
                      json_number_value(value) == json_number_value(doc));
@@ -135,12 +134,10 @@ static void fuzz_oracle(const json_t *root, const json_t *schema, const json_t *
         return;
     required = json_object_get(schema, "required");
     props = json_object_get(schema, "properties");
-    json_array_foreach(required, i, value)
-    {
+    json_array_foreach (required, i, value) {
         FUZZ_REQUIRE(json_object_get(doc, json_string_value(value)) != NULL);
     }
-    json_object_foreach((json_t *)doc, key, value)
-    {
+    json_object_foreach ((json_t *)doc, key, value) {
         const json_t *sub = json_object_get(props, key);
         FUZZ_REQUIRE(sub != NULL ||
                      !json_is_false(json_object_get(schema, "additionalProperties")));
