@@ -20,28 +20,34 @@ static long long int_at(const json_t *obj, const char *key)
     return json_integer_value(json_object_get(obj, key));
 }
 
-/* The index of the object in array whose key is id. */
-static size_t find_object(const json_t *array, const char *key, long long id)
+/* The id of one item of an array: an object's key, or the integer itself when key is NULL. */
+static long long id_of(const json_t *item, const char *key)
+{
+    return key ? int_at(item, key) : json_integer_value(item);
+}
+
+/* The index of the item whose id is id. */
+static size_t find_id(const json_t *array, const char *key, long long id)
 {
     size_t i;
     json_t *item;
 
     json_array_foreach (array, i, item)
-        if (int_at(item, key) == id)
+        if (id_of(item, key) == id)
             return i;
     return NOT_FOUND;
 }
 
-/* The index of the integer id in array. */
-static size_t find_int(const json_t *array, long long id)
+/* Where id goes in array, kept in increasing order of ids. */
+static size_t sorted_position(const json_t *array, const char *key, long long id)
 {
     size_t i;
     json_t *item;
 
     json_array_foreach (array, i, item)
-        if (json_integer_value(item) == id)
+        if (id_of(item, key) > id)
             return i;
-    return NOT_FOUND;
+    return json_array_size(array);
 }
 
 /* ---- similar names: each row lists the other active rows with an alike name, by id ---- */
@@ -49,24 +55,15 @@ static size_t find_int(const json_t *array, long long id)
 static void similar_add(json_t *row, long long id)
 {
     json_t *list = json_object_get(row, "similar_name");
-    size_t i, at;
-    json_t *item;
 
-    if (!json_is_array(list) || find_int(list, id) != NOT_FOUND)
-        return;
-    at = json_array_size(list);
-    json_array_foreach (list, i, item)
-        if (json_integer_value(item) > id) {
-            at = i;
-            break;
-        }
-    json_array_insert_new(list, at, json_integer(id));
+    if (json_is_array(list) && find_id(list, NULL, id) == NOT_FOUND)
+        json_array_insert_new(list, sorted_position(list, NULL, id), json_integer(id));
 }
 
 static void similar_drop(json_t *row, long long id)
 {
     json_t *list = json_object_get(row, "similar_name");
-    size_t at = find_int(list, id);
+    size_t at = find_id(list, NULL, id);
 
     if (at != NOT_FOUND)
         json_array_remove(list, at);
@@ -88,7 +85,7 @@ static bool apply_row(json_t *board, long long department_id, json_t *row)
     json_t *rows = json_object_get(board, "encounters");
     const char *status = json_string_value(json_object_get(row, "status"));
     long long id = int_at(row, "encounter_id");
-    size_t at = find_object(rows, "encounter_id", id), i;
+    size_t at = find_id(rows, "encounter_id", id), i;
     json_t *other, *list = json_object_get(row, "similar_name");
 
     if (!json_is_array(rows) || id <= 0 || !status || !json_is_array(list))
@@ -101,23 +98,16 @@ static bool apply_row(json_t *board, long long department_id, json_t *row)
         /* lwbs_today counts by the department's local day: read it afresh. */
         return strcmp(status, "left_without_being_seen") != 0;
     }
-    if (at != NOT_FOUND) {
+    if (at != NOT_FOUND)
         json_array_set(rows, at, row);
-    } else {
-        at = json_array_size(rows);
-        json_array_foreach (rows, i, other)
-            if (int_at(other, "encounter_id") > id) {
-                at = i;
-                break;
-            }
-        json_array_insert(rows, at, row);
-    }
+    else
+        json_array_insert(rows, sorted_position(rows, "encounter_id", id), row);
     /* The row's list was computed at its commit; the other rows' lists were not. */
     json_array_foreach (rows, i, other) {
         long long other_id = int_at(other, "encounter_id");
         if (other_id == id)
             continue;
-        if (find_int(list, other_id) != NOT_FOUND)
+        if (find_id(list, NULL, other_id) != NOT_FOUND)
             similar_add(other, id);
         else
             similar_drop(other, id);
@@ -131,7 +121,7 @@ static bool apply_beds(json_t *board, const json_t *beds)
     size_t i;
 
     json_array_foreach (beds, i, bed) {
-        size_t at = find_object(held, "id", int_at(bed, "id"));
+        size_t at = find_id(held, "id", int_at(bed, "id"));
         if (at == NOT_FOUND)
             return false; /* a new bed: its place in the list is PostgreSQL's to say */
         json_array_set(held, at, bed);
