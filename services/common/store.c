@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "ews.h"
 #include "log.h"
 #include "news2.h"
 #include "pg.h"
@@ -715,6 +717,22 @@ static const char *const vitals_measurements[] = {
     "temperature_c", "on_oxygen", "consciousness", "pain",         NULL,
 };
 
+/* Values outside these ranges happen (profound hypothermia, extreme tachycardia) but are far
+ * more often a slip of the finger: the request must name the field in "confirm" to store one
+ * (proto/EARLY_WARNING.md). */
+static const struct {
+    const char *field;
+    double low, high;
+} plausible[] = {
+    {"heart_rate", 25, 250},  {"resp_rate", 4, 60},        {"systolic_bp", 50, 250},
+    {"diastolic_bp", 20, 150}, {"spo2", 50, 100},           {"temperature_c", 32.0, 42.0},
+};
+
+static bool confirmed(const json_t *body, const char *field)
+{
+    return json_is_true(json_object_get(json_object_get(body, "confirm"), field));
+}
+
 /* The checks a schema cannot state; err names the field. */
 static bool check_vitals_rules(const json_t *body, struct ed_error *err)
 {
@@ -725,14 +743,29 @@ static bool check_vitals_rules(const json_t *body, struct ed_error *err)
     if (!any)
         return ed_error_set(err, 422, "invalid_value", NULL,
                             "a vitals set needs at least one measurement");
-    if (has_value(body, "systolic_bp") != has_value(body, "diastolic_bp"))
-        return ed_error_set(err, 422, "missing_field",
-                            has_value(body, "systolic_bp") ? "diastolic_bp" : "systolic_bp",
-                            "systolic and diastolic pressure are recorded together");
-    if (has_value(body, "systolic_bp") &&
+    /* A palpated systolic pressure has no diastolic; a diastolic alone means nothing. */
+    if (has_value(body, "diastolic_bp") && !has_value(body, "systolic_bp"))
+        return ed_error_set(err, 422, "missing_field", "systolic_bp",
+                            "a diastolic pressure needs its systolic pressure");
+    if (has_value(body, "diastolic_bp") &&
         int_value(body, "diastolic_bp") >= int_value(body, "systolic_bp"))
         return ed_error_set(err, 422, "invalid_value", "diastolic_bp",
                             "must be lower than the systolic pressure");
+    for (size_t i = 0; i < sizeof plausible / sizeof plausible[0]; i++) {
+        const json_t *v = json_object_get(body, plausible[i].field);
+        double x;
+
+        if (!json_is_number(v))
+            continue;
+        x = json_number_value(v);
+        if ((x < plausible[i].low || x > plausible[i].high) &&
+            !confirmed(body, plausible[i].field)) {
+            return ed_error_set(err, 422, "implausible_value", plausible[i].field,
+                                "outside the plausible range %g-%g: correct it, confirm it "
+                                "(\"confirm\": {\"%s\": true}) or save the set without it",
+                                plausible[i].low, plausible[i].high, plausible[i].field);
+        }
+    }
     return true;
 }
 
@@ -775,6 +808,175 @@ static json_t *news2_json(const json_t *body, int spo2_scale, char *temp_tenths_
                      "scores", scores);
 }
 
+/* ---- the score every screen shows (ews.h) ---- */
+
+/* The latest value of one vitals column within the department's window; "o2" is the oxygen flag
+ * of the same set (SpO2 on scale 2 is scored with it). */
+#define EWS_LATEST(col, alias)                                                                    \
+    "LEFT JOIN LATERAL (SELECT v." col "::text AS v, v.on_oxygen AS o2, v.taken_at AS t "        \
+    "FROM vitals v WHERE v.encounter_id = e.id AND v." col " IS NOT NULL "                        \
+    "AND v.taken_at > now() - make_interval(mins => d.ews_window_min) "                           \
+    "ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) " alias " ON true "
+#define EWS_COLS(alias) ", " alias ".v, extract(epoch FROM " alias ".t)::bigint"
+
+/* Columns in enum news2_param order. */
+static const char ews_readings_sql[] =
+    "SELECT e.spo2_scale, d.ews_window_min, e.ews->'last_complete', "
+    "(SELECT extract(epoch FROM max(taken_at))::bigint FROM vitals WHERE encounter_id = e.id), "
+    "sp.o2" EWS_COLS("rr") EWS_COLS("sp") EWS_COLS("ox") EWS_COLS("sb") EWS_COLS("hr")
+        EWS_COLS("cn") EWS_COLS("tp") " FROM encounter e JOIN department d ON d.id = "
+                                      "e.department_id " EWS_LATEST("resp_rate", "rr")
+            EWS_LATEST("spo2", "sp") EWS_LATEST("on_oxygen", "ox") EWS_LATEST("systolic_bp", "sb")
+                EWS_LATEST("heart_rate", "hr") EWS_LATEST("consciousness", "cn")
+                    EWS_LATEST("temperature_c", "tp") "WHERE e.id = $1";
+
+/* The vitals field each NEWS2 parameter comes from, and its key in the row's "subscores"
+ * (news2_detail's names, which the pages already read). */
+static const char *const ews_subscore_keys[NEWS2_PARAM_COUNT] = {
+    "resp_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature",
+};
+
+static json_t *utc_json(long long t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t <= 0 || !gmtime_r(&tt, &tm))
+        return json_null();
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+static enum news2_band band_from_name(const char *name)
+{
+    for (int b = NEWS2_BAND_LOW; b <= NEWS2_BAND_HIGH; b++)
+        if (name && !strcmp(name, news2_band_name(b)))
+            return b;
+    return NEWS2_BAND_LOW;
+}
+
+static json_t *level_json(const struct ews_level *l)
+{
+    return json_pack("{s:i,s:s,s:b,s:b,s:i,s:I,s:o}", "total", l->total, "band",
+                     news2_band_name(l->band), "any_three", l->any_three, "complete", l->complete,
+                     "reassess_min", l->reassess_min, "base_epoch", (json_int_t)l->base_at,
+                     "base_at", utc_json(l->base_at));
+}
+
+static bool level_from_json(const char *text, struct ews_level *l)
+{
+    json_t *j = text && *text ? json_loads(text, 0, NULL) : NULL;
+
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return false;
+    }
+    l->total = (int)json_integer_value(json_object_get(j, "total"));
+    l->band = band_from_name(json_string_value(json_object_get(j, "band")));
+    l->any_three = json_is_true(json_object_get(j, "any_three"));
+    l->complete = true;
+    l->reassess_min = (int)json_integer_value(json_object_get(j, "reassess_min"));
+    l->base_at = (long long)json_integer_value(json_object_get(j, "base_epoch"));
+    json_decref(j);
+    return true;
+}
+
+static json_t *reading_value_json(enum news2_param p, const char *text)
+{
+    if (p == NEWS2_ON_OXYGEN)
+        return json_boolean(text[0] == 't');
+    if (p == NEWS2_CONSCIOUSNESS)
+        return json_string(text);
+    if (p == NEWS2_TEMPERATURE)
+        return json_real(strtod(text, NULL));
+    return json_integer(strtoll(text, NULL, 10));
+}
+
+/* Recomputes encounter.ews from the encounter's vitals, inside the caller's transaction (after
+ * the new set is inserted, before the event is appended, so the event carries it). */
+static bool ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err)
+{
+    char encbuf[24];
+    const char *params[2] = {pg_int_param(encbuf, encounter_id), NULL};
+    struct ews_inputs in = {0};
+    struct ews_level last;
+    struct ews_outcome out;
+    json_t *subscores, *inputs, *missing, *ews;
+    PGresult *res;
+    char *text;
+    int scale, window_min;
+    bool has_last;
+
+    res = query(conn, "ews readings", ews_readings_sql, 1, params);
+    if (!res)
+        return db_error(conn, err);
+    scale = atoi(PQgetvalue(res, 0, 0));
+    window_min = atoi(PQgetvalue(res, 0, 1));
+    has_last = !PQgetisnull(res, 0, 2) && level_from_json(PQgetvalue(res, 0, 2), &last);
+    in.latest_entry_at = atoll(PQgetvalue(res, 0, 3));
+    in.spo2_scale2 = scale == 2;
+    in.spo2_flag_known = !PQgetisnull(res, 0, 4);
+    in.spo2_on_oxygen = PQgetvalue(res, 0, 4)[0] == 't';
+    for (int p = 0; p < NEWS2_PARAM_COUNT; p++) {
+        int col = 5 + 2 * p;
+        struct ews_reading *r = &in.reading[p];
+        const char *v = PQgetvalue(res, 0, col);
+
+        r->present = !PQgetisnull(res, 0, col);
+        if (!r->present)
+            continue;
+        r->taken_at = atoll(PQgetvalue(res, 0, col + 1));
+        if (p == NEWS2_ON_OXYGEN)
+            r->value = v[0] == 't';
+        else if (p == NEWS2_CONSCIOUSNESS)
+            r->value = v[0];
+        else
+            r->value = strtod(v, NULL);
+    }
+    ews_news2(&in, has_last ? &last : NULL, &out);
+
+    subscores = json_object();
+    inputs = json_object();
+    missing = json_array();
+    for (int p = 0; p < NEWS2_PARAM_COUNT; p++) {
+        const char *field = news2_param_name(p);
+        if (!in.reading[p].present) {
+            json_array_append_new(missing, json_string(field));
+            continue;
+        }
+        json_object_set_new(subscores, ews_subscore_keys[p], json_integer(out.current.score[p]));
+        json_object_set_new(
+            inputs, field,
+            json_pack("{s:o,s:i,s:o}", "value",
+                      reading_value_json(p, PQgetvalue(res, 0, 5 + 2 * p)), "score",
+                      out.current.score[p], "taken_at", utc_json(in.reading[p].taken_at)));
+    }
+    PQclear(res);
+    if (out.scale2_flag_unknown)
+        json_array_append_new(missing, json_string("spo2_oxygen_flag"));
+    ews = json_pack(
+        "{s:s,s:i,s:s,s:b,s:b,s:i,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}", "system", "news2",
+        "total", out.shown.total, "band", news2_band_name(out.shown.band), "any_three",
+        out.shown.any_three, "complete", out.shown.complete, "scale", scale, "reassess_min",
+        out.shown.reassess_min, "monitoring", out.shown.reassess_min == 0 ? "continuous" : "interval",
+        "subscores", subscores, "inputs", inputs, "missing", missing, "oldest_input_at",
+        utc_json(out.oldest_input_at), "taken_at", utc_json(in.latest_entry_at), "base_at",
+        utc_json(out.shown.base_at), "window_min", window_min, "floored", out.floored,
+        "floor_due_at", out.floored && out.floor_due_at ? utc_json(out.floor_due_at) : json_null());
+    if (out.has_last_complete)
+        json_object_set_new(ews, "last_complete", level_json(&out.last_complete));
+    text = json_dumps(ews, JSON_COMPACT);
+    json_decref(ews);
+    params[1] = text;
+    res = query(conn, "store ews", "UPDATE encounter SET ews = $2::jsonb WHERE id = $1", 2, params);
+    free(text);
+    if (!res)
+        return db_error(conn, err);
+    PQclear(res);
+    return true;
+}
+
 bool store_vitals(PGconn *conn, const struct principal *who, long long encounter_id,
                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
                   struct ed_error *err)
@@ -782,7 +984,8 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     static const char sql[] =
         "INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, "
         "systolic_bp, diastolic_bp, spo2, temperature_c, on_oxygen, consciousness, pain, news2, "
-        "entered_by) VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, $8, $9, "
+        "entered_by) VALUES ($1, least(coalesce($2::timestamptz, now()), now()), $3, $4, $5, $6, $7, "
+        "$8, $9, "
         "$10, $11, $12, $13::jsonb, $14) RETURNING id";
     static const char append_sql[] =
         "SELECT append_event($1, 'vitals.recorded', jsonb_build_object('vitals', vitals_json(v))) "
@@ -793,20 +996,30 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     json_t *news2;
     char *news2_text;
     PGresult *res;
+    int scale;
     bool ok;
 
     if (!check_vitals_rules(body, err))
         return false;
+    /* taken_at: not before the arrival, not beyond the 5 min clock-skew allowance; a time
+     * within the allowance is stored as now, so it never sorts after sets taken since. */
     if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
         !check_staff(conn, enc.department_id, body, "taken_by", NULL, err) ||
-        !check_not_future(conn, str_field(body, "taken_at"), "taken_at", err))
+        !check_event_time(conn, &enc, str_field(body, "taken_at"), "taken_at", NULL, err))
         return false;
     res = query(conn, "spo2 scale", "SELECT spo2_scale FROM encounter WHERE id = $1", 1,
                 (const char *[]){pg_int_param(b[0], encounter_id)});
     if (!res)
         return db_error(conn, err);
-    news2 = news2_json(body, atoi(PQgetvalue(res, 0, 0)), temp);
+    scale = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
+    /* Scale 2 scores SpO2 93% and above differently on air and on oxygen: never guess air. */
+    if (scale == 2 && has_value(body, "spo2") && !has_value(body, "on_oxygen")) {
+        ed_error_set(err, 422, "missing_field", "on_oxygen",
+                     "SpO2 scale 2: say whether the patient is on oxygen or on air");
+        return fail(conn, err);
+    }
+    news2 = news2_json(body, scale, temp);
     news2_text = json_dumps(news2, JSON_COMPACT);
     json_decref(news2);
     params[0] = pg_int_param(b[0], encounter_id);
@@ -829,6 +1042,10 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     free(news2_text);
     if (!res)
         return db_error(conn, err);
+    if (!ews_refresh(conn, encounter_id, err)) {
+        PQclear(res);
+        return false;
+    }
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
         ok = commit_event(conn,
