@@ -265,7 +265,7 @@ test('board fields and NEWS2 scale 2: comment, isolation, reassessment; scale se
   assert.equal(Date.parse(v.encounter.reassess_due_at) - Date.parse(n.taken_at), 240 * 60000);
   const r = await ok(await ctx.nurse.post(`/encounters/${enc}/reassessment`, { interval_min: 30 }), 'reassessment');
   assert.equal(Date.parse(r.encounter.reassess_due_at) - Date.parse(n.taken_at), 30 * 60000);
-  // NEWS2 7 or more: high, continuous monitoring (shown due in 15 min) once the override is cleared.
+  // NEWS2 7 or more: high, continuous monitoring (no due time: "continuous" on every screen).
   await ok(await ctx.nurse.post(`/encounters/${enc}/reassessment`, { interval_min: null }), 'no override');
   const high = await ok(await ctx.nurse.post(`/encounters/${enc}/vitals`, {
     taken_by: nurseId, resp_rate: 26, spo2: 97, on_oxygen: true, systolic_bp: 95, diastolic_bp: 60, heart_rate: 120, consciousness: 'A', temperature_c: 38.5,
@@ -274,7 +274,8 @@ test('board fields and NEWS2 scale 2: comment, isolation, reassessment; scale se
   assert.equal(high.encounter.news2.total, 13);
   assert.equal(high.encounter.news2.band, 'high');
   assert.equal(high.encounter.news2.any_three, true);
-  assert.equal(Date.parse(high.encounter.reassess_due_at) - Date.parse(high.encounter.news2.taken_at), 15 * 60000);
+  assert.equal(high.encounter.monitoring, 'continuous');
+  assert.equal(high.encounter.reassess_due_at, null);
 });
 
 test('alert thresholds: everyone on the board reads them, only the charge nurse sets them', async () => {

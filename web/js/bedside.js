@@ -19,6 +19,7 @@ import {
   vitalCell,
   news2Chip,
   news2Band,
+  paramLabel,
   BAND_LABEL,
   NEWS2_PARAMS,
   formatValue,
@@ -382,7 +383,7 @@ function renderNews2Now(row) {
   }
   const band = news2Band(row.news2 || v.news2);
   const scoredAt = n.takenAt || v.taken_at;
-  const body = NEWS2_PARAMS.map((p) => {
+  const body = n.inputs ? currentInputRows(n) : NEWS2_PARAMS.map((p) => {
     const score = n.scores[p.key];
     const inSet = p.key === 'systolic_bp' ? v.systolic_bp : v[p.key];
     const last = lastMeasured(p.key, row);
@@ -410,8 +411,11 @@ function renderNews2Now(row) {
       'p',
       { className: 'news2-now-title' },
       news2Chip(row.news2 || v.news2, { big: true }),
-      ` ${band ? BAND_LABEL[band] : ''} risk · scored from vitals taken ${formatTime(scoredAt)} (${formatDuration(since(scoredAt))} ago)`,
+      n.inputs
+        ? ` ${band ? BAND_LABEL[band] : ''} risk · from the latest reading of each parameter in the last ${Math.round((n.windowMin || 240) / 60)} h${n.complete ? '' : ` · incomplete: missing ${n.missing.map(paramLabel).join(', ')}`}`
+        : ` ${band ? BAND_LABEL[band] : ''} risk · scored from vitals taken ${formatTime(scoredAt)} (${formatDuration(since(scoredAt))} ago)`,
     ),
+    n.floored ? el('p', { className: 'news2-floor', text: '⚠ Shown at the last complete score\'s band and interval: the current score is incomplete and never lowers them.' }) : '',
     el(
       'table',
       { className: 'scores news2-now', attrs: { 'aria-label': 'current NEWS2 sub-scores' } },
@@ -422,6 +426,23 @@ function renderNews2Now(row) {
   // Scale 2 is a physician's decision (prescribed target 88–92 %): the buttons are theirs.
   $('scale-row').hidden = !('spo2_scale' in row) || !session || session.role !== 'physician';
   for (const b of document.querySelectorAll('#scale-row button')) b.setAttribute('aria-pressed', String(Number(b.dataset.scale) === (row.spo2_scale || 1)));
+}
+
+// One row per NEWS2 parameter from the server's current score: the latest reading, its
+// sub-score and its age; a parameter without a reading in the window says so.
+function currentInputRows(n) {
+  return NEWS2_PARAMS.map((p) => {
+    const input = n.inputs[p.key];
+    const ageMs = input ? since(input.taken_at) : 0;
+    return el(
+      'tr',
+      { dataset: { param: p.key, missing: String(!input) } },
+      el('td', { text: p.label }),
+      el('td', { className: 'val', text: input ? formatValue(p.key, input.value) : 'missing' }),
+      el('td', { className: `score${input ? ` s-${Math.min(input.score, 3)}` : ''}`, text: input ? String(input.score) : '–' }),
+      el('td', { className: `age${n.windowMin && ageMs > n.windowMin * 60000 ? ' old' : ''}`, text: input ? `${formatDuration(ageMs)} ago` : `none in the last ${Math.round((n.windowMin || 240) / 60)} h` }),
+    );
+  });
 }
 
 const BAND_RESPONSE = {
@@ -436,7 +457,7 @@ function renderReassess(row) {
   const r = reassessState(row);
   const n = rowNews2(row);
   // Overdue, or NEWS2 ≥ 7 (continuous monitoring, emergency response): the box is red.
-  box.className = `reassess live-data${r.overdue || r.continuous || (n && n.total >= 7) ? ' overdue' : ''}`;
+  box.className = `reassess live-data${r.overdue || r.continuous || (n && news2Band(row.news2) === 'high') ? ' overdue' : ''}`;
   if (r.source === 'none') {
     box.replaceChildren(el('strong', { text: 'No vitals yet: take a first set.' }));
   } else if (r.continuous) {
@@ -444,7 +465,9 @@ function renderReassess(row) {
   } else {
     const when = hhmm(new Date(r.dueAt));
     const rel = formatDuration(Math.abs(r.dueAt - Date.now()));
-    const interval = Number.isInteger(row.reassess_interval_min) ? `every ${row.reassess_interval_min} min (set for this patient)` : BAND_RESPONSE[reassessIntervalMin(n)] || '';
+    const bandMin = row.news2 && Number.isInteger(row.news2.reassess_min) ? row.news2.reassess_min : reassessIntervalMin(n);
+    // A per-patient interval only shortens the band's (the server takes the shorter).
+    const interval = Number.isInteger(row.reassess_interval_min) && row.reassess_interval_min < bandMin ? `every ${row.reassess_interval_min} min (set for this patient)` : BAND_RESPONSE[bandMin] || '';
     box.replaceChildren(
       el('strong', { text: r.overdue ? `◷ OVERDUE since ${when} (${rel})` : `Next obs due ${when} (in ${rel})` }),
       el('span', { className: 'hint', text: ` ${interval}${r.source === 'estimated' ? ' · from the NEWS2 band' : ''}` }),

@@ -34,6 +34,9 @@ import {
   breakGlassFlag,
   rowNews2,
   latestVitals,
+  news2Band,
+  paramLabel,
+  scoreAge,
   reassessState,
   isolationFlag,
   allergyFlag,
@@ -110,7 +113,7 @@ const str = (s) => String(s || '').toLocaleLowerCase();
 const esiKey = (r) => (Number.isInteger(r.esi) ? r.esi : 9);
 const alertRank = (r) => {
   const n = rowNews2(r);
-  let rank = n ? n.total + (n.anyThree ? 5 : 0) : 0;
+  let rank = n ? n.total + (n.anyThree ? 5 : 0) + (n.floored ? 7 : 0) : 0;
   if (reassessState(r).overdue) rank += 3;
   return rank;
 };
@@ -243,9 +246,11 @@ function obsCell(row) {
 function alertsCell(row) {
   const td = el('td', { className: 'c-alerts' });
   const n = rowNews2(row);
-  if (n && (n.total >= 5 || n.anyThree)) {
-    const text = n.total >= 5 ? `⚠ NEWS2 ${n.total}` : `⚠ NEWS2 a 3`;
-    td.append(flag('news2', text, { title: n.total >= 7 ? 'NEWS2 ≥ 7: emergency response' : n.total >= 5 ? 'NEWS2 5–6: urgent response' : 'a single parameter scored 3: urgent ward-based response', extra: n.total >= 7 ? 'high' : '' }));
+  const band = n ? news2Band(row.news2 || row.latest_vitals.news2) : null;
+  if (band === 'high' || band === 'medium' || band === 'low-medium') {
+    const text = band === 'low-medium' && n.total < 5 ? '⚠ NEWS2 a 3' : `⚠ NEWS2 ${n.total}${n.complete ? '' : '*'}`;
+    const why = band === 'high' ? 'NEWS2 high (≥ 7): emergency response, continuous monitoring' : band === 'medium' ? 'NEWS2 medium (5–6): urgent response' : 'a single parameter scored 3: urgent ward-based response';
+    td.append(flag('news2', text, { title: n.floored ? `${why} (the last complete score; the current one is incomplete)` : why, extra: band === 'high' ? 'high' : '' }));
   }
   const abn = abnormalVitals(row);
   if (abn && abn.fresh) td.append(flag('abn', '▲ New abn vitals', { title: `abnormal in the last hour: ${abn.keys.join(', ')}` }));
@@ -342,7 +347,13 @@ function cellFor(col, row) {
       return alertsCell(row);
     case 'news2': {
       const n = rowNews2(row);
-      return el('td', { className: 'c-news2' }, n ? news2Chip(row.news2 || row.latest_vitals.news2, { big: true }) : el('span', { className: 'news2 news2-none', text: '–' }));
+      if (!n) return el('td', { className: 'c-news2' }, el('span', { className: 'news2 news2-none', text: '–' }));
+      const td = el('td', { className: 'c-news2' }, news2Chip(row.news2 || row.latest_vitals.news2, { big: true }));
+      // Completeness and the age of the oldest input, in words as well as the chip's mark.
+      const age = scoreAge(n);
+      if (!n.complete && n.missing) td.append(el('span', { className: 'news2-missing', text: `missing ${n.missing.map(paramLabel).join(', ')}` }));
+      if (age) td.append(el('span', { className: `news2-age${age.stale ? ' stale' : ''}`, text: age.stale ? `inputs > ${Math.round(n.windowMin / 60)} h old` : `oldest ${formatDuration(age.age)}`, dataset: { since: n.oldestInputAt }, attrs: { title: `oldest input taken ${new Date(n.oldestInputAt).toLocaleString()}` } }));
+      return td;
     }
     case 'obs':
       return obsCell(row);
@@ -361,7 +372,7 @@ function buildRow(row) {
   const n = rowNews2(row);
   const opens = chartLinks && !isPublic();
   const tr = el('tr', {
-    className: `enc esi-row-${Number.isInteger(row.esi) ? row.esi : 'none'} st-${row.status}${opens ? ' opens' : ''}${grants.length ? ' has-bg' : ''}${n && n.total >= 7 && !isPublic() ? ' news2-high-row' : ''}`,
+    className: `enc esi-row-${Number.isInteger(row.esi) ? row.esi : 'none'} st-${row.status}${opens ? ' opens' : ''}${grants.length ? ' has-bg' : ''}${n && news2Band(row.news2 || row.latest_vitals.news2) === 'high' && !isPublic() ? ' news2-high-row' : ''}`,
     dataset: { encounterId: String(row.encounter_id), version: String(row.version), breakGlass: String(grants.length), news2: n ? String(n.total) : '' },
     tabIndex: opens ? 0 : -1,
     attrs: opens ? { title: 'open the chart' } : {},

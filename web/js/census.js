@@ -31,6 +31,7 @@ import {
   isBoarder,
   rowNews2,
   news2Chip,
+  news2Urgent,
   isolationFlag,
 } from './ui.js';
 
@@ -403,7 +404,7 @@ function renderPatients() {
         { dataset: { encounterId: String(r.encounter_id), version: String(r.version) }, className: moving === r.encounter_id ? 'moving' : '' },
         el('td', { className: 'c-bed' }, el('span', { className: 'bed-label', text: r.bed ? r.bed.label : 'WR' })),
         el('td', {}, esiChip(r.esi)),
-        el('td', {}, el('span', { className: 'pt-name', text: patientName(r.patient) }), el('span', { className: 'agesex', text: ageSex(r.patient) }), n && n.total >= 5 ? news2Chip(r.news2 || r.latest_vitals.news2) : null),
+        el('td', {}, el('span', { className: 'pt-name', text: patientName(r.patient) }), el('span', { className: 'agesex', text: ageSex(r.patient) }), n && news2Urgent(r.news2 || r.latest_vitals.news2) ? news2Chip(r.news2 || r.latest_vitals.news2) : null),
         el('td', { className: 'c-time', text: formatDuration(since(r.arrived_at)) }),
         el('td', {}, staffSelect(r, 'attending', load)),
         el('td', {}, staffSelect(r, 'nurse', load)),

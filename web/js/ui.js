@@ -242,15 +242,38 @@ export function vitalCell(vitals, key, { tag = 'td' } = {}) {
   return cell;
 }
 
-// low | low-medium | medium | high (RCP NEWS2 chart 4 clinical risk)
+// low | low-medium | medium | high (RCP NEWS2 chart 4 clinical risk). The server's band wins:
+// an incomplete score is shown at the last complete score's band when that was worse
+// (proto/EARLY_WARNING.md), which the partial total alone would not say.
 export function news2Band(news2) {
   const n = normNews2(news2);
   if (!n) return null;
+  if (n.band) return n.band;
   const t = n.total;
   if (t >= 7) return 'high';
   if (t >= 5) return 'medium';
   if (n.anyThree) return 'low-medium';
   return 'low';
+}
+
+// True when the shown score asks for an urgent response: a 3 in one parameter, 5 or more, or
+// the last complete score's band when an incomplete one is shown.
+export function news2Urgent(news2) {
+  const band = news2Band(news2);
+  return band === 'low-medium' || band === 'medium' || band === 'high';
+}
+
+const PARAM_LABEL = { resp_rate: 'resp rate', spo2: 'SpO₂', on_oxygen: 'air/O₂', systolic_bp: 'systolic BP', heart_rate: 'heart rate', consciousness: 'ACVPU', temperature_c: 'temperature', spo2_oxygen_flag: 'O₂ flag of the SpO₂ (scale 2)' };
+export function paramLabel(key) {
+  return PARAM_LABEL[key] || key;
+}
+
+// The age of the oldest reading the score uses, and whether it is older than the window in
+// which readings count (the score then rests on readings that no longer count).
+export function scoreAge(n, now = Date.now()) {
+  if (!n || !n.oldestInputAt) return null;
+  const age = now - Date.parse(n.oldestInputAt);
+  return { age, stale: Number.isInteger(n.windowMin) && age > n.windowMin * 60000 };
 }
 
 export const BAND_LABEL = { low: 'low', 'low-medium': 'low–medium (a 3)', medium: 'medium', high: 'high' };
@@ -262,11 +285,14 @@ export function news2Chip(raw, { big = false } = {}) {
   const band = news2Band(raw);
   if (!band) return el('span', { className: 'news2 news2-none', text: '–', attrs: { title: 'no NEWS2' } });
   const taken = Object.keys(news2.scores || {}).length;
+  const missing = news2.missing ? news2.missing.map(paramLabel).join(', ') : `${7 - taken} of 7 parameters`;
+  const title = [`NEWS2 ${news2.total}: ${BAND_LABEL[band]} risk${news2.scale === 2 ? ' (SpO₂ scale 2)' : ''}`];
+  if (!news2.complete) title.push(`incomplete: missing ${missing}`);
+  if (news2.floored) title.push('shown at the last complete score\'s band and interval: an incomplete score never lowers them');
   const chip = el('span', {
     className: `news2 news2-${band}${big ? ' news2-big' : ''}${news2.complete ? '' : ' incomplete'}`,
-    attrs: {
-      title: `NEWS2 ${news2.total}: ${BAND_LABEL[band]} risk${news2.scale === 2 ? ' (SpO₂ scale 2)' : ''}${news2.complete ? '' : ` — incomplete, ${taken} of 7 parameters`}`,
-    },
+    attrs: { title: title.join(' — ') },
+    dataset: { band, complete: String(news2.complete) },
   });
   chip.append(el('span', { className: 'news2-total', text: String(news2.total) }));
   if (!news2.complete) chip.append(el('span', { className: 'news2-inc', text: '*' }));
@@ -332,6 +358,13 @@ export function normNews2(n) {
     scale: n.scale === 2 ? 2 : n.scale === 1 ? 1 : null, // null: not said (vitals of older servers)
     takenAt: n.taken_at || null,
     band: n.band ? String(n.band).replace('_', '-') : null,
+    // The patient's current score (row "news2" of newer servers): each input with its time.
+    inputs: n.inputs || null,
+    missing: Array.isArray(n.missing) ? n.missing : null,
+    oldestInputAt: n.oldest_input_at || null,
+    windowMin: Number.isInteger(n.window_min) ? n.window_min : null,
+    floored: n.floored === true,
+    continuous: n.monitoring === 'continuous',
   };
 }
 
@@ -344,6 +377,15 @@ export function rowNews2(row) {
 // send the score once, as the row's "news2", not again inside latest_vitals.
 export function latestVitals(row) {
   const v = row && row.latest_vitals;
+  const inputs = row && row.news2 && row.news2.inputs;
+  if (inputs) {
+    // The latest reading of each parameter, which is what the score is made of; a diastolic
+    // pressure only with the systolic of its own set.
+    const out = { ...(v || {}), news2: row.news2, taken_at: row.news2.taken_at || (v && v.taken_at) };
+    for (const key of ['resp_rate', 'spo2', 'on_oxygen', 'systolic_bp', 'heart_rate', 'consciousness', 'temperature_c']) out[key] = inputs[key] ? inputs[key].value : null;
+    if (!v || !inputs.systolic_bp || v.systolic_bp !== inputs.systolic_bp.value) out.diastolic_bp = null;
+    return out;
+  }
   if (!v || v.news2 || v.news2_detail || !row.news2) return v || null;
   return { ...v, news2: row.news2 };
 }
@@ -360,6 +402,9 @@ export function reassessIntervalMin(n) {
 
 // {dueAt: ms|null, overdue, continuous, source: 'server'|'estimated'|'none'}
 export function reassessState(row, now = Date.now()) {
+  // The server says continuous monitoring (7 or more, or the last complete score's): every
+  // screen shows "continuous", never a due time.
+  if (row && row.monitoring === 'continuous') return { dueAt: null, overdue: false, continuous: true, source: 'server' };
   if (row && row.reassess_due_at) {
     const due = Date.parse(row.reassess_due_at);
     return { dueAt: due, overdue: now > due, continuous: false, source: 'server' };
