@@ -24,6 +24,42 @@ static int more_urgent_interval(int a, int b)
     return a < b ? a : b;
 }
 
+/* The level every screen shows: a complete score as it is; an incomplete one never below the
+ * last complete level, in band, interval or due time. */
+static void apply_floor(const struct ews_level *cur, const struct ews_level *last_complete,
+                        struct ews_outcome *out)
+{
+    out->shown = *cur;
+    if (cur->complete) {
+        out->last_complete = *cur;
+        out->has_last_complete = true;
+        return;
+    }
+    if (!last_complete)
+        return;
+    out->last_complete = *last_complete;
+    out->has_last_complete = true;
+    if (last_complete->band > out->shown.band) {
+        out->shown.band = last_complete->band;
+        out->floored = true;
+    }
+    if (last_complete->any_three && !out->shown.any_three) {
+        out->shown.any_three = true;
+        out->floored = true;
+    }
+    {
+        int urgent = more_urgent_interval(cur->reassess_min, last_complete->reassess_min);
+        if (urgent != cur->reassess_min)
+            out->floored = true;
+        out->shown.reassess_min = urgent;
+    }
+    if (last_complete->reassess_min > 0) {
+        out->floor_due_at = last_complete->base_at + 60LL * last_complete->reassess_min;
+        if (cur->reassess_min > 0 && out->floor_due_at < cur->base_at + 60LL * cur->reassess_min)
+            out->floored = true;
+    }
+}
+
 void ews_news2(const struct ews_inputs *in, const struct ews_level *last_complete,
                struct ews_outcome *out)
 {
@@ -78,34 +114,44 @@ void ews_news2(const struct ews_inputs *in, const struct ews_level *last_complet
     /* A complete score is due again when its oldest input is that old: recording one value
      * later does not restart the clock for the others. */
     cur.base_at = cur.complete ? out->oldest_input_at : in->latest_entry_at;
-    out->shown = cur;
+    apply_floor(&cur, last_complete, out);
+}
 
-    if (cur.complete) {
-        out->last_complete = cur;
-        out->has_last_complete = true;
-        return;
-    }
-    if (!last_complete)
-        return;
-    out->last_complete = *last_complete;
-    out->has_last_complete = true;
-    if (last_complete->band > out->shown.band) {
-        out->shown.band = last_complete->band;
-        out->floored = true;
-    }
-    if (last_complete->any_three && !out->shown.any_three) {
-        out->shown.any_three = true;
-        out->floored = true;
-    }
-    {
-        int urgent = more_urgent_interval(cur.reassess_min, last_complete->reassess_min);
-        if (urgent != cur.reassess_min)
-            out->floored = true;
-        out->shown.reassess_min = urgent;
-    }
-    if (last_complete->reassess_min > 0) {
-        out->floor_due_at = last_complete->base_at + 60LL * last_complete->reassess_min;
-        if (out->floor_due_at < cur.base_at + 60LL * cur.reassess_min)
-            out->floored = true;
-    }
+void ews_pews(const struct ews_pews_inputs *in, const struct ews_level *last_complete,
+              struct ews_outcome *out)
+{
+    const struct ews_reading *r = in->reading;
+    struct pews_input pi = {0};
+    struct ews_level cur;
+
+    *out = (struct ews_outcome){0};
+    pi.age_band = in->age_band;
+    pi.has_heart_rate = r[PEWS_HEART_RATE].present;
+    pi.heart_rate = (int)ews_round(r[PEWS_HEART_RATE].value);
+    pi.has_systolic_bp = r[PEWS_SYSTOLIC_BP].present;
+    pi.systolic_bp = (int)ews_round(r[PEWS_SYSTOLIC_BP].value);
+    pi.has_cap_refill = r[PEWS_CAP_REFILL].present;
+    pi.cap_refill_s = r[PEWS_CAP_REFILL].value;
+    pi.has_resp_rate = r[PEWS_RESP_RATE].present;
+    pi.resp_rate = (int)ews_round(r[PEWS_RESP_RATE].value);
+    pi.has_resp_effort = r[PEWS_RESP_EFFORT].present;
+    pi.resp_effort = (enum pews_effort)(int)r[PEWS_RESP_EFFORT].value;
+    pi.has_spo2 = r[PEWS_SPO2].present;
+    pi.spo2 = (int)ews_round(r[PEWS_SPO2].value);
+    pi.has_on_oxygen = r[PEWS_OXYGEN].present;
+    pi.on_oxygen = r[PEWS_OXYGEN].value != 0;
+    pi.has_oxygen_flow = in->has_oxygen_flow;
+    pi.oxygen_l_min = in->oxygen_l_min;
+    pews_compute(&pi, &out->pews);
+
+    for (int p = 0; p < PEWS_PARAM_COUNT; p++)
+        if (r[p].present && (out->oldest_input_at == 0 || r[p].taken_at < out->oldest_input_at))
+            out->oldest_input_at = r[p].taken_at;
+    cur.total = out->pews.total;
+    cur.band = pews_band(&out->pews);
+    cur.any_three = false;
+    cur.complete = out->pews.complete;
+    cur.reassess_min = pews_reassess_minutes(&out->pews);
+    cur.base_at = cur.complete ? out->oldest_input_at : in->latest_entry_at;
+    apply_floor(&cur, last_complete, out);
 }

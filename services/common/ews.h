@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "news2.h"
+#include "pews.h"
 
 /* The latest value of one parameter within the window; times are Unix seconds. */
 struct ews_reading {
@@ -38,9 +39,20 @@ struct ews_level {
     long long base_at; /* the due time counts from here */
 };
 
+/* Bedside PEWS for a patient under 16 (pews.h): the latest reading of each item. */
+struct ews_pews_inputs {
+    struct ews_reading reading[PEWS_PARAM_COUNT]; /* indexed by enum pews_param; effort as
+                                                     enum pews_effort, oxygen 0 or 1 */
+    bool has_oxygen_flow;                         /* the flow of the oxygen reading's own set */
+    double oxygen_l_min;
+    enum pews_age_band age_band;
+    long long latest_entry_at;
+};
+
 struct ews_outcome {
-    struct news2_result current;
-    struct ews_level shown; /* what every screen shows */
+    struct news2_result current; /* NEWS2 (ews_news2) */
+    struct pews_result pews;     /* PEWS (ews_pews) */
+    struct ews_level shown;      /* what every screen shows */
     struct ews_level last_complete;
     bool has_last_complete;
     bool floored;              /* the shown level was raised to the last complete one */
@@ -58,5 +70,9 @@ int ews_news2_interval(const struct news2_result *r);
 /* The score to show now from the inputs, given the last complete level (NULL when none). */
 void ews_news2(const struct ews_inputs *in, const struct ews_level *last_complete,
                struct ews_outcome *out);
+
+/* The same for a child's Bedside PEWS. */
+void ews_pews(const struct ews_pews_inputs *in, const struct ews_level *last_complete,
+              struct ews_outcome *out);
 
 #endif

@@ -713,8 +713,9 @@ bool store_status(PGconn *conn, const struct principal *who, long long encounter
 /* ---- vitals and notes ---- */
 
 static const char *const vitals_measurements[] = {
-    "heart_rate",    "resp_rate", "systolic_bp",   "diastolic_bp", "spo2",
-    "temperature_c", "on_oxygen", "consciousness", "pain",         NULL,
+    "heart_rate", "resp_rate",     "systolic_bp", "diastolic_bp", "spo2",        "temperature_c",
+    "on_oxygen",  "consciousness", "pain",        "cap_refill_s", "resp_effort", "oxygen_l_min",
+    NULL,
 };
 
 /* Values outside these ranges happen (profound hypothermia, extreme tachycardia) but are far
@@ -724,9 +725,20 @@ static const struct {
     const char *field;
     double low, high;
 } plausible[] = {
-    {"heart_rate", 25, 250},  {"resp_rate", 4, 60},        {"systolic_bp", 50, 250},
-    {"diastolic_bp", 20, 150}, {"spo2", 50, 100},           {"temperature_c", 32.0, 42.0},
+    {"heart_rate", 25, 250},   {"resp_rate", 4, 60}, {"systolic_bp", 50, 250},
+    {"diastolic_bp", 20, 150}, {"spo2", 50, 100},    {"temperature_c", 32.0, 42.0},
 };
+
+/* A JSON number as a text parameter (decimals kept); NULL when absent or null. */
+static const char *num_field(const json_t *body, const char *key, char *buf)
+{
+    const json_t *v = json_object_get(body, key);
+
+    if (!json_is_number(v))
+        return NULL;
+    snprintf(buf, 24, "%.3f", json_number_value(v));
+    return buf;
+}
 
 static bool confirmed(const json_t *body, const char *field)
 {
@@ -813,7 +825,8 @@ static json_t *news2_json(const json_t *body, int spo2_scale, char *temp_tenths_
 /* The latest value of one vitals column within the department's window; "o2" is the oxygen flag
  * of the same set (SpO2 on scale 2 is scored with it). */
 #define EWS_LATEST(col, alias)                                                                    \
-    "LEFT JOIN LATERAL (SELECT v." col "::text AS v, v.on_oxygen AS o2, v.taken_at AS t "        \
+    "LEFT JOIN LATERAL (SELECT v." col "::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, " \
+    "v.taken_at AS t "                                                                            \
     "FROM vitals v WHERE v.encounter_id = e.id AND v." col " IS NOT NULL "                        \
     "AND v.taken_at > now() - make_interval(mins => d.ews_window_min) "                           \
     "ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) " alias " ON true "
@@ -824,16 +837,18 @@ static const char ews_readings_sql[] =
     "SELECT e.spo2_scale, d.ews_window_min, e.ews->'last_complete', "
     "(SELECT extract(epoch FROM max(taken_at))::bigint FROM vitals WHERE encounter_id = e.id), "
     "sp.o2" EWS_COLS("rr") EWS_COLS("sp") EWS_COLS("ox") EWS_COLS("sb") EWS_COLS("hr")
-        EWS_COLS("cn") EWS_COLS("tp") " FROM encounter e JOIN department d ON d.id = "
-                                      "e.department_id " EWS_LATEST("resp_rate", "rr")
-            EWS_LATEST("spo2", "sp") EWS_LATEST("on_oxygen", "ox") EWS_LATEST("systolic_bp", "sb")
-                EWS_LATEST("heart_rate", "hr") EWS_LATEST("consciousness", "cn")
-                    EWS_LATEST("temperature_c", "tp") "WHERE e.id = $1";
+        EWS_COLS("cn")
+            EWS_COLS("tp") " FROM encounter e JOIN department d ON d.id = "
+                           "e.department_id " EWS_LATEST("resp_rate", "rr") EWS_LATEST("spo2", "sp")
+                               EWS_LATEST("on_oxygen", "ox") EWS_LATEST("systolic_bp", "sb")
+                                   EWS_LATEST("heart_rate", "hr") EWS_LATEST("consciousness", "cn")
+                                       EWS_LATEST("temperature_c", "tp") "WHERE e.id = $1";
 
 /* The vitals field each NEWS2 parameter comes from, and its key in the row's "subscores"
  * (news2_detail's names, which the pages already read). */
 static const char *const ews_subscore_keys[NEWS2_PARAM_COUNT] = {
-    "resp_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature",
+    "resp_rate",  "spo2",          "air_or_oxygen", "systolic_bp",
+    "heart_rate", "consciousness", "temperature",
 };
 
 static json_t *utc_json(long long t)
@@ -893,9 +908,49 @@ static json_t *reading_value_json(enum news2_param p, const char *text)
     return json_integer(strtoll(text, NULL, 10));
 }
 
-/* Recomputes encounter.ews from the encounter's vitals, inside the caller's transaction (after
- * the new set is inserted, before the event is appended, so the event carries it). */
-static bool ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err)
+/* Stores the score on the encounter, in the caller's transaction; takes ews. */
+static bool ews_store(PGconn *conn, const char *encounter_param, json_t *ews, struct ed_error *err)
+{
+    char *text = json_dumps(ews, JSON_COMPACT);
+    const char *params[2] = {encounter_param, text};
+    PGresult *res;
+
+    json_decref(ews);
+    res = query(conn, "store ews", "UPDATE encounter SET ews = $2::jsonb WHERE id = $1", 2, params);
+    free(text);
+    if (!res)
+        return db_error(conn, err);
+    PQclear(res);
+    return true;
+}
+
+/* The fields every shown score has, whichever system made it. */
+static void ews_common_json(json_t *ews, const struct ews_outcome *out, long long latest_entry_at,
+                            int window_min)
+{
+    json_object_set_new(ews, "total", json_integer(out->shown.total));
+    json_object_set_new(ews, "band", json_string(news2_band_name(out->shown.band)));
+    json_object_set_new(ews, "any_three", json_boolean(out->shown.any_three));
+    json_object_set_new(ews, "complete", json_boolean(out->shown.complete));
+    json_object_set_new(ews, "reassess_min", json_integer(out->shown.reassess_min));
+    json_object_set_new(ews, "monitoring",
+                        json_string(out->shown.reassess_min == 0 ? "continuous" : "interval"));
+    json_object_set_new(ews, "oldest_input_at", utc_json(out->oldest_input_at));
+    json_object_set_new(ews, "taken_at", utc_json(latest_entry_at));
+    json_object_set_new(ews, "base_at", utc_json(out->shown.base_at));
+    json_object_set_new(ews, "window_min", json_integer(window_min));
+    json_object_set_new(ews, "floored", json_boolean(out->floored));
+    json_object_set_new(ews, "floor_due_at",
+                        out->floored && out->floor_due_at ? utc_json(out->floor_due_at)
+                                                          : json_null());
+    if (out->has_last_complete)
+        json_object_set_new(ews, "last_complete", level_json(&out->last_complete));
+}
+
+/* NEWS2 for a patient of 16 or over: recomputes encounter.ews from the encounter's vitals,
+ * inside the caller's transaction (after the new set is inserted, before the event is
+ * appended, so the event carries it). */
+static bool ews_refresh_news2(PGconn *conn, long long encounter_id, struct ed_error *err)
 {
     char encbuf[24];
     const char *params[2] = {pg_int_param(encbuf, encounter_id), NULL};
@@ -904,7 +959,6 @@ static bool ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *e
     struct ews_outcome out;
     json_t *subscores, *inputs, *missing, *ews;
     PGresult *res;
-    char *text;
     int scale, window_min;
     bool has_last;
 
@@ -946,35 +1000,141 @@ static bool ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *e
             continue;
         }
         json_object_set_new(subscores, ews_subscore_keys[p], json_integer(out.current.score[p]));
-        json_object_set_new(
-            inputs, field,
-            json_pack("{s:o,s:i,s:o}", "value",
-                      reading_value_json(p, PQgetvalue(res, 0, 5 + 2 * p)), "score",
-                      out.current.score[p], "taken_at", utc_json(in.reading[p].taken_at)));
+        json_object_set_new(inputs, field,
+                            json_pack("{s:o,s:i,s:o}", "value",
+                                      reading_value_json(p, PQgetvalue(res, 0, 5 + 2 * p)), "score",
+                                      out.current.score[p], "taken_at",
+                                      utc_json(in.reading[p].taken_at)));
     }
     PQclear(res);
     if (out.scale2_flag_unknown)
         json_array_append_new(missing, json_string("spo2_oxygen_flag"));
-    ews = json_pack(
-        "{s:s,s:i,s:s,s:b,s:b,s:i,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}", "system", "news2",
-        "total", out.shown.total, "band", news2_band_name(out.shown.band), "any_three",
-        out.shown.any_three, "complete", out.shown.complete, "scale", scale, "reassess_min",
-        out.shown.reassess_min, "monitoring", out.shown.reassess_min == 0 ? "continuous" : "interval",
-        "subscores", subscores, "inputs", inputs, "missing", missing, "oldest_input_at",
-        utc_json(out.oldest_input_at), "taken_at", utc_json(in.latest_entry_at), "base_at",
-        utc_json(out.shown.base_at), "window_min", window_min, "floored", out.floored,
-        "floor_due_at", out.floored && out.floor_due_at ? utc_json(out.floor_due_at) : json_null());
-    if (out.has_last_complete)
-        json_object_set_new(ews, "last_complete", level_json(&out.last_complete));
-    text = json_dumps(ews, JSON_COMPACT);
-    json_decref(ews);
-    params[1] = text;
-    res = query(conn, "store ews", "UPDATE encounter SET ews = $2::jsonb WHERE id = $1", 2, params);
-    free(text);
+    ews = json_pack("{s:s,s:i,s:o,s:o,s:o}", "system", "news2", "scale", scale, "subscores",
+                    subscores, "inputs", inputs, "missing", missing);
+    ews_common_json(ews, &out, in.latest_entry_at, window_min);
+    return ews_store(conn, params[0], ews, err);
+}
+
+/* Columns in enum pews_param order; "flow" is the oxygen flow of the oxygen reading's set. */
+static const char ews_pews_readings_sql[] =
+    "SELECT d.ews_window_min, e.ews->'last_complete', "
+    "(SELECT extract(epoch FROM max(taken_at))::bigint FROM vitals WHERE encounter_id = e.id), "
+    "ox.flow" EWS_COLS("hr") EWS_COLS("sb") EWS_COLS("cr") EWS_COLS("rr") EWS_COLS("ef")
+        EWS_COLS("sp")
+            EWS_COLS("ox") " FROM encounter e JOIN department d ON d.id = "
+                           "e.department_id " EWS_LATEST("heart_rate", "hr")
+                               EWS_LATEST("systolic_bp", "sb") EWS_LATEST("cap_refill_s", "cr")
+                                   EWS_LATEST("resp_rate", "rr") EWS_LATEST("resp_effort", "ef")
+                                       EWS_LATEST("spo2", "sp")
+                                           EWS_LATEST("on_oxygen", "ox") "WHERE e.id = $1";
+
+static const char *const effort_names[] = {"normal", "mild", "moderate", "severe"};
+
+/* Bedside PEWS for a patient under 16 (pews.h), as ews_refresh_news2. */
+static bool ews_refresh_pews(PGconn *conn, long long encounter_id, int age_months,
+                             struct ed_error *err)
+{
+    char encbuf[24];
+    const char *params[1] = {pg_int_param(encbuf, encounter_id)};
+    struct ews_pews_inputs in = {0};
+    struct ews_level last;
+    struct ews_outcome out;
+    json_t *subscores, *inputs, *missing, *ews;
+    PGresult *res;
+    int window_min;
+    bool has_last;
+
+    res = query(conn, "pews readings", ews_pews_readings_sql, 1, params);
     if (!res)
         return db_error(conn, err);
+    window_min = atoi(PQgetvalue(res, 0, 0));
+    has_last = !PQgetisnull(res, 0, 1) && level_from_json(PQgetvalue(res, 0, 1), &last);
+    in.latest_entry_at = atoll(PQgetvalue(res, 0, 2));
+    in.has_oxygen_flow = !PQgetisnull(res, 0, 3);
+    in.oxygen_l_min = strtod(PQgetvalue(res, 0, 3), NULL);
+    in.age_band = pews_age_band(age_months);
+    for (int p = 0; p < PEWS_PARAM_COUNT; p++) {
+        int col = 4 + 2 * p;
+        struct ews_reading *r = &in.reading[p];
+        const char *v = PQgetvalue(res, 0, col);
+
+        r->present = !PQgetisnull(res, 0, col);
+        if (!r->present)
+            continue;
+        r->taken_at = atoll(PQgetvalue(res, 0, col + 1));
+        if (p == PEWS_OXYGEN)
+            r->value = v[0] == 't';
+        else if (p == PEWS_RESP_EFFORT) {
+            r->value = PEWS_EFFORT_SEVERE; /* the CHECK allows only the four names */
+            for (int e = 0; e < 4; e++)
+                if (!strcmp(v, effort_names[e]))
+                    r->value = e;
+        } else
+            r->value = strtod(v, NULL);
+    }
+    ews_pews(&in, has_last ? &last : NULL, &out);
+
+    subscores = json_object();
+    inputs = json_object();
+    missing = json_array();
+    for (int p = 0; p < PEWS_PARAM_COUNT; p++) {
+        const char *field = pews_param_name(p);
+        const char *v = PQgetvalue(res, 0, 4 + 2 * p);
+        json_t *value;
+
+        if (!in.reading[p].present) {
+            json_array_append_new(missing, json_string(field));
+            continue;
+        }
+        if (p == PEWS_OXYGEN)
+            value = json_boolean(v[0] == 't');
+        else if (p == PEWS_RESP_EFFORT)
+            value = json_string(v);
+        else if (p == PEWS_CAP_REFILL)
+            value = json_real(strtod(v, NULL));
+        else
+            value = json_integer(strtoll(v, NULL, 10));
+        json_object_set_new(subscores, field, json_integer(out.pews.score[p]));
+        json_object_set_new(inputs, field,
+                            json_pack("{s:o,s:i,s:o}", "value", value, "score", out.pews.score[p],
+                                      "taken_at", utc_json(in.reading[p].taken_at)));
+    }
+    if (in.reading[PEWS_OXYGEN].present && in.reading[PEWS_OXYGEN].value != 0 &&
+        !in.has_oxygen_flow)
+        json_array_append_new(missing, json_string("oxygen_l_min"));
     PQclear(res);
-    return true;
+    ews = json_pack("{s:s,s:s,s:o,s:o,s:o}", "system", "pews", "age_band",
+                    pews_age_band_name(in.age_band), "subscores", subscores, "inputs", inputs,
+                    "missing", missing);
+    ews_common_json(ews, &out, in.latest_entry_at, window_min);
+    return ews_store(conn, params[0], ews, err);
+}
+
+/* Which score the patient gets (department.early_warning; 'auto': PEWS under 16, by the
+ * age on the server's date), then that score's refresh. A patient without a birth date is
+ * scored as an adult unless the department scores everyone with PEWS. */
+static bool ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err)
+{
+    static const char sql[] =
+        "SELECT d.early_warning = 'pews' OR (d.early_warning = 'auto' AND "
+        "coalesce(age(now()::date, p.birth_date) < interval '16 years', false)), "
+        "coalesce((extract(year FROM age(now()::date, p.birth_date)) * 12 + "
+        "extract(month FROM age(now()::date, p.birth_date)))::int, 192) "
+        "FROM encounter e JOIN department d ON d.id = e.department_id "
+        "JOIN patient p ON p.id = e.patient_id WHERE e.id = $1";
+    char encbuf[24];
+    const char *params[] = {pg_int_param(encbuf, encounter_id)};
+    PGresult *res = query(conn, "early warning system", sql, 1, params);
+    bool pews;
+    int age_months;
+
+    if (!res)
+        return db_error(conn, err);
+    pews = PQgetvalue(res, 0, 0)[0] == 't';
+    age_months = atoi(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return pews ? ews_refresh_pews(conn, encounter_id, age_months, err)
+                : ews_refresh_news2(conn, encounter_id, err);
 }
 
 bool store_vitals(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -984,15 +1144,15 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     static const char sql[] =
         "INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, "
         "systolic_bp, diastolic_bp, spo2, temperature_c, on_oxygen, consciousness, pain, news2, "
-        "entered_by) VALUES ($1, least(coalesce($2::timestamptz, now()), now()), $3, $4, $5, $6, $7, "
-        "$8, $9, "
-        "$10, $11, $12, $13::jsonb, $14) RETURNING id";
+        "entered_by, cap_refill_s, resp_effort, oxygen_l_min) VALUES ($1, "
+        "least(coalesce($2::timestamptz, now()), now()), $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "$12, $13::jsonb, $14, round($15::numeric, 1), $16, round($17::numeric, 1)) RETURNING id";
     static const char append_sql[] =
         "SELECT append_event($1, 'vitals.recorded', jsonb_build_object('vitals', vitals_json(v))) "
         "FROM vitals v WHERE v.id = $2";
     struct locked_encounter enc;
-    char b[14][24], temp[48];
-    const char *params[14];
+    char b[17][24], temp[48];
+    const char *params[17];
     json_t *news2;
     char *news2_text;
     PGresult *res;
@@ -1038,7 +1198,10 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     params[11] = int_field(body, "pain", b[11]);
     params[12] = news2_text;
     params[13] = who ? pg_int_param(b[13], who->account_id) : NULL;
-    res = query(conn, "insert vitals", sql, 14, params);
+    params[14] = num_field(body, "cap_refill_s", b[14]);
+    params[15] = str_field(body, "resp_effort");
+    params[16] = num_field(body, "oxygen_l_min", b[16]);
+    res = query(conn, "insert vitals", sql, 17, params);
     free(news2_text);
     if (!res)
         return db_error(conn, err);

@@ -10,10 +10,21 @@
 --   shown interval (shortened, never lengthened, by a per-patient interval) and the last complete
 --   score's due time. Encounters without a stored score yet (vitals from before this migration)
 --   show their latest set's NEWS2 as before, until their next vitals.
--- * Vitals as EDs record them: systolic without diastolic (palpated), temperature down to 15 C.
+-- * Vitals as EDs record them: systolic without diastolic (palpated), temperature down to 15 C;
+--   and for children capillary refill, respiratory effort and oxygen flow (Bedside PEWS).
 
 ALTER TABLE department ADD COLUMN ews_window_min integer NOT NULL DEFAULT 240
     CHECK (ews_window_min BETWEEN 15 AND 1440);
+-- Which score a department's patients get: 'auto' is Bedside PEWS under 16 and NEWS2 from 16;
+-- a paediatric ED sets 'pews', an adults-only one 'news2'.
+ALTER TABLE department ADD COLUMN early_warning text NOT NULL DEFAULT 'auto'
+    CHECK (early_warning IN ('auto', 'news2', 'pews'));
+
+-- The Bedside PEWS items NEWS2 does not have (services/common/pews.h).
+ALTER TABLE vitals ADD COLUMN cap_refill_s numeric(3,1) CHECK (cap_refill_s BETWEEN 0 AND 20);
+ALTER TABLE vitals ADD COLUMN resp_effort text
+    CHECK (resp_effort IN ('normal', 'mild', 'moderate', 'severe'));
+ALTER TABLE vitals ADD COLUMN oxygen_l_min numeric(4,1) CHECK (oxygen_l_min BETWEEN 0 AND 60);
 ALTER TABLE encounter ADD COLUMN ews jsonb;
 
 ALTER TABLE vitals DROP CONSTRAINT vitals_temperature_c_check;
@@ -76,4 +87,17 @@ LANGUAGE sql STABLE AS $$
                        FROM vitals v WHERE v.encounter_id = e.id
                        ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) lv ON true
     WHERE e.id = p_encounter_id
+$$;
+
+CREATE OR REPLACE FUNCTION vitals_json(v vitals) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', v.id, 'encounter_id', v.encounter_id, 'taken_at', utc_text(v.taken_at),
+        'taken_by', staff_json(v.taken_by), 'entered_by', account_name(v.entered_by),
+        'heart_rate', v.heart_rate, 'resp_rate', v.resp_rate,
+        'systolic_bp', v.systolic_bp, 'diastolic_bp', v.diastolic_bp, 'spo2', v.spo2,
+        'temperature_c', v.temperature_c, 'on_oxygen', v.on_oxygen,
+        'consciousness', v.consciousness, 'pain', v.pain, 'news2', v.news2,
+        'cap_refill_s', v.cap_refill_s, 'resp_effort', v.resp_effort,
+        'oxygen_l_min', v.oxygen_l_min)
 $$;

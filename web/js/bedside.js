@@ -59,12 +59,14 @@ const result = $('result');
 const dialog = $('confirm');
 
 const NUMERIC = [
-  { key: 'heart_rate', label: 'Heart rate', integer: true, warn: (v) => v > 220 || v < 25 },
+  // warn: outside the server's plausible range (proto/EARLY_WARNING.md); "Save anyway" sends
+  // the field in "confirm", which the server requires for such a value.
+  { key: 'heart_rate', label: 'Heart rate', integer: true, warn: (v) => v > 250 || v < 25 },
   { key: 'resp_rate', label: 'Resp rate', integer: true, warn: (v) => v > 60 || v < 4 },
   { key: 'systolic_bp', label: 'Systolic BP', integer: true, warn: (v) => v > 250 || v < 50 },
   { key: 'diastolic_bp', label: 'Diastolic BP', integer: true, warn: (v) => v > 150 || v < 20 },
-  { key: 'spo2', label: 'SpO₂', integer: true, warn: (v) => v < 60 },
-  { key: 'temperature_c', label: 'Temperature', integer: false, warn: (v) => v < 30 || v > 43 },
+  { key: 'spo2', label: 'SpO₂', integer: true, warn: (v) => v < 50 },
+  { key: 'temperature_c', label: 'Temperature', integer: false, warn: (v) => v < 32 || v > 42 },
 ];
 const UNITS = { heart_rate: '/min', resp_rate: '/min', systolic_bp: 'mmHg', diastolic_bp: 'mmHg', spo2: '%', temperature_c: '°C' };
 const FIELD_LABEL = {
@@ -752,9 +754,42 @@ function collect() {
     measured++;
   }
   if (!measured && !errors.some((e) => NUMERIC.some((f) => f.key === e.field))) errors.push({ field: null, text: 'enter at least one measurement' });
+  // A systolic alone is a palpated pressure; a diastolic alone means nothing.
+  if (body.diastolic_bp !== undefined && body.systolic_bp === undefined) errors.push({ field: 'systolic_bp', text: 'a diastolic pressure needs its systolic (a systolic alone is fine: palpated)' });
   if (body.systolic_bp !== undefined && body.diastolic_bp !== undefined && body.diastolic_bp >= body.systolic_bp)
     warnings.push({ field: 'diastolic_bp', text: `Diastolic ${body.diastolic_bp} is not below systolic ${body.systolic_bp}` });
   return { body, errors, warnings };
+}
+
+// Fields the server asked to confirm and the nurse did; cleared once a set is saved.
+const serverConfirmed = new Set();
+
+// The server refused one implausible value: offer to confirm it or to save the rest of the
+// set without it, so the other measurements are not lost.
+function showImplausible(e) {
+  clearMarks();
+  markField(e.field, 'invalid');
+  const label = FIELD_LABEL[e.field] || e.field;
+  const confirmButton = el('button', { type: 'button', className: 'primary', text: `Confirm ${label} and save`, dataset: { action: 'confirm-implausible' } });
+  const withoutButton = el('button', { type: 'button', text: `Save the rest without ${label}`, dataset: { action: 'save-without' } });
+  confirmButton.addEventListener('click', () => {
+    serverConfirmed.add(e.field);
+    save();
+  });
+  withoutButton.addEventListener('click', () => {
+    const input = $(e.field);
+    if (input) input.value = '';
+    save();
+  });
+  result.className = 'panel result err';
+  result.dataset.outcome = 'implausible';
+  result.replaceChildren(
+    el('p', { className: 'result-title', text: `Not saved — ${label} looks implausible` }),
+    el('p', { text: e.message || '' }),
+    el('div', { className: 'form-actions' }, confirmButton, withoutButton),
+  );
+  result.hidden = false;
+  confirmButton.focus();
 }
 
 function showErrors(errors, { fromServer = false } = {}) {
@@ -782,6 +817,7 @@ function confirmWarnings(warnings) {
     $('confirm-list').replaceChildren(...warnings.map((w) => el('li', { text: w.text })));
     const done = (answer) => {
       $('confirm-save').removeEventListener('click', yes);
+      $('confirm-without').removeEventListener('click', without);
       $('confirm-back').removeEventListener('click', no);
       dialog.removeEventListener('cancel', cancel);
       if (dialog.open) dialog.close();
@@ -789,11 +825,13 @@ function confirmWarnings(warnings) {
     };
     const yes = () => done(true);
     const no = () => done(false);
+    const without = () => done('without');
     const cancel = (ev) => {
       ev.preventDefault();
       done(false);
     };
     $('confirm-save').addEventListener('click', yes);
+    $('confirm-without').addEventListener('click', without);
     $('confirm-back').addEventListener('click', no);
     dialog.addEventListener('cancel', cancel);
     dialog.showModal();
@@ -871,11 +909,20 @@ async function save() {
     showErrors(errors);
     return;
   }
-  if (warnings.length && !(await confirmWarnings(warnings))) {
+  const answer = warnings.length ? await confirmWarnings(warnings) : true;
+  if (answer === 'without') {
+    // Keep the other measurements: clear the questioned ones and save again.
+    for (const w of warnings) if (NUMERIC.some((n) => n.key === w.field)) $(w.field).value = '';
+    return save();
+  }
+  if (!answer) {
     const w = warnings.find((x) => x.field);
     if (w) focusTarget(w.field)?.focus();
     return;
   }
+  // What the nurse confirmed in the dialog, or after the server asked (showImplausible).
+  const confirmed = new Set([...warnings.map((w) => w.field), ...serverConfirmed].filter((f) => NUMERIC.some((n) => n.key === f) && body[f] !== undefined));
+  if (confirmed.size) body.confirm = Object.fromEntries([...confirmed].map((f) => [f, true]));
   const encounterId = selectedId;
   // One Idempotency-Key per set of observations: sending the same set again after a lost
   // answer (same patient, same values, "taken at" not changed by hand) reuses the key and
@@ -890,6 +937,7 @@ async function save() {
     const res = await apiPost(`/encounters/${encounterId}/vitals`, body, { idempotencyKey: vitalsAttempt.key });
     if (res.ok && res.data && res.data.vitals) {
       vitalsAttempt = null;
+      serverConfirmed.clear();
       const updated = res.data.encounter;
       if (updated && rows.has(updated.encounter_id) && updated.version >= rows.get(updated.encounter_id).version) rows.set(updated.encounter_id, updated);
       showSaved(updated || rows.get(encounterId), res.data.vitals);
@@ -898,6 +946,10 @@ async function save() {
     } else {
       if (res.status > 0 && res.status < 500) vitalsAttempt = null; // refused: a corrected set is a new one
       const e = res.error || {};
+      if (e.code === 'implausible_value' && e.field) {
+        showImplausible(e);
+        return;
+      }
       const text = e.code === 'network' ? 'the server could not be reached — press Save again to retry (it will not be stored twice)' : e.message || 'refused';
       showErrors([{ field: e.field || null, text: e.code && e.code !== 'network' ? `${text} (${e.code})` : text }], { fromServer: true });
     }
