@@ -830,12 +830,13 @@ static json_t *news2_json(const json_t *body, int spo2_scale, char *temp_tenths_
     "FROM vitals v WHERE v.encounter_id = e.id AND v." col " IS NOT NULL "                        \
     "AND v.taken_at > now() - make_interval(mins => d.ews_window_min) "                           \
     "ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) " alias " ON true "
-#define EWS_COLS(alias) ", " alias ".v, extract(epoch FROM " alias ".t)::bigint"
+#define EWS_COLS(alias) ", " alias ".v, floor(extract(epoch FROM " alias ".t))::bigint"
 
 /* Columns in enum news2_param order. */
 static const char ews_readings_sql[] =
     "SELECT e.spo2_scale, d.ews_window_min, e.ews->'last_complete', "
-    "(SELECT extract(epoch FROM max(taken_at))::bigint FROM vitals WHERE encounter_id = e.id), "
+    "(SELECT floor(extract(epoch FROM max(taken_at)))::bigint FROM vitals WHERE encounter_id = "
+    "e.id), "
     "sp.o2" EWS_COLS("rr") EWS_COLS("sp") EWS_COLS("ox") EWS_COLS("sb") EWS_COLS("hr")
         EWS_COLS("cn")
             EWS_COLS("tp") " FROM encounter e JOIN department d ON d.id = "
@@ -1018,7 +1019,8 @@ static bool ews_refresh_news2(PGconn *conn, long long encounter_id, struct ed_er
 /* Columns in enum pews_param order; "flow" is the oxygen flow of the oxygen reading's set. */
 static const char ews_pews_readings_sql[] =
     "SELECT d.ews_window_min, e.ews->'last_complete', "
-    "(SELECT extract(epoch FROM max(taken_at))::bigint FROM vitals WHERE encounter_id = e.id), "
+    "(SELECT floor(extract(epoch FROM max(taken_at)))::bigint FROM vitals WHERE encounter_id = "
+    "e.id), "
     "ox.flow" EWS_COLS("hr") EWS_COLS("sb") EWS_COLS("cr") EWS_COLS("rr") EWS_COLS("ef")
         EWS_COLS("sp")
             EWS_COLS("ox") " FROM encounter e JOIN department d ON d.id = "

@@ -208,3 +208,78 @@ test('SpO2 scale 2 needs the oxygen flag: never scored as room air', async () =>
   const other = await arrive();
   await ok(await vitals(other, { spo2: 97 }), 'scale 1 without the flag', 201);
 });
+
+// A birth date that makes the patient `years` old and `months` more today, two days past that
+// birthday (so a server whose date is a day behind UTC agrees on the completed age).
+function bornAgo(years, months = 0) {
+  const now = new Date();
+  const d = new Date(Date.UTC(now.getUTCFullYear() - years, now.getUTCMonth() - months, Math.min(now.getUTCDate(), 28)));
+  d.setUTCDate(d.getUTCDate() - 2);
+  return d.toISOString().slice(0, 10);
+}
+
+async function arriveAged(years, months) {
+  const body = {
+    patient: { mrn: `EWC-${serial++}`, family_name: 'Childers', given_name: 'Pip', birth_date: bornAgo(years, months), sex: 'female' },
+    arrival_mode: 'walk_in', chief_complaint: 'paediatric early warning test', arrived_at: minutesAgo(60),
+  };
+  const enc = (await ok(await ctx.charge.post(`/departments/${ctx.demo}/arrivals`, body), 'arrival', 201)).encounter;
+  ctx.created.push(enc.encounter_id);
+  return enc.encounter_id;
+}
+
+test('children under 16 get Bedside PEWS with age-banded ranges, not NEWS2', async () => {
+  const enc = await arriveAged(4, 2);
+  // 4-12 y: HR 135 (2), SBP 100 (0), refill 3.5 s (4), RR 35 (1), mild effort (1), SpO2 93 (1), air (0): 9.
+  const set = await ok(await vitals(enc, {
+    heart_rate: 135, systolic_bp: 100, cap_refill_s: 3.5, resp_rate: 35, resp_effort: 'mild', spo2: 93, on_oxygen: false, temperature_c: 38.0, consciousness: 'A',
+  }), 'child vitals', 201);
+  const n = set.encounter.news2;
+  assert.equal(n.system, 'pews');
+  assert.equal(n.age_band, '4_to_12y');
+  assert.deepEqual(n.subscores, { heart_rate: 2, systolic_bp: 0, cap_refill_s: 4, resp_rate: 1, resp_effort: 1, spo2: 1, on_oxygen: 0 });
+  assert.equal(n.total, 9);
+  assert.equal(n.complete, true);
+  assertUrgent(set.encounter, 'PEWS 9');
+  assert.ok(!('temperature' in n.subscores) && !('consciousness' in n.subscores), 'no adult-range marks for a child');
+  assert.equal(set.vitals.cap_refill_s, 3.5);
+  assert.equal(set.vitals.resp_effort, 'mild');
+
+  // On oxygen without a flow: scored as the least oxygen can (2), and incomplete.
+  const o2 = await ok(await vitals(enc, { on_oxygen: true, spo2: 96 }), 'oxygen, no flow', 201);
+  assert.equal(o2.encounter.news2.subscores.on_oxygen, 2);
+  assert.equal(o2.encounter.news2.complete, false);
+  assert.ok(o2.encounter.news2.missing.includes('oxygen_l_min'));
+  const flow = await ok(await vitals(enc, { on_oxygen: true, oxygen_l_min: 6, spo2: 96 }), 'oxygen 6 L/min', 201);
+  assert.equal(flow.encounter.news2.subscores.on_oxygen, 4);
+  assert.equal(flow.encounter.news2.complete, true);
+});
+
+test('PEWS age bands at their edges: the same heart rate scores by completed age; 16 is NEWS2', async () => {
+  const score = async (years, months, hr) => {
+    const enc = await arriveAged(years, months);
+    const set = await ok(await vitals(enc, { heart_rate: hr }), `HR ${hr} at ${years} y ${months} m`, 201);
+    return set.encounter.news2;
+  };
+  // 4-12 y: 71-109 scores 0; over 12 y: 100 scores 1.
+  let n = await score(12, 11, 105);
+  assert.deepEqual([n.system, n.age_band, n.subscores.heart_rate], ['pews', '4_to_12y', 0]);
+  n = await score(13, 0, 105);
+  assert.deepEqual([n.system, n.age_band, n.subscores.heart_rate], ['pews', 'over_12y', 1]);
+  // 1-4 y: 91-119 scores 0; 4-12 y: 110 and over scores 1.
+  n = await score(3, 11, 115);
+  assert.deepEqual([n.age_band, n.subscores.heart_rate], ['1_to_4y', 0]);
+  n = await score(4, 0, 115);
+  assert.deepEqual([n.age_band, n.subscores.heart_rate], ['4_to_12y', 1]);
+  // Under 3 months: 111-149 scores 0; 3-12 months: 100 or below scores 1.
+  n = await score(0, 2, 105);
+  assert.deepEqual([n.age_band, n.subscores.heart_rate], ['under_3m', 1]);
+  n = await score(0, 3, 105);
+  assert.deepEqual([n.age_band, n.subscores.heart_rate], ['3_to_12m', 0]);
+  // 15 years 11 months is a child; 16 is scored with NEWS2.
+  n = await score(15, 11, 105);
+  assert.equal(n.system, 'pews');
+  n = await score(16, 0, 105);
+  assert.equal(n.system, 'news2');
+  assert.equal(n.subscores.heart_rate, 1);
+});

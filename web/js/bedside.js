@@ -20,6 +20,8 @@ import {
   news2Chip,
   news2Band,
   paramLabel,
+  PEWS_PARAMS,
+  scoreName,
   BAND_LABEL,
   NEWS2_PARAMS,
   formatValue,
@@ -67,14 +69,18 @@ const NUMERIC = [
   { key: 'diastolic_bp', label: 'Diastolic BP', integer: true, warn: (v) => v > 150 || v < 20 },
   { key: 'spo2', label: 'SpO₂', integer: true, warn: (v) => v < 50 },
   { key: 'temperature_c', label: 'Temperature', integer: false, warn: (v) => v < 32 || v > 42 },
+  // Bedside PEWS items for children (proto/EARLY_WARNING.md); no plausibility question.
+  { key: 'cap_refill_s', label: 'Capillary refill', integer: false, warn: () => false },
+  { key: 'oxygen_l_min', label: 'Oxygen flow', integer: false, warn: () => false },
 ];
-const UNITS = { heart_rate: '/min', resp_rate: '/min', systolic_bp: 'mmHg', diastolic_bp: 'mmHg', spo2: '%', temperature_c: '°C' };
+const UNITS = { heart_rate: '/min', resp_rate: '/min', systolic_bp: 'mmHg', diastolic_bp: 'mmHg', spo2: '%', temperature_c: '°C', cap_refill_s: 's', oxygen_l_min: 'L/min' };
 const FIELD_LABEL = {
   taken_by: 'Taken by',
   taken_at: 'Taken at',
   on_oxygen: 'Oxygen',
   consciousness: 'Consciousness',
   pain: 'Pain score',
+  resp_effort: 'Resp effort',
   ...Object.fromEntries(NUMERIC.map((f) => [f.key, f.label])),
 };
 
@@ -375,6 +381,8 @@ function lastMeasured(key, row) {
 
 function renderNews2Now(row) {
   const box = $('news2-now');
+  // A child's items (Bedside PEWS) open by themselves; the nurse may close them.
+  if ((row.news2 && row.news2.system === 'pews') || (row.patient && row.patient.age_years < 16)) $('pews-items').open = true;
   const n = rowNews2(row);
   const v = row.latest_vitals;
   const scale = (n && n.scale) || row.spo2_scale || null;
@@ -414,7 +422,7 @@ function renderNews2Now(row) {
       { className: 'news2-now-title' },
       news2Chip(row.news2 || v.news2, { big: true }),
       n.inputs
-        ? ` ${band ? BAND_LABEL[band] : ''} risk · from the latest reading of each parameter in the last ${Math.round((n.windowMin || 240) / 60)} h${n.complete ? '' : ` · incomplete: missing ${n.missing.map(paramLabel).join(', ')}`}`
+        ? ` ${scoreName(n)}${n.system === 'pews' ? ' (Bedside PEWS, under 16)' : ''}: ${band ? BAND_LABEL[band] : ''} risk · from the latest reading of each parameter in the last ${Math.round((n.windowMin || 240) / 60)} h${n.complete ? '' : ` · incomplete: missing ${n.missing.map(paramLabel).join(', ')}`}`
         : ` ${band ? BAND_LABEL[band] : ''} risk · scored from vitals taken ${formatTime(scoredAt)} (${formatDuration(since(scoredAt))} ago)`,
     ),
     n.floored ? el('p', { className: 'news2-floor', text: '⚠ Shown at the last complete score\'s band and interval: the current score is incomplete and never lowers them.' }) : '',
@@ -422,7 +430,7 @@ function renderNews2Now(row) {
       'table',
       { className: 'scores news2-now', attrs: { 'aria-label': 'current NEWS2 sub-scores' } },
       el('thead', {}, el('tr', {}, el('th', { text: 'Parameter' }), el('th', { text: 'Value' }), el('th', { text: 'Score' }), el('th', { text: 'Age of input' }))),
-      el('tbody', {}, body, el('tr', { className: 'total' }, el('td', { text: 'NEWS2 total' }), el('td'), el('td', { className: 'score', text: String(n.total) }), el('td'))),
+      el('tbody', {}, body, el('tr', { className: 'total' }, el('td', { text: `${scoreName(n)} total` }), el('td'), el('td', { className: 'score', text: String(n.total) }), el('td'))),
     ),
   );
   // Scale 2 is a physician's decision (prescribed target 88–92 %): the buttons are theirs.
@@ -433,7 +441,7 @@ function renderNews2Now(row) {
 // One row per NEWS2 parameter from the server's current score: the latest reading, its
 // sub-score and its age; a parameter without a reading in the window says so.
 function currentInputRows(n) {
-  return NEWS2_PARAMS.map((p) => {
+  return (n.system === 'pews' ? PEWS_PARAMS : NEWS2_PARAMS).map((p) => {
     const input = n.inputs[p.key];
     const ageMs = input ? since(input.taken_at) : 0;
     return el(
@@ -748,6 +756,11 @@ function collect() {
     body.consciousness = acvpu.value;
     measured++;
   }
+  const effort = form.querySelector('input[name="resp_effort"]:checked');
+  if (effort && effort.value) {
+    body.resp_effort = effort.value;
+    measured++;
+  }
   const pain = form.querySelector('input[name="pain"]:checked');
   if (pain && pain.value !== '') {
     body.pain = Number(pain.value);
@@ -890,7 +903,7 @@ function showSaved(row, vitals) {
 function clearMeasurements() {
   for (const f of NUMERIC) $(f.key).value = '';
   $('on_oxygen').checked = false;
-  for (const name of ['consciousness', 'pain']) {
+  for (const name of ['consciousness', 'pain', 'resp_effort']) {
     const blank = form.querySelector(`input[name="${name}"][value=""]`);
     if (blank) blank.checked = true;
   }

@@ -37,6 +37,7 @@ import {
   news2Band,
   paramLabel,
   scoreAge,
+  scoreName,
   reassessState,
   isolationFlag,
   allergyFlag,
@@ -248,8 +249,11 @@ function alertsCell(row) {
   const n = rowNews2(row);
   const band = n ? news2Band(row.news2 || row.latest_vitals.news2) : null;
   if (band === 'high' || band === 'medium' || band === 'low-medium') {
-    const text = band === 'low-medium' && n.total < 5 ? '⚠ NEWS2 a 3' : `⚠ NEWS2 ${n.total}${n.complete ? '' : '*'}`;
-    const why = band === 'high' ? 'NEWS2 high (≥ 7): emergency response, continuous monitoring' : band === 'medium' ? 'NEWS2 medium (5–6): urgent response' : 'a single parameter scored 3: urgent ward-based response';
+    const name = scoreName(n);
+    const text = band === 'low-medium' && n.total < 5 ? `⚠ ${name} a 3` : `⚠ ${name} ${n.total}${n.complete ? '' : '*'}`;
+    const why = n.system === 'pews'
+      ? band === 'high' ? 'PEWS high (≥ 8): urgent medical review, continuous monitoring' : 'PEWS medium (4–7): urgent review, hourly observations'
+      : band === 'high' ? 'NEWS2 high (≥ 7): emergency response, continuous monitoring' : band === 'medium' ? 'NEWS2 medium (5–6): urgent response' : 'a single parameter scored 3: urgent ward-based response';
     td.append(flag('news2', text, { title: n.floored ? `${why} (the last complete score; the current one is incomplete)` : why, extra: band === 'high' ? 'high' : '' }));
   }
   const abn = abnormalVitals(row);

@@ -199,6 +199,7 @@ function direction(key, value) {
 export function formatValue(key, v) {
   if (v === null || v === undefined) return '';
   if (key === 'temperature_c') return Number(v).toFixed(1);
+  if (key === 'cap_refill_s') return `${Number(v)} s`;
   if (key === 'on_oxygen') return v ? 'O₂' : 'air';
   return String(v);
 }
@@ -263,7 +264,22 @@ export function news2Urgent(news2) {
   return band === 'low-medium' || band === 'medium' || band === 'high';
 }
 
-const PARAM_LABEL = { resp_rate: 'resp rate', spo2: 'SpO₂', on_oxygen: 'air/O₂', systolic_bp: 'systolic BP', heart_rate: 'heart rate', consciousness: 'ACVPU', temperature_c: 'temperature', spo2_oxygen_flag: 'O₂ flag of the SpO₂ (scale 2)' };
+// The name a screen gives the score: NEWS2, or PEWS for a child (proto/EARLY_WARNING.md).
+export function scoreName(n) {
+  return n && n.system === 'pews' ? 'PEWS' : 'NEWS2';
+}
+
+export const PEWS_PARAMS = [
+  { key: 'heart_rate', label: 'Heart rate' },
+  { key: 'systolic_bp', label: 'Systolic BP' },
+  { key: 'cap_refill_s', label: 'Capillary refill' },
+  { key: 'resp_rate', label: 'Resp rate' },
+  { key: 'resp_effort', label: 'Resp effort' },
+  { key: 'spo2', label: 'SpO₂' },
+  { key: 'on_oxygen', label: 'Oxygen therapy' },
+];
+
+const PARAM_LABEL = { cap_refill_s: 'capillary refill', resp_effort: 'resp effort', oxygen_l_min: 'oxygen flow', resp_rate: 'resp rate', spo2: 'SpO₂', on_oxygen: 'air/O₂', systolic_bp: 'systolic BP', heart_rate: 'heart rate', consciousness: 'ACVPU', temperature_c: 'temperature', spo2_oxygen_flag: 'O₂ flag of the SpO₂ (scale 2)' };
 export function paramLabel(key) {
   return PARAM_LABEL[key] || key;
 }
@@ -286,14 +302,15 @@ export function news2Chip(raw, { big = false } = {}) {
   if (!band) return el('span', { className: 'news2 news2-none', text: '–', attrs: { title: 'no NEWS2' } });
   const taken = Object.keys(news2.scores || {}).length;
   const missing = news2.missing ? news2.missing.map(paramLabel).join(', ') : `${7 - taken} of 7 parameters`;
-  const title = [`NEWS2 ${news2.total}: ${BAND_LABEL[band]} risk${news2.scale === 2 ? ' (SpO₂ scale 2)' : ''}`];
+  const title = [`${scoreName(news2)} ${news2.total}: ${BAND_LABEL[band]} risk${news2.scale === 2 ? ' (SpO₂ scale 2)' : ''}${news2.system === 'pews' ? ' (Bedside PEWS, under 16)' : ''}`];
   if (!news2.complete) title.push(`incomplete: missing ${missing}`);
   if (news2.floored) title.push('shown at the last complete score\'s band and interval: an incomplete score never lowers them');
   const chip = el('span', {
     className: `news2 news2-${band}${big ? ' news2-big' : ''}${news2.complete ? '' : ' incomplete'}`,
     attrs: { title: title.join(' — ') },
-    dataset: { band, complete: String(news2.complete) },
+    dataset: { band, complete: String(news2.complete), system: news2.system },
   });
+  if (news2.system === 'pews') chip.append(el('span', { className: 'news2-system', text: 'P' }));
   chip.append(el('span', { className: 'news2-total', text: String(news2.total) }));
   if (!news2.complete) chip.append(el('span', { className: 'news2-inc', text: '*' }));
   return chip;
@@ -365,6 +382,7 @@ export function normNews2(n) {
     windowMin: Number.isInteger(n.window_min) ? n.window_min : null,
     floored: n.floored === true,
     continuous: n.monitoring === 'continuous',
+    system: n.system === 'pews' ? 'pews' : 'news2', // Bedside PEWS for patients under 16
   };
 }
 
@@ -382,7 +400,12 @@ export function latestVitals(row) {
     // The latest reading of each parameter, which is what the score is made of; a diastolic
     // pressure only with the systolic of its own set.
     const out = { ...(v || {}), news2: row.news2, taken_at: row.news2.taken_at || (v && v.taken_at) };
-    for (const key of ['resp_rate', 'spo2', 'on_oxygen', 'systolic_bp', 'heart_rate', 'consciousness', 'temperature_c']) out[key] = inputs[key] ? inputs[key].value : null;
+    // A PEWS score has no temperature or ACVPU input: those cells keep the latest set's value.
+    const pews = row.news2.system === 'pews';
+    for (const key of ['resp_rate', 'spo2', 'on_oxygen', 'systolic_bp', 'heart_rate', 'consciousness', 'temperature_c']) {
+      if (inputs[key]) out[key] = inputs[key].value;
+      else if (!pews) out[key] = null;
+    }
     if (!v || !inputs.systolic_bp || v.systolic_bp !== inputs.systolic_bp.value) out.diastolic_bp = null;
     return out;
   }
