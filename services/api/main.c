@@ -63,6 +63,10 @@ int main(void)
     memset(&info, 0, sizeof info);
     info.port = config_port("EDLIVE_API_PORT", 8481);
     info.iface = config_str("EDLIVE_LISTEN", "127.0.0.1");
+    /* lws 4.1.6 built with IPv6 binds an IPv4 iface to every address ("*"), answering on all
+     * interfaces (lws issue #2290): an IPv4 address listens on IPv4 only, and on that address. */
+    if (!strchr(info.iface, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.protocols = protocols;
     info.user = &app;
     info.max_http_header_pool = 64;
