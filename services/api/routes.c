@@ -325,17 +325,25 @@ static bool account_disabled(struct api *app, const struct request *req, struct 
     return true;
 }
 
-/* GET .../metrics?date=YYYY-MM-DD (default: today in the department's time zone). */
+/* GET .../metrics?date=YYYY-MM-DD (default: today in the department's time zone), or
+ * ?period=last24h (the 24 hours before now). */
 static bool metrics(struct api *app, const struct request *req, struct principal *who, long long id,
                     const json_t *body, struct route_result *out, struct ed_error *err)
 {
-    char buf[64];
+    char buf[64], pbuf[32];
     const char *date = lws_get_urlarg_by_name(req->wsi, "date=", buf, sizeof buf);
+    const char *period = lws_get_urlarg_by_name(req->wsi, "period=", pbuf, sizeof pbuf);
+    bool last_24h = period && !strcmp(period, "last24h");
 
     (void)body;
     if (date && !timefmt_is_date(date))
         return ed_error_set(err, 422, "invalid_value", "date", "must be a date, YYYY-MM-DD");
-    out->reply = store_metrics(app->pg, who, id, date, err);
+    if (period && !last_24h && strcmp(period, "day"))
+        return ed_error_set(err, 422, "invalid_value", "period", "must be day or last24h");
+    if (last_24h && date)
+        return ed_error_set(err, 422, "invalid_value", "period",
+                            "last24h ends now: it takes no date");
+    out->reply = store_metrics(app->pg, who, id, date, last_24h, err);
     return out->reply != NULL;
 }
 

@@ -630,19 +630,22 @@ bool store_triage(PGconn *conn, const struct principal *who, long long encounter
                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
                   struct ed_error *err)
 {
-    static const char sql[] = "UPDATE encounter SET esi = $2, chief_complaint = "
-                              "coalesce($3, chief_complaint), triaged_at = now() WHERE id = $1";
+    static const char sql[] =
+        "UPDATE encounter SET esi = $2, chief_complaint = coalesce($3, chief_complaint), "
+        "triaged_at = coalesce($4::timestamptz, now()) WHERE id = $1";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.triaged', NULL)";
     struct locked_encounter enc;
     char encbuf[24], esibuf[24];
-    const char *params[3];
+    const char *params[4];
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !check_event_time(conn, &enc, str_field(body, "at"), "at", NULL, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = int_field(body, "esi", esibuf);
     params[2] = str_field(body, "chief_complaint");
-    if (!change(conn, "triage", sql, 3, params, NULL, NULL, err))
+    params[3] = str_field(body, "at");
+    if (!change(conn, "triage", sql, 4, params, NULL, NULL, err))
         return false;
     return commit_event(conn,
                         &(struct write_audit){who, "encounter.triage", "encounter", enc.patient_id,
@@ -657,15 +660,20 @@ bool store_assignment(PGconn *conn, const struct principal *who, long long encou
     /* $4 / $5 say whether the field was given at all: absent keeps, null clears. */
     static const char sql[] =
         "UPDATE encounter SET attending_id = CASE WHEN $4 THEN $2::bigint ELSE attending_id END, "
-        "nurse_id = CASE WHEN $5 THEN $3::bigint ELSE nurse_id END WHERE id = $1";
+        "nurse_id = CASE WHEN $5 THEN $3::bigint ELSE nurse_id END, "
+        "attending_since = CASE WHEN $4 THEN CASE WHEN $2::bigint IS NULL THEN NULL "
+        "ELSE coalesce($6::timestamptz, now()) END ELSE attending_since END, "
+        "nurse_since = CASE WHEN $5 THEN CASE WHEN $3::bigint IS NULL THEN NULL "
+        "ELSE coalesce($6::timestamptz, now()) END ELSE nurse_since END WHERE id = $1";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.staff_assigned', NULL)";
     static const char *const physicians[] = {"physician", NULL};
     static const char *const nurses[] = {"nurse", "charge_nurse", NULL};
     struct locked_encounter enc;
     char encbuf[24], attbuf[24], nursebuf[24];
-    const char *params[5];
+    const char *params[6];
 
     if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !check_event_time(conn, &enc, str_field(body, "at"), "at", NULL, err) ||
         !check_staff(conn, enc.department_id, body, "attending_id", physicians, err) ||
         !check_staff(conn, enc.department_id, body, "nurse_id", nurses, err))
         return false;
@@ -674,7 +682,8 @@ bool store_assignment(PGconn *conn, const struct principal *who, long long encou
     params[2] = int_field(body, "nurse_id", nursebuf);
     params[3] = json_object_get(body, "attending_id") ? "true" : "false";
     params[4] = json_object_get(body, "nurse_id") ? "true" : "false";
-    if (!change(conn, "assign staff", sql, 5, params, NULL, NULL, err))
+    params[5] = str_field(body, "at");
+    if (!change(conn, "assign staff", sql, 6, params, NULL, NULL, err))
         return false;
     return commit_event(conn,
                         &(struct write_audit){who, "encounter.assign", "encounter", enc.patient_id,
@@ -687,20 +696,34 @@ bool store_status(PGconn *conn, const struct principal *who, long long encounter
                   struct ed_error *err)
 {
     /* "at": when it happened, if not now (a status recorded late). */
+    /* A visit ended by status without a disposition records one, so every visit counts in
+     * length of stay: left_without_being_seen is lwbs, departed is left_without_disposition. */
     static const char sql[] =
         "UPDATE encounter SET status = $2, status_at = coalesce($3::timestamptz, now()), "
         "departed_at = CASE WHEN $2 IN ('departed', 'left_without_being_seen') "
-        "THEN coalesce($3::timestamptz, now()) ELSE departed_at END WHERE id = $1";
+        "THEN coalesce($3::timestamptz, now()) ELSE departed_at END, "
+        "disposition = CASE WHEN disposition IS NOT NULL THEN disposition "
+        "WHEN $2 = 'departed' THEN 'left_without_disposition' "
+        "WHEN $2 = 'left_without_being_seen' THEN 'lwbs' END, "
+        "disposition_at = CASE WHEN disposition IS NOT NULL THEN disposition_at "
+        "WHEN $2 IN ('departed', 'left_without_being_seen') "
+        "THEN coalesce($3::timestamptz, now()) END WHERE id = $1";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.status_changed', NULL)";
     struct locked_encounter enc;
     char encbuf[24];
     const char *params[3];
 
+    /* Provider contact may have happened in an earlier space than the current one: it is
+     * only bounded by the arrival. Other steps happen where the patient is now. */
+    const char *status = str_field(body, "status");
+    bool contact = status && !strcmp(status, "seen_by_provider");
+
     if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_event_time(conn, &enc, str_field(body, "at"), "at", "location_since", err))
+        !check_event_time(conn, &enc, str_field(body, "at"), "at",
+                          contact ? NULL : "location_since", err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = str_field(body, "status");
+    params[1] = status;
     params[2] = str_field(body, "at");
     if (!change(conn, "change status", sql, 3, params, NULL, NULL, err))
         return false;

@@ -98,7 +98,7 @@ json_t *store_alert_thresholds(PGconn *conn, const struct principal *who, long l
                                struct ed_error *err);
 /* Metrics of one local day (date "YYYY-MM-DD", NULL: today in the department's zone). */
 json_t *store_metrics(PGconn *conn, const struct principal *who, long long department_id,
-                      const char *date, struct ed_error *err);
+                      const char *date, bool last_24h, struct ed_error *err);
 
 /* After a break-glass grant: an event on the encounter, so its department's boards show who
  * has emergency access (the row's break_glass list). */

@@ -352,7 +352,10 @@ bool store_disposition(PGconn *conn, const struct principal *who, long long enco
     static const char sql[] =
         "UPDATE encounter SET disposition = $2, disposition_at = coalesce($3::timestamptz, now()), "
         "disposition_destination = $4, disposition_by = $5, status = 'disposition_decided', "
-        "status_at = coalesce($3::timestamptz, now()) WHERE id = $1";
+        "status_at = coalesce($3::timestamptz, now()), "
+        /* Boarding counts from the first decision to admit: a revised ward keeps it. */
+        "admit_decided_at = CASE WHEN $2 = 'admit' THEN coalesce(admit_decided_at, "
+        "coalesce($3::timestamptz, now())) END WHERE id = $1";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.disposition', NULL)";
     struct locked_encounter enc;
     char encbuf[24], staffbuf[24];
@@ -765,16 +768,18 @@ json_t *store_alert_thresholds(PGconn *conn, const struct principal *who, long l
 }
 
 json_t *store_metrics(PGconn *conn, const struct principal *who, long long department_id,
-                      const char *date, struct ed_error *err)
+                      const char *date, bool last_24h, struct ed_error *err)
 {
-    /* date NULL: today in the department's time zone. */
+    /* date NULL: today in the department's time zone; last_24h: the 24 hours before now (just
+     * after local midnight "today" is nearly empty, the last 24 h are not). */
     static const char sql[] =
-        "SELECT department_metrics_json(d.id, coalesce($2::date, (now() AT TIME ZONE "
-        "d.timezone)::date))::text FROM department d WHERE d.id = $1 AND ($3::bigint[] IS NULL "
+        "SELECT CASE WHEN $4 THEN department_metrics_range_json(d.id, now() - interval '24 hours', "
+        "now(), NULL) ELSE department_metrics_json(d.id, coalesce($2::date, (now() AT TIME ZONE "
+        "d.timezone)::date)) END::text FROM department d WHERE d.id = $1 AND ($3::bigint[] IS NULL "
         "OR d.id = ANY($3::bigint[]))";
     char deptbuf[24];
     const char *params[] = {pg_int_param(deptbuf, department_id), date,
-                            who ? who->departments : NULL};
+                            who ? who->departments : NULL, last_24h ? "true" : "false"};
     PGresult *res;
     json_t *doc;
 
@@ -782,7 +787,7 @@ json_t *store_metrics(PGconn *conn, const struct principal *who, long long depar
         db_error(conn, err);
         return NULL;
     }
-    res = query(conn, "metrics", sql, 3, params);
+    res = query(conn, "metrics", sql, 4, params);
     if (!res) {
         db_error(conn, err);
         return NULL;
