@@ -38,6 +38,7 @@ import {
   paramLabel,
   scoreAge,
   scoreName,
+  markTime,
   reassessState,
   isolationFlag,
   allergyFlag,
@@ -321,8 +322,12 @@ function cellFor(col, row) {
       else td.append(el('span', { className: 'bed-label nobed', text: 'WR' }), el('span', { className: 'bed-area', text: 'waiting room' }));
       return td;
     }
-    case 'esi':
-      return el('td', { className: 'c-esi' }, esiChip(row.esi, { big: true }));
+    case 'esi': {
+      const td = el('td', { className: 'c-esi' }, esiChip(row.esi, { big: true }));
+      // Not triaged yet: how long, coloured at the untriaged thresholds.
+      if (!Number.isInteger(row.esi) && row.arrived_at) markTime(td, 'untriaged', since(row.arrived_at));
+      return td;
+    }
     case 'patient':
       return patientCell(row);
     case 'complaint':
@@ -330,10 +335,13 @@ function cellFor(col, row) {
     case 'los': {
       const td = timeCell('c-time', row.arrived_at, 'arrived');
       td.dataset.arrivedAt = row.arrived_at;
-      return td;
+      return row.arrived_at ? markTime(td, 'los', since(row.arrived_at)) : td;
     }
-    case 'here':
-      return timeCell('c-here', locationSince(row), row.location_since ? 'here since' : 'arrived (no location history from the server)');
+    case 'here': {
+      const td = timeCell('c-here', locationSince(row), row.location_since ? 'here since' : 'arrived (no location history from the server)');
+      const waiting = !row.bed || row.bed.area === 'waiting_room';
+      return waiting && locationSince(row) ? markTime(td, 'waiting', since(locationSince(row))) : td;
+    }
     case 'attending':
       return staffCell(row.attending, !isWall() && row.attending && session && row.attending.id === session.staff_id);
     case 'nurse':

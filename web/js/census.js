@@ -30,6 +30,10 @@ import {
   param,
   isBoarder,
   rowNews2,
+  news2Band,
+  BAND_LABEL,
+  scoreName,
+  markTime,
   news2Chip,
   news2Urgent,
   isolationFlag,
@@ -223,6 +227,20 @@ function computeAlerts() {
   const limitN = thresholds.nurse_patients_max;
   if (Number.isInteger(limitN))
     for (const e of loadOf(list, 'nurse')) if (e.n > limitN) out.push({ kind: 'nurse', text: `${e.person.name} has ${e.n} patients (over ${limitN})` });
+  // Early-warning score at or above the urgent band (NEWS2 a 3 in one parameter or 5+; PEWS
+  // 4+), including the last complete score while the current one is incomplete.
+  for (const r of list.filter((x) => x.news2 && news2Urgent(x.news2))) {
+    const n = rowNews2(r);
+    const band = news2Band(r.news2);
+    out.push({
+      kind: 'ews',
+      encounter: r.encounter_id,
+      text: `${scoreName(n)} ${n.total}${n.complete ? '' : '*'} (${BAND_LABEL[band]}${r.monitoring === 'continuous' ? ', continuous monitoring' : ''}): ${r.bed ? r.bed.label : 'waiting room'} ${patientName(r.patient)}`,
+    });
+  }
+  // Arrivals waiting for triage past the threshold (ESI not yet set).
+  for (const r of list.filter((x) => !Number.isInteger(x.esi) && since(x.arrived_at) > UNTRIAGED_ALERT_MIN * 60000))
+    out.push({ kind: 'untriaged', encounter: r.encounter_id, text: `Not triaged after ${formatDuration(since(r.arrived_at))} (over ${UNTRIAGED_ALERT_MIN} min): ${r.bed ? r.bed.label : 'waiting room'} ${patientName(r.patient)}` });
   return out;
 }
 
@@ -230,7 +248,14 @@ function renderAlerts() {
   const alerts = computeAlerts();
   $('alerts').hidden = !alerts.length;
   $('alert-count').textContent = alerts.length ? `(${alerts.length})` : '';
-  $('alert-list').replaceChildren(...alerts.map((a) => el('li', { className: `alert alert-${a.kind}`, dataset: { kind: a.kind }, text: a.text })));
+  // An alert about one patient opens the chart.
+  $('alert-list').replaceChildren(
+    ...alerts.map((a) =>
+      a.encounter
+        ? el('li', { className: `alert alert-${a.kind}`, dataset: { kind: a.kind, encounterId: String(a.encounter) } }, el('a', { href: `chart.html?encounter=${a.encounter}`, text: a.text }))
+        : el('li', { className: `alert alert-${a.kind}`, dataset: { kind: a.kind }, text: a.text }),
+    ),
+  );
 }
 
 // ---- beds ----
@@ -403,9 +428,9 @@ function renderPatients() {
         'tr',
         { dataset: { encounterId: String(r.encounter_id), version: String(r.version) }, className: moving === r.encounter_id ? 'moving' : '' },
         el('td', { className: 'c-bed' }, el('span', { className: 'bed-label', text: r.bed ? r.bed.label : 'WR' })),
-        el('td', {}, esiChip(r.esi)),
+        Number.isInteger(r.esi) ? el('td', {}, esiChip(r.esi)) : markTime(el('td', {}, esiChip(r.esi)), 'untriaged', since(r.arrived_at)),
         el('td', {}, el('span', { className: 'pt-name', text: patientName(r.patient) }), el('span', { className: 'agesex', text: ageSex(r.patient) }), n && news2Urgent(r.news2 || r.latest_vitals.news2) ? news2Chip(r.news2 || r.latest_vitals.news2) : null),
-        el('td', { className: 'c-time', text: formatDuration(since(r.arrived_at)) }),
+        markTime(el('td', { className: 'c-time', text: formatDuration(since(r.arrived_at)) }), 'los', since(r.arrived_at)),
         el('td', {}, staffSelect(r, 'attending', load)),
         el('td', {}, staffSelect(r, 'nurse', load)),
         el('td', {}, move),
@@ -422,16 +447,26 @@ const METRIC_ROWS = [
   { key: 'los_discharged_median_min', label: 'LOS, discharged (median)', unit: 'min', def: 'arrival → ED departure for discharged patients (OP-18)' },
   { key: 'boarding_median_min', label: 'Boarding time (median)', unit: 'min', def: 'decision to admit → ED departure for admitted patients (ED-2)' },
   { key: 'arrival_to_room_median_min', label: 'Arrival to treatment room (median)', unit: 'min', def: 'arrival → first ED treatment-room location (ECAT)' },
-  { key: 'arrivals', label: 'Arrivals today', unit: '', def: 'encounters that arrived today (department time zone)' },
+  { key: 'los_median_min', label: 'LOS, every visit (median)', unit: 'min', def: 'arrival → ED departure for every patient who left, whatever the disposition' },
+  { key: 'arrivals', label: 'Arrivals', unit: '', def: 'encounters that arrived in the period' },
 ];
 
-function todayLocal() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
+// Arrivals without an ESI this long are an alert (the crowding consensus flags arrival to
+// triage over 5 min as a measure; 15 min is the point a charge nurse acts: web/README.md).
+const UNTRIAGED_ALERT_MIN = 15;
+
+// "day": the department's local day (the server knows its time zone); "last24h": the 24 hours
+// before now, which just after midnight is the meaningful view.
+let metricsPeriod = 'day';
+
+for (const b of document.querySelectorAll('#metrics-period button'))
+  b.addEventListener('click', () => {
+    metricsPeriod = b.dataset.period;
+    loadMetrics();
+  });
 
 async function loadMetrics() {
-  const res = await apiGet(`/departments/${departmentId}/metrics?date=${todayLocal()}`);
+  const res = await apiGet(`/departments/${departmentId}/metrics${metricsPeriod === 'last24h' ? '?period=last24h' : ''}`);
   if (res.ok && res.data) {
     metrics = res.data;
     metricsState = 'ok';
@@ -458,7 +493,9 @@ function metricsSoon() {
 
 function renderMetrics() {
   const defs = (metrics && metrics.definitions) || {};
-  $('metrics-date').textContent = metrics ? `(${metrics.date}${metrics.timezone ? `, ${metrics.timezone}` : ''})` : '';
+  $('metrics-date').textContent = metrics ? (metrics.period === 'last24h' ? `(${hhmm(new Date(metrics.from))} – ${hhmm(new Date(metrics.to))})` : `(${metrics.date}${metrics.timezone ? `, ${metrics.timezone}` : ''})`) : '';
+  $('h-metrics-label').textContent = metricsPeriod === 'last24h' ? 'Last 24 h' : 'Today';
+  for (const b of document.querySelectorAll('#metrics-period button')) b.setAttribute('aria-pressed', String(b.dataset.period === metricsPeriod));
   $('metrics').replaceChildren(
     ...METRIC_ROWS.map((m) => {
       const v = metrics ? metrics[m.key] : undefined;

@@ -316,6 +316,40 @@ export function news2Chip(raw, { big = false } = {}) {
   return chip;
 }
 
+// ---- time thresholds (web/README.md "Time colours") ----
+
+// Minutes at which a clock turns amber (warn) and red (alert), with the source of each:
+// ED length of stay: 4 h (crowding consensus: 90th percentile LOS over 4 h) and 8 h (ECAT: LOS
+// over 480 min); waiting room: 30 min and 60 min (the default longest-wait alert threshold);
+// untriaged: 5 min (consensus: arrival to triage over 5 min) and 15 min (the census alert).
+export const TIME_THRESHOLDS = {
+  los: { warn: 240, alert: 480, what: 'length of stay' },
+  waiting: { warn: 30, alert: 60, what: 'waiting' },
+  untriaged: { warn: 5, alert: 15, what: 'waiting for triage' },
+};
+
+// '' | 'warn' | 'alert' for a clock of the given kind that has run ms.
+export function timeLevel(kind, ms) {
+  const t = TIME_THRESHOLDS[kind];
+  if (!t || !(ms >= 0)) return '';
+  if (ms >= t.alert * 60000) return 'alert';
+  if (ms >= t.warn * 60000) return 'warn';
+  return '';
+}
+
+// Marks a time cell at its level: a class for the colour and a symbol and title for those who
+// cannot tell the colours apart (never colour only).
+export function markTime(td, kind, ms) {
+  const level = timeLevel(kind, ms);
+  if (!level) return td;
+  const t = TIME_THRESHOLDS[kind];
+  td.classList.add(`time-${level}`);
+  td.dataset.timeLevel = level;
+  td.prepend(el('span', { className: 'time-mark', text: level === 'alert' ? '⚠ ' : '◷ ', attrs: { 'aria-label': level === 'alert' ? 'over the limit' : 'getting long' } }));
+  td.title = `${td.title ? `${td.title} — ` : ''}${t.what} over ${formatDuration((level === 'alert' ? t.alert : t.warn) * 60000)}`;
+  return td;
+}
+
 // ---- misc ----
 
 export function positiveInt(value) {
