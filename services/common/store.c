@@ -237,9 +237,34 @@ long long store_encounter_department(PGconn *conn, const struct principal *who,
 
 /* ---- the write shape ---- */
 
+/* Was the part (its event types) changed after the version the client saw? */
+static bool part_changed_since(PGconn *conn, long long encounter_id, long long seen_version,
+                               const char *part_events, bool *changed)
+{
+    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM event WHERE encounter_id = $1 AND "
+                              "encounter_version > $2 AND type = ANY($3::text[]))";
+    char idbuf[24], verbuf[24];
+    const char *params[] = {pg_int_param(idbuf, encounter_id), pg_int_param(verbuf, seen_version),
+                            part_events};
+    PGresult *res = query(conn, "part changed", sql, 3, params);
+
+    if (!res)
+        return false;
+    *changed = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return true;
+}
+
 bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
                         const struct store_write_opts *opts, struct locked_encounter *enc,
                         struct ed_error *err)
+{
+    return begin_on_encounter_part(conn, who, encounter_id, opts, NULL, enc, err);
+}
+
+bool begin_on_encounter_part(PGconn *conn, const struct principal *who, long long encounter_id,
+                             const struct store_write_opts *opts, const char *part_events,
+                             struct locked_encounter *enc, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
@@ -247,6 +272,7 @@ bool begin_on_encounter(PGconn *conn, const struct principal *who, long long enc
     char idbuf[24];
     const char *params[3];
     PGresult *res;
+    bool stale;
 
     params[0] = pg_int_param(idbuf, encounter_id);
     scope_params(who, &params[1], &params[2]);
@@ -269,7 +295,13 @@ bool begin_on_encounter(PGconn *conn, const struct principal *who, long long enc
     PQclear(res);
     /* Optimistic concurrency: a change based on an older version would overwrite a
      * colleague's change that the sender has not seen. */
-    if (opts && opts->if_match > 0 && opts->if_match != enc->version) {
+    stale = opts && opts->if_match > 0 && opts->if_match != enc->version;
+    /* A single-field edit conflicts only with a change of that field. A version the server
+     * never had (ahead of it) always conflicts. */
+    if (stale && part_events && opts->if_match < enc->version &&
+        !part_changed_since(conn, encounter_id, opts->if_match, part_events, &stale))
+        return db_error(conn, err);
+    if (stale) {
         ed_error_set(err, 409, "version_conflict", "If-Match",
                      "the encounter changed (version %lld, the change was based on %lld); "
                      "review the current state and try again",

@@ -68,8 +68,9 @@ static const char *bool_field(const json_t *body, const char *key)
     return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") : NULL;
 }
 
-/* One change of the encounter row, then its event: sql takes the encounter as $1 and
- * params[1..n-1]; params[0] is filled here. */
+/* One change of one encounter field, then its event: sql takes the encounter as $1 and
+ * params[1..n-1]; params[0] is filled here. If-Match is checked against that field only (its
+ * event type): a colleague's change of another part of the encounter is no conflict. */
 static bool encounter_change(PGconn *conn, const struct principal *who, long long encounter_id,
                              const struct store_write_opts *opts, const char *sql, int n,
                              const char **params, const char *event_type, const char *action,
@@ -79,8 +80,10 @@ static bool encounter_change(PGconn *conn, const struct principal *who, long lon
     struct locked_encounter enc;
     char encbuf[24];
     const char *append_params[2];
+    char part[64];
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+    snprintf(part, sizeof part, "{%s}", event_type);
+    if (!begin_on_encounter_part(conn, who, encounter_id, opts, part, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     if (!change(conn, action, sql, n, params, NULL, NULL, err))
