@@ -84,3 +84,55 @@ test('item 14: a comment based on a version before a colleague\'s comment still 
   const stale = await ctx.doctor.post(`/encounters/${enc.encounter_id}/triage`, { esi: 2 }, ifMatch(seen));
   assert.equal(stale.status, 409, stale.text);
 });
+
+// A refused request names the field; nothing is written.
+async function refused(call, status, field) {
+  const before = Number(sql(OWNER, 'SELECT count(*) FROM event'));
+  const res = await call();
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.json.error.field, field, res.text);
+  assert.equal(Number(sql(OWNER, 'SELECT count(*) FROM event')), before, `nothing is written: ${res.text}`);
+}
+
+test('item 16: a numeric result carries value, unit and range; the server derives the abnormal flag', async () => {
+  const enc = await arrive();
+  const order = async (name, kind = 'lab') => (await ok(await ctx.doctor.post(`/encounters/${enc.encounter_id}/orders`, { kind, name }), 'order', 201)).order;
+  const trop = await order('Troponin I');
+  const status = (o, body) => ctx.nurse.post(`/orders/${o.id}/status`, body);
+  // The flag of a numeric result is not typed by hand.
+  await refused(() => status(trop, { status: 'resulted', abnormal: false, result: { value: 52, unit: 'ng/L', reference_high: 14 } }), 422, 'abnormal');
+  await refused(() => status(trop, { status: 'resulted', result: { value: 52, unit: 'ng/L', reference_high: 14, abnormal: false } }), 422, 'result.abnormal');
+  await refused(() => status(trop, { status: 'resulted', result: { value: 52, text: 'raised' } }), 422, 'result.value');
+  await refused(() => status(trop, { status: 'resulted', result: { unit: 'ng/L' } }), 422, 'result.value');
+  await refused(() => status(trop, { status: 'resulted', result: { value: 5, reference_low: 10, reference_high: 2 } }), 422, 'result.reference_high');
+  await refused(() => status(trop, { status: 'collected', result: { value: 5 } }), 422, 'result');
+  await refused(() => status(trop, { status: 'resulted', result: { value: '52' } }), 422, 'result.value');
+
+  const high = (await ok(await status(trop, { status: 'resulted', result: { value: 52, unit: 'ng/L', reference_low: 0, reference_high: 14 } }), 'troponin')).order;
+  assert.equal(high.abnormal, true, 'above the range is abnormal');
+  assert.deepEqual(high.result, { value: 52, unit: 'ng/L', reference_range: { low: 0, high: 14 }, text: null, flag: 'high' });
+
+  const k = await order('Potassium');
+  const normal = (await ok(await status(k, { status: 'resulted', result: { value: 4.2, unit: 'mmol/L', reference_low: 3.5, reference_high: 5.3 } }), 'potassium')).order;
+  assert.equal(normal.abnormal, false);
+  assert.equal(normal.result.flag, 'normal');
+  assert.equal(normal.result.value, 4.2);
+  const na = await order('Sodium');
+  const low = (await ok(await status(na, { status: 'resulted', result: { value: 128, unit: 'mmol/L', reference_low: 133, reference_high: 146 } }), 'sodium')).order;
+  assert.equal(low.result.flag, 'low');
+  assert.equal(low.abnormal, true);
+
+  // A text result (imaging report) may carry its flag as reported.
+  const ct = await order('CT head', 'imaging');
+  const report = (await ok(await status(ct, { status: 'resulted', result: { text: 'Acute subdural haematoma.', abnormal: true } }), 'ct')).order;
+  assert.deepEqual(report.result, { value: null, unit: null, reference_range: null, text: 'Acute subdural haematoma.', flag: 'abnormal' });
+  assert.equal(report.abnormal, true);
+
+  // The board row and the chart carry the values.
+  const row = (await ctx.charge.get(`/departments/${ctx.demo}/board`)).json.encounters.find((r) => r.encounter_id === enc.encounter_id);
+  assert.deepEqual(row.orders.map((o) => [o.name, o.result?.flag, o.abnormal, o.result_seen]), [
+    ['Troponin I', 'high', true, false], ['Potassium', 'normal', false, false], ['Sodium', 'low', true, false], ['CT head', 'abnormal', true, false],
+  ]);
+  const chart = JSON.stringify((await ok(await ctx.doctor.get(`/encounters/${enc.encounter_id}`), 'chart')));
+  for (const part of ['"unit":"ng/L"', '"flag":"high"', '"value":52']) assert.ok(chart.includes(part), `the chart has the result (${part})`);
+});
