@@ -39,6 +39,7 @@ import {
   allergyFlag,
   orderFlags,
   orderSummary,
+  newResults,
   dispositionText,
   locationSince,
   abnormalVitals,
@@ -279,6 +280,25 @@ function meCell(row) {
   return td;
 }
 
+// The order chips, and for results nobody has seen yet a link to the chart's results
+// section (values, units, ranges, flags), saying "abnormal" when one of them is.
+function ordersCell(row) {
+  const td = el('td', { className: 'c-orders' }, orderFlags(row));
+  const fresh = newResults(row);
+  if (fresh.count && chartLinks && !isPublic()) {
+    td.append(
+      el('a', {
+        className: `result-link${fresh.abnormal ? ' result-abnormal' : ''}`,
+        href: `chart.html?encounter=${encodeURIComponent(row.encounter_id)}#results`,
+        text: `● ${fresh.count} new result${fresh.count > 1 ? 's' : ''}${fresh.abnormal ? ' ▲ ABNORMAL' : ''}`,
+        tabIndex: -1,
+        attrs: { title: 'open the results in the chart' },
+      }),
+    );
+  }
+  return td;
+}
+
 function patientCell(row) {
   const td = el('td', { className: 'c-patient' });
   const text = isPublic() ? maskedName(row.patient) : patientName(row.patient);
@@ -347,7 +367,7 @@ function cellFor(col, row) {
     case 'obs':
       return obsCell(row);
     case 'orders':
-      return el('td', { className: 'c-orders' }, orderFlags(row));
+      return ordersCell(row);
     case 'me':
       return meCell(row);
     default:
@@ -377,7 +397,7 @@ function openChart(tr) {
 
 tbody.addEventListener('click', (ev) => {
   if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey) return; // let the link open a new tab
-  if (ev.target.closest('button')) return;
+  if (ev.target.closest('button') || ev.target.closest('a.result-link')) return;
   const tr = ev.target.closest('tr.enc');
   if (!tr) return;
   ev.preventDefault();

@@ -449,6 +449,33 @@ export function orderFlags(row) {
   return chips;
 }
 
+// A result as the server sent it (order.result, proto/README.md "Orders"): value with unit,
+// the reference range, and the flag the server derived ('low'|'high'|'normal'|'abnormal'|null).
+export const RESULT_FLAG_LABEL = { high: '▲ HIGH', low: '▼ LOW', abnormal: '▲ ABNORMAL', normal: 'normal' };
+
+export function resultValueText(result) {
+  if (!result) return '';
+  if (result.text != null) return result.text;
+  return `${formatNumber(result.value)}${result.unit ? ` ${result.unit}` : ''}`;
+}
+
+export function resultRangeText(result) {
+  const r = result && result.reference_range;
+  if (!r) return '';
+  if (r.low != null && r.high != null) return `ref ${formatNumber(r.low)}–${formatNumber(r.high)}`;
+  return r.low != null ? `ref ≥ ${formatNumber(r.low)}` : `ref ≤ ${formatNumber(r.high)}`;
+}
+
+function formatNumber(n) {
+  return n == null ? '' : String(n);
+}
+
+// Resulted orders whose result nobody has marked seen yet; abnormal: one of them is.
+export function newResults(row) {
+  const fresh = (Array.isArray(row.orders) ? row.orders : []).filter((o) => o.status === 'resulted' && !o.result_seen);
+  return { count: fresh.length, abnormal: fresh.some((o) => o.abnormal) };
+}
+
 export const DISPOSITION_LABEL = {
   discharge: 'Discharge',
   admit: 'Admit',
