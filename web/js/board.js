@@ -40,6 +40,7 @@ import {
   orderFlags,
   orderSummary,
   newResults,
+  unidentifiedMark,
   dispositionText,
   locationSince,
   abnormalVitals,
@@ -309,6 +310,8 @@ function patientCell(row) {
   td.append(name);
   if (!isPublic()) td.append(el('span', { className: 'agesex', text: ageSex(row.patient) }));
   const flags = el('div', { className: 'pt-flags' });
+  const unidentified = unidentifiedMark(row.patient);
+  if (unidentified && !isPublic()) flags.append(unidentified);
   const alike = similar.get(row.encounter_id);
   if (alike && !isPublic()) {
     const others = alike.map((id) => rows.get(id)).filter(Boolean).map((h) => `${patientName(h.row.patient)}${h.row.bed ? ` (${h.row.bed.label})` : ''}`);

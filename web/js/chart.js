@@ -28,6 +28,7 @@ import {
   dispositionText,
   orderFlags,
   RESULT_FLAG_LABEL,
+  unidentifiedMark,
   resultValueText,
   resultRangeText,
   rowNews2,
@@ -123,8 +124,8 @@ function renderHeader() {
   $('who').replaceChildren(
     el('span', { className: 'pt-big', text: patientName(p) }),
     el('span', { className: 'agesex', text: ageSex(p) }),
-    el('span', { text: `MRN ${p.mrn || ''}` }),
-    el('span', { text: `born ${formatDate(p.birth_date)}` }),
+    p.unidentified ? unidentifiedMark(p) : el('span', { text: `MRN ${p.mrn || ''}` }),
+    p.unidentified ? null : el('span', { text: `born ${formatDate(p.birth_date)}` }),
     el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
   );
   for (const f of [isolationFlag(row), allergyFlag(row)]) if (f) $('who').append(f);

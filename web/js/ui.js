@@ -78,9 +78,18 @@ export function compareRows(a, b) {
 
 export function patientName(p) {
   if (!p) return '';
+  // An unidentified patient (issue 9 item 15) goes by the server's alias until identified.
+  if (p.unidentified) return p.alias || `Unidentified ${p.temp_id || ''}`.trim();
   const family = p.family_name || '';
   const given = p.given_name || '';
   return given ? `${family}, ${given}` : family;
+}
+
+// The mark every screen shows next to an unidentified patient's alias: the identity is not
+// known, the id shown is temporary (not an MRN).
+export function unidentifiedMark(p, { tag = 'span' } = {}) {
+  if (!p || !p.unidentified) return null;
+  return el(tag, { className: 'flag flag-unidentified', text: `UNIDENTIFIED · temp id ${p.temp_id}`, attrs: { title: 'identity not yet known: the id is temporary, not an MRN' } });
 }
 
 // "64 F"; under 2 years in months ("5mo F"), under 1 month in days.
@@ -511,6 +520,7 @@ export function abnormalVitals(row, now = Date.now()) {
 // Initials + last two MRN digits, for a board a visitor can see: "A.O. ·12".
 export function maskedName(p) {
   if (!p) return '';
+  if (p.unidentified) return `Unidentified ·${String(p.temp_id || '').replace(/\D/g, '').slice(-2)}`;
   const initial = (s) => (s ? [...String(s).trim()][0] || '' : '').toUpperCase();
   const mrn = String(p.mrn || '').replace(/\D/g, '');
   return `${initial(p.given_name)}.${initial(p.family_name)}.${mrn ? ` ·${mrn.slice(-2)}` : ''}`;

@@ -411,14 +411,25 @@ const ROUTES = {
   // Issue 9 item 16: an order's result. A refused example uses the order made in before();
   // each accepted one results an order of its own (a result is final).
   'http/order_status': async (e, { fresh = false } = {}) => `/api/v1/orders/${fresh ? await newOrder(e) : ctx.order}/status`,
+  // Issue 9 item 15: an unidentified arrival, and its identity (on an unidentified encounter of
+  // its own when accepted).
+  'http/arrival_unidentified': () => `/api/v1/departments/${ctx.dept}/arrivals/unidentified`,
+  'http/identify': async (e, { fresh = false } = {}) => `/api/v1/encounters/${fresh ? await newUnidentified() : e}/identify`,
 };
+
+async function newUnidentified() {
+  const r = await call('POST', `/api/v1/departments/${ctx.dept}/arrivals/unidentified`, JSON.stringify({ arrival_mode: 'ambulance', chief_complaint: 'proto example' }));
+  assert.equal(r.status, 201, r.text);
+  ctx.created.push(r.json.encounter.encounter_id);
+  return r.json.encounter.encounter_id;
+}
 
 async function newOrder(encounterId) {
   const r = await call('POST', `/api/v1/encounters/${encounterId}/orders`, JSON.stringify({ kind: 'lab', name: 'Proto example' }));
   assert.equal(r.status, 201, r.text);
   return r.json.order.id;
 }
-const SUCCESS = { 'http/arrival': 201, 'http/vitals': 201, 'http/note': 201, 'http/order': 201, 'http/allergy': 201, 'http/medication': 201, 'http/problem': 201 };
+const SUCCESS = { 'http/arrival': 201, 'http/arrival_unidentified': 201, 'http/vitals': 201, 'http/note': 201, 'http/order': 201, 'http/allergy': 201, 'http/medication': 201, 'http/problem': 201 };
 const ORDER = ['http/arrival', 'http/triage', 'http/bed', 'http/assignment', 'http/vitals', 'http/note', 'http/status'];
 const TERMINAL = new Set(['departed', 'left_without_being_seen']);
 
@@ -527,6 +538,13 @@ test('HTTP: every valid example is accepted', { skip: skipApi }, async () => {
         break;
       case 'http/order':
         check(res.json.order && res.json.order.kind === sent.kind && res.json.order.name === sent.name && res.json.order.status === 'ordered', 'order differs');
+        break;
+      case 'http/arrival_unidentified':
+        ctx.created.push(row.encounter_id);
+        check(row.patient.unidentified === true && /^Trauma-\d{4,}$/.test(row.patient.temp_id) && row.patient.mrn === null, 'not an unidentified patient');
+        break;
+      case 'http/identify':
+        check(row.patient.unidentified === false && row.patient.mrn === sent.patient.mrn, 'patient not identified');
         break;
       case 'http/order_status':
         check(res.json.order && res.json.order.status === sent.status, 'order status differs');
