@@ -136,3 +136,71 @@ test('item 16: a numeric result carries value, unit and range; the server derive
   const chart = JSON.stringify((await ok(await ctx.doctor.get(`/encounters/${enc.encounter_id}`), 'chart')));
   for (const part of ['"unit":"ng/L"', '"flag":"high"', '"value":52']) assert.ok(chart.includes(part), `the chart has the result (${part})`);
 });
+
+test('item 15: an unidentified patient gets a server-made alias, and is merged into an existing patient', async () => {
+  const arrival = { sex: 'male', arrival_mode: 'ambulance', chief_complaint: 'major trauma (test)' };
+  await refused(() => ctx.registration.post(`/departments/${ctx.demo}/arrivals/unidentified`, { ...arrival, chief_complaint: '' }), 422, 'chief_complaint');
+  const res = await ok(await ctx.registration.post(`/departments/${ctx.demo}/arrivals/unidentified`, arrival), 'unidentified arrival', 201);
+  const enc = res.encounter;
+  ctx.created.push(enc.encounter_id);
+  const p = enc.patient;
+  assert.equal(p.unidentified, true);
+  assert.match(p.temp_id, /^Trauma-\d{4,}$/);
+  assert.equal(p.alias, `Unknown Male ${p.temp_id}`);
+  assert.deepEqual([p.mrn, p.family_name, p.given_name, p.birth_date, p.sex], [null, null, null, null, 'male']);
+  // A second one gets its own alias, and two aliases are never "similar names".
+  const other = (await ok(await ctx.charge.post(`/departments/${ctx.demo}/arrivals/unidentified`, { arrival_mode: 'ambulance', chief_complaint: 'trauma (test)' }), 'second', 201)).encounter;
+  ctx.created.push(other.encounter_id);
+  assert.notEqual(other.patient.temp_id, p.temp_id);
+  assert.equal(other.patient.alias, `Unknown ${other.patient.temp_id}`);
+  let board = (await ctx.charge.get(`/departments/${ctx.demo}/board`)).json;
+  const row = board.encounters.find((r) => r.encounter_id === enc.encounter_id);
+  assert.equal(row.patient.unidentified, true, 'the board row says unidentified');
+  assert.ok(!row.similar_name.includes(other.encounter_id) && !board.encounters.find((r) => r.encounter_id === other.encounter_id).similar_name.includes(enc.encounter_id));
+
+  // Care goes on under the alias: an allergy on the alias's record.
+  await ok(await ctx.nurse.post(`/encounters/${enc.encounter_id}/allergies`, { substance: 'Penicillin', severity: 'severe' }), 'allergy');
+  // The real patient is known from an earlier visit (no open encounter now).
+  const mrn = `ED-REAL-${serial++}`;
+  const earlier = await arrive({ mrn, family_name: 'Okonkwo', given_name: 'Chidi', birth_date: '1985-09-12', sex: 'male' });
+  await ok(await ctx.charge.post(`/encounters/${earlier.encounter_id}/status`, { status: 'departed' }), 'earlier visit ends');
+
+  // Who may: registration and the charge nurse; a nurse may not.
+  assert.equal((await ctx.nurse.post(`/encounters/${enc.encounter_id}/identify`, { patient: { mrn } })).status, 403);
+  await refused(() => ctx.registration.post(`/encounters/${enc.encounter_id}/identify`, { patient: { mrn, family_name: 'Other' } }), 409, 'patient.mrn');
+  await refused(() => ctx.registration.post(`/encounters/${enc.encounter_id}/identify`, {}), 422, 'patient');
+
+  const merged = await ok(await ctx.registration.post(`/encounters/${enc.encounter_id}/identify`, { patient: { mrn } }), 'identify');
+  assert.equal(merged.encounter.patient.mrn, mrn);
+  assert.equal(merged.encounter.patient.family_name, 'Okonkwo');
+  assert.equal(merged.encounter.patient.unidentified, false);
+  assert.ok(merged.encounter.allergies.some((a) => a.substance === 'Penicillin'), 'the alias\'s record moved with it');
+  assert.equal(merged.identified.temp_id, p.temp_id);
+  assert.equal(merged.identified.merged_into_existing, true);
+  assert.match(merged.timeline.summary, new RegExp(`Identified: Unknown Male ${p.temp_id} merged with the existing patient record`));
+  // One transaction, audited, the alias retired and linked.
+  const realId = merged.encounter.patient.id;
+  assert.equal(sql(OWNER, `SELECT merged_into FROM patient WHERE id = ${p.id}`), String(realId));
+  assert.equal(Number(sql(OWNER, `SELECT count(*) FROM audit_log WHERE action = 'patient.identify' AND encounter_id = ${enc.encounter_id} AND patient_id = ${realId}`)), 1);
+  // The board row and the chart (timeline, earlier visit) follow.
+  board = (await ctx.charge.get(`/departments/${ctx.demo}/board`)).json;
+  assert.equal(board.encounters.find((r) => r.encounter_id === enc.encounter_id).patient.mrn, mrn);
+  const chart = (await ok(await ctx.doctor.get(`/encounters/${enc.encounter_id}`), 'chart'));
+  assert.ok(chart.timeline.some((t) => t.type === 'encounter.identified' && t.summary.includes(p.temp_id)), 'on the chart\'s timeline');
+  // Already identified: refused.
+  await refused(() => ctx.registration.post(`/encounters/${enc.encounter_id}/identify`, { patient: { mrn } }), 409, 'patient');
+});
+
+test('item 15: completing an identity with a new MRN; similar-name links follow the real name', async () => {
+  const active = await arrive({ mrn: `ED-SIM-${serial++}`, family_name: 'Abernathy', given_name: 'Silas' });
+  const enc = (await ok(await ctx.charge.post(`/departments/${ctx.demo}/arrivals/unidentified`, { arrival_mode: 'police', chief_complaint: 'found collapsed (test)' }), 'unidentified', 201)).encounter;
+  ctx.created.push(enc.encounter_id);
+  assert.deepEqual(enc.similar_name, []);
+  const mrn = `ED-NEW-${serial++}`;
+  await refused(() => ctx.charge.post(`/encounters/${enc.encounter_id}/identify`, { patient: { mrn, family_name: 'Abernathey' } }), 422, 'patient.given_name');
+  const done = await ok(await ctx.charge.post(`/encounters/${enc.encounter_id}/identify`, { patient: { mrn, family_name: 'Abernathey', given_name: 'Sam', birth_date: '1979-01-02', sex: 'male' } }), 'identify');
+  const p = done.encounter.patient;
+  assert.deepEqual([p.mrn, p.family_name, p.given_name, p.birth_date, p.unidentified], [mrn, 'Abernathey', 'Sam', '1979-01-02', false]);
+  assert.equal(done.identified.merged_into_existing, false);
+  assert.ok(done.encounter.similar_name.includes(active.encounter_id), 'the identified patient is linked to the similar name on the board');
+});
