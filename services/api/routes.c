@@ -53,6 +53,11 @@ static const struct route routes[] = {
      NULL, NULL, 200},
     {ROUTE_POST, "/api/v1/departments/:id/arrivals", "http/arrival", false, ACT_ARRIVAL,
      "encounter", NULL, store_arrival, NULL, 201},
+    /* Issue 9 item 15: a patient nobody can name yet, and later their identity (a merge). */
+    {ROUTE_POST, "/api/v1/departments/:id/arrivals/unidentified", "http/arrival_unidentified",
+     false, ACT_ARRIVAL, "encounter", NULL, store_arrival, NULL, 201},
+    {ROUTE_POST, "/api/v1/encounters/:id/identify", "http/identify", false, ACT_ARRIVAL,
+     "encounter", NULL, store_identify, NULL, 200},
     {ROUTE_GET, "/api/v1/encounters/:id", NULL, false, ACT_CHART_READ, "chart", store_chart, NULL,
      NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/triage", "http/triage", false, ACT_TRIAGE, "encounter",

@@ -239,9 +239,34 @@ long long store_encounter_department(PGconn *conn, const struct principal *who,
 
 /* ---- the write shape ---- */
 
+/* Was the part (its event types) changed after the version the client saw? */
+static bool part_changed_since(PGconn *conn, long long encounter_id, long long seen_version,
+                               const char *part_events, bool *changed)
+{
+    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM event WHERE encounter_id = $1 AND "
+                              "encounter_version > $2 AND type = ANY($3::text[]))";
+    char idbuf[24], verbuf[24];
+    const char *params[] = {pg_int_param(idbuf, encounter_id), pg_int_param(verbuf, seen_version),
+                            part_events};
+    PGresult *res = query(conn, "part changed", sql, 3, params);
+
+    if (!res)
+        return false;
+    *changed = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return true;
+}
+
 bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
                         const struct store_write_opts *opts, struct locked_encounter *enc,
                         struct ed_error *err)
+{
+    return begin_on_encounter_part(conn, who, encounter_id, opts, NULL, enc, err);
+}
+
+bool begin_on_encounter_part(PGconn *conn, const struct principal *who, long long encounter_id,
+                             const struct store_write_opts *opts, const char *part_events,
+                             struct locked_encounter *enc, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
@@ -249,6 +274,7 @@ bool begin_on_encounter(PGconn *conn, const struct principal *who, long long enc
     char idbuf[24];
     const char *params[3];
     PGresult *res;
+    bool stale;
 
     params[0] = pg_int_param(idbuf, encounter_id);
     scope_params(who, &params[1], &params[2]);
@@ -271,7 +297,13 @@ bool begin_on_encounter(PGconn *conn, const struct principal *who, long long enc
     PQclear(res);
     /* Optimistic concurrency: a change based on an older version would overwrite a
      * colleague's change that the sender has not seen. */
-    if (opts && opts->if_match > 0 && opts->if_match != enc->version) {
+    stale = opts && opts->if_match > 0 && opts->if_match != enc->version;
+    /* A single-field edit conflicts only with a change of that field. A version the server
+     * never had (ahead of it) always conflicts. */
+    if (stale && part_events && opts->if_match < enc->version &&
+        !part_changed_since(conn, encounter_id, opts->if_match, part_events, &stale))
+        return db_error(conn, err);
+    if (stale) {
         ed_error_set(err, 409, "version_conflict", "If-Match",
                      "the encounter changed (version %lld, the change was based on %lld); "
                      "review the current state and try again",
@@ -573,6 +605,26 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
     return true;
 }
 
+/* A patient nobody can name yet: a server-made temporary identifier and alias ("Unknown
+ * Male Trauma-0042"), no MRN, no name, no birth date. */
+static bool unidentified_patient(PGconn *conn, const char *sex, char *patient_id,
+                                 struct ed_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO patient (sex, temp_id, alias) SELECT s, t, 'Unknown ' || CASE s WHEN 'male' "
+        "THEN 'Male ' WHEN 'female' THEN 'Female ' ELSE '' END || t FROM (SELECT coalesce($1, "
+        "'unknown') AS s, 'Trauma-' || lpad(nextval('trauma_alias_seq')::text, 4, '0') AS t) x "
+        "RETURNING id";
+    const char *params[] = {sex};
+    PGresult *res = query(conn, "insert unidentified patient", sql, 1, params);
+
+    if (!res)
+        return db_error(conn, err);
+    snprintf(patient_id, 24, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
 bool store_arrival(PGconn *conn, const struct principal *who, long long department_id,
                    const json_t *body, const struct store_write_opts *opts, struct store_write *out,
                    struct ed_error *err)
@@ -602,8 +654,11 @@ bool store_arrival(PGconn *conn, const struct principal *who, long long departme
         return fail(conn, err);
     }
     PQclear(res);
+    /* No patient: an unidentified arrival (POST .../arrivals/unidentified). */
     if (!check_not_future(conn, arrived_at, "arrived_at", err) ||
-        !arrival_patient(conn, json_object_get(body, "patient"), patient_id, err))
+        !(json_object_get(body, "patient")
+              ? arrival_patient(conn, json_object_get(body, "patient"), patient_id, err)
+              : unidentified_patient(conn, str_field(body, "sex"), patient_id, err)))
         return false;
     params[0] = dept_params[0];
     params[1] = patient_id;
@@ -621,6 +676,82 @@ bool store_arrival(PGconn *conn, const struct principal *who, long long departme
                             &(struct write_audit){who, "arrival.create", "encounter",
                                                   atoll(patient_id), department_id, opts},
                             append_sql, 1, append_params, out, err);
+    }
+}
+
+/* ---- identifying an unidentified patient (a merge; HL7 A40 will reuse it) ---- */
+
+bool store_identify(PGconn *conn, const struct principal *who, long long encounter_id,
+                    const json_t *body, const struct store_write_opts *opts,
+                    struct store_write *out, struct ed_error *err)
+{
+    static const char alias_sql[] =
+        "SELECT temp_id, alias FROM patient WHERE id = $1 AND temp_id IS NOT NULL AND "
+        "merged_into IS NULL FOR UPDATE";
+    static const char known_sql[] = "SELECT 1 FROM patient WHERE mrn = $1";
+    /* Everything of the alias moves to the real patient; the alias stays, linked. (Each
+     * data-modifying WITH runs once, whether or not the main statement reads it.) */
+    static const char merge_sql[] =
+        "WITH enc AS (UPDATE encounter SET patient_id = $2 WHERE patient_id = $1 RETURNING id), "
+        "al AS (UPDATE patient_allergy SET patient_id = $2 WHERE patient_id = $1 RETURNING id), "
+        "med AS (UPDATE patient_medication SET patient_id = $2 WHERE patient_id = $1 RETURNING "
+        "id), pr AS (UPDATE patient_problem SET patient_id = $2 WHERE patient_id = $1 RETURNING "
+        "id), real AS (UPDATE patient r SET allergies_recorded_at = "
+        "coalesce(r.allergies_recorded_at, "
+        "(SELECT a.allergies_recorded_at FROM patient a WHERE a.id = $1)) WHERE r.id = $2 "
+        "RETURNING r.id) UPDATE patient SET merged_into = $2, identified_at = now() WHERE id = $1";
+    static const char append_sql[] =
+        "SELECT append_event($1, 'encounter.identified', jsonb_build_object('identified', "
+        "jsonb_build_object('temp_id', $2::text, 'alias', $3::text, 'patient_id', $4::bigint, "
+        "'merged_into_existing', $5::boolean), 'timeline', jsonb_build_object('at', "
+        "utc_text(now()), 'type', 'encounter.identified', 'summary', 'Identified: ' || $3::text || "
+        "CASE WHEN $5::boolean THEN ' merged with the existing patient record' ELSE ' registered "
+        "with the identity given' END, 'by', staff_json(nullif(current_setting('edlive.staff_id', "
+        "true), '')::bigint))))";
+    const json_t *patient = json_object_get(body, "patient");
+    struct locked_encounter enc;
+    char aliasbuf[24], real_id[24], temp_id[32], alias[112];
+    const char *params[5];
+    PGresult *res;
+    bool existing;
+
+    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+        return false;
+    params[0] = pg_int_param(aliasbuf, enc.patient_id);
+    res = query(conn, "lock alias patient", alias_sql, 1, params);
+    if (!res)
+        return db_error(conn, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        ed_error_set(err, 409, "conflict", "patient",
+                     "this encounter's patient is already identified");
+        return fail(conn, err);
+    }
+    snprintf(temp_id, sizeof temp_id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(alias, sizeof alias, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    params[0] = str_field(patient, "mrn");
+    res = query(conn, "find identity", known_sql, 1, params);
+    if (!res)
+        return db_error(conn, err);
+    existing = PQntuples(res) == 1;
+    PQclear(res);
+    /* The same rules as an arrival: an existing MRN whose details match (and who has no other
+     * open encounter), or a new MRN with the whole identity. */
+    if (!arrival_patient(conn, patient, real_id, err))
+        return false;
+    params[0] = aliasbuf;
+    params[1] = real_id;
+    if (!change(conn, "merge patient", merge_sql, 2, params, NULL, NULL, err))
+        return false;
+    {
+        char encbuf[24];
+        const char *append_params[] = {pg_int_param(encbuf, encounter_id), temp_id, alias, real_id,
+                                       existing ? "true" : "false"};
+        return commit_event(conn,
+                            &(struct write_audit){who, "patient.identify", "encounter",
+                                                  atoll(real_id), enc.department_id, opts},
+                            append_sql, 5, append_params, out, err);
     }
 }
 

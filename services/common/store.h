@@ -67,8 +67,10 @@ typedef bool store_write_fn(PGconn *conn, const struct principal *who, long long
                             const json_t *body, const struct store_write_opts *opts,
                             struct store_write *out, struct ed_error *err);
 
-store_write_fn store_arrival; /* id: department */
-store_write_fn store_triage;  /* id: encounter, and the same below */
+store_write_fn store_arrival; /* id: department; a body without "patient": unidentified */
+/* id: encounter of an unidentified patient; merges it with the identity in body.patient. */
+store_write_fn store_identify;
+store_write_fn store_triage; /* id: encounter, and the same below */
 store_write_fn store_bed;
 store_write_fn store_assignment;
 store_write_fn store_vitals;

@@ -68,8 +68,9 @@ static const char *bool_field(const json_t *body, const char *key)
     return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") : NULL;
 }
 
-/* One change of the encounter row, then its event: sql takes the encounter as $1 and
- * params[1..n-1]; params[0] is filled here. */
+/* One change of one encounter field, then its event: sql takes the encounter as $1 and
+ * params[1..n-1]; params[0] is filled here. If-Match is checked against that field only (its
+ * event type): a colleague's change of another part of the encounter is no conflict. */
 static bool encounter_change(PGconn *conn, const struct principal *who, long long encounter_id,
                              const struct store_write_opts *opts, const char *sql, int n,
                              const char **params, const char *event_type, const char *action,
@@ -79,8 +80,10 @@ static bool encounter_change(PGconn *conn, const struct principal *who, long lon
     struct locked_encounter enc;
     char encbuf[24];
     const char *append_params[2];
+    char part[64];
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+    snprintf(part, sizeof part, "{%s}", event_type);
+    if (!begin_on_encounter_part(conn, who, encounter_id, opts, part, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     if (!change(conn, action, sql, n, params, NULL, NULL, err))
@@ -261,6 +264,59 @@ static bool commit_order_event(PGconn *conn, const struct principal *who, long l
         append_sql, 3, params, out, err);
 }
 
+/* A JSON number as a numeric parameter (15 significant digits: what a lab reports, without
+ * binary noise such as 5.2000000000000002); NULL when absent or null. buf holds 32 chars. */
+static const char *num_field(const json_t *body, const char *key, char *buf)
+{
+    const json_t *v = json_object_get(body, key);
+
+    if (json_is_integer(v))
+        snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, 32, "%.15g", json_real_value(v));
+    else
+        return NULL;
+    return buf;
+}
+
+/* The rules of a result a schema cannot state (proto/http/order_status.json). The abnormal
+ * flag of a numeric result comes from its value and reference range, never from the sender. */
+static bool check_result(const json_t *body, const char *status, struct ed_error *err)
+{
+    const json_t *result = json_object_get(body, "result");
+    const json_t *low, *high;
+
+    if (!result || json_is_null(result))
+        return true;
+    if (strcmp(status, "resulted") != 0)
+        return ed_error_set(err, 422, "invalid_value", "result",
+                            "a result comes with the status resulted");
+    if (has_value(body, "abnormal"))
+        return ed_error_set(err, 422, "invalid_value", "abnormal",
+                            "with a result, the flag is result.abnormal (text) or comes from the "
+                            "value and its reference range");
+    if (has_value(result, "value") == has_value(result, "text"))
+        return ed_error_set(err, 422,
+                            has_value(result, "value") ? "invalid_value" : "missing_field",
+                            "result.value", "a result is a value (number) or a text, not both");
+    if (has_value(result, "value") && has_value(result, "abnormal"))
+        return ed_error_set(err, 422, "invalid_value", "result.abnormal",
+                            "a numeric result's flag comes from its value and reference range");
+    if (has_value(result, "text") &&
+        (has_value(result, "unit") || has_value(result, "reference_low") ||
+         has_value(result, "reference_high")))
+        return ed_error_set(err, 422, "invalid_value",
+                            has_value(result, "unit") ? "result.unit" : "result.reference_low",
+                            "a unit and a reference range come with a numeric value");
+    low = json_object_get(result, "reference_low");
+    high = json_object_get(result, "reference_high");
+    if (json_is_number(low) && json_is_number(high) &&
+        json_number_value(low) > json_number_value(high))
+        return ed_error_set(err, 422, "invalid_value", "result.reference_high",
+                            "must not be below reference_low");
+    return true;
+}
+
 bool store_order_status(PGconn *conn, const struct principal *who, long long order_id,
                         const json_t *body, const struct store_write_opts *opts,
                         struct store_write *out, struct ed_error *err)
@@ -269,21 +325,30 @@ bool store_order_status(PGconn *conn, const struct principal *who, long long ord
     static const char time_sql[] =
         "SELECT $2::timestamptz < coalesce(collected_at, ordered_at) FROM clinical_order "
         "WHERE id = $1";
+    /* $5-$9: the result's value, unit, range and text; $10 a text result's stated flag. A
+     * numeric result is abnormal when its value is outside its range (SQL result_flag). */
     static const char sql[] =
         "UPDATE clinical_order SET status = $2, "
         "collected_at = CASE WHEN $2 = 'collected' THEN coalesce($3::timestamptz, now()) "
         "ELSE collected_at END, "
         "resulted_at = CASE WHEN $2 = 'resulted' THEN coalesce($3::timestamptz, now()) END, "
-        "abnormal = CASE WHEN $2 = 'resulted' THEN $4::boolean END WHERE id = $1";
+        "result_value = $5::numeric, result_unit = $6, result_low = $7::numeric, "
+        "result_high = $8::numeric, result_text = $9, "
+        "abnormal = CASE WHEN $2 <> 'resulted' THEN NULL WHEN $5::numeric IS NOT NULL THEN "
+        "result_flag($5::numeric, $7::numeric, $8::numeric) <> 'normal' "
+        "ELSE coalesce($10::boolean, $4::boolean) END WHERE id = $1";
     const char *status = str_field(body, "status");
     const char *at = str_field(body, "at");
+    const json_t *result = json_object_get(body, "result");
     struct locked_encounter enc;
-    char current[16], orderbuf[24];
-    const char *params[4];
+    char current[16], orderbuf[24], valbuf[32], lowbuf[32], highbuf[32];
+    const char *params[10];
 
     if (strcmp(status, "resulted") != 0 && has_value(body, "abnormal"))
         return ed_error_set(err, 422, "invalid_value", "abnormal",
                             "an abnormal flag comes with the result (status resulted)");
+    if (!check_result(body, status, err))
+        return false;
     if (!begin_on_order(conn, who, order_id, opts, &enc, current, err) ||
         !check_event_time(conn, &enc, at, "at", NULL, err))
         return false;
@@ -297,6 +362,12 @@ bool store_order_status(PGconn *conn, const struct principal *who, long long ord
     params[1] = status;
     params[2] = at;
     params[3] = bool_field(body, "abnormal");
+    params[4] = num_field(result, "value", valbuf);
+    params[5] = str_field(result, "unit");
+    params[6] = num_field(result, "reference_low", lowbuf);
+    params[7] = num_field(result, "reference_high", highbuf);
+    params[8] = str_field(result, "text");
+    params[9] = bool_field(result, "abnormal");
     if (at) {
         const char *time_params[] = {params[0], at};
         PGresult *res = query(conn, "check order time", time_sql, 2, time_params);
@@ -311,7 +382,7 @@ bool store_order_status(PGconn *conn, const struct principal *who, long long ord
             return fail(conn, err);
         }
     }
-    if (!change(conn, "order status", sql, 4, params, NULL, NULL, err))
+    if (!change(conn, "order status", sql, 10, params, NULL, NULL, err))
         return false;
     return commit_order_event(conn, who, order_id, &enc, "order.status_changed", "order.status",
                               opts, out, err);

@@ -67,6 +67,15 @@ bool begin_on_encounter(PGconn *conn, const struct principal *who, long long enc
                         const struct store_write_opts *opts, struct locked_encounter *enc,
                         struct ed_error *err);
 
+/* The same for a write that edits one part of the encounter (a single field): If-Match is
+ * checked against that part only. part_events is a PostgreSQL text[] literal naming the event
+ * types that change the part (e.g. "{encounter.comment}"): the write is refused only when one
+ * of them was appended after the If-Match version, so a colleague's vitals or triage do not
+ * make a comment edit conflict. */
+bool begin_on_encounter_part(PGconn *conn, const struct principal *who, long long encounter_id,
+                             const struct store_write_opts *opts, const char *part_events,
+                             struct locked_encounter *enc, struct ed_error *err);
+
 /* Appends the event (append_sql returns the seq), audits, reads the reply and frame, commits. */
 bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql, int nparams,
                   const char *const *params, struct store_write *out, struct ed_error *err);

@@ -42,6 +42,9 @@ export function mountArrival(host, { departmentId }) {
   mode.value = 'walk_in';
   const [complaint, complaintField] = input('arr-complaint', 'Chief complaint', { maxLength: 200 });
   const save = el('button', { type: 'submit', id: 'arr-save', className: 'small', text: 'Register arrival' });
+  // A patient nobody can name yet (issue 9 item 15): the server makes an alias and a temporary
+  // id; mode, complaint and (if seen) sex are sent, the identity fields are not.
+  const unidentified = el('button', { type: 'button', id: 'arr-unidentified', className: 'small', text: 'Register unidentified (trauma alias)' });
   const result = el('p', { id: 'arr-result', className: 'hint arrival-result', attrs: { role: 'status', 'aria-live': 'polite' } });
   const form = el(
     'form',
@@ -57,7 +60,7 @@ export function mountArrival(host, { departmentId }) {
       el('div', { className: 'field' }, el('label', { htmlFor: 'arr-mode', text: 'Arrival mode' }), mode),
       el('div', { className: 'field arrival-complaint' }, el('label', { htmlFor: 'arr-complaint', text: 'Chief complaint' }), complaint),
     ),
-    el('div', { className: 'form-actions' }, save, el('span', { className: 'hint', text: 'A known MRN needs only the MRN, the mode and the complaint.' })),
+    el('div', { className: 'form-actions' }, save, unidentified, el('span', { className: 'hint', text: 'A known MRN needs only the MRN, the mode and the complaint.' })),
     result,
   );
   host.replaceChildren(form);
@@ -93,8 +96,13 @@ export function mountArrival(host, { departmentId }) {
     if (first) first.focus();
   };
 
-  function collect() {
+  function collect(asUnidentified) {
     const problems = [];
+    if (asUnidentified) {
+      const body = { arrival_mode: mode.value, chief_complaint: complaint.value.trim(), ...(sex.value ? { sex: sex.value } : {}) };
+      if (!body.chief_complaint) problems.push({ field: 'chief_complaint', text: 'enter the presenting complaint' });
+      return { body, problems };
+    }
     const patient = { mrn: mrn.value.trim() };
     if (!patient.mrn) problems.push({ field: 'patient.mrn', text: 'enter the medical record number' });
     else if (!/^[A-Za-z0-9-]+$/.test(patient.mrn)) problems.push({ field: 'patient.mrn', text: 'letters, digits and “-” only' });
@@ -108,21 +116,21 @@ export function mountArrival(host, { departmentId }) {
     return { body, problems };
   }
 
-  async function submit() {
+  async function submit(asUnidentified = false) {
     if (saving) return;
-    const { body, problems } = collect();
+    const { body, problems } = collect(asUnidentified);
     if (problems.length) {
       refuse(problems, false);
       return;
     }
-    const sig = JSON.stringify(body);
+    const sig = JSON.stringify({ asUnidentified, body });
     if (!attempt || attempt.sig !== sig) attempt = { key: newIdempotencyKey(), sig };
     saving = true;
     save.disabled = true;
     result.className = 'hint arrival-result';
     result.dataset.outcome = 'saving';
     result.textContent = 'Registering…';
-    const res = await apiPost(`/departments/${departmentId}/arrivals`, body, { idempotencyKey: attempt.key });
+    const res = await apiPost(`/departments/${departmentId}/arrivals${asUnidentified ? '/unidentified' : ''}`, body, { idempotencyKey: attempt.key });
     saving = false;
     save.disabled = false;
     if (res.ok) {
@@ -134,7 +142,8 @@ export function mountArrival(host, { departmentId }) {
       mode.value = 'walk_in';
       result.className = 'hint arrival-result ok';
       result.dataset.outcome = 'saved';
-      result.textContent = `Registered at ${hhmm(new Date())}${enc && enc.encounter_id ? ` (encounter #${enc.encounter_id})` : ''}: in the waiting room, not triaged yet.`;
+      const alias = enc && enc.patient && enc.patient.unidentified ? ` as ${enc.patient.alias} (UNIDENTIFIED, temporary id ${enc.patient.temp_id})` : '';
+      result.textContent = `Registered${alias} at ${hhmm(new Date())}${enc && enc.encounter_id ? ` (encounter #${enc.encounter_id})` : ''}: in the waiting room, not triaged yet.`;
       mrn.focus();
       return;
     }
@@ -148,6 +157,7 @@ export function mountArrival(host, { departmentId }) {
     ev.preventDefault();
     submit();
   });
+  unidentified.addEventListener('click', () => submit(true));
   for (const n of nodes) n.addEventListener('input', () => n.classList.remove('invalid'));
   return { element: form };
 }

@@ -43,6 +43,7 @@ import {
   allergyFlag,
   ORDER_KIND_LABEL,
   flag,
+  unidentifiedMark,
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -250,7 +251,7 @@ function renderSelected() {
     esiChip(row.esi, { big: true }),
     el('span', { className: 'pt-big', text: patientName(row.patient) }),
     el('span', { className: 'agesex', text: ageSex(row.patient) }),
-    el('span', { text: `MRN ${row.patient.mrn}` }),
+    row.patient.unidentified ? unidentifiedMark(row.patient) : el('span', { text: `MRN ${row.patient.mrn}` }),
     el('span', { text: row.chief_complaint || '' }),
     el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
     isolationFlag(row),

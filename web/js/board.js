@@ -44,6 +44,8 @@ import {
   allergyFlag,
   orderFlags,
   orderSummary,
+  newResults,
+  unidentifiedMark,
   dispositionText,
   locationSince,
   abnormalVitals,
@@ -289,6 +291,25 @@ function meCell(row) {
   return td;
 }
 
+// The order chips, and for results nobody has seen yet a link to the chart's results
+// section (values, units, ranges, flags), saying "abnormal" when one of them is.
+function ordersCell(row) {
+  const td = el('td', { className: 'c-orders' }, orderFlags(row));
+  const fresh = newResults(row);
+  if (fresh.count && chartLinks && !isPublic()) {
+    td.append(
+      el('a', {
+        className: `result-link${fresh.abnormal ? ' result-abnormal' : ''}`,
+        href: `chart.html?encounter=${encodeURIComponent(row.encounter_id)}#results`,
+        text: `● ${fresh.count} new result${fresh.count > 1 ? 's' : ''}${fresh.abnormal ? ' ▲ ABNORMAL' : ''}`,
+        tabIndex: -1,
+        attrs: { title: 'open the results in the chart' },
+      }),
+    );
+  }
+  return td;
+}
+
 function patientCell(row) {
   const td = el('td', { className: 'c-patient' });
   const text = isPublic() ? maskedName(row.patient) : patientName(row.patient);
@@ -299,6 +320,8 @@ function patientCell(row) {
   td.append(name);
   if (!isPublic()) td.append(el('span', { className: 'agesex', text: ageSex(row.patient) }));
   const flags = el('div', { className: 'pt-flags' });
+  const unidentified = unidentifiedMark(row.patient);
+  if (unidentified && !isPublic()) flags.append(unidentified);
   const alike = similar.get(row.encounter_id);
   if (alike && !isPublic()) {
     const others = alike.map((id) => rows.get(id)).filter(Boolean).map((h) => `${patientName(h.row.patient)}${h.row.bed ? ` (${h.row.bed.label})` : ''}`);
@@ -370,7 +393,7 @@ function cellFor(col, row) {
     case 'obs':
       return obsCell(row);
     case 'orders':
-      return el('td', { className: 'c-orders' }, orderFlags(row));
+      return ordersCell(row);
     case 'me':
       return meCell(row);
     default:
@@ -400,7 +423,7 @@ function openChart(tr) {
 
 tbody.addEventListener('click', (ev) => {
   if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey) return; // let the link open a new tab
-  if (ev.target.closest('button')) return;
+  if (ev.target.closest('button') || ev.target.closest('a.result-link')) return;
   const tr = ev.target.closest('tr.enc');
   if (!tr) return;
   ev.preventDefault();

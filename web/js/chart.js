@@ -27,6 +27,10 @@ import {
   allergyFlag,
   dispositionText,
   orderFlags,
+  RESULT_FLAG_LABEL,
+  unidentifiedMark,
+  resultValueText,
+  resultRangeText,
   rowNews2,
   reassessState,
   DISPOSITION_LABEL,
@@ -120,8 +124,8 @@ function renderHeader() {
   $('who').replaceChildren(
     el('span', { className: 'pt-big', text: patientName(p) }),
     el('span', { className: 'agesex', text: ageSex(p) }),
-    el('span', { text: `MRN ${p.mrn || ''}` }),
-    el('span', { text: `born ${formatDate(p.birth_date)}` }),
+    p.unidentified ? unidentifiedMark(p) : el('span', { text: `MRN ${p.mrn || ''}` }),
+    p.unidentified ? null : el('span', { text: `born ${formatDate(p.birth_date)}` }),
     el('span', { className: `status status-${row.status}`, text: STATUS_LABEL[row.status] || row.status }),
   );
   for (const f of [isolationFlag(row), allergyFlag(row)]) if (f) $('who').append(f);
@@ -147,6 +151,7 @@ function renderHeader() {
     ].filter(Boolean),
   );
   renderRecord();
+  renderResults();
   renderActions();
   renderRecordForms();
   $('title-name').textContent = `${patientName(p)} · ${ageSex(p)}`;
@@ -159,6 +164,40 @@ function renderHeader() {
   $('bedside-link').hidden = !own || !can(session, 'vitals.create');
   $('census-link').href = `census.html?department=${row.department_id}`;
   $('census-link').hidden = !own;
+}
+
+// ---- results: value, unit, reference range and the server's flag (board links here) ----
+
+let scrolledToResults = false;
+
+function renderResults() {
+  const row = encounter;
+  const resulted = (Array.isArray(row.orders) ? row.orders : [])
+    .filter((o) => o.status === 'resulted')
+    .sort((a, b) => Date.parse(b.resulted_at) - Date.parse(a.resulted_at) || b.id - a.id);
+  const flagOf = (o) => (o.result ? o.result.flag : o.abnormal === true ? 'abnormal' : o.abnormal === false ? 'normal' : null);
+  $('chart-results').replaceChildren(
+    ...(resulted.length
+      ? resulted.map((o) => {
+          const flag = flagOf(o);
+          return el(
+            'li',
+            { className: `result${flag && flag !== 'normal' ? ' result-abnormal' : ''}`, dataset: { orderId: String(o.id), flag: flag || '' } },
+            el('span', { className: 'result-name', text: `${ORDER_KIND_LABEL[o.kind] || o.kind}: ${o.name}` }),
+            el('span', { className: 'result-value', text: o.result ? resultValueText(o.result) : '(no value given)' }),
+            el('span', { className: 'result-range', text: resultRangeText(o.result) }),
+            flag ? el('span', { className: `result-flag flag-${flag}`, text: RESULT_FLAG_LABEL[flag] || flag }) : '',
+            el('span', { className: 'result-time', text: formatTime(o.resulted_at) }),
+            o.result_seen ? '' : el('span', { className: 'new-mark', text: '● NEW' }),
+          );
+        })
+      : [el('li', { className: 'hint', text: 'No results yet' })]),
+  );
+  // The board's new-result mark links to chart.html?encounter=N#results: show it once loaded.
+  if (!scrolledToResults && location.hash === '#results') {
+    scrolledToResults = true;
+    requestAnimationFrame(() => $('results').scrollIntoView({ block: 'start' }));
+  }
 }
 
 // ---- the whole patient: record panel ----
@@ -384,7 +423,7 @@ function applyWritten(updated) {
 const triage = mountTriage($('triage-host'), { onSaved: applyWritten });
 const statusControl = mountStatus($('status-host'), { onSaved: applyWritten, later: 'Disposition and departure (also “left without being seen”): below.' });
 
-const orderLine = (o) => (o ? `${ORDER_KIND_LABEL[o.kind] || o.kind} ${o.name}: ${o.status}${o.abnormal ? ' (abnormal)' : ''}` : 'no such order');
+const orderLine = (o) => (o ? `${ORDER_KIND_LABEL[o.kind] || o.kind} ${o.name}: ${o.status}${o.result ? ` ${resultValueText(o.result)}` : ''}${o.abnormal ? ' (abnormal)' : ''}` : 'no such order');
 
 function renderActions() {
   const row = encounter;
@@ -425,8 +464,8 @@ function renderActions() {
         });
       if (o.status === 'ordered' && o.kind !== 'consult') button('Collected', status('collected'));
       if (o.status !== 'resulted') {
-        button('Resulted: normal', status('resulted', false));
-        button('Resulted: abnormal', status('resulted', true));
+        button('Enter result…', () => openResultForm(o));
+        if (resultForm.dataset.orderId === String(o.id)) li.append(resultForm);
       }
       if (o.status === 'resulted' && !o.result_seen) {
         li.append(el('span', { className: 'new-mark', text: '● NEW' }));
@@ -439,6 +478,58 @@ function renderActions() {
     }),
   );
 }
+
+// One result form, moved into the order being resulted: live re-renders keep what was typed.
+// A number (unit, reference range: the server derives the flag) or a text (flag as reported).
+const resultForm = el('form', { className: 'result-form', id: 'result-form', dataset: { orderId: '' } });
+{
+  const input = (name, label, attrs = {}) => el('label', {}, `${label} `, el('input', { name, attrs: { autocomplete: 'off', ...attrs } }));
+  resultForm.append(
+    input('value', 'Value', { type: 'number', step: 'any', inputmode: 'decimal', size: 7 }),
+    input('unit', 'Unit', { maxlength: 20, size: 6 }),
+    input('low', 'Ref low', { type: 'number', step: 'any', size: 6 }),
+    input('high', 'Ref high', { type: 'number', step: 'any', size: 6 }),
+    el('span', { className: 'hint', text: 'or' }),
+    input('text', 'Text', { maxlength: 2000, size: 24 }),
+    el('label', {}, el('input', { name: 'text_abnormal', type: 'checkbox' }), ' text result abnormal'),
+    el('button', { type: 'submit', className: 'small primary', text: 'Save result' }),
+    el('button', { type: 'button', className: 'small', text: 'Cancel', on: { click: () => closeResultForm() } }),
+  );
+}
+
+function openResultForm(o) {
+  resultForm.reset();
+  resultForm.dataset.orderId = String(o.id);
+  renderActions();
+  resultForm.elements.value.focus();
+}
+
+function closeResultForm() {
+  resultForm.dataset.orderId = '';
+  resultForm.remove();
+}
+
+resultForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = resultForm.elements;
+  const o = (encounter.orders || []).find((x) => String(x.id) === resultForm.dataset.orderId);
+  if (!o) return closeResultForm();
+  const num = (v) => (v.trim() === '' ? undefined : Number(v));
+  let result;
+  if (f.text.value.trim()) result = { text: f.text.value.trim(), ...(f.text_abnormal.checked ? { abnormal: true } : {}) };
+  else if (f.value.value.trim() !== '') {
+    result = { value: num(f.value.value), unit: f.unit.value.trim() || undefined, reference_low: num(f.low.value), reference_high: num(f.high.value) };
+  } else {
+    actionsSay('Enter a value (with unit and reference range) or a text.');
+    return;
+  }
+  const saved = await encounterWrite(`/orders/${o.id}/status`, { status: 'resulted', result }, {
+    what: 'the order',
+    mine: `${o.name}: ${resultValueText(result)}`,
+    theirs: (c) => orderLine((c.orders || []).find((x) => x.id === o.id)),
+  });
+  if (saved) closeResultForm();
+});
 
 $('order-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

@@ -78,9 +78,18 @@ export function compareRows(a, b) {
 
 export function patientName(p) {
   if (!p) return '';
+  // An unidentified patient (issue 9 item 15) goes by the server's alias until identified.
+  if (p.unidentified) return p.alias || `Unidentified ${p.temp_id || ''}`.trim();
   const family = p.family_name || '';
   const given = p.given_name || '';
   return given ? `${family}, ${given}` : family;
+}
+
+// The mark every screen shows next to an unidentified patient's alias: the identity is not
+// known, the id shown is temporary (not an MRN).
+export function unidentifiedMark(p, { tag = 'span' } = {}) {
+  if (!p || !p.unidentified) return null;
+  return el(tag, { className: 'flag flag-unidentified', text: `UNIDENTIFIED · temp id ${p.temp_id}`, attrs: { title: 'identity not yet known: the id is temporary, not an MRN' } });
 }
 
 // "64 F"; under 2 years in months ("5mo F"), under 1 month in days.
@@ -551,6 +560,33 @@ export function orderFlags(row) {
   return chips;
 }
 
+// A result as the server sent it (order.result, proto/README.md "Orders"): value with unit,
+// the reference range, and the flag the server derived ('low'|'high'|'normal'|'abnormal'|null).
+export const RESULT_FLAG_LABEL = { high: '▲ HIGH', low: '▼ LOW', abnormal: '▲ ABNORMAL', normal: 'normal' };
+
+export function resultValueText(result) {
+  if (!result) return '';
+  if (result.text != null) return result.text;
+  return `${formatNumber(result.value)}${result.unit ? ` ${result.unit}` : ''}`;
+}
+
+export function resultRangeText(result) {
+  const r = result && result.reference_range;
+  if (!r) return '';
+  if (r.low != null && r.high != null) return `ref ${formatNumber(r.low)}–${formatNumber(r.high)}`;
+  return r.low != null ? `ref ≥ ${formatNumber(r.low)}` : `ref ≤ ${formatNumber(r.high)}`;
+}
+
+function formatNumber(n) {
+  return n == null ? '' : String(n);
+}
+
+// Resulted orders whose result nobody has marked seen yet; abnormal: one of them is.
+export function newResults(row) {
+  const fresh = (Array.isArray(row.orders) ? row.orders : []).filter((o) => o.status === 'resulted' && !o.result_seen);
+  return { count: fresh.length, abnormal: fresh.some((o) => o.abnormal) };
+}
+
 export const DISPOSITION_LABEL = {
   discharge: 'Discharge',
   admit: 'Admit',
@@ -586,6 +622,7 @@ export function abnormalVitals(row, now = Date.now()) {
 // Initials + last two MRN digits, for a board a visitor can see: "A.O. ·12".
 export function maskedName(p) {
   if (!p) return '';
+  if (p.unidentified) return `Unidentified ·${String(p.temp_id || '').replace(/\D/g, '').slice(-2)}`;
   const initial = (s) => (s ? [...String(s).trim()][0] || '' : '').toUpperCase();
   const mrn = String(p.mrn || '').replace(/\D/g, '');
   return `${initial(p.given_name)}.${initial(p.family_name)}.${mrn ? ` ·${mrn.slice(-2)}` : ''}`;

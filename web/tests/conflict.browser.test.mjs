@@ -113,3 +113,33 @@ test('the second clinician sees the conflict and the current value; nothing is o
   assert.equal(final.version, afterLopez.version, 'no write happened after the conflict');
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });
+
+// Issue 9 item 14: a colleague's change of another part of the encounter (triage here) is no
+// conflict for the comment. Patel starts typing, the charge nurse triages the patient, Patel
+// saves with the version she started from: saved, no dialog.
+test('a colleague\'s triage while the nurse types the comment is no conflict: the comment is saved', { skip, timeout: 90000 }, async () => {
+  const other = await patients.arrive('Conflicttest', 'Unrelated', 'wrist pain (test)');
+  const nurse = watch(await (await tabletContext(browser)).newPage(), 'bedside patel (unrelated change)', problems);
+  await signIn(nurse, 'patel', `bedside.html?encounter=${other.encounter_id}`);
+  await waitLive(nurse, 'patel');
+  await nurse.waitForSelector('#comment-form:not([hidden])', { timeout: LIVE_WITHIN_MS });
+  const mine = 'Patel: splint applied';
+  await typeInto(nurse, '#comment-text', mine);
+  const seenVersion = other.version;
+  const triaged = await patients.call('POST', `/encounters/${other.encounter_id}/triage`, { esi: 4 });
+  assert.equal(triaged.status, 200, JSON.stringify(triaged.data));
+  assert.ok(triaged.data.encounter.version > seenVersion);
+  const [request] = await Promise.all([
+    nurse.waitForRequest((r) => r.method() === 'POST' && /\/comment$/.test(new URL(r.url()).pathname)),
+    nurse.click('#comment-save'),
+  ]);
+  assert.ok(Number(request.headers()['if-match']) < triaged.data.encounter.version, 'sent with the version from before the triage');
+  assert.equal((await request.response()).status(), 200, 'the unrelated triage is no conflict');
+  await nurse.waitForFunction(() => /^Saved at/.test(document.getElementById('comment-result').textContent), null, { timeout: LIVE_WITHIN_MS });
+  assert.equal(await nurse.$('#conflict[open]'), null, 'no conflict dialog');
+  const res = await patients.call('GET', `/departments/${patients.departmentId}/board`);
+  const row = res.data.encounters.find((r) => r.encounter_id === other.encounter_id);
+  assert.equal(row.comment, mine);
+  assert.equal(row.esi, 4, 'the colleague\'s triage is kept');
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+});

@@ -410,8 +410,28 @@ const ROUTES = {
   'http/allergy': (e) => `/api/v1/encounters/${e}/allergies`,
   'http/medication': (e) => `/api/v1/encounters/${e}/medications`,
   'http/problem': (e) => `/api/v1/encounters/${e}/problems`,
+  // Issue 9 item 16: an order's result. A refused example uses the order made in before();
+  // each accepted one results an order of its own (a result is final).
+  'http/order_status': async (e, { fresh = false } = {}) => `/api/v1/orders/${fresh ? await newOrder(e) : ctx.order}/status`,
+  // Issue 9 item 15: an unidentified arrival, and its identity (on an unidentified encounter of
+  // its own when accepted).
+  'http/arrival_unidentified': () => `/api/v1/departments/${ctx.dept}/arrivals/unidentified`,
+  'http/identify': async (e, { fresh = false } = {}) => `/api/v1/encounters/${fresh ? await newUnidentified() : e}/identify`,
 };
-const SUCCESS = { 'http/arrival': 201, 'http/vitals': 201, 'http/note': 201, 'http/order': 201, 'http/allergy': 201, 'http/medication': 201, 'http/problem': 201 };
+
+async function newUnidentified() {
+  const r = await call('POST', `/api/v1/departments/${ctx.dept}/arrivals/unidentified`, JSON.stringify({ arrival_mode: 'ambulance', chief_complaint: 'proto example' }));
+  assert.equal(r.status, 201, r.text);
+  ctx.created.push(r.json.encounter.encounter_id);
+  return r.json.encounter.encounter_id;
+}
+
+async function newOrder(encounterId) {
+  const r = await call('POST', `/api/v1/encounters/${encounterId}/orders`, JSON.stringify({ kind: 'lab', name: 'Proto example' }));
+  assert.equal(r.status, 201, r.text);
+  return r.json.order.id;
+}
+const SUCCESS = { 'http/arrival': 201, 'http/arrival_unidentified': 201, 'http/vitals': 201, 'http/note': 201, 'http/order': 201, 'http/allergy': 201, 'http/medication': 201, 'http/problem': 201 };
 const ORDER = ['http/arrival', 'http/triage', 'http/bed', 'http/assignment', 'http/vitals', 'http/note', 'http/status'];
 const TERMINAL = new Set(['departed', 'left_without_being_seen']);
 
@@ -425,6 +445,7 @@ before(async () => {
   ctx.dept = r.json.departments[0].id;
   await loadBoard();
   ctx.encounter = await newEncounter();
+  ctx.order = await newOrder(ctx.encounter);
 });
 
 after(async () => {
@@ -438,7 +459,7 @@ test('HTTP: every invalid example is refused with its code and field, writing no
   const before = PG ? rowCounts() : null;
   for (const r of INDEX.filter((x) => x.schema.startsWith('http/'))) {
     const body = await substitute(r.text, { skipField: r.field });
-    const res = await call('POST', ROUTES[r.schema](ctx.encounter), body);
+    const res = await call('POST', await ROUTES[r.schema](ctx.encounter), body);
     const want = r.code === 'malformed_json' ? 400 : 422;
     const e = res.json && res.json.error;
     if (res.status !== want || !e || e.code !== r.code || e.field !== r.field || e.status !== res.status) {
@@ -467,7 +488,7 @@ test('HTTP: every valid example is accepted', { skip: skipApi }, async () => {
     const enc = terminal(ex) ? await newEncounter() : ctx.encounter;
     const body = await substitute(ex.text, { encounterId: enc });
     const sent = JSON.parse(body);
-    const res = await call('POST', ROUTES[ex.schema](enc), body);
+    const res = await call('POST', await ROUTES[ex.schema](enc, { fresh: true }), body);
     const want = SUCCESS[ex.schema] || 200;
     if (res.status !== want || !res.json || !res.json.encounter || !Number.isInteger(res.json.seq)) {
       failures.push(`${ex.file}: want ${want}, got ${res.status} ${res.text.slice(0, 300)}`);
@@ -521,6 +542,17 @@ test('HTTP: every valid example is accepted', { skip: skipApi }, async () => {
         break;
       case 'http/order':
         check(res.json.order && res.json.order.kind === sent.kind && res.json.order.name === sent.name && res.json.order.status === 'ordered', 'order differs');
+        break;
+      case 'http/arrival_unidentified':
+        ctx.created.push(row.encounter_id);
+        check(row.patient.unidentified === true && /^Trauma-\d{4,}$/.test(row.patient.temp_id) && row.patient.mrn === null, 'not an unidentified patient');
+        break;
+      case 'http/identify':
+        check(row.patient.unidentified === false && row.patient.mrn === sent.patient.mrn, 'patient not identified');
+        break;
+      case 'http/order_status':
+        check(res.json.order && res.json.order.status === sent.status, 'order status differs');
+        if (sent.result && 'value' in sent.result) check(res.json.order.result && res.json.order.result.value === sent.result.value, 'result value differs');
         break;
       case 'http/comment':
         check(row.comment === sent.text, 'comment differs');

@@ -1,0 +1,57 @@
+// unidentified.browser.test.mjs (issue 9 item 15): an unidentified patient on the board, and
+// the merge with the real identity updating the row live.
+//
+// The charge nurse has the board open. Registration registers a trauma arrival nobody can
+// name: the row appears with the server's alias ("Unknown Female Trauma-NNNN") and the mark
+// "UNIDENTIFIED · temp id Trauma-NNNN". Once the identity is known and given, the same row
+// changes live (no reload) to the real name, without the mark.
+// Screenshot: unidentified.png (the board with the unidentified row).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { skipUnlessConfigured, signIn } from './browser_lib.mjs';
+import { startBrowser, wall, waitLive, shot, Patients, watch, LIVE_WITHIN_MS } from './roles_lib.mjs';
+
+const skip = skipUnlessConfigured();
+let browser;
+const problems = [];
+const patients = new Patients();
+
+before(async () => {
+  if (skip) return;
+  await patients.init();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  if (skip) return;
+  await patients.departAll();
+  if (browser) await browser.close();
+});
+
+test('an unidentified patient is marked on the board, and the merge updates the row live', { skip, timeout: 90000 }, async () => {
+  const page = watch(await (await wall(browser)).newPage(), 'board adeyemi', problems);
+  await signIn(page, 'adeyemi', `board.html?department=${patients.departmentId}`);
+  await waitLive(page, 'adeyemi');
+
+  const res = await patients.call('POST', `/departments/${patients.departmentId}/arrivals/unidentified`, { sex: 'female', arrival_mode: 'ambulance', chief_complaint: 'trauma (browser test)' });
+  assert.equal(res.status, 201, JSON.stringify(res.data));
+  const enc = res.data.encounter;
+  patients.created.push(enc.encounter_id);
+  const tempId = enc.patient.temp_id;
+  const row = `tr.enc[data-encounter-id="${enc.encounter_id}"]`;
+  await page.waitForSelector(`${row} .flag-unidentified`, { timeout: LIVE_WITHIN_MS });
+  assert.equal(await page.textContent(`${row} .pt-name`), `Unknown Female ${tempId}`);
+  assert.equal(await page.textContent(`${row} .flag-unidentified`), `UNIDENTIFIED · temp id ${tempId}`);
+  await shot(page, 'unidentified.png');
+
+  const stamp = Date.now().toString(36).toUpperCase();
+  const identified = await patients.call('POST', `/encounters/${enc.encounter_id}/identify`, {
+    patient: { mrn: `WEBID-${stamp}`, family_name: 'Wexford', given_name: `Imogen ${stamp}`, birth_date: '1992-07-08', sex: 'female' },
+  });
+  assert.equal(identified.status, 200, JSON.stringify(identified.data));
+  await page.waitForFunction((sel) => /Wexford/.test(document.querySelector(sel)?.textContent || ''), `${row} .pt-name`, { timeout: LIVE_WITHIN_MS });
+  assert.equal(await page.textContent(`${row} .pt-name`), `Wexford, Imogen ${stamp}`);
+  assert.equal(await page.$(`${row} .flag-unidentified`), null, 'the mark is gone once identified');
+  assert.equal(await page.evaluate(() => location.pathname), '/board.html', 'no reload, no navigation');
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+});
