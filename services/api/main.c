@@ -70,6 +70,9 @@ int main(void)
      * 30 s; Node's fetch: 4 s), so a client never sends a POST on a connection we are just
      * closing (lws's 5 s default made that race real: "other side closed" under load). */
     info.keepalive_timeout = 65;
+    /* Listen only on EDLIVE_LISTEN: see config_listen_is_ipv4 for why IPv6 goes off. */
+    if (config_listen_is_ipv4(info.iface))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
     if (config_str("EDLIVE_TLS_CERT", NULL)) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

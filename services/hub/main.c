@@ -70,6 +70,9 @@ int main(void)
     info.retry_and_idle_policy = &retry;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.max_http_header_pool = 64;
+    /* Listen only on EDLIVE_LISTEN: see config_listen_is_ipv4 for why IPv6 goes off. */
+    if (config_listen_is_ipv4(info.iface))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
     if (config_str("EDLIVE_TLS_CERT", NULL)) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
