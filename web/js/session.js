@@ -9,7 +9,7 @@ import { el, ROLE_LABEL } from './ui.js';
 // a dead button. The server decides.
 const CLINICAL = ['physician', 'nurse', 'charge_nurse'];
 const MATRIX = {
-  'board.read': [...CLINICAL, 'registration'],
+  'board.read': [...CLINICAL, 'registration', 'display'], // display: masked, on wall.html
   'chart.read': CLINICAL,
   'arrival.create': ['charge_nurse', 'registration'],
   'vitals.create': CLINICAL,
