@@ -6,7 +6,7 @@
 import { connectLive, renderBanner } from './live.js';
 import { signedOut, sessionState } from './api.js';
 import { startSession, pickDepartment } from './session.js';
-import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, hhmm, staffName } from './ui.js';
+import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, formatDuration, hhmm, staffName } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 const rows = new Map(); // encounter_id -> masked row
@@ -28,7 +28,7 @@ function render() {
       ...(showsFlags ? [el('td', {}, r.esi ? esiChip(r.esi) : ''), el('td', {}, ...marks)] : []),
       el('td', { text: STATUS_LABEL[r.status] || r.status }),
       el('td', { text: [r.attending, r.nurse].filter(Boolean).map(staffName).join(' · ') }),
-      el('td', { text: r.arrived_at ? since(r.arrived_at) : '' }));
+      el('td', { text: r.arrived_at ? formatDuration(since(r.arrived_at)) : '' }));
   }));
   $('board').hidden = !list.length;
   $('empty').hidden = list.length > 0;
@@ -48,6 +48,11 @@ function applyEvent(msg) {
   render();
 }
 
+// The table's sticky head sits under the top bar, whose height varies with the banner.
+function fitHeader() {
+  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
+}
+
 function showMessage(text) {
   $('message').textContent = text;
   $('message').hidden = !text;
@@ -56,6 +61,7 @@ function showMessage(text) {
 async function start() {
   setInterval(() => { $('clock').textContent = hhmm(new Date()); render(); }, 30_000);
   $('clock').textContent = hhmm(new Date());
+  fitHeader();
   const session = await startSession({ onWait: showMessage });
   // startSession shows the user box and wires a sign-out button when the page has them:
   // this page has neither, on purpose.
@@ -72,6 +78,7 @@ async function start() {
     onEvent: applyEvent,
     onStatus: (s) => {
       renderBanner($('banner'), s);
+      fitHeader();
       $('board').dataset.seq = String(s.seq || 0);
     },
     onError: (err) => {
