@@ -190,7 +190,9 @@ static const char session_sql[] =
     "              THEN ARRAY[a.display_department_id] END, '{}')::text, "
     "coalesce((SELECT array_agg(DISTINCT bg.patient_id) FROM break_glass bg "
     "          WHERE bg.account_id = a.id AND bg.expires_at > now()), '{}')::text, "
-    "s.last_active_at < now() - interval '10 seconds' "
+    "s.last_active_at < now() - interval '10 seconds', s.idle_seconds, "
+    "floor(extract(epoch FROM s.last_active_at + make_interval(secs => s.idle_seconds) - now()))"
+    "::int "
     "FROM session s JOIN account a ON a.id = s.account_id "
     "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now() "
     "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
@@ -223,6 +225,8 @@ static enum access_session_result load_session(PGconn *conn, struct principal *p
     snprintf(p->patients, sizeof p->patients, "%s", PQgetvalue(res, 0, 6));
     /* The idle clock is kept to 10 s: not one row write per request on a busy tablet. */
     touch = touch && PQgetvalue(res, 0, 7)[0] == 't';
+    p->idle_seconds = atoi(PQgetvalue(res, 0, 8));
+    p->idle_remaining_s = touch ? p->idle_seconds : atoi(PQgetvalue(res, 0, 9));
     PQclear(res);
     if (touch) {
         res =

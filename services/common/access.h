@@ -63,6 +63,8 @@ struct principal {
     char patients[512];    /* patients under an active break-glass grant, "{}" */
     unsigned char token_hash[32];
     char source_addr[64];
+    int idle_seconds;     /* this session's idle time-out */
+    int idle_remaining_s; /* seconds until it idles out, as of this request */
 };
 
 /* Settings: EDLIVE_SESSION_IDLE_S (default 900) and EDLIVE_SESSION_MAX_S (43200). */
