@@ -46,7 +46,7 @@ test('a minute before the idle time-out the board warns; "Stay signed in" keeps 
   assert.match(await page.textContent('#idle-text'), /signs out and clears in \d+ s/);
   await page.waitForTimeout(1500); // the server records activity at most every 10 s
   await page.click('#idle-stay');
-  await page.waitForSelector('#idle-warning[hidden]', { timeout: 5000 });
+  await page.waitForSelector('#idle-warning', { state: 'hidden', timeout: 5000 });
   assert.match(new URL(page.url()).pathname, /board\.html$/);
   await context.close();
 });
