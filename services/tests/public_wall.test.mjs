@@ -90,8 +90,13 @@ test('wall_shows_flags (edlivectl department set) puts the ESI, isolation and al
   const ws = await openSocket(ctx.wall.token);
   try {
     ws.subscribe('board', ctx.demo);
-    const snap = await ws.waitFor((f) => f.type === 'snapshot', 'the wall snapshot');
-    const row = snap.board.encounters.find((e) => e.encounter_id === enc);
+    await ws.waitFor((f) => f.type === 'snapshot', 'the wall snapshot');
+    // The snapshot may predate the last marks (the hub gets events a moment after the REST
+    // answer): the row as the wall now has it is the latest of the snapshot and its events.
+    const current = () => ws.frames.map((f) => (f.type === 'snapshot' ? f.board.encounters.find((e) => e.encounter_id === enc)
+      : f.type === 'event' && f.encounter_id === enc ? f.payload.encounter : null)).filter(Boolean).at(-1);
+    for (const deadline = Date.now() + 8000; current()?.isolation !== 'contact' && Date.now() < deadline;) await sleep(25);
+    const row = current();
     assert.equal(row.esi, 2);
     assert.equal(row.isolation, 'contact');
     assert.equal(row.has_allergies, false);
