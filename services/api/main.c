@@ -63,10 +63,6 @@ int main(void)
     memset(&info, 0, sizeof info);
     info.port = config_port("EDLIVE_API_PORT", 8481);
     info.iface = config_str("EDLIVE_LISTEN", "127.0.0.1");
-    /* lws 4.1.6 built with IPv6 binds an IPv4 iface to every address ("*"), answering on all
-     * interfaces (lws issue #2290): an IPv4 address listens on IPv4 only, and on that address. */
-    if (!strchr(info.iface, ':'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.protocols = protocols;
     info.user = &app;
     info.max_http_header_pool = 64;
@@ -74,6 +70,9 @@ int main(void)
      * 30 s; Node's fetch: 4 s), so a client never sends a POST on a connection we are just
      * closing (lws's 5 s default made that race real: "other side closed" under load). */
     info.keepalive_timeout = 65;
+    /* Listen only on EDLIVE_LISTEN: see config_listen_is_ipv4 for why IPv6 goes off. */
+    if (config_listen_is_ipv4(info.iface))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
     if (config_str("EDLIVE_TLS_CERT", NULL)) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -49,8 +49,8 @@ static const struct route routes[] = {
      200},
     {ROUTE_GET, "/api/v1/departments", NULL, false, ANY_SIGNED_IN, "board", NULL, NULL, departments,
      200},
-    {ROUTE_GET, "/api/v1/departments/:id/board", NULL, false, ACT_BOARD_READ, "board", store_board,
-     NULL, NULL, 200},
+    {ROUTE_GET, "/api/v1/departments/:id/board", NULL, false, ACT_BOARD_READ, "board",
+     store_board_for, NULL, NULL, 200},
     {ROUTE_POST, "/api/v1/departments/:id/arrivals", "http/arrival", false, ACT_ARRIVAL,
      "encounter", NULL, store_arrival, NULL, 201},
     /* Issue 9 item 15: a patient nobody can name yet, and later their identity (a merge). */
@@ -232,10 +232,14 @@ static bool session_info(struct api *app, const struct request *req, struct prin
     (void)body;
     if (!depts)
         return false;
-    out->reply = json_pack("{s:s,s:s,s:I,s:b,s:o,s:i}", "username", who->username, "role",
-                           who->role, "staff_id", (json_int_t)who->staff_id, "mfa", who->mfa,
-                           "departments", json_incref(json_object_get(depts, "departments")),
-                           "idle_timeout_s", access_idle_seconds());
+    /* The page warns a minute before the idle time-out and blanks itself at it (issue 9
+     * item 12): it needs this session's own time-out and what is left of it. */
+    out->reply =
+        json_pack("{s:s,s:s,s:I,s:b,s:o,s:i,s:i}", "username", who->username, "role", who->role,
+                  "staff_id", (json_int_t)who->staff_id, "mfa", who->mfa, "departments",
+                  json_incref(json_object_get(depts, "departments")), "idle_timeout_s",
+                  who->idle_seconds > 0 ? who->idle_seconds : access_idle_seconds(),
+                  "idle_remaining_s", who->idle_remaining_s);
     json_decref(depts);
     return true;
 }

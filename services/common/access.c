@@ -21,6 +21,7 @@
 #define REG    ROLE_REGISTRATION
 #define ADMIN  ROLE_ADMIN
 #define SVC    ROLE_SERVICE
+#define WALL   ROLE_DISPLAY
 
 /* The permission matrix: deny by default; proto/README.md "Permissions" states the same.
  * Triage (ESI) is a nursing assessment, so nurses triage as well as physicians.
@@ -28,9 +29,10 @@
  * themself (checked where the body is known, in ed-api). Admins read no chart.
  * Issue 5: the NEWS2 SpO2 scale 2 is prescribed by a clinician (RCP, ed-domain.md 3.2) and
  * diagnoses are coded by the physician; beds are cleaned on a nurse's or the charge nurse's
- * word; only the charge nurse sets the alert thresholds. */
+ * word; only the charge nurse sets the alert thresholds.
+ * Issue 9: a display account (the public wall) reads the board and nothing else. */
 static const unsigned matrix[ACT_COUNT] = {
-    [ACT_BOARD_READ] = PHYS | NURSE | CHARGE | REG,
+    [ACT_BOARD_READ] = PHYS | NURSE | CHARGE | REG | WALL, /* a wall: masked (board_mask.c) */
     [ACT_CHART_READ] = PHYS | NURSE | CHARGE,
     [ACT_ARRIVAL] = REG | CHARGE | SVC,
     [ACT_TRIAGE] = PHYS | NURSE | CHARGE,
@@ -85,6 +87,7 @@ static const struct {
 } role_names[] = {
     {"physician", ROLE_PHYSICIAN},       {"nurse", ROLE_NURSE}, {"charge_nurse", ROLE_CHARGE_NURSE},
     {"registration", ROLE_REGISTRATION}, {"admin", ROLE_ADMIN}, {"service", ROLE_SERVICE},
+    {"display", ROLE_DISPLAY},
 };
 
 int access_idle_seconds(void)
@@ -182,10 +185,14 @@ static void parse_roles(const char *text, struct principal *p)
 static const char session_sql[] =
     "SELECT a.id, coalesce(a.staff_id, 0), a.username, a.roles::text, s.mfa, "
     "coalesce((SELECT array_agg(sd.department_id ORDER BY sd.department_id) "
-    "          FROM staff_department sd WHERE sd.staff_id = a.staff_id), '{}')::text, "
+    "          FROM staff_department sd WHERE sd.staff_id = a.staff_id), "
+    "         CASE WHEN a.display_department_id IS NOT NULL "
+    "              THEN ARRAY[a.display_department_id] END, '{}')::text, "
     "coalesce((SELECT array_agg(DISTINCT bg.patient_id) FROM break_glass bg "
     "          WHERE bg.account_id = a.id AND bg.expires_at > now()), '{}')::text, "
-    "s.last_active_at < now() - interval '10 seconds' "
+    "s.last_active_at < now() - interval '10 seconds', s.idle_seconds, "
+    "floor(extract(epoch FROM s.last_active_at + make_interval(secs => s.idle_seconds) - now()))"
+    "::int "
     "FROM session s JOIN account a ON a.id = s.account_id "
     "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now() "
     "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
@@ -218,6 +225,8 @@ static enum access_session_result load_session(PGconn *conn, struct principal *p
     snprintf(p->patients, sizeof p->patients, "%s", PQgetvalue(res, 0, 6));
     /* The idle clock is kept to 10 s: not one row write per request on a busy tablet. */
     touch = touch && PQgetvalue(res, 0, 7)[0] == 't';
+    p->idle_seconds = atoi(PQgetvalue(res, 0, 8));
+    p->idle_remaining_s = touch ? p->idle_seconds : atoi(PQgetvalue(res, 0, 9));
     PQclear(res);
     if (touch) {
         res =
@@ -251,9 +260,15 @@ enum access_session_result access_session_check(PGconn *conn, struct principal *
 bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live)
 {
     static const char sql[] =
-        "SELECT encode(s.token_hash, 'hex') FROM session s JOIN account a ON a.id = s.account_id "
-        "WHERE s.token_hash = ANY($1::bytea[]) AND s.revoked_at IS NULL AND s.expires_at > now() "
-        "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
+        "WITH alive AS (SELECT s.token_hash, 'display' = ANY(a.roles) AS wall "
+        "  FROM session s JOIN account a ON a.id = s.account_id "
+        "  WHERE s.token_hash = ANY($1::bytea[]) AND s.revoked_at IS NULL "
+        "  AND s.expires_at > now() "
+        "  AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() "
+        "  AND NOT a.disabled), "
+        "kept AS (UPDATE session s SET last_active_at = now() FROM alive "
+        "  WHERE alive.wall AND s.token_hash = alive.token_hash) "
+        "SELECT encode(token_hash, 'hex') FROM alive";
     /* {"\\x<64 hex>",...}: each element 70 bytes */
     char *array = malloc(3 + n * 72);
     char *p = array, hex[65];

@@ -21,6 +21,7 @@ enum access_role {
     ROLE_REGISTRATION = 1 << 3,
     ROLE_ADMIN = 1 << 4,
     ROLE_SERVICE = 1 << 5,
+    ROLE_DISPLAY = 1 << 6, /* a public wall: the masked board of one department, nothing else */
 };
 
 /* Every action a route or topic performs; the matrix in access.c says who may. */
@@ -62,6 +63,8 @@ struct principal {
     char patients[512];    /* patients under an active break-glass grant, "{}" */
     unsigned char token_hash[32];
     char source_addr[64];
+    int idle_seconds;     /* this session's idle time-out */
+    int idle_remaining_s; /* seconds until it idles out, as of this request */
 };
 
 /* Settings: EDLIVE_SESSION_IDLE_S (default 900) and EDLIVE_SESSION_MAX_S (43200). */
@@ -119,7 +122,9 @@ bool access_account_set_disabled(PGconn *conn, const struct principal *admin, lo
                                  bool disabled, struct ed_error *err);
 
 /* Batch check of many sessions in one query: live[i] is set to whether the session with
- * hashes[i] (SHA-256, 32 bytes each) is still valid. False on database error. */
+ * hashes[i] (SHA-256, 32 bytes each) is still valid. The live sessions of display accounts
+ * are touched at the same time: a wall whose socket is open does not time out (ed-hub calls
+ * this every few seconds); a clinician's socket is not activity. False on database error. */
 bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live);
 
 /* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +67,11 @@ int config_int(const char *name, int fallback, int min, int max)
         exit(2);
     }
     return (int)n;
+}
+
+int config_listen_is_ipv4(const char *iface)
+{
+    struct in_addr addr;
+
+    return iface && inet_pton(AF_INET, iface, &addr) == 1;
 }

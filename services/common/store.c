@@ -3,6 +3,7 @@
  * Writes follow one shape: begin_on_encounter() locks the encounter row, the route's checks
  * and change run, commit_event() appends the event, reads back its frame and commits. */
 #include "store.h"
+#include "board_mask.h"
 #include "store_internal.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "board_mask.h"
 #include "ews.h"
 #include "log.h"
 #include "news2.h"
@@ -205,6 +207,34 @@ json_t *store_board(PGconn *conn, const struct principal *who, long long departm
 
     return read_audited(conn, who, sql, department_id, "board.read", "board", "no such department",
                         err);
+}
+
+json_t *store_board_for(PGconn *conn, const struct principal *who, long long department_id,
+                        struct ed_error *err)
+{
+    json_t *board = store_board(conn, who, department_id, err), *masked;
+    char idbuf[24];
+    const char *params[1];
+    PGresult *res;
+    bool shows_flags;
+
+    if (!board || !who || !(who->roles & ROLE_DISPLAY))
+        return board;
+    params[0] = pg_int_param(idbuf, department_id);
+    res = pg_query(conn, "SELECT wall_shows_flags FROM department WHERE id = $1", 1, params);
+    if (!pg_ok(conn, res, "wall_shows_flags") || PQntuples(res) != 1) {
+        PQclear(res);
+        json_decref(board);
+        db_error(conn, err);
+        return NULL;
+    }
+    shows_flags = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    masked = board_mask_board(board, shows_flags);
+    json_decref(board);
+    if (!masked)
+        ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+    return masked;
 }
 
 json_t *store_chart(PGconn *conn, const struct principal *who, long long encounter_id,

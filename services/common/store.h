@@ -35,6 +35,10 @@ void store_write_clear(struct store_write *w);
 json_t *store_departments(PGconn *conn, const struct principal *who, struct ed_error *err);
 json_t *store_board(PGconn *conn, const struct principal *who, long long department_id,
                     struct ed_error *err);
+/* The board as who may see it: store_board, masked to initials for a display session (the
+ * public wall, board_mask.h) following the department's wall_shows_flags. */
+json_t *store_board_for(PGconn *conn, const struct principal *who, long long department_id,
+                        struct ed_error *err);
 json_t *store_chart(PGconn *conn, const struct principal *who, long long encounter_id,
                     struct ed_error *err);
 

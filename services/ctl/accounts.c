@@ -55,6 +55,39 @@ bool ctl_account_create(PGconn *conn, const char *username, const char *password
     return ok;
 }
 
+bool ctl_display_account_create(PGconn *conn, const char *username, const char *password,
+                                long long department_id)
+{
+    /* A public wall: no staff member, one department (sql/migrations/0009_display.sql). */
+    static const char sql[] =
+        "INSERT INTO account (username, roles, display_department_id, password_hash) "
+        "SELECT $1, '{display}', d.id, $3 FROM department d WHERE d.id = $2 "
+        "ON CONFLICT (username) DO NOTHING RETURNING id";
+    char hash[AUTH_HASH_MAX], deptbuf[24];
+    const char *params[3];
+    PGresult *res;
+    bool ok;
+
+    if (!auth_password_hash(password, hash, sizeof hash)) {
+        log_error("password hashing failed");
+        return false;
+    }
+    params[0] = username;
+    params[1] = pg_int_param(deptbuf, department_id);
+    params[2] = hash;
+    res = pg_query(conn, sql, 3, params);
+    ok = pg_ok(conn, res, "create display account");
+    if (!ok)
+        fprintf(stderr, "edlivectl: %s", PQresultErrorMessage(res));
+    else if (PQntuples(res) != 1) {
+        fprintf(stderr, "edlivectl: no department %lld, or the username %s is taken\n",
+                department_id, username);
+        ok = false;
+    }
+    PQclear(res);
+    return ok;
+}
+
 /* Reads one line (a password) from stdin without its newline. */
 static bool read_secret_line(char *buf, size_t cap)
 {
@@ -74,6 +107,18 @@ int ctl_user(PGconn *conn, int argc, char **argv)
         if (!read_secret_line(password, sizeof password)) {
             fprintf(stderr, "edlivectl: give the password on standard input\n");
             return 2;
+        }
+        if (!strcmp(argv[2], "display")) {
+            /* user add <username> display <department_id>: a public wall */
+            if (argc != 4 || atoll(argv[3]) <= 0) {
+                fprintf(stderr, "edlivectl: a display account needs its department id: "
+                                "user add <username> display <department_id>\n");
+                return 2;
+            }
+            if (!ctl_display_account_create(conn, argv[1], password, atoll(argv[3])))
+                return 1;
+            printf("display account %s created for department %s\n", argv[1], argv[3]);
+            return 0;
         }
         snprintf(roles, sizeof roles, "{%s}", argv[2]);
         if (strstr(argv[2], "admin") && !new_totp_secret(secret))
@@ -129,6 +174,7 @@ int ctl_user(PGconn *conn, int argc, char **argv)
         return ok ? 0 : 1;
     }
     fprintf(stderr, "usage: edlivectl user add <username> <role[,role]> [staff_id] < password\n"
+                    "       edlivectl user add <username> display <department_id> < password\n"
                     "       edlivectl user totp <username>\n"
                     "       edlivectl user disable|enable <username>\n");
     return 2;

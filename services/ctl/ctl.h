@@ -15,5 +15,11 @@ int ctl_user(PGconn *conn, int argc, char **argv);
 /* Creates an account (no-op when the username exists). roles: "{physician}". */
 bool ctl_account_create(PGconn *conn, const char *username, const char *password, const char *roles,
                         long long staff_id, const char *totp_secret);
+/* A display account (the public wall of department_id); false with a message on error. */
+bool ctl_display_account_create(PGconn *conn, const char *username, const char *password,
+                                long long department_id);
+
+/* `department set <department-id> <key> <value>` (department.c). */
+int ctl_department(PGconn *conn, int argc, char **argv);
 
 #endif

@@ -12,9 +12,10 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: edlivectl migrate | seed-demo | audit verify | user ...\n"
-                    "  EDLIVE_PG      libpq connection string (default dbname=edlive)\n"
-                    "  EDLIVE_SQL_DIR folder with migrations/ (default: the source tree's sql/)\n");
+    fprintf(stderr,
+            "usage: edlivectl migrate | seed-demo | audit verify | user ... | department set ...\n"
+            "  EDLIVE_PG      libpq connection string (default dbname=edlive)\n"
+            "  EDLIVE_SQL_DIR folder with migrations/ (default: the source tree's sql/)\n");
     return 2;
 }
 
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         rc = ctl_audit_verify(conn);
     else if (!strcmp(argv[1], "user"))
         rc = ctl_user(conn, argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "department"))
+        rc = ctl_department(conn, argc - 2, argv + 2);
     else
         rc = usage();
     PQfinish(conn);

@@ -1104,12 +1104,15 @@ int ctl_seed_demo(PGconn *conn)
     }
     PQclear(res);
 
+    long long main_dept = 0;
     for (size_t d = 0; d < COUNT(demo_departments); d++) {
         const struct demo_department *dd = &demo_departments[d];
         long long staff_ids[16];
         long long dept = seed_reference(conn, dd, staff_ids, password);
         if (!dept)
             return 1;
+        if (!main_dept)
+            main_dept = dept;
         long long enc;
         if (dd->encounters == demo && !seed_history(conn, dept))
             return 1;
@@ -1124,11 +1127,15 @@ int ctl_seed_demo(PGconn *conn)
         printf("demo department %s seeded: id %lld, %zu beds, %zu staff, %zu encounters\n",
                dd->code, dept, dd->nbeds, dd->nstaff, dd->nencounters);
     }
+    /* The public wall of the main demo ED (issue 9 item 11): masked board only. */
+    if (!ctl_display_account_create(conn, "wall", password, main_dept))
+        return 1;
     if (!ctl_account_create(conn, "admin", password, "{admin}", 0, admin_secret))
         return 1;
     printf("demo accounts, password \"%s\": dr.lopez dr.chen dr.bello (physicians), patel kim "
            "eriksen novak (nurses), adeyemi (charge nurse), moreau (registration); children's "
-           "ED: dr.rahman, duarte, asante (charge); admin (TOTP secret %s)\n",
+           "ED: dr.rahman, duarte, asante (charge); wall (display: the public wall, masked); admin "
+           "(TOTP secret %s)\n",
            password, admin_secret);
     return 0;
 }

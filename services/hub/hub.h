@@ -28,6 +28,8 @@
 struct hub_frame {
     long long seq;
     long long encounter_id;
+    struct hub_frame *wall; /* the same event masked for display sessions (board_mask.h),
+                               encoded once for every wall; NULL in a wall frame itself */
     size_t len;
     unsigned char data[];
 };
@@ -46,6 +48,9 @@ struct hub_department {
     char *board_cache; /* the board's snapshot frame (JSON) at board_cache_seq, or NULL */
     size_t board_cache_len;
     long long board_cache_seq;
+    char *wall_cache; /* the same snapshot masked for display sessions, or NULL */
+    size_t wall_cache_len;
+    bool wall_shows_flags; /* department.wall_shows_flags, read with the tops */
 };
 
 struct hub_client;
@@ -88,9 +93,10 @@ struct hub_frame *hub_department_frame(struct hub_department *d, long long seq);
 void hub_department_free(struct hub_department *d);
 
 /* hub_board.c */
-/* Makes d->board_cache the board snapshot frame at d->top (or later): from memory when the
- * held board can be brought forward with the ring, else read from PostgreSQL (audited as
- * who's read; *read_from_pg says so). False with err when the record cannot be reached. */
+/* Makes d->board_cache (and its masked twin d->wall_cache) the board snapshot frame at d->top (or
+ * later): from memory when the held board can be brought forward with the ring, else read from
+ * PostgreSQL (audited as who's read; *read_from_pg says so). False with err when the record cannot
+ * be reached. */
 bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct principal *who,
                         bool *read_from_pg, struct ed_error *err);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board_mask.h"
 #include "hub.h"
 #include "log.h"
 #include "store.h"
@@ -174,20 +175,37 @@ static bool bring_forward(struct hub *hub, struct hub_department *d)
     return true;
 }
 
-/* Encodes d's board as a snapshot frame, kept as d->board_cache. */
-static bool encode(struct hub_department *d)
+/* One snapshot frame of board (stolen) at d->board_seq, as JSON text. */
+static char *snapshot_text(const struct hub_department *d, json_t *board)
 {
-    json_t *frame =
-        json_pack("{s:s,s:s,s:I,s:I,s:O}", "type", "snapshot", "topic", "board", "department_id",
-                  (json_int_t)d->id, "seq", (json_int_t)d->board_seq, "board", d->board);
+    json_t *frame = board ? json_pack("{s:s,s:s,s:I,s:I,s:o}", "type", "snapshot", "topic", "board",
+                                      "department_id", (json_int_t)d->id, "seq",
+                                      (json_int_t)d->board_seq, "board", board)
+                          : NULL;
     char *text = frame ? json_dumps(frame, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 
     json_decref(frame);
-    if (!text)
+    return text;
+}
+
+/* Encodes d's board as a snapshot frame, kept as d->board_cache, and the wall's masked one
+ * (board_mask.h) as d->wall_cache: each encoded once per seq for every client of its kind. */
+static bool encode(struct hub_department *d)
+{
+    char *text = snapshot_text(d, json_incref(d->board));
+    char *wall = snapshot_text(d, board_mask_board(d->board, d->wall_shows_flags));
+
+    if (!text || !wall) {
+        free(text);
+        free(wall);
         return false;
+    }
     free(d->board_cache);
     d->board_cache = text;
     d->board_cache_len = strlen(text);
+    free(d->wall_cache);
+    d->wall_cache = wall;
+    d->wall_cache_len = strlen(wall);
     d->board_cache_seq = d->board_seq;
     return true;
 }

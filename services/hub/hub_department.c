@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board_mask.h"
 #include "hub.h"
 #include "log.h"
 #include "pg.h"
@@ -27,21 +28,45 @@ struct hub_frame *hub_department_frame(struct hub_department *d, long long seq)
     return f && f->seq == seq ? f : NULL;
 }
 
-static void append(struct hub_department *d, long long seq, long long encounter_id,
-                   const char *json, size_t len)
+static struct hub_frame *new_frame(long long seq, long long encounter_id, const char *json,
+                                   size_t len)
 {
-    struct hub_frame **slot = &d->ring[seq % HUB_RING_SIZE];
     struct hub_frame *f = malloc(sizeof *f + LWS_PRE + len);
 
     if (!f) {
-        log_error("out of memory for dept %lld seq %lld", d->id, seq);
+        log_error("out of memory for seq %lld", seq);
         abort();
     }
     f->seq = seq;
     f->encounter_id = encounter_id;
+    f->wall = NULL;
     f->len = len;
     memcpy(f->data + LWS_PRE, json, len);
-    free(*slot);
+    return f;
+}
+
+static void free_frame(struct hub_frame *f)
+{
+    if (f)
+        free(f->wall);
+    free(f);
+}
+
+static void append(struct hub_department *d, long long seq, long long encounter_id,
+                   const char *json, size_t len)
+{
+    struct hub_frame **slot = &d->ring[seq % HUB_RING_SIZE];
+    struct hub_frame *f = new_frame(seq, encounter_id, json, len);
+    size_t wall_len = 0;
+    /* The wall's variant is encoded here, once, like the frame itself. */
+    char *wall = board_mask_event(json, len, d->wall_shows_flags, &wall_len);
+
+    if (wall)
+        f->wall = new_frame(seq, encounter_id, wall, wall_len);
+    else
+        log_error("dept %lld seq %lld: event not masked; display sessions skip it", d->id, seq);
+    free(wall);
+    free_frame(*slot);
     *slot = f;
     if (d->first > d->top)
         d->first = seq; /* the ring was empty */
@@ -115,8 +140,10 @@ bool hub_departments_refresh(struct hub *hub)
 
     if (!pg_ensure(hub->pg))
         return false;
-    res =
-        pg_query(hub->pg, "SELECT department_id, last_seq FROM department_seq ORDER BY 1", 0, NULL);
+    res = pg_query(hub->pg,
+                   "SELECT s.department_id, s.last_seq, d.wall_shows_flags FROM department_seq s "
+                   "JOIN department d ON d.id = s.department_id ORDER BY 1",
+                   0, NULL);
     if (!pg_ok(hub->pg, res, "department tops")) {
         PQclear(res);
         return false;
@@ -141,6 +168,15 @@ bool hub_departments_refresh(struct hub *hub)
             d->first = d->top + 1;
             hub_feed_follow(hub->feed, id, pg_top);
         }
+        if (d->wall_shows_flags != (PQgetvalue(res, i, 2)[0] == 't')) {
+            /* The wall's next snapshot follows the new setting (events already held keep
+             * the masking they were encoded with). */
+            d->wall_shows_flags = !d->wall_shows_flags;
+            free(d->board_cache);
+            d->board_cache = NULL;
+            free(d->wall_cache);
+            d->wall_cache = NULL;
+        }
         if (pg_top > d->top)
             hub_department_catch_up(hub, d, pg_top);
     }
@@ -151,8 +187,9 @@ bool hub_departments_refresh(struct hub *hub)
 void hub_department_free(struct hub_department *d)
 {
     for (int i = 0; i < HUB_RING_SIZE; i++)
-        free(d->ring[i]);
+        free_frame(d->ring[i]);
     free(d->board_cache);
+    free(d->wall_cache);
     json_decref(d->board);
     memset(d, 0, sizeof *d);
 }

@@ -55,6 +55,13 @@ struct hub_client {
 
 static void end_session(struct hub_client *c);
 
+/* A display session (the public wall) is sent only the masked variants of snapshots and
+ * events (board_mask.h); it cannot follow a chart (the access matrix). */
+static bool is_wall(const struct hub_client *c)
+{
+    return c->who && (c->who->roles & ROLE_DISPLAY);
+}
+
 static struct hub *hub_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
@@ -137,6 +144,9 @@ static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct h
                                        "success", false, NULL, c->who->source_addr))
         return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
     s->next_seq = d->board_cache_seq + 1;
+    if (is_wall(c))
+        return queue_text(c, d->wall_cache, d->wall_cache_len) ||
+               ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
     return queue_text(c, d->board_cache, d->board_cache_len) ||
            ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
 }
@@ -438,7 +448,14 @@ static int write_one(struct hub *hub, struct hub_client *c, struct lws *wsi)
         f = next_event(hub, c, s);
         if (!f)
             continue;
-        if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
+        if (is_wall(c)) {
+            if (!f->wall) { /* never the unmasked frame: the wall's gap check resubscribes */
+                s->next_seq = f->seq + 1;
+                continue;
+            }
+            if (lws_write(wsi, f->wall->data + LWS_PRE, f->wall->len, LWS_WRITE_TEXT) < 0)
+                return -1;
+        } else if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
             return -1;
         c->last_write = lws_now_usecs();
         s->next_seq = f->seq + 1;

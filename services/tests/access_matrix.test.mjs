@@ -16,8 +16,9 @@ const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_HUB_URL', 'EDLIVE_PG', 'EDLIVE_
 const OWNER = env.EDLIVE_PG_OWNER;
 const NO_SUCH_ID = 2000000001;
 
-// One demo user per role (Demo ED, except the admin, who belongs to no department).
-const USERS = { physician: 'dr.lopez', nurse: 'patel', charge_nurse: 'adeyemi', registration: 'moreau', admin: 'admin' };
+// One demo user per role (Demo ED, except the admin, who belongs to no department; `wall` is the
+// Demo ED's public wall, issue 9 item 11).
+const USERS = { physician: 'dr.lopez', nurse: 'patel', charge_nurse: 'adeyemi', registration: 'moreau', admin: 'admin', display: 'wall' };
 const ROLES = Object.keys(USERS);
 const CLINICAL = ['physician', 'nurse', 'charge_nurse'];
 const EVERYONE = ROLES;
@@ -29,7 +30,7 @@ const MATRIX = [
   ['POST /session',                             EVERYONE],
   ['GET /session',                              EVERYONE],
   ['GET /departments',                          EVERYONE],
-  ['GET /departments/{demo}/board',             ['physician', 'nurse', 'charge_nurse', 'registration']],
+  ['GET /departments/{demo}/board',             ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['POST /departments/{demo}/arrivals',         ['charge_nurse', 'registration']],
   ['GET /encounters/{enc}',                     CLINICAL],
   ['POST /encounters/{enc}/triage',             CLINICAL],
@@ -59,7 +60,7 @@ const MATRIX = [
   ['POST /accounts',                            ['admin']],
   ['POST /accounts/{account}/disabled',         ['admin']],
   ['DELETE /session',                           EVERYONE],
-  ['WS board {demo}',                           ['physician', 'nurse', 'charge_nurse', 'registration']],
+  ['WS board {demo}',                           ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['WS chart {enc}',                            CLINICAL],
 ];
 
@@ -340,5 +341,20 @@ test("another department's encounter or board is 404, exactly like an id that do
     assert.equal(frame.type, 'error', `${api.username} subscribes to ${topic} ${id}: ${raw}`);
     assert.equal(frame.code, 'not_found', raw);
     for (const s of [secrets.family, secrets.given, secrets.mrn, secrets.complaint]) assert.ok(!raw.includes(s), raw);
+  }
+});
+
+test('the public wall (display role) reads the board masked: initials, no name, MRN or birth date', async () => {
+  const rest = await ctx.api.display.get(`/departments/${ctx.demo}/board`);
+  assert.equal(rest.status, 200, rest.text);
+  const ws = await wsAttempt(ctx.api.display.token, 'board', ctx.demo);
+  assert.equal(ws.status, 200, ws.text);
+  for (const [what, board] of [['REST', rest.json], ['WebSocket', ws.json.board]]) {
+    const row = board.encounters.find((e) => e.encounter_id === ctx.enc);
+    assert.ok(row, `${what}: the wall lists the new arrival`);
+    assert.deepEqual(row.patient, { initials: 'YQ' }, `${what}: the patient is initials only`);
+    for (const s of [...ctx.secretsOfTarget, '1972-04-09']) {
+      assert.ok(!JSON.stringify(board).includes(s), `${what}: the wall's board carries ${s}`);
+    }
   }
 });

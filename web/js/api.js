@@ -33,6 +33,8 @@ async function call(method, path, body, { ifMatch = null, idempotencyKey = null 
   } catch {
     data = null;
   }
+  // Any answer but 401 means the server saw this session: a REST request is activity.
+  if (res.status !== 401) for (const fn of activityHooks) fn(method, path, data);
   // Not signed in, or the session ended: clear the screen and go to sign-in. (A 401 that is
   // about a code, e.g. totp_invalid at break-glass, is an answer for the form, not a sign-out.)
   const code401 = res.status === 401 && data && data.error ? data.error.code : null;
@@ -63,6 +65,13 @@ export function newIdempotencyKey() {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 }
 export const apiDelete = (path) => call('DELETE', path);
+
+// Called after every REST answer that was not 401 (the server counted it as activity), with
+// (method, path, data): session.js keeps the idle deadline from it.
+const activityHooks = [];
+export function onActivity(fn) {
+  activityHooks.push(fn);
+}
 
 // Called when the session is over, before the page is blanked (pages close their live
 // connections here so that nothing more arrives).

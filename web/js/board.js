@@ -696,6 +696,11 @@ function noBoard(text, opts) {
 
 async function start() {
   session = await startSession({ onWait: showMessage });
+  // A display account (the public wall) has its own page, with nothing to unmask or sign out.
+  if (session.role === 'display') {
+    location.replace('wall.html');
+    return;
+  }
   fitHeader();
   const refusal = noAccessText(session, 'board.read');
   if (refusal) {

@@ -32,7 +32,8 @@ form.addEventListener('submit', async (event) => {
   button.disabled = false;
   if (res.ok) {
     form.password.value = '';
-    location.replace(nextPage());
+    // A display account (the public wall) only ever shows the wall page.
+    location.replace(res.data && res.data.role === 'display' ? 'wall.html' : nextPage());
     return;
   }
   const code = res.error && res.error.code;

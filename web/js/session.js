@@ -2,14 +2,14 @@
 // session.js: who is signed in, what their role may do, and the user box in the top bar.
 // Every page starts with startSession(): GET /api/v1/session, or the sign-in page on 401.
 // The session itself is the HttpOnly cookie; what we learn about it lives in variables only.
-import { apiGet, signOut, signedOut } from './api.js';
+import { apiGet, signOut, signedOut, onActivity } from './api.js';
 import { el, ROLE_LABEL } from './ui.js';
 
 // The contract's permission matrix (proto/README.md), for the UI only: it hides what would be
 // a dead button. The server decides.
 const CLINICAL = ['physician', 'nurse', 'charge_nurse'];
 const MATRIX = {
-  'board.read': [...CLINICAL, 'registration'],
+  'board.read': [...CLINICAL, 'registration', 'display'], // display: masked, on wall.html
   'chart.read': CLINICAL,
   'arrival.create': ['charge_nurse', 'registration'],
   'vitals.create': CLINICAL,
@@ -50,6 +50,8 @@ export async function startSession({ onWait = () => {} } = {}) {
     if (res.ok && res.data && typeof res.data.role === 'string') {
       onWait('');
       showUser(res.data);
+      // A clinician's screen signs out when idle; a public wall stays (ed-hub keeps it).
+      if (res.data.role !== 'display') watchIdle(res.data);
       return res.data;
     }
     if (res.status === 401) {
@@ -59,6 +61,62 @@ export async function startSession({ onWait = () => {} } = {}) {
     onWait(`Cannot check your sign-in: ${res.error ? res.error.message : 'no answer'}. Retrying…`);
     await delay(Math.min(15000, 1000 * 2 ** attempt));
   }
+}
+
+// ---- idle time-out (issue 9 item 12) ----
+// Only REST requests are activity (WebSocket traffic is not). The page keeps the session's
+// idle deadline: GET /session says what is left (idle_remaining_s); any other answer moves it
+// to now + idle_timeout_s - 10 s (the server records activity at most every 10 s). A minute
+// before it, a warning with "Stay signed in" (a GET /session, which is activity); at it, the
+// page blanks every patient detail and goes to sign-in.
+export const IDLE_WARN_S = 60;
+const TOUCH_GRAIN_MS = 10_000;
+let idleDeadline = Infinity;
+
+function watchIdle(session) {
+  const idleMs = Math.max(1, Number(session.idle_timeout_s) || 900) * 1000;
+  const fromSession = (data) => {
+    if (data && Number.isFinite(data.idle_remaining_s)) idleDeadline = Date.now() + data.idle_remaining_s * 1000;
+  };
+  fromSession(session);
+  onActivity((method, path, data) => {
+    if (method === 'GET' && path === '/session') fromSession(data);
+    else idleDeadline = Math.max(idleDeadline, Date.now() + idleMs - TOUCH_GRAIN_MS);
+  });
+  const tick = () => {
+    const left = idleDeadline - Date.now();
+    if (left <= 0) {
+      clearInterval(timer);
+      signedOut('ended');
+      return;
+    }
+    showIdleWarning(left <= IDLE_WARN_S * 1000 ? Math.ceil(left / 1000) : null);
+  };
+  const timer = setInterval(tick, 1000);
+  tick();
+}
+
+// The warning bar: seconds left, or null to hide it.
+function showIdleWarning(secondsLeft) {
+  let bar = document.getElementById('idle-warning');
+  if (secondsLeft === null) {
+    if (bar) bar.hidden = true;
+    return;
+  }
+  if (!bar) {
+    const stay = el('button', { type: 'button', id: 'idle-stay', text: 'Stay signed in' });
+    stay.addEventListener('click', async () => {
+      stay.disabled = true;
+      await apiGet('/session'); // activity: the server moves the deadline, and tells us
+      stay.disabled = false;
+    });
+    bar = el('div', { id: 'idle-warning', className: 'idle-warning', attrs: { role: 'alert' } },
+      el('span', { id: 'idle-text' }), stay);
+    document.body.prepend(bar);
+  }
+  bar.querySelector('#idle-text').textContent =
+    `No activity: for privacy this screen signs out and clears in ${secondsLeft} s. `;
+  bar.hidden = false;
 }
 
 // The user box: "dr.lopez · Physician [Sign out]".

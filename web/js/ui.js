@@ -56,6 +56,7 @@ export const ROLE_LABEL = {
   registration: 'Registration',
   admin: 'Administrator',
   service: 'Service',
+  display: 'Public wall',
 };
 
 export function isActive(row) {

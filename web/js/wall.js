@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// wall.js: the public wall (wall.html) of a display account (issue 9 item 11). ed-hub sends a
+// display session masked rows only (initials; ESI, isolation and allergy marks only when the
+// department's wall_shows_flags allows), so there is nothing here to unmask: no sign-out, no
+// mode switch, no chart links. Its session stays signed in while the socket is open.
+import { connectLive, renderBanner } from './live.js';
+import { signedOut, sessionState } from './api.js';
+import { startSession, pickDepartment } from './session.js';
+import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, formatDuration, hhmm, staffName } from './ui.js';
+
+const $ = (id) => document.getElementById(id);
+const rows = new Map(); // encounter_id -> masked row
+let showsFlags = false;
+
+function byArrival(a, b) {
+  return String(a.arrived_at).localeCompare(String(b.arrived_at)) || a.encounter_id - b.encounter_id;
+}
+
+function render() {
+  const list = [...rows.values()].filter((r) => r.status !== 'departed' && r.status !== 'left_without_being_seen').sort(byArrival);
+  const head = ['Bed', 'Patient', ...(showsFlags ? ['ESI', 'Marks'] : []), 'Status', 'Clinicians', 'Here'];
+  $('head-row').replaceChildren(...head.map((h) => el('th', { text: h })));
+  $('rows').replaceChildren(...list.map((r) => {
+    const marks = [isolationFlag(r), r.has_allergies ? flag('allergy', '⚠ Allergy', { title: 'Allergies recorded' }) : null].filter(Boolean);
+    return el('tr', { dataset: { encounterId: String(r.encounter_id) } },
+      el('td', { className: 'bed', text: r.bed ? `${r.bed.label} (${AREA_LABEL[r.bed.area] || r.bed.area})` : 'Waiting' }),
+      el('td', { className: 'patient masked', text: (r.patient && r.patient.initials) || '?' }),
+      ...(showsFlags ? [el('td', {}, r.esi ? esiChip(r.esi) : ''), el('td', {}, ...marks)] : []),
+      el('td', { text: STATUS_LABEL[r.status] || r.status }),
+      el('td', { text: [r.attending, r.nurse].filter(Boolean).map(staffName).join(' · ') }),
+      el('td', { text: r.arrived_at ? formatDuration(since(r.arrived_at)) : '' }));
+  }));
+  $('board').hidden = !list.length;
+  $('empty').hidden = list.length > 0;
+  $('census').textContent = `${list.length} patient${list.length === 1 ? '' : 's'}`;
+}
+
+function applySnapshot(msg) {
+  rows.clear();
+  showsFlags = Boolean(msg.board.wall_shows_flags);
+  for (const r of msg.board.encounters || []) rows.set(r.encounter_id, r);
+  render();
+}
+
+function applyEvent(msg) {
+  const r = msg.payload && msg.payload.encounter;
+  if (r && r.encounter_id) rows.set(r.encounter_id, r);
+  render();
+}
+
+// The table's sticky head sits under the top bar, whose height varies with the banner.
+function fitHeader() {
+  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
+}
+
+function showMessage(text) {
+  $('message').textContent = text;
+  $('message').hidden = !text;
+}
+
+async function start() {
+  setInterval(() => { $('clock').textContent = hhmm(new Date()); render(); }, 30_000);
+  $('clock').textContent = hhmm(new Date());
+  fitHeader();
+  const session = await startSession({ onWait: showMessage });
+  // startSession shows the user box and wires a sign-out button when the page has them:
+  // this page has neither, on purpose.
+  const r = pickDepartment(session, null);
+  if (r.error) {
+    showMessage(r.error.message);
+    return;
+  }
+  $('title').textContent = r.department.name;
+  const live = connectLive({
+    topic: 'board',
+    id: r.department.id,
+    onSnapshot: applySnapshot,
+    onEvent: applyEvent,
+    onStatus: (s) => {
+      renderBanner($('banner'), s);
+      fitHeader();
+      $('board').dataset.seq = String(s.seq || 0);
+    },
+    onError: (err) => {
+      rows.clear();
+      render();
+      showMessage(`The server refused the board: ${err.message || err.code}.`);
+    },
+    onSignedOut: () => signedOut('ended'),
+    checkSession: sessionState,
+  });
+  window.edlive = { live };
+}
+
+start();

@@ -1,0 +1,64 @@
+// idle_warning.browser.test.mjs: a clinician's screen left open (issue 9 item 12). WebSocket
+// traffic is not activity; the page knows its session's idle deadline (GET /session:
+// idle_timeout_s, idle_remaining_s), warns a minute before it with "Stay signed in" (which
+// touches the session), and at the deadline blanks the patient data and goes to sign-in.
+// The session's idle time-out is shortened from the database (EDLIVE_PG_SUPER) for the test.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  CHROMIUM, CHROMIUM_ARGS, skipUnlessConfigured, loadChromium, watch, signIn,
+} from './browser_lib.mjs';
+
+const skip = skipUnlessConfigured() || !process.env.EDLIVE_PG_SUPER;
+let browser;
+const problems = [];
+const psql = (sql) => execFileSync('psql', [process.env.EDLIVE_PG_SUPER, '-v', 'ON_ERROR_STOP=1', '-Atc', sql], { encoding: 'utf8' }).trim();
+const setIdle = (user, seconds) => psql(`UPDATE session SET idle_seconds = ${seconds} WHERE revoked_at IS NULL AND account_id = (SELECT id FROM account WHERE username = '${user}')`);
+
+before(async () => {
+  if (skip) return;
+  const chromium = await loadChromium();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+async function board(user) {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, ignoreHTTPSErrors: true });
+  const page = watch(await context.newPage(), user, problems);
+  await signIn(page, user, 'board.html');
+  await page.waitForSelector('#banner[data-live="live"]', { timeout: 30000 });
+  await page.waitForSelector('#rows tr', { timeout: 10000 });
+  return { context, page };
+}
+
+test('a minute before the idle time-out the board warns; "Stay signed in" keeps the session', { skip }, async () => {
+  const { context, page } = await board('kim');
+  assert.equal(await page.locator('#idle-warning:not([hidden])').count(), 0, 'no warning right after sign-in');
+  // 80 s: the page learns it at the reload; 70 s left at most, so the warning comes ~10 s later.
+  setIdle('kim', 80);
+  await page.reload();
+  await page.waitForSelector('#banner[data-live="live"]', { timeout: 30000 });
+  await page.waitForSelector('#idle-warning:not([hidden])', { timeout: 30000 });
+  assert.match(await page.textContent('#idle-text'), /signs out and clears in \d+ s/);
+  await page.waitForTimeout(1500); // the server records activity at most every 10 s
+  await page.click('#idle-stay');
+  await page.waitForSelector('#idle-warning', { state: 'hidden', timeout: 5000 });
+  assert.match(new URL(page.url()).pathname, /board\.html$/);
+  await context.close();
+});
+
+test('at the idle time-out the board blanks and goes to sign-in, though its socket is live', { skip }, async () => {
+  const { context, page } = await board('novak');
+  setIdle('novak', 22); // 12 s left at the reload at most (10 s activity grain)
+  await page.reload();
+  await page.waitForSelector('#rows tr', { timeout: 10000 });
+  await page.waitForSelector('#idle-warning:not([hidden])', { timeout: 10000 });
+  await page.waitForURL(/\/login\.html\?.*why=ended/, { timeout: 30000 });
+  assert.equal(await page.locator('#rows tr').count(), 0, 'no patient rows left');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
