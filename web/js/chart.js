@@ -150,6 +150,8 @@ function renderHeader() {
     fact('Encounter', `#${row.encounter_id}`),
     ].filter(Boolean),
   );
+  // Unidentified (issue 9 item 15): registration and the charge nurse may give the identity.
+  $('identify-panel').hidden = !p.unidentified || !can(session, 'arrival.create');
   renderRecord();
   renderResults();
   renderActions();
@@ -529,6 +531,31 @@ resultForm.addEventListener('submit', async (ev) => {
     theirs: (c) => orderLine((c.orders || []).find((x) => x.id === o.id)),
   });
   if (saved) closeResultForm();
+});
+
+// The identity of an unidentified patient: POST /encounters/{id}/identify (a merge when the
+// MRN exists). The row and the chart change through the live event like any other write.
+$('identify-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  if (!encounter) return;
+  const patient = { mrn: $('id-mrn').value.trim() };
+  for (const [key, id] of [['family_name', 'id-family'], ['given_name', 'id-given'], ['birth_date', 'id-birth'], ['sex', 'id-sex']]) {
+    if ($(id).value.trim()) patient[key] = $(id).value.trim();
+  }
+  if (!patient.mrn) {
+    $('identify-result').textContent = 'Enter the MRN.';
+    return;
+  }
+  $('id-save').disabled = true;
+  const res = await apiPost(`/encounters/${encounterId}/identify`, { patient }, { ifMatch: encounter.version });
+  $('id-save').disabled = false;
+  if (res.ok) {
+    const merged = res.data && res.data.identified && res.data.identified.merged_into_existing;
+    $('identify-result').textContent = `Identified at ${hhmm(new Date())}${merged ? ': merged with the existing patient record' : ''}.`;
+    return;
+  }
+  const e = res.error || {};
+  $('identify-result').textContent = `Not identified: ${e.field ? `${e.field}: ` : ''}${e.message || 'refused'}${e.code ? ` (${e.code})` : ''}.`;
 });
 
 $('order-form').addEventListener('submit', async (ev) => {

@@ -4,7 +4,8 @@
 // The charge nurse has the board open. Registration registers a trauma arrival nobody can
 // name: the row appears with the server's alias ("Unknown Female Trauma-NNNN") and the mark
 // "UNIDENTIFIED · temp id Trauma-NNNN". Once the identity is known and given, the same row
-// changes live (no reload) to the real name, without the mark.
+// changes live (no reload) to the real name, without the mark, when the charge nurse gives
+// the identity on the chart ("Identify this patient").
 // Screenshot: unidentified.png (the board with the unidentified row).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,11 +45,21 @@ test('an unidentified patient is marked on the board, and the merge updates the 
   assert.equal(await page.textContent(`${row} .flag-unidentified`), `UNIDENTIFIED · temp id ${tempId}`);
   await shot(page, 'unidentified.png');
 
+  // The charge nurse, on the chart (another screen), gives the identity once it is known.
+  const chart = watch(await (await wall(browser)).newPage(), 'chart adeyemi', problems);
+  await signIn(chart, 'adeyemi', `chart.html?encounter=${enc.encounter_id}`);
+  await chart.waitForSelector('#who .flag-unidentified', { timeout: LIVE_WITHIN_MS });
+  assert.equal(await chart.textContent('#who .flag-unidentified'), `UNIDENTIFIED · temp id ${tempId}`);
+  await chart.waitForSelector('#identify-panel:not([hidden])', { timeout: LIVE_WITHIN_MS });
   const stamp = Date.now().toString(36).toUpperCase();
-  const identified = await patients.call('POST', `/encounters/${enc.encounter_id}/identify`, {
-    patient: { mrn: `WEBID-${stamp}`, family_name: 'Wexford', given_name: `Imogen ${stamp}`, birth_date: '1992-07-08', sex: 'female' },
-  });
-  assert.equal(identified.status, 200, JSON.stringify(identified.data));
+  await chart.fill('#id-mrn', `WEBID-${stamp}`);
+  await chart.fill('#id-family', 'Wexford');
+  await chart.fill('#id-given', `Imogen ${stamp}`);
+  await chart.fill('#id-birth', '1992-07-08');
+  await chart.selectOption('#id-sex', 'female');
+  await chart.click('#id-save');
+  await chart.waitForFunction(() => /^Identified at/.test(document.getElementById('identify-result').textContent), null, { timeout: LIVE_WITHIN_MS });
+  await chart.waitForSelector('#identify-panel[hidden]', { state: 'attached', timeout: LIVE_WITHIN_MS });
   await page.waitForFunction((sel) => /Wexford/.test(document.querySelector(sel)?.textContent || ''), `${row} .pt-name`, { timeout: LIVE_WITHIN_MS });
   assert.equal(await page.textContent(`${row} .pt-name`), `Wexford, Imogen ${stamp}`);
   assert.equal(await page.$(`${row} .flag-unidentified`), null, 'the mark is gone once identified');

@@ -209,7 +209,7 @@ const CASES = [
   { name: 'bed of another department', needs: 'foreignBed', path: () => `${E()}/bed`, body: () => JSON.stringify({ bed_id: ctx.foreignBed }), want: [422, 'unknown_reference', 'bed_id'] },
   // -- conflicts (409)
   { name: 'bed occupied by another encounter', needs: 'occupiedBed', path: () => `${E()}/bed`, body: () => JSON.stringify({ bed_id: ctx.occupiedBed }), want: [409, 'conflict', null], anyField: true },
-  { name: 'existing MRN with another family name', path: () => `${D()}/arrivals`, body: () => arrival({ ...ctx.patient, id: undefined, age_years: undefined, family_name: `${ctx.patient.family_name}x` }), want: [409, 'conflict', null], anyField: true },
+  { name: 'existing MRN with another family name', path: () => `${D()}/arrivals`, body: () => arrival({ ...ctx.patient, id: undefined, age_years: undefined, unidentified: undefined, temp_id: undefined, alias: undefined, family_name: `${ctx.patient.family_name}x` }), want: [409, 'conflict', null], anyField: true },
   { name: 'triage of a departed encounter', needs: 'departed', path: () => `/api/v1/encounters/${ctx.departed}/triage`, body: () => '{"esi": 3}', want: [409, 'conflict', null], anyField: true },
   { name: 'departing an already departed encounter', needs: 'departed', path: () => `/api/v1/encounters/${ctx.departed}/status`, body: () => '{"status": "departed"}', want: [409, 'conflict', null], anyField: true },
   // -- size and media type
