@@ -309,29 +309,10 @@ static const struct demo_encounter demo[] = {
      0,
      NULL},
     /* A child: scored with Bedside PEWS, not NEWS2 (proto/EARLY_WARNING.md). */
-    {"100248",
-     "Garcia",
-     "Sofia",
-     "2019-04-04",
-     "female",
-     "walk_in",
-     "Asthma, wheeze",
-     12,
-     -1,
-     NULL,
-     "waiting",
-     -1,
-     -1,
-     128,
-     34,
-     104,
-     66,
-     93,
-     37.4,
-     0,
-     "A",
-     2,
-     NULL},
+    {"100248", "Garcia", "Sofia", "2019-04-04", "female", "walk_in", "Asthma, wheeze",
+     12,       -1,       NULL,    "waiting",    -1,       -1,        128,
+     34,       104,      66,      93,           37.4,     0,         "A",
+     2,        NULL},
     {"100249",
      "Fischer",
      "Otto",
@@ -1022,8 +1003,11 @@ static long long seed_reference(PGconn *conn, const struct demo_department *dd,
 
     if (!pg_command(conn, "BEGIN"))
         return 0;
-    dept = insert_id(conn, "INSERT INTO department (code, name) VALUES ($1, $2) RETURNING id", 2,
-                     code_params);
+    /* The demo EDs keep their local day in London's time zone (metrics, LWBS "today"). */
+    dept = insert_id(conn,
+                     "INSERT INTO department (code, name, timezone) VALUES ($1, $2, "
+                     "'Europe/London') RETURNING id",
+                     2, code_params);
     pg_int_param(deptbuf, dept);
     for (size_t i = 0; dept && i < dd->nbeds; i++) {
         const char *params[] = {deptbuf, dd->beds[i].label, dd->beds[i].area,
