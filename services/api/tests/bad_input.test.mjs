@@ -193,7 +193,9 @@ const CASES = [
   { name: 'MRN with a space', path: () => `${D()}/arrivals`, body: () => arrival(fullPatient({ mrn: 'AB 1234' })), want: [422, 'invalid_value', 'patient.mrn'] },
   { name: 'vitals with no measurement', path: () => `${E()}/vitals`, body: () => JSON.stringify({ taken_by: ctx.nurse }), want: [422, 'invalid_value', null] },
   { name: 'vitals with only nulls', path: () => `${E()}/vitals`, body: () => JSON.stringify({ taken_by: ctx.nurse, heart_rate: null, spo2: null }), want: [422, 'invalid_value', null] },
-  { name: 'systolic without diastolic', path: () => `${E()}/vitals`, body: () => vitals({ systolic_bp: 120 }), want: [422, 'missing_field', 'diastolic_bp'] },
+  // A systolic alone is a palpated pressure and is accepted (proto/EARLY_WARNING.md); a value
+  // outside the plausible range needs "confirm".
+  { name: 'implausible temperature without confirmation', path: () => `${E()}/vitals`, body: () => vitals({ temperature_c: 20.0 }), want: [422, 'implausible_value', 'temperature_c'] },
   { name: 'diastolic without systolic', path: () => `${E()}/vitals`, body: () => vitals({ diastolic_bp: 80 }), want: [422, 'missing_field', 'systolic_bp'] },
   { name: 'diastolic above systolic', path: () => `${E()}/vitals`, body: () => vitals({ systolic_bp: 80, diastolic_bp: 120 }), want: [422, 'invalid_value', 'diastolic_bp'] },
   { name: 'diastolic equal to systolic', path: () => `${E()}/vitals`, body: () => vitals({ systolic_bp: 90, diastolic_bp: 90 }), want: [422, 'invalid_value', 'diastolic_bp'] },
@@ -209,7 +211,7 @@ const CASES = [
   { name: 'bed of another department', needs: 'foreignBed', path: () => `${E()}/bed`, body: () => JSON.stringify({ bed_id: ctx.foreignBed }), want: [422, 'unknown_reference', 'bed_id'] },
   // -- conflicts (409)
   { name: 'bed occupied by another encounter', needs: 'occupiedBed', path: () => `${E()}/bed`, body: () => JSON.stringify({ bed_id: ctx.occupiedBed }), want: [409, 'conflict', null], anyField: true },
-  { name: 'existing MRN with another family name', path: () => `${D()}/arrivals`, body: () => arrival({ ...ctx.patient, id: undefined, age_years: undefined, family_name: `${ctx.patient.family_name}x` }), want: [409, 'conflict', null], anyField: true },
+  { name: 'existing MRN with another family name', path: () => `${D()}/arrivals`, body: () => arrival({ ...ctx.patient, id: undefined, age_years: undefined, alias: undefined, temp_id: undefined, unidentified: undefined, family_name: `${ctx.patient.family_name}x` }), want: [409, 'conflict', null], anyField: true },
   { name: 'triage of a departed encounter', needs: 'departed', path: () => `/api/v1/encounters/${ctx.departed}/triage`, body: () => '{"esi": 3}', want: [409, 'conflict', null], anyField: true },
   { name: 'departing an already departed encounter', needs: 'departed', path: () => `/api/v1/encounters/${ctx.departed}/status`, body: () => '{"status": "departed"}', want: [409, 'conflict', null], anyField: true },
   // -- size and media type
