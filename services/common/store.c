@@ -1299,7 +1299,7 @@ static bool ews_refresh_pews(PGconn *conn, long long encounter_id, int age_month
 /* Which score the patient gets (department.early_warning; 'auto': PEWS under 16, by the
  * age on the server's date), then that score's refresh. A patient without a birth date is
  * scored as an adult unless the department scores everyone with PEWS. */
-static bool ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err)
+bool store_ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT d.early_warning = 'pews' OR (d.early_warning = 'auto' AND "
@@ -1391,7 +1391,7 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     free(news2_text);
     if (!res)
         return db_error(conn, err);
-    if (!ews_refresh(conn, encounter_id, err)) {
+    if (!store_ews_refresh(conn, encounter_id, err)) {
         PQclear(res);
         return false;
     }

@@ -521,12 +521,37 @@ bool store_news2_scale(PGconn *conn, const struct principal *who, long long enco
                        const json_t *body, const struct store_write_opts *opts,
                        struct store_write *out, struct ed_error *err)
 {
-    char scalebuf[24];
-    const char *params[2] = {NULL, int_field(body, "scale", scalebuf)};
+    static const char append_sql[] = "SELECT append_event($1, 'encounter.news2_scale', NULL)";
+    static const char has_vitals_sql[] =
+        "SELECT EXISTS (SELECT 1 FROM vitals WHERE encounter_id = $1)";
+    struct locked_encounter enc;
+    char encbuf[24], scalebuf[24];
+    const char *params[2];
+    PGresult *res;
+    bool has_vitals;
 
-    return encounter_change(conn, who, encounter_id, opts,
-                            "UPDATE encounter SET spo2_scale = $2::smallint WHERE id = $1", 2,
-                            params, "encounter.news2_scale", "encounter.news2_scale", out, err);
+    if (!begin_on_encounter_part(conn, who, encounter_id, opts, "{encounter.news2_scale}", &enc,
+                                 err))
+        return false;
+    params[0] = pg_int_param(encbuf, encounter_id);
+    params[1] = int_field(body, "scale", scalebuf);
+    if (!change(conn, "encounter.news2_scale",
+                "UPDATE encounter SET spo2_scale = $2::smallint WHERE id = $1", 2, params, NULL,
+                NULL, err))
+        return false;
+    /* The shown score changes with the scale (SpO2 88% on air scores 3 on scale 1, 0 on scale
+     * 2): rescore the readings already taken, so no screen keeps the other scale's score. */
+    res = query(conn, "has vitals", has_vitals_sql, 1, params);
+    if (!res)
+        return db_error(conn, err);
+    has_vitals = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (has_vitals && !store_ews_refresh(conn, encounter_id, err))
+        return false;
+    return commit_event(conn,
+                        &(struct write_audit){who, "encounter.news2_scale", "encounter",
+                                              enc.patient_id, enc.department_id, opts},
+                        append_sql, 1, params, out, err);
 }
 
 bool store_reassessment(PGconn *conn, const struct principal *who, long long encounter_id,

@@ -97,4 +97,8 @@ bool check_not_future(PGconn *conn, const char *when, const char *field, struct 
 bool check_event_time(PGconn *conn, const struct locked_encounter *enc, const char *when,
                       const char *field, const char *not_before_column, struct ed_error *err);
 
+/* Recomputes the early-warning score every screen shows (encounter.ews, proto/EARLY_WARNING.md)
+ * from the encounter's vitals, in the caller's transaction and before its event is appended. */
+bool store_ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err);
+
 #endif

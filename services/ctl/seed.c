@@ -509,6 +509,9 @@ static int room_minutes_ago(const struct demo_encounter *e)
     return e->minutes_ago - delay >= 1 ? e->minutes_ago - delay : 1;
 }
 
+/* The demo patient whose latest vitals set holds a heart rate only (Schmidt, NEWS2 14). */
+#define PARTIAL_SET_MRN "100237"
+
 static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encounter *e,
                            const long long *staff_ids, int fallback_nurse,
                            long long (*bed_id)(PGconn *, long long, const char *), long long *out)
@@ -532,6 +535,17 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
                          "on_oxygen", e->o2, "consciousness", e->acvpu, "pain", e->pain);
         if (!run(conn, store_vitals, enc, body))
             return false;
+        /* One patient's latest set is partial (a heart rate alone, as a monitor glance is
+         * charted): the board and bedside still show the full set's high score and continuous
+         * monitoring, with the inputs' ages (proto/EARLY_WARNING.md). */
+        if (!strcmp(e->mrn, PARTIAL_SET_MRN) && e->minutes_ago > 20) {
+            iso_minutes_ago(taken, sizeof taken, 12);
+            body = json_pack("{s:I,s:s,s:i}", "taken_by",
+                             (json_int_t)staff_ids[e->nurse >= 0 ? e->nurse : fallback_nurse],
+                             "taken_at", taken, "heart_rate", e->hr - 6);
+            if (!run(conn, store_vitals, enc, body))
+                return false;
+        }
     }
     if (e->bed &&
         !run(conn, store_bed, enc,

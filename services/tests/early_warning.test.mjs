@@ -209,6 +209,35 @@ test('SpO2 scale 2 needs the oxygen flag: never scored as room air', async () =>
   await ok(await vitals(other, { spo2: 97 }), 'scale 1 without the flag', 201);
 });
 
+test('changing the SpO2 scale rescores the readings already taken on every screen', async () => {
+  const enc = await arrive();
+  await ok(await ctx.doctor.post(`/encounters/${enc}/news2-scale`, { scale: 2 }), 'scale 2');
+  // SpO2 88% on air scores 0 on scale 2 (target 88-92%) and 3 on scale 1 (91% or less).
+  const set = await ok(await vitals(enc, { ...FULL_0, spo2: 88, taken_at: minutesAgo(10) }), 'full set on scale 2', 201);
+  assert.equal(set.encounter.news2.total, 0);
+  assert.equal(set.encounter.news2.band, 'low');
+  const board = new LiveBoard(env.EDLIVE_WS_URL, ctx.demo);
+  await board.connect();
+  try {
+    const back = await ok(await ctx.doctor.post(`/encounters/${enc}/news2-scale`, { scale: 1 }), 'back to scale 1');
+    const row = back.encounter || back;
+    assert.equal(row.spo2_scale, 1);
+    assert.equal(row.news2.scale, 1, 'the shown score is the scale 1 score');
+    assert.equal(row.news2.inputs.spo2.score, 3, 'SpO2 88% scores 3 on scale 1');
+    assert.equal(row.news2.total, 3);
+    assert.equal(row.news2.band, 'low_medium', 'a single 3: urgent ward-based response');
+    assert.equal(row.news2.reassess_min, 60);
+    const due = Date.parse(row.reassess_due_at);
+    assert.ok(due <= Date.parse(set.vitals.taken_at) + 60 * 60000 + 1000, `hourly from the set: ${row.reassess_due_at}`);
+    const rest = await ok(await ctx.charge.get(`/departments/${ctx.demo}/board`), 'board');
+    assert.equal(rest.encounters.find((r) => r.encounter_id === enc).news2.band, 'low_medium', 'GET board');
+    await board.waitFor(() => board.rows.get(enc)?.spo2_scale === 1, 5000, 'the scale event');
+    assert.equal(board.rows.get(enc).news2.band, 'low_medium', 'WebSocket board row');
+  } finally {
+    board.close();
+  }
+});
+
 // A birth date that makes the patient `years` old and `months` more today, two days past that
 // birthday (so a server whose date is a day behind UTC agrees on the completed age).
 function bornAgo(years, months = 0) {

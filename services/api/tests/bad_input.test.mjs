@@ -193,7 +193,9 @@ const CASES = [
   { name: 'MRN with a space', path: () => `${D()}/arrivals`, body: () => arrival(fullPatient({ mrn: 'AB 1234' })), want: [422, 'invalid_value', 'patient.mrn'] },
   { name: 'vitals with no measurement', path: () => `${E()}/vitals`, body: () => JSON.stringify({ taken_by: ctx.nurse }), want: [422, 'invalid_value', null] },
   { name: 'vitals with only nulls', path: () => `${E()}/vitals`, body: () => JSON.stringify({ taken_by: ctx.nurse, heart_rate: null, spo2: null }), want: [422, 'invalid_value', null] },
-  { name: 'systolic without diastolic', path: () => `${E()}/vitals`, body: () => vitals({ systolic_bp: 120 }), want: [422, 'missing_field', 'diastolic_bp'] },
+  // A systolic alone is a palpated pressure and is accepted (proto/EARLY_WARNING.md); a value
+  // outside the plausible range needs "confirm".
+  { name: 'implausible temperature without confirmation', path: () => `${E()}/vitals`, body: () => vitals({ temperature_c: 20.0 }), want: [422, 'implausible_value', 'temperature_c'] },
   { name: 'diastolic without systolic', path: () => `${E()}/vitals`, body: () => vitals({ diastolic_bp: 80 }), want: [422, 'missing_field', 'systolic_bp'] },
   { name: 'diastolic above systolic', path: () => `${E()}/vitals`, body: () => vitals({ systolic_bp: 80, diastolic_bp: 120 }), want: [422, 'invalid_value', 'diastolic_bp'] },
   { name: 'diastolic equal to systolic', path: () => `${E()}/vitals`, body: () => vitals({ systolic_bp: 90, diastolic_bp: 90 }), want: [422, 'invalid_value', 'diastolic_bp'] },
