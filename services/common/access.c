@@ -257,7 +257,8 @@ enum access_session_result access_session_check(PGconn *conn, struct principal *
     return load_session(conn, p, false);
 }
 
-bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live)
+bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
+                           bool keep_walls)
 {
     static const char sql[] =
         "WITH alive AS (SELECT s.token_hash, 'display' = ANY(a.roles) AS wall "
@@ -267,12 +268,12 @@ bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
         "  AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() "
         "  AND NOT a.disabled), "
         "kept AS (UPDATE session s SET last_active_at = now() FROM alive "
-        "  WHERE alive.wall AND s.token_hash = alive.token_hash) "
+        "  WHERE $2::boolean AND alive.wall AND s.token_hash = alive.token_hash) "
         "SELECT encode(token_hash, 'hex') FROM alive";
     /* {"\\x<64 hex>",...}: each element 70 bytes */
     char *array = malloc(3 + n * 72);
     char *p = array, hex[65];
-    const char *params[1];
+    const char *params[2];
     PGresult *res;
 
     if (!array)
@@ -286,7 +287,8 @@ bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
     *p++ = '}';
     *p = '\0';
     params[0] = array;
-    res = pg_query(conn, sql, 1, params);
+    params[1] = keep_walls ? "true" : "false";
+    res = pg_query(conn, sql, 2, params);
     free(array);
     if (!pg_ok(conn, res, "sessions alive")) {
         PQclear(res);

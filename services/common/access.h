@@ -123,9 +123,11 @@ bool access_account_set_disabled(PGconn *conn, const struct principal *admin, lo
 
 /* Batch check of many sessions in one query: live[i] is set to whether the session with
  * hashes[i] (SHA-256, 32 bytes each) is still valid. The live sessions of display accounts
- * are touched at the same time: a wall whose socket is open does not time out (ed-hub calls
- * this every few seconds); a clinician's socket is not activity. False on database error. */
-bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live);
+ * are touched at the same time when keep_walls (ed-hub's periodic 5 s check, not the check
+ * before each event, which would write a row per event): an open wall does not time out; a
+ * clinician's socket is not activity. False on database error. */
+bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
+                           bool keep_walls);
 
 /* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.
  * Runs inside the caller's transaction when there is one. */

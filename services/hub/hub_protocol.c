@@ -615,7 +615,8 @@ static void check_sessions(struct hub *hub, const struct hub_department *d, bool
             checked[n] = c;
             memcpy(hashes[n++], c->who->token_hash, 32);
         }
-        if (n && access_sessions_alive(hub->pg, (const unsigned char(*)[32])hashes, n, live)) {
+        if (n && access_sessions_alive(hub->pg, (const unsigned char(*)[32])hashes, n, live,
+                                       d == NULL)) {
             for (size_t i = 0; i < n; i++) {
                 struct hub_client *c = checked[i];
                 if (!live[i]) {
