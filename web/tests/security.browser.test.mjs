@@ -540,7 +540,7 @@ test('break-glass: another department opens a chart with a reason and a code; th
     psql(`UPDATE break_glass SET expires_at = now() WHERE expires_at > now() AND account_id = (SELECT id FROM account WHERE username = 'dr.rahman')`);
     await chart.waitForSelector('#break-glass:not([hidden])', { timeout: 15000 });
     assert.match(await chart.textContent('#message'), /Emergency access to this chart has ended/);
-    assert.ok(!/MRN/.test(await chart.textContent('main')), 'no MRN after access ended');
+    assert.ok(!/MRN/.test(await chart.innerText('main')), 'no MRN after access ended');
     assert.equal(await chart.locator('#vitals-body tr').count(), 0);
   }
   assert.deepEqual(dialogs, []);
