@@ -106,6 +106,9 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 size_t hub_client_size(void);
 /* Asks every client following department d to write. */
 void hub_clients_wake(struct hub *hub, const struct hub_department *d);
+/* Sends every display (wall) socket following d's board a fresh masked snapshot: after a
+ * change of d->wall_shows_flags. */
+void hub_walls_resnapshot(struct hub *hub, struct hub_department *d);
 
 /* hub_feed.c: a thread doing XREAD on every department's stream, handing entries to the
  * lws thread through a locked queue and lws_cancel_service(). */

@@ -75,6 +75,24 @@ static void append(struct hub_department *d, long long seq, long long encounter_
         d->first = d->top - HUB_RING_SIZE + 1; /* the oldest slot was just reused */
 }
 
+/* Encodes again the wall variant of every held event, under d->wall_shows_flags (changed). */
+static void remask_ring(struct hub_department *d)
+{
+    for (long long seq = d->first; seq <= d->top; seq++) {
+        struct hub_frame *f = hub_department_frame(d, seq);
+        size_t wall_len = 0;
+        char *wall;
+
+        if (!f)
+            continue;
+        wall = board_mask_event((const char *)f->data + LWS_PRE, f->len, d->wall_shows_flags,
+                                &wall_len);
+        free(f->wall);
+        f->wall = wall ? new_frame(seq, f->encounter_id, wall, wall_len) : NULL;
+        free(wall);
+    }
+}
+
 bool hub_department_catch_up(struct hub *hub, struct hub_department *d, long long upto)
 {
     static const char sql[] =
@@ -137,6 +155,7 @@ void hub_department_offer(struct hub *hub, struct hub_department *d, long long s
 bool hub_departments_refresh(struct hub *hub)
 {
     PGresult *res;
+    bool flags_changed;
 
     if (!pg_ensure(hub->pg))
         return false;
@@ -168,17 +187,23 @@ bool hub_departments_refresh(struct hub *hub)
             d->first = d->top + 1;
             hub_feed_follow(hub->feed, id, pg_top);
         }
-        if (d->wall_shows_flags != (PQgetvalue(res, i, 2)[0] == 't')) {
-            /* The wall's next snapshot follows the new setting (events already held keep
-             * the masking they were encoded with). */
+        flags_changed = d->wall_shows_flags != (PQgetvalue(res, i, 2)[0] == 't');
+        if (flags_changed) {
+            /* The setting applies at once to everything a wall may still be sent: the next
+             * snapshot, and the held events a reconnecting wall would be replayed. */
             d->wall_shows_flags = !d->wall_shows_flags;
             free(d->board_cache);
             d->board_cache = NULL;
             free(d->wall_cache);
             d->wall_cache = NULL;
+            remask_ring(d);
         }
         if (pg_top > d->top)
             hub_department_catch_up(hub, d, pg_top);
+        /* Walls already showing the board get it again under the new setting: marks that
+         * were switched off must leave the screen now, not at the patient's next event. */
+        if (flags_changed)
+            hub_walls_resnapshot(hub, d);
     }
     PQclear(res);
     return true;

@@ -657,6 +657,23 @@ void hub_clients_wake(struct hub *hub, const struct hub_department *d)
             lws_callback_on_writable(c->wsi);
 }
 
+void hub_walls_resnapshot(struct hub *hub, struct hub_department *d)
+{
+    for (struct hub_client *c = hub->clients; c; c = c->next) {
+        struct hub_sub *s;
+        struct ed_error err = {0};
+
+        if (!is_wall(c) || c->session_ended || !(s = find_sub(c, SUB_BOARD, d->id)))
+            continue;
+        if (!queue_board_snapshot(hub, c, s, &err)) {
+            /* Never the old masking: nothing held is sent; the wall sees the gap at its
+             * next heartbeat and subscribes again. */
+            log_warn("wall snapshot after a wall_shows_flags change failed: %s", err.code);
+            s->next_seq = d->top + 1;
+        }
+    }
+}
+
 /* ---- connection life ---- */
 
 /* At the upgrade: the Origin must be ours (when a browser sends one) and the session valid;

@@ -109,6 +109,50 @@ test('wall_shows_flags (edlivectl department set) puts the ESI, isolation and al
   assertClean(rest.text, p, 'the wall REST board');
 });
 
+test('switching wall_shows_flags off takes the marks off an open wall at once, and off a wall that resumes', async () => {
+  assert.equal(ctl(['department', 'set', String(ctx.demo), 'wall_shows_flags', 'true']).status, 0);
+  await sleep(1500); // the hub reads the setting with the tops, every second
+  const since = Number(sql(OWNER, `SELECT last_seq FROM department_seq WHERE department_id = ${ctx.demo}`));
+  const { enc } = await arriveAndMark();
+  const open = await openSocket(ctx.wall.token);
+  let resumed;
+  try {
+    open.subscribe('board', ctx.demo);
+    await open.waitFor((f) => f.type === 'snapshot', 'the wall snapshot');
+    // The row as this wall has it: the latest of its snapshots and events.
+    const current = (from = 0) => open.frames.slice(from).map((f) => (f.type === 'snapshot' ? f.board.encounters.find((e) => e.encounter_id === enc)
+      : f.type === 'event' && f.encounter_id === enc ? f.payload.encounter : null)).filter(Boolean).at(-1);
+    for (const deadline = Date.now() + 8000; current()?.isolation !== 'contact' && Date.now() < deadline;) await sleep(25);
+    assert.equal(current().esi, 2, 'the marks are on the wall while the setting allows them');
+
+    const from = open.frames.length;
+    const off = ctl(['department', 'set', String(ctx.demo), 'wall_shows_flags', 'false']);
+    assert.equal(off.status, 0, off.stderr);
+    // No new event for this patient: the open wall must be sent the board again, unmarked.
+    const snap = await open.waitFor((f) => f.type === 'snapshot', 'a fresh wall snapshot after the setting went off', 8000, from);
+    assert.equal(snap.board.wall_shows_flags, false);
+    const row = current(from);
+    assert.ok(row, 'the patient is on the fresh snapshot');
+    for (const key of ['esi', 'isolation', 'has_allergies']) assert.equal(row[key], undefined, `${key} left on the open wall`);
+
+    // A wall that reconnects and resumes from before the marks is replayed the held events
+    // under the new setting too.
+    resumed = await openSocket(ctx.wall.token);
+    resumed.subscribe('board', ctx.demo, since);
+    await resumed.waitFor((f) => f.type === 'subscribed' || f.type === 'snapshot', 'the resumed wall');
+    await resumed.waitFor((f) => f.type === 'event' && f.event === 'encounter.isolation' && f.encounter_id === enc, 'the replayed isolation event')
+      .catch(() => null); // a snapshot instead of the replay is as good
+    for (const f of resumed.frames) {
+      const rows = f.type === 'snapshot' ? f.board.encounters : f.type === 'event' && f.payload.encounter ? [f.payload.encounter] : [];
+      for (const r of rows) for (const key of ['esi', 'isolation', 'has_allergies']) assert.equal(r[key], undefined, `${f.type} ${f.event || ''} carries ${key}`);
+    }
+    assert.ok(resumed.frames.some((f) => f.type === 'subscribed' && f.mode === 'recovered'), 'the resumed wall was replayed (not only a snapshot)');
+  } finally {
+    open.close();
+    resumed?.close();
+  }
+});
+
 test('a wall stays signed in while its socket is open; a clinician socket still idles out', async () => {
   // Both sessions get an 8 s idle time-out (the hub checks sessions every 5 s); only
   // activity can keep them.
