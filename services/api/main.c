@@ -62,7 +62,7 @@ int main(void)
     protocols[0].per_session_data_size = http_conn_size();
     memset(&info, 0, sizeof info);
     info.port = config_port("EDLIVE_API_PORT", 8481);
-    info.iface = config_str("EDLIVE_LISTEN", "127.0.0.1");
+    info.iface = config_listen();
     info.protocols = protocols;
     info.user = &app;
     info.max_http_header_pool = 64;

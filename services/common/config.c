@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,4 +75,21 @@ int config_listen_is_ipv4(const char *iface)
     struct in_addr addr;
 
     return iface && inet_pton(AF_INET, iface, &addr) == 1;
+}
+
+const char *config_listen(void)
+{
+    const char *iface = config_str("EDLIVE_LISTEN", "127.0.0.1");
+    struct in6_addr addr;
+
+    /* lws 4.1.6 takes a name it cannot find as an interface that may come up later: it logs
+     * "DOESN'T EXIST" and the service runs listening nowhere. A host name (localhost) is not
+     * resolved at all. Refuse both at start-up instead. */
+    if (inet_pton(AF_INET, iface, &addr) == 1 || inet_pton(AF_INET6, iface, &addr) == 1 ||
+        if_nametoindex(iface) != 0)
+        return iface;
+    log_error("EDLIVE_LISTEN=%s is neither an IP address nor a network interface of this machine "
+              "(for this machine only: 127.0.0.1)",
+              iface);
+    exit(2);
 }

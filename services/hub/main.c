@@ -64,7 +64,7 @@ int main(void)
     protocols[1].per_session_data_size = hub_client_size();
     memset(&info, 0, sizeof info);
     info.port = config_port("EDLIVE_HUB_PORT", 8482);
-    info.iface = config_str("EDLIVE_LISTEN", "127.0.0.1");
+    info.iface = config_listen();
     info.protocols = protocols;
     info.pvo = &pvo;
     info.user = &hub;

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import os from 'node:os';
+import { spawn } from 'node:child_process';
 import { requireEnv, SKIP } from './lib/env.mjs';
 
 const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_HUB_URL', 'EDLIVE_LISTEN');
@@ -46,4 +47,34 @@ for (const [name, port] of Object.entries(services)) {
       assert.equal(await tryConnect(addr, port), 'ECONNREFUSED', `${name} must not listen on ${addr}`);
     });
   }
+}
+
+// An EDLIVE_LISTEN that is neither an address nor an interface (a host name such as localhost,
+// a typo) must stop the service at start-up: lws 4.1.6 would log "DOESN'T EXIST" and run
+// listening nowhere, while the service said it was listening.
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => {
+    const { port } = srv.address();
+    srv.close(() => resolve(port));
+  });
+});
+
+for (const [name, binary, portVar] of [['ed-api', 'api/ed-api', 'EDLIVE_API_PORT'], ['ed-hub', 'hub/ed-hub', 'EDLIVE_HUB_PORT']]) {
+  test(`${name} refuses to start on EDLIVE_LISTEN=localhost (not an address or interface)`, { skip: !process.env.EDLIVE_BUILD }, async () => {
+    const port = await freePort();
+    const child = spawn(`${process.env.EDLIVE_BUILD}/services/${binary}`, [], {
+      env: { ...process.env, EDLIVE_LISTEN: 'localhost', [portVar]: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const code = await Promise.race([
+      new Promise((resolve) => child.once('exit', (c) => resolve(c))),
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 15000)),
+    ]);
+    if (code === 'still running') child.kill('SIGTERM');
+    assert.equal(code, 2, `${name} with EDLIVE_LISTEN=localhost: ${out.slice(-300)}`);
+    assert.match(out, /EDLIVE_LISTEN=localhost is neither an IP address nor a network interface/);
+  });
 }
