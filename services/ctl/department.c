@@ -11,8 +11,9 @@
 #include "pg.h"
 
 struct setting {
-    const char *key;  /* also the column name */
-    const char *cast; /* the value's SQL type */
+    const char *key;    /* also the column name */
+    const char *column; /* when the column's name differs from the key: an alias */
+    const char *cast;   /* the value's SQL type */
     const char *help;
     bool (*valid)(PGconn *conn, const char *value);
 };
@@ -50,10 +51,13 @@ static bool valid_time_zone(PGconn *conn, const char *value)
 }
 
 static const struct setting settings[] = {
-    {"ews_window_min", "int", "minutes, 15 to 1440", valid_window},
-    {"early_warning", "text", "auto, news2 or pews", valid_early_warning},
-    {"timezone", "text", "an IANA time zone such as Europe/London", valid_time_zone},
-    {"wall_shows_flags", "boolean", "true or false", valid_bool},
+    {"ews_window_min", NULL, "int", "minutes, 15 to 1440", valid_window},
+    {"early_warning", NULL, "text", "auto, news2 or pews", valid_early_warning},
+    {"timezone", NULL, "text", "an IANA time zone such as Europe/London", valid_time_zone},
+    /* The spelling of the same setting (the column was named timezone earlier). */
+    {"time_zone", "timezone", "text", "an IANA time zone (another name for timezone)",
+     valid_time_zone},
+    {"wall_shows_flags", NULL, "boolean", "true or false", valid_bool},
 };
 
 static int usage(void)
@@ -82,6 +86,7 @@ static bool has_column(PGconn *conn, const char *column, bool *exists)
 int ctl_department(PGconn *conn, int argc, char **argv)
 {
     const struct setting *s = NULL;
+    const char *column;
     char sql[256], detail[160];
     PGresult *res;
     bool exists, ok;
@@ -102,13 +107,14 @@ int ctl_department(PGconn *conn, int argc, char **argv)
         fprintf(stderr, "edlivectl: unknown department setting %s\n", argv[2]);
         return usage();
     }
-    if (!has_column(conn, s->key, &exists))
+    column = s->column ? s->column : s->key;
+    if (!has_column(conn, column, &exists))
         return 1;
     if (!exists) {
         fprintf(stderr,
                 "edlivectl: department setting %s is not available in this database yet (no "
                 "column department.%s: run `edlivectl migrate` with the release that adds it)\n",
-                s->key, s->key);
+                s->key, column);
         return 1;
     }
     if (!s->valid(conn, argv[3])) {
@@ -117,8 +123,8 @@ int ctl_department(PGconn *conn, int argc, char **argv)
         return 2;
     }
     /* The column name comes from the table above, never from the command line. */
-    snprintf(sql, sizeof sql, "UPDATE department SET %s = $2::%s WHERE id = $1", s->key, s->cast);
-    snprintf(detail, sizeof detail, "department %lld: %s = %s", id, s->key, argv[3]);
+    snprintf(sql, sizeof sql, "UPDATE department SET %s = $2::%s WHERE id = $1", column, s->cast);
+    snprintf(detail, sizeof detail, "department %lld: %s = %s", id, column, argv[3]);
     if (!pg_command(conn, "BEGIN"))
         return 1;
     res = pg_query(conn, sql, 2, (const char *[]){argv[1], argv[3]});
