@@ -69,30 +69,51 @@ export async function startSession({ onWait = () => {} } = {}) {
 // to now + idle_timeout_s - 10 s (the server records activity at most every 10 s). A minute
 // before it, a warning with "Stay signed in" (a GET /session, which is activity); at it, the
 // page blanks every patient detail and goes to sign-in.
+// The session is shared by every tab of the browser (one cookie): a clinician working in the
+// chart keeps the board in the next tab signed in too. Each tab tells the others (a
+// BroadcastChannel, nothing stored) of the deadline its own requests set, and each keeps the
+// latest it has heard.
 export const IDLE_WARN_S = 60;
 const TOUCH_GRAIN_MS = 10_000;
 let idleDeadline = Infinity;
 
 function watchIdle(session) {
   const idleMs = Math.max(1, Number(session.idle_timeout_s) || 900) * 1000;
+  const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('edlive-idle') : null;
+  const share = () => {
+    if (tabs && Number.isFinite(idleDeadline)) tabs.postMessage({ deadline: idleDeadline });
+  };
   const fromSession = (data) => {
     if (data && Number.isFinite(data.idle_remaining_s)) idleDeadline = Date.now() + data.idle_remaining_s * 1000;
   };
   fromSession(session);
+  share();
   onActivity((method, path, data) => {
     if (method === 'GET' && path === '/session') fromSession(data);
     else idleDeadline = Math.max(idleDeadline, Date.now() + idleMs - TOUCH_GRAIN_MS);
+    share();
   });
   const tick = () => {
     const left = idleDeadline - Date.now();
     if (left <= 0) {
       clearInterval(timer);
+      if (tabs) tabs.close();
       signedOut('ended');
       return;
     }
     showIdleWarning(left <= IDLE_WARN_S * 1000 ? Math.ceil(left / 1000) : null);
   };
   const timer = setInterval(tick, 1000);
+  // Another tab's request moved the shared session's deadline.
+  if (tabs) {
+    tabs.onmessage = (e) => {
+      const d = e.data && Number(e.data.deadline);
+      if (Number.isFinite(d) && d > idleDeadline) {
+        idleDeadline = d;
+        tick();
+      }
+    };
+  }
   tick();
 }
 

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  CHROMIUM, CHROMIUM_ARGS, skipUnlessConfigured, loadChromium, watch, signIn,
+  BASE, CHROMIUM, CHROMIUM_ARGS, skipUnlessConfigured, loadChromium, watch, signIn,
 } from './browser_lib.mjs';
 
 const skip = skipUnlessConfigured() || !process.env.EDLIVE_PG_SUPER;
@@ -59,6 +59,31 @@ test('at the idle time-out the board blanks and goes to sign-in, though its sock
   await page.waitForSelector('#idle-warning:not([hidden])', { timeout: 10000 });
   await page.waitForURL(/\/login\.html\?.*why=ended/, { timeout: 30000 });
   assert.equal(await page.locator('#rows tr').count(), 0, 'no patient rows left');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('work in one tab keeps the idle board in the next tab signed in (one session, one deadline)', { skip }, async () => {
+  const { context, page: idle } = await board('eriksen');
+  setIdle('eriksen', 80);
+  // A second tab of the same browser: the same session cookie.
+  const busy = watch(await context.newPage(), 'eriksen (second tab)', problems);
+  await busy.goto(`${BASE}/board.html`);
+  await busy.waitForSelector('#banner[data-live="live"]', { timeout: 30000 });
+  await idle.reload();
+  await idle.waitForSelector('#rows tr', { timeout: 10000 });
+  // Left to itself the first tab warns ~20 s from now (80 s, a minute's warning); the user
+  // is working in the other tab all that time (REST requests, which are activity).
+  let warned = false;
+  for (const until = Date.now() + 35000; Date.now() < until;) {
+    const status = await busy.evaluate(() => import('/js/api.js').then((m) => m.apiGet('/departments')).then((r) => r.status));
+    assert.equal(status, 200);
+    warned ||= (await idle.locator('#idle-warning:not([hidden])').count()) > 0;
+    await busy.waitForTimeout(2000);
+  }
+  assert.equal(warned, false, 'the idle tab warned of a time-out while the session was in use in the other tab');
+  assert.match(new URL(idle.url()).pathname, /board\.html$/, 'the idle tab is still on the board');
+  assert.ok((await idle.locator('#rows tr').count()) > 0, 'the idle tab still shows the board');
   assert.deepEqual(problems, []);
   await context.close();
 });
