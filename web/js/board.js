@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // board.js: the physician tracking board of one department, live over /ws.
 // Views (all, mine, unassigned, waiting room, an area), the sort column and the display mode
-// (desk, wall, public wall) live in the address, so a wall screen can be bookmarked:
+// (desk, wall, masked: mode=public) live in the address, so a wall screen can be bookmarked.
+// The masked mode is a clinician's screen with names hidden (it can be switched back); the
+// public wall visitors see is a display account's wall.html, masked by the server:
 //   board.html?department=1&view=resus&sort=los&dir=desc&mode=wall
 // Fields that older servers do not send (comment, orders, isolation, allergies, news2,
 // location_since, disposition, reassess_due_at, similar_name) are shown when present;
