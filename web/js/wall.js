@@ -65,6 +65,13 @@ async function start() {
   const session = await startSession({ onWait: showMessage });
   // startSession shows the user box and wires a sign-out button when the page has them:
   // this page has neither, on purpose.
+  // Only a display account's board is masked by the server. A clinician's session here would
+  // be sent every name and MRN (and would sign out when idle): refuse it, connect nothing.
+  if (session.role !== 'display') {
+    showMessage('This page is the public wall of a display account (e.g. "wall"); you are signed in '
+      + `as ${session.username}, whose board is not masked. Sign in the display account here, or use board.html.`);
+    return;
+  }
   const r = pickDepartment(session, null);
   if (r.error) {
     showMessage(r.error.message);

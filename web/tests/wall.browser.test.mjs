@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BASE, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, skipUnlessConfigured, loadChromium, api, apiToken, watch,
+  BASE, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, skipUnlessConfigured, loadChromium, api, apiToken, watch, signIn,
 } from './browser_lib.mjs';
 
 const skip = skipUnlessConfigured() || !process.env.EDLIVE_PG_SUPER;
@@ -76,6 +76,29 @@ test('the public wall: masked rows, nothing to unmask or sign out, live past the
   await page.waitForSelector(`tr[data-encounter-id="${second.encounter_id}"]`, { timeout: 10000 });
   assert.equal(await page.textContent(`tr[data-encounter-id="${second.encounter_id}"] td.patient`), 'PA');
   assert.ok(!(await page.content()).includes('Ashdown'));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('wall.html opened by a clinician connects nothing: only a display account is masked by the server', { skip }, async () => {
+  const charge = await apiToken('adeyemi');
+  const department = Number(psql("SELECT id FROM department WHERE code = 'DEMO'"));
+  const patient = await arrival(charge, department, 'Vandersloot', 'Ignatius');
+
+  const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, ignoreHTTPSErrors: true });
+  const page = watch(await context.newPage(), 'dr.lopez on wall.html', problems);
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws));
+  await signIn(page, 'dr.lopez', 'board.html');
+  sockets.length = 0; // the board's own socket
+  await page.goto(`${BASE}/wall.html`);
+  await page.waitForSelector('#message:not([hidden])', { timeout: 10000 });
+  assert.match(await page.textContent('#message'), /public wall of a display account/);
+  await page.waitForTimeout(1500);
+  assert.equal(sockets.filter((ws) => new URL(ws.url()).pathname === '/ws').length, 0, 'no WebSocket opened');
+  assert.equal(await page.locator('#rows tr').count(), 0);
+  const html = await page.content();
+  for (const s of ['Vandersloot', 'Ignatius', patient.patient.mrn]) assert.ok(!html.includes(s), `wall.html shows ${s} to a clinician`);
   assert.deepEqual(problems, []);
   await context.close();
 });
