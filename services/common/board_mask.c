@@ -81,6 +81,32 @@ json_t *board_mask_board(const json_t *board, bool shows_flags)
     return out;
 }
 
+/* The event's kind as a wall may know it. What the wall shows anyway (arrivals, beds, staff,
+ * status, departures, department events) keeps its kind; triage, isolation and allergy keep
+ * theirs only when the marks are on the wall; anything else (vitals, notes, orders, record
+ * entries, emergency access, ...) is "encounter.updated", so a wall socket cannot tell from
+ * the kind that a chart was written to. */
+static const char *wall_event_kind(const char *kind, bool shows_flags)
+{
+    static const char *const shown[] = {
+        "encounter.arrived",           "encounter.bed_assigned", "encounter.staff_assigned",
+        "encounter.status_changed",    "encounter.departed",     "bed.status",
+        "department.alert_thresholds",
+    };
+    static const char *const marks[] = {"encounter.triaged", "encounter.isolation",
+                                        "record.allergy"};
+
+    if (!kind)
+        return "encounter.updated";
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        if (!strcmp(kind, shown[i]))
+            return kind;
+    for (size_t i = 0; shows_flags && i < sizeof marks / sizeof marks[0]; i++)
+        if (!strcmp(kind, marks[i]))
+            return kind;
+    return "encounter.updated";
+}
+
 char *board_mask_event(const char *frame, size_t len, bool shows_flags, size_t *out_len)
 {
     static const char *const envelope[] = {"type",    "department_id", "seq", "encounter_id",
@@ -95,6 +121,9 @@ char *board_mask_event(const char *frame, size_t len, bool shows_flags, size_t *
     for (size_t i = 0; i < sizeof envelope / sizeof envelope[0]; i++)
         if ((v = json_object_get(event, envelope[i])))
             json_object_set(out, envelope[i], v);
+    if ((v = json_object_get(event, "event")))
+        json_object_set_new(out, "event",
+                            json_string(wall_event_kind(json_string_value(v), shows_flags)));
     payload = json_object_get(event, "payload");
     masked = json_object();
     if ((v = json_object_get(payload, "encounter")) && json_is_object(v))

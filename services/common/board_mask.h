@@ -19,8 +19,9 @@ json_t *board_mask_row(const json_t *row, bool shows_flags);
 json_t *board_mask_board(const json_t *board, bool shows_flags);
 
 /* The masked copy of an event frame (JSON text): the envelope, and of the payload only the
- * board row (masked), beds and alert thresholds. A new malloc'd string, *out_len its length;
- * NULL on malformed input or no memory. */
+ * board row (masked), beds and alert thresholds. The envelope's event kind is kept only for
+ * what the wall shows anyway, else it is "encounter.updated". A new malloc'd string, *out_len its
+ * length; NULL on malformed input or no memory. */
 char *board_mask_event(const char *frame, size_t len, bool shows_flags, size_t *out_len);
 
 #endif

@@ -65,11 +65,17 @@ test('a wall socket: snapshot and every event masked to initials, no marks by de
     for (const deadline = Date.now() + 8000; ofAfter().length < 4 && Date.now() < deadline;) await sleep(25);
     const events = ofAfter();
     assert.equal(events.length, 4, 'the wall got the arrival, triage, comment and isolation events');
+    // Their kinds say nothing the wall does not show: triage, comment and isolation are
+    // "encounter.updated" while the marks are off.
+    assert.deepEqual(events.map((e) => e.event), ['encounter.arrived', 'encounter.updated', 'encounter.updated', 'encounter.updated']);
     for (const e of events) {
       assert.deepEqual(e.payload.encounter.patient, { initials: 'OF' }, `event ${e.event}`);
       assert.equal(e.payload.encounter.isolation, undefined);
     }
     assertClean(ws.raw.slice(from).join('\n'), after.p, 'the wall events');
+    for (const kind of ['encounter.triaged', 'encounter.comment', 'encounter.isolation', '"timeline"']) {
+      assert.ok(!ws.raw.slice(from).join('\n').includes(kind), `a wall event says ${kind}`);
+    }
   } finally {
     ws.close();
   }
