@@ -32,6 +32,9 @@ const MATRIX = [
   ['GET /departments',                          EVERYONE],
   ['GET /departments/{demo}/board',             ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['POST /departments/{demo}/arrivals',         ['charge_nurse', 'registration']],
+  // Issue 9 item 15: an unidentified patient, and later their identity.
+  ['POST /departments/{demo}/arrivals/unidentified', ['charge_nurse', 'registration']],
+  ['POST /encounters/{unidentified}/identify',  ['charge_nurse', 'registration']],
   ['GET /encounters/{enc}',                     CLINICAL],
   ['POST /encounters/{enc}/triage',             CLINICAL],
   ['POST /encounters/{enc}/bed',                ['charge_nurse']],
@@ -43,6 +46,7 @@ const MATRIX = [
   // Issue 5: the clinical record (proto/README.md "Clinical record").
   ['POST /encounters/{enc}/orders',             CLINICAL],
   ['POST /orders/{order}/status',               CLINICAL],
+  ['POST /orders/{order}/seen',                 CLINICAL],
   ['POST /encounters/{enc}/comment',            CLINICAL],
   ['POST /encounters/{enc}/isolation',          CLINICAL],
   ['POST /encounters/{enc}/reassessment',       CLINICAL],
@@ -52,6 +56,7 @@ const MATRIX = [
   ['POST /encounters/{enc}/problems',           CLINICAL],
   ['POST /encounters/{enc}/diagnoses',          ['physician']],
   ['POST /encounters/{enc}/disposition',        CLINICAL],
+  ['POST /encounters/{leaving}/departure',      CLINICAL],
   ['POST /beds/{bed}/status',                   ['nurse', 'charge_nurse']],
   ['GET /departments/{demo}/metrics',           ['physician', 'nurse', 'charge_nurse', 'registration']],
   ['GET /departments/{demo}/alert-thresholds',  ['physician', 'nurse', 'charge_nurse', 'registration']],
@@ -64,7 +69,7 @@ const MATRIX = [
   ['WS chart {enc}',                            CLINICAL],
 ];
 
-const ctx = { api: {}, staff: {}, secrets: {}, second: {} };
+const ctx = { api: {}, staff: {}, secrets: {}, second: {}, madeHere: [] };
 let serial = Date.now() % 1e7;
 const newPatient = () => ({
   mrn: `ACM-${serial++}`, family_name: 'Quillfeather', given_name: 'Ysolde', birth_date: '1972-04-09', sex: 'female',
@@ -108,7 +113,12 @@ before(async () => {
   ctx.account = made.json.account_id;
 });
 
-after(() => {
+after(async () => {
+  // The encounters the matrix made for itself leave the board.
+  for (const id of ctx.madeHere) {
+    await ctx.api.charge_nurse.post(`/encounters/${id}/disposition`, { kind: 'discharge' });
+    await ctx.api.charge_nurse.post(`/encounters/${id}/departure`, {});
+  }
   // Leave the demo accounts as they were: no second factor, no emergency access.
   sql(OWNER, `UPDATE account SET totp_secret = NULL, totp_last_step = 0 WHERE username IN (${CLINICAL.map((r) => lit(USERS[r])).join(',')})`);
   sql(env.EDLIVE_PG_SUPER, `UPDATE break_glass SET expires_at = now() - interval '1 second' WHERE patient_id = ${Number(ctx.elsewherePatient) || 0} AND expires_at > now()`);
@@ -160,6 +170,37 @@ async function attempt(route, role) {
     case 'POST /encounters/{enc}/problems': return api.post(`${enc}/problems`, { system: 'icd10', code: 'I10', display: 'Essential (primary) hypertension' });
     case 'POST /encounters/{enc}/diagnoses': return api.post(`${enc}/diagnoses`, { system: 'icd10', code: 'S62.90XA', display: 'Fracture of wrist, initial encounter' });
     case 'POST /encounters/{enc}/disposition': return api.post(`${enc}/disposition`, { kind: 'discharge' });
+    case 'POST /departments/{demo}/arrivals/unidentified': {
+      const r = await api.post(`/departments/${ctx.demo}/arrivals/unidentified`, { sex: 'unknown', arrival_mode: 'ambulance', chief_complaint: 'matrix check: trauma' });
+      if (r.status === 201) ctx.madeHere.push(r.json.encounter.encounter_id);
+      return r;
+    }
+    case 'POST /encounters/{unidentified}/identify': {
+      // A fresh unidentified arrival (by the charge nurse) for each try.
+      const made = await ctx.api.charge_nurse.post(`/departments/${ctx.demo}/arrivals/unidentified`, { sex: 'unknown', arrival_mode: 'ambulance', chief_complaint: 'matrix check: trauma' });
+      assert.equal(made.status, 201, made.text);
+      ctx.madeHere.push(made.json.encounter.encounter_id);
+      return api.post(`/encounters/${made.json.encounter.encounter_id}/identify`, { patient: newPatient() });
+    }
+    case 'POST /orders/{order}/seen': {
+      // A fresh resulted order each time, so every allowed role can mark it seen.
+      const placed = await ctx.api.charge_nurse.post(`${enc}/orders`, { kind: 'lab', name: 'Matrix check troponin' });
+      ctx.order = placed.json.order.id;
+      for (const body of [{ status: 'collected' }, { status: 'resulted', result: { value: 5, unit: 'ng/L', reference_low: 0, reference_high: 14 } }]) {
+        const step = await ctx.api.charge_nurse.post(`/orders/${ctx.order}/status`, body);
+        assert.ok(step.status < 300, `order ${body.status}: ${step.text}`);
+      }
+      return api.post(`/orders/${ctx.order}/seen`);
+    }
+    case 'POST /encounters/{leaving}/departure': {
+      // A fresh arrival with a disposition each time: a departure ends its encounter.
+      const made = await ctx.api.charge_nurse.post(`/departments/${ctx.demo}/arrivals`, arrivalBody(newPatient()));
+      assert.equal(made.status, 201, made.text);
+      const leaving = made.json.encounter.encounter_id;
+      ctx.madeHere.push(leaving);
+      assert.equal((await ctx.api.charge_nurse.post(`/encounters/${leaving}/disposition`, { kind: 'discharge' })).status, 200);
+      return api.post(`/encounters/${leaving}/departure`, {});
+    }
     case 'POST /beds/{bed}/status': return api.post(`/beds/${ctx.freeBed}/status`, { status: 'free' });
     case 'GET /departments/{demo}/metrics': return api.get(`/departments/${ctx.demo}/metrics`);
     case 'GET /departments/{demo}/alert-thresholds': return api.get(`/departments/${ctx.demo}/alert-thresholds`);
@@ -246,7 +287,7 @@ test('no session: every route but sign-in answers 401, and the WebSocket upgrade
     for (const route of routes) {
       const [method, pattern] = route.split(' ');
       const path = pattern.replace('{demo}', ctx.demo).replace('{enc}', ctx.enc).replace('{elsewhere}', ctx.elsewhere).replace('{account}', ctx.account)
-        .replace('{order}', ctx.order || 1).replace('{bed}', ctx.freeBed);
+        .replace('{order}', ctx.order || 1).replace('{bed}', ctx.freeBed).replace('{unidentified}', ctx.enc).replace('{leaving}', ctx.enc);
       const r = await api.req(method, path, method === 'POST' || method === 'PUT' ? { esi: 3 } : undefined);
       assert.equal(r.status, 401, `${route} without a valid session: ${r.text}`);
       assert.equal(r.json.error.code, 'unauthenticated');
