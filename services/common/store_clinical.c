@@ -19,12 +19,16 @@
 bool check_event_time(PGconn *conn, const struct locked_encounter *enc, const char *when,
                       const char *field, const char *not_before_column, struct ed_error *err)
 {
-    /* The column is chosen in SQL from a fixed list, never spliced into the text. */
+    /* The column is chosen in SQL from a fixed list, never spliced into the text. Compared at
+     * whole seconds: clients send whole seconds (the bedside's "now" included) while the server
+     * stores its own times to the microsecond, so a set saved within the second of the arrival
+     * was refused as "before the patient's arrival". */
     static const char sql[] =
-        "SELECT $2::timestamptz > now() + interval '5 minutes', $2::timestamptz < e.arrived_at, "
-        "$2::timestamptz < CASE $3 WHEN 'location_since' THEN e.location_since "
-        "WHEN 'disposition_at' THEN coalesce(e.disposition_at, e.arrived_at) "
-        "ELSE e.arrived_at END FROM encounter e WHERE e.id = $1";
+        "SELECT $2::timestamptz > now() + interval '5 minutes', "
+        "$2::timestamptz < date_trunc('second', e.arrived_at), "
+        "$2::timestamptz < date_trunc('second', CASE $3 WHEN 'location_since' THEN "
+        "e.location_since WHEN 'disposition_at' THEN coalesce(e.disposition_at, e.arrived_at) "
+        "ELSE e.arrived_at END) FROM encounter e WHERE e.id = $1";
     char encbuf[24];
     const char *params[] = {pg_int_param(encbuf, enc->id), when,
                             not_before_column ? not_before_column : ""};

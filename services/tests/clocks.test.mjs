@@ -126,3 +126,21 @@ test('metrics for the last 24 hours count what the local day may not', async () 
     assert.equal(res.json.error.field, field);
   }
 });
+
+test('a time in the same second as the arrival is not before it (clients send whole seconds)', async () => {
+  // The server stores the arrival to the microsecond; the bedside sends "now" in whole seconds.
+  const r = await ctx.charge.post(`/departments/${ctx.demo}/arrivals`, {
+    patient: { mrn: `CK-${serial++}`, family_name: 'Clockwell', given_name: 'Sam', birth_date: '1977-07-07', sex: 'male' },
+    arrival_mode: 'walk_in', chief_complaint: 'clocks test',
+  });
+  const enc = (await ok(r, 'arrival', 201)).encounter;
+  ctx.created.push(enc.encounter_id);
+  const second = enc.arrived_at.replace(/\.\d+/, '').replace(/\+00:00$/, 'Z');
+  assert.match(second, /:\d\dZ$/);
+  const staff = (await ctx.nurse.get('/session')).json.staff_id;
+  await ok(await ctx.nurse.post(`/encounters/${enc.encounter_id}/vitals`, { taken_by: staff, taken_at: second, heart_rate: 80 }), 'vitals at the arrival\'s second', 201);
+  const before = new Date(Date.parse(second) - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const early = await ctx.nurse.post(`/encounters/${enc.encounter_id}/vitals`, { taken_by: staff, taken_at: before, heart_rate: 81 });
+  assert.equal(early.status, 422, 'a second earlier is still refused');
+  assert.equal(early.json.error.field, 'taken_at');
+});
