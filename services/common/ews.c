@@ -60,6 +60,21 @@ static void apply_floor(const struct ews_level *cur, const struct ews_level *las
     }
 }
 
+/* What both scores do once their level is known: the oldest input, the time the due time
+ * counts from, and the floor of the last complete level. */
+static void show_level(struct ews_level *cur, const struct ews_reading *r, int n,
+                       long long latest_entry_at, const struct ews_level *last_complete,
+                       struct ews_outcome *out)
+{
+    for (int p = 0; p < n; p++)
+        if (r[p].present && (out->oldest_input_at == 0 || r[p].taken_at < out->oldest_input_at))
+            out->oldest_input_at = r[p].taken_at;
+    /* A complete score is due again when its oldest input is that old: recording one value
+     * later does not restart the clock for the others. */
+    cur->base_at = cur->complete ? out->oldest_input_at : latest_entry_at;
+    apply_floor(cur, last_complete, out);
+}
+
 void ews_news2(const struct ews_inputs *in, const struct ews_level *last_complete,
                struct ews_outcome *out)
 {
@@ -102,19 +117,12 @@ void ews_news2(const struct ews_inputs *in, const struct ews_level *last_complet
         }
     }
 
-    for (int p = 0; p < NEWS2_PARAM_COUNT; p++)
-        if (r[p].present && (out->oldest_input_at == 0 || r[p].taken_at < out->oldest_input_at))
-            out->oldest_input_at = r[p].taken_at;
-
     cur.total = out->current.total;
     cur.band = news2_band(&out->current);
     cur.any_three = out->current.any_single_3;
     cur.complete = out->current.complete;
     cur.reassess_min = ews_news2_interval(&out->current);
-    /* A complete score is due again when its oldest input is that old: recording one value
-     * later does not restart the clock for the others. */
-    cur.base_at = cur.complete ? out->oldest_input_at : in->latest_entry_at;
-    apply_floor(&cur, last_complete, out);
+    show_level(&cur, r, NEWS2_PARAM_COUNT, in->latest_entry_at, last_complete, out);
 }
 
 void ews_pews(const struct ews_pews_inputs *in, const struct ews_level *last_complete,
@@ -144,14 +152,10 @@ void ews_pews(const struct ews_pews_inputs *in, const struct ews_level *last_com
     pi.oxygen_l_min = in->oxygen_l_min;
     pews_compute(&pi, &out->pews);
 
-    for (int p = 0; p < PEWS_PARAM_COUNT; p++)
-        if (r[p].present && (out->oldest_input_at == 0 || r[p].taken_at < out->oldest_input_at))
-            out->oldest_input_at = r[p].taken_at;
     cur.total = out->pews.total;
     cur.band = pews_band(&out->pews);
     cur.any_three = false;
     cur.complete = out->pews.complete;
     cur.reassess_min = pews_reassess_minutes(&out->pews);
-    cur.base_at = cur.complete ? out->oldest_input_at : in->latest_entry_at;
-    apply_floor(&cur, last_complete, out);
+    show_level(&cur, r, PEWS_PARAM_COUNT, in->latest_entry_at, last_complete, out);
 }
