@@ -43,6 +43,9 @@ test('a heart rate alone after a full set scoring 9 leaves board and bedside at 
   await bedside.waitForSelector(pick, { timeout: LIVE_WITHIN_MS });
   await bedside.click(pick);
   await typeInto(bedside, '#heart_rate', 80);
+  // The bedside times a set to the whole second; let that second be after the full set's
+  // (stored to the microsecond), or the full set would still be the latest heart rate.
+  await bedside.waitForTimeout(1100);
   const [response] = await Promise.all([
     bedside.waitForResponse((r) => r.request().method() === 'POST' && /\/vitals$/.test(new URL(r.url()).pathname)),
     bedside.click('#save'),
