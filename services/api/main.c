@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* ed-api: REST /api/v1 over libwebsockets. Settings from the environment (README.md):
- * EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_API_PORT, EDLIVE_PROTO_DIR. */
+/* ed-api: REST /api/v1 over libwebsockets. Settings from the environment: the table below
+ * (`ed-api --help`, README.md Settings). */
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "api.h"
 #include "config.h"
 #include "http.h"
@@ -14,6 +15,39 @@
 #include "pg.h"
 
 static volatile sig_atomic_t interrupted;
+
+enum api_setting {
+    API_PG,
+    API_LISTEN,
+    API_PORT,
+    API_PROTO_DIR,
+    API_ALLOWED_ORIGINS,
+    API_SESSION_IDLE_S,
+    API_SESSION_MAX_S,
+    API_TLS_CERT,
+    API_TLS_KEY,
+    API_FAULT_HOOKS,
+    API_SETTING_COUNT
+};
+
+static const struct config_setting api_settings[API_SETTING_COUNT] = {
+    [API_PG] = CONFIG_SETTING_PG,
+    [API_LISTEN] = CONFIG_SETTING_LISTEN,
+    [API_PORT] = {"EDLIVE_API_PORT", CONFIG_PORT, "8481", 0, 0, "ed-api's port"},
+    [API_PROTO_DIR] = CONFIG_SETTING_PROTO_DIR,
+    [API_ALLOWED_ORIGINS] = CONFIG_SETTING_ALLOWED_ORIGINS,
+    [API_SESSION_IDLE_S] = CONFIG_SETTING_SESSION_IDLE_S,
+    [API_SESSION_MAX_S] = CONFIG_SETTING_SESSION_MAX_S,
+    [API_TLS_CERT] = CONFIG_SETTING_TLS_CERT,
+    [API_TLS_KEY] = CONFIG_SETTING_TLS_KEY,
+    [API_FAULT_HOOKS] = {"EDLIVE_FAULT_HOOKS", CONFIG_FLAG, "0", 0, 0,
+                         "`1` only in the test deployment: honours `X-Edlive-Fault: "
+                         "exit-after-commit` for the fault-injection test. Never in production"},
+};
+
+static struct config_value api_values[API_SETTING_COUNT];
+static struct config api_config = {"ed-api", "the REST API /api/v1 of the record", api_settings,
+                                   API_SETTING_COUNT, api_values};
 
 static void on_signal(int sig)
 {
@@ -25,22 +59,22 @@ static int load(struct api *app)
 {
     struct ed_error err = {0};
 
-    app->schemas = schema_set_load(config_str("EDLIVE_PROTO_DIR", EDLIVE_DEFAULT_PROTO_DIR), &err);
+    app->schemas = schema_set_load(config_text(&api_config, API_PROTO_DIR), &err);
     if (!app->schemas || !routes_check_schemas(app->schemas, &err)) {
         log_error("proto schemas: %s", err.message);
         return -1;
     }
-    app->pg = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 30);
+    app->pg = pg_connect(config_text(&api_config, API_PG), 30);
     if (!app->pg)
         return -1;
-    app->allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
-    app->fault_hooks = !strcmp(config_str("EDLIVE_FAULT_HOOKS", "0"), "1");
+    app->allowed_origins = config_text(&api_config, API_ALLOWED_ORIGINS);
+    app->fault_hooks = config_number(&api_config, API_FAULT_HOOKS) == 1;
     if (app->fault_hooks)
         log_warn("EDLIVE_FAULT_HOOKS=1: fault injection enabled (never in production)");
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
         {"http", http_callback, 0, 0, 0, NULL, 0},
@@ -52,6 +86,9 @@ int main(void)
     int n = 0;
 
     log_init("ed-api");
+    config_load(&api_config, argc, argv, NULL);
+    access_set_session_limits((int)config_number(&api_config, API_SESSION_IDLE_S),
+                              (int)config_number(&api_config, API_SESSION_MAX_S));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -61,8 +98,8 @@ int main(void)
 
     protocols[0].per_session_data_size = http_conn_size();
     memset(&info, 0, sizeof info);
-    info.port = config_port("EDLIVE_API_PORT", 8481);
-    info.iface = config_listen();
+    info.port = (int)config_number(&api_config, API_PORT);
+    info.iface = config_text(&api_config, API_LISTEN);
     info.protocols = protocols;
     info.user = &app;
     info.max_http_header_pool = 64;
@@ -74,10 +111,10 @@ int main(void)
     if (config_listen_is_ipv4(info.iface))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
-    if (config_str("EDLIVE_TLS_CERT", NULL)) {
+    if (config_text(&api_config, API_TLS_CERT)) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = config_str("EDLIVE_TLS_CERT", NULL);
-        info.ssl_private_key_filepath = config_str("EDLIVE_TLS_KEY", NULL);
+        info.ssl_cert_filepath = config_text(&api_config, API_TLS_CERT);
+        info.ssl_private_key_filepath = config_text(&api_config, API_TLS_KEY);
         info.ssl_options_set =
             SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
     }

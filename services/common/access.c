@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "auth.h"
-#include "config.h"
 #include "log.h"
 #include "pg.h"
 
@@ -90,14 +89,23 @@ static const struct {
     {"display", ROLE_DISPLAY},
 };
 
+/* Set once at start-up from the service's settings (EDLIVE_SESSION_IDLE_S, _MAX_S). */
+static int session_idle_s = 900, session_max_s = 43200;
+
+void access_set_session_limits(int idle_s, int max_s)
+{
+    session_idle_s = idle_s;
+    session_max_s = max_s;
+}
+
 int access_idle_seconds(void)
 {
-    return atoi(config_str("EDLIVE_SESSION_IDLE_S", "900"));
+    return session_idle_s;
 }
 
 int access_max_seconds(void)
 {
-    return atoi(config_str("EDLIVE_SESSION_MAX_S", "43200"));
+    return session_max_s;
 }
 
 const char *access_action_name(enum access_action a)

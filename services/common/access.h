@@ -67,7 +67,9 @@ struct principal {
     int idle_remaining_s; /* seconds until it idles out, as of this request */
 };
 
-/* Settings: EDLIVE_SESSION_IDLE_S (default 900) and EDLIVE_SESSION_MAX_S (43200). */
+/* Session time-outs in seconds: EDLIVE_SESSION_IDLE_S and EDLIVE_SESSION_MAX_S, given by the
+ * service at start-up (defaults 900 and 43200 until then). */
+void access_set_session_limits(int idle_s, int max_s);
 int access_idle_seconds(void);
 int access_max_seconds(void);
 

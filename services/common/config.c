@@ -10,64 +10,142 @@
 
 #include "log.h"
 
-const char *config_str(const char *name, const char *fallback)
+static const char *const kind_words[] = {
+    [CONFIG_TEXT] = "text",   [CONFIG_INT] = "integer",         [CONFIG_PORT] = "TCP port",
+    [CONFIG_FLAG] = "0 or 1", [CONFIG_HOST_PORT] = "host:port", [CONFIG_LISTEN] = "address",
+};
+
+static bool parse_long(const char *text, long min, long max, long *out)
 {
-    const char *v = getenv(name);
-
-    return v && v[0] ? v : fallback;
-}
-
-int config_port(const char *name, int fallback)
-{
-    const char *v = getenv(name);
-    char *end;
-    long port;
-
-    if (!v || !v[0])
-        return fallback;
-    port = strtol(v, &end, 10);
-    if (*end || port < 1 || port > 65535) {
-        log_error("%s must be a TCP port 1-65535", name);
-        exit(2);
-    }
-    return (int)port;
-}
-
-void config_redis(char *host, int *port)
-{
-    const char *v = config_str("EDLIVE_REDIS", "127.0.0.1:6379");
-    const char *colon = strrchr(v, ':');
-    char *end;
-    long p;
-
-    if (!colon || colon == v || (size_t)(colon - v) >= 256) {
-        log_error("EDLIVE_REDIS must be host:port");
-        exit(2);
-    }
-    p = strtol(colon + 1, &end, 10);
-    if (*end || p < 1 || p > 65535) {
-        log_error("EDLIVE_REDIS must be host:port");
-        exit(2);
-    }
-    memcpy(host, v, (size_t)(colon - v));
-    host[colon - v] = '\0';
-    *port = (int)p;
-}
-
-int config_int(const char *name, int fallback, int min, int max)
-{
-    const char *v = getenv(name);
     char *end;
     long n;
 
-    if (!v || !v[0])
-        return fallback;
-    n = strtol(v, &end, 10);
-    if (*end || n < min || n > max) {
-        log_error("%s must be an integer %d-%d", name, min, max);
+    if (!text[0])
+        return false;
+    n = strtol(text, &end, 10);
+    if (*end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Fills value from text; false with a message naming the setting when text does not fit. */
+static bool take(const struct config_setting *s, const char *text, struct config_value *value)
+{
+    const char *colon;
+    struct in6_addr addr;
+
+    value->text = text;
+    if (!text)
+        return true;
+    switch (s->kind) {
+    case CONFIG_TEXT:
+        return true;
+    case CONFIG_INT:
+        if (parse_long(text, s->min, s->max, &value->number))
+            return true;
+        log_error("%s=%s: must be an integer %ld-%ld", s->name, text, s->min, s->max);
+        return false;
+    case CONFIG_PORT:
+        if (parse_long(text, 1, 65535, &value->number))
+            return true;
+        log_error("%s=%s: must be a TCP port 1-65535", s->name, text);
+        return false;
+    case CONFIG_FLAG:
+        if (parse_long(text, 0, 1, &value->number))
+            return true;
+        log_error("%s=%s: must be 0 or 1", s->name, text);
+        return false;
+    case CONFIG_HOST_PORT:
+        colon = strrchr(text, ':');
+        if (colon && colon != text && (size_t)(colon - text) < sizeof value->host &&
+            parse_long(colon + 1, 1, 65535, &value->number)) {
+            memcpy(value->host, text, (size_t)(colon - text));
+            value->host[colon - text] = '\0';
+            return true;
+        }
+        log_error("%s=%s: must be host:port", s->name, text);
+        return false;
+    case CONFIG_LISTEN:
+        /* lws 4.1.6 takes a name it cannot find as an interface that may come up later: it
+         * logs "DOESN'T EXIST" and the service runs listening nowhere. A host name (localhost)
+         * is not resolved at all. Refuse both at start-up instead. */
+        if (inet_pton(AF_INET, text, &addr) == 1 || inet_pton(AF_INET6, text, &addr) == 1 ||
+            if_nametoindex(text) != 0)
+            return true;
+        log_error("%s=%s is neither an IP address nor a network interface of this machine "
+                  "(for this machine only: 127.0.0.1)",
+                  s->name, text);
+        return false;
+    }
+    return false;
+}
+
+bool config_check(struct config *cfg)
+{
+    bool ok = true;
+
+    for (size_t i = 0; i < cfg->count; i++) {
+        const struct config_setting *s = &cfg->settings[i];
+        const char *env = getenv(s->name);
+
+        memset(&cfg->values[i], 0, sizeof cfg->values[i]);
+        ok &= take(s, env && env[0] ? env : s->fallback, &cfg->values[i]);
+    }
+    return ok;
+}
+
+void config_print_help(const struct config *cfg)
+{
+    fprintf(stderr, "settings (environment):\n");
+    for (size_t i = 0; i < cfg->count; i++) {
+        const struct config_setting *s = &cfg->settings[i];
+
+        fprintf(stderr, "  %-26s %s", s->name, kind_words[s->kind]);
+        if (s->kind == CONFIG_INT)
+            fprintf(stderr, " %ld-%ld", s->min, s->max);
+        fprintf(stderr, ", default %s\n      %s\n", s->fallback ? s->fallback : "unset", s->help);
+    }
+}
+
+void config_load(struct config *cfg, int argc, char **argv, const char *extra_usage)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fprintf(stderr, "%s: %s\n", cfg->program, cfg->summary);
+        if (extra_usage)
+            fputs(extra_usage, stderr);
+        config_print_help(cfg);
+        exit(0);
+    }
+    if (argc > 1 && !strcmp(argv[1], "--settings-tsv")) {
+        for (size_t i = 0; i < cfg->count; i++)
+            printf("%s\t%s\t%s\n", cfg->settings[i].name,
+                   cfg->settings[i].fallback ? cfg->settings[i].fallback : "",
+                   cfg->settings[i].help);
+        exit(0);
+    }
+    if (argc > 1) {
+        log_error("unknown argument %s (settings come from the environment: %s --help)", argv[1],
+                  cfg->program);
         exit(2);
     }
-    return (int)n;
+    if (!config_check(cfg))
+        exit(2);
+}
+
+const char *config_text(const struct config *cfg, size_t setting)
+{
+    return cfg->values[setting].text;
+}
+
+long config_number(const struct config *cfg, size_t setting)
+{
+    return cfg->values[setting].number;
+}
+
+const char *config_host(const struct config *cfg, size_t setting)
+{
+    return cfg->values[setting].host;
 }
 
 int config_listen_is_ipv4(const char *iface)
@@ -75,21 +153,4 @@ int config_listen_is_ipv4(const char *iface)
     struct in_addr addr;
 
     return iface && inet_pton(AF_INET, iface, &addr) == 1;
-}
-
-const char *config_listen(void)
-{
-    const char *iface = config_str("EDLIVE_LISTEN", "127.0.0.1");
-    struct in6_addr addr;
-
-    /* lws 4.1.6 takes a name it cannot find as an interface that may come up later: it logs
-     * "DOESN'T EXIST" and the service runs listening nowhere. A host name (localhost) is not
-     * resolved at all. Refuse both at start-up instead. */
-    if (inet_pton(AF_INET, iface, &addr) == 1 || inet_pton(AF_INET6, iface, &addr) == 1 ||
-        if_nametoindex(iface) != 0)
-        return iface;
-    log_error("EDLIVE_LISTEN=%s is neither an IP address nor a network interface of this machine "
-              "(for this machine only: 127.0.0.1)",
-              iface);
-    exit(2);
 }

@@ -1,28 +1,128 @@
 /* SPDX-License-Identifier: MIT */
-/* config.h: every setting comes from the environment (documented in README.md, Settings). */
+/* config.h: every setting comes from the environment. Each service lists its settings once,
+ * in a table (name, kind, default, help) indexed by its own enum; config_load reads and checks
+ * them all at start-up, so a bad value stops the service with a message naming the setting,
+ * and the same table prints `--help` and the README's settings table (deploy/settings-table). */
 #ifndef EDLIVE_CONFIG_H
 #define EDLIVE_CONFIG_H
 
-/* The variable's value, or fallback when unset or empty. */
-const char *config_str(const char *name, const char *fallback);
+#include <stdbool.h>
+#include <stddef.h>
 
-/* The variable as a TCP port; exits with a message naming the variable when invalid. */
-int config_port(const char *name, int fallback);
+enum config_kind {
+    CONFIG_TEXT,      /* any string */
+    CONFIG_INT,       /* an integer in [min, max] */
+    CONFIG_PORT,      /* a TCP port 1-65535 */
+    CONFIG_FLAG,      /* 0 or 1 */
+    CONFIG_HOST_PORT, /* host:port (the host up to 255 bytes) */
+    CONFIG_LISTEN,    /* an IP address literal or a network interface of this machine */
+};
 
-/* EDLIVE_REDIS "host:port" split; exits with a message when invalid. host has room for 256. */
-void config_redis(char *host, int *port);
+struct config_setting {
+    const char *name; /* the environment variable, EDLIVE_... */
+    enum config_kind kind;
+    const char *fallback; /* the default, as it would be written in the environment; NULL: unset */
+    long min, max;        /* CONFIG_INT only */
+    const char *help;     /* one line for --help and the README (Markdown allowed) */
+};
 
-/* An integer setting in [min, max]; exits with a message naming it when malformed. */
-int config_int(const char *name, int fallback, int min, int max);
+struct config_value {
+    const char *text; /* in force: the environment's value or the default; NULL when unset */
+    long number;      /* CONFIG_INT, CONFIG_PORT, CONFIG_FLAG; the port of CONFIG_HOST_PORT */
+    char host[256];   /* CONFIG_HOST_PORT */
+};
 
-/* EDLIVE_LISTEN (default 127.0.0.1): an IPv4 or IPv6 address or the name of a network
- * interface of this machine; exits with a message naming it otherwise (e.g. "localhost"). */
-const char *config_listen(void);
+struct config {
+    const char *program;                   /* "ed-api" */
+    const char *summary;                   /* one line for --help */
+    const struct config_setting *settings; /* indexed by the service's own enum */
+    size_t count;
+    struct config_value *values; /* count entries, filled by config_load */
+};
+
+/* Reads and checks every setting. `--help` prints the program's settings and exits 0;
+ * `--settings-tsv` prints name<TAB>default<TAB>help per line (for deploy/settings-table) and
+ * exits 0; any other argument, or a bad value, prints what is wrong, naming the setting, and
+ * exits 2. extra_usage (may be NULL) is printed under the summary by --help. */
+void config_load(struct config *cfg, int argc, char **argv, const char *extra_usage);
+
+/* Only the settings check, for a program with arguments of its own (edlivectl): returns
+ * false with the message logged instead of exiting. --help/--settings-tsv are not handled. */
+bool config_check(struct config *cfg);
+
+/* Prints the settings section of --help to stderr. */
+void config_print_help(const struct config *cfg);
+
+/* The value in force (NULL when unset with no default) and its number. */
+const char *config_text(const struct config *cfg, size_t setting);
+long config_number(const struct config *cfg, size_t setting);
+const char *config_host(const struct config *cfg, size_t setting);
 
 /* 1 when iface (EDLIVE_LISTEN) is an IPv4 address literal such as 127.0.0.1. lws 4.1.6 built
  * with IPv6 opens an AF_INET6 socket and, failing to match an IPv4 literal on it, binds the
  * wildcard address (every interface); the services then turn IPv6 off so lws binds the IPv4
  * address itself. */
 int config_listen_is_ipv4(const char *iface);
+
+/* A number constant as the text of a default: CONFIG_NUMBER_TEXT(HUB_DEFAULT_STALL_S). */
+#define CONFIG_NUMBER_TEXT(n)  CONFIG_NUMBER_TEXT_(n)
+#define CONFIG_NUMBER_TEXT_(n) #n
+
+/* The settings several services share, so each is described once. */
+#define CONFIG_SETTING_PG                                                                          \
+    {                                                                                              \
+        "EDLIVE_PG", CONFIG_TEXT, "dbname=edlive", 0, 0,                                           \
+            "libpq connection string of the record, e.g. `host=127.0.0.1 port=55480 "              \
+            "dbname=edlive "                                                                       \
+            "user=edlive_app` (the services' role: no UPDATE/DELETE on the audit log); edlivectl " \
+            "runs "                                                                                \
+            "as the owner `user=edlive` (`EDLIVE_PG_OWNER` in the env file)"                       \
+    }
+#define CONFIG_SETTING_REDIS                                      \
+    {                                                             \
+        "EDLIVE_REDIS", CONFIG_HOST_PORT, "127.0.0.1:6379", 0, 0, \
+            "Redis host:port (the event streams)"                 \
+    }
+#define CONFIG_SETTING_LISTEN                                                                  \
+    {                                                                                          \
+        "EDLIVE_LISTEN", CONFIG_LISTEN, "127.0.0.1", 0, 0,                                     \
+            "the one address the service listens on: an IPv4 or IPv6 address or an interface " \
+            "name "                                                                            \
+            "(`lo`); anything else, a host name such as `localhost` included, stops it at "    \
+            "start-up"                                                                         \
+    }
+#define CONFIG_SETTING_PROTO_DIR                                         \
+    {                                                                    \
+        "EDLIVE_PROTO_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_PROTO_DIR, 0, 0, \
+            "folder of the wire contract's JSON Schemas"                 \
+    }
+#define CONFIG_SETTING_ALLOWED_ORIGINS                                                   \
+    {                                                                                    \
+        "EDLIVE_ALLOWED_ORIGINS", CONFIG_TEXT, "", 0, 0,                                 \
+            "pages allowed to open the WebSocket and to write with the session cookie, " \
+            "comma-separated, "                                                          \
+            "e.g. `https://127.0.0.1:8443,https://localhost:8443`"                       \
+    }
+#define CONFIG_SETTING_SESSION_IDLE_S                         \
+    {                                                         \
+        "EDLIVE_SESSION_IDLE_S", CONFIG_INT, "900", 1, 86400, \
+            "a session unused this long (seconds) is over"    \
+    }
+#define CONFIG_SETTING_SESSION_MAX_S                             \
+    {                                                            \
+        "EDLIVE_SESSION_MAX_S", CONFIG_INT, "43200", 1, 2592000, \
+            "a session's absolute lifetime (seconds)"            \
+    }
+#define CONFIG_SETTING_TLS_CERT                                                                  \
+    {                                                                                            \
+        "EDLIVE_TLS_CERT", CONFIG_TEXT, NULL, 0, 0,                                              \
+            "PEM certificate: set it (and `EDLIVE_TLS_KEY`) to serve TLS 1.2+ from the service " \
+            "itself; "                                                                           \
+            "unset behind nginx"                                                                 \
+    }
+#define CONFIG_SETTING_TLS_KEY                                                            \
+    {                                                                                     \
+        "EDLIVE_TLS_KEY", CONFIG_TEXT, NULL, 0, 0, "PEM private key of `EDLIVE_TLS_CERT`" \
+    }
 
 #endif

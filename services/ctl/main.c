@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* edlivectl: operator commands. `migrate` applies sql/migrations/NNNN_*.sql in order, each
- * in its own transaction, recorded in schema_migrations (a second run is a no-op);
- * `seed-demo` creates the demo ED through the same write path the API uses. */
+/* edlivectl: operator commands, one row of the command table each. `migrate` applies
+ * sql/migrations/NNNN_*.sql in order, each in its own transaction, recorded in
+ * schema_migrations (a second run is a no-op); `seed-demo` creates the demo ED through the
+ * same write path the API uses. Settings: the table below (`edlivectl --help`). */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,38 +11,119 @@
 #include "log.h"
 #include "pg.h"
 
+enum ctl_setting { CTL_PG, CTL_SQL_DIR, CTL_DEMO_PASSWORD, CTL_DEMO_ADMIN_TOTP, CTL_SETTING_COUNT };
+
+static const struct config_setting ctl_settings[CTL_SETTING_COUNT] = {
+    [CTL_PG] = CONFIG_SETTING_PG,
+    [CTL_SQL_DIR] = {"EDLIVE_SQL_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_SQL_DIR, 0, 0,
+                     "folder with the schema's `migrations/`"},
+    [CTL_DEMO_PASSWORD] = {"EDLIVE_DEMO_PASSWORD", CONFIG_TEXT, "edlive-demo", 0, 0,
+                           "`seed-demo`: the demo accounts' password"},
+    /* The demo admin's second factor is a published test secret: a demo, not a deployment. */
+    [CTL_DEMO_ADMIN_TOTP] = {"EDLIVE_DEMO_ADMIN_TOTP", CONFIG_TEXT,
+                             "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 0, 0,
+                             "`seed-demo`: the demo admin's TOTP secret (base32)"},
+};
+
+static struct config_value ctl_values[CTL_SETTING_COUNT];
+static struct config ctl_config = {"edlivectl", "operator commands", ctl_settings,
+                                   CTL_SETTING_COUNT, ctl_values};
+
+static int cmd_migrate(PGconn *conn, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return ctl_migrate(conn, config_text(&ctl_config, CTL_SQL_DIR));
+}
+
+static int cmd_seed_demo(PGconn *conn, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return ctl_seed_demo(conn, config_text(&ctl_config, CTL_DEMO_PASSWORD),
+                         config_text(&ctl_config, CTL_DEMO_ADMIN_TOTP));
+}
+
+static int cmd_audit_verify(PGconn *conn, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return ctl_audit_verify(conn);
+}
+
+struct ctl_command {
+    const char *name;
+    const char *sub;   /* a fixed second word ("verify"), or NULL */
+    int nargs;         /* words after name (and sub); -1: the command checks its own forms */
+    const char *usage; /* the arguments, for --help */
+    const char *help;
+    int (*run)(PGconn *conn, int argc, char **argv); /* argv starts after name (and sub) */
+};
+
+static const struct ctl_command commands[] = {
+    {"migrate", NULL, 0, "", "apply pending migrations (sql/migrations, in order)", cmd_migrate},
+    {"seed-demo", NULL, 0, "", "create the demo ED and its accounts (no-op when it exists)",
+     cmd_seed_demo},
+    {"audit", "verify", 0, "", "check the audit log's hash chain", cmd_audit_verify},
+    {"user", NULL, -1, "add|totp|disable|enable <username> ...",
+     "accounts (`edlivectl user` for the forms)", ctl_user},
+    {"department", NULL, -1, "set <department-id> <key> <value>",
+     "change one department setting (`edlivectl department` for the keys)", ctl_department},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: edlivectl migrate | seed-demo | audit verify | user ... | department set ...\n"
-            "  EDLIVE_PG      libpq connection string (default dbname=edlive)\n"
-            "  EDLIVE_SQL_DIR folder with migrations/ (default: the source tree's sql/)\n");
+    fprintf(stderr, "usage: edlivectl <command>\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        char words[64];
+
+        snprintf(words, sizeof words, "%s%s%s %s", commands[i].name, commands[i].sub ? " " : "",
+                 commands[i].sub ? commands[i].sub : "", commands[i].usage);
+        fprintf(stderr, "  %-48s %s\n", words, commands[i].help);
+    }
+    config_print_help(&ctl_config);
     return 2;
+}
+
+/* The command row argv names, or NULL. */
+static const struct ctl_command *find_command(int argc, char **argv)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const struct ctl_command *c = &commands[i];
+
+        if (strcmp(argv[1], c->name))
+            continue;
+        if (c->sub && (argc < 3 || strcmp(argv[2], c->sub)))
+            continue;
+        return c;
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv)
 {
+    const struct ctl_command *command;
     PGconn *conn;
-    int rc;
+    int nargs, rc;
 
     log_init("edlivectl");
-    if (argc < 2)
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return argc < 2 ? usage() : (usage(), 0);
+    if (!strcmp(argv[1], "--settings-tsv")) {
+        config_load(&ctl_config, 2, argv, NULL); /* prints and exits */
+        return 0;
+    }
+    command = find_command(argc, argv);
+    if (!command)
         return usage();
-    conn = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 10);
+    nargs = argc - 2 - (command->sub ? 1 : 0);
+    if (command->nargs >= 0 && nargs != command->nargs)
+        return usage();
+    if (!config_check(&ctl_config))
+        return 2;
+    conn = pg_connect(config_text(&ctl_config, CTL_PG), 10);
     if (!conn)
         return 1;
-    if (!strcmp(argv[1], "migrate"))
-        rc = ctl_migrate(conn, config_str("EDLIVE_SQL_DIR", EDLIVE_DEFAULT_SQL_DIR));
-    else if (!strcmp(argv[1], "seed-demo"))
-        rc = ctl_seed_demo(conn);
-    else if (!strcmp(argv[1], "audit") && argc == 3 && !strcmp(argv[2], "verify"))
-        rc = ctl_audit_verify(conn);
-    else if (!strcmp(argv[1], "user"))
-        rc = ctl_user(conn, argc - 2, argv + 2);
-    else if (!strcmp(argv[1], "department"))
-        rc = ctl_department(conn, argc - 2, argv + 2);
-    else
-        rc = usage();
+    rc = command->run(conn, nargs, argv + argc - nargs);
     PQfinish(conn);
     return rc;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
 #include "ctl.h"
 #include "log.h"
 #include "pg.h"
@@ -1080,12 +1079,8 @@ static bool seed_missing_accounts(PGconn *conn, const char *password, const char
     return ctl_account_create(conn, "admin", password, "{admin}", 0, admin_secret);
 }
 
-int ctl_seed_demo(PGconn *conn)
+int ctl_seed_demo(PGconn *conn, const char *password, const char *admin_secret)
 {
-    /* The demo admin's second factor is a published test secret: a demo, not a deployment. */
-    const char *admin_secret =
-        config_str("EDLIVE_DEMO_ADMIN_TOTP", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
-    const char *password = config_str("EDLIVE_DEMO_PASSWORD", "edlive-demo");
     const char *code_params[] = {"DEMO"};
     PGresult *res;
 

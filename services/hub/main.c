@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* ed-hub: live WebSocket delivery of every committed change. Settings from the environment
- * (README.md): EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_HUB_PORT, EDLIVE_PROTO_DIR,
- * EDLIVE_HUB_MAX_LAG, EDLIVE_HUB_STALL_S, EDLIVE_HUB_SNDBUF (backpressure, hub.h). */
+/* ed-hub: live WebSocket delivery of every committed change. Settings from the environment:
+ * the table below (`ed-hub --help`, README.md Settings; backpressure in hub.h). */
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "config.h"
 #include "hub.h"
 #include "log.h"
@@ -15,13 +15,66 @@
 
 static volatile sig_atomic_t interrupted;
 
+enum hub_setting {
+    HUB_PG,
+    HUB_REDIS,
+    HUB_LISTEN,
+    HUB_PORT,
+    HUB_PROTO_DIR,
+    HUB_ALLOWED_ORIGINS,
+    HUB_SESSION_IDLE_S,
+    HUB_SESSION_MAX_S,
+    HUB_TLS_CERT,
+    HUB_TLS_KEY,
+    HUB_MAX_LAG,
+    HUB_STALL_S,
+    HUB_BOARD_MAX_AGE_S,
+    HUB_SNDBUF,
+    HUB_SETTING_COUNT
+};
+
+static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
+    [HUB_PG] = CONFIG_SETTING_PG,
+    [HUB_REDIS] = CONFIG_SETTING_REDIS,
+    [HUB_LISTEN] = CONFIG_SETTING_LISTEN,
+    [HUB_PORT] = {"EDLIVE_HUB_PORT", CONFIG_PORT, "8482", 0, 0, "ed-hub's port"},
+    [HUB_PROTO_DIR] = CONFIG_SETTING_PROTO_DIR,
+    [HUB_ALLOWED_ORIGINS] = CONFIG_SETTING_ALLOWED_ORIGINS,
+    [HUB_SESSION_IDLE_S] = CONFIG_SETTING_SESSION_IDLE_S,
+    [HUB_SESSION_MAX_S] = CONFIG_SETTING_SESSION_MAX_S,
+    [HUB_TLS_CERT] = CONFIG_SETTING_TLS_CERT,
+    [HUB_TLS_KEY] = CONFIG_SETTING_TLS_KEY,
+    [HUB_MAX_LAG] = {"EDLIVE_HUB_MAX_LAG", CONFIG_INT, CONFIG_NUMBER_TEXT(HUB_DEFAULT_MAX_LAG), 1,
+                     HUB_RING_SIZE - 1,
+                     "a client this many events behind gets a snapshot instead of the backlog "
+                     "(the test deployment: `100`)"},
+    [HUB_STALL_S] = {"EDLIVE_HUB_STALL_S", CONFIG_INT, CONFIG_NUMBER_TEXT(HUB_DEFAULT_STALL_S), 1,
+                     3600,
+                     "a socket that takes nothing this long (seconds) while data waits is "
+                     "closed with 4408"},
+    [HUB_BOARD_MAX_AGE_S] = {"EDLIVE_HUB_BOARD_MAX_AGE_S", CONFIG_INT,
+                             CONFIG_NUMBER_TEXT(HUB_DEFAULT_BOARD_MAX_AGE_S), 1, 86400,
+                             "the board each hub keeps in memory (brought forward with events, so "
+                             "snapshots cost no database read) is read afresh from PostgreSQL "
+                             "when older than this (seconds)"},
+    [HUB_SNDBUF] = {"EDLIVE_HUB_SNDBUF", CONFIG_INT, CONFIG_NUMBER_TEXT(HUB_DEFAULT_SNDBUF), 0,
+                    16 * 1024 * 1024,
+                    "the kernel send buffer of each socket (SO_SNDBUF, bytes; the kernel doubles "
+                    "it), so a stalled reader's backlog shows as lag at the hub instead of hiding "
+                    "in kernel memory; `0` leaves it to autotuning"},
+};
+
+static struct config_value hub_values[HUB_SETTING_COUNT];
+static struct config hub_config = {"ed-hub", "live WebSocket delivery of every committed change",
+                                   hub_settings, HUB_SETTING_COUNT, hub_values};
+
 static void on_signal(int sig)
 {
     (void)sig;
     interrupted = 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
         {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
@@ -37,34 +90,34 @@ int main(void)
     static struct hub hub;
     struct lws_context_creation_info info;
     struct ed_error err = {0};
-    char redis_host[256];
-    int redis_port, n = 0;
+    int n = 0;
 
     log_init("ed-hub");
+    config_load(&hub_config, argc, argv, NULL);
+    access_set_session_limits((int)config_number(&hub_config, HUB_SESSION_IDLE_S),
+                              (int)config_number(&hub_config, HUB_SESSION_MAX_S));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    hub.schemas = schema_set_load(config_str("EDLIVE_PROTO_DIR", EDLIVE_DEFAULT_PROTO_DIR), &err);
+    hub.schemas = schema_set_load(config_text(&hub_config, HUB_PROTO_DIR), &err);
     if (!hub.schemas) {
         log_error("proto schemas: %s", err.message);
         return 1;
     }
-    hub.pg = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 30);
+    hub.pg = pg_connect(config_text(&hub_config, HUB_PG), 30);
     if (!hub.pg)
         return 1;
-    config_redis(redis_host, &redis_port);
-    hub.allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
-    hub.max_lag = config_int("EDLIVE_HUB_MAX_LAG", HUB_DEFAULT_MAX_LAG, 1, HUB_RING_SIZE - 1);
-    hub.stall_s = config_int("EDLIVE_HUB_STALL_S", HUB_DEFAULT_STALL_S, 1, 3600);
-    hub.board_max_age_s =
-        config_int("EDLIVE_HUB_BOARD_MAX_AGE_S", HUB_DEFAULT_BOARD_MAX_AGE_S, 1, 86400);
-    hub.sndbuf = config_int("EDLIVE_HUB_SNDBUF", HUB_DEFAULT_SNDBUF, 0, 16 * 1024 * 1024);
+    hub.allowed_origins = config_text(&hub_config, HUB_ALLOWED_ORIGINS);
+    hub.max_lag = (int)config_number(&hub_config, HUB_MAX_LAG);
+    hub.stall_s = (int)config_number(&hub_config, HUB_STALL_S);
+    hub.board_max_age_s = (int)config_number(&hub_config, HUB_BOARD_MAX_AGE_S);
+    hub.sndbuf = (int)config_number(&hub_config, HUB_SNDBUF);
 
     protocols[1].per_session_data_size = hub_client_size();
     memset(&info, 0, sizeof info);
-    info.port = config_port("EDLIVE_HUB_PORT", 8482);
-    info.iface = config_listen();
+    info.port = (int)config_number(&hub_config, HUB_PORT);
+    info.iface = config_text(&hub_config, HUB_LISTEN);
     info.protocols = protocols;
     info.pvo = &pvo;
     info.user = &hub;
@@ -75,10 +128,10 @@ int main(void)
     if (config_listen_is_ipv4(info.iface))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     /* TLS 1.2+ in the service itself, for deployments without a TLS proxy in front. */
-    if (config_str("EDLIVE_TLS_CERT", NULL)) {
+    if (config_text(&hub_config, HUB_TLS_CERT)) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = config_str("EDLIVE_TLS_CERT", NULL);
-        info.ssl_private_key_filepath = config_str("EDLIVE_TLS_KEY", NULL);
+        info.ssl_cert_filepath = config_text(&hub_config, HUB_TLS_CERT);
+        info.ssl_private_key_filepath = config_text(&hub_config, HUB_TLS_KEY);
         info.ssl_options_set =
             SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
     }
@@ -87,7 +140,8 @@ int main(void)
         log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);
         return 1;
     }
-    hub.feed = hub_feed_start(hub.ctx, redis_host, redis_port);
+    hub.feed = hub_feed_start(hub.ctx, config_host(&hub_config, HUB_REDIS),
+                              (int)config_number(&hub_config, HUB_REDIS));
     if (!hub.feed || !hub_departments_refresh(&hub)) {
         log_error("cannot start: Redis reader or first read of PostgreSQL failed");
         return 1;

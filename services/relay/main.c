@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ed-relay: the event log in PostgreSQL to Redis Streams (relay.h). Settings from the
- * environment (README.md): EDLIVE_PG, EDLIVE_REDIS, EDLIVE_RELAY_POLL_MS (the fallback poll
- * when no NOTIFY arrives, default 1000), EDLIVE_RELAY_REBUILD (events per department put back
- * after Redis lost its data, default 1000). */
+ * environment: the table below (`ed-relay --help`, README.md Settings). */
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,27 +11,44 @@
 
 static volatile sig_atomic_t interrupted;
 
+enum relay_setting { RELAY_PG, RELAY_REDIS, RELAY_POLL_MS, RELAY_REBUILD, RELAY_SETTING_COUNT };
+
+static const struct config_setting relay_settings[RELAY_SETTING_COUNT] = {
+    [RELAY_PG] = CONFIG_SETTING_PG,
+    [RELAY_REDIS] = CONFIG_SETTING_REDIS,
+    [RELAY_POLL_MS] = {"EDLIVE_RELAY_POLL_MS", CONFIG_INT, "1000", 10, 60000,
+                       "how often (ms) it looks for events when no NOTIFY woke it"},
+    [RELAY_REBUILD] = {"EDLIVE_RELAY_REBUILD", CONFIG_INT, "1000", 0, 10000,
+                       "events per department put back on a Redis that lost its data"},
+};
+
+static struct config_value relay_values[RELAY_SETTING_COUNT];
+static struct config relay_config = {"ed-relay", "the event log (outbox) to Redis Streams",
+                                     relay_settings, RELAY_SETTING_COUNT, relay_values};
+
 static void on_signal(int sig)
 {
     (void)sig;
     interrupted = 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     struct relay relay = {0};
-    char redis_host[256];
+    const char *redis_host;
     int redis_port, poll_ms;
     bool failing = false;
 
     log_init("ed-relay");
+    config_load(&relay_config, argc, argv, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    relay.conninfo = config_str("EDLIVE_PG", "dbname=edlive");
-    poll_ms = config_int("EDLIVE_RELAY_POLL_MS", 1000, 10, 60000);
-    relay.rebuild_len = config_int("EDLIVE_RELAY_REBUILD", 1000, 0, 10000);
-    config_redis(redis_host, &redis_port);
+    relay.conninfo = config_text(&relay_config, RELAY_PG);
+    poll_ms = (int)config_number(&relay_config, RELAY_POLL_MS);
+    relay.rebuild_len = (int)config_number(&relay_config, RELAY_REBUILD);
+    redis_host = config_host(&relay_config, RELAY_REDIS);
+    redis_port = (int)config_number(&relay_config, RELAY_REDIS);
     relay.redis = redis_pub_new(redis_host, redis_port);
     if (!relay.redis)
         return 1;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# A bad setting stops each program before it connects to anything: exit status 2 and a message
+# that names the setting and says what it must be. Usage: settings_bad_value.sh BUILD_DIR
+set -u
+build=$1
+failures=0
+
+expect() { # expect <program> <VAR=value | --argument> <message regex>
+    local out rc env=() args=()
+    if [[ $2 == --* ]]; then args=("$2"); else env=("$2"); fi
+    out=$(env -i PATH="$PATH" "${env[@]}" "$build/services/$1" "${args[@]}" 2>&1 </dev/null)
+    rc=$?
+    if [ "$rc" != 2 ] || ! grep -qE -- "$3" <<<"$out"; then
+        echo "FAIL $1 with $2: exit $rc, output: $out"
+        failures=$((failures + 1))
+    else
+        echo "ok   $1 with $2: $(grep -E -- "$3" <<<"$out" | head -n1)"
+    fi
+}
+
+expect api/ed-api EDLIVE_API_PORT=99999 'EDLIVE_API_PORT=99999: must be a TCP port 1-65535'
+expect api/ed-api EDLIVE_FAULT_HOOKS=yes 'EDLIVE_FAULT_HOOKS=yes: must be 0 or 1'
+expect api/ed-api EDLIVE_SESSION_IDLE_S=0 'EDLIVE_SESSION_IDLE_S=0: must be an integer 1-86400'
+expect hub/ed-hub EDLIVE_LISTEN=localhost 'EDLIVE_LISTEN=localhost is neither an IP address'
+expect hub/ed-hub EDLIVE_HUB_MAX_LAG=4096 'EDLIVE_HUB_MAX_LAG=4096: must be an integer 1-4095'
+expect hub/ed-hub EDLIVE_REDIS=6379 'EDLIVE_REDIS=6379: must be host:port'
+expect relay/ed-relay EDLIVE_RELAY_POLL_MS=5 'EDLIVE_RELAY_POLL_MS=5: must be an integer 10-60000'
+expect relay/ed-relay EDLIVE_REDIS=redis: 'EDLIVE_REDIS=redis:: must be host:port'
+# An argument a program does not take is refused the same way, not ignored.
+expect hub/ed-hub --port=1 'unknown argument --port=1'
+exit $((failures > 0))
