@@ -61,6 +61,20 @@ bool routes_dispatch(struct api *app, const struct request *req, struct route_re
 /* True when every route's body schema is present in schemas. */
 bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err);
 
+/* What the route table says of one request line (the first steps of routes_dispatch). */
+struct route_info {
+    const char *pattern;       /* "/api/v1/encounters/:id/vitals" */
+    long long id;              /* the :id in the path, 0 when none */
+    enum access_action action; /* the matrix's action; ACT_COUNT: any signed-in account */
+    bool is_public;            /* no session needed (sign-in) */
+    const char *schema;        /* the body's proto/ schema, NULL when none */
+};
+
+/* True with out filled when method and path name a route; otherwise *path_known says
+ * whether the path exists with other methods (405) or not at all (404). */
+bool routes_lookup(enum route_method method, const char *path, struct route_info *out,
+                   bool *path_known);
+
 /* The methods a known path accepts ("GET", "POST"), for a 405's Allow header. */
 const char *routes_allowed_methods(const char *path);
 

@@ -157,6 +157,22 @@ static const struct route *find(enum route_method method, const char *path, long
     return NULL;
 }
 
+bool routes_lookup(enum route_method method, const char *path, struct route_info *out,
+                   bool *path_known)
+{
+    long long id = 0;
+    const struct route *r = find(method, path, &id, path_known);
+
+    if (!r)
+        return false;
+    *out = (struct route_info){.pattern = r->pattern,
+                               .id = id,
+                               .action = r->action,
+                               .is_public = r->is_public,
+                               .schema = r->schema};
+    return true;
+}
+
 bool routes_takes_body(enum route_method method, const char *path)
 {
     long long id;
