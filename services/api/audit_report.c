@@ -47,23 +47,23 @@ bool audit_report(struct api *app, const struct request *req, struct principal *
     arg(req->wsi, "order=", order, sizeof order);
     arg(req->wsi, "limit=", limit, sizeof limit);
     if (from[0] && !timefmt_is_datetime(from))
-        return ed_error_set(err, 400, "invalid_value", "from", "must be an RFC 3339 date-time");
+        return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "from", "must be an RFC 3339 date-time");
     if (to[0] && !timefmt_is_datetime(to))
-        return ed_error_set(err, 400, "invalid_value", "to", "must be an RFC 3339 date-time");
+        return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "to", "must be an RFC 3339 date-time");
     if (patient[0] && strspn(patient, "0123456789") != strlen(patient))
-        return ed_error_set(err, 400, "invalid_value", "patient", "must be a patient id");
+        return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "patient", "must be a patient id");
     for (int i = 0; sortable[i]; i++)
         if (!strcmp(sort, sortable[i]))
             column = sortable[i];
     if (!column)
-        return ed_error_set(err, 400, "invalid_value", "sort",
+        return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "sort",
                             "must be one of: seq, at, username, role, action, patient_id, "
                             "encounter_id, category, source_addr, outcome, severity");
     if (strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
-        return ed_error_set(err, 400, "invalid_value", "order", "must be asc or desc");
+        return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "order", "must be asc or desc");
     lim = strspn(limit, "0123456789") == strlen(limit) ? atoll(limit) : 0;
     if (lim < 1 || lim > AUDIT_REPORT_MAX_ROWS)
-        return ed_error_set(err, 400, "out_of_range", "limit", "must be between 1 and %d",
+        return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "limit", "must be between 1 and %d",
                             AUDIT_REPORT_MAX_ROWS);
 
     /* column and order are constants chosen above; every value is a parameter. */
@@ -84,12 +84,12 @@ bool audit_report(struct api *app, const struct request *req, struct principal *
     params[3] = patient[0] ? patient : NULL;
     params[4] = limit;
     if (!pg_command(app->pg, "BEGIN"))
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     res = pg_query(app->pg, sql, 5, params);
     if (!pg_ok(app->pg, res, "audit report")) {
         PQclear(res);
         pg_command(app->pg, "ROLLBACK");
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     rows = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
@@ -99,7 +99,7 @@ bool audit_report(struct api *app, const struct request *req, struct principal *
         !pg_command(app->pg, "COMMIT")) {
         json_decref(rows);
         pg_command(app->pg, "ROLLBACK");
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     out->reply = json_pack("{s:s,s:s,s:I,s:o}", "sort", column, "order", order, "count",
                            (json_int_t)json_array_size(rows), "rows", rows);

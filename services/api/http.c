@@ -168,20 +168,20 @@ static bool read_write_headers(struct lws *wsi, struct http_conn *c, struct requ
         errno = 0;
         req->if_match = strtoll(p, &end, 10);
         if (end == p || errno || req->if_match < 1 || strcmp(end, quoted ? "\"" : ""))
-            return ed_error_set(err, 400, "invalid_header", "If-Match",
+            return ed_error_set(err, ED_ERR_INVALID_HEADER, "If-Match",
                                 "If-Match must be the encounter's version, e.g. \"7\"");
     } else if (n < 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_MATCH) >= (int)sizeof buf) {
-        return ed_error_set(err, 400, "invalid_header", "If-Match", "If-Match is too long");
+        return ed_error_set(err, ED_ERR_INVALID_HEADER, "If-Match", "If-Match is too long");
     }
     n = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
     if (n > 0) {
         if (n > 100 || lws_hdr_custom_copy(wsi, c->idempotency_key, sizeof c->idempotency_key,
                                            "idempotency-key:", 16) != n)
-            return ed_error_set(err, 400, "invalid_header", "Idempotency-Key",
+            return ed_error_set(err, ED_ERR_INVALID_HEADER, "Idempotency-Key",
                                 "Idempotency-Key must be 1-100 visible ASCII characters");
         for (int i = 0; i < n; i++)
             if (c->idempotency_key[i] < 0x21 || c->idempotency_key[i] > 0x7e)
-                return ed_error_set(err, 400, "invalid_header", "Idempotency-Key",
+                return ed_error_set(err, ED_ERR_INVALID_HEADER, "Idempotency-Key",
                                     "Idempotency-Key must be 1-100 visible ASCII characters");
         req->idempotency_key = c->idempotency_key;
     }
@@ -201,7 +201,7 @@ static int handle(struct lws *wsi, struct http_conn *c)
     if (c->has_refusal)
         return respond_error(wsi, c, &c->refusal);
     if (c->body_too_large) {
-        ed_error_set(&err, 413, "body_too_large", NULL, "the body is larger than %d bytes",
+        ed_error_set(&err, ED_ERR_BODY_TOO_LARGE, NULL, "the body is larger than %d bytes",
                      API_MAX_BODY_BYTES);
         return respond_error(wsi, c, &err);
     }
@@ -241,16 +241,16 @@ static bool precheck(struct lws *wsi, struct http_conn *c, struct ed_error *err,
     *now = length > API_DISCARD_MAX_BYTES;
     if (length < 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
         *now = true;
-        return ed_error_set(err, 411, "length_required", NULL,
+        return ed_error_set(err, ED_ERR_LENGTH_REQUIRED, NULL,
                             "send the body with a Content-Length, not chunked");
     }
     if (!routes_takes_body(c->method, c->path))
         return true;
     if (length > API_MAX_BODY_BYTES)
-        return ed_error_set(err, 413, "body_too_large", NULL, "the body is larger than %d bytes",
+        return ed_error_set(err, ED_ERR_BODY_TOO_LARGE, NULL, "the body is larger than %d bytes",
                             API_MAX_BODY_BYTES);
     if (length > 0 && !is_json_content_type(wsi))
-        return ed_error_set(err, 415, "unsupported_media_type", NULL,
+        return ed_error_set(err, ED_ERR_UNSUPPORTED_MEDIA_TYPE, NULL,
                             "send the body as Content-Type: application/json");
     return true;
 }
@@ -264,7 +264,7 @@ static int on_request(struct lws *wsi, struct http_conn *c, const char *uri)
     memset(c, 0, offsetof(struct http_conn, body));
     c->method = method_of(wsi);
     if (strlen(uri) >= sizeof c->path) {
-        ed_error_set(&err, 404, "not_found", NULL, "no such resource");
+        ed_error_set(&err, ED_ERR_NOT_FOUND, NULL, "no such resource");
         c->close_after = content_length(wsi) > 0;
         return respond_error(wsi, c, &err);
     }

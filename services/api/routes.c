@@ -206,7 +206,7 @@ bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err
 {
     for (size_t i = 0; i < ROUTE_COUNT; i++)
         if (routes[i].schema && !schema_set_find(schemas, routes[i].schema))
-            return ed_error_set(err, 500, "schema_error", NULL, "proto/%s.json is missing",
+            return ed_error_set(err, ED_ERR_SCHEMA_ERROR, NULL, "proto/%s.json is missing",
                                 routes[i].schema);
     return true;
 }
@@ -268,7 +268,7 @@ static bool sign_out(struct api *app, const struct request *req, struct principa
     (void)id;
     (void)body;
     if (!access_sign_out(app->pg, who))
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     snprintf(out->set_cookie, sizeof out->set_cookie,
              API_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     out->reply = json_pack("{s:b}", "signed_out", 1);
@@ -362,11 +362,11 @@ static bool metrics(struct api *app, const struct request *req, struct principal
 
     (void)body;
     if (date && !timefmt_is_date(date))
-        return ed_error_set(err, 422, "invalid_value", "date", "must be a date, YYYY-MM-DD");
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "date", "must be a date, YYYY-MM-DD");
     if (period && !last_24h && strcmp(period, "day"))
-        return ed_error_set(err, 422, "invalid_value", "period", "must be day or last24h");
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "period", "must be day or last24h");
     if (last_24h && date)
-        return ed_error_set(err, 422, "invalid_value", "period",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "period",
                             "last24h ends now: it takes no date");
     out->reply = store_metrics(app->pg, who, id, date, last_24h, err);
     return out->reply != NULL;
@@ -438,7 +438,7 @@ static bool replay(struct api *app, const struct request *req, const struct prin
         return !err->status;
     if (!same) {
         json_decref(reply);
-        return ed_error_set(err, 422, "idempotency_key_reused", "Idempotency-Key",
+        return ed_error_set(err, ED_ERR_IDEMPOTENCY_KEY_REUSED, "Idempotency-Key",
                             "this Idempotency-Key was used for a different request");
     }
     out->reply = reply;
@@ -460,16 +460,16 @@ static bool run_write(struct api *app, const struct request *req, const struct r
             return !err->status;
     }
     if (!r->write(app->pg, who, id, body, &opts, &w, err)) {
-        if (!strcmp(err->code, "idempotency_replay")) {
+        if (err->id == ED_ERR_IDEMPOTENCY_REPLAY) {
             /* The same request committed meanwhile (a retry racing its original). */
             memset(err, 0, sizeof *err);
             if (replay(app, req, who, digest, out, &found, err) && found)
                 return true;
             return err->status ? false
-                               : ed_error_set(err, 409, "conflict", "Idempotency-Key",
+                               : ed_error_set(err, ED_ERR_CONFLICT, "Idempotency-Key",
                                               "a request with this key is still in progress");
         }
-        if (!strcmp(err->code, "version_conflict"))
+        if (err->id == ED_ERR_VERSION_CONFLICT)
             out->current = store_encounter_row(app->pg, who, id);
         return false;
     }
@@ -510,30 +510,30 @@ bool routes_dispatch(struct api *app, const struct request *req, struct route_re
 
     *retry_after_s = 0;
     if (!r && path_known)
-        return ed_error_set(err, 405, "method_not_allowed", NULL,
+        return ed_error_set(err, ED_ERR_METHOD_NOT_ALLOWED, NULL,
                             "this path does not accept that method");
     if (!r)
-        return ed_error_set(err, 404, "not_found", NULL, "no such resource");
+        return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such resource");
     snprintf(who.source_addr, sizeof who.source_addr, "%s", req->source_addr);
     if (!r->is_public) {
         switch (access_session(app->pg, req->token, true, &who)) {
         case SESSION_OK:
             break;
         case SESSION_NONE:
-            return ed_error_set(err, 401, "unauthenticated", NULL,
+            return ed_error_set(err, ED_ERR_UNAUTHENTICATED, NULL,
                                 "sign in first (the session is missing, expired or revoked)");
         default:
-            return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+            return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
         }
     }
     /* A write carried by a cookie must come from one of our own pages. */
     if (req->method != ROUTE_GET && req->origin && (req->token_from_cookie || r->is_public) &&
         !access_origin_allowed(app->allowed_origins, req->origin)) {
-        ed_error_set(err, 403, "origin_not_allowed", NULL, "requests from this origin are refused");
+        ed_error_set(err, ED_ERR_ORIGIN_NOT_ALLOWED, NULL, "requests from this origin are refused");
         return r->is_public ? false : refuse(app, &who, r, id, err);
     }
     if (r->action < ACT_COUNT && !access_allows(&who, r->action)) {
-        ed_error_set(err, 403, "forbidden", NULL, "your role may not do this");
+        ed_error_set(err, ED_ERR_FORBIDDEN, NULL, "your role may not do this");
         return refuse(app, &who, r, id, err);
     }
     if (r->schema) {
@@ -546,7 +546,7 @@ bool routes_dispatch(struct api *app, const struct request *req, struct route_re
         }
         if (r->action == ACT_ASSIGN && !assignment_allowed(&who, body)) {
             json_decref(body);
-            ed_error_set(err, 403, "forbidden", NULL,
+            ed_error_set(err, ED_ERR_FORBIDDEN, NULL,
                          "only a charge nurse assigns others; you may assign yourself");
             return refuse(app, &who, r, id, err);
         }

@@ -417,7 +417,7 @@ static long seconds_locked(PGconn *conn, const char *sql, const char *key)
 static bool too_many(long left, int *retry_after_s, struct ed_error *err)
 {
     *retry_after_s = (int)left;
-    return ed_error_set(err, 429, "too_many_attempts", NULL,
+    return ed_error_set(err, ED_ERR_TOO_MANY_ATTEMPTS, NULL,
                         "too many failed sign-ins; try again in %ld s", left);
 }
 
@@ -448,7 +448,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
 
     *retry_after_s = 0;
     if (!pg_ensure(conn))
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     left = seconds_locked(conn, addr_lock_sql, source_addr);
     if (left > 0) {
         access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
@@ -461,7 +461,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     }
     if (!pg_ok(conn, res, "find account")) {
         PQclear(res);
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -469,7 +469,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
             auth_password_hash("edlive-timing-equaliser", dummy_hash, sizeof dummy_hash);
         auth_password_verify(dummy_hash, password);
         record_failure(conn, 0, source_addr, "unknown user", username, err);
-        return ed_error_set(err, 401, "wrong_credentials", NULL, "wrong username or password");
+        return ed_error_set(err, ED_ERR_WRONG_CREDENTIALS, NULL, "wrong username or password");
     }
     account_id = atoll(PQgetvalue(res, 0, 0));
     snprintf(hash, sizeof hash, "%s", PQgetvalue(res, 0, 1));
@@ -488,29 +488,30 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     }
     if (!auth_password_verify(hash, password)) {
         record_failure(conn, account_id, source_addr, "wrong password", username, err);
-        return ed_error_set(err, 401, "wrong_credentials", NULL, "wrong username or password");
+        return ed_error_set(err, ED_ERR_WRONG_CREDENTIALS, NULL, "wrong username or password");
     }
     if (disabled) {
         access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
                      "account disabled", source_addr);
-        return ed_error_set(err, 403, "account_disabled", NULL, "this account is disabled");
+        return ed_error_set(err, ED_ERR_ACCOUNT_DISABLED, NULL, "this account is disabled");
     }
     if (is_admin && !has_totp)
-        return ed_error_set(err, 403, "totp_required", NULL, "admins must enrol a second factor");
+        return ed_error_set(err, ED_ERR_SECOND_FACTOR_NOT_ENROLLED, NULL,
+                            "admins must enrol a second factor");
     if (has_totp) {
         if (!totp || !totp[0])
-            return ed_error_set(err, 401, "totp_required", "totp",
+            return ed_error_set(err, ED_ERR_TOTP_REQUIRED, "totp",
                                 "enter the 6-digit code from your authenticator");
         step = auth_totp_check(secret, totp, (uint64_t)time(NULL) / AUTH_TOTP_STEP_S,
                                (uint64_t)last_step);
         if (!step) {
             record_failure(conn, account_id, source_addr, "wrong or reused code", username, err);
-            return ed_error_set(err, 401, "totp_invalid", "totp",
+            return ed_error_set(err, ED_ERR_TOTP_INVALID, "totp",
                                 "the code is wrong or was already used");
         }
     }
     if (!auth_token_new(token, p->token_hash))
-        return ed_error_set(err, 503, "unavailable", NULL, "no randomness");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "no randomness");
     auth_hex(p->token_hash, 32, hex + 2);
     {
         /* The step only moves forward, so a code can serve one sign-in only. */
@@ -524,7 +525,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
                        2, params);
         if (!pg_ok(conn, res, "reset failures") || strcmp(PQcmdTuples(res), "1") != 0) {
             PQclear(res);
-            return ed_error_set(err, 401, "totp_invalid", "totp",
+            return ed_error_set(err, ED_ERR_TOTP_INVALID, "totp",
                                 "the code is wrong or was already used");
         }
         PQclear(res);
@@ -539,13 +540,13 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
         res = pg_query(conn, session_insert_sql, 6, params);
         if (!pg_ok(conn, res, "create session")) {
             PQclear(res);
-            return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+            return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
         }
         PQclear(res);
     }
     snprintf(p->source_addr, sizeof p->source_addr, "%s", source_addr);
     if (load_session(conn, p, false) != SESSION_OK)
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     access_audit(conn, p, NULL, "session.sign_in", 0, 0, "session", "success", false, NULL,
                  source_addr);
     return true;
@@ -572,13 +573,13 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     res = pg_query(conn, secret_sql, 1, params);
     if (!pg_ok(conn, res, "break-glass factor")) {
         PQclear(res);
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
         access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
                      "no second factor enrolled", p->source_addr);
-        return ed_error_set(err, 403, "totp_required", "totp",
+        return ed_error_set(err, ED_ERR_SECOND_FACTOR_NOT_ENROLLED, "totp",
                             "emergency access needs an enrolled second factor");
     }
     step = auth_totp_check(PQgetvalue(res, 0, 0), totp ? totp : "",
@@ -588,14 +589,14 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     if (!step) {
         access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
                      "wrong or reused code", p->source_addr);
-        return ed_error_set(err, 401, "totp_invalid", "totp",
+        return ed_error_set(err, ED_ERR_TOTP_INVALID, "totp",
                             "the code is wrong or was already used");
     }
     params[0] = pg_int_param(enc, encounter_id);
     res = pg_query(conn, patient_sql, 1, params);
     if (!pg_ok(conn, res, "break-glass patient") || PQntuples(res) != 1) {
         PQclear(res);
-        return ed_error_set(err, 404, "not_found", NULL, "no such encounter");
+        return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such encounter");
     }
     *patient_id = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -604,12 +605,12 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     params[2] = reason;
     params[3] = pg_int_param(mins, minutes);
     if (!pg_command(conn, "BEGIN"))
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     res = pg_query(conn, grant_sql, 4, params);
     if (!pg_ok(conn, res, "break-glass grant")) {
         PQclear(res);
         pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     PQclear(res);
     {
@@ -625,10 +626,10 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
                       true, reason, p->source_addr) ||
         !pg_command(conn, "COMMIT")) {
         pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     return load_session(conn, p, false) == SESSION_OK ||
-           ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+           ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
 }
 
 /* ---- account management (admins) ---- */
@@ -647,29 +648,29 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
     PGresult *res;
 
     if (!strcmp(role, "admin"))
-        return ed_error_set(err, 422, "invalid_value", "role",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "role",
                             "admin accounts are made with edlivectl, which enrols their TOTP");
     if (!auth_password_hash(password, hash, sizeof hash))
-        return ed_error_set(err, 503, "unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     params[0] = username;
     params[1] = staff_id ? pg_int_param(staffbuf, staff_id) : NULL;
     params[2] = role;
     params[3] = hash;
     if (!pg_command(conn, "BEGIN"))
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     res = pg_query(conn, sql, 4, params);
     if (!pg_ok(conn, res, "create account")) {
         PQclear(res);
         pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, 422, "invalid_value", "username",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "username",
                             "2-64 characters: lower-case letters, digits, '.', '_' or '-'");
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
         pg_command(conn, "ROLLBACK");
-        return staff_id ? ed_error_set(err, 409, "conflict", "username",
+        return staff_id ? ed_error_set(err, ED_ERR_CONFLICT, "username",
                                        "this username exists, or staff_id is unknown")
-                        : ed_error_set(err, 409, "conflict", "username", "this username exists");
+                        : ed_error_set(err, ED_ERR_CONFLICT, "username", "this username exists");
     }
     *account_id = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -679,7 +680,7 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
                       detail, admin->source_addr) ||
         !pg_command(conn, "COMMIT")) {
         pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     return true;
 }
@@ -698,21 +699,21 @@ bool access_account_set_disabled(PGconn *conn, const struct principal *admin, lo
     bool found;
 
     if (!pg_command(conn, "BEGIN"))
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     res = pg_query(conn, sql, 2, params);
     found = pg_ok(conn, res, "disable account") && PQntuples(res) == 1 &&
             !strcmp(PQgetvalue(res, 0, 0), "1");
     PQclear(res);
     if (!found) {
         pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, 404, "not_found", NULL, "no such account");
+        return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such account");
     }
     snprintf(detail, sizeof detail, "account %lld", account_id);
     if (!access_audit(conn, admin, NULL, disabled ? "account.disable" : "account.enable", 0, 0,
                       "account", "success", true, detail, admin->source_addr) ||
         !pg_command(conn, "COMMIT")) {
         pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     return true;
 }

@@ -24,13 +24,21 @@ static void trim_partial_utf8(char *s)
         s[lead] = '\0';
 }
 
-bool ed_error_set(struct ed_error *err, int status, const char *code, const char *field,
-                  const char *fmt, ...)
+const struct ed_code_info ed_codes[ED_ERR_COUNT] = {
+#define ED_ERROR_ROW(name, status, code, when) [name] = {status, code, when},
+    ED_ERROR_CODES(ED_ERROR_ROW)
+#undef ED_ERROR_ROW
+};
+
+bool ed_error_set(struct ed_error *err, enum ed_code id, const char *field, const char *fmt, ...)
 {
     va_list ap;
 
-    err->status = status;
-    snprintf(err->code, sizeof err->code, "%s", code);
+    if (id <= ED_OK || id >= ED_ERR_COUNT)
+        id = ED_ERR_UNAVAILABLE; /* a caller's bug must still read as an error */
+    err->id = id;
+    err->status = ed_codes[id].status;
+    err->code = ed_codes[id].code;
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     trim_partial_utf8(err->field);
     va_start(ap, fmt);

@@ -106,7 +106,7 @@ static bool check_type(const json_t *type, const json_t *v, const char *path, st
             strncat(want, json_string_value(t), sizeof want - strlen(want) - 1);
         }
     }
-    return ed_error_set(err, 422, "wrong_type", path, "must be %s, not %s", want, json_kind(v));
+    return ed_error_set(err, ED_ERR_WRONG_TYPE, path, "must be %s, not %s", want, json_kind(v));
 }
 
 static size_t utf8_length(const char *s)
@@ -129,19 +129,19 @@ static bool check_string(const json_t *schema, const json_t *v, const char *path
     size_t len = utf8_length(s);
 
     if (strlen(s) != json_string_length(v))
-        return ed_error_set(err, 422, "invalid_value", path, "must not contain NUL characters");
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, path, "must not contain NUL characters");
     if (max && len > (size_t)json_integer_value(max))
-        return ed_error_set(err, 422, "too_long", path, "must be at most %lld characters",
+        return ed_error_set(err, ED_ERR_TOO_LONG, path, "must be at most %lld characters",
                             (long long)json_integer_value(max));
     if (min && len < (size_t)json_integer_value(min) && json_integer_value(min) == 1)
-        return ed_error_set(err, 422, "invalid_value", path, "must not be empty");
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, path, "must not be empty");
     if (min && len < (size_t)json_integer_value(min))
-        return ed_error_set(err, 422, "invalid_value", path, "must be at least %lld characters",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, path, "must be at least %lld characters",
                             (long long)json_integer_value(min));
     if (format && !strcmp(json_string_value(format), "date") && !timefmt_is_date(s))
-        return ed_error_set(err, 422, "invalid_value", path, "must be a calendar date YYYY-MM-DD");
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, path, "must be a calendar date YYYY-MM-DD");
     if (format && !strcmp(json_string_value(format), "date-time") && !timefmt_is_datetime(s))
-        return ed_error_set(err, 422, "invalid_value", path,
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, path,
                             "must be an RFC 3339 date-time such as 2026-11-25T08:10:00Z");
     return true;
 }
@@ -155,12 +155,12 @@ static bool check_number(const json_t *schema, const json_t *v, const char *path
 
     if ((min && d < json_number_value(min)) || (max && d > json_number_value(max))) {
         if (min && max)
-            return ed_error_set(err, 422, "out_of_range", path, "must be between %g and %g",
+            return ed_error_set(err, ED_ERR_OUT_OF_RANGE, path, "must be between %g and %g",
                                 json_number_value(min), json_number_value(max));
         if (min)
-            return ed_error_set(err, 422, "out_of_range", path, "must be at least %g",
+            return ed_error_set(err, ED_ERR_OUT_OF_RANGE, path, "must be at least %g",
                                 json_number_value(min));
-        return ed_error_set(err, 422, "out_of_range", path, "must be at most %g",
+        return ed_error_set(err, ED_ERR_OUT_OF_RANGE, path, "must be at most %g",
                             json_number_value(max));
     }
     return true;
@@ -190,7 +190,7 @@ static bool check_enum(const json_t *values, const json_t *v, const char *path,
             snprintf(one, sizeof one, "%s%g", i ? ", " : "", json_number_value(e));
         strncat(list, one, sizeof list - strlen(list) - 1);
     }
-    return ed_error_set(err, 422, "invalid_value", path, "must be one of: %s", list);
+    return ed_error_set(err, ED_ERR_INVALID_VALUE, path, "must be one of: %s", list);
 }
 
 static const json_t *resolve_ref(const json_t *root, const json_t *schema)
@@ -221,19 +221,19 @@ static bool check_object(const json_t *root, const json_t *schema, const json_t 
     json_array_foreach (required, i, name) {
         if (!json_object_get(v, json_string_value(name))) {
             join_path(sub, sizeof sub, path, json_string_value(name));
-            return ed_error_set(err, 422, "missing_field", sub, "is required");
+            return ed_error_set(err, ED_ERR_MISSING_FIELD, sub, "is required");
         }
     }
     if (json_is_false(additional)) {
         json_object_foreach ((json_t *)v, key, value) {
             if (!json_object_get(props, key)) {
                 join_path(sub, sizeof sub, path, key);
-                return ed_error_set(err, 422, "unknown_field", sub, "is not a known field");
+                return ed_error_set(err, ED_ERR_UNKNOWN_FIELD, sub, "is not a known field");
             }
         }
     }
     if (min_props && json_object_size(v) < (size_t)json_integer_value(min_props))
-        return ed_error_set(err, 422, "invalid_value", path, "must have at least %lld field(s)",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, path, "must have at least %lld field(s)",
                             (long long)json_integer_value(min_props));
     json_object_foreach ((json_t *)props, key, value) {
         const json_t *field = json_object_get(v, key);
@@ -253,7 +253,7 @@ static bool validate_at(const json_t *root, const json_t *schema, const json_t *
 
     schema = resolve_ref(root, schema);
     if (!json_is_object(schema))
-        return ed_error_set(err, 500, "schema_error", path, "schema reference not found");
+        return ed_error_set(err, ED_ERR_SCHEMA_ERROR, path, "schema reference not found");
     if (!check_type(json_object_get(schema, "type"), v, path, err))
         return false;
     values = json_object_get(schema, "enum");
@@ -290,10 +290,10 @@ static bool check_keywords_at(const json_t *schema, const char *path, struct ed_
     char sub[sizeof err->field];
 
     if (!json_is_object(schema))
-        return ed_error_set(err, 500, "schema_error", path, "a schema must be an object");
+        return ed_error_set(err, ED_ERR_SCHEMA_ERROR, path, "a schema must be an object");
     json_object_foreach ((json_t *)schema, key, value) {
         if (!is_allowed_keyword(key))
-            return ed_error_set(err, 500, "schema_error", path,
+            return ed_error_set(err, ED_ERR_SCHEMA_ERROR, path,
                                 "keyword \"%s\" is outside the supported subset", key);
         if (!strcmp(key, "properties") || !strcmp(key, "$defs")) {
             const char *name;
@@ -305,7 +305,7 @@ static bool check_keywords_at(const json_t *schema, const char *path, struct ed_
             }
         }
         if (!strcmp(key, "additionalProperties") && !json_is_false(value))
-            return ed_error_set(err, 500, "schema_error", path,
+            return ed_error_set(err, ED_ERR_SCHEMA_ERROR, path,
                                 "additionalProperties must be false");
     }
     return true;
@@ -328,7 +328,7 @@ static bool load_dir(struct schema_set *set, const char *proto_dir, const char *
     snprintf(dir_path, sizeof dir_path, "%s/%s", proto_dir, sub);
     dir = opendir(dir_path);
     if (!dir)
-        return ed_error_set(err, 500, "schema_error", NULL, "cannot open %s", dir_path);
+        return ed_error_set(err, ED_ERR_SCHEMA_ERROR, NULL, "cannot open %s", dir_path);
     while ((de = readdir(dir))) {
         size_t n = strlen(de->d_name);
         char file[1400], name[300];
@@ -339,14 +339,14 @@ static bool load_dir(struct schema_set *set, const char *proto_dir, const char *
             continue;
         if (set->count == SCHEMA_MAX_FILES) {
             closedir(dir);
-            return ed_error_set(err, 500, "schema_error", NULL, "too many schema files");
+            return ed_error_set(err, ED_ERR_SCHEMA_ERROR, NULL, "too many schema files");
         }
         snprintf(file, sizeof file, "%s/%s", dir_path, de->d_name);
         snprintf(name, sizeof name, "%s/%.*s", sub, (int)(n - 5), de->d_name);
         schema = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
         if (!schema) {
             closedir(dir);
-            return ed_error_set(err, 500, "schema_error", NULL, "%s: %s (line %d)", file, jerr.text,
+            return ed_error_set(err, ED_ERR_SCHEMA_ERROR, NULL, "%s: %s (line %d)", file, jerr.text,
                                 jerr.line);
         }
         if (!schema_check_keywords(schema, err)) {
@@ -429,7 +429,7 @@ json_t *schema_parse_body(const char *buf, size_t len, int max_depth, struct ed_
     json_t *doc;
 
     if (len == 0) {
-        ed_error_set(err, 400, "malformed_json", NULL,
+        ed_error_set(err, ED_ERR_MALFORMED_JSON, NULL,
                      "the body is empty; a JSON object is expected");
         return NULL;
     }
@@ -439,13 +439,13 @@ json_t *schema_parse_body(const char *buf, size_t len, int max_depth, struct ed_
     doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!doc) {
         /* jerr.text may quote the input: report only where it broke. */
-        ed_error_set(err, 400, "malformed_json", NULL,
+        ed_error_set(err, ED_ERR_MALFORMED_JSON, NULL,
                      "the body is not valid JSON (line %d, column %d)", jerr.line, jerr.column);
         return NULL;
     }
     if (depth_of(doc) > max_depth) {
         json_decref(doc);
-        ed_error_set(err, 400, "malformed_json", NULL, "the body is nested deeper than %d levels",
+        ed_error_set(err, ED_ERR_MALFORMED_JSON, NULL, "the body is nested deeper than %d levels",
                      max_depth);
         return NULL;
     }

@@ -33,7 +33,7 @@ bool db_error(PGconn *conn, struct ed_error *err)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
         pg_command(conn, "ROLLBACK");
-    return ed_error_set(err, 503, "database_unavailable", NULL,
+    return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL,
                         "the record could not be reached; nothing was written, try again");
 }
 
@@ -177,7 +177,7 @@ json_t *read_audited(PGconn *conn, const struct principal *who, const char *sql,
     }
     if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
         PQclear(res);
-        ed_error_set(err, 404, "not_found", NULL, "%s", missing);
+        ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "%s", missing);
         fail(conn, err);
         return NULL;
     }
@@ -233,7 +233,7 @@ json_t *store_board_for(PGconn *conn, const struct principal *who, long long dep
     masked = board_mask_board(board, shows_flags);
     json_decref(board);
     if (!masked)
-        ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+        ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
     return masked;
 }
 
@@ -315,7 +315,7 @@ bool begin_on_encounter_part(PGconn *conn, const struct principal *who, long lon
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 404, "not_found", NULL, "no such encounter");
+        ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such encounter");
         return fail(conn, err);
     }
     enc->id = encounter_id;
@@ -334,14 +334,14 @@ bool begin_on_encounter_part(PGconn *conn, const struct principal *who, long lon
         !part_changed_since(conn, encounter_id, opts->if_match, part_events, &stale))
         return db_error(conn, err);
     if (stale) {
-        ed_error_set(err, 409, "version_conflict", "If-Match",
+        ed_error_set(err, ED_ERR_VERSION_CONFLICT, "If-Match",
                      "the encounter changed (version %lld, the change was based on %lld); "
                      "review the current state and try again",
                      enc->version, opts->if_match);
         return fail(conn, err);
     }
     if (!strcmp(enc->status, "departed") || !strcmp(enc->status, "left_without_being_seen")) {
-        ed_error_set(err, 409, "conflict", NULL,
+        ed_error_set(err, ED_ERR_CONFLICT, NULL,
                      "the encounter has ended (%s); it can no longer be changed", enc->status);
         return fail(conn, err);
     }
@@ -379,7 +379,7 @@ static bool remember_reply(PGconn *conn, const struct write_audit *wa, const cha
     stored = PQntuples(res) == 1;
     PQclear(res);
     if (!stored)
-        ed_error_set(err, 409, "idempotency_replay", "Idempotency-Key",
+        ed_error_set(err, ED_ERR_IDEMPOTENCY_REPLAY, "Idempotency-Key",
                      "this key was already used for a write");
     return stored;
 }
@@ -397,13 +397,13 @@ json_t *store_idempotent_reply(PGconn *conn, const struct principal *who, const 
     json_t *reply = NULL;
 
     if (!pg_ensure(conn)) {
-        ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
         return NULL;
     }
     res = pg_query(conn, sql, 3, params);
     if (!pg_ok(conn, res, "read idempotency")) {
         PQclear(res);
-        ed_error_set(err, 503, "database_unavailable", NULL, "try again");
+        ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
         return NULL;
     }
     if (PQntuples(res) == 1) {
@@ -499,7 +499,7 @@ bool change(PGconn *conn, const char *what, const char *sql, int n, const char *
 
     if (!ok && !strcmp(pg_sqlstate(res), SQLSTATE_UNIQUE_VIOLATION) && conflict_field) {
         PQclear(res);
-        ed_error_set(err, 409, "conflict", conflict_field, "%s", conflict_msg);
+        ed_error_set(err, ED_ERR_CONFLICT, conflict_field, "%s", conflict_msg);
         return fail(conn, err);
     }
     PQclear(res);
@@ -528,7 +528,7 @@ bool check_staff(PGconn *conn, long long department_id, const json_t *body, cons
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 422, "unknown_reference", key,
+        ed_error_set(err, ED_ERR_UNKNOWN_REFERENCE, key,
                      "no active staff member with this id works in this department");
         return fail(conn, err);
     }
@@ -538,7 +538,7 @@ bool check_staff(PGconn *conn, long long department_id, const json_t *body, cons
             role_ok = true;
     PQclear(res);
     if (!role_ok) {
-        ed_error_set(err, 422, "invalid_value", key, "this staff member cannot take this role");
+        ed_error_set(err, ED_ERR_INVALID_VALUE, key, "this staff member cannot take this role");
         return fail(conn, err);
     }
     return true;
@@ -560,7 +560,7 @@ bool check_not_future(PGconn *conn, const char *when, const char *field, struct 
     future = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (future) {
-        ed_error_set(err, 422, "out_of_range", field, "must not be in the future");
+        ed_error_set(err, ED_ERR_OUT_OF_RANGE, field, "must not be in the future");
         return fail(conn, err);
     }
     return true;
@@ -592,7 +592,7 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
     for (const char *p = mrn; *p; p++)
         if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
               *p == '-')) {
-            ed_error_set(err, 422, "invalid_value", "patient.mrn",
+            ed_error_set(err, ED_ERR_INVALID_VALUE, "patient.mrn",
                          "may contain only letters, digits and '-'");
             return fail(conn, err);
         }
@@ -605,12 +605,12 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
         snprintf(patient_id, 24, "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
         if (!same) {
-            ed_error_set(err, 409, "conflict", "patient.mrn",
+            ed_error_set(err, ED_ERR_CONFLICT, "patient.mrn",
                          "this MRN belongs to a patient whose details differ; check the MRN");
             return fail(conn, err);
         }
         if (active) {
-            ed_error_set(err, 409, "conflict", "patient.mrn",
+            ed_error_set(err, ED_ERR_CONFLICT, "patient.mrn",
                          "this patient already has an open ED encounter");
             return fail(conn, err);
         }
@@ -621,7 +621,7 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
         if (!json_object_get(patient, required[i])) {
             char field[64];
             snprintf(field, sizeof field, "patient.%s", required[i]);
-            ed_error_set(err, 422, "missing_field", field, "is required for a new patient");
+            ed_error_set(err, ED_ERR_MISSING_FIELD, field, "is required for a new patient");
             return fail(conn, err);
         }
     }
@@ -680,7 +680,7 @@ bool store_arrival(PGconn *conn, const struct principal *who, long long departme
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 404, "not_found", NULL, "no such department");
+        ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such department");
         return fail(conn, err);
     }
     PQclear(res);
@@ -753,7 +753,7 @@ bool store_identify(PGconn *conn, const struct principal *who, long long encount
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 409, "conflict", "patient",
+        ed_error_set(err, ED_ERR_CONFLICT, "patient",
                      "this encounter's patient is already identified");
         return fail(conn, err);
     }
@@ -937,15 +937,15 @@ static bool check_vitals_rules(const json_t *body, struct ed_error *err)
     for (int i = 0; vitals_measurements[i]; i++)
         any = any || has_value(body, vitals_measurements[i]);
     if (!any)
-        return ed_error_set(err, 422, "invalid_value", NULL,
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, NULL,
                             "a vitals set needs at least one measurement");
     /* A palpated systolic pressure has no diastolic; a diastolic alone means nothing. */
     if (has_value(body, "diastolic_bp") && !has_value(body, "systolic_bp"))
-        return ed_error_set(err, 422, "missing_field", "systolic_bp",
+        return ed_error_set(err, ED_ERR_MISSING_FIELD, "systolic_bp",
                             "a diastolic pressure needs its systolic pressure");
     if (has_value(body, "diastolic_bp") &&
         int_value(body, "diastolic_bp") >= int_value(body, "systolic_bp"))
-        return ed_error_set(err, 422, "invalid_value", "diastolic_bp",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "diastolic_bp",
                             "must be lower than the systolic pressure");
     for (size_t i = 0; i < sizeof plausible / sizeof plausible[0]; i++) {
         const json_t *v = json_object_get(body, plausible[i].field);
@@ -956,7 +956,7 @@ static bool check_vitals_rules(const json_t *body, struct ed_error *err)
         x = json_number_value(v);
         if ((x < plausible[i].low || x > plausible[i].high) &&
             !confirmed(body, plausible[i].field)) {
-            return ed_error_set(err, 422, "implausible_value", plausible[i].field,
+            return ed_error_set(err, ED_ERR_IMPLAUSIBLE_VALUE, plausible[i].field,
                                 "outside the plausible range %g-%g: correct it, confirm it "
                                 "(\"confirm\": {\"%s\": true}) or save the set without it",
                                 plausible[i].low, plausible[i].high, plausible[i].field);
@@ -1361,7 +1361,7 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
     PQclear(res);
     /* Scale 2 scores SpO2 93% and above differently on air and on oxygen: never guess air. */
     if (scale == 2 && has_value(body, "spo2") && !has_value(body, "on_oxygen")) {
-        ed_error_set(err, 422, "missing_field", "on_oxygen",
+        ed_error_set(err, ED_ERR_MISSING_FIELD, "on_oxygen",
                      "SpO2 scale 2: say whether the patient is on oxygen or on air");
         return fail(conn, err);
     }

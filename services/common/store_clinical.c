@@ -45,11 +45,11 @@ bool check_event_time(PGconn *conn, const struct locked_encounter *enc, const ch
     before_column = PQgetvalue(res, 0, 2)[0] == 't';
     PQclear(res);
     if (future)
-        ed_error_set(err, 422, "out_of_range", field, "must not be in the future");
+        ed_error_set(err, ED_ERR_OUT_OF_RANGE, field, "must not be in the future");
     else if (before_arrival)
-        ed_error_set(err, 422, "out_of_range", field, "must not be before the patient's arrival");
+        ed_error_set(err, ED_ERR_OUT_OF_RANGE, field, "must not be before the patient's arrival");
     else if (before_column)
-        ed_error_set(err, 422, "out_of_range", field,
+        ed_error_set(err, ED_ERR_OUT_OF_RANGE, field,
                      !strcmp(not_before_column, "disposition_at")
                          ? "must not be before the disposition decision"
                          : "must not be before the patient's current location began");
@@ -130,7 +130,7 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
     const char *params[4];
 
     if (has_value(body, "bed_id") && want_area)
-        return ed_error_set(err, 422, "invalid_value", "area",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "area",
                             "give either a bed_id or an area, not both");
     if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
         !check_event_time(conn, &enc, str_field(body, "at"), "at", "location_since", err))
@@ -147,17 +147,17 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
         if (PQntuples(res) == 0) {
             PQclear(res);
             if (params[1])
-                ed_error_set(err, 422, "unknown_reference", "bed_id",
+                ed_error_set(err, ED_ERR_UNKNOWN_REFERENCE, "bed_id",
                              "no bed with this id in this department");
             else
-                ed_error_set(err, 409, "conflict", "area", "no free space in this area");
+                ed_error_set(err, ED_ERR_CONFLICT, "area", "no free space in this area");
             return fail(conn, err);
         }
         snprintf(chosen, sizeof chosen, "%s", PQgetvalue(res, 0, 0));
         snprintf(area, sizeof area, "%s", PQgetvalue(res, 0, 1));
         if (PQgetvalue(res, 0, 2)[0] == 't') {
             PQclear(res);
-            ed_error_set(err, 409, "conflict", "bed_id",
+            ed_error_set(err, ED_ERR_CONFLICT, "bed_id",
                          "this bed is waiting to be cleaned; mark it clean first");
             return fail(conn, err);
         }
@@ -235,10 +235,10 @@ static bool begin_on_order(PGconn *conn, const struct principal *who, long long 
     PQclear(res);
     /* An order of an encounter outside who's scope is "not found", like one that is not. */
     if (!encounter_id)
-        return ed_error_set(err, 404, "not_found", NULL, "no such order");
+        return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such order");
     if (!begin_on_encounter(conn, who, encounter_id, opts, enc, err)) {
         if (err->status == 404)
-            ed_error_set(err, 404, "not_found", NULL, "no such order");
+            ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such order");
         return false;
     }
     res = query(conn, "lock order", "SELECT status FROM clinical_order WHERE id = $1 FOR UPDATE", 1,
@@ -293,30 +293,30 @@ static bool check_result(const json_t *body, const char *status, struct ed_error
     if (!result || json_is_null(result))
         return true;
     if (strcmp(status, "resulted") != 0)
-        return ed_error_set(err, 422, "invalid_value", "result",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "result",
                             "a result comes with the status resulted");
     if (has_value(body, "abnormal"))
-        return ed_error_set(err, 422, "invalid_value", "abnormal",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "abnormal",
                             "with a result, the flag is result.abnormal (text) or comes from the "
                             "value and its reference range");
     if (has_value(result, "value") == has_value(result, "text"))
-        return ed_error_set(err, 422,
-                            has_value(result, "value") ? "invalid_value" : "missing_field",
-                            "result.value", "a result is a value (number) or a text, not both");
+        return ed_error_set(
+            err, has_value(result, "value") ? ED_ERR_INVALID_VALUE : ED_ERR_MISSING_FIELD,
+            "result.value", "a result is a value (number) or a text, not both");
     if (has_value(result, "value") && has_value(result, "abnormal"))
-        return ed_error_set(err, 422, "invalid_value", "result.abnormal",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "result.abnormal",
                             "a numeric result's flag comes from its value and reference range");
     if (has_value(result, "text") &&
         (has_value(result, "unit") || has_value(result, "reference_low") ||
          has_value(result, "reference_high")))
-        return ed_error_set(err, 422, "invalid_value",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE,
                             has_value(result, "unit") ? "result.unit" : "result.reference_low",
                             "a unit and a reference range come with a numeric value");
     low = json_object_get(result, "reference_low");
     high = json_object_get(result, "reference_high");
     if (json_is_number(low) && json_is_number(high) &&
         json_number_value(low) > json_number_value(high))
-        return ed_error_set(err, 422, "invalid_value", "result.reference_high",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "result.reference_high",
                             "must not be below reference_low");
     return true;
 }
@@ -349,7 +349,7 @@ bool store_order_status(PGconn *conn, const struct principal *who, long long ord
     const char *params[10];
 
     if (strcmp(status, "resulted") != 0 && has_value(body, "abnormal"))
-        return ed_error_set(err, 422, "invalid_value", "abnormal",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "abnormal",
                             "an abnormal flag comes with the result (status resulted)");
     if (!check_result(body, status, err))
         return false;
@@ -359,7 +359,7 @@ bool store_order_status(PGconn *conn, const struct principal *who, long long ord
     /* ordered -> collected -> resulted; a consult or a bedside test may go straight to
      * resulted. A result is final. */
     if (!strcmp(current, "resulted") || !strcmp(current, status)) {
-        ed_error_set(err, 409, "conflict", "status", "the order is already %s", current);
+        ed_error_set(err, ED_ERR_CONFLICT, "status", "the order is already %s", current);
         return fail(conn, err);
     }
     params[0] = pg_int_param(orderbuf, order_id);
@@ -381,7 +381,7 @@ bool store_order_status(PGconn *conn, const struct principal *who, long long ord
         before = PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
         if (before) {
-            ed_error_set(err, 422, "out_of_range", "at",
+            ed_error_set(err, ED_ERR_OUT_OF_RANGE, "at",
                          "must not be before the order's previous step");
             return fail(conn, err);
         }
@@ -406,7 +406,7 @@ bool store_order_seen(PGconn *conn, const struct principal *who, long long order
     if (!begin_on_order(conn, who, order_id, opts, &enc, current, err))
         return false;
     if (strcmp(current, "resulted") != 0) {
-        ed_error_set(err, 409, "conflict", "status", "the order has no result yet (%s)", current);
+        ed_error_set(err, ED_ERR_CONFLICT, "status", "the order has no result yet (%s)", current);
         return fail(conn, err);
     }
     params[0] = pg_int_param(orderbuf, order_id);
@@ -482,7 +482,7 @@ bool store_departure(PGconn *conn, const struct principal *who, long long encoun
     decided = !PQgetisnull(res, 0, 0);
     PQclear(res);
     if (!decided) {
-        ed_error_set(err, 409, "conflict", "disposition",
+        ed_error_set(err, ED_ERR_CONFLICT, "disposition",
                      "record the disposition (discharge, admit, ...) before the departure");
         return fail(conn, err);
     }
@@ -620,7 +620,7 @@ static bool check_code(const char *system, const char *code, struct ed_error *er
                   ? icd9_shape(code)
                   : (strlen(code) >= 6 && all_of(code, 0, strlen(code), isdigit)); /* SNOMED */
     if (!ok)
-        return ed_error_set(err, 422, "invalid_value", "code", "is not a valid %s code", system);
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "code", "is not a valid %s code", system);
     return true;
 }
 
@@ -647,7 +647,7 @@ static bool record_write(PGconn *conn, const struct principal *who, long long en
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 409, "conflict", "no_known_allergies",
+        ed_error_set(err, ED_ERR_CONFLICT, "no_known_allergies",
                      "allergies are recorded for this patient; no known allergies does not apply");
         return fail(conn, err);
     }
@@ -675,7 +675,7 @@ bool store_diagnosis(PGconn *conn, const struct principal *who, long long encoun
 
     /* Diagnoses are coded in ICD-10 from now on; ICD-9 stays only on older records. */
     if (strcmp(params[2], "icd10") != 0)
-        return ed_error_set(err, 422, "invalid_value", "system",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "system",
                             "new diagnoses are coded in ICD-10 (icd10)");
     if (!check_code(params[2], params[3], err))
         return false;
@@ -705,15 +705,15 @@ bool store_allergy(PGconn *conn, const struct principal *who, long long encounte
                              str_field(body, "severity")};
 
     if (json_object_get(body, "no_known_allergies") && !none)
-        return ed_error_set(err, 422, "invalid_value", "no_known_allergies",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "no_known_allergies",
                             "is true or absent; record an allergy with substance and severity");
     if (none && (params[2] || params[3] || params[4]))
-        return ed_error_set(err, 422, "invalid_value", "no_known_allergies",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "no_known_allergies",
                             "an allergy and no known allergies cannot be recorded together");
     if (!none && !params[2])
-        return ed_error_set(err, 422, "missing_field", "substance", "is required");
+        return ed_error_set(err, ED_ERR_MISSING_FIELD, "substance", "is required");
     if (!none && !params[4])
-        return ed_error_set(err, 422, "missing_field", "severity", "is required");
+        return ed_error_set(err, ED_ERR_MISSING_FIELD, "severity", "is required");
     return record_write(conn, who, encounter_id, opts, none ? none_sql : allergy_sql, none ? 2 : 5,
                         params, "record.allergy", "allergy", out, err);
 }
@@ -795,14 +795,14 @@ bool store_bed_status(PGconn *conn, const struct principal *who, long long bed_i
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 404, "not_found", NULL, "no such bed");
+        ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such bed");
         return fail(conn, err);
     }
     dept = atoll(PQgetvalue(res, 0, 0));
     occupied = PQgetvalue(res, 0, 1)[0] == 't';
     PQclear(res);
     if (occupied && !strcmp(status, "cleaning")) {
-        ed_error_set(err, 409, "conflict", "status",
+        ed_error_set(err, ED_ERR_CONFLICT, "status",
                      "a patient is in this bed; move the patient before cleaning");
         return fail(conn, err);
     }
@@ -840,7 +840,7 @@ bool store_alert_thresholds_put(PGconn *conn, const struct principal *who, long 
         return db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 404, "not_found", NULL, "no such department");
+        ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such department");
         return fail(conn, err);
     }
     PQclear(res);
@@ -894,7 +894,7 @@ json_t *store_metrics(PGconn *conn, const struct principal *who, long long depar
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        ed_error_set(err, 404, "not_found", NULL, "no such department");
+        ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such department");
         fail(conn, err);
         return NULL;
     }

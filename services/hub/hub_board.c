@@ -220,7 +220,7 @@ bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct 
     if (d->board_cache && d->board_cache_seq == d->top)
         return true;
     if (bring_forward(hub, d))
-        return encode(d) || ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+        return encode(d) || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
     board = store_board(hub->pg, who, d->id, err); /* audited as who's read */
     if (!board)
         return false;
@@ -229,7 +229,7 @@ bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct 
      * events after it are there to follow. */
     if (seq > d->top && !hub_department_catch_up(hub, d, seq)) {
         json_decref(board);
-        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
     }
     json_decref(d->board);
     d->board = board;
@@ -239,5 +239,5 @@ bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct 
     *read_from_pg = true;
     /* Logged so a reconnect storm's cost can be counted (services/tests/reconnect_storm). */
     log_info("board snapshot of dept %lld read from PostgreSQL at seq %lld", d->id, seq);
-    return encode(d) || ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+    return encode(d) || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
 }

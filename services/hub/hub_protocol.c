@@ -142,13 +142,13 @@ static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct h
     /* Served from memory, audited all the same (a read from PostgreSQL audits itself). */
     if (!read_from_pg && !access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board",
                                        "success", false, NULL, c->who->source_addr))
-        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
     s->next_seq = d->board_cache_seq + 1;
     if (is_wall(c))
         return queue_text(c, d->wall_cache, d->wall_cache_len) ||
-               ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+               ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "too many replies queued");
     return queue_text(c, d->board_cache, d->board_cache_len) ||
-           ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+           ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "too many replies queued");
 }
 
 static bool queue_chart_snapshot(struct hub *hub, struct hub_client *c, struct hub_sub *s,
@@ -162,14 +162,14 @@ static bool queue_chart_snapshot(struct hub *hub, struct hub_client *c, struct h
     seq = json_integer_value(json_object_get(chart, "seq"));
     if (seq > s->dept->top && !hub_department_catch_up(hub, s->dept, seq)) {
         json_decref(chart);
-        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
     }
     s->next_seq = seq + 1;
     return queue_json(c,
                       json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "type", "snapshot", "topic", "chart",
                                 "encounter_id", (json_int_t)s->encounter_id, "department_id",
                                 (json_int_t)s->dept->id, "seq", (json_int_t)seq, "chart", chart)) ||
-           ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+           ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "too many replies queued");
 }
 
 /* Resumes s after since when the ring still holds every event after it; else a snapshot. */
@@ -191,10 +191,10 @@ static bool start_sub(struct hub *hub, struct hub_client *c, struct hub_sub *s, 
                           0, s->encounter_id, s->kind == SUB_BOARD ? "board" : "chart", "success",
                           false, "recovered", c->who->source_addr)) {
             json_decref(reply);
-            return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+            return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
         }
         return queue_json(c, reply) ||
-               ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+               ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "too many replies queued");
     }
     return s->kind == SUB_BOARD ? queue_board_snapshot(hub, c, s, err)
                                 : queue_chart_snapshot(hub, c, s, err);
@@ -220,7 +220,7 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     struct hub_sub *s;
 
     if (!idv)
-        return ed_error_set(err, 422, "missing_field", id_field, "is required for topic %s", topic);
+        return ed_error_set(err, ED_ERR_MISSING_FIELD, id_field, "is required for topic %s", topic);
     id = int_of(msg, id_field);
     /* A snapshot is chart data: the session must be valid now, not only at the last check.
      * This also re-reads the principal (a break-glass grant made since the upgrade). */
@@ -229,19 +229,19 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
         break;
     case SESSION_NONE:
         end_session(c);
-        return ed_error_set(err, 401, "unauthenticated", NULL, "the session has ended");
+        return ed_error_set(err, ED_ERR_UNAUTHENTICATED, NULL, "the session has ended");
     default:
-        return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
     }
     if (!access_allows(c->who, board ? ACT_BOARD_READ : ACT_CHART_READ)) {
         access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
                      board ? "board" : "chart", "denied", false, "forbidden", c->who->source_addr);
-        return ed_error_set(err, 403, "forbidden", "topic", "your role may not follow this topic");
+        return ed_error_set(err, ED_ERR_FORBIDDEN, "topic", "your role may not follow this topic");
     }
     if (board && !access_in_department(c->who, id)) {
         access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board", "denied", false,
                      "not_found", c->who->source_addr);
-        return ed_error_set(err, 404, "not_found", id_field, "no such department");
+        return ed_error_set(err, ED_ERR_NOT_FOUND, id_field, "no such department");
     }
     if (board) {
         d = hub_department_find(hub, id);
@@ -250,7 +250,7 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     } else {
         long long dept_id = store_encounter_department(hub->pg, c->who, id);
         if (dept_id < 0)
-            return ed_error_set(err, 503, "unavailable", NULL, "the record could not be reached");
+            return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
         d = dept_id ? hub_department_find(hub, dept_id) : NULL;
         if (dept_id && !d && hub_departments_refresh(hub))
             d = hub_department_find(hub, dept_id);
@@ -258,14 +258,14 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     if (!d) {
         access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
                      board ? "board" : "chart", "denied", false, "not_found", c->who->source_addr);
-        return ed_error_set(err, 404, "not_found", id_field, "no such %s",
+        return ed_error_set(err, ED_ERR_NOT_FOUND, id_field, "no such %s",
                             board ? "department" : "encounter");
     }
     s = find_sub(c, board ? SUB_BOARD : SUB_CHART, id);
     if (!s)
         s = free_sub(c);
     if (!s)
-        return ed_error_set(err, 429, "too_many_subscriptions", "topic",
+        return ed_error_set(err, ED_ERR_TOO_MANY_SUBSCRIPTIONS, "topic",
                             "at most %d topics per connection", HUB_MAX_SUBS);
     s->kind = board ? SUB_BOARD : SUB_CHART;
     s->dept = d;
@@ -285,7 +285,7 @@ static bool unsubscribe(struct hub_client *c, const json_t *msg, struct ed_error
     struct hub_sub *s;
 
     if (!idv)
-        return ed_error_set(err, 422, "missing_field", id_field, "is required");
+        return ed_error_set(err, ED_ERR_MISSING_FIELD, id_field, "is required");
     s = find_sub(c, board ? SUB_BOARD : SUB_CHART, int_of(msg, id_field));
     if (s)
         s->kind = SUB_NONE;
@@ -307,19 +307,20 @@ static bool handle_message(struct hub *hub, struct hub_client *c, const char *te
         return false;
     if (!json_is_object(msg)) {
         json_decref(msg);
-        return ed_error_set(err, 422, "wrong_type", NULL, "a message must be a JSON object");
+        return ed_error_set(err, ED_ERR_WRONG_TYPE, NULL, "a message must be a JSON object");
     }
     type = json_string_value(json_object_get(msg, "type"));
     if (!type) {
+        enum ed_code id = json_object_get(msg, "type") ? ED_ERR_WRONG_TYPE : ED_ERR_MISSING_FIELD;
+
         json_decref(msg);
-        return ed_error_set(err, 422, json_object_get(msg, "type") ? "wrong_type" : "missing_field",
-                            "type", "must be one of: subscribe, unsubscribe, ping");
+        return ed_error_set(err, id, "type", "must be one of: subscribe, unsubscribe, ping");
     }
     snprintf(schema_name, sizeof schema_name, "ws/client.%s", type);
     schema = strchr(type, '/') ? NULL : schema_set_find(hub->schemas, schema_name);
     if (!schema) {
         json_decref(msg);
-        return ed_error_set(err, 422, "invalid_value", "type",
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "type",
                             "must be one of: subscribe, unsubscribe, ping");
     }
     ok = schema_validate(schema, msg, err);
@@ -329,7 +330,7 @@ static bool handle_message(struct hub *hub, struct hub_client *c, const char *te
         ok = unsubscribe(c, msg, err);
     else if (ok && !strcmp(type, "ping"))
         ok = queue_text(c, "{\"type\":\"pong\"}", 15) ||
-             ed_error_set(err, 503, "overloaded", NULL, "too many replies queued");
+             ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "too many replies queued");
     json_decref(msg);
     return ok;
 }
@@ -563,7 +564,7 @@ static void drop_lapsed_charts(struct hub *hub, struct hub_client *c)
             store_encounter_department(hub->pg, c->who, s->encounter_id) != 0)
             continue;
         s->kind = SUB_NONE;
-        ed_error_set(&err, 403, "access_ended", "encounter_id",
+        ed_error_set(&err, ED_ERR_ACCESS_ENDED, "encounter_id",
                      "emergency access to this chart has ended");
         queue_error(c, &err);
     }
