@@ -3,6 +3,7 @@
  * See ../shared/research/ed-domain.md 3.2; every boundary is unit-tested. */
 #include "news2.h"
 
+#include <limits.h>
 #include <math.h>
 
 static const char *const param_names[NEWS2_PARAM_COUNT] = {
@@ -14,73 +15,75 @@ const char *news2_param_name(enum news2_param p)
     return (p >= 0 && p < NEWS2_PARAM_COUNT) ? param_names[p] : "?";
 }
 
+/* One row of the chart: a value up to and including `upto` scores `points`. The rows of a
+ * parameter are in rising order and the last one's upto is INT_MAX, so the tables below read
+ * like the RCP chart, left to right. */
+struct chart_row {
+    int upto;
+    int points;
+};
+
+static int chart_points(const struct chart_row *rows, int value)
+{
+    while (value > rows->upto)
+        rows++;
+    return rows->points;
+}
+
+static const struct chart_row resp_rate_chart[] = {
+    {8, 3}, {11, 1}, {20, 0}, {24, 2}, {INT_MAX, 3},
+};
+static const struct chart_row spo2_scale1_chart[] = {
+    {91, 3},
+    {93, 2},
+    {95, 1},
+    {INT_MAX, 0},
+};
+/* Scale 2 (hypercapnic respiratory failure, target 88-92%): above 92% on air scores 0, above
+ * 92% on oxygen scores as over-oxygenation. */
+static const struct chart_row spo2_scale2_air_chart[] = {
+    {83, 3},
+    {85, 2},
+    {87, 1},
+    {INT_MAX, 0},
+};
+static const struct chart_row spo2_scale2_oxygen_chart[] = {
+    {83, 3}, {85, 2}, {87, 1}, {92, 0}, {94, 1}, {96, 2}, {INT_MAX, 3},
+};
+static const struct chart_row systolic_bp_chart[] = {
+    {90, 3}, {100, 2}, {110, 1}, {219, 0}, {INT_MAX, 3},
+};
+static const struct chart_row heart_rate_chart[] = {
+    {40, 3}, {50, 1}, {90, 0}, {110, 1}, {130, 2}, {INT_MAX, 3},
+};
+/* In tenths of a degree, as charted: 35.0 scores 3 and 35.05 rounds to 35.1. */
+static const struct chart_row temperature_tenths_chart[] = {
+    {350, 3}, {360, 1}, {380, 0}, {390, 1}, {INT_MAX, 2},
+};
+
 int news2_score_resp_rate(int rr)
 {
-    if (rr <= 8)
-        return 3;
-    if (rr <= 11)
-        return 1;
-    if (rr <= 20)
-        return 0;
-    if (rr <= 24)
-        return 2;
-    return 3;
+    return chart_points(resp_rate_chart, rr);
 }
 
 int news2_score_spo2_scale1(int spo2)
 {
-    if (spo2 <= 91)
-        return 3;
-    if (spo2 <= 93)
-        return 2;
-    if (spo2 <= 95)
-        return 1;
-    return 0;
+    return chart_points(spo2_scale1_chart, spo2);
 }
 
 int news2_score_spo2_scale2(int spo2, bool on_oxygen)
 {
-    if (spo2 <= 83)
-        return 3;
-    if (spo2 <= 85)
-        return 2;
-    if (spo2 <= 87)
-        return 1;
-    if (spo2 <= 92 || !on_oxygen)
-        return 0; /* 88-92, or >= 93 on air */
-    if (spo2 <= 94)
-        return 1;
-    if (spo2 <= 96)
-        return 2;
-    return 3;
+    return chart_points(on_oxygen ? spo2_scale2_oxygen_chart : spo2_scale2_air_chart, spo2);
 }
 
 int news2_score_systolic_bp(int sbp)
 {
-    if (sbp <= 90)
-        return 3;
-    if (sbp <= 100)
-        return 2;
-    if (sbp <= 110)
-        return 1;
-    if (sbp <= 219)
-        return 0;
-    return 3;
+    return chart_points(systolic_bp_chart, sbp);
 }
 
 int news2_score_heart_rate(int hr)
 {
-    if (hr <= 40)
-        return 3;
-    if (hr <= 50)
-        return 1;
-    if (hr <= 90)
-        return 0;
-    if (hr <= 110)
-        return 1;
-    if (hr <= 130)
-        return 2;
-    return 3;
+    return chart_points(heart_rate_chart, hr);
 }
 
 int news2_score_consciousness(char acvpu)
@@ -90,18 +93,7 @@ int news2_score_consciousness(char acvpu)
 
 int news2_score_temperature(double temp_c)
 {
-    /* Score in tenths of a degree, as charted: 35.0 scores 3 and 35.05 rounds to 35.1. */
-    long tenths = lround(temp_c * 10.0);
-
-    if (tenths <= 350)
-        return 3;
-    if (tenths <= 360)
-        return 1;
-    if (tenths <= 380)
-        return 0;
-    if (tenths <= 390)
-        return 1;
-    return 2;
+    return chart_points(temperature_tenths_chart, (int)lround(temp_c * 10.0));
 }
 
 void news2_compute(const struct news2_input *in, struct news2_result *out)
