@@ -5,6 +5,7 @@
 // Triage (ESI, chief complaint) and the status of the selected patient: triage.js.
 // Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
 import { connectLive, renderBanner } from './live.js';
+import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
 import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
@@ -87,7 +88,8 @@ const FIELD_LABEL = {
 
 let departmentId = null;
 let live = null;
-const rows = new Map(); // encounter_id -> row
+let board = emptyBoard(); // the board model (board_model.js), at board.seq
+const rows = new Map(); // encounter_id -> row (board's, or newer from a write's reply)
 let staff = [];
 let selectedId = positiveInt(param('encounter')); // the chosen encounter (variable only)
 let takenBy = null; // staff id (variable only)
@@ -315,30 +317,31 @@ function renderStaff() {
 }
 
 function applySnapshot(msg) {
-  const board = msg.board;
+  board = fromSnapshot(msg);
   rows.clear();
-  for (const row of board.encounters || []) if (isActive(row)) rows.set(row.encounter_id, row);
+  for (const row of board.encounters) rows.set(row.encounter_id, row);
   staff = Array.isArray(board.staff) ? board.staff : [];
   if (board.department) $('dept-name').textContent = board.department.name;
   haveBoard = true;
   renderStaff();
   renderList();
   renderSelected();
-  list.dataset.seq = String(msg.seq);
+  list.dataset.seq = String(board.seq);
 }
 
+// An event (board_model.applyEvent; one it cannot apply throws, and live.js fetches a new
+// snapshot). A bed-only change (cleaning) changes nothing here.
 function applyEvent(msg) {
-  const row = msg.payload && msg.payload.encounter;
-  if (!row && msg.payload && (msg.encounter_id === null || msg.payload.beds)) {
-    list.dataset.seq = String(msg.seq); // a bed-only change (cleaning): nothing here changes
-    return;
+  board = applyBoardEvent(board, msg);
+  const row = eventRow(msg);
+  if (row) {
+    const now = findRow(board, row.encounter_id);
+    if (now) rows.set(row.encounter_id, now);
+    else rows.delete(row.encounter_id);
+    renderList();
+    if (row.encounter_id === selectedId) renderSelected();
   }
-  if (!row || !Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
-  if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
-  else rows.delete(row.encounter_id);
-  renderList();
-  if (row.encounter_id === selectedId) renderSelected();
-  list.dataset.seq = String(msg.seq);
+  list.dataset.seq = String(board.seq);
 }
 
 function updateSaveState() {
@@ -1027,6 +1030,7 @@ function init() {
 
 // Nothing of the board is kept: the list, the selection and the form are emptied.
 function clearAll() {
+  board = emptyBoard();
   rows.clear();
   staff = [];
   haveBoard = false;

@@ -8,6 +8,7 @@
 // LWBS, arrival to treatment room). Roles that register arrivals (the charge nurse here) get
 // the "Register arrival" form (arrival.js).
 import { connectLive, renderBanner } from './live.js';
+import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
 import { apiGet, apiPost, apiPut, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { showConflict } from './conflict.js';
@@ -46,7 +47,8 @@ const main = $('census-main');
 let session = null;
 let departmentId = null;
 let live = null;
-const rows = new Map(); // encounter_id -> row
+let board = emptyBoard(); // the board model (board_model.js), at board.seq
+const rows = new Map(); // encounter_id -> row (board's, or newer from a write's reply)
 let beds = new Map(); // bed id -> bed
 let staff = [];
 let moving = null; // encounter id being moved (chosen in the patient list)
@@ -630,45 +632,48 @@ function renderAll() {
   renderPatients();
 }
 
+function takeThresholds(t) {
+  if (!t || typeof t !== 'object') return;
+  thresholds = { ...thresholds, ...t };
+  thresholdsFromServer = true;
+  if (!$('thresholds').contains(document.activeElement)) fillThresholds();
+}
+
 function applySnapshot(msg) {
-  const board = msg.board;
+  board = fromSnapshot(msg);
   rows.clear();
-  for (const r of board.encounters || []) if (isActive(r)) rows.set(r.encounter_id, r);
-  beds = new Map((board.beds || []).map((b) => [b.id, b]));
+  for (const r of board.encounters) rows.set(r.encounter_id, r);
+  beds = new Map(board.beds.map((b) => [b.id, b]));
   staff = Array.isArray(board.staff) ? board.staff : [];
   if (board.department) $('dept-name').textContent = board.department.name;
-  if (board.alert_thresholds && typeof board.alert_thresholds === 'object') {
-    thresholds = { ...thresholds, ...board.alert_thresholds };
-    thresholdsFromServer = true;
-    if (!$('thresholds').contains(document.activeElement)) fillThresholds();
-  }
+  takeThresholds(board.alert_thresholds);
   lwbsToday = Number.isInteger(board.lwbs_today) ? board.lwbs_today : null;
   for (const id of ['counts', 'census-grid']) $(id).hidden = false;
   $('arrival-panel').hidden = !can(session, 'arrival.create');
   renderAll();
-  main.dataset.seq = String(msg.seq);
+  main.dataset.seq = String(board.seq);
 }
 
+// An event (board_model.applyEvent; one it cannot apply throws, and live.js fetches a new
+// snapshot): what it changed is taken from the board.
 function applyEvent(msg) {
-  const payload = msg.payload || {};
-  const row = payload.encounter;
-  if (Array.isArray(payload.beds)) for (const b of payload.beds) if (b && Number.isInteger(b.id)) beds.set(b.id, { ...(beds.get(b.id) || {}), ...b });
-  if (payload.alert_thresholds && typeof payload.alert_thresholds === 'object') {
-    thresholds = { ...thresholds, ...payload.alert_thresholds };
-    thresholdsFromServer = true;
-    if (!$('thresholds').contains(document.activeElement)) fillThresholds();
-  }
-  if (row && Number.isInteger(row.encounter_id)) {
-    if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
+  board = applyBoardEvent(board, msg);
+  const payload = msg.payload;
+  const row = eventRow(msg);
+  if (Array.isArray(payload.beds)) for (const b of payload.beds) beds.set(b.id, board.beds.find((x) => x.id === b.id));
+  if (payload.alert_thresholds) takeThresholds(board.alert_thresholds);
+  if (row) {
+    const now = findRow(board, row.encounter_id);
+    if (now) rows.set(row.encounter_id, now);
     else {
-      // Left without being seen today: the LWBS count follows live.
-      if (row.status === 'left_without_being_seen' && rows.has(row.encounter_id) && Number.isInteger(lwbsToday)) lwbsToday++;
       rows.delete(row.encounter_id);
       if (moving === row.encounter_id) moving = null;
     }
-  } else if (msg.encounter_id !== null && !payload.beds && !payload.alert_thresholds) throw new Error('event without encounter');
+  }
+  // Left without being seen today: the LWBS count follows live.
+  lwbsToday = Number.isInteger(board.lwbs_today) ? board.lwbs_today : null;
   renderAll();
-  main.dataset.seq = String(msg.seq);
+  main.dataset.seq = String(board.seq);
   metricsSoon();
 }
 
@@ -677,6 +682,7 @@ function fitHeader() {
 }
 
 function clearAll() {
+  board = emptyBoard();
   rows.clear();
   beds = new Map();
   staff = [];

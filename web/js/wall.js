@@ -6,18 +6,15 @@
 import { connectLive, renderBanner } from './live.js';
 import { signedOut, sessionState } from './api.js';
 import { startSession, pickDepartment } from './session.js';
+import { fromSnapshot, applyEvent as applyBoardEvent, emptyBoard, compareArrival } from './board_model.js';
 import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, formatDuration, hhmm, staffName } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
-const rows = new Map(); // encounter_id -> masked row
-let showsFlags = false;
-
-function byArrival(a, b) {
-  return String(a.arrived_at).localeCompare(String(b.arrived_at)) || a.encounter_id - b.encounter_id;
-}
+let board = emptyBoard(); // the masked board (board_model.js), at board.seq
 
 function render() {
-  const list = [...rows.values()].filter((r) => r.status !== 'departed' && r.status !== 'left_without_being_seen').sort(byArrival);
+  const list = [...board.encounters].sort(compareArrival);
+  const showsFlags = Boolean(board.wall_shows_flags);
   const head = ['Bed', 'Patient', ...(showsFlags ? ['ESI', 'Marks'] : []), 'Status', 'Clinicians', 'Here'];
   $('head-row').replaceChildren(...head.map((h) => el('th', { text: h })));
   $('rows').replaceChildren(...list.map((r) => {
@@ -36,15 +33,12 @@ function render() {
 }
 
 function applySnapshot(msg) {
-  rows.clear();
-  showsFlags = Boolean(msg.board.wall_shows_flags);
-  for (const r of msg.board.encounters || []) rows.set(r.encounter_id, r);
+  board = fromSnapshot(msg);
   render();
 }
 
 function applyEvent(msg) {
-  const r = msg.payload && msg.payload.encounter;
-  if (r && r.encounter_id) rows.set(r.encounter_id, r);
+  board = applyBoardEvent(board, msg);
   render();
 }
 
@@ -89,7 +83,7 @@ async function start() {
       $('board').dataset.seq = String(s.seq || 0);
     },
     onError: (err) => {
-      rows.clear();
+      board = emptyBoard();
       render();
       showMessage(`The server refused the board: ${err.message || err.code}.`);
     },
