@@ -4,9 +4,9 @@
 // the save goes to POST /api/v1/encounters/{id}/vitals and the server's NEWS2 is shown.
 // Triage (ESI, chief complaint) and the status of the selected patient: triage.js.
 // Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
-import { connectLive, renderBanner } from './live.js';
+import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
-import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
+import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { mountTriage, mountStatus } from './triage.js';
@@ -48,8 +48,6 @@ import {
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
-const banner = $('banner');
-const message = $('message');
 const list = $('patient-list');
 const noPatients = $('no-patients');
 const patientPanel = $('patient-panel');
@@ -118,12 +116,6 @@ const statusControl = mountStatus($('status-host'), {
 });
 
 // ---------- helpers ----------
-
-function showMessage(text, { info = false } = {}) {
-  message.textContent = text;
-  message.hidden = !text;
-  message.classList.toggle('info', info);
-}
 
 function pad(n) {
   return String(n).padStart(2, '0');
@@ -1006,10 +998,6 @@ for (const f of NUMERIC) $(f.key).addEventListener('input', (ev) => ev.target.cl
 
 // ---------- start ----------
 
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
-}
-
 function init() {
   buildPain();
   setTakenAtNow();
@@ -1047,7 +1035,7 @@ function clearAll() {
 function noPage(text, opts) {
   clearAll();
   showMessage(text, opts);
-  renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'nothing to record here' });
+  showRefused('nothing to record here');
   fitHeader();
 }
 
@@ -1075,26 +1063,16 @@ async function start() {
   $('patient-section').hidden = false;
   form.hidden = false;
   $('board-link').href = `board.html?department=${departmentId}`;
-  live = connectLive({
+  live = followLive({
     topic: 'board',
     id: departmentId,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner(banner, s);
-      fitHeader();
-    },
     onError: (err) => {
       clearAll();
-      if (err.code === 'not_found') showMessage(`Department ${departmentId} is not one of your departments (or does not exist).`);
-      else if (err.code === 'forbidden') showMessage('Your role may not read this board.');
-      else showMessage(`The server refused: ${err.message || err.code}.`);
+      showMessage(boardRefusal(err, departmentId));
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  onSignedOut(() => live.close());
-  window.edlive = { live };
 }
 
 init();

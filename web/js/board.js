@@ -11,9 +11,9 @@
 // compute the same thing itself (similar names, NEWS2 alert, reassessment estimate).
 // Roles that register arrivals (registration, charge nurse) get "Register arrival" in desk
 // mode (arrival.js); the new patient then arrives on the board like any other.
-import { connectLive, renderBanner } from './live.js';
+import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
-import { apiPost, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
+import { apiPost, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { mountArrival } from './arrival.js';
 import { showConflict } from './conflict.js';
@@ -60,13 +60,10 @@ const $ = (id) => document.getElementById(id);
 const table = $('board');
 const tbody = $('rows');
 const headRow = $('head-row');
-const banner = $('banner');
-const message = $('message');
 const empty = $('empty');
 const title = $('title');
 const census = $('census');
 const clock = $('clock');
-const topbar = $('topbar');
 const legend = $('legend');
 const assignResult = $('assign-result');
 
@@ -206,12 +203,6 @@ function renderHead() {
 }
 
 // ---- cells ----
-
-function showMessage(text, { info = false } = {}) {
-  message.textContent = text;
-  message.hidden = !text;
-  message.classList.toggle('info', info);
-}
 
 function staffCell(person, mine) {
   const td = el('td', { className: 'c-staff' });
@@ -640,10 +631,6 @@ function tickClock() {
   clock.textContent = hhmm(new Date());
 }
 
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${topbar.offsetHeight}px`);
-}
-
 // ---- views and modes ----
 
 function renderViews() {
@@ -697,7 +684,7 @@ function init() {
 function noBoard(text, opts) {
   clearBoard();
   showMessage(text, opts);
-  renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no board here' });
+  showRefused('no board here');
   fitHeader();
 }
 
@@ -744,27 +731,17 @@ async function start() {
   applyMode();
   showMessage('');
   fitHeader();
-  live = connectLive({
+  live = followLive({
     topic: 'board',
     id: departmentId,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner(banner, s);
-      fitHeader();
-      stampSeq();
-    },
+    onStatus: stampSeq,
     onError: (err) => {
       clearBoard();
-      if (err.code === 'not_found') showMessage(`Department ${departmentId} is not one of your departments (or does not exist).`);
-      else if (err.code === 'forbidden') showMessage('Your role may not read this board.');
-      else showMessage(`The server refused the board: ${err.message || err.code}.`);
+      showMessage(boardRefusal(err, departmentId));
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  onSignedOut(() => live.close());
-  window.edlive = { live };
 }
 
 function fillDepartments(list) {

@@ -7,9 +7,9 @@
 // Definitions: ed-domain.md §3.3 (door-to-provider, LOS of discharged patients, boarding,
 // LWBS, arrival to treatment room). Roles that register arrivals (the charge nurse here) get
 // the "Register arrival" form (arrival.js).
-import { connectLive, renderBanner } from './live.js';
+import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
-import { apiGet, apiPost, apiPut, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
+import { apiGet, apiPost, apiPut, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { showConflict } from './conflict.js';
 import { mountArrival } from './arrival.js';
@@ -41,7 +41,6 @@ import {
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
-const banner = $('banner');
 const main = $('census-main');
 
 let session = null;
@@ -60,12 +59,6 @@ let lwbsToday = null; // the board's lwbs_today (newer servers), kept live from 
 
 const isCharge = () => session && session.role === 'charge_nurse';
 const mayBedStatus = () => session && (session.role === 'charge_nurse' || session.role === 'nurse');
-
-function showMessage(text, { info = false } = {}) {
-  $('message').textContent = text;
-  $('message').hidden = !text;
-  $('message').classList.toggle('info', info);
-}
 
 // ---- derived state ----
 
@@ -677,10 +670,6 @@ function applyEvent(msg) {
   metricsSoon();
 }
 
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
-}
-
 function clearAll() {
   board = emptyBoard();
   rows.clear();
@@ -712,7 +701,7 @@ async function start() {
   if (refusal) {
     clearAll();
     showMessage(refusal.replace('does not read charts', 'does not use the census'), { info: true });
-    renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no census here' });
+    showRefused('no census here');
     return;
   }
   const requested = positiveInt(param('department'));
@@ -720,7 +709,7 @@ async function start() {
   if (r.error) {
     clearAll();
     showMessage(r.error.message);
-    renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no census here' });
+    showRefused('no census here');
     return;
   }
   departmentId = r.department.id;
@@ -733,24 +722,16 @@ async function start() {
   renderMetrics();
   loadMetrics();
   loadThresholds();
-  live = connectLive({
+  live = followLive({
     topic: 'board',
     id: departmentId,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner(banner, s);
-      fitHeader();
-    },
     onError: (err) => {
       clearAll();
-      showMessage(err.code === 'not_found' ? `Department ${departmentId} is not one of your departments.` : `The server refused: ${err.message || err.code}.`);
+      showMessage(boardRefusal(err, departmentId));
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  onSignedOut(() => live.close());
-  window.edlive = { live };
 }
 
 init();

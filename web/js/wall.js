@@ -3,8 +3,7 @@
 // display session masked rows only (initials; ESI, isolation and allergy marks only when the
 // department's wall_shows_flags allows), so there is nothing here to unmask: no sign-out, no
 // mode switch, no chart links. Its session stays signed in while the socket is open.
-import { connectLive, renderBanner } from './live.js';
-import { signedOut, sessionState } from './api.js';
+import { fitHeader, showMessage, followLive } from './page.js';
 import { startSession, pickDepartment } from './session.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, emptyBoard, compareArrival } from './board_model.js';
 import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, formatDuration, hhmm, staffName } from './ui.js';
@@ -42,16 +41,6 @@ function applyEvent(msg) {
   render();
 }
 
-// The table's sticky head sits under the top bar, whose height varies with the banner.
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
-}
-
-function showMessage(text) {
-  $('message').textContent = text;
-  $('message').hidden = !text;
-}
-
 async function start() {
   setInterval(() => { $('clock').textContent = hhmm(new Date()); render(); }, 30_000);
   $('clock').textContent = hhmm(new Date());
@@ -72,25 +61,18 @@ async function start() {
     return;
   }
   $('title').textContent = r.department.name;
-  const live = connectLive({
+  followLive({
     topic: 'board',
     id: r.department.id,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner($('banner'), s);
-      fitHeader();
-      $('board').dataset.seq = String(s.seq || 0);
-    },
+    onStatus: (s) => ($('board').dataset.seq = String(s.seq || 0)),
     onError: (err) => {
       board = emptyBoard();
       render();
       showMessage(`The server refused the board: ${err.message || err.code}.`);
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  window.edlive = { live };
 }
 
 start();
