@@ -10,42 +10,11 @@ import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { mountTriage, mountStatus } from './triage.js';
-import {
-  el,
-  compareRows,
-  isActive,
-  patientName,
-  ageSex,
-  esiChip,
-  vitalCell,
-  news2Chip,
-  news2Band,
-  paramLabel,
-  PEWS_PARAMS,
-  scoreName,
-  BAND_LABEL,
-  NEWS2_PARAMS,
-  formatValue,
-  formatTime,
-  formatDuration,
-  since,
-  hhmm,
-  AREA_LABEL,
-  STATUS_LABEL,
-  ROLE_LABEL,
-  positiveInt,
-  param,
-  rowNews2,
-  latestVitals,
-  normNews2,
-  reassessState,
-  reassessIntervalMin,
-  isolationFlag,
-  allergyFlag,
-  ORDER_KIND_LABEL,
-  flag,
-  unidentifiedMark,
-} from './ui.js';
+import { el, compareRows, isActive, patientName, ageSex, esiChip, vitalCell, news2Chip, news2Band,
+  paramLabel, PEWS_PARAMS, scoreName, BAND_LABEL, NEWS2_PARAMS, formatValue, formatTime,
+  formatDuration, since, hhmm, AREA_LABEL, STATUS_LABEL, ROLE_LABEL, positiveInt, param, rowNews2,
+  latestVitals, normNews2, reassessState, reassessIntervalMin, isolationFlag, allergyFlag,
+  ORDER_KIND_LABEL, flag, unidentifiedMark } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 const list = $('patient-list');

@@ -17,44 +17,11 @@ import { apiPost, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { mountArrival } from './arrival.js';
 import { showConflict } from './conflict.js';
-import {
-  el,
-  compareRows,
-  patientName,
-  ageSex,
-  formatDuration,
-  since,
-  hhmm,
-  esiChip,
-  vitalCell,
-  news2Chip,
-  STATUS_LABEL,
-  AREA_LABEL,
-  positiveInt,
-  param,
-  activeGrants,
-  breakGlassFlag,
-  rowNews2,
-  latestVitals,
-  news2Band,
-  paramLabel,
-  scoreAge,
-  scoreName,
-  markTime,
-  reassessState,
-  isolationFlag,
-  allergyFlag,
-  orderFlags,
-  orderSummary,
-  newResults,
-  unidentifiedMark,
-  dispositionText,
-  locationSince,
-  abnormalVitals,
-  maskedName,
-  similarNameMap,
-  flag,
-} from './ui.js';
+import { el, compareRows, patientName, ageSex, formatDuration, since, hhmm, esiChip, vitalCell,
+  news2Chip, STATUS_LABEL, AREA_LABEL, positiveInt, param, activeGrants, breakGlassFlag, rowNews2,
+  latestVitals, news2Band, paramLabel, scoreAge, scoreName, markTime, reassessState, isolationFlag,
+  allergyFlag, orderFlags, orderSummary, newResults, unidentifiedMark, dispositionText,
+  locationSince, abnormalVitals, maskedName, similarNameMap, flag } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 const table = $('board');

@@ -13,31 +13,9 @@ import { apiGet, apiPost, apiPut, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { showConflict } from './conflict.js';
 import { mountArrival } from './arrival.js';
-import {
-  el,
-  compareRows,
-  isActive,
-  patientName,
-  ageSex,
-  esiChip,
-  formatDuration,
-  since,
-  hhmm,
-  AREA_LABEL,
-  AREA_ORDER,
-  STATUS_LABEL,
-  ESI_NAME,
-  positiveInt,
-  param,
-  isBoarder,
-  rowNews2,
-  news2Band,
-  BAND_LABEL,
-  scoreName,
-  markTime,
-  news2Chip,
-  news2Urgent,
-  isolationFlag,
+import { el, compareRows, isActive, patientName, ageSex, esiChip, formatDuration, since, hhmm,
+  AREA_LABEL, AREA_ORDER, STATUS_LABEL, ESI_NAME, positiveInt, param, isBoarder, rowNews2,
+  news2Band, BAND_LABEL, scoreName, markTime, news2Chip, news2Urgent, isolationFlag
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);

@@ -4,39 +4,11 @@ import { fitHeader, showMessage, showRefused, followLive } from './page.js';
 import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, can, noAccessText } from './session.js';
-import {
-  el,
-  patientName,
-  ageSex,
-  esiChip,
-  vitalCell,
-  news2Chip,
-  formatTime,
-  formatDate,
-  formatDuration,
-  since,
-  hhmm,
-  AREA_LABEL,
-  STATUS_LABEL,
-  ARRIVAL_LABEL,
-  ESI_NAME,
-  positiveInt,
-  param,
-  breakGlassFlag,
-  isolationFlag,
-  allergyFlag,
-  dispositionText,
-  orderFlags,
-  RESULT_FLAG_LABEL,
-  unidentifiedMark,
-  resultValueText,
-  resultRangeText,
-  rowNews2,
-  reassessState,
-  DISPOSITION_LABEL,
-  ORDER_KIND_LABEL,
-  formatValue,
-} from './ui.js';
+import { el, patientName, ageSex, esiChip, vitalCell, news2Chip, formatTime, formatDate,
+  formatDuration, since, hhmm, AREA_LABEL, STATUS_LABEL, ARRIVAL_LABEL, ESI_NAME, positiveInt,
+  param, breakGlassFlag, isolationFlag, allergyFlag, dispositionText, orderFlags, RESULT_FLAG_LABEL,
+  unidentifiedMark, resultValueText, resultRangeText, rowNews2, reassessState, DISPOSITION_LABEL,
+  ORDER_KIND_LABEL, formatValue } from './ui.js';
 import { drawTrend } from './trend.js';
 import { mountTriage, mountStatus } from './triage.js';
 
