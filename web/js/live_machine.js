@@ -23,7 +23,8 @@
 // ping, reconnect_due, session_answer {answer}, resync, close_requested.
 // Effects ({type, ...}): open_socket, close_socket, send {msg}, ping_timer {on}, tick_timer
 // {on}, schedule_reconnect {delay}, cancel_reconnect, snapshot {msg}, event {msg} (the page
-// applies it; the driver answers with applied or apply_failed before anything else),
+// applies it; the driver answers with applied or apply_failed; the page may call close() or
+// resync() from inside its callback, which are then stepped first),
 // hub_error {msg}, signed_out, check_session, status {status}, log {level, text}.
 
 export const PING_MS = 4_000; // we ping the hub this often; it answers pong at once
@@ -132,7 +133,6 @@ class Step {
     const s = this.s;
     const i = this.in;
     if (s.phase === P.CLOSED) return;
-    if (s.delivering && i.type !== 'applied' && i.type !== 'apply_failed') throw new Error(`${i.type} while a frame is being applied`);
     switch (i.type) {
       case 'start':
         this.evaluate();
