@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_board.h"
+
 #include "board_mask.h"
 #include "hub.h"
 #include "log.h"
@@ -130,17 +132,18 @@ static bool apply_beds(json_t *board, const json_t *beds)
     return true;
 }
 
-/* Applies one event frame to board; false when only a fresh read can say what changed. */
-static bool apply_event(json_t *board, long long department_id, const struct hub_frame *f)
+bool hub_board_apply(json_t *board, long long department_id, const json_t *event)
 {
-    json_t *event = json_loadb((const char *)f->data + LWS_PRE, f->len, 0, NULL);
     json_t *payload = json_object_get(event, "payload");
     json_t *row = json_object_get(payload, "encounter");
     json_t *beds = json_object_get(payload, "beds");
     json_t *thresholds = json_object_get(payload, "alert_thresholds");
-    bool ok = json_is_object(payload) && int_at(event, "seq") == f->seq &&
+    json_t *seq = json_object_get(event, "seq");
+    bool ok = json_is_integer(seq) && json_is_object(payload) &&
               (row || json_is_array(beds) || json_is_object(thresholds));
 
+    if (ok && json_integer_value(seq) <= int_at(board, "seq"))
+        return true; /* already in the board */
     if (ok && row)
         ok = json_is_object(row) && apply_row(board, department_id, row);
     if (ok && beds)
@@ -149,7 +152,16 @@ static bool apply_event(json_t *board, long long department_id, const struct hub
         ok = json_is_object(thresholds) &&
              json_object_set(board, "alert_thresholds", thresholds) == 0;
     if (ok)
-        json_object_set_new(board, "seq", json_integer(f->seq));
+        json_object_set(board, "seq", seq);
+    return ok;
+}
+
+/* Applies one event frame to board; false when only a fresh read can say what changed. */
+static bool apply_frame(json_t *board, long long department_id, const struct hub_frame *f)
+{
+    json_t *event = json_loadb((const char *)f->data + LWS_PRE, f->len, 0, NULL);
+    bool ok = int_at(event, "seq") == f->seq && hub_board_apply(board, department_id, event);
+
     json_decref(event);
     return ok;
 }
@@ -164,7 +176,7 @@ static bool bring_forward(struct hub *hub, struct hub_department *d)
         return false;
     for (long long seq = d->board_seq + 1; seq <= d->top; seq++) {
         struct hub_frame *f = hub_department_frame(d, seq);
-        if (!f || !apply_event(d->board, d->id, f)) {
+        if (!f || !apply_frame(d->board, d->id, f)) {
             d->board_stale = true;
             return false;
         }

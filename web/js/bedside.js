@@ -4,51 +4,19 @@
 // the save goes to POST /api/v1/encounters/{id}/vitals and the server's NEWS2 is shown.
 // Triage (ESI, chief complaint) and the status of the selected patient: triage.js.
 // Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
-import { connectLive, renderBanner } from './live.js';
-import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
+import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
+import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
+import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { mountTriage, mountStatus } from './triage.js';
-import {
-  el,
-  compareRows,
-  isActive,
-  patientName,
-  ageSex,
-  esiChip,
-  vitalCell,
-  news2Chip,
-  news2Band,
-  paramLabel,
-  PEWS_PARAMS,
-  scoreName,
-  BAND_LABEL,
-  NEWS2_PARAMS,
-  formatValue,
-  formatTime,
-  formatDuration,
-  since,
-  hhmm,
-  AREA_LABEL,
-  STATUS_LABEL,
-  ROLE_LABEL,
-  positiveInt,
-  param,
-  rowNews2,
-  latestVitals,
-  normNews2,
-  reassessState,
-  reassessIntervalMin,
-  isolationFlag,
-  allergyFlag,
-  ORDER_KIND_LABEL,
-  flag,
-  unidentifiedMark,
-} from './ui.js';
+import { el, compareRows, isActive, patientName, ageSex, esiChip, vitalCell, news2Chip, news2Band,
+  paramLabel, PEWS_PARAMS, scoreName, BAND_LABEL, NEWS2_PARAMS, formatValue, formatTime,
+  formatDuration, since, hhmm, AREA_LABEL, STATUS_LABEL, ROLE_LABEL, positiveInt, param, rowNews2,
+  latestVitals, normNews2, reassessState, reassessIntervalMin, isolationFlag, allergyFlag,
+  ORDER_KIND_LABEL, flag, unidentifiedMark } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
-const banner = $('banner');
-const message = $('message');
 const list = $('patient-list');
 const noPatients = $('no-patients');
 const patientPanel = $('patient-panel');
@@ -87,7 +55,8 @@ const FIELD_LABEL = {
 
 let departmentId = null;
 let live = null;
-const rows = new Map(); // encounter_id -> row
+let board = emptyBoard(); // the board model (board_model.js), at board.seq
+const rows = new Map(); // encounter_id -> row (board's, or newer from a write's reply)
 let staff = [];
 let selectedId = positiveInt(param('encounter')); // the chosen encounter (variable only)
 let takenBy = null; // staff id (variable only)
@@ -116,12 +85,6 @@ const statusControl = mountStatus($('status-host'), {
 });
 
 // ---------- helpers ----------
-
-function showMessage(text, { info = false } = {}) {
-  message.textContent = text;
-  message.hidden = !text;
-  message.classList.toggle('info', info);
-}
 
 function pad(n) {
   return String(n).padStart(2, '0');
@@ -315,30 +278,31 @@ function renderStaff() {
 }
 
 function applySnapshot(msg) {
-  const board = msg.board;
+  board = fromSnapshot(msg);
   rows.clear();
-  for (const row of board.encounters || []) if (isActive(row)) rows.set(row.encounter_id, row);
+  for (const row of board.encounters) rows.set(row.encounter_id, row);
   staff = Array.isArray(board.staff) ? board.staff : [];
   if (board.department) $('dept-name').textContent = board.department.name;
   haveBoard = true;
   renderStaff();
   renderList();
   renderSelected();
-  list.dataset.seq = String(msg.seq);
+  list.dataset.seq = String(board.seq);
 }
 
+// An event (board_model.applyEvent; one it cannot apply throws, and live.js fetches a new
+// snapshot). A bed-only change (cleaning) changes nothing here.
 function applyEvent(msg) {
-  const row = msg.payload && msg.payload.encounter;
-  if (!row && msg.payload && (msg.encounter_id === null || msg.payload.beds)) {
-    list.dataset.seq = String(msg.seq); // a bed-only change (cleaning): nothing here changes
-    return;
+  board = applyBoardEvent(board, msg);
+  const row = eventRow(msg);
+  if (row) {
+    const now = findRow(board, row.encounter_id);
+    if (now) rows.set(row.encounter_id, now);
+    else rows.delete(row.encounter_id);
+    renderList();
+    if (row.encounter_id === selectedId) renderSelected();
   }
-  if (!row || !Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
-  if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
-  else rows.delete(row.encounter_id);
-  renderList();
-  if (row.encounter_id === selectedId) renderSelected();
-  list.dataset.seq = String(msg.seq);
+  list.dataset.seq = String(board.seq);
 }
 
 function updateSaveState() {
@@ -1003,10 +967,6 @@ for (const f of NUMERIC) $(f.key).addEventListener('input', (ev) => ev.target.cl
 
 // ---------- start ----------
 
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
-}
-
 function init() {
   buildPain();
   setTakenAtNow();
@@ -1027,6 +987,7 @@ function init() {
 
 // Nothing of the board is kept: the list, the selection and the form are emptied.
 function clearAll() {
+  board = emptyBoard();
   rows.clear();
   staff = [];
   haveBoard = false;
@@ -1043,7 +1004,7 @@ function clearAll() {
 function noPage(text, opts) {
   clearAll();
   showMessage(text, opts);
-  renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'nothing to record here' });
+  showRefused('nothing to record here');
   fitHeader();
 }
 
@@ -1071,26 +1032,16 @@ async function start() {
   $('patient-section').hidden = false;
   form.hidden = false;
   $('board-link').href = `board.html?department=${departmentId}`;
-  live = connectLive({
+  live = followLive({
     topic: 'board',
     id: departmentId,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner(banner, s);
-      fitHeader();
-    },
     onError: (err) => {
       clearAll();
-      if (err.code === 'not_found') showMessage(`Department ${departmentId} is not one of your departments (or does not exist).`);
-      else if (err.code === 'forbidden') showMessage('Your role may not read this board.');
-      else showMessage(`The server refused: ${err.message || err.code}.`);
+      showMessage(boardRefusal(err, departmentId));
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  onSignedOut(() => live.close());
-  window.edlive = { live };
 }
 
 init();

@@ -11,66 +11,31 @@
 // compute the same thing itself (similar names, NEWS2 alert, reassessment estimate).
 // Roles that register arrivals (registration, charge nurse) get "Register arrival" in desk
 // mode (arrival.js); the new patient then arrives on the board like any other.
-import { connectLive, renderBanner } from './live.js';
-import { apiPost, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
+import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
+import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
+import { apiPost, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { mountArrival } from './arrival.js';
 import { showConflict } from './conflict.js';
-import {
-  el,
-  compareRows,
-  isActive,
-  patientName,
-  ageSex,
-  formatDuration,
-  since,
-  hhmm,
-  esiChip,
-  vitalCell,
-  news2Chip,
-  STATUS_LABEL,
-  AREA_LABEL,
-  positiveInt,
-  param,
-  activeGrants,
-  breakGlassFlag,
-  rowNews2,
-  latestVitals,
-  news2Band,
-  paramLabel,
-  scoreAge,
-  scoreName,
-  markTime,
-  reassessState,
-  isolationFlag,
-  allergyFlag,
-  orderFlags,
-  orderSummary,
-  newResults,
-  unidentifiedMark,
-  dispositionText,
-  locationSince,
-  abnormalVitals,
-  maskedName,
-  similarNameMap,
-  flag,
-} from './ui.js';
+import { el, compareRows, patientName, ageSex, formatDuration, since, hhmm, esiChip, vitalCell,
+  news2Chip, STATUS_LABEL, AREA_LABEL, positiveInt, param, activeGrants, breakGlassFlag, rowNews2,
+  latestVitals, news2Band, paramLabel, scoreAge, scoreName, markTime, reassessState, isolationFlag,
+  allergyFlag, orderFlags, orderSummary, newResults, unidentifiedMark, dispositionText,
+  locationSince, abnormalVitals, maskedName, similarNameMap, flag } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 const table = $('board');
 const tbody = $('rows');
 const headRow = $('head-row');
-const banner = $('banner');
-const message = $('message');
 const empty = $('empty');
 const title = $('title');
 const census = $('census');
 const clock = $('clock');
-const topbar = $('topbar');
 const legend = $('legend');
 const assignResult = $('assign-result');
 
-const rows = new Map(); // encounter_id -> {row, tr}
+let board = emptyBoard(); // the board model (board_model.js), at board.seq
+const rows = new Map(); // encounter_id -> {row, tr}: board's rows and their table rows
 let live = null;
 let departmentId = null;
 let session = null;
@@ -205,12 +170,6 @@ function renderHead() {
 }
 
 // ---- cells ----
-
-function showMessage(text, { info = false } = {}) {
-  message.textContent = text;
-  message.hidden = !text;
-  message.classList.toggle('info', info);
-}
 
 function staffCell(person, mine) {
   const td = el('td', { className: 'c-staff' });
@@ -555,6 +514,7 @@ function recomputeSimilar() {
 
 // Drops every row (the server refused the board, or the session ended).
 function clearBoard() {
+  board = emptyBoard();
   rows.clear();
   tbody.replaceChildren();
   census.replaceChildren();
@@ -576,12 +536,12 @@ function rebuildAll() {
 }
 
 function applySnapshot(msg) {
-  const board = msg.board;
+  board = fromSnapshot(msg);
   table.hidden = false;
   legend.hidden = isPublic();
   rows.clear();
   tbody.replaceChildren();
-  for (const row of board.encounters || []) if (isActive(row)) rows.set(row.encounter_id, { row, tr: null });
+  for (const row of board.encounters) rows.set(row.encounter_id, { row, tr: null });
   similar = similarNameMap([...rows.values()].map((h) => h.row));
   for (const h of rows.values()) h.tr = buildRow(h.row);
   if (board.department) {
@@ -589,39 +549,42 @@ function applySnapshot(msg) {
     document.title = `${board.department.name} – tracking board`;
   }
   order();
-  table.dataset.seq = String(msg.seq);
+  table.dataset.seq = String(board.seq);
 }
 
+// An event (board_model.applyEvent; one it cannot apply throws, and live.js fetches a new
+// snapshot): the event's row is rebuilt, flashed and re-sorted; rows whose similar names
+// changed with it are rebuilt. Bed-only and threshold events change nothing shown here.
 function applyEvent(msg) {
-  const payload = msg.payload || {};
-  const row = payload.encounter;
-  if (!row) {
-    // Bed-only changes (cleaning) carry no encounter: nothing on this board changes.
-    if (msg.encounter_id === null || payload.beds) {
-      table.dataset.seq = String(msg.seq);
-      return;
+  board = applyBoardEvent(board, msg);
+  const row = eventRow(msg);
+  if (row) {
+    const id = row.encounter_id;
+    const held = rows.get(id);
+    const hadFocus = held && held.tr.contains(document.activeElement);
+    if (held) held.tr.remove();
+    // Other rows the event changed (their similar_name lists).
+    for (const r of board.encounters) {
+      const h = rows.get(r.encounter_id);
+      if (h && r.encounter_id !== id) h.row = r;
     }
-    throw new Error('event without encounter');
+    const now = findRow(board, id);
+    if (now) {
+      rows.set(id, { row: now, tr: null });
+      const changed = recomputeSimilar();
+      const tr = buildRow(now);
+      rows.get(id).tr = tr;
+      for (const other of changed) if (other !== id) rebuild(other);
+      if (hadFocus) queueMicrotask(() => tr.focus({ preventScroll: true }));
+      tr.classList.add('flash');
+      setTimeout(() => tr.classList.remove('flash'), 4000);
+    } else {
+      rows.delete(id);
+      for (const other of recomputeSimilar()) rebuild(other);
+    }
+    order();
   }
-  if (!Number.isInteger(row.encounter_id)) throw new Error('event without encounter');
-  const held = rows.get(row.encounter_id);
-  const hadFocus = held && held.tr.contains(document.activeElement);
-  if (held) held.tr.remove();
-  if (isActive(row) && row.department_id === departmentId) {
-    rows.set(row.encounter_id, { row, tr: null });
-    const changed = recomputeSimilar();
-    const tr = buildRow(row);
-    rows.get(row.encounter_id).tr = tr;
-    for (const id of changed) if (id !== row.encounter_id) rebuild(id);
-    if (hadFocus) queueMicrotask(() => tr.focus({ preventScroll: true }));
-    tr.classList.add('flash');
-    setTimeout(() => tr.classList.remove('flash'), 4000);
-  } else {
-    rows.delete(row.encounter_id);
-    for (const id of recomputeSimilar()) rebuild(id);
-  }
-  order();
-  table.dataset.seq = String(msg.seq);
+  table.dataset.seq = String(board.seq);
 }
 
 // Every 30 s: times tick, and flags that depend on the clock (overdue, new vitals, an
@@ -633,10 +596,6 @@ function tickTimes() {
 
 function tickClock() {
   clock.textContent = hhmm(new Date());
-}
-
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${topbar.offsetHeight}px`);
 }
 
 // ---- views and modes ----
@@ -692,7 +651,7 @@ function init() {
 function noBoard(text, opts) {
   clearBoard();
   showMessage(text, opts);
-  renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no board here' });
+  showRefused('no board here');
   fitHeader();
 }
 
@@ -739,27 +698,17 @@ async function start() {
   applyMode();
   showMessage('');
   fitHeader();
-  live = connectLive({
+  live = followLive({
     topic: 'board',
     id: departmentId,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner(banner, s);
-      fitHeader();
-      stampSeq();
-    },
+    onStatus: stampSeq,
     onError: (err) => {
       clearBoard();
-      if (err.code === 'not_found') showMessage(`Department ${departmentId} is not one of your departments (or does not exist).`);
-      else if (err.code === 'forbidden') showMessage('Your role may not read this board.');
-      else showMessage(`The server refused the board: ${err.message || err.code}.`);
+      showMessage(boardRefusal(err, departmentId));
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  onSignedOut(() => live.close());
-  window.edlive = { live };
 }
 
 function fillDepartments(list) {

@@ -7,46 +7,25 @@
 // Definitions: ed-domain.md §3.3 (door-to-provider, LOS of discharged patients, boarding,
 // LWBS, arrival to treatment room). Roles that register arrivals (the charge nurse here) get
 // the "Register arrival" form (arrival.js).
-import { connectLive, renderBanner } from './live.js';
-import { apiGet, apiPost, apiPut, conflictCurrent, signedOut, sessionState, onSignedOut } from './api.js';
+import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
+import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
+import { apiGet, apiPost, apiPut, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
 import { showConflict } from './conflict.js';
 import { mountArrival } from './arrival.js';
-import {
-  el,
-  compareRows,
-  isActive,
-  patientName,
-  ageSex,
-  esiChip,
-  formatDuration,
-  since,
-  hhmm,
-  AREA_LABEL,
-  AREA_ORDER,
-  STATUS_LABEL,
-  ESI_NAME,
-  positiveInt,
-  param,
-  isBoarder,
-  rowNews2,
-  news2Band,
-  BAND_LABEL,
-  scoreName,
-  markTime,
-  news2Chip,
-  news2Urgent,
-  isolationFlag,
+import { el, compareRows, isActive, patientName, ageSex, esiChip, formatDuration, since, hhmm,
+  AREA_LABEL, AREA_ORDER, STATUS_LABEL, ESI_NAME, positiveInt, param, isBoarder, rowNews2,
+  news2Band, BAND_LABEL, scoreName, markTime, news2Chip, news2Urgent, isolationFlag
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
-const banner = $('banner');
 const main = $('census-main');
 
 let session = null;
 let departmentId = null;
 let live = null;
-const rows = new Map(); // encounter_id -> row
+let board = emptyBoard(); // the board model (board_model.js), at board.seq
+const rows = new Map(); // encounter_id -> row (board's, or newer from a write's reply)
 let beds = new Map(); // bed id -> bed
 let staff = [];
 let moving = null; // encounter id being moved (chosen in the patient list)
@@ -58,12 +37,6 @@ let lwbsToday = null; // the board's lwbs_today (newer servers), kept live from 
 
 const isCharge = () => session && session.role === 'charge_nurse';
 const mayBedStatus = () => session && (session.role === 'charge_nurse' || session.role === 'nurse');
-
-function showMessage(text, { info = false } = {}) {
-  $('message').textContent = text;
-  $('message').hidden = !text;
-  $('message').classList.toggle('info', info);
-}
 
 // ---- derived state ----
 
@@ -630,53 +603,53 @@ function renderAll() {
   renderPatients();
 }
 
+function takeThresholds(t) {
+  if (!t || typeof t !== 'object') return;
+  thresholds = { ...thresholds, ...t };
+  thresholdsFromServer = true;
+  if (!$('thresholds').contains(document.activeElement)) fillThresholds();
+}
+
 function applySnapshot(msg) {
-  const board = msg.board;
+  board = fromSnapshot(msg);
   rows.clear();
-  for (const r of board.encounters || []) if (isActive(r)) rows.set(r.encounter_id, r);
-  beds = new Map((board.beds || []).map((b) => [b.id, b]));
+  for (const r of board.encounters) rows.set(r.encounter_id, r);
+  beds = new Map(board.beds.map((b) => [b.id, b]));
   staff = Array.isArray(board.staff) ? board.staff : [];
   if (board.department) $('dept-name').textContent = board.department.name;
-  if (board.alert_thresholds && typeof board.alert_thresholds === 'object') {
-    thresholds = { ...thresholds, ...board.alert_thresholds };
-    thresholdsFromServer = true;
-    if (!$('thresholds').contains(document.activeElement)) fillThresholds();
-  }
+  takeThresholds(board.alert_thresholds);
   lwbsToday = Number.isInteger(board.lwbs_today) ? board.lwbs_today : null;
   for (const id of ['counts', 'census-grid']) $(id).hidden = false;
   $('arrival-panel').hidden = !can(session, 'arrival.create');
   renderAll();
-  main.dataset.seq = String(msg.seq);
+  main.dataset.seq = String(board.seq);
 }
 
+// An event (board_model.applyEvent; one it cannot apply throws, and live.js fetches a new
+// snapshot): what it changed is taken from the board.
 function applyEvent(msg) {
-  const payload = msg.payload || {};
-  const row = payload.encounter;
-  if (Array.isArray(payload.beds)) for (const b of payload.beds) if (b && Number.isInteger(b.id)) beds.set(b.id, { ...(beds.get(b.id) || {}), ...b });
-  if (payload.alert_thresholds && typeof payload.alert_thresholds === 'object') {
-    thresholds = { ...thresholds, ...payload.alert_thresholds };
-    thresholdsFromServer = true;
-    if (!$('thresholds').contains(document.activeElement)) fillThresholds();
-  }
-  if (row && Number.isInteger(row.encounter_id)) {
-    if (isActive(row) && row.department_id === departmentId) rows.set(row.encounter_id, row);
+  board = applyBoardEvent(board, msg);
+  const payload = msg.payload;
+  const row = eventRow(msg);
+  if (Array.isArray(payload.beds)) for (const b of payload.beds) beds.set(b.id, board.beds.find((x) => x.id === b.id));
+  if (payload.alert_thresholds) takeThresholds(board.alert_thresholds);
+  if (row) {
+    const now = findRow(board, row.encounter_id);
+    if (now) rows.set(row.encounter_id, now);
     else {
-      // Left without being seen today: the LWBS count follows live.
-      if (row.status === 'left_without_being_seen' && rows.has(row.encounter_id) && Number.isInteger(lwbsToday)) lwbsToday++;
       rows.delete(row.encounter_id);
       if (moving === row.encounter_id) moving = null;
     }
-  } else if (msg.encounter_id !== null && !payload.beds && !payload.alert_thresholds) throw new Error('event without encounter');
+  }
+  // Left without being seen today: the LWBS count follows live.
+  lwbsToday = Number.isInteger(board.lwbs_today) ? board.lwbs_today : null;
   renderAll();
-  main.dataset.seq = String(msg.seq);
+  main.dataset.seq = String(board.seq);
   metricsSoon();
 }
 
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
-}
-
 function clearAll() {
+  board = emptyBoard();
   rows.clear();
   beds = new Map();
   staff = [];
@@ -706,7 +679,7 @@ async function start() {
   if (refusal) {
     clearAll();
     showMessage(refusal.replace('does not read charts', 'does not use the census'), { info: true });
-    renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no census here' });
+    showRefused('no census here');
     return;
   }
   const requested = positiveInt(param('department'));
@@ -714,7 +687,7 @@ async function start() {
   if (r.error) {
     clearAll();
     showMessage(r.error.message);
-    renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no census here' });
+    showRefused('no census here');
     return;
   }
   departmentId = r.department.id;
@@ -727,24 +700,16 @@ async function start() {
   renderMetrics();
   loadMetrics();
   loadThresholds();
-  live = connectLive({
+  live = followLive({
     topic: 'board',
     id: departmentId,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner(banner, s);
-      fitHeader();
-    },
     onError: (err) => {
       clearAll();
-      showMessage(err.code === 'not_found' ? `Department ${departmentId} is not one of your departments.` : `The server refused: ${err.message || err.code}.`);
+      showMessage(boardRefusal(err, departmentId));
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  onSignedOut(() => live.close());
-  window.edlive = { live };
 }
 
 init();

@@ -1,48 +1,19 @@
 // SPDX-License-Identifier: MIT
 // chart.js: one encounter's chart, live over /ws (topic chart; continuity by version).
-import { connectLive, renderBanner } from './live.js';
-import { apiGet, apiPost, conflictCurrent, newIdempotencyKey, signedOut, sessionState, onSignedOut } from './api.js';
+import { fitHeader, showMessage, showRefused, followLive } from './page.js';
+import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, can, noAccessText } from './session.js';
-import {
-  el,
-  patientName,
-  ageSex,
-  esiChip,
-  vitalCell,
-  news2Chip,
-  formatTime,
-  formatDate,
-  formatDuration,
-  since,
-  hhmm,
-  AREA_LABEL,
-  STATUS_LABEL,
-  ARRIVAL_LABEL,
-  ESI_NAME,
-  positiveInt,
-  param,
-  breakGlassFlag,
-  isolationFlag,
-  allergyFlag,
-  dispositionText,
-  orderFlags,
-  RESULT_FLAG_LABEL,
-  unidentifiedMark,
-  resultValueText,
-  resultRangeText,
-  rowNews2,
-  reassessState,
-  DISPOSITION_LABEL,
-  ORDER_KIND_LABEL,
-  formatValue,
-} from './ui.js';
+import { el, patientName, ageSex, esiChip, vitalCell, news2Chip, formatTime, formatDate,
+  formatDuration, since, hhmm, AREA_LABEL, STATUS_LABEL, ARRIVAL_LABEL, ESI_NAME, positiveInt,
+  param, breakGlassFlag, isolationFlag, allergyFlag, dispositionText, orderFlags, RESULT_FLAG_LABEL,
+  unidentifiedMark, resultValueText, resultRangeText, rowNews2, reassessState, DISPOSITION_LABEL,
+  ORDER_KIND_LABEL, formatValue } from './ui.js';
 import { drawTrend } from './trend.js';
 import { mountTriage, mountStatus } from './triage.js';
 
 const $ = (id) => document.getElementById(id);
 const main = $('chart');
-const banner = $('banner');
 const vitalsBody = $('vitals-body');
 const notesList = $('notes');
 const authorSelect = $('author');
@@ -72,12 +43,6 @@ let savingNote = false;
 let noteAttempt = null; // {key, text, authorId}: the note being sent, until it is stored
 let session = null;
 let breakingGlass = false;
-
-function showMessage(text, { info = false } = {}) {
-  $('message').textContent = text;
-  $('message').hidden = !text;
-  $('message').classList.toggle('info', info);
-}
 
 function showChartPanels(show) {
   for (const panel of document.querySelectorAll('.chart-data')) panel.hidden = !show;
@@ -859,22 +824,14 @@ authorSelect.addEventListener('change', () => {
   authorSelect.classList.remove('invalid');
 });
 
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
-}
-
 function startLive() {
   if (live) live.close();
-  live = connectLive({
+  live = followLive({
     topic: 'chart',
     id: encounterId,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner(banner, s);
-      fitHeader();
-      stamp();
-    },
+    onStatus: stamp,
     onError: (err) => {
       clearChart();
       if (err.code === 'not_found') {
@@ -889,10 +846,7 @@ function startLive() {
         showMessage(`The server refused the chart: ${err.message || err.code}.`);
       }
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  window.edlive = { live };
 }
 
 // ---- emergency access (break the glass) ----
@@ -983,7 +937,7 @@ async function start() {
   if (refusal) {
     clearChart();
     showMessage(refusal, { info: true });
-    renderBanner(banner, { state: 'refused', since: null, seq: 0, version: 0, detail: 'no chart here' });
+    showRefused('no chart here');
     $('board-link').hidden = !can(session, 'board.read');
     fitHeader();
     return;
@@ -995,7 +949,6 @@ async function start() {
     return;
   }
   $('header-panel').hidden = false;
-  onSignedOut(() => live && live.close());
   startLive();
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // ui.js: shared formatting and DOM building. Patient data only ever goes into the page via
 // textContent / attributes set on elements made with document.createElement, never as HTML.
+// The board's rules (active rows, row order) live in board_model.js; re-exported for the pages.
+export { AREA_ORDER, isActive, compareRows } from './board_model.js';
 
 // el('td', {className: 'x', text: 'y', dataset: {a: 1}, attrs: {title: 't'}}, child, ...)
 export function el(tag, props = {}, ...children) {
@@ -21,7 +23,6 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
-export const AREA_ORDER = ['resus', 'acute', 'fast_track', 'hallway', 'waiting_room'];
 export const AREA_LABEL = {
   resus: 'Resus',
   acute: 'Acute',
@@ -58,24 +59,6 @@ export const ROLE_LABEL = {
   service: 'Service',
   display: 'Public wall',
 };
-
-export function isActive(row) {
-  return row && row.status !== 'departed' && row.status !== 'left_without_being_seen';
-}
-
-// Sort key: bed area order, then bed label (natural: A2 before A10); no bed last.
-export function compareRows(a, b) {
-  const ai = a.bed ? AREA_ORDER.indexOf(a.bed.area) : AREA_ORDER.length;
-  const bi = b.bed ? AREA_ORDER.indexOf(b.bed.area) : AREA_ORDER.length;
-  if (ai !== bi) return (ai < 0 ? 99 : ai) - (bi < 0 ? 99 : bi);
-  const al = a.bed ? a.bed.label : '';
-  const bl = b.bed ? b.bed.label : '';
-  const c = al.localeCompare(bl, undefined, { numeric: true, sensitivity: 'base' });
-  if (c) return c;
-  const at = Date.parse(a.arrived_at) || 0;
-  const bt = Date.parse(b.arrived_at) || 0;
-  return at - bt || a.encounter_id - b.encounter_id;
-}
 
 export function patientName(p) {
   if (!p) return '';

@@ -3,21 +3,17 @@
 // display session masked rows only (initials; ESI, isolation and allergy marks only when the
 // department's wall_shows_flags allows), so there is nothing here to unmask: no sign-out, no
 // mode switch, no chart links. Its session stays signed in while the socket is open.
-import { connectLive, renderBanner } from './live.js';
-import { signedOut, sessionState } from './api.js';
+import { fitHeader, showMessage, followLive } from './page.js';
 import { startSession, pickDepartment } from './session.js';
+import { fromSnapshot, applyEvent as applyBoardEvent, emptyBoard, compareArrival } from './board_model.js';
 import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, formatDuration, hhmm, staffName } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
-const rows = new Map(); // encounter_id -> masked row
-let showsFlags = false;
-
-function byArrival(a, b) {
-  return String(a.arrived_at).localeCompare(String(b.arrived_at)) || a.encounter_id - b.encounter_id;
-}
+let board = emptyBoard(); // the masked board (board_model.js), at board.seq
 
 function render() {
-  const list = [...rows.values()].filter((r) => r.status !== 'departed' && r.status !== 'left_without_being_seen').sort(byArrival);
+  const list = [...board.encounters].sort(compareArrival);
+  const showsFlags = Boolean(board.wall_shows_flags);
   const head = ['Bed', 'Patient', ...(showsFlags ? ['ESI', 'Marks'] : []), 'Status', 'Clinicians', 'Here'];
   $('head-row').replaceChildren(...head.map((h) => el('th', { text: h })));
   $('rows').replaceChildren(...list.map((r) => {
@@ -36,26 +32,13 @@ function render() {
 }
 
 function applySnapshot(msg) {
-  rows.clear();
-  showsFlags = Boolean(msg.board.wall_shows_flags);
-  for (const r of msg.board.encounters || []) rows.set(r.encounter_id, r);
+  board = fromSnapshot(msg);
   render();
 }
 
 function applyEvent(msg) {
-  const r = msg.payload && msg.payload.encounter;
-  if (r && r.encounter_id) rows.set(r.encounter_id, r);
+  board = applyBoardEvent(board, msg);
   render();
-}
-
-// The table's sticky head sits under the top bar, whose height varies with the banner.
-function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${$('topbar').offsetHeight}px`);
-}
-
-function showMessage(text) {
-  $('message').textContent = text;
-  $('message').hidden = !text;
 }
 
 async function start() {
@@ -78,25 +61,18 @@ async function start() {
     return;
   }
   $('title').textContent = r.department.name;
-  const live = connectLive({
+  followLive({
     topic: 'board',
     id: r.department.id,
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
-    onStatus: (s) => {
-      renderBanner($('banner'), s);
-      fitHeader();
-      $('board').dataset.seq = String(s.seq || 0);
-    },
+    onStatus: (s) => ($('board').dataset.seq = String(s.seq || 0)),
     onError: (err) => {
-      rows.clear();
+      board = emptyBoard();
       render();
       showMessage(`The server refused the board: ${err.message || err.code}.`);
     },
-    onSignedOut: () => signedOut('ended'),
-    checkSession: sessionState,
   });
-  window.edlive = { live };
 }
 
 start();

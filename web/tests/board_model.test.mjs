@@ -1,0 +1,49 @@
+// board_model.test.mjs: web/js/board_model.js against the shared table of (board, event) ->
+// expected board in proto/fixtures/board_events.json, the same table services/hub/tests/
+// test_hub_board.c runs through ed-hub's hub_board_apply. No browser, no services.
+//
+// Run: node --test web/tests/board_model.test.mjs
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { applyEvent, fromSnapshot, activeRows, compareRows, StaleBoardError } from '../js/board_model.js';
+
+const table = JSON.parse(readFileSync(new URL('../../proto/fixtures/board_events.json', import.meta.url), 'utf8'));
+
+for (const c of table.cases) {
+  test(c.name, () => {
+    const before = structuredClone(c.board);
+    if (c.expected === 'stale') {
+      assert.throws(() => applyEvent(c.board, c.event), StaleBoardError);
+    } else {
+      const after = applyEvent(c.board, c.event);
+      assert.deepEqual(after, c.expected);
+      // Applying the same event again changes nothing (its seq is in the board now).
+      assert.deepEqual(applyEvent(after, c.event), c.expected);
+    }
+    assert.deepEqual(c.board, before, 'applyEvent must not change the board it was given');
+  });
+}
+
+test('the table covers every kind of case the brief of issue 10 lists', () => {
+  const kinds = table.cases.map((c) => c.event.event);
+  for (const k of ['encounter.arrived', 'vitals.recorded', 'encounter.departed', 'encounter.status_changed', 'encounter.bed_assigned', 'bed.status', 'department.alert_thresholds'])
+    assert.ok(kinds.includes(k), k);
+  assert.ok(table.cases.some((c) => c.expected === 'stale'));
+  assert.ok(table.cases.some((c) => c.hub === 'stale'));
+});
+
+test('fromSnapshot keeps the frame seq and only active rows', () => {
+  const board = table.cases[0].board;
+  const gone = { ...board.encounters[0], status: 'departed' };
+  const b = fromSnapshot({ type: 'snapshot', seq: 40, board: { ...board, seq: 40, encounters: [gone, ...board.encounters.slice(1)] } });
+  assert.equal(b.seq, 40);
+  assert.deepEqual(b.encounters.map((r) => r.encounter_id), [17, 19]);
+});
+
+test('compareRows: area order, then bed label (natural), no bed last', () => {
+  const board = table.cases[0].board;
+  assert.deepEqual(activeRows(board).sort(compareRows).map((r) => r.encounter_id), [19, 12, 17]);
+  const a = (label, id) => ({ encounter_id: id, bed: { label, area: 'acute' }, arrived_at: '2026-11-25T08:00:00Z' });
+  assert.deepEqual([a('A10', 1), a('A2', 2)].sort(compareRows).map((r) => r.encounter_id), [2, 1]);
+});
