@@ -15,6 +15,34 @@ static const char *const kind_words[] = {
     [CONFIG_FLAG] = "0 or 1", [CONFIG_HOST_PORT] = "host:port", [CONFIG_LISTEN] = "address",
 };
 
+/* The settings several programs read, each described once. One row a line (the help is
+ * long) so the table reads as a table. */
+/* clang-format off */
+static const struct config_setting shared_settings[] = {
+    {"EDLIVE_PG", CONFIG_TEXT, "dbname=edlive", 0, 0, "libpq connection string of the record, e.g. `host=127.0.0.1 port=55480 dbname=edlive user=edlive_app` (the services' role: no UPDATE/DELETE on the audit log); edlivectl runs as the owner `user=edlive` (`EDLIVE_PG_OWNER` in the env file)", false},
+    {"EDLIVE_REDIS", CONFIG_HOST_PORT, "127.0.0.1:6379", 0, 0, "Redis host:port (the event streams)", false},
+    {"EDLIVE_LISTEN", CONFIG_LISTEN, "127.0.0.1", 0, 0, "the one address the service listens on: an IPv4 or IPv6 address or an interface name (`lo`); anything else, a host name such as `localhost` included, stops it at start-up", false},
+    {"EDLIVE_PROTO_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_PROTO_DIR, 0, 0, "folder of the wire contract's JSON Schemas", false},
+    {"EDLIVE_ALLOWED_ORIGINS", CONFIG_TEXT, "", 0, 0, "pages allowed to open the WebSocket and to write with the session cookie, comma-separated, e.g. `https://127.0.0.1:8443,https://localhost:8443`", false},
+    {"EDLIVE_SESSION_IDLE_S", CONFIG_INT, "900", 1, 86400, "a session unused this long (seconds) is over", false},
+    {"EDLIVE_SESSION_MAX_S", CONFIG_INT, "43200", 1, 2592000, "a session's absolute lifetime (seconds)", false},
+    {"EDLIVE_TLS_CERT", CONFIG_TEXT, NULL, 0, 0, "PEM certificate: set it (and `EDLIVE_TLS_KEY`) to serve TLS 1.2+ from the service itself; unset behind nginx", false},
+    {"EDLIVE_TLS_KEY", CONFIG_TEXT, NULL, 0, 0, "PEM private key of `EDLIVE_TLS_CERT`", false},
+};
+/* clang-format on */
+
+/* The description of a program's row: its own, or the shared one it names. */
+static const struct config_setting *described(const struct config_setting *row)
+{
+    if (!row->shared)
+        return row;
+    for (size_t i = 0; i < sizeof shared_settings / sizeof shared_settings[0]; i++)
+        if (!strcmp(shared_settings[i].name, row->name))
+            return &shared_settings[i];
+    log_error("internal: %s is not one of the shared settings (config.c)", row->name);
+    exit(2);
+}
+
 static bool parse_long(const char *text, long min, long max, long *out)
 {
     char *end;
@@ -86,7 +114,7 @@ bool config_check(struct config *cfg)
     bool ok = true;
 
     for (size_t i = 0; i < cfg->count; i++) {
-        const struct config_setting *s = &cfg->settings[i];
+        const struct config_setting *s = described(&cfg->settings[i]);
         const char *env = getenv(s->name);
 
         memset(&cfg->values[i], 0, sizeof cfg->values[i]);
@@ -99,7 +127,7 @@ void config_print_help(const struct config *cfg)
 {
     fprintf(stderr, "settings (environment):\n");
     for (size_t i = 0; i < cfg->count; i++) {
-        const struct config_setting *s = &cfg->settings[i];
+        const struct config_setting *s = described(&cfg->settings[i]);
 
         fprintf(stderr, "  %-26s %s", s->name, kind_words[s->kind]);
         if (s->kind == CONFIG_INT)
@@ -118,10 +146,11 @@ void config_load(struct config *cfg, int argc, char **argv, const char *extra_us
         exit(0);
     }
     if (argc > 1 && !strcmp(argv[1], "--settings-tsv")) {
-        for (size_t i = 0; i < cfg->count; i++)
-            printf("%s\t%s\t%s\n", cfg->settings[i].name,
-                   cfg->settings[i].fallback ? cfg->settings[i].fallback : "",
-                   cfg->settings[i].help);
+        for (size_t i = 0; i < cfg->count; i++) {
+            const struct config_setting *s = described(&cfg->settings[i]);
+
+            printf("%s\t%s\t%s\n", s->name, s->fallback ? s->fallback : "", s->help);
+        }
         exit(0);
     }
     if (argc > 1) {

@@ -24,6 +24,7 @@ struct config_setting {
     const char *fallback; /* the default, as it would be written in the environment; NULL: unset */
     long min, max;        /* CONFIG_INT only */
     const char *help;     /* one line for --help and the README (Markdown allowed) */
+    bool shared;          /* described in config.c's shared table (CONFIG_SHARED) */
 };
 
 struct config_value {
@@ -68,61 +69,12 @@ int config_listen_is_ipv4(const char *iface);
 #define CONFIG_NUMBER_TEXT(n)  CONFIG_NUMBER_TEXT_(n)
 #define CONFIG_NUMBER_TEXT_(n) #n
 
-/* The settings several services share, so each is described once. */
-#define CONFIG_SETTING_PG                                                                          \
-    {                                                                                              \
-        "EDLIVE_PG", CONFIG_TEXT, "dbname=edlive", 0, 0,                                           \
-            "libpq connection string of the record, e.g. `host=127.0.0.1 port=55480 "              \
-            "dbname=edlive "                                                                       \
-            "user=edlive_app` (the services' role: no UPDATE/DELETE on the audit log); edlivectl " \
-            "runs "                                                                                \
-            "as the owner `user=edlive` (`EDLIVE_PG_OWNER` in the env file)"                       \
-    }
-#define CONFIG_SETTING_REDIS                                      \
-    {                                                             \
-        "EDLIVE_REDIS", CONFIG_HOST_PORT, "127.0.0.1:6379", 0, 0, \
-            "Redis host:port (the event streams)"                 \
-    }
-#define CONFIG_SETTING_LISTEN                                                                  \
-    {                                                                                          \
-        "EDLIVE_LISTEN", CONFIG_LISTEN, "127.0.0.1", 0, 0,                                     \
-            "the one address the service listens on: an IPv4 or IPv6 address or an interface " \
-            "name "                                                                            \
-            "(`lo`); anything else, a host name such as `localhost` included, stops it at "    \
-            "start-up"                                                                         \
-    }
-#define CONFIG_SETTING_PROTO_DIR                                         \
-    {                                                                    \
-        "EDLIVE_PROTO_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_PROTO_DIR, 0, 0, \
-            "folder of the wire contract's JSON Schemas"                 \
-    }
-#define CONFIG_SETTING_ALLOWED_ORIGINS                                                   \
-    {                                                                                    \
-        "EDLIVE_ALLOWED_ORIGINS", CONFIG_TEXT, "", 0, 0,                                 \
-            "pages allowed to open the WebSocket and to write with the session cookie, " \
-            "comma-separated, "                                                          \
-            "e.g. `https://127.0.0.1:8443,https://localhost:8443`"                       \
-    }
-#define CONFIG_SETTING_SESSION_IDLE_S                         \
-    {                                                         \
-        "EDLIVE_SESSION_IDLE_S", CONFIG_INT, "900", 1, 86400, \
-            "a session unused this long (seconds) is over"    \
-    }
-#define CONFIG_SETTING_SESSION_MAX_S                             \
-    {                                                            \
-        "EDLIVE_SESSION_MAX_S", CONFIG_INT, "43200", 1, 2592000, \
-            "a session's absolute lifetime (seconds)"            \
-    }
-#define CONFIG_SETTING_TLS_CERT                                                                  \
-    {                                                                                            \
-        "EDLIVE_TLS_CERT", CONFIG_TEXT, NULL, 0, 0,                                              \
-            "PEM certificate: set it (and `EDLIVE_TLS_KEY`) to serve TLS 1.2+ from the service " \
-            "itself; "                                                                           \
-            "unset behind nginx"                                                                 \
-    }
-#define CONFIG_SETTING_TLS_KEY                                                            \
-    {                                                                                     \
-        "EDLIVE_TLS_KEY", CONFIG_TEXT, NULL, 0, 0, "PEM private key of `EDLIVE_TLS_CERT`" \
+/* A setting several programs read (EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_PROTO_DIR,
+ * EDLIVE_ALLOWED_ORIGINS, EDLIVE_SESSION_IDLE_S, EDLIVE_SESSION_MAX_S, EDLIVE_TLS_CERT,
+ * EDLIVE_TLS_KEY): a program's table names it and config.c describes it once. */
+#define CONFIG_SHARED(env_name)          \
+    {                                    \
+        .name = env_name, .shared = true \
     }
 
 #endif

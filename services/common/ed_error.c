@@ -25,7 +25,7 @@ static void trim_partial_utf8(char *s)
 }
 
 const struct ed_code_info ed_codes[ED_ERR_COUNT] = {
-#define ED_ERROR_ROW(name, status, code, when) [name] = {status, code, when},
+#define ED_ERROR_ROW(name, status, code) [name] = {status, code},
     ED_ERROR_CODES(ED_ERROR_ROW)
 #undef ED_ERROR_ROW
 };

@@ -14,7 +14,7 @@
 enum ctl_setting { CTL_PG, CTL_SQL_DIR, CTL_DEMO_PASSWORD, CTL_DEMO_ADMIN_TOTP, CTL_SETTING_COUNT };
 
 static const struct config_setting ctl_settings[CTL_SETTING_COUNT] = {
-    [CTL_PG] = CONFIG_SETTING_PG,
+    [CTL_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [CTL_SQL_DIR] = {"EDLIVE_SQL_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_SQL_DIR, 0, 0,
                      "folder with the schema's `migrations/`"},
     [CTL_DEMO_PASSWORD] = {"EDLIVE_DEMO_PASSWORD", CONFIG_TEXT, "edlive-demo", 0, 0,

@@ -14,8 +14,8 @@ static volatile sig_atomic_t interrupted;
 enum relay_setting { RELAY_PG, RELAY_REDIS, RELAY_POLL_MS, RELAY_REBUILD, RELAY_SETTING_COUNT };
 
 static const struct config_setting relay_settings[RELAY_SETTING_COUNT] = {
-    [RELAY_PG] = CONFIG_SETTING_PG,
-    [RELAY_REDIS] = CONFIG_SETTING_REDIS,
+    [RELAY_PG] = CONFIG_SHARED("EDLIVE_PG"),
+    [RELAY_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
     [RELAY_POLL_MS] = {"EDLIVE_RELAY_POLL_MS", CONFIG_INT, "1000", 10, 60000,
                        "how often (ms) it looks for events when no NOTIFY woke it"},
     [RELAY_REBUILD] = {"EDLIVE_RELAY_REBUILD", CONFIG_INT, "1000", 0, 10000,

@@ -148,7 +148,7 @@ static void test_status_from_the_table(void **state)
     }
 }
 
-/* proto/README.md "Errors" lists exactly the table's rows, in its order. */
+/* The enum is generated from proto/README.md "Errors": every row, in order, nothing more. */
 static void test_codes_are_the_contract(void **state)
 {
     static char text[256 * 1024];
@@ -170,12 +170,12 @@ static void test_codes_are_the_contract(void **state)
     at += strlen("|---|---|---|\n");
     for (int i = 1; i < ED_ERR_COUNT; i++) {
         char row[512];
-        size_t len = (size_t)snprintf(row, sizeof row, "| %d | `%s` | %s |\n", ed_codes[i].status,
-                                      ed_codes[i].code, ed_codes[i].when);
+        size_t len = (size_t)snprintf(row, sizeof row, "| %d | `%s` | ", ed_codes[i].status,
+                                      ed_codes[i].code);
 
         if (at >= end || strncmp(at, row, len) != 0)
             fail_msg("proto/README.md's error table should have, as row %d:\n%s", i, row);
-        at += len;
+        at = strchr(at, '\n') + 1;
     }
     assert_ptr_equal(at, end); /* and nothing more */
 }
