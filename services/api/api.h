@@ -8,8 +8,8 @@
 #include <libpq-fe.h>
 #include <libwebsockets.h>
 
-#include "access.h"
 #include "ed_error.h"
+#include "record.h"
 #include "schema.h"
 
 #define API_MAX_BODY_BYTES (16 * 1024)

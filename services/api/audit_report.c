@@ -94,7 +94,7 @@ bool audit_report(struct api *app, const struct request *req, struct principal *
     rows = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
     if (!rows ||
-        !access_audit(app->pg, who, NULL, "audit.read", patient[0] ? atoll(patient) : 0, 0, "audit",
+        !record_audit(app->pg, who, NULL, "audit.read", patient[0] ? atoll(patient) : 0, 0, "audit",
                       "success", false, NULL, who->source_addr) ||
         !pg_command(app->pg, "COMMIT")) {
         json_decref(rows);

@@ -52,7 +52,7 @@ static const char *find_token(struct lws *wsi, struct http_conn *c, bool *from_c
 
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
-    return access_token_from_headers(authorization, cookies, API_SESSION_COOKIE, c->token,
+    return record_token_from_headers(authorization, cookies, API_SESSION_COOKIE, c->token,
                                      sizeof c->token, from_cookie)
                ? c->token
                : NULL;

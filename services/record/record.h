@@ -10,18 +10,18 @@
  * an encounter outside it is "not found" without being read; and every success appends its
  * audit row in the same transaction. who == NULL is the system itself (edlivectl seed-demo):
  * no scope, audited as "system". Callers check the permission matrix first. */
-#ifndef EDLIVE_STORE_H
-#define EDLIVE_STORE_H
+#ifndef EDLIVE_RECORD_H
+#define EDLIVE_RECORD_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "access.h"
 #include "ed_error.h"
+#include "record_access.h"
 
 /* What a committed write produced. */
-struct store_write {
+struct record_write {
     long long department_id;
     long long encounter_id;
     long long seq; /* the event's department seq */
@@ -29,26 +29,26 @@ struct store_write {
     json_t *reply; /* the REST reply: event payload plus "seq" */
 };
 
-void store_write_clear(struct store_write *w);
+void record_write_clear(struct record_write *w);
 
 /* Reads. Each returns a new reference, or NULL with err (404 not_found, 503). */
-json_t *store_departments(PGconn *conn, const struct principal *who, struct ed_error *err);
-json_t *store_board(PGconn *conn, const struct principal *who, long long department_id,
-                    struct ed_error *err);
-/* The board as who may see it: store_board, masked to initials for a display session (the
+json_t *record_departments(PGconn *conn, const struct principal *who, struct ed_error *err);
+json_t *record_board(PGconn *conn, const struct principal *who, long long department_id,
+                     struct ed_error *err);
+/* The board as who may see it: record_board, masked to initials for a display session (the
  * public wall, board_mask.h) following the department's wall_shows_flags. */
-json_t *store_board_for(PGconn *conn, const struct principal *who, long long department_id,
-                        struct ed_error *err);
-json_t *store_chart(PGconn *conn, const struct principal *who, long long encounter_id,
-                    struct ed_error *err);
+json_t *record_board_for(PGconn *conn, const struct principal *who, long long department_id,
+                         struct ed_error *err);
+json_t *record_chart(PGconn *conn, const struct principal *who, long long encounter_id,
+                     struct ed_error *err);
 
 /* The department of an encounter within who's scope: 0 when none is visible, -1 on a
  * database error. Reads nothing else and audits nothing. */
-long long store_encounter_department(PGconn *conn, const struct principal *who,
-                                     long long encounter_id);
+long long record_encounter_department(PGconn *conn, const struct principal *who,
+                                      long long encounter_id);
 
 /* What the client's request adds to a write (REST headers). */
-struct store_write_opts {
+struct record_write_opts {
     long long if_match;          /* the encounter version the change was based on; 0: none */
     const char *idempotency_key; /* Idempotency-Key: a retry returns the first reply; or NULL */
     const char *request_sha256;  /* hex digest of method, path and body, kept with the key */
@@ -58,57 +58,57 @@ struct store_write_opts {
 /* The reply first given to who's request with this Idempotency-Key in the last 24 hours:
  * a new reference with *status set, or NULL (none, or err set on a database error).
  * *same_request says whether the stored request has request_sha256. */
-json_t *store_idempotent_reply(PGconn *conn, const struct principal *who, const char *key,
-                               const char *request_sha256, int *status, bool *same_request,
-                               struct ed_error *err);
+json_t *record_idempotent_reply(PGconn *conn, const struct principal *who, const char *key,
+                                const char *request_sha256, int *status, bool *same_request,
+                                struct ed_error *err);
 
 /* The encounter's board row as it is now (within who's scope), or NULL. Not audited: it is
  * sent only with a 409 to someone who may write the encounter. */
-json_t *store_encounter_row(PGconn *conn, const struct principal *who, long long encounter_id);
+json_t *record_encounter_row(PGconn *conn, const struct principal *who, long long encounter_id);
 
 /* Writes: true and *out filled on commit; false with err otherwise. opts may be NULL. */
-typedef bool store_write_fn(PGconn *conn, const struct principal *who, long long id,
-                            const json_t *body, const struct store_write_opts *opts,
-                            struct store_write *out, struct ed_error *err);
+typedef bool record_write_fn(PGconn *conn, const struct principal *who, long long id,
+                             const json_t *body, const struct record_write_opts *opts,
+                             struct record_write *out, struct ed_error *err);
 
-store_write_fn store_arrival; /* id: department; a body without "patient": unidentified */
+record_write_fn record_arrival; /* id: department; a body without "patient": unidentified */
 /* id: encounter of an unidentified patient; merges it with the identity in body.patient. */
-store_write_fn store_identify;
-store_write_fn store_triage; /* id: encounter, and the same below */
-store_write_fn store_bed;
-store_write_fn store_assignment;
-store_write_fn store_vitals;
-store_write_fn store_note;
-store_write_fn store_status;
+record_write_fn record_identify;
+record_write_fn record_triage; /* id: encounter, and the same below */
+record_write_fn record_bed;
+record_write_fn record_assignment;
+record_write_fn record_vitals;
+record_write_fn record_note;
+record_write_fn record_status;
 
 /* The clinical record (store_clinical.c; proto/README.md "Clinical record"). id: encounter,
  * except where noted. Times given in bodies ("at", "decided_at", "departed_at") must not be in
  * the future nor before the arrival (422 out_of_range naming the field). */
-store_write_fn store_order_create;
-store_write_fn store_order_status; /* id: order */
-store_write_fn store_order_seen;   /* id: order */
-store_write_fn store_disposition;
-store_write_fn store_departure;
-store_write_fn store_comment;
-store_write_fn store_isolation;
-store_write_fn store_news2_scale;
-store_write_fn store_reassessment;
-store_write_fn store_diagnosis;
-store_write_fn store_allergy;
-store_write_fn store_medication;
-store_write_fn store_problem;
-store_write_fn store_bed_status;           /* id: bed; a department event */
-store_write_fn store_alert_thresholds_put; /* id: department; a department event */
+record_write_fn record_order_create;
+record_write_fn record_order_status; /* id: order */
+record_write_fn record_order_seen;   /* id: order */
+record_write_fn record_disposition;
+record_write_fn record_departure;
+record_write_fn record_comment;
+record_write_fn record_isolation;
+record_write_fn record_news2_scale;
+record_write_fn record_reassessment;
+record_write_fn record_diagnosis;
+record_write_fn record_allergy;
+record_write_fn record_medication;
+record_write_fn record_problem;
+record_write_fn record_bed_status;           /* id: bed; a department event */
+record_write_fn record_alert_thresholds_put; /* id: department; a department event */
 
-json_t *store_alert_thresholds(PGconn *conn, const struct principal *who, long long department_id,
-                               struct ed_error *err);
+json_t *record_alert_thresholds(PGconn *conn, const struct principal *who, long long department_id,
+                                struct ed_error *err);
 /* Metrics of one local day (date "YYYY-MM-DD", NULL: today in the department's zone). */
-json_t *store_metrics(PGconn *conn, const struct principal *who, long long department_id,
-                      const char *date, bool last_24h, struct ed_error *err);
+json_t *record_metrics(PGconn *conn, const struct principal *who, long long department_id,
+                       const char *date, bool last_24h, struct ed_error *err);
 
 /* After a break-glass grant: an event on the encounter, so its department's boards show who
  * has emergency access (the row's break_glass list). */
-bool store_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
-                            struct store_write *out, struct ed_error *err);
+bool record_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
+                             struct record_write *out, struct ed_error *err);
 
 #endif

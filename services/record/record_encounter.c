@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c: the only SQL text of the encounter record (schema: sql/migrations/).
- * Writes follow one shape: begin_on_encounter() locks the encounter row, the route's checks
- * and change run, commit_event() appends the event, reads back its frame and commits. */
-#include "store.h"
+ * Writes follow one shape: record_begin_on_encounter() locks the encounter row, the route's checks
+ * and change run, record_commit_event() appends the event, reads back its frame and commits. */
 #include "board_mask.h"
-#include "store_internal.h"
+#include "record.h"
+#include "record_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +20,7 @@
 
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
 
-void store_write_clear(struct store_write *w)
+void record_write_clear(struct record_write *w)
 {
     free(w->frame);
     json_decref(w->reply);
@@ -29,7 +29,7 @@ void store_write_clear(struct store_write *w)
 
 /* ---- small helpers ---- */
 
-bool db_error(PGconn *conn, struct ed_error *err)
+bool record_db_error(PGconn *conn, struct ed_error *err)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
         pg_command(conn, "ROLLBACK");
@@ -37,7 +37,7 @@ bool db_error(PGconn *conn, struct ed_error *err)
                         "the record could not be reached; nothing was written, try again");
 }
 
-bool fail(PGconn *conn, struct ed_error *err)
+bool record_fail(PGconn *conn, struct ed_error *err)
 {
     /* err is already set by the caller's check; undo whatever the transaction did. */
     (void)err;
@@ -47,7 +47,7 @@ bool fail(PGconn *conn, struct ed_error *err)
 }
 
 /* A JSON integer (or integral real) as a text parameter; NULL when absent or null. */
-const char *int_field(const json_t *body, const char *key, char *buf)
+const char *record_int_field(const json_t *body, const char *key, char *buf)
 {
     const json_t *v = json_object_get(body, key);
 
@@ -56,21 +56,21 @@ const char *int_field(const json_t *body, const char *key, char *buf)
     return pg_int_param(buf, (long long)llround(json_number_value(v)));
 }
 
-long long int_value(const json_t *body, const char *key)
+long long record_int_value(const json_t *body, const char *key)
 {
     const json_t *v = json_object_get(body, key);
 
     return json_is_number(v) ? (long long)llround(json_number_value(v)) : 0;
 }
 
-const char *str_field(const json_t *body, const char *key)
+const char *record_str_field(const json_t *body, const char *key)
 {
     const json_t *v = json_object_get(body, key);
 
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-bool has_value(const json_t *body, const char *key)
+bool record_has_value(const json_t *body, const char *key)
 {
     const json_t *v = json_object_get(body, key);
 
@@ -78,7 +78,8 @@ bool has_value(const json_t *body, const char *key)
 }
 
 /* Runs a query expected to give one row; returns it or NULL (logged) on error. */
-PGresult *query(PGconn *conn, const char *what, const char *sql, int n, const char *const *params)
+PGresult *record_query(PGconn *conn, const char *what, const char *sql, int n,
+                       const char *const *params)
 {
     PGresult *res = pg_query(conn, sql, n, params);
 
@@ -93,22 +94,24 @@ PGresult *query(PGconn *conn, const char *what, const char *sql, int n, const ch
 
 /* The two scope parameters of a principal: its departments and its break-glass patients;
  * both NULL for the system, which the scope clause reads as "everything". */
-void scope_params(const struct principal *who, const char **departments, const char **patients)
+void record_scope_params(const struct principal *who, const char **departments,
+                         const char **patients)
 {
     *departments = who ? who->departments : NULL;
     *patients = who ? who->patients : NULL;
 }
 
-bool audit(PGconn *conn, const struct principal *who, const char *action, long long patient_id,
-           long long encounter_id, const char *category, bool high_severity, const char *detail)
+bool record_audit_success(PGconn *conn, const struct principal *who, const char *action,
+                          long long patient_id, long long encounter_id, const char *category,
+                          bool high_severity, const char *detail)
 {
-    return access_audit(conn, who, who ? NULL : "system", action, patient_id, encounter_id,
+    return record_audit(conn, who, who ? NULL : "system", action, patient_id, encounter_id,
                         category, "success", high_severity, detail,
                         who ? who->source_addr : "local");
 }
 
 /* Whether who reaches this encounter only through a break-glass grant. */
-bool through_break_glass(const struct principal *who, long long department_id)
+bool record_through_break_glass(const struct principal *who, long long department_id)
 {
     char id[32];
     const char *p;
@@ -126,7 +129,7 @@ bool through_break_glass(const struct principal *who, long long department_id)
 
 /* ---- reads ---- */
 
-json_t *store_departments(PGconn *conn, const struct principal *who, struct ed_error *err)
+json_t *record_departments(PGconn *conn, const struct principal *who, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT jsonb_build_object('departments', coalesce(jsonb_agg(jsonb_build_object("
@@ -137,26 +140,26 @@ json_t *store_departments(PGconn *conn, const struct principal *who, struct ed_e
     json_t *doc;
 
     if (!pg_ensure(conn)) {
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
-    res = query(conn, "departments", sql, 1, params);
+    res = record_query(conn, "departments", sql, 1, params);
     if (!res) {
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
     doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
     if (!doc)
-        db_error(conn, err);
+        record_db_error(conn, err);
     return doc;
 }
 
 /* Runs a scoped read returning (json, patient_id, encounter_id, department_id) and audits
  * it in the same transaction: no audit row, no data. */
-json_t *read_audited(PGconn *conn, const struct principal *who, const char *sql, long long id,
-                     const char *action, const char *category, const char *missing,
-                     struct ed_error *err)
+json_t *record_read_audited(PGconn *conn, const struct principal *who, const char *sql,
+                            long long id, const char *action, const char *category,
+                            const char *missing, struct ed_error *err)
 {
     char idbuf[24];
     const char *params[3];
@@ -165,20 +168,20 @@ json_t *read_audited(PGconn *conn, const struct principal *who, const char *sql,
     long long patient, encounter, department;
 
     params[0] = pg_int_param(idbuf, id);
-    scope_params(who, &params[1], &params[2]);
+    record_scope_params(who, &params[1], &params[2]);
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
-    res = query(conn, action, sql, 3, params);
+    res = record_query(conn, action, sql, 3, params);
     if (!res) {
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
     if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
         PQclear(res);
         ed_error_set(err, 404, "not_found", NULL, "%s", missing);
-        fail(conn, err);
+        record_fail(conn, err);
         return NULL;
     }
     doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -187,32 +190,32 @@ json_t *read_audited(PGconn *conn, const struct principal *who, const char *sql,
     department = atoll(PQgetvalue(res, 0, 3));
     PQclear(res);
     if (!doc ||
-        !audit(conn, who, action, patient, encounter, category,
-               through_break_glass(who, department), NULL) ||
+        !record_audit_success(conn, who, action, patient, encounter, category,
+                              record_through_break_glass(who, department), NULL) ||
         !pg_command(conn, "COMMIT")) {
         json_decref(doc);
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
     return doc;
 }
 
-json_t *store_board(PGconn *conn, const struct principal *who, long long department_id,
-                    struct ed_error *err)
+json_t *record_board(PGconn *conn, const struct principal *who, long long department_id,
+                     struct ed_error *err)
 {
     /* A board is a department's, never reached through break-glass: $3 is unused. */
     static const char sql[] = "SELECT board_json(d.id)::text, 0, 0, d.id FROM department d "
                               "WHERE d.id = $1 AND ($2::bigint[] IS NULL OR "
                               "d.id = ANY($2::bigint[])) AND $3::bigint[] IS NOT DISTINCT FROM $3";
 
-    return read_audited(conn, who, sql, department_id, "board.read", "board", "no such department",
-                        err);
+    return record_read_audited(conn, who, sql, department_id, "board.read", "board",
+                               "no such department", err);
 }
 
-json_t *store_board_for(PGconn *conn, const struct principal *who, long long department_id,
-                        struct ed_error *err)
+json_t *record_board_for(PGconn *conn, const struct principal *who, long long department_id,
+                         struct ed_error *err)
 {
-    json_t *board = store_board(conn, who, department_id, err), *masked;
+    json_t *board = record_board(conn, who, department_id, err), *masked;
     char idbuf[24];
     const char *params[1];
     PGresult *res;
@@ -225,7 +228,7 @@ json_t *store_board_for(PGconn *conn, const struct principal *who, long long dep
     if (!pg_ok(conn, res, "wall_shows_flags") || PQntuples(res) != 1) {
         PQclear(res);
         json_decref(board);
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
     shows_flags = PQgetvalue(res, 0, 0)[0] == 't';
@@ -237,29 +240,30 @@ json_t *store_board_for(PGconn *conn, const struct principal *who, long long dep
     return masked;
 }
 
-json_t *store_chart(PGconn *conn, const struct principal *who, long long encounter_id,
-                    struct ed_error *err)
-{
-    static const char sql[] = "SELECT chart_json(e.id)::text, e.patient_id, e.id, "
-                              "e.department_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE;
-
-    return read_audited(conn, who, sql, encounter_id, "chart.read", "chart", "no such encounter",
-                        err);
-}
-
-long long store_encounter_department(PGconn *conn, const struct principal *who,
-                                     long long encounter_id)
+json_t *record_chart(PGconn *conn, const struct principal *who, long long encounter_id,
+                     struct ed_error *err)
 {
     static const char sql[] =
-        "SELECT e.department_id FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE;
+        "SELECT chart_json(e.id)::text, e.patient_id, e.id, "
+        "e.department_id FROM encounter e WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE;
+
+    return record_read_audited(conn, who, sql, encounter_id, "chart.read", "chart",
+                               "no such encounter", err);
+}
+
+long long record_encounter_department(PGconn *conn, const struct principal *who,
+                                      long long encounter_id)
+{
+    static const char sql[] =
+        "SELECT e.department_id FROM encounter e WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE;
     char idbuf[24];
     const char *params[3];
     PGresult *res;
     long long dept;
 
     params[0] = pg_int_param(idbuf, encounter_id);
-    scope_params(who, &params[1], &params[2]);
-    res = query(conn, "encounter department", sql, 3, params);
+    record_scope_params(who, &params[1], &params[2]);
+    res = record_query(conn, "encounter department", sql, 3, params);
     if (!res)
         return -1;
     dept = PQntuples(res) ? atoll(PQgetvalue(res, 0, 0)) : 0;
@@ -278,7 +282,7 @@ static bool part_changed_since(PGconn *conn, long long encounter_id, long long s
     char idbuf[24], verbuf[24];
     const char *params[] = {pg_int_param(idbuf, encounter_id), pg_int_param(verbuf, seen_version),
                             part_events};
-    PGresult *res = query(conn, "part changed", sql, 3, params);
+    PGresult *res = record_query(conn, "part changed", sql, 3, params);
 
     if (!res)
         return false;
@@ -287,36 +291,38 @@ static bool part_changed_since(PGconn *conn, long long encounter_id, long long s
     return true;
 }
 
-bool begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
-                        const struct store_write_opts *opts, struct locked_encounter *enc,
-                        struct ed_error *err)
+bool record_begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
+                               const struct record_write_opts *opts, struct locked_encounter *enc,
+                               struct ed_error *err)
 {
-    return begin_on_encounter_part(conn, who, encounter_id, opts, NULL, enc, err);
+    return record_begin_on_encounter_part(conn, who, encounter_id, opts, NULL, enc, err);
 }
 
-bool begin_on_encounter_part(PGconn *conn, const struct principal *who, long long encounter_id,
-                             const struct store_write_opts *opts, const char *part_events,
-                             struct locked_encounter *enc, struct ed_error *err)
+bool record_begin_on_encounter_part(PGconn *conn, const struct principal *who,
+                                    long long encounter_id, const struct record_write_opts *opts,
+                                    const char *part_events, struct locked_encounter *enc,
+                                    struct ed_error *err)
 {
     static const char sql[] =
         "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
-        "e.patient_id, e.version FROM encounter e WHERE e.id = $1 AND " SCOPE_CLAUSE " FOR UPDATE";
+        "e.patient_id, e.version FROM encounter e WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE
+        " FOR UPDATE";
     char idbuf[24];
     const char *params[3];
     PGresult *res;
     bool stale;
 
     params[0] = pg_int_param(idbuf, encounter_id);
-    scope_params(who, &params[1], &params[2]);
+    record_scope_params(who, &params[1], &params[2]);
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
-        return db_error(conn, err);
-    res = query(conn, "lock encounter", sql, 3, params);
+        return record_db_error(conn, err);
+    res = record_query(conn, "lock encounter", sql, 3, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, 404, "not_found", NULL, "no such encounter");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     enc->id = encounter_id;
     enc->department_id = atoll(PQgetvalue(res, 0, 0));
@@ -332,18 +338,18 @@ bool begin_on_encounter_part(PGconn *conn, const struct principal *who, long lon
      * never had (ahead of it) always conflicts. */
     if (stale && part_events && opts->if_match < enc->version &&
         !part_changed_since(conn, encounter_id, opts->if_match, part_events, &stale))
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (stale) {
         ed_error_set(err, 409, "version_conflict", "If-Match",
                      "the encounter changed (version %lld, the change was based on %lld); "
                      "review the current state and try again",
                      enc->version, opts->if_match);
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     if (!strcmp(enc->status, "departed") || !strcmp(enc->status, "left_without_being_seen")) {
         ed_error_set(err, 409, "conflict", NULL,
                      "the encounter has ended (%s); it can no longer be changed", enc->status);
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     return true;
 }
@@ -360,7 +366,7 @@ static bool remember_reply(PGconn *conn, const struct write_audit *wa, const cha
         "request_sha256 = excluded.request_sha256, status = excluded.status, "
         "reply = excluded.reply, created_at = now() "
         "WHERE idempotency.created_at < now() - interval '24 hours' RETURNING 1";
-    const struct store_write_opts *opts = wa->opts;
+    const struct record_write_opts *opts = wa->opts;
     char accbuf[24], statusbuf[24];
     const char *params[5];
     PGresult *res;
@@ -373,7 +379,7 @@ static bool remember_reply(PGconn *conn, const struct write_audit *wa, const cha
     params[2] = opts->request_sha256 ? opts->request_sha256 : "";
     params[3] = pg_int_param(statusbuf, opts->status);
     params[4] = reply;
-    res = query(conn, "remember reply", sql, 5, params);
+    res = record_query(conn, "remember reply", sql, 5, params);
     if (!res)
         return false;
     stored = PQntuples(res) == 1;
@@ -384,9 +390,9 @@ static bool remember_reply(PGconn *conn, const struct write_audit *wa, const cha
     return stored;
 }
 
-json_t *store_idempotent_reply(PGconn *conn, const struct principal *who, const char *key,
-                               const char *request_sha256, int *status, bool *same_request,
-                               struct ed_error *err)
+json_t *record_idempotent_reply(PGconn *conn, const struct principal *who, const char *key,
+                                const char *request_sha256, int *status, bool *same_request,
+                                struct ed_error *err)
 {
     static const char sql[] =
         "SELECT status, reply::text, request_sha256 = $3 FROM idempotency "
@@ -415,17 +421,17 @@ json_t *store_idempotent_reply(PGconn *conn, const struct principal *who, const 
     return reply;
 }
 
-json_t *store_encounter_row(PGconn *conn, const struct principal *who, long long encounter_id)
+json_t *record_encounter_row(PGconn *conn, const struct principal *who, long long encounter_id)
 {
     static const char sql[] = "SELECT encounter_row_json(e.id)::text FROM encounter e "
-                              "WHERE e.id = $1 AND " SCOPE_CLAUSE;
+                              "WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE;
     char idbuf[24];
     const char *params[3];
     PGresult *res;
     json_t *row = NULL;
 
     params[0] = pg_int_param(idbuf, encounter_id);
-    scope_params(who, &params[1], &params[2]);
+    record_scope_params(who, &params[1], &params[2]);
     if (!pg_ensure(conn))
         return NULL;
     res = pg_query(conn, sql, 3, params);
@@ -437,8 +443,9 @@ json_t *store_encounter_row(PGconn *conn, const struct principal *who, long long
 
 /* Appends the event with append_sql (which must return the new seq and take the encounter id
  * as $1), writes the audit row, reads back the reply and the frame, and commits. */
-bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql, int nparams,
-                  const char *const *params, struct store_write *out, struct ed_error *err)
+bool record_commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql,
+                         int nparams, const char *const *params, struct record_write *out,
+                         struct ed_error *err)
 {
     static const char read_sql[] =
         "SELECT (payload || jsonb_build_object('seq', seq))::text, event_frame($1, $2), "
@@ -452,22 +459,22 @@ bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append
     long long seq;
 
     /* Who made the change, for the event's timeline line (SQL event_timeline). */
-    res = query(conn, "event actor", "SELECT set_config('edlive.staff_id', $1, true)", 1,
-                actor_params);
+    res = record_query(conn, "event actor", "SELECT set_config('edlive.staff_id', $1, true)", 1,
+                       actor_params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     PQclear(res);
-    res = query(conn, "append event", append_sql, nparams, params);
+    res = record_query(conn, "append event", append_sql, nparams, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     seq = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
     read_params[0] = pg_int_param(deptbuf, wa->department_id);
     read_params[1] = pg_int_param(seqbuf, seq);
-    res = query(conn, "read event", read_sql, 2, read_params);
+    res = record_query(conn, "read event", read_sql, 2, read_params);
     if (!res || PQntuples(res) != 1) {
         PQclear(res);
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     }
     out->department_id = wa->department_id;
     out->seq = seq;
@@ -478,21 +485,23 @@ bool commit_event(PGconn *conn, const struct write_audit *wa, const char *append
     remembered = out->reply && out->frame && remember_reply(conn, wa, PQgetvalue(res, 0, 0), err);
     PQclear(res);
     if (!remembered) {
-        store_write_clear(out);
-        return err->status ? fail(conn, err) : db_error(conn, err);
+        record_write_clear(out);
+        return err->status ? record_fail(conn, err) : record_db_error(conn, err);
     }
-    if (!audit(conn, wa->who, wa->action, wa->patient_id, out->encounter_id, wa->category,
-               through_break_glass(wa->who, wa->department_id), NULL) ||
+    if (!record_audit_success(conn, wa->who, wa->action, wa->patient_id, out->encounter_id,
+                              wa->category, record_through_break_glass(wa->who, wa->department_id),
+                              NULL) ||
         !pg_command(conn, "COMMIT")) {
-        store_write_clear(out);
-        return db_error(conn, err);
+        record_write_clear(out);
+        return record_db_error(conn, err);
     }
     return true;
 }
 
 /* Runs a change statement; a unique violation becomes 409 on conflict_field. */
-bool change(PGconn *conn, const char *what, const char *sql, int n, const char *const *params,
-            const char *conflict_field, const char *conflict_msg, struct ed_error *err)
+bool record_change(PGconn *conn, const char *what, const char *sql, int n,
+                   const char *const *params, const char *conflict_field, const char *conflict_msg,
+                   struct ed_error *err)
 {
     PGresult *res = pg_query(conn, sql, n, params);
     bool ok = pg_ok(conn, res, what);
@@ -500,16 +509,16 @@ bool change(PGconn *conn, const char *what, const char *sql, int n, const char *
     if (!ok && !strcmp(pg_sqlstate(res), SQLSTATE_UNIQUE_VIOLATION) && conflict_field) {
         PQclear(res);
         ed_error_set(err, 409, "conflict", conflict_field, "%s", conflict_msg);
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     PQclear(res);
-    return ok ? true : db_error(conn, err);
+    return ok ? true : record_db_error(conn, err);
 }
 
 /* Checks that staff_id is active staff of the department, with one of the roles given
  * (a NULL-terminated list; NULL for any role). */
-bool check_staff(PGconn *conn, long long department_id, const json_t *body, const char *key,
-                 const char *const *roles, struct ed_error *err)
+bool record_check_staff(PGconn *conn, long long department_id, const json_t *body, const char *key,
+                        const char *const *roles, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT st.role FROM staff st JOIN staff_department sd ON sd.staff_id = st.id "
@@ -519,18 +528,18 @@ bool check_staff(PGconn *conn, long long department_id, const json_t *body, cons
     PGresult *res;
     bool role_ok;
 
-    params[0] = int_field(body, key, idbuf);
+    params[0] = record_int_field(body, key, idbuf);
     if (!params[0])
         return true;
     params[1] = pg_int_param(deptbuf, department_id);
-    res = query(conn, "check staff", sql, 2, params);
+    res = record_query(conn, "check staff", sql, 2, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, 422, "unknown_reference", key,
                      "no active staff member with this id works in this department");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     role_ok = roles == NULL;
     for (int i = 0; roles && roles[i]; i++)
@@ -539,13 +548,14 @@ bool check_staff(PGconn *conn, long long department_id, const json_t *body, cons
     PQclear(res);
     if (!role_ok) {
         ed_error_set(err, 422, "invalid_value", key, "this staff member cannot take this role");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     return true;
 }
 
 /* A time given in the body must not lie in the future (5 min of clock skew allowed). */
-bool check_not_future(PGconn *conn, const char *when, const char *field, struct ed_error *err)
+bool record_check_not_future(PGconn *conn, const char *when, const char *field,
+                             struct ed_error *err)
 {
     const char *params[] = {when};
     PGresult *res;
@@ -553,15 +563,15 @@ bool check_not_future(PGconn *conn, const char *when, const char *field, struct 
 
     if (!when)
         return true;
-    res = query(conn, "check time", "SELECT $1::timestamptz > now() + interval '5 minutes'", 1,
-                params);
+    res = record_query(conn, "check time", "SELECT $1::timestamptz > now() + interval '5 minutes'",
+                       1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     future = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (future) {
         ed_error_set(err, 422, "out_of_range", field, "must not be in the future");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     return true;
 }
@@ -583,10 +593,10 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
         "INSERT INTO patient (mrn, family_name, given_name, birth_date, sex) "
         "VALUES ($1, $2, $3, $4::date, $5) RETURNING id";
     static const char *const required[] = {"family_name", "given_name", "birth_date", "sex", NULL};
-    const char *mrn = str_field(patient, "mrn");
-    const char *params[] = {mrn, str_field(patient, "family_name"),
-                            str_field(patient, "given_name"), str_field(patient, "birth_date"),
-                            str_field(patient, "sex")};
+    const char *mrn = record_str_field(patient, "mrn");
+    const char *params[] = {
+        mrn, record_str_field(patient, "family_name"), record_str_field(patient, "given_name"),
+        record_str_field(patient, "birth_date"), record_str_field(patient, "sex")};
     PGresult *res;
 
     for (const char *p = mrn; *p; p++)
@@ -594,11 +604,11 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
               *p == '-')) {
             ed_error_set(err, 422, "invalid_value", "patient.mrn",
                          "may contain only letters, digits and '-'");
-            return fail(conn, err);
+            return record_fail(conn, err);
         }
-    res = query(conn, "find patient", find_sql, 5, params);
+    res = record_query(conn, "find patient", find_sql, 5, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 1) {
         bool same = PQgetvalue(res, 0, 1)[0] == 't';
         bool active = PQgetvalue(res, 0, 2)[0] == 't';
@@ -607,12 +617,12 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
         if (!same) {
             ed_error_set(err, 409, "conflict", "patient.mrn",
                          "this MRN belongs to a patient whose details differ; check the MRN");
-            return fail(conn, err);
+            return record_fail(conn, err);
         }
         if (active) {
             ed_error_set(err, 409, "conflict", "patient.mrn",
                          "this patient already has an open ED encounter");
-            return fail(conn, err);
+            return record_fail(conn, err);
         }
         return true;
     }
@@ -622,14 +632,14 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
             char field[64];
             snprintf(field, sizeof field, "patient.%s", required[i]);
             ed_error_set(err, 422, "missing_field", field, "is required for a new patient");
-            return fail(conn, err);
+            return record_fail(conn, err);
         }
     }
-    if (!check_not_future(conn, params[3], "patient.birth_date", err))
+    if (!record_check_not_future(conn, params[3], "patient.birth_date", err))
         return false;
-    res = query(conn, "insert patient", insert_sql, 5, params);
+    res = record_query(conn, "insert patient", insert_sql, 5, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     snprintf(patient_id, 24, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return true;
@@ -646,18 +656,18 @@ static bool unidentified_patient(PGconn *conn, const char *sex, char *patient_id
         "'unknown') AS s, 'Trauma-' || lpad(nextval('trauma_alias_seq')::text, 4, '0') AS t) x "
         "RETURNING id";
     const char *params[] = {sex};
-    PGresult *res = query(conn, "insert unidentified patient", sql, 1, params);
+    PGresult *res = record_query(conn, "insert unidentified patient", sql, 1, params);
 
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     snprintf(patient_id, 24, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return true;
 }
 
-bool store_arrival(PGconn *conn, const struct principal *who, long long department_id,
-                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                   struct ed_error *err)
+bool record_arrival(PGconn *conn, const struct principal *who, long long department_id,
+                    const json_t *body, const struct record_write_opts *opts,
+                    struct record_write *out, struct ed_error *err)
 {
     static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
                                    "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
@@ -669,51 +679,51 @@ bool store_arrival(PGconn *conn, const struct principal *who, long long departme
     char deptbuf[24], patient_id[24];
     const char *dept_params[] = {pg_int_param(deptbuf, department_id),
                                  who ? who->departments : NULL};
-    const char *arrived_at = str_field(body, "arrived_at");
+    const char *arrived_at = record_str_field(body, "arrived_at");
     const char *params[5];
     PGresult *res;
 
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
-        return db_error(conn, err);
-    res = query(conn, "check department", dept_sql, 2, dept_params);
+        return record_db_error(conn, err);
+    res = record_query(conn, "check department", dept_sql, 2, dept_params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, 404, "not_found", NULL, "no such department");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     PQclear(res);
     /* No patient: an unidentified arrival (POST .../arrivals/unidentified). */
-    if (!check_not_future(conn, arrived_at, "arrived_at", err) ||
+    if (!record_check_not_future(conn, arrived_at, "arrived_at", err) ||
         !(json_object_get(body, "patient")
               ? arrival_patient(conn, json_object_get(body, "patient"), patient_id, err)
-              : unidentified_patient(conn, str_field(body, "sex"), patient_id, err)))
+              : unidentified_patient(conn, record_str_field(body, "sex"), patient_id, err)))
         return false;
     params[0] = dept_params[0];
     params[1] = patient_id;
     params[2] = arrived_at;
-    params[3] = str_field(body, "arrival_mode");
-    params[4] = str_field(body, "chief_complaint");
-    res = query(conn, "insert encounter", insert_sql, 5, params);
+    params[3] = record_str_field(body, "arrival_mode");
+    params[4] = record_str_field(body, "chief_complaint");
+    res = record_query(conn, "insert encounter", insert_sql, 5, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     {
         char encbuf[24];
         const char *append_params[] = {pg_int_param(encbuf, atoll(PQgetvalue(res, 0, 0)))};
         PQclear(res);
-        return commit_event(conn,
-                            &(struct write_audit){who, "arrival.create", "encounter",
-                                                  atoll(patient_id), department_id, opts},
-                            append_sql, 1, append_params, out, err);
+        return record_commit_event(conn,
+                                   &(struct write_audit){who, "arrival.create", "encounter",
+                                                         atoll(patient_id), department_id, opts},
+                                   append_sql, 1, append_params, out, err);
     }
 }
 
 /* ---- identifying an unidentified patient (a merge; HL7 A40 will reuse it) ---- */
 
-bool store_identify(PGconn *conn, const struct principal *who, long long encounter_id,
-                    const json_t *body, const struct store_write_opts *opts,
-                    struct store_write *out, struct ed_error *err)
+bool record_identify(PGconn *conn, const struct principal *who, long long encounter_id,
+                     const json_t *body, const struct record_write_opts *opts,
+                     struct record_write *out, struct ed_error *err)
 {
     static const char alias_sql[] =
         "SELECT temp_id, alias FROM patient WHERE id = $1 AND temp_id IS NOT NULL AND "
@@ -745,25 +755,25 @@ bool store_identify(PGconn *conn, const struct principal *who, long long encount
     PGresult *res;
     bool existing;
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
         return false;
     params[0] = pg_int_param(aliasbuf, enc.patient_id);
-    res = query(conn, "lock alias patient", alias_sql, 1, params);
+    res = record_query(conn, "lock alias patient", alias_sql, 1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, 409, "conflict", "patient",
                      "this encounter's patient is already identified");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     snprintf(temp_id, sizeof temp_id, "%s", PQgetvalue(res, 0, 0));
     snprintf(alias, sizeof alias, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
-    params[0] = str_field(patient, "mrn");
-    res = query(conn, "find identity", known_sql, 1, params);
+    params[0] = record_str_field(patient, "mrn");
+    res = record_query(conn, "find identity", known_sql, 1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     existing = PQntuples(res) == 1;
     PQclear(res);
     /* The same rules as an arrival: an existing MRN whose details match (and who has no other
@@ -772,24 +782,24 @@ bool store_identify(PGconn *conn, const struct principal *who, long long encount
         return false;
     params[0] = aliasbuf;
     params[1] = real_id;
-    if (!change(conn, "merge patient", merge_sql, 2, params, NULL, NULL, err))
+    if (!record_change(conn, "merge patient", merge_sql, 2, params, NULL, NULL, err))
         return false;
     {
         char encbuf[24];
         const char *append_params[] = {pg_int_param(encbuf, encounter_id), temp_id, alias, real_id,
                                        existing ? "true" : "false"};
-        return commit_event(conn,
-                            &(struct write_audit){who, "patient.identify", "encounter",
-                                                  atoll(real_id), enc.department_id, opts},
-                            append_sql, 5, append_params, out, err);
+        return record_commit_event(conn,
+                                   &(struct write_audit){who, "patient.identify", "encounter",
+                                                         atoll(real_id), enc.department_id, opts},
+                                   append_sql, 5, append_params, out, err);
     }
 }
 
 /* ---- triage, assignment, status (the bed move is in store_clinical.c) ---- */
 
-bool store_triage(PGconn *conn, const struct principal *who, long long encounter_id,
-                  const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                  struct ed_error *err)
+bool record_triage(PGconn *conn, const struct principal *who, long long encounter_id,
+                   const json_t *body, const struct record_write_opts *opts,
+                   struct record_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "UPDATE encounter SET esi = $2, chief_complaint = coalesce($3, chief_complaint), "
@@ -799,24 +809,24 @@ bool store_triage(PGconn *conn, const struct principal *who, long long encounter
     char encbuf[24], esibuf[24];
     const char *params[4];
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_event_time(conn, &enc, str_field(body, "at"), "at", NULL, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_event_time(conn, &enc, record_str_field(body, "at"), "at", NULL, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = int_field(body, "esi", esibuf);
-    params[2] = str_field(body, "chief_complaint");
-    params[3] = str_field(body, "at");
-    if (!change(conn, "triage", sql, 4, params, NULL, NULL, err))
+    params[1] = record_int_field(body, "esi", esibuf);
+    params[2] = record_str_field(body, "chief_complaint");
+    params[3] = record_str_field(body, "at");
+    if (!record_change(conn, "triage", sql, 4, params, NULL, NULL, err))
         return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.triage", "encounter", enc.patient_id,
-                                              enc.department_id, opts},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "encounter.triage", "encounter",
+                                                     enc.patient_id, enc.department_id, opts},
+                               append_sql, 1, params, out, err);
 }
 
-bool store_assignment(PGconn *conn, const struct principal *who, long long encounter_id,
-                      const json_t *body, const struct store_write_opts *opts,
-                      struct store_write *out, struct ed_error *err)
+bool record_assignment(PGconn *conn, const struct principal *who, long long encounter_id,
+                       const json_t *body, const struct record_write_opts *opts,
+                       struct record_write *out, struct ed_error *err)
 {
     /* $4 / $5 say whether the field was given at all: absent keeps, null clears. */
     static const char sql[] =
@@ -833,28 +843,28 @@ bool store_assignment(PGconn *conn, const struct principal *who, long long encou
     char encbuf[24], attbuf[24], nursebuf[24];
     const char *params[6];
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_event_time(conn, &enc, str_field(body, "at"), "at", NULL, err) ||
-        !check_staff(conn, enc.department_id, body, "attending_id", physicians, err) ||
-        !check_staff(conn, enc.department_id, body, "nurse_id", nurses, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_event_time(conn, &enc, record_str_field(body, "at"), "at", NULL, err) ||
+        !record_check_staff(conn, enc.department_id, body, "attending_id", physicians, err) ||
+        !record_check_staff(conn, enc.department_id, body, "nurse_id", nurses, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = int_field(body, "attending_id", attbuf);
-    params[2] = int_field(body, "nurse_id", nursebuf);
+    params[1] = record_int_field(body, "attending_id", attbuf);
+    params[2] = record_int_field(body, "nurse_id", nursebuf);
     params[3] = json_object_get(body, "attending_id") ? "true" : "false";
     params[4] = json_object_get(body, "nurse_id") ? "true" : "false";
-    params[5] = str_field(body, "at");
-    if (!change(conn, "assign staff", sql, 6, params, NULL, NULL, err))
+    params[5] = record_str_field(body, "at");
+    if (!record_change(conn, "assign staff", sql, 6, params, NULL, NULL, err))
         return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.assign", "encounter", enc.patient_id,
-                                              enc.department_id, opts},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "encounter.assign", "encounter",
+                                                     enc.patient_id, enc.department_id, opts},
+                               append_sql, 1, params, out, err);
 }
 
-bool store_status(PGconn *conn, const struct principal *who, long long encounter_id,
-                  const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                  struct ed_error *err)
+bool record_status(PGconn *conn, const struct principal *who, long long encounter_id,
+                   const json_t *body, const struct record_write_opts *opts,
+                   struct record_write *out, struct ed_error *err)
 {
     /* "at": when it happened, if not now (a status recorded late). */
     /* A visit ended by status without a disposition records one, so every visit counts in
@@ -876,22 +886,22 @@ bool store_status(PGconn *conn, const struct principal *who, long long encounter
 
     /* Provider contact may have happened in an earlier space than the current one: it is
      * only bounded by the arrival. Other steps happen where the patient is now. */
-    const char *status = str_field(body, "status");
+    const char *status = record_str_field(body, "status");
     bool contact = status && !strcmp(status, "seen_by_provider");
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_event_time(conn, &enc, str_field(body, "at"), "at",
-                          contact ? NULL : "location_since", err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_event_time(conn, &enc, record_str_field(body, "at"), "at",
+                                 contact ? NULL : "location_since", err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = status;
-    params[2] = str_field(body, "at");
-    if (!change(conn, "change status", sql, 3, params, NULL, NULL, err))
+    params[2] = record_str_field(body, "at");
+    if (!record_change(conn, "change status", sql, 3, params, NULL, NULL, err))
         return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.status", "encounter", enc.patient_id,
-                                              enc.department_id, opts},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "encounter.status", "encounter",
+                                                     enc.patient_id, enc.department_id, opts},
+                               append_sql, 1, params, out, err);
 }
 
 /* ---- vitals and notes ---- */
@@ -935,16 +945,16 @@ static bool check_vitals_rules(const json_t *body, struct ed_error *err)
     bool any = false;
 
     for (int i = 0; vitals_measurements[i]; i++)
-        any = any || has_value(body, vitals_measurements[i]);
+        any = any || record_has_value(body, vitals_measurements[i]);
     if (!any)
         return ed_error_set(err, 422, "invalid_value", NULL,
                             "a vitals set needs at least one measurement");
     /* A palpated systolic pressure has no diastolic; a diastolic alone means nothing. */
-    if (has_value(body, "diastolic_bp") && !has_value(body, "systolic_bp"))
+    if (record_has_value(body, "diastolic_bp") && !record_has_value(body, "systolic_bp"))
         return ed_error_set(err, 422, "missing_field", "systolic_bp",
                             "a diastolic pressure needs its systolic pressure");
-    if (has_value(body, "diastolic_bp") &&
-        int_value(body, "diastolic_bp") >= int_value(body, "systolic_bp"))
+    if (record_has_value(body, "diastolic_bp") &&
+        record_int_value(body, "diastolic_bp") >= record_int_value(body, "systolic_bp"))
         return ed_error_set(err, 422, "invalid_value", "diastolic_bp",
                             "must be lower than the systolic pressure");
     for (size_t i = 0; i < sizeof plausible / sizeof plausible[0]; i++) {
@@ -972,21 +982,21 @@ static json_t *news2_json(const json_t *body, int spo2_scale, char *temp_tenths_
     struct news2_input in = {0};
     struct news2_result r;
     json_t *scores = json_object();
-    const char *acvpu = str_field(body, "consciousness");
+    const char *acvpu = record_str_field(body, "consciousness");
 
-    in.has_heart_rate = has_value(body, "heart_rate");
-    in.heart_rate = (int)int_value(body, "heart_rate");
-    in.has_resp_rate = has_value(body, "resp_rate");
-    in.resp_rate = (int)int_value(body, "resp_rate");
-    in.has_systolic_bp = has_value(body, "systolic_bp");
-    in.systolic_bp = (int)int_value(body, "systolic_bp");
-    in.has_spo2 = has_value(body, "spo2");
-    in.spo2 = (int)int_value(body, "spo2");
-    in.has_on_oxygen = has_value(body, "on_oxygen");
+    in.has_heart_rate = record_has_value(body, "heart_rate");
+    in.heart_rate = (int)record_int_value(body, "heart_rate");
+    in.has_resp_rate = record_has_value(body, "resp_rate");
+    in.resp_rate = (int)record_int_value(body, "resp_rate");
+    in.has_systolic_bp = record_has_value(body, "systolic_bp");
+    in.systolic_bp = (int)record_int_value(body, "systolic_bp");
+    in.has_spo2 = record_has_value(body, "spo2");
+    in.spo2 = (int)record_int_value(body, "spo2");
+    in.has_on_oxygen = record_has_value(body, "on_oxygen");
     in.on_oxygen = json_is_true(json_object_get(body, "on_oxygen"));
     in.has_consciousness = acvpu != NULL;
     in.consciousness = acvpu ? acvpu[0] : 'A';
-    in.has_temperature = has_value(body, "temperature_c");
+    in.has_temperature = record_has_value(body, "temperature_c");
     if (in.has_temperature) {
         /* Charted to one decimal: the stored value and the scored value are the same. */
         long tenths = lround(json_number_value(json_object_get(body, "temperature_c")) * 10.0);
@@ -1101,10 +1111,11 @@ static bool ews_store(PGconn *conn, const char *encounter_param, json_t *ews, st
     PGresult *res;
 
     json_decref(ews);
-    res = query(conn, "store ews", "UPDATE encounter SET ews = $2::jsonb WHERE id = $1", 2, params);
+    res = record_query(conn, "store ews", "UPDATE encounter SET ews = $2::jsonb WHERE id = $1", 2,
+                       params);
     free(text);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     PQclear(res);
     return true;
 }
@@ -1147,9 +1158,9 @@ static bool ews_refresh_news2(PGconn *conn, long long encounter_id, struct ed_er
     int scale, window_min;
     bool has_last;
 
-    res = query(conn, "ews readings", ews_readings_sql, 1, params);
+    res = record_query(conn, "ews readings", ews_readings_sql, 1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     scale = atoi(PQgetvalue(res, 0, 0));
     window_min = atoi(PQgetvalue(res, 0, 1));
     has_last = !PQgetisnull(res, 0, 2) && level_from_json(PQgetvalue(res, 0, 2), &last);
@@ -1230,9 +1241,9 @@ static bool ews_refresh_pews(PGconn *conn, long long encounter_id, int age_month
     int window_min;
     bool has_last;
 
-    res = query(conn, "pews readings", ews_pews_readings_sql, 1, params);
+    res = record_query(conn, "pews readings", ews_pews_readings_sql, 1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     window_min = atoi(PQgetvalue(res, 0, 0));
     has_last = !PQgetisnull(res, 0, 1) && level_from_json(PQgetvalue(res, 0, 1), &last);
     in.latest_entry_at = atoll(PQgetvalue(res, 0, 2));
@@ -1299,7 +1310,7 @@ static bool ews_refresh_pews(PGconn *conn, long long encounter_id, int age_month
 /* Which score the patient gets (department.early_warning; 'auto': PEWS under 16, by the
  * age on the server's date), then that score's refresh. A patient without a birth date is
  * scored as an adult unless the department scores everyone with PEWS. */
-bool store_ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err)
+bool record_ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *err)
 {
     static const char sql[] =
         "SELECT d.early_warning = 'pews' OR (d.early_warning = 'auto' AND "
@@ -1310,12 +1321,12 @@ bool store_ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *er
         "JOIN patient p ON p.id = e.patient_id WHERE e.id = $1";
     char encbuf[24];
     const char *params[] = {pg_int_param(encbuf, encounter_id)};
-    PGresult *res = query(conn, "early warning system", sql, 1, params);
+    PGresult *res = record_query(conn, "early warning system", sql, 1, params);
     bool pews;
     int age_months;
 
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     pews = PQgetvalue(res, 0, 0)[0] == 't';
     age_months = atoi(PQgetvalue(res, 0, 1));
     PQclear(res);
@@ -1323,9 +1334,9 @@ bool store_ews_refresh(PGconn *conn, long long encounter_id, struct ed_error *er
                 : ews_refresh_news2(conn, encounter_id, err);
 }
 
-bool store_vitals(PGconn *conn, const struct principal *who, long long encounter_id,
-                  const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                  struct ed_error *err)
+bool record_vitals(PGconn *conn, const struct principal *who, long long encounter_id,
+                   const json_t *body, const struct record_write_opts *opts,
+                   struct record_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, "
@@ -1349,66 +1360,67 @@ bool store_vitals(PGconn *conn, const struct principal *who, long long encounter
         return false;
     /* taken_at: not before the arrival, not beyond the 5 min clock-skew allowance; a time
      * within the allowance is stored as now, so it never sorts after sets taken since. */
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_staff(conn, enc.department_id, body, "taken_by", NULL, err) ||
-        !check_event_time(conn, &enc, str_field(body, "taken_at"), "taken_at", NULL, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_staff(conn, enc.department_id, body, "taken_by", NULL, err) ||
+        !record_check_event_time(conn, &enc, record_str_field(body, "taken_at"), "taken_at", NULL,
+                                 err))
         return false;
-    res = query(conn, "spo2 scale", "SELECT spo2_scale FROM encounter WHERE id = $1", 1,
-                (const char *[]){pg_int_param(b[0], encounter_id)});
+    res = record_query(conn, "spo2 scale", "SELECT spo2_scale FROM encounter WHERE id = $1", 1,
+                       (const char *[]){pg_int_param(b[0], encounter_id)});
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     scale = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Scale 2 scores SpO2 93% and above differently on air and on oxygen: never guess air. */
-    if (scale == 2 && has_value(body, "spo2") && !has_value(body, "on_oxygen")) {
+    if (scale == 2 && record_has_value(body, "spo2") && !record_has_value(body, "on_oxygen")) {
         ed_error_set(err, 422, "missing_field", "on_oxygen",
                      "SpO2 scale 2: say whether the patient is on oxygen or on air");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     news2 = news2_json(body, scale, temp);
     news2_text = json_dumps(news2, JSON_COMPACT);
     json_decref(news2);
     params[0] = pg_int_param(b[0], encounter_id);
-    params[1] = str_field(body, "taken_at");
-    params[2] = int_field(body, "taken_by", b[2]);
-    params[3] = int_field(body, "heart_rate", b[3]);
-    params[4] = int_field(body, "resp_rate", b[4]);
-    params[5] = int_field(body, "systolic_bp", b[5]);
-    params[6] = int_field(body, "diastolic_bp", b[6]);
-    params[7] = int_field(body, "spo2", b[7]);
-    params[8] = has_value(body, "temperature_c") ? temp : NULL;
-    params[9] = has_value(body, "on_oxygen")
+    params[1] = record_str_field(body, "taken_at");
+    params[2] = record_int_field(body, "taken_by", b[2]);
+    params[3] = record_int_field(body, "heart_rate", b[3]);
+    params[4] = record_int_field(body, "resp_rate", b[4]);
+    params[5] = record_int_field(body, "systolic_bp", b[5]);
+    params[6] = record_int_field(body, "diastolic_bp", b[6]);
+    params[7] = record_int_field(body, "spo2", b[7]);
+    params[8] = record_has_value(body, "temperature_c") ? temp : NULL;
+    params[9] = record_has_value(body, "on_oxygen")
                     ? (json_is_true(json_object_get(body, "on_oxygen")) ? "true" : "false")
                     : NULL;
-    params[10] = str_field(body, "consciousness");
-    params[11] = int_field(body, "pain", b[11]);
+    params[10] = record_str_field(body, "consciousness");
+    params[11] = record_int_field(body, "pain", b[11]);
     params[12] = news2_text;
     params[13] = who ? pg_int_param(b[13], who->account_id) : NULL;
     params[14] = num_field(body, "cap_refill_s", b[14]);
-    params[15] = str_field(body, "resp_effort");
+    params[15] = record_str_field(body, "resp_effort");
     params[16] = num_field(body, "oxygen_l_min", b[16]);
-    res = query(conn, "insert vitals", sql, 17, params);
+    res = record_query(conn, "insert vitals", sql, 17, params);
     free(news2_text);
     if (!res)
-        return db_error(conn, err);
-    if (!store_ews_refresh(conn, encounter_id, err)) {
+        return record_db_error(conn, err);
+    if (!record_ews_refresh(conn, encounter_id, err)) {
         PQclear(res);
         return false;
     }
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
-        ok = commit_event(conn,
-                          &(struct write_audit){who, "vitals.create", "vitals", enc.patient_id,
-                                                enc.department_id, opts},
-                          append_sql, 2, append_params, out, err);
+        ok = record_commit_event(conn,
+                                 &(struct write_audit){who, "vitals.create", "vitals",
+                                                       enc.patient_id, enc.department_id, opts},
+                                 append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;
 }
 
-bool store_note(PGconn *conn, const struct principal *who, long long encounter_id,
-                const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                struct ed_error *err)
+bool record_note(PGconn *conn, const struct principal *who, long long encounter_id,
+                 const json_t *body, const struct record_write_opts *opts, struct record_write *out,
+                 struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO note (encounter_id, author_id, body, entered_by) VALUES ($1, $2, $3, $4) "
@@ -1423,29 +1435,29 @@ bool store_note(PGconn *conn, const struct principal *who, long long encounter_i
     PGresult *res;
     bool ok;
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_staff(conn, enc.department_id, body, "author_id", NULL, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_staff(conn, enc.department_id, body, "author_id", NULL, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = int_field(body, "author_id", authorbuf);
-    params[2] = str_field(body, "text");
+    params[1] = record_int_field(body, "author_id", authorbuf);
+    params[2] = record_str_field(body, "text");
     params[3] = who ? pg_int_param(enteredbuf, who->account_id) : NULL;
-    res = query(conn, "insert note", sql, 4, params);
+    res = record_query(conn, "insert note", sql, 4, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
-        ok = commit_event(conn,
-                          &(struct write_audit){who, "note.create", "note", enc.patient_id,
-                                                enc.department_id, opts},
-                          append_sql, 2, append_params, out, err);
+        ok = record_commit_event(conn,
+                                 &(struct write_audit){who, "note.create", "note", enc.patient_id,
+                                                       enc.department_id, opts},
+                                 append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;
 }
 
-bool store_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
-                            struct store_write *out, struct ed_error *err)
+bool record_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
+                             struct record_write *out, struct ed_error *err)
 {
     static const char append_sql[] = "SELECT append_event($1, 'access.break_glass', NULL)";
     struct locked_encounter enc;
@@ -1453,11 +1465,11 @@ bool store_break_glass_flag(PGconn *conn, const struct principal *who, long long
     const char *params[1];
 
     /* The grant already let who reach this encounter; lock it without scope as the system. */
-    if (!begin_on_encounter(conn, NULL, encounter_id, NULL, &enc, err))
+    if (!record_begin_on_encounter(conn, NULL, encounter_id, NULL, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    return commit_event(conn,
-                        &(struct write_audit){who, "break_glass.flag", "encounter", enc.patient_id,
-                                              enc.department_id, NULL},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "break_glass.flag", "encounter",
+                                                     enc.patient_id, enc.department_id, NULL},
+                               append_sql, 1, params, out, err);
 }

@@ -6,15 +6,15 @@
  * - The permission matrix (one table, access.c) and the department scope every
  *   patient-scoped statement carries.
  * - Audit rows: appended to the hash-chained audit_log (sql/migrations/0002). */
-#ifndef EDLIVE_ACCESS_H
-#define EDLIVE_ACCESS_H
+#ifndef EDLIVE_RECORD_ACCESS_H
+#define EDLIVE_RECORD_ACCESS_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "ed_error.h"
 
-enum access_role {
+enum record_role {
     ROLE_PHYSICIAN = 1 << 0,
     ROLE_NURSE = 1 << 1,
     ROLE_CHARGE_NURSE = 1 << 2,
@@ -25,7 +25,7 @@ enum access_role {
 };
 
 /* Every action a route or topic performs; the matrix in access.c says who may. */
-enum access_action {
+enum record_action {
     ACT_BOARD_READ,
     ACT_CHART_READ,
     ACT_ARRIVAL,
@@ -57,7 +57,7 @@ struct principal {
     long long staff_id; /* 0 when the account is not a staff member (admin, service) */
     char username[72];
     char role[32];         /* the role written to audit rows */
-    unsigned roles;        /* enum access_role bits */
+    unsigned roles;        /* enum record_role bits */
     bool mfa;              /* the session was opened with a second factor */
     char departments[256]; /* PostgreSQL array literal of department ids, "{1}" */
     char patients[512];    /* patients under an active break-glass grant, "{}" */
@@ -68,57 +68,57 @@ struct principal {
 };
 
 /* Settings: EDLIVE_SESSION_IDLE_S (default 900) and EDLIVE_SESSION_MAX_S (43200). */
-int access_idle_seconds(void);
-int access_max_seconds(void);
+int record_session_idle_seconds(void);
+int record_session_max_seconds(void);
 
-const char *access_action_name(enum access_action a);
+const char *record_action_name(enum record_action a);
 
 /* True when one of p's roles may perform a (the matrix; scope is checked separately). */
-bool access_allows(const struct principal *p, enum access_action a);
+bool record_allows(const struct principal *p, enum record_action a);
 
 /* True when origin is in the comma-separated allow-list (exact match). */
-bool access_origin_allowed(const char *allowed, const char *origin);
+bool record_origin_allowed(const char *allowed, const char *origin);
 
 /* True when department_id is one of p's own departments (not a break-glass reach). */
-bool access_in_department(const struct principal *p, long long department_id);
+bool record_in_department(const struct principal *p, long long department_id);
 
 /* The session token of a request or upgrade: "Authorization: Bearer <t>" or the cookie
  * named cookie_name in a Cookie header. Copies it into out (cap >= 64); false when none. */
-bool access_token_from_headers(const char *authorization, const char *cookies,
+bool record_token_from_headers(const char *authorization, const char *cookies,
                                const char *cookie_name, char *out, size_t cap, bool *from_cookie);
 
-enum access_session_result { SESSION_OK, SESSION_NONE, SESSION_DB_ERROR };
+enum record_session_result { SESSION_OK, SESSION_NONE, SESSION_DB_ERROR };
 
 /* Finds the live session of token; touch counts this as activity (REST requests do,
  * WebSocket traffic does not). Fills p on SESSION_OK. */
-enum access_session_result access_session(PGconn *conn, const char *token, bool touch,
+enum record_session_result record_session(PGconn *conn, const char *token, bool touch,
                                           struct principal *p);
 
 /* Re-reads the session of p by its token hash: still valid? (no touch). */
-enum access_session_result access_session_check(PGconn *conn, struct principal *p);
+enum record_session_result record_session_check(PGconn *conn, struct principal *p);
 
 /* Signs in; on success token gets a new session token and p the principal. On failure err
  * says why: 401 (wrong credentials, totp_required, totp_invalid), 403 disabled, 429 with
  * retry_after_s set. Every outcome is audited. */
-bool access_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
+bool record_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
                     const char *source_addr, char *token, struct principal *p, int *retry_after_s,
                     struct ed_error *err);
 
 /* Revokes p's session. */
-bool access_sign_out(PGconn *conn, const struct principal *p);
+bool record_sign_out(PGconn *conn, const struct principal *p);
 
 /* Emergency access to one patient (through one of their encounters) for minutes, after a
  * TOTP code and a reason. Audited at high severity; the grant joins p->patients. */
-bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
+bool record_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
                         const char *reason, const char *totp, int minutes, long long *patient_id,
                         struct ed_error *err);
 
 /* Admin account changes, each audited (account.create / account.disable / account.enable).
  * Create: role is one of the six role names; 409 when the username exists. */
-bool access_account_create(PGconn *conn, const struct principal *admin, const char *username,
+bool record_account_create(PGconn *conn, const struct principal *admin, const char *username,
                            const char *password, const char *role, long long staff_id,
                            long long *account_id, struct ed_error *err);
-bool access_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
+bool record_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
                                  bool disabled, struct ed_error *err);
 
 /* Batch check of many sessions in one query: live[i] is set to whether the session with
@@ -126,12 +126,12 @@ bool access_account_set_disabled(PGconn *conn, const struct principal *admin, lo
  * are touched at the same time when keep_walls (ed-hub's periodic 5 s check, not the check
  * before each event, which would write a row per event): an open wall does not time out; a
  * clinician's socket is not activity. False on database error. */
-bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
+bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
                            bool keep_walls);
 
 /* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.
  * Runs inside the caller's transaction when there is one. */
-bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
+bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
                   const char *action, long long patient_id, long long encounter_id,
                   const char *category, const char *outcome, bool high_severity, const char *detail,
                   const char *source_addr);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* access.c: the permission matrix, sessions, sign-in with back-off, emergency access and
  * audit rows. The only SQL text for accounts, sessions and the audit log. */
-#include "access.h"
+#include "record.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -90,27 +90,27 @@ static const struct {
     {"display", ROLE_DISPLAY},
 };
 
-int access_idle_seconds(void)
+int record_session_idle_seconds(void)
 {
     return atoi(config_str("EDLIVE_SESSION_IDLE_S", "900"));
 }
 
-int access_max_seconds(void)
+int record_session_max_seconds(void)
 {
     return atoi(config_str("EDLIVE_SESSION_MAX_S", "43200"));
 }
 
-const char *access_action_name(enum access_action a)
+const char *record_action_name(enum record_action a)
 {
     return a < ACT_COUNT ? action_names[a] : "?";
 }
 
-bool access_allows(const struct principal *p, enum access_action a)
+bool record_allows(const struct principal *p, enum record_action a)
 {
     return p && a < ACT_COUNT && (p->roles & matrix[a]) != 0;
 }
 
-bool access_origin_allowed(const char *allowed, const char *origin)
+bool record_origin_allowed(const char *allowed, const char *origin)
 {
     size_t n = strlen(origin);
 
@@ -128,7 +128,7 @@ bool access_origin_allowed(const char *allowed, const char *origin)
     return false;
 }
 
-bool access_in_department(const struct principal *p, long long department_id)
+bool record_in_department(const struct principal *p, long long department_id)
 {
     char id[32];
     size_t n;
@@ -142,7 +142,7 @@ bool access_in_department(const struct principal *p, long long department_id)
     return false;
 }
 
-bool access_token_from_headers(const char *authorization, const char *cookies,
+bool record_token_from_headers(const char *authorization, const char *cookies,
                                const char *cookie_name, char *out, size_t cap, bool *from_cookie)
 {
     size_t name_len = strlen(cookie_name);
@@ -197,7 +197,7 @@ static const char session_sql[] =
     "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now() "
     "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
 
-static enum access_session_result load_session(PGconn *conn, struct principal *p, bool touch)
+static enum record_session_result load_session(PGconn *conn, struct principal *p, bool touch)
 {
     char hex[2 + 65] = "\\x";
     const char *params[1];
@@ -238,7 +238,7 @@ static enum access_session_result load_session(PGconn *conn, struct principal *p
     return SESSION_OK;
 }
 
-enum access_session_result access_session(PGconn *conn, const char *token, bool touch,
+enum record_session_result record_session(PGconn *conn, const char *token, bool touch,
                                           struct principal *p)
 {
     char addr[sizeof p->source_addr];
@@ -252,12 +252,12 @@ enum access_session_result access_session(PGconn *conn, const char *token, bool 
     return load_session(conn, p, touch);
 }
 
-enum access_session_result access_session_check(PGconn *conn, struct principal *p)
+enum record_session_result record_session_check(PGconn *conn, struct principal *p)
 {
     return load_session(conn, p, false);
 }
 
-bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
+bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
                            bool keep_walls)
 {
     static const char sql[] =
@@ -306,7 +306,7 @@ bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
     return true;
 }
 
-bool access_sign_out(PGconn *conn, const struct principal *p)
+bool record_sign_out(PGconn *conn, const struct principal *p)
 {
     char hex[2 + 65] = "\\x";
     const char *params[1] = {hex};
@@ -318,13 +318,13 @@ bool access_sign_out(PGconn *conn, const struct principal *p)
                    params);
     ok = pg_ok(conn, res, "sign out");
     PQclear(res);
-    return ok && access_audit(conn, p, NULL, "session.sign_out", 0, 0, "session", "success", false,
+    return ok && record_audit(conn, p, NULL, "session.sign_out", 0, 0, "session", "success", false,
                               NULL, p->source_addr);
 }
 
 /* ---- audit ---- */
 
-bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
+bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
                   const char *action, long long patient_id, long long encounter_id,
                   const char *category, const char *outcome, bool high_severity, const char *detail,
                   const char *source_addr)
@@ -388,7 +388,7 @@ static bool record_failure(PGconn *conn, long long account_id, const char *addr,
         pg_ok(conn, res, "throttle account");
         PQclear(res);
     }
-    access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "failure", false, why,
+    record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "failure", false, why,
                  addr);
     return false;
 }
@@ -413,7 +413,7 @@ static bool too_many(long left, int *retry_after_s, struct ed_error *err)
                         "too many failed sign-ins; try again in %ld s", left);
 }
 
-bool access_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
+bool record_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
                     const char *source_addr, char *token, struct principal *p, int *retry_after_s,
                     struct ed_error *err)
 {
@@ -443,7 +443,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
         return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
     left = seconds_locked(conn, addr_lock_sql, source_addr);
     if (left > 0) {
-        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+        record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
                      "address locked", source_addr);
         return too_many(left, retry_after_s, err);
     }
@@ -474,7 +474,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     PQclear(res);
 
     if (left > 0) {
-        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+        record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
                      "account locked", source_addr);
         return too_many(left, retry_after_s, err);
     }
@@ -483,7 +483,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
         return ed_error_set(err, 401, "wrong_credentials", NULL, "wrong username or password");
     }
     if (disabled) {
-        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+        record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
                      "account disabled", source_addr);
         return ed_error_set(err, 403, "account_disabled", NULL, "this account is disabled");
     }
@@ -524,8 +524,8 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     {
         const char *params[] = {hex,
                                 idbuf,
-                                pg_int_param(max, access_max_seconds()),
-                                pg_int_param(idle, access_idle_seconds()),
+                                pg_int_param(max, record_session_max_seconds()),
+                                pg_int_param(idle, record_session_idle_seconds()),
                                 has_totp ? "true" : "false",
                                 source_addr};
         res = pg_query(conn, session_insert_sql, 6, params);
@@ -538,14 +538,14 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     snprintf(p->source_addr, sizeof p->source_addr, "%s", source_addr);
     if (load_session(conn, p, false) != SESSION_OK)
         return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
-    access_audit(conn, p, NULL, "session.sign_in", 0, 0, "session", "success", false, NULL,
+    record_audit(conn, p, NULL, "session.sign_in", 0, 0, "session", "success", false, NULL,
                  source_addr);
     return true;
 }
 
 /* ---- emergency access ---- */
 
-bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
+bool record_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
                         const char *reason, const char *totp, int minutes, long long *patient_id,
                         struct ed_error *err)
 {
@@ -568,7 +568,7 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
+        record_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
                      "no second factor enrolled", p->source_addr);
         return ed_error_set(err, 403, "totp_required", "totp",
                             "emergency access needs an enrolled second factor");
@@ -578,7 +578,7 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
                            (uint64_t)atoll(PQgetvalue(res, 0, 1)));
     PQclear(res);
     if (!step) {
-        access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
+        record_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
                      "wrong or reused code", p->source_addr);
         return ed_error_set(err, 401, "totp_invalid", "totp",
                             "the code is wrong or was already used");
@@ -613,7 +613,7 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
         pg_ok(conn, res, "break-glass step");
         PQclear(res);
     }
-    if (!access_audit(conn, p, NULL, "break_glass", *patient_id, encounter_id, "chart", "success",
+    if (!record_audit(conn, p, NULL, "break_glass", *patient_id, encounter_id, "chart", "success",
                       true, reason, p->source_addr) ||
         !pg_command(conn, "COMMIT")) {
         pg_command(conn, "ROLLBACK");
@@ -625,7 +625,7 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
 
 /* ---- account management (admins) ---- */
 
-bool access_account_create(PGconn *conn, const struct principal *admin, const char *username,
+bool record_account_create(PGconn *conn, const struct principal *admin, const char *username,
                            const char *password, const char *role, long long staff_id,
                            long long *account_id, struct ed_error *err)
 {
@@ -667,7 +667,7 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
     PQclear(res);
     snprintf(detail, sizeof detail, "account %lld (%s) created with role %s", *account_id, username,
              role);
-    if (!access_audit(conn, admin, NULL, "account.create", 0, 0, "account", "success", false,
+    if (!record_audit(conn, admin, NULL, "account.create", 0, 0, "account", "success", false,
                       detail, admin->source_addr) ||
         !pg_command(conn, "COMMIT")) {
         pg_command(conn, "ROLLBACK");
@@ -676,7 +676,7 @@ bool access_account_create(PGconn *conn, const struct principal *admin, const ch
     return true;
 }
 
-bool access_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
+bool record_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
                                  bool disabled, struct ed_error *err)
 {
     /* Disabling ends the account's sessions for good: enabling it again does not revive them. */
@@ -700,7 +700,7 @@ bool access_account_set_disabled(PGconn *conn, const struct principal *admin, lo
         return ed_error_set(err, 404, "not_found", NULL, "no such account");
     }
     snprintf(detail, sizeof detail, "account %lld", account_id);
-    if (!access_audit(conn, admin, NULL, disabled ? "account.disable" : "account.enable", 0, 0,
+    if (!record_audit(conn, admin, NULL, disabled ? "account.disable" : "account.enable", 0, 0,
                       "account", "success", true, detail, admin->source_addr) ||
         !pg_command(conn, "COMMIT")) {
         pg_command(conn, "ROLLBACK");
