@@ -322,39 +322,6 @@ bool record_sign_out(PGconn *conn, const struct principal *p)
                               NULL, p->source_addr);
 }
 
-/* ---- audit ---- */
-
-bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
-                  const char *action, long long patient_id, long long encounter_id,
-                  const char *category, const char *outcome, bool high_severity, const char *detail,
-                  const char *source_addr)
-{
-    static const char sql[] =
-        "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
-        "category, source_addr, outcome, severity, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-    char acc[24], pat[24], enc[24];
-    const char *params[11];
-    PGresult *res;
-    bool ok;
-
-    params[0] = p && p->account_id ? pg_int_param(acc, p->account_id) : NULL;
-    params[1] = p && p->account_id ? p->username : username_tried;
-    params[2] = p && p->account_id ? p->role : NULL;
-    params[3] = action;
-    params[4] = patient_id ? pg_int_param(pat, patient_id) : NULL;
-    params[5] = encounter_id ? pg_int_param(enc, encounter_id) : NULL;
-    params[6] = category;
-    params[7] = source_addr;
-    params[8] = outcome;
-    params[9] = high_severity ? "high" : "normal";
-    params[10] = detail;
-    res = pg_query(conn, sql, 11, params);
-    ok = pg_ok(conn, res, "audit");
-    PQclear(res);
-    return ok;
-}
-
 /* ---- sign-in ---- */
 
 /* Back-off after repeated failures (in SQL below): 30 s doubling per failure past the

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* store_clinical.c: the clinical record under the screens (issue 5): bed moves with the
+/* record_clinical.c: the clinical record under the screens (issue 5): bed moves with the
  * location history, orders, disposition and departure, board comment, isolation, NEWS2 scale
  * and reassessment interval, the patient's allergies, home medications, problems and coded
  * diagnoses; bed cleaning and alert thresholds (department events); today's metrics.
- * Same write shape as store.c (store_internal.h): lock, check, change, event, audit, commit.
+ * Same write shape as record_encounter.c, through record_tx.c (record_internal.h): lock, check,
+ * change, event, audit, commit. Calls only down (record_tx.c, record_ews.c), never into
+ * record_encounter.c.
  * Schema: sql/migrations/0005_clinical.sql; wire: proto/README.md "Clinical record". */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,52 +13,7 @@
 #include <string.h>
 
 #include "pg.h"
-#include "record.h"
 #include "record_internal.h"
-
-/* ---- times given in bodies ---- */
-
-bool record_check_event_time(PGconn *conn, const struct locked_encounter *enc, const char *when,
-                             const char *field, const char *not_before_column, struct ed_error *err)
-{
-    /* The column is chosen in SQL from a fixed list, never spliced into the text. Compared at
-     * whole seconds: clients send whole seconds (the bedside's "now" included) while the server
-     * stores its own times to the microsecond, so a set saved within the second of the arrival
-     * was refused as "before the patient's arrival". */
-    static const char sql[] =
-        "SELECT $2::timestamptz > now() + interval '5 minutes', "
-        "$2::timestamptz < date_trunc('second', e.arrived_at), "
-        "$2::timestamptz < date_trunc('second', CASE $3 WHEN 'location_since' THEN "
-        "e.location_since WHEN 'disposition_at' THEN coalesce(e.disposition_at, e.arrived_at) "
-        "ELSE e.arrived_at END) FROM encounter e WHERE e.id = $1";
-    char encbuf[24];
-    const char *params[] = {pg_int_param(encbuf, enc->id), when,
-                            not_before_column ? not_before_column : ""};
-    PGresult *res;
-    bool future, before_arrival, before_column;
-
-    if (!when)
-        return true;
-    res = record_query(conn, "check event time", sql, 3, params);
-    if (!res)
-        return record_db_error(conn, err);
-    future = PQgetvalue(res, 0, 0)[0] == 't';
-    before_arrival = PQgetvalue(res, 0, 1)[0] == 't';
-    before_column = PQgetvalue(res, 0, 2)[0] == 't';
-    PQclear(res);
-    if (future)
-        ed_error_set(err, 422, "out_of_range", field, "must not be in the future");
-    else if (before_arrival)
-        ed_error_set(err, 422, "out_of_range", field, "must not be before the patient's arrival");
-    else if (before_column)
-        ed_error_set(err, 422, "out_of_range", field,
-                     !strcmp(not_before_column, "disposition_at")
-                         ? "must not be before the disposition decision"
-                         : "must not be before the patient's current location began");
-    else
-        return true;
-    return record_fail(conn, err);
-}
 
 /* ---- small helpers ---- */
 

@@ -1,7 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* store_internal.h: the write shape and helpers shared by the store's source files (store.c,
- * store_clinical.c). Not for the services: they call store.h. Every helper that fails has
- * already rolled the transaction back and set err. */
+/* record_internal.h: what the record's source files share; the services call record.h only.
+ * Every helper that fails has already rolled the transaction back and set err.
+ *
+ * Layering: each file calls only files below it (a DAG; nothing calls up or sideways).
+ *
+ *   record_access.c   record_read.c   record_encounter.c   record_clinical.c
+ *   record_admin.c    record_outbox.c      |                    |
+ *         |                 |              +---> record_ews.c <-+
+ *         v                 v              v          v
+ *   record_audit.c  <--------------  record_tx.c (transaction, write shape, field helpers)
+ *
+ * record_encounter.c and record_clinical.c are siblings: what both need (the write shape,
+ * check_event_time, the EWS refresh) lives below them. record_audit.c appends the audit row
+ * and calls nothing else in the record; record_tx.c calls only record_audit.c. A file the hub
+ * or the seed adds (record_hub.c, record_seed.c) sits at the top and calls down the same way. */
 #ifndef EDLIVE_RECORD_INTERNAL_H
 #define EDLIVE_RECORD_INTERNAL_H
 
