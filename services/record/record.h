@@ -25,7 +25,6 @@ struct record_write {
     long long department_id;
     long long encounter_id;
     long long seq; /* the event's department seq */
-    char *frame;   /* the event's WebSocket frame (SQL event_frame), malloc'd */
     json_t *reply; /* the REST reply: event payload plus "seq" */
 };
 

@@ -19,7 +19,6 @@
 
 void record_write_clear(struct record_write *w)
 {
-    free(w->frame);
     json_decref(w->reply);
     memset(w, 0, sizeof *w);
 }
@@ -244,14 +243,14 @@ static bool remember_reply(PGconn *conn, const struct write_audit *wa, const cha
 }
 
 /* Appends the event with append_sql (which must return the new seq and take the encounter id
- * as $1), writes the audit row, reads back the reply and the frame, and commits. */
+ * as $1), writes the audit row, reads back the reply, and commits. */
 bool record_commit_event(PGconn *conn, const struct write_audit *wa, const char *append_sql,
                          int nparams, const char *const *params, struct record_write *out,
                          struct ed_error *err)
 {
     static const char read_sql[] =
-        "SELECT (payload || jsonb_build_object('seq', seq))::text, event_frame($1, $2), "
-        "encounter_id FROM event WHERE department_id = $1 AND seq = $2";
+        "SELECT (payload || jsonb_build_object('seq', seq))::text, encounter_id FROM event "
+        "WHERE department_id = $1 AND seq = $2";
     char deptbuf[24], seqbuf[24], staffbuf[24];
     const char *read_params[2];
     const char *actor_params[] = {
@@ -280,11 +279,10 @@ bool record_commit_event(PGconn *conn, const struct write_audit *wa, const char 
     }
     out->department_id = wa->department_id;
     out->seq = seq;
-    out->encounter_id = atoll(PQgetvalue(res, 0, 2));
+    out->encounter_id = atoll(PQgetvalue(res, 0, 1));
     out->reply = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    out->frame = strdup(PQgetvalue(res, 0, 1));
     /* The reply as PostgreSQL wrote it is what a retry gets back: no re-encoding. */
-    remembered = out->reply && out->frame && remember_reply(conn, wa, PQgetvalue(res, 0, 0), err);
+    remembered = out->reply && remember_reply(conn, wa, PQgetvalue(res, 0, 0), err);
     PQclear(res);
     if (!remembered) {
         record_write_clear(out);
