@@ -623,7 +623,7 @@ static void check_sessions(struct hub *hub, const struct hub_department *d, bool
                     continue;
                 }
                 /* Emergency access ends on its own clock: re-read those principals. */
-                if (grants && strcmp(c->who->patients, "{}") != 0) {
+                if (grants && c->who->n_patients > 0) {
                     if (record_session_check(hub->pg, c->who) == SESSION_NONE)
                         end_session(c);
                     else

@@ -128,20 +128,6 @@ bool record_origin_allowed(const char *allowed, const char *origin)
     return false;
 }
 
-bool record_in_department(const struct principal *p, long long department_id)
-{
-    char id[32];
-    size_t n;
-
-    if (!p)
-        return true; /* the system */
-    n = (size_t)snprintf(id, sizeof id, "%lld", department_id);
-    for (const char *at = strstr(p->departments, id); at; at = strstr(at + 1, id))
-        if ((at[-1] == '{' || at[-1] == ',') && (at[n] == '}' || at[n] == ','))
-            return true;
-    return false;
-}
-
 bool record_token_from_headers(const char *authorization, const char *cookies,
                                const char *cookie_name, char *out, size_t cap, bool *from_cookie)
 {
@@ -182,6 +168,30 @@ static void parse_roles(const char *text, struct principal *p)
 
 /* ---- sessions ---- */
 
+/* "{1,2,3}" (a bigint[] as text) into ids; false when malformed or longer than max. */
+static bool parse_ids(const char *text, long long *ids, int max, int *n)
+{
+    const char *p = text;
+    char *end;
+
+    *n = 0;
+    if (*p++ != '{')
+        return false;
+    if (*p == '}')
+        return p[1] == '\0';
+    for (;;) {
+        long long v = strtoll(p, &end, 10);
+        if (end == p || *n >= max)
+            return false;
+        ids[(*n)++] = v;
+        if (*end == '}')
+            return end[1] == '\0';
+        if (*end != ',')
+            return false;
+        p = end + 1;
+    }
+}
+
 static const char session_sql[] =
     "SELECT a.id, coalesce(a.staff_id, 0), a.username, a.roles::text, s.mfa, "
     "coalesce((SELECT array_agg(sd.department_id ORDER BY sd.department_id) "
@@ -221,8 +231,17 @@ static enum record_session_result load_session(PGconn *conn, struct principal *p
     snprintf(p->username, sizeof p->username, "%s", PQgetvalue(res, 0, 2));
     parse_roles(PQgetvalue(res, 0, 3), p);
     p->mfa = PQgetvalue(res, 0, 4)[0] == 't';
-    snprintf(p->departments, sizeof p->departments, "%s", PQgetvalue(res, 0, 5));
-    snprintf(p->patients, sizeof p->patients, "%s", PQgetvalue(res, 0, 6));
+    if (!parse_ids(PQgetvalue(res, 0, 5), p->departments, RECORD_MAX_DEPARTMENTS,
+                   &p->n_departments) ||
+        !parse_ids(PQgetvalue(res, 0, 6), p->patients, RECORD_MAX_GRANTS, &p->n_patients)) {
+        /* Refused, not cut short: a shorter list would silently narrow (or, for a wall, change)
+         * what the session sees. */
+        log_error("account %lld: more than %d departments or %d break-glass grants; session "
+                  "refused",
+                  p->account_id, RECORD_MAX_DEPARTMENTS, RECORD_MAX_GRANTS);
+        PQclear(res);
+        return SESSION_DB_ERROR;
+    }
     /* The idle clock is kept to 10 s: not one row write per request on a busy tablet. */
     touch = touch && PQgetvalue(res, 0, 7)[0] == 't';
     p->idle_seconds = atoi(PQgetvalue(res, 0, 8));

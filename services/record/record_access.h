@@ -51,16 +51,23 @@ enum record_action {
     ACT_COUNT
 };
 
+/* The most departments one account works in, and the most patients one account holds an
+ * active break-glass grant for. A session beyond either is refused (logged), never cut short. */
+#define RECORD_MAX_DEPARTMENTS 32
+#define RECORD_MAX_GRANTS      64
+
 /* The signed-in user of one request or connection. */
 struct principal {
     long long account_id;
     long long staff_id; /* 0 when the account is not a staff member (admin, service) */
     char username[72];
-    char role[32];         /* the role written to audit rows */
-    unsigned roles;        /* enum record_role bits */
-    bool mfa;              /* the session was opened with a second factor */
-    char departments[256]; /* PostgreSQL array literal of department ids, "{1}" */
-    char patients[512];    /* patients under an active break-glass grant, "{}" */
+    char role[32];                                 /* the role written to audit rows */
+    unsigned roles;                                /* enum record_role bits */
+    bool mfa;                                      /* the session was opened with a second factor */
+    long long departments[RECORD_MAX_DEPARTMENTS]; /* the departments it works in, ascending */
+    int n_departments;
+    long long patients[RECORD_MAX_GRANTS]; /* patients under an active break-glass grant */
+    int n_patients;
     unsigned char token_hash[32];
     char source_addr[64];
     int idle_seconds;     /* this session's idle time-out */

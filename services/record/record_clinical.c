@@ -744,7 +744,8 @@ bool record_bed_status(PGconn *conn, const struct principal *who, long long bed_
         "jsonb_build_array(bed_json($1))))";
     const char *status = record_str_field(body, "status");
     char bedbuf[24], deptbuf[24];
-    const char *params[2] = {pg_int_param(bedbuf, bed_id), who ? who->departments : NULL};
+    struct record_scope scope;
+    const char *params[2] = {pg_int_param(bedbuf, bed_id), record_scope_departments(who, &scope)};
     PGresult *res;
     long long dept;
     bool occupied;
@@ -792,7 +793,9 @@ bool record_alert_thresholds_put(PGconn *conn, const struct principal *who, long
         "SELECT append_department_event($1, 'department.alert_thresholds', "
         "jsonb_build_object('alert_thresholds', alert_thresholds_json($1)))";
     char deptbuf[24], waitbuf[24], boardbuf[24], accbuf[24];
-    const char *params[5] = {pg_int_param(deptbuf, department_id), who ? who->departments : NULL};
+    struct record_scope scope;
+    const char *params[5] = {pg_int_param(deptbuf, department_id),
+                             record_scope_departments(who, &scope)};
     PGresult *res;
 
     (void)opts;
@@ -841,8 +844,9 @@ json_t *record_metrics(PGconn *conn, const struct principal *who, long long depa
         "d.timezone)::date)) END::text FROM department d WHERE d.id = $1 AND ($3::bigint[] IS NULL "
         "OR d.id = ANY($3::bigint[]))";
     char deptbuf[24];
+    struct record_scope scope;
     const char *params[] = {pg_int_param(deptbuf, department_id), date,
-                            who ? who->departments : NULL, last_24h ? "true" : "false"};
+                            record_scope_departments(who, &scope), last_24h ? "true" : "false"};
     PGresult *res;
     json_t *doc;
 

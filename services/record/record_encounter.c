@@ -114,8 +114,9 @@ bool record_arrival(PGconn *conn, const struct principal *who, long long departm
         "coalesce($3::timestamptz, now())) RETURNING id";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.arrived', NULL)";
     char deptbuf[24], patient_id[24];
+    struct record_scope scope;
     const char *dept_params[] = {pg_int_param(deptbuf, department_id),
-                                 who ? who->departments : NULL};
+                                 record_scope_departments(who, &scope)};
     const char *arrived_at = record_str_field(body, "arrived_at");
     const char *params[5];
     PGresult *res;

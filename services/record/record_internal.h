@@ -64,8 +64,20 @@ bool record_has_value(const json_t *body, const char *key);
 PGresult *record_query(PGconn *conn, const char *what, const char *sql, int n,
                        const char *const *params);
 
-void record_scope_params(const struct principal *who, const char **departments,
-                         const char **patients);
+/* The scope of a principal as the two bigint[] parameters of RECORD_SCOPE_CLAUSE ($2, $3):
+ * both NULL for the system (who == NULL), which the clause reads as "everything". */
+struct record_scope {
+    const char *departments; /* "{1,2}", or NULL */
+    const char *patients;    /* "{}" when no grant, or NULL */
+    char departments_buf[RECORD_MAX_DEPARTMENTS * 21 + 3];
+    char patients_buf[RECORD_MAX_GRANTS * 21 + 3];
+};
+void record_scope_params(const struct principal *who, struct record_scope *scope);
+/* The same, for a statement that takes only the departments: returns scope->departments. */
+const char *record_scope_departments(const struct principal *who, struct record_scope *scope);
+
+/* ids as a PostgreSQL array literal "{1,2,3}" in out; false (out "{}") when it does not fit. */
+bool record_ids_literal(const long long *ids, int n, char *out, size_t cap);
 bool record_audit_success(PGconn *conn, const struct principal *who, const char *action,
                           long long patient_id, long long encounter_id, const char *category,
                           bool high_severity, const char *detail);

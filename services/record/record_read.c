@@ -20,7 +20,8 @@ json_t *record_departments(PGconn *conn, const struct principal *who, struct ed_
         "SELECT jsonb_build_object('departments', coalesce(jsonb_agg(jsonb_build_object("
         "'id', d.id, 'code', d.code, 'name', d.name) ORDER BY d.id), '[]'::jsonb))::text "
         "FROM department d WHERE $1::bigint[] IS NULL OR d.id = ANY($1::bigint[])";
-    const char *params[1] = {who ? who->departments : NULL};
+    struct record_scope scope;
+    const char *params[1] = {record_scope_departments(who, &scope)};
     PGresult *res;
     json_t *doc;
 
@@ -98,11 +99,14 @@ long long record_encounter_department(PGconn *conn, const struct principal *who,
         "SELECT e.department_id FROM encounter e WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE;
     char idbuf[24];
     const char *params[3];
+    struct record_scope scope;
     PGresult *res;
     long long dept;
 
     params[0] = pg_int_param(idbuf, encounter_id);
-    record_scope_params(who, &params[1], &params[2]);
+    record_scope_params(who, &scope);
+    params[1] = scope.departments;
+    params[2] = scope.patients;
     res = record_query(conn, "encounter department", sql, 3, params);
     if (!res)
         return -1;
@@ -148,11 +152,14 @@ json_t *record_encounter_row(PGconn *conn, const struct principal *who, long lon
                               "WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE;
     char idbuf[24];
     const char *params[3];
+    struct record_scope scope;
     PGresult *res;
     json_t *row = NULL;
 
     params[0] = pg_int_param(idbuf, encounter_id);
-    record_scope_params(who, &params[1], &params[2]);
+    record_scope_params(who, &scope);
+    params[1] = scope.departments;
+    params[2] = scope.patients;
     if (!pg_ensure(conn))
         return NULL;
     res = pg_query(conn, sql, 3, params);

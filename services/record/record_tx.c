@@ -88,13 +88,46 @@ PGresult *record_query(PGconn *conn, const char *what, const char *sql, int n,
 
 /* ---- scope and audit ---- */
 
-/* The two scope parameters of a principal: its departments and its break-glass patients;
- * both NULL for the system, which the scope clause reads as "everything". */
-void record_scope_params(const struct principal *who, const char **departments,
-                         const char **patients)
+bool record_ids_literal(const long long *ids, int n, char *out, size_t cap)
 {
-    *departments = who ? who->departments : NULL;
-    *patients = who ? who->patients : NULL;
+    size_t len = 1;
+
+    if (cap < 3)
+        return false;
+    out[0] = '{';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(out + len, cap - len, "%s%lld", i ? "," : "", ids[i]);
+        if (w < 0 || (size_t)w >= cap - len - 1) {
+            snprintf(out, cap, "{}");
+            return false;
+        }
+        len += (size_t)w;
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return true;
+}
+
+void record_scope_params(const struct principal *who, struct record_scope *scope)
+{
+    scope->departments = scope->patients = NULL;
+    if (!who)
+        return;
+    /* The buffers hold the most ids a principal can carry, so this never fails; if it did,
+     * the scope would be empty (nothing visible), never a wider one. */
+    if (!record_ids_literal(who->departments, who->n_departments, scope->departments_buf,
+                            sizeof scope->departments_buf) ||
+        !record_ids_literal(who->patients, who->n_patients, scope->patients_buf,
+                            sizeof scope->patients_buf))
+        log_error("account %lld: scope does not fit its parameters", who->account_id);
+    scope->departments = scope->departments_buf;
+    scope->patients = scope->patients_buf;
+}
+
+const char *record_scope_departments(const struct principal *who, struct record_scope *scope)
+{
+    record_scope_params(who, scope);
+    return scope->departments;
 }
 
 bool record_audit_success(PGconn *conn, const struct principal *who, const char *action,
@@ -109,18 +142,17 @@ bool record_audit_success(PGconn *conn, const struct principal *who, const char 
 /* Whether who reaches this encounter only through a break-glass grant. */
 bool record_through_break_glass(const struct principal *who, long long department_id)
 {
-    char id[32];
-    const char *p;
+    return who && !record_in_department(who, department_id);
+}
 
-    if (!who)
-        return false;
-    snprintf(id, sizeof id, "%lld", department_id);
-    for (p = strstr(who->departments, id); p; p = strstr(p + 1, id)) {
-        size_t n = strlen(id);
-        if ((p[-1] == '{' || p[-1] == ',') && (p[n] == '}' || p[n] == ','))
-            return false;
-    }
-    return true;
+bool record_in_department(const struct principal *p, long long department_id)
+{
+    if (!p)
+        return true; /* the system */
+    for (int i = 0; i < p->n_departments; i++)
+        if (p->departments[i] == department_id)
+            return true;
+    return false;
 }
 
 /* ---- the write shape ---- */
@@ -161,11 +193,14 @@ bool record_begin_on_encounter_part(PGconn *conn, const struct principal *who,
         " FOR UPDATE";
     char idbuf[24];
     const char *params[3];
+    struct record_scope scope;
     PGresult *res;
     bool stale;
 
     params[0] = pg_int_param(idbuf, encounter_id);
-    record_scope_params(who, &params[1], &params[2]);
+    record_scope_params(who, &scope);
+    params[1] = scope.departments;
+    params[2] = scope.patients;
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
         return record_db_error(conn, err);
     res = record_query(conn, "lock encounter", sql, 3, params);
@@ -428,12 +463,15 @@ json_t *record_read_audited(PGconn *conn, const struct principal *who, const cha
 {
     char idbuf[24];
     const char *params[3];
+    struct record_scope scope;
     PGresult *res;
     json_t *doc;
     long long patient, encounter, department;
 
     params[0] = pg_int_param(idbuf, id);
-    record_scope_params(who, &params[1], &params[2]);
+    record_scope_params(who, &scope);
+    params[1] = scope.departments;
+    params[2] = scope.patients;
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
         record_db_error(conn, err);
         return NULL;
