@@ -7,10 +7,19 @@
 
 #include "log.h"
 
+PGconn *pg_connect_once(const char *conninfo)
+{
+    /* As a startup option, not a SET: PQreset() (pg_ensure) keeps it on the new session. */
+    static const char *const keys[] = {"dbname", "options", NULL};
+    const char *values[] = {conninfo, PG_SESSION_OPTIONS, NULL};
+
+    return PQconnectdbParams(keys, values, 1);
+}
+
 PGconn *pg_connect(const char *conninfo, int wait_s)
 {
     for (int attempt = 0;; attempt++) {
-        PGconn *conn = PQconnectdb(conninfo);
+        PGconn *conn = pg_connect_once(conninfo);
         if (PQstatus(conn) == CONNECTION_OK)
             return conn;
         if (attempt >= wait_s * 4) {
@@ -21,6 +30,20 @@ PGconn *pg_connect(const char *conninfo, int wait_s)
         PQfinish(conn);
         usleep(250 * 1000);
     }
+}
+
+bool pg_set_timeouts(PGconn *conn, int statement_ms, int lock_ms)
+{
+    char statement[24], lock[24];
+    const char *params[] = {pg_int_param(statement, statement_ms), pg_int_param(lock, lock_ms)};
+    PGresult *res = pg_query(conn,
+                             "SELECT set_config('statement_timeout', $1 || 'ms', false), "
+                             "set_config('lock_timeout', $2 || 'ms', false)",
+                             2, params);
+    bool ok = pg_ok(conn, res, "set timeouts");
+
+    PQclear(res);
+    return ok;
 }
 
 bool pg_ensure(PGconn *conn)

@@ -30,7 +30,9 @@ int main(int argc, char **argv)
     conn = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 10);
     if (!conn)
         return 1;
-    if (!strcmp(argv[1], "migrate"))
+    if (!strcmp(argv[1], "migrate") && !pg_set_timeouts(conn, 0, PG_MIGRATE_LOCK_TIMEOUT_MS))
+        rc = 1;
+    else if (!strcmp(argv[1], "migrate"))
         rc = ctl_migrate(conn, config_str("EDLIVE_SQL_DIR", EDLIVE_DEFAULT_SQL_DIR));
     else if (!strcmp(argv[1], "seed-demo"))
         rc = ctl_seed_demo(conn);

@@ -110,4 +110,32 @@ json_t *record_metrics(PGconn *conn, const struct principal *who, long long depa
 bool record_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
                              struct record_write *out, struct ed_error *err);
 
+/* ---- the outbox (record_outbox.c), for ed-relay ---- */
+
+/* On the relay's own session: LISTEN edlive_events and try the relay lock. 1: this is the
+ * active relay; 0: another one holds the lock; -1: database error. */
+int record_outbox_attach(PGconn *conn);
+
+/* Takes one event; false stops the range there (the event is not counted as sent). */
+typedef bool record_outbox_send_fn(void *ctx, long long department_id, long long seq,
+                                   long long encounter_id, const char *frame);
+
+/* Hands the department's events after `after` up to `upto` to send, in seq order, stopping
+ * before a hole in the log. Returns the last seq send accepted, or -1 on a database error. */
+long long record_outbox_send(PGconn *conn, long long department_id, long long after, long long upto,
+                             record_outbox_send_fn *send, void *ctx);
+
+/* Moves the department's relay cursor forward to seq (never back). */
+bool record_outbox_save_cursor(PGconn *conn, long long department_id, long long seq);
+
+/* One department's range; false stops the walk. */
+typedef bool record_outbox_range_fn(void *ctx, long long department_id, long long top,
+                                    long long relayed);
+
+/* The departments with events not yet relayed (top: last seq, relayed: the cursor), and the
+ * departments with a cursor (top = relayed = the cursor). Each returns how many departments
+ * were handed over before each returned false, or -1 on a database error. */
+int record_outbox_pending(PGconn *conn, record_outbox_range_fn *each, void *ctx);
+int record_outbox_relayed(PGconn *conn, record_outbox_range_fn *each, void *ctx);
+
 #endif
