@@ -9,6 +9,7 @@
 #ifndef EDLIVE_RECORD_ACCESS_H
 #define EDLIVE_RECORD_ACCESS_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 
@@ -142,5 +143,40 @@ bool record_audit(PGconn *conn, const struct principal *p, const char *username_
                   const char *action, long long patient_id, long long encounter_id,
                   const char *category, const char *outcome, bool high_severity, const char *detail,
                   const char *source_addr);
+
+/* ---- the audit report and the chain check (record_audit.c) ---- */
+
+#define RECORD_AUDIT_REPORT_MAX_ROWS 1000
+
+/* GET /api/v1/audit: rows of [from, to] (RFC 3339, NULL: the last day up to now), of one
+ * user and one patient when given, sorted by one recorded field. */
+struct record_audit_query {
+    const char *from, *to; /* already checked as date-times, or NULL */
+    const char *user;      /* username, or NULL for every user */
+    long long patient_id;  /* 0: every patient */
+    const char *sort;      /* one of the recorded fields (seq, at, username, ...): else 400 */
+    bool descending;
+    int limit; /* 1..RECORD_AUDIT_REPORT_MAX_ROWS, else 400 */
+};
+
+/* The rows as a new JSON array, the read audited (audit.read) in the same transaction; NULL
+ * with err (400 naming the parameter, 503). */
+json_t *record_audit_report(PGconn *conn, const struct principal *who,
+                            const struct record_audit_query *q, struct ed_error *err);
+
+enum record_audit_verdict { AUDIT_INTACT, AUDIT_BROKEN, AUDIT_DB_ERROR };
+
+/* What record_audit_verify() found. */
+struct record_audit_check {
+    long long rows;      /* rows whose hash and link hold */
+    long long last;      /* the last such row's seq */
+    long long failed_at; /* AUDIT_BROKEN: the first row that does not hold */
+    char why[128];       /* AUDIT_BROKEN: what does not hold, for the operator */
+};
+
+/* Walks the audit log in seq order and recomputes each row's hash from the previous row's
+ * hash and the row's canonical text (SQL audit_canonical), here with OpenSSL, so a row edited,
+ * inserted or removed behind the services' back is named; then checks the chain head. */
+enum record_audit_verdict record_audit_verify(PGconn *conn, struct record_audit_check *c);
 
 #endif
