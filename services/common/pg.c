@@ -2,6 +2,7 @@
 #include "pg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,11 +10,24 @@
 
 PGconn *pg_connect_once(const char *conninfo)
 {
-    /* As a startup option, not a SET: PQreset() (pg_ensure) keeps it on the new session. */
+    /* As a startup option, not a SET: PQreset() (pg_ensure) keeps it on the new session. The
+     * options the connection string or PGOPTIONS already give (a search_path, say) are kept
+     * ahead of the limits, since an "options" keyword replaces them. */
     static const char *const keys[] = {"dbname", "options", NULL};
-    const char *values[] = {conninfo, PG_SESSION_OPTIONS, NULL};
+    PQconninfoOption *parsed = PQconninfoParse(conninfo, NULL);
+    const char *given = getenv("PGOPTIONS");
+    char options[1024];
+    const char *values[] = {conninfo, options, NULL};
+    PGconn *conn;
 
-    return PQconnectdbParams(keys, values, 1);
+    for (PQconninfoOption *o = parsed; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "options") && o->val && o->val[0])
+            given = o->val;
+    snprintf(options, sizeof options, "%s%s" PG_SESSION_OPTIONS, given ? given : "",
+             given && given[0] ? " " : "");
+    conn = PQconnectdbParams(keys, values, 1);
+    PQconninfoFree(parsed);
+    return conn;
 }
 
 PGconn *pg_connect(const char *conninfo, int wait_s)

@@ -121,14 +121,6 @@ bool record_break_glass(PGconn *conn, struct principal *p, long long encounter_i
                         const char *reason, const char *totp, int minutes, long long *patient_id,
                         struct ed_error *err);
 
-/* Admin account changes, each audited (account.create / account.disable / account.enable).
- * Create: role is one of the six role names; 409 when the username exists. */
-bool record_account_create(PGconn *conn, const struct principal *admin, const char *username,
-                           const char *password, const char *role, long long staff_id,
-                           long long *account_id, struct ed_error *err);
-bool record_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
-                                 bool disabled, struct ed_error *err);
-
 /* Batch check of many sessions in one query: live[i] is set to whether the session with
  * hashes[i] (SHA-256, 32 bytes each) is still valid. The live sessions of display accounts
  * are touched at the same time when keep_walls (ed-hub's periodic 5 s check, not the check
@@ -143,6 +135,50 @@ bool record_audit(PGconn *conn, const struct principal *p, const char *username_
                   const char *action, long long patient_id, long long encounter_id,
                   const char *category, const char *outcome, bool high_severity, const char *detail,
                   const char *source_addr);
+
+/* ---- accounts and departments (record_admin.c): every change audited in its transaction;
+ * a function called inside the caller's transaction joins it ---- */
+
+/* Admin account changes, each audited (account.create / account.disable / account.enable).
+ * Create: role is one of the six role names; 409 when the username exists. */
+bool record_account_create(PGconn *conn, const struct principal *admin, const char *username,
+                           const char *password, const char *role, long long staff_id,
+                           long long *account_id, struct ed_error *err);
+bool record_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
+                                 bool disabled, struct ed_error *err);
+
+/* edlivectl's account changes, audited as "system" from "edlivectl". */
+/* Creates an account unless the username exists (*created false, not an error: seed-demo
+ * runs twice). roles: a text[] literal, "{physician}"; totp_secret NULL for none. */
+bool record_account_add(PGconn *conn, const char *username, const char *password, const char *roles,
+                        long long staff_id, const char *totp_secret, bool *created,
+                        struct ed_error *err);
+/* A display account: the public wall of department_id (409 when no such department or the
+ * username is taken). */
+bool record_display_account_add(PGconn *conn, const char *username, const char *password,
+                                long long department_id, struct ed_error *err);
+/* Enrols a new TOTP secret (base32) for username (404 when none). */
+bool record_account_set_totp(PGconn *conn, const char *username, const char *secret,
+                             struct ed_error *err);
+bool record_account_set_disabled_by_name(PGconn *conn, const char *username, bool disabled,
+                                         struct ed_error *err);
+
+/* The per-department settings of `edlivectl department set` (issue 9): each key is a column of
+ * `department`. */
+struct record_department_setting {
+    const char *key;    /* also the column name */
+    const char *column; /* when the column's name differs from the key: an alias */
+    const char *cast;   /* the value's SQL type */
+    const char *help;   /* the values it takes, for the operator */
+};
+const struct record_department_setting *record_department_settings(size_t *n);
+
+/* Sets one setting, audited (department.set, with detail: what changed, also written to
+ * detail). err: 400 unknown key, 409 not_available (the column's migration has not run),
+ * 422 invalid value, 404 no such department, 503. */
+bool record_department_set(PGconn *conn, long long department_id, const char *key,
+                           const char *value, char *detail, size_t detail_cap,
+                           struct ed_error *err);
 
 /* ---- the audit report and the chain check (record_audit.c) ---- */
 
