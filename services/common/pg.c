@@ -16,16 +16,22 @@ PGconn *pg_connect_once(const char *conninfo)
     static const char *const keys[] = {"dbname", "options", NULL};
     PQconninfoOption *parsed = PQconninfoParse(conninfo, NULL);
     const char *given = getenv("PGOPTIONS");
-    char options[1024];
-    const char *values[] = {conninfo, options, NULL};
+    const char *values[] = {conninfo, NULL, NULL};
+    char *options;
+    size_t cap;
     PGconn *conn;
 
     for (PQconninfoOption *o = parsed; o && o->keyword; o++)
         if (!strcmp(o->keyword, "options") && o->val && o->val[0])
             given = o->val;
-    snprintf(options, sizeof options, "%s%s" PG_SESSION_OPTIONS, given ? given : "",
-             given && given[0] ? " " : "");
-    conn = PQconnectdbParams(keys, values, 1);
+    given = given ? given : "";
+    cap = strlen(given) + sizeof " " PG_SESSION_OPTIONS;
+    options = malloc(cap);
+    if (options)
+        snprintf(options, cap, "%s%s" PG_SESSION_OPTIONS, given, given[0] ? " " : "");
+    values[1] = options;
+    conn = options ? PQconnectdbParams(keys, values, 1) : NULL;
+    free(options);
     PQconninfoFree(parsed);
     return conn;
 }
