@@ -17,7 +17,6 @@
 /* A refused body up to this size is read and dropped so the client sees the answer;
  * a larger one gets the answer at once and the connection closed. */
 #define API_DISCARD_MAX_BYTES (8 * 1024 * 1024)
-#define API_SESSION_COOKIE    "__Host-edlive_session"
 
 /* One per process; reached from lws through the context user pointer. */
 struct api {

@@ -214,7 +214,7 @@ static bool sign_in(struct api *app, const struct request *req, struct principal
         return false;
     }
     snprintf(out->set_cookie, sizeof out->set_cookie,
-             API_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
+             RECORD_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
     out->reply = json_pack("{s:s,s:s,s:s,s:i,s:i}", "token", token, "username", p.username, "role",
                            p.role, "idle_timeout_s", record_session_idle_seconds(),
                            "max_lifetime_s", record_session_max_seconds());
@@ -254,7 +254,7 @@ static bool sign_out(struct api *app, const struct request *req, struct principa
     if (!record_sign_out(app->pg, who))
         return ed_error_set(err, 503, "database_unavailable", NULL, "try again");
     snprintf(out->set_cookie, sizeof out->set_cookie,
-             API_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+             RECORD_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     out->reply = json_pack("{s:b}", "signed_out", 1);
     return true;
 }

@@ -15,7 +15,6 @@
 #include "log.h"
 #include "record.h"
 
-#define HUB_SESSION_COOKIE   "__Host-edlive_session"
 #define HUB_SESSION_CHECK_MS 5000 /* how soon a revoked or idle session loses its socket */
 #define CLOSE_SESSION_ENDED  4401
 #define CLOSE_TOO_SLOW       4408 /* took no data for stall_s while data waited */
@@ -679,7 +678,8 @@ void hub_walls_resnapshot(struct hub *hub, struct hub_department *d)
  * otherwise the handshake is refused before any data flows. */
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "";
+    char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
+         real[64] = "";
     bool from_cookie;
     struct principal *who;
 
@@ -690,17 +690,15 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
     }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
-    if (!record_token_from_headers(authorization, cookies, HUB_SESSION_COOKIE, token, sizeof token,
-                                   &from_cookie))
+    if (!record_session_token(authorization, cookies, token, sizeof token, &from_cookie))
         return 1;
     who = calloc(1, sizeof *who);
     if (!who)
         return 1;
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    if (lws_hdr_copy(wsi, who->source_addr, (int)sizeof who->source_addr,
-                     WSI_TOKEN_HTTP_X_REAL_IP) <= 0 ||
-        (strcmp(peer, "127.0.0.1") && strcmp(peer, "::1") && strcmp(peer, "::ffff:127.0.0.1")))
-        snprintf(who->source_addr, sizeof who->source_addr, "%s", peer);
+    if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
+        real[0] = '\0';
+    record_client_address(peer, real, who->source_addr, sizeof who->source_addr);
     if (record_session(hub->pg, token, false, who) != SESSION_OK) {
         free(who);
         return 1;

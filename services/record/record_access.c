@@ -128,18 +128,18 @@ bool record_origin_allowed(const char *allowed, const char *origin)
     return false;
 }
 
-bool record_token_from_headers(const char *authorization, const char *cookies,
-                               const char *cookie_name, char *out, size_t cap, bool *from_cookie)
+bool record_session_token(const char *authorization, const char *cookies, char *out, size_t cap,
+                          bool *from_cookie)
 {
-    size_t name_len = strlen(cookie_name);
+    static const char name[] = RECORD_SESSION_COOKIE;
+    size_t name_len = sizeof name - 1;
 
     *from_cookie = false;
     if (authorization && !strncasecmp(authorization, "Bearer ", 7)) {
         snprintf(out, cap, "%.*s", (int)(cap - 1), authorization + 7);
         return out[0] != '\0';
     }
-    for (const char *p = cookies ? strstr(cookies, cookie_name) : NULL; p;
-         p = strstr(p + 1, cookie_name)) {
+    for (const char *p = cookies ? strstr(cookies, name) : NULL; p; p = strstr(p + 1, name)) {
         if ((p == cookies || p[-1] == ' ' || p[-1] == ';') && p[name_len] == '=') {
             const char *v = p + name_len + 1;
             snprintf(out, cap, "%.*s", (int)strcspn(v, "; "), v);
@@ -148,6 +148,16 @@ bool record_token_from_headers(const char *authorization, const char *cookies,
         }
     }
     return false;
+}
+
+bool record_trusted_proxy(const char *peer)
+{
+    return !strcmp(peer, "127.0.0.1") || !strcmp(peer, "::1") || !strcmp(peer, "::ffff:127.0.0.1");
+}
+
+void record_client_address(const char *peer, const char *real_ip, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", record_trusted_proxy(peer) && real_ip && real_ip[0] ? real_ip : peer);
 }
 
 /* "{physician,nurse}" -> bits and the first name for audit rows. */

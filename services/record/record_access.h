@@ -90,10 +90,22 @@ bool record_origin_allowed(const char *allowed, const char *origin);
 /* True when department_id is one of p's own departments (not a break-glass reach). */
 bool record_in_department(const struct principal *p, long long department_id);
 
-/* The session token of a request or upgrade: "Authorization: Bearer <t>" or the cookie
- * named cookie_name in a Cookie header. Copies it into out (cap >= 64); false when none. */
-bool record_token_from_headers(const char *authorization, const char *cookies,
-                               const char *cookie_name, char *out, size_t cap, bool *from_cookie);
+/* The cookie that carries the session token, for ed-api (Set-Cookie) and ed-hub alike. */
+#define RECORD_SESSION_COOKIE "__Host-edlive_session"
+
+/* The session token of a request or upgrade: "Authorization: Bearer <t>" or the
+ * RECORD_SESSION_COOKIE in a Cookie header (either may be NULL). Copies it into out
+ * (cap >= 64); false when none. */
+bool record_session_token(const char *authorization, const char *cookies, char *out, size_t cap,
+                          bool *from_cookie);
+
+/* True when peer (lws_get_peer_simple) is the local reverse proxy (nginx, on loopback), whose
+ * X-Real-IP header is then the client's address. */
+bool record_trusted_proxy(const char *peer);
+
+/* The client's address for audit rows and sign-in back-off: real_ip (X-Real-IP, may be NULL or
+ * empty) when the peer is the trusted proxy, else the peer itself. */
+void record_client_address(const char *peer, const char *real_ip, char *out, size_t cap);
 
 enum record_session_result { SESSION_OK, SESSION_NONE, SESSION_DB_ERROR };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test_record_scope.c: the principal's scope as id arrays (issue 10, item 6): the bigint[]
- * parameters built from them, never cut short, and the department check; no database. */
+/* test_record_access.c: the record's access code that needs no database: the principal's
+ * scope as id arrays (the bigint[] parameters built from them, never cut short; the department
+ * check), the session token of a request and the client address behind the proxy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,12 +72,51 @@ static void test_in_department(void **state)
     assert_false(record_through_break_glass(NULL, 1));
 }
 
+static void test_session_token(void **state)
+{
+    char token[64];
+    bool from_cookie;
+
+    (void)state;
+    assert_true(record_session_token("Bearer abc", "__Host-edlive_session=zzz", token, sizeof token,
+                                     &from_cookie));
+    assert_string_equal(token, "abc");
+    assert_false(from_cookie);
+    assert_true(record_session_token(NULL, "a=1; __Host-edlive_session=xyz; b=2", token,
+                                     sizeof token, &from_cookie));
+    assert_string_equal(token, "xyz");
+    assert_true(from_cookie);
+    /* A cookie whose name only ends with ours is not ours. */
+    assert_false(
+        record_session_token("", "x__Host-edlive_session=evil", token, sizeof token, &from_cookie));
+    assert_false(record_session_token(NULL, NULL, token, sizeof token, &from_cookie));
+    assert_false(
+        record_session_token(NULL, "__Host-edlive_session=", token, sizeof token, &from_cookie));
+}
+
+static void test_client_address(void **state)
+{
+    char addr[64];
+
+    (void)state;
+    record_client_address("127.0.0.1", "203.0.113.9", addr, sizeof addr);
+    assert_string_equal(addr, "203.0.113.9");
+    record_client_address("::ffff:127.0.0.1", "203.0.113.9", addr, sizeof addr);
+    assert_string_equal(addr, "203.0.113.9");
+    record_client_address("127.0.0.1", "", addr, sizeof addr); /* no header: the proxy */
+    assert_string_equal(addr, "127.0.0.1");
+    /* Anyone else's X-Real-IP is not believed. */
+    record_client_address("198.51.100.7", "203.0.113.9", addr, sizeof addr);
+    assert_string_equal(addr, "198.51.100.7");
+    assert_false(record_trusted_proxy("127.0.0.2"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal),
-        cmocka_unit_test(test_scope_params),
-        cmocka_unit_test(test_in_department),
+        cmocka_unit_test(test_literal),        cmocka_unit_test(test_scope_params),
+        cmocka_unit_test(test_in_department),  cmocka_unit_test(test_session_token),
+        cmocka_unit_test(test_client_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
