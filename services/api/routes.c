@@ -225,21 +225,26 @@ static bool session_info(struct api *app, const struct request *req, struct prin
                          long long id, const json_t *body, struct route_result *out,
                          struct ed_error *err)
 {
-    json_t *depts = record_departments(app->pg, who, err);
+    json_t *depts = record_departments(app->pg, who, err), *allowed;
 
     (void)req;
     (void)id;
     (void)body;
     if (!depts)
         return false;
+    allowed = record_allowed_actions(who);
+    if (!allowed) {
+        json_decref(depts);
+        return ed_error_set(err, 503, "unavailable", NULL, "out of memory");
+    }
     /* The page warns a minute before the idle time-out and blanks itself at it (issue 9
      * item 12): it needs this session's own time-out and what is left of it. */
     out->reply =
-        json_pack("{s:s,s:s,s:I,s:b,s:o,s:i,s:i}", "username", who->username, "role", who->role,
+        json_pack("{s:s,s:s,s:I,s:b,s:o,s:i,s:i,s:o}", "username", who->username, "role", who->role,
                   "staff_id", (json_int_t)who->staff_id, "mfa", who->mfa, "departments",
                   json_incref(json_object_get(depts, "departments")), "idle_timeout_s",
                   who->idle_seconds > 0 ? who->idle_seconds : record_session_idle_seconds(),
-                  "idle_remaining_s", who->idle_remaining_s);
+                  "idle_remaining_s", who->idle_remaining_s, "allowed", allowed);
     json_decref(depts);
     return true;
 }

@@ -110,6 +110,19 @@ bool record_allows(const struct principal *p, enum record_action a)
     return p && a < ACT_COUNT && (p->roles & matrix[a]) != 0;
 }
 
+json_t *record_allowed_actions(const struct principal *p)
+{
+    json_t *names = json_array();
+
+    for (int a = 0; names && a < ACT_COUNT; a++)
+        if (record_allows(p, (enum record_action)a) &&
+            json_array_append_new(names, json_string(action_names[a]))) {
+            json_decref(names);
+            return NULL;
+        }
+    return names;
+}
+
 bool record_origin_allowed(const char *allowed, const char *origin)
 {
     size_t n = strlen(origin);

@@ -84,6 +84,10 @@ const char *record_action_name(enum record_action a);
 /* True when one of p's roles may perform a (the matrix; scope is checked separately). */
 bool record_allows(const struct principal *p, enum record_action a);
 
+/* The names of every action p may perform, in matrix order: a new JSON array (GET
+ * /api/v1/session "allowed", so the pages keep no copy of the matrix), or NULL (no memory). */
+json_t *record_allowed_actions(const struct principal *p);
+
 /* True when origin is in the comma-separated allow-list (exact match). */
 bool record_origin_allowed(const char *allowed, const char *origin);
 
