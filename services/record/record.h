@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.h: every read and write of the encounter record, over one libpq connection.
+/* record.h: the record's public API (services/record/README.md): every read and write of
+ * the encounter record, over one libpq connection.
  * Each write is one transaction: check, change the state, append the event (SQL
  * append_event), commit. Bodies must already satisfy their proto/ schema; the store adds
  * the checks a schema cannot state (references, conflicts) and returns the error naming
@@ -80,7 +81,7 @@ record_write_fn record_vitals;
 record_write_fn record_note;
 record_write_fn record_status;
 
-/* The clinical record (store_clinical.c; proto/README.md "Clinical record"). id: encounter,
+/* The clinical record (record_clinical.c; proto/README.md "Clinical record"). id: encounter,
  * except where noted. Times given in bodies ("at", "decided_at", "departed_at") must not be in
  * the future nor before the arrival (422 out_of_range naming the field). */
 record_write_fn record_order_create;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* access.c: the permission matrix, sessions, sign-in with back-off, emergency access and
- * audit rows. The only SQL text for accounts, sessions and the audit log. */
+/* record_access.c: the permission matrix, the session token and client address of a request,
+ * sessions, sign-in with back-off, emergency access. The only SQL text for sessions; accounts
+ * are record_admin.c, audit rows record_audit.c. */
 #include "record.h"
 
 #include <math.h>

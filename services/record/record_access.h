@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* access.h: who is asking, what they may do, and the audit trail of it.
+/* record_access.h: who is asking, what they may do, and the audit trail of it (part of the
+ * record's public API; record.h includes it).
  * - Sessions: looked up by the SHA-256 of the token; idle time-out and absolute lifetime.
  * - Sign-in: argon2id, optional TOTP (required when enrolled; admins must enrol), back-off
  *   per account and per source address.
- * - The permission matrix (one table, access.c) and the department scope every
+ * - The permission matrix (one table, record_access.c) and the department scope every
  *   patient-scoped statement carries.
  * - Audit rows: appended to the hash-chained audit_log (sql/migrations/0002). */
 #ifndef EDLIVE_RECORD_ACCESS_H
@@ -25,7 +26,7 @@ enum record_role {
     ROLE_DISPLAY = 1 << 6, /* a public wall: the masked board of one department, nothing else */
 };
 
-/* Every action a route or topic performs; the matrix in access.c says who may. */
+/* Every action a route or topic performs; the matrix in record_access.c says who may. */
 enum record_action {
     ACT_BOARD_READ,
     ACT_CHART_READ,

@@ -233,7 +233,7 @@ bool record_identify(PGconn *conn, const struct principal *who, long long encoun
     }
 }
 
-/* ---- triage, assignment, status (the bed move is in store_clinical.c) ---- */
+/* ---- triage, assignment, status (the bed move is in record_clinical.c) ---- */
 
 bool record_triage(PGconn *conn, const struct principal *who, long long encounter_id,
                    const json_t *body, const struct record_write_opts *opts,
