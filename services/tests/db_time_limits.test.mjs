@@ -28,7 +28,7 @@ test('a write blocked by a row lock is refused after lock_timeout, then succeeds
   const blocked = await nurse.post(`/encounters/${enc}/notes`, { author_id: me.staff_id, text });
   const waited = Date.now() - started;
   assert.equal(blocked.status, 503, blocked.text);
-  assert.equal(blocked.json.error.code, 'database_unavailable');
+  assert.equal(blocked.json.error.code, 'unavailable');
   assert.ok(waited >= 1500 && waited < 4500, `refused after ${waited} ms, expected about 2000`);
   assert.equal(sql(OWNER, `SELECT count(*) FROM note WHERE encounter_id = ${enc} AND body = ${lit(text)}`), '0');
   await held;
