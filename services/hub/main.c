@@ -51,7 +51,8 @@ int main(void)
         return 1;
     }
     hub.pg = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 30);
-    if (!hub.pg)
+    hub.upgrade_pg = pg_connect(config_str("EDLIVE_PG", "dbname=edlive"), 30);
+    if (!hub.pg || !hub.upgrade_pg)
         return 1;
     config_redis(redis_host, &redis_port);
     hub.allowed_origins = config_str("EDLIVE_ALLOWED_ORIGINS", "");
@@ -88,7 +89,7 @@ int main(void)
         return 1;
     }
     hub.feed = hub_feed_start(hub.ctx, redis_host, redis_port);
-    if (!hub.feed || !hub_departments_refresh(&hub)) {
+    if (!hub.feed || !hub_start(&hub)) {
         log_error("cannot start: Redis reader or first read of PostgreSQL failed");
         return 1;
     }
@@ -96,11 +97,11 @@ int main(void)
     while (n >= 0 && !interrupted)
         n = lws_service(hub.ctx, 0);
 
-    lws_context_destroy(hub.ctx);
+    /* The threads first: each wakes the lws context when it hands something over. */
     hub_feed_stop(hub.feed);
-    for (int i = 0; i < hub.ndepts; i++)
-        hub_department_free(&hub.depts[i]);
-    PQfinish(hub.pg);
+    hub_stop(&hub);
+    lws_context_destroy(hub.ctx);
+    PQfinish(hub.upgrade_pg);
     schema_set_free(hub.schemas);
     log_info("stopped");
     return 0;
