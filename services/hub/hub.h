@@ -66,7 +66,9 @@ struct hub_department {
     long long board_cache_seq;
     char *wall_cache; /* the same snapshot masked for display sessions, or NULL */
     size_t wall_cache_len;
-    bool wall_shows_flags; /* department.wall_shows_flags, read with the tops */
+    bool wall_shows_flags;  /* department.wall_shows_flags, read with the tops */
+    bool board_read_queued; /* a subscribe's read of this board is with the worker: the
+                               subscribes after it are served from memory (hub_subscribe.c) */
 };
 
 /* What a change to a department's state did; the protocol layer decides whom it concerns
@@ -154,7 +156,8 @@ size_t hub_client_size(void);
 /* Start-up, before the service loop: the first read of every department (blocking, on the
  * calling thread), then the database worker starts with hub->pg. False when either fails. */
 bool hub_start(struct hub *hub);
-/* After lws_context_destroy: stops the worker (closing hub->pg) and frees the departments. */
+/* After the service loop, before lws_context_destroy (the threads wake the context): stops the
+ * Redis reader and the database worker (closing hub->pg) and frees the departments. */
 void hub_stop(struct hub *hub);
 /* The protocol layer's answer to a department change (hub_client_queue.c): whom to wake, what
  * to read, which walls to send a fresh snapshot. */

@@ -192,6 +192,8 @@ bool hub_start(struct hub *hub)
 
 void hub_stop(struct hub *hub)
 {
+    hub_feed_stop(hub->feed);
+    hub->feed = NULL;
     hub_db_stop(hub->db); /* closes hub->pg */
     hub->db = NULL;
     hub->pg = NULL;

@@ -37,7 +37,8 @@ struct sub_job {
     struct principal who; /* a copy; re-read by the session check */
     bool board;
     long long topic_id, since;
-    bool board_in_memory; /* the hub could serve the board from memory when this was sent */
+    bool board_in_memory; /* memory can serve the board (or will, after a read queued earlier) */
+    bool reads_board;     /* this job set d->board_read_queued */
     int nheld;
     struct {
         long long id, first, top;
@@ -260,6 +261,9 @@ static void sub_done(struct hub *hub, struct hub_db_job *job)
     if (hub) {
         struct hub_department *d = hub_department_find(hub, j->department_id);
         struct hub_client *c = hub_client_find(hub, j->client_id);
+        struct hub_department *asked = hub_department_find(hub, j->topic_id);
+        if (j->reads_board && asked)
+            asked->board_read_queued = false;
         /* The events read are the department's, whoever asked (and whether still here). */
         if (d && j->events)
             hub_department_changed(hub, d, hub_department_add_events(d, j->events));
@@ -295,8 +299,13 @@ void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, lon
         j->held[i].first = hub->depts[i].first;
         j->held[i].top = hub->depts[i].top;
     }
-    if (j->board && s->dept)
-        j->board_in_memory = hub_board_snapshot(hub, s->dept);
+    /* A thousand screens subscribing at once cost one read: the first one's, which is applied
+     * before theirs (the worker keeps the order). */
+    if (j->board && s->dept) {
+        j->board_in_memory = s->dept->board_read_queued || hub_board_snapshot(hub, s->dept);
+        j->reads_board = !j->board_in_memory;
+        s->dept->board_read_queued |= j->reads_board;
+    }
     s->pending = true;
     s->retry = false;
     hub_db_submit(hub->db, &j->base, sub_run, sub_done);

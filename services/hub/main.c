@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* ed-hub: live WebSocket delivery of every committed change. Settings from the environment
- * (README.md): EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_HUB_PORT, EDLIVE_PROTO_DIR,
- * EDLIVE_HUB_MAX_LAG, EDLIVE_HUB_STALL_S, EDLIVE_HUB_SNDBUF (backpressure, hub.h). */
+/* ed-hub: live WebSocket delivery of every committed change. Three threads: the lws service
+ * thread (every socket, all hub state), the Redis reader (hub_feed.c) and the PostgreSQL worker
+ * (hub_db.c); both hand their results over with lws_cancel_service(). main() reads the
+ * settings, opens two PostgreSQL connections (the worker's, and the upgrade's session lookup),
+ * creates the lws context, starts the reader, reads every department once (hub_start) and runs
+ * the loop. Settings from the environment (README.md): EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN,
+ * EDLIVE_HUB_PORT, EDLIVE_PROTO_DIR, EDLIVE_HUB_MAX_LAG, EDLIVE_HUB_STALL_S, EDLIVE_HUB_SNDBUF
+ * (backpressure, hub.h), EDLIVE_HUB_BOARD_MAX_AGE_S. Flow: README.md. */
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -97,9 +102,7 @@ int main(void)
     while (n >= 0 && !interrupted)
         n = lws_service(hub.ctx, 0);
 
-    /* The threads first: each wakes the lws context when it hands something over. */
-    hub_feed_stop(hub.feed);
-    hub_stop(&hub);
+    hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);
     PQfinish(hub.upgrade_pg);
     schema_set_free(hub.schemas);
