@@ -84,6 +84,20 @@ void hub_db_submit(struct hub_db *db, struct hub_db_job *job, hub_db_run_fn *run
     pthread_mutex_unlock(&db->lock);
 }
 
+void hub_db_submit_first(struct hub_db *db, struct hub_db_job *job, hub_db_run_fn *run,
+                         hub_db_done_fn *done)
+{
+    job->run = run;
+    job->done = done;
+    pthread_mutex_lock(&db->lock);
+    job->next = db->todo_head;
+    db->todo_head = job;
+    if (!db->todo_tail)
+        db->todo_tail = job;
+    pthread_cond_signal(&db->wake);
+    pthread_mutex_unlock(&db->lock);
+}
+
 static void apply_all(struct hub_db_job *job, struct hub *hub)
 {
     while (job) {

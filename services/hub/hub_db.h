@@ -2,7 +2,8 @@
 /* hub_db.h: ed-hub's PostgreSQL worker. The lws thread submits jobs; one thread runs them in
  * order on its own connection (blocking libpq calls are fine there) and queues them back; the
  * lws thread is woken with lws_cancel_service() and applies each result in
- * LWS_CALLBACK_EVENT_WAIT_CANCELLED, in submission order (the pattern of hub_feed.c).
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED, in the order they ran (submission order, but for the
+ * jobs put first) (the pattern of hub_feed.c).
  * A job carries copies of what it needs (ids, a principal), never a pointer to a client:
  * the client may be gone when the result comes back, and its done function looks it up by id. */
 #ifndef EDLIVE_HUB_DB_H
@@ -32,6 +33,9 @@ struct hub_db *hub_db_start(struct lws_context *ctx, PGconn *pg);
 /* Queues job (ownership passes until its done function runs). */
 void hub_db_submit(struct hub_db *db, struct hub_db_job *job, hub_db_run_fn *run,
                    hub_db_done_fn *done);
+/* The same, ahead of every job still waiting: for the session rounds that events wait for. */
+void hub_db_submit_first(struct hub_db *db, struct hub_db_job *job, hub_db_run_fn *run,
+                         hub_db_done_fn *done);
 /* Applies every finished job, in order; call on the lws thread. */
 void hub_db_drain(struct hub_db *db, struct hub *hub);
 /* Joins the worker (after the job it is running) and frees every job left, unapplied. */

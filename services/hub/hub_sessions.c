@@ -191,7 +191,8 @@ static void start_round(struct hub *hub, bool full)
     if (full)
         hub->sessions_full_due = false;
     hub->sessions_busy = true;
-    hub_db_submit(hub->db, &j->base, round_run, round_done);
+    /* Events wait for it: ahead of subscribes (a reconnect storm's audit rows). */
+    hub_db_submit_first(hub->db, &j->base, round_run, round_done);
 }
 
 static void on_session_timer(lws_sorted_usec_list_t *sul)
