@@ -99,12 +99,24 @@ static void test_wall_setting(void **state)
     hub_events_free(list);
 }
 
+static void test_departments_are_bounded(void **state)
+{
+    (void)state;
+    fresh();
+    for (long long id = 2; id <= HUB_MAX_DEPARTMENTS; id++)
+        assert_non_null(hub_department_add(&hub, id, id));
+    assert_null(hub_department_add(&hub, HUB_MAX_DEPARTMENTS + 1, 1)); /* logged, not served */
+    assert_int_equal(hub.ndepts, HUB_MAX_DEPARTMENTS);
+    assert_int_equal(hub_department_find(&hub, HUB_MAX_DEPARTMENTS)->id, HUB_MAX_DEPARTMENTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_read_from_postgresql),
         cmocka_unit_test(test_other_departments_events_are_skipped),
         cmocka_unit_test(test_wall_setting),
+        cmocka_unit_test(test_departments_are_bounded),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
