@@ -171,6 +171,7 @@ static int write_one(struct hub *hub, struct hub_client *c)
         if (hub_client_is_wall(c)) {
             if (!f->wall) { /* never the unmasked frame: the wall's gap check resubscribes */
                 s->next_seq = f->seq + 1;
+                k--; /* this topic's next event, if any */
                 continue;
             }
             f = f->wall;
@@ -203,7 +204,8 @@ int hub_client_writeable(struct hub *hub, struct hub_client *c)
         written += n;
     } while (n > 0 && written < HUB_WRITES_PER_CALLBACK && has_pending(c) &&
              !lws_send_pipe_choked(c->wsi));
-    if (has_pending(c))
+    /* Nothing written: what waits is behind the gate or a read; their ends wake the socket. */
+    if (written > 0 && has_pending(c))
         lws_callback_on_writable(c->wsi);
     return 0;
 }
