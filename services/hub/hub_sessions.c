@@ -170,7 +170,7 @@ static void start_round(struct hub *hub, bool full)
     j->ids = calloc(cap + 1, sizeof *j->ids);
     j->hashes = calloc(cap + 1, sizeof *j->hashes);
     j->live = calloc(cap + 1, sizeof *j->live);
-    j->grants = calloc(cap + 1, sizeof *j->grants);
+    j->grants = calloc(full ? cap + 1 : 1, sizeof *j->grants);
     if (!j->ids || !j->hashes || !j->live || !j->grants) {
         log_error("out of memory for a session check");
         abort();
