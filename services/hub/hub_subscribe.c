@@ -123,8 +123,10 @@ static void sub_run(PGconn *pg, struct hub_db_job *job)
     top = j->held[k].top;
     /* The client may be ahead of this hub: read up to PostgreSQL's top first. */
     if (j->since > top && !j->resync) {
-        if (!hub_check_read_events(pg, j->department_id, top, 0, &j->events))
-            return (void)unavailable(j);
+        if (!hub_check_read_events(pg, j->department_id, top, 0, &j->events)) {
+            unavailable(j);
+            return;
+        }
         for (struct hub_event *e = j->events; e; e = e->next)
             top = e->seq;
     }
@@ -225,7 +227,8 @@ static void apply(struct hub *hub, struct hub_client *c, struct hub_sub *s, stru
         s->pending = false;
         ed_error_set(&j->err, 404, "not_found", j->board ? "department_id" : "encounter_id",
                      "no such %s", j->board ? "department" : "encounter");
-        return fail(c, s, j);
+        fail(c, s, j);
+        return;
     }
     if (j->outcome == SUB_NEW_DEPT) {
         s->pending = s->retry = true;
@@ -233,8 +236,10 @@ static void apply(struct hub *hub, struct hub_client *c, struct hub_sub *s, stru
         return;
     }
     s->pending = false;
-    if (j->outcome == SUB_FAILED || !d)
-        return fail(c, s, j);
+    if (j->outcome == SUB_FAILED || !d) {
+        fail(c, s, j);
+        return;
+    }
     s->dept = d;
     if (j->outcome == SUB_RECOVERED)
         queue_recovered(c, s, j->since);
@@ -245,10 +250,13 @@ static void apply(struct hub *hub, struct hub_client *c, struct hub_sub *s, stru
             hub_board_install(d, json_incref(j->data), j->seq);
         if (!queue_board(hub, c, s)) {
             /* Memory could not give it after all (an event it cannot apply came first). */
-            if (j->outcome == SUB_MEMORY)
-                return hub_sub_start(hub, c, s, j->since, j->resync);
+            if (j->outcome == SUB_MEMORY) {
+                hub_sub_start(hub, c, s, j->since, j->resync);
+                return;
+            }
             ed_error_set(&j->err, 503, "unavailable", NULL, "the record could not be reached");
-            return fail(c, s, j);
+            fail(c, s, j);
+            return;
         }
     }
     lws_callback_on_writable(c->wsi);
