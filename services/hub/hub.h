@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* hub.h: ed-hub's state. Each department's event log is held in memory as a ring of
  * encoded WebSocket frames, contiguous from dept->first to dept->top; clients hold only a
- * cursor (the next seq they need), so one encoded frame serves every subscriber. */
+ * cursor (the next seq they need), so one encoded frame serves every subscriber.
+ * Layers (README.md): department state (hub_department.c, hub_board.c) changes only itself and
+ * returns what changed (enum hub_change); the protocol layer (hub_protocol.c and the hub_*.c it
+ * calls) decides whom to wake; every PostgreSQL statement runs on the database worker
+ * (hub_db.c), whose results are applied on the lws thread. */
 #ifndef EDLIVE_HUB_H
 #define EDLIVE_HUB_H
 
@@ -19,6 +23,7 @@
 #define HUB_MAX_MESSAGE             4096 /* bytes of one client message */
 #define HUB_HEARTBEAT_S             10
 #define HUB_CHECK_MS                1000 /* how often tops are compared with PostgreSQL */
+#define HUB_SESSION_CHECK_MS        5000 /* how soon a revoked or idle session loses its socket */
 #define HUB_DEFAULT_MAX_LAG         1024
 #define HUB_DEFAULT_STALL_S         60
 #define HUB_DEFAULT_BOARD_MAX_AGE_S 60
@@ -34,11 +39,22 @@ struct hub_frame {
     unsigned char data[];
 };
 
+/* One event on its way into a ring (from Redis or from PostgreSQL), in a list. */
+struct hub_event {
+    struct hub_event *next;
+    long long department_id, seq, encounter_id;
+    size_t len;
+    char frame[]; /* JSON, NUL-terminated */
+};
+
 struct hub_department {
     long long id;
     long long first;                       /* lowest seq held in the ring (first > top: empty) */
     long long top;                         /* highest seq held; everything first..top is present */
     struct hub_frame *ring[HUB_RING_SIZE]; /* seq s lives at ring[s % HUB_RING_SIZE] */
+    /* Events up to checked_top may be written to sockets: a session check began after they
+     * arrived (hub_sessions.c), so none goes out on a session that ended before it. */
+    long long checked_top;
     /* The board in memory (hub_board.c): read from PostgreSQL at board_read_at, brought
      * forward with the ring's events to board_seq; stale when an event said too little. */
     json_t *board;
@@ -50,24 +66,44 @@ struct hub_department {
     long long board_cache_seq;
     char *wall_cache; /* the same snapshot masked for display sessions, or NULL */
     size_t wall_cache_len;
-    bool wall_shows_flags; /* department.wall_shows_flags, read with the tops */
+    bool wall_shows_flags;  /* department.wall_shows_flags, read with the tops */
+    bool board_read_queued; /* a subscribe's read of this board is with the worker: the
+                               subscribes after it are served from memory (hub_subscribe.c) */
+};
+
+/* What a change to a department's state did; the protocol layer decides whom it concerns
+ * (hub_department_changed). */
+enum hub_change {
+    HUB_CHANGE_TOP = 1 << 0,   /* events were added: d->top rose */
+    HUB_CHANGE_RESET = 1 << 1, /* the ring restarted after a gap: older cursors need a snapshot */
+    HUB_CHANGE_GAP = 1 << 2,   /* an event was not top + 1: the missing ones must be read */
+    HUB_CHANGE_WALL_MASK = 1 << 3, /* wall_shows_flags changed: walls need a fresh snapshot */
+    HUB_CHANGE_NEW = 1 << 4,       /* a department the hub did not hold before */
 };
 
 struct hub_client;
 struct principal;
 struct hub_feed;
+struct hub_db;
 
 struct hub {
-    PGconn *pg; /* blocking; used only from the lws thread */
+    PGconn *pg;         /* the database worker's (hub_db.c); the lws thread never uses it */
+    PGconn *upgrade_pg; /* the session lookup at the upgrade only (hub_protocol.c on_upgrade) */
+    bool upgrade_pg_resetting; /* the worker is reconnecting upgrade_pg: not to be used */
     struct lws_context *ctx;
     struct schema_set *schemas;
     struct hub_feed *feed; /* the Redis reader thread */
+    struct hub_db *db;     /* the PostgreSQL worker thread */
     struct hub_department depts[HUB_MAX_DEPARTMENTS];
     int ndepts;
     struct hub_client *clients; /* every open connection */
+    unsigned long long next_client_id;
     lws_sorted_usec_list_t check_timer;
     lws_sorted_usec_list_t heartbeat_timer;
-    lws_sorted_usec_list_t session_timer;
+    lws_sorted_usec_list_t session_timer; /* the full 5 s round */
+    lws_sorted_usec_list_t gate_timer;    /* a round for events waiting behind the gate */
+    bool check_busy, check_again;         /* a tops check is with the worker; another is due */
+    bool sessions_busy, sessions_full_due;
     const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS */
     /* Backpressure (proto/GUARANTEES.md): a client this many events behind a topic gets a
      * snapshot instead of the backlog (EDLIVE_HUB_MAX_LAG); one whose socket has taken nothing
@@ -79,43 +115,60 @@ struct hub {
     unsigned long long resyncs; /* lagging clients switched to a snapshot, for the log */
 };
 
-/* hub_department.c */
+/* hub_department.c: department state; no socket, no database. */
 struct hub_department *hub_department_find(struct hub *hub, long long id);
-/* Reads the departments and their tops from PostgreSQL; adds new ones. False on DB error. */
-bool hub_departments_refresh(struct hub *hub);
-/* Appends one event arriving from Redis; reads any gap from PostgreSQL first. */
-void hub_department_offer(struct hub *hub, struct hub_department *d, long long seq,
-                          long long encounter_id, const char *frame, size_t len);
-/* Reads every event after d->top up to upto (or to PostgreSQL's top if upto is 0). */
-bool hub_department_catch_up(struct hub *hub, struct hub_department *d, long long upto);
+/* Adds a department whose newest event is pg_top, its ring empty just below pg_top - half a
+ * ring (so the catch-up read fills it and reconnecting clients can recover); NULL when full. */
+struct hub_department *hub_department_add(struct hub *hub, long long id, long long pg_top);
 /* The frame of seq, or NULL when it is not in the ring. */
-struct hub_frame *hub_department_frame(struct hub_department *d, long long seq);
+struct hub_frame *hub_department_frame(const struct hub_department *d, long long seq);
+/* The ring: seq <= top is ignored (0); top + 1 is appended (TOP); a later seq empties the ring
+ * and starts it at seq (TOP | RESET): first..top stays contiguous. */
+unsigned hub_department_append(struct hub_department *d, long long seq, long long encounter_id,
+                               const char *json, size_t len);
+/* An event from Redis: appended when it is top + 1 (TOP); GAP when later (not held: the
+ * missing events must be read from PostgreSQL first); 0 when already held. */
+unsigned hub_department_offer(struct hub_department *d, const struct hub_event *e);
+/* Events read from PostgreSQL, in seq order (any department's are skipped): the ones after
+ * top are appended (hub_department_append). */
+unsigned hub_department_add_events(struct hub_department *d, const struct hub_event *list);
+/* The department's wall setting as PostgreSQL has it: WALL_MASK when it changed (the held
+ * frames' wall twins are encoded again, the snapshot caches dropped). */
+unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows_flags);
 void hub_department_free(struct hub_department *d);
+/* A new event for a list (abort()s when out of memory); free a list with hub_events_free. */
+struct hub_event *hub_event_new(long long department_id, long long seq, long long encounter_id,
+                                const char *frame, size_t len);
+void hub_events_free(struct hub_event *list);
 
 /* hub_board.c */
 /* Makes d->board_cache (and its masked twin d->wall_cache) the board snapshot frame at d->top (or
- * later): from memory when the held board can be brought forward with the ring, else read from
- * PostgreSQL (audited as who's read; *read_from_pg says so). False with err when the record cannot
- * be reached. */
-bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct principal *who,
-                        bool *read_from_pg, struct ed_error *err);
+ * later), from memory: the held board brought forward with the ring. False when only a fresh
+ * read from PostgreSQL can give it (hub_board_install). */
+bool hub_board_snapshot(struct hub *hub, struct hub_department *d);
+/* Takes board (read from PostgreSQL at seq, a new reference) as the held board. */
+void hub_board_install(struct hub_department *d, json_t *board, long long seq);
 
-/* hub_protocol.c */
+/* hub_protocol.c: the lws protocol; hub_check.c: start and stop */
 int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len);
 size_t hub_client_size(void);
-/* Asks every client following department d to write. */
-void hub_clients_wake(struct hub *hub, const struct hub_department *d);
-/* Sends every display (wall) socket following d's board a fresh masked snapshot: after a
- * change of d->wall_shows_flags. */
-void hub_walls_resnapshot(struct hub *hub, struct hub_department *d);
+/* Start-up, before the service loop: the first read of every department (blocking, on the
+ * calling thread), then the database worker starts with hub->pg. False when either fails. */
+bool hub_start(struct hub *hub);
+/* After the service loop, before lws_context_destroy (the threads wake the context): stops the
+ * Redis reader and the database worker (closing hub->pg) and frees the departments. */
+void hub_stop(struct hub *hub);
+/* The protocol layer's answer to a department change (hub_client_queue.c): whom to wake, what
+ * to read, which walls to send a fresh snapshot. */
+void hub_department_changed(struct hub *hub, struct hub_department *d, unsigned changes);
 
 /* hub_feed.c: a thread doing XREAD on every department's stream, handing entries to the
  * lws thread through a locked queue and lws_cancel_service(). */
 struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int port);
 /* Adds a department to follow from after seq top (safe to call again for a known one). */
 void hub_feed_follow(struct hub_feed *feed, long long department_id, long long top);
-/* Hands every queued entry to hub_department_offer(); call on the lws thread. */
+/* Offers every queued entry to its department; call on the lws thread. */
 void hub_feed_drain(struct hub_feed *feed, struct hub *hub);
 void hub_feed_stop(struct hub_feed *feed);
 

@@ -5,7 +5,8 @@
  * fast events arrive. What an event does not state exactly makes the next snapshot a fresh
  * read instead: a patient leaving without being seen (the board's LWBS count), an event of a
  * kind this file does not know, and time itself (ages, expired emergency-access grants,
- * midnight, staff lists) through EDLIVE_HUB_BOARD_MAX_AGE_S. */
+ * midnight, staff lists) through EDLIVE_HUB_BOARD_MAX_AGE_S. That read is made by the
+ * database worker (hub_subscribe.c) and handed over with hub_board_install. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,6 @@
 #include "board_mask.h"
 #include "hub.h"
 #include "log.h"
-#include "record.h"
 
 #define NOT_FOUND ((size_t)-1)
 
@@ -222,34 +222,20 @@ static bool encode(struct hub_department *d)
     return true;
 }
 
-bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct principal *who,
-                        bool *read_from_pg, struct ed_error *err)
+bool hub_board_snapshot(struct hub *hub, struct hub_department *d)
 {
-    json_t *board;
-    long long seq;
-
-    *read_from_pg = false;
     if (d->board_cache && d->board_cache_seq == d->top)
         return true;
-    if (bring_forward(hub, d))
-        return encode(d) || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
-    board = record_board(hub->pg, who, d->id, err); /* audited as who's read */
-    if (!board)
-        return false;
-    seq = json_integer_value(json_object_get(board, "seq"));
-    /* The snapshot may be newer than the ring: bring the ring up to it first, so the
-     * events after it are there to follow. */
-    if (seq > d->top && !hub_department_catch_up(hub, d, seq)) {
-        json_decref(board);
-        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
-    }
+    return bring_forward(hub, d) && encode(d);
+}
+
+void hub_board_install(struct hub_department *d, json_t *board, long long seq)
+{
     json_decref(d->board);
     d->board = board;
     d->board_seq = seq;
     d->board_read_at = lws_now_usecs();
     d->board_stale = false;
-    *read_from_pg = true;
     /* Logged so a reconnect storm's cost can be counted (services/tests/reconnect_storm). */
     log_info("board snapshot of dept %lld read from PostgreSQL at seq %lld", d->id, seq);
-    return encode(d) || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
 }

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* hub_department.c: each department's ring of event frames, kept contiguous: an event that
- * is not top + 1 makes the hub read the missing ones from PostgreSQL's event table first,
- * and a periodic check catches the one loss no later event reveals (a quiet board's last). */
+/* hub_department.c: each department's ring of event frames, kept contiguous from first to top.
+ * Department state only: no socket, no database. Each function returns what changed (enum
+ * hub_change) and the protocol layer decides whom that concerns (hub_department_changed). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "board_mask.h"
 #include "hub.h"
 #include "log.h"
-#include "pg.h"
 
 struct hub_department *hub_department_find(struct hub *hub, long long id)
 {
@@ -18,7 +17,26 @@ struct hub_department *hub_department_find(struct hub *hub, long long id)
     return NULL;
 }
 
-struct hub_frame *hub_department_frame(struct hub_department *d, long long seq)
+struct hub_department *hub_department_add(struct hub *hub, long long id, long long pg_top)
+{
+    struct hub_department *d;
+
+    if (hub->ndepts == HUB_MAX_DEPARTMENTS) {
+        log_error("more than %d departments; dept %lld not served", HUB_MAX_DEPARTMENTS, id);
+        return NULL;
+    }
+    d = &hub->depts[hub->ndepts++];
+    memset(d, 0, sizeof *d);
+    d->id = id;
+    /* Start with the latest events in the ring, so clients that reconnect after a hub
+     * restart recover without a snapshot. */
+    d->top = pg_top > HUB_RING_SIZE / 2 ? pg_top - HUB_RING_SIZE / 2 : 0;
+    d->first = d->top + 1;
+    d->checked_top = d->top;
+    return d;
+}
+
+struct hub_frame *hub_department_frame(const struct hub_department *d, long long seq)
 {
     struct hub_frame *f;
 
@@ -52,161 +70,87 @@ static void free_frame(struct hub_frame *f)
     free(f);
 }
 
-static void append(struct hub_department *d, long long seq, long long encounter_id,
-                   const char *json, size_t len)
+/* The wall's variant of f, encoded once like the frame itself (NULL when it cannot be). */
+static struct hub_frame *wall_frame(const struct hub_department *d, const struct hub_frame *f)
 {
-    struct hub_frame **slot = &d->ring[seq % HUB_RING_SIZE];
-    struct hub_frame *f = new_frame(seq, encounter_id, json, len);
     size_t wall_len = 0;
-    /* The wall's variant is encoded here, once, like the frame itself. */
-    char *wall = board_mask_event(json, len, d->wall_shows_flags, &wall_len);
+    char *wall =
+        board_mask_event((const char *)f->data + LWS_PRE, f->len, d->wall_shows_flags, &wall_len);
+    struct hub_frame *w = wall ? new_frame(f->seq, f->encounter_id, wall, wall_len) : NULL;
 
-    if (wall)
-        f->wall = new_frame(seq, encounter_id, wall, wall_len);
-    else
-        log_error("dept %lld seq %lld: event not masked; display sessions skip it", d->id, seq);
     free(wall);
-    free_frame(*slot);
-    *slot = f;
+    return w;
+}
+
+unsigned hub_department_append(struct hub_department *d, long long seq, long long encounter_id,
+                               const char *json, size_t len)
+{
+    unsigned changes = HUB_CHANGE_TOP;
+    struct hub_frame *f;
+
+    if (seq <= d->top)
+        return 0;
+    if (seq != d->top + 1) {
+        /* Not contiguous: what is held cannot be continued, so the ring starts over. */
+        for (long long s = d->first; s <= d->top && s <= d->first + HUB_RING_SIZE; s++) {
+            free_frame(d->ring[s % HUB_RING_SIZE]);
+            d->ring[s % HUB_RING_SIZE] = NULL;
+        }
+        d->first = seq;
+        changes |= HUB_CHANGE_RESET;
+    }
+    f = new_frame(seq, encounter_id, json, len);
+    f->wall = wall_frame(d, f);
+    if (!f->wall)
+        log_error("dept %lld seq %lld: event not masked; display sessions skip it", d->id, seq);
+    free_frame(d->ring[seq % HUB_RING_SIZE]);
+    d->ring[seq % HUB_RING_SIZE] = f;
     if (d->first > d->top)
         d->first = seq; /* the ring was empty */
     d->top = seq;
     if (d->top - d->first >= HUB_RING_SIZE)
         d->first = d->top - HUB_RING_SIZE + 1; /* the oldest slot was just reused */
+    return changes;
 }
 
-/* Encodes again the wall variant of every held event, under d->wall_shows_flags (changed). */
-static void remask_ring(struct hub_department *d)
+unsigned hub_department_offer(struct hub_department *d, const struct hub_event *e)
 {
+    if (e->seq <= d->top)
+        return 0; /* already held: read from PostgreSQL first, or a repeat */
+    if (e->seq != d->top + 1)
+        return HUB_CHANGE_GAP;
+    return hub_department_append(d, e->seq, e->encounter_id, e->frame, e->len);
+}
+
+unsigned hub_department_add_events(struct hub_department *d, const struct hub_event *list)
+{
+    unsigned changes = 0;
+
+    for (const struct hub_event *e = list; e; e = e->next)
+        if (e->department_id == d->id)
+            changes |= hub_department_append(d, e->seq, e->encounter_id, e->frame, e->len);
+    return changes;
+}
+
+unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows_flags)
+{
+    if (d->wall_shows_flags == wall_shows_flags)
+        return 0;
+    /* The setting applies at once to everything a wall may still be sent: the next snapshot,
+     * and the held events a reconnecting wall would be replayed. */
+    d->wall_shows_flags = wall_shows_flags;
+    free(d->board_cache);
+    d->board_cache = NULL;
+    free(d->wall_cache);
+    d->wall_cache = NULL;
     for (long long seq = d->first; seq <= d->top; seq++) {
         struct hub_frame *f = hub_department_frame(d, seq);
-        size_t wall_len = 0;
-        char *wall;
-
         if (!f)
             continue;
-        wall = board_mask_event((const char *)f->data + LWS_PRE, f->len, d->wall_shows_flags,
-                                &wall_len);
         free(f->wall);
-        f->wall = wall ? new_frame(seq, f->encounter_id, wall, wall_len) : NULL;
-        free(wall);
+        f->wall = wall_frame(d, f);
     }
-}
-
-bool hub_department_catch_up(struct hub *hub, struct hub_department *d, long long upto)
-{
-    static const char sql[] =
-        "SELECT seq, encounter_id, event_frame(department_id, seq) FROM event "
-        "WHERE department_id = $1 AND seq > $2 AND ($3 = 0 OR seq <= $3) ORDER BY seq LIMIT 500";
-    char deptbuf[24], topbuf[24], uptobuf[24];
-    long long before = d->top;
-
-    for (;;) {
-        const char *params[] = {pg_int_param(deptbuf, d->id), pg_int_param(topbuf, d->top),
-                                pg_int_param(uptobuf, upto)};
-        PGresult *res;
-        int rows;
-
-        if (!pg_ensure(hub->pg))
-            return false;
-        res = pg_query(hub->pg, sql, 3, params);
-        if (!pg_ok(hub->pg, res, "read events")) {
-            PQclear(res);
-            return false;
-        }
-        rows = PQntuples(res);
-        for (int i = 0; i < rows; i++) {
-            long long seq = atoll(PQgetvalue(res, i, 0));
-            if (seq != d->top + 1) {
-                /* The event table is gap-free by construction; a hole means corruption. */
-                log_error("dept %lld: event log jumps from %lld to %lld", d->id, d->top, seq);
-                PQclear(res);
-                return false;
-            }
-            append(d, seq, atoll(PQgetvalue(res, i, 1)), PQgetvalue(res, i, 2),
-                   (size_t)PQgetlength(res, i, 2));
-        }
-        PQclear(res);
-        if (rows < 500)
-            break;
-    }
-    if (d->top != before) {
-        if (before > 0)
-            log_info("dept %lld: read %lld event(s) from PostgreSQL (%lld..%lld)", d->id,
-                     d->top - before, before + 1, d->top);
-        hub_clients_wake(hub, d);
-    }
-    return true;
-}
-
-void hub_department_offer(struct hub *hub, struct hub_department *d, long long seq,
-                          long long encounter_id, const char *frame, size_t len)
-{
-    if (seq <= d->top)
-        return; /* already held: read from PostgreSQL first, or a repeat */
-    if (seq > d->top + 1 && !hub_department_catch_up(hub, d, seq - 1))
-        return; /* PostgreSQL unreachable: the periodic check retries, in order */
-    if (seq != d->top + 1)
-        return;
-    append(d, seq, encounter_id, frame, len);
-    hub_clients_wake(hub, d);
-}
-
-bool hub_departments_refresh(struct hub *hub)
-{
-    PGresult *res;
-    bool flags_changed;
-
-    if (!pg_ensure(hub->pg))
-        return false;
-    res = pg_query(hub->pg,
-                   "SELECT s.department_id, s.last_seq, d.wall_shows_flags FROM department_seq s "
-                   "JOIN department d ON d.id = s.department_id ORDER BY 1",
-                   0, NULL);
-    if (!pg_ok(hub->pg, res, "department tops")) {
-        PQclear(res);
-        return false;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        long long id = atoll(PQgetvalue(res, i, 0));
-        long long pg_top = atoll(PQgetvalue(res, i, 1));
-        struct hub_department *d = hub_department_find(hub, id);
-
-        if (!d) {
-            if (hub->ndepts == HUB_MAX_DEPARTMENTS) {
-                log_error("more than %d departments; dept %lld not served", HUB_MAX_DEPARTMENTS,
-                          id);
-                continue;
-            }
-            d = &hub->depts[hub->ndepts++];
-            memset(d, 0, sizeof *d);
-            d->id = id;
-            /* Start with the latest events in the ring, so clients that reconnect after a
-             * hub restart recover without a snapshot. */
-            d->top = pg_top > HUB_RING_SIZE / 2 ? pg_top - HUB_RING_SIZE / 2 : 0;
-            d->first = d->top + 1;
-            hub_feed_follow(hub->feed, id, pg_top);
-        }
-        flags_changed = d->wall_shows_flags != (PQgetvalue(res, i, 2)[0] == 't');
-        if (flags_changed) {
-            /* The setting applies at once to everything a wall may still be sent: the next
-             * snapshot, and the held events a reconnecting wall would be replayed. */
-            d->wall_shows_flags = !d->wall_shows_flags;
-            free(d->board_cache);
-            d->board_cache = NULL;
-            free(d->wall_cache);
-            d->wall_cache = NULL;
-            remask_ring(d);
-        }
-        if (pg_top > d->top)
-            hub_department_catch_up(hub, d, pg_top);
-        /* Walls already showing the board get it again under the new setting: marks that
-         * were switched off must leave the screen now, not at the patient's next event. */
-        if (flags_changed)
-            hub_walls_resnapshot(hub, d);
-    }
-    PQclear(res);
-    return true;
+    return HUB_CHANGE_WALL_MASK;
 }
 
 void hub_department_free(struct hub_department *d)
@@ -217,4 +161,32 @@ void hub_department_free(struct hub_department *d)
     free(d->wall_cache);
     json_decref(d->board);
     memset(d, 0, sizeof *d);
+}
+
+struct hub_event *hub_event_new(long long department_id, long long seq, long long encounter_id,
+                                const char *frame, size_t len)
+{
+    struct hub_event *e = malloc(sizeof *e + len + 1);
+
+    if (!e) {
+        log_error("out of memory for seq %lld", seq);
+        abort();
+    }
+    e->next = NULL;
+    e->department_id = department_id;
+    e->seq = seq;
+    e->encounter_id = encounter_id;
+    e->len = len;
+    memcpy(e->frame, frame, len);
+    e->frame[len] = '\0';
+    return e;
+}
+
+void hub_events_free(struct hub_event *list)
+{
+    while (list) {
+        struct hub_event *next = list->next;
+        free(list);
+        list = next;
+    }
 }

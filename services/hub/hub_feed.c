@@ -15,13 +15,6 @@
 #include "log.h"
 #include "redis_pub.h"
 
-struct feed_entry {
-    struct feed_entry *next;
-    long long department_id, seq, encounter_id;
-    size_t len;
-    char frame[];
-};
-
 struct feed_stream {
     long long department_id;
     char key[64];
@@ -37,23 +30,14 @@ struct hub_feed {
     bool stop;
     struct feed_stream streams[HUB_MAX_DEPARTMENTS];
     int nstreams;
-    struct feed_entry *head, *tail;
+    struct hub_event *head, *tail;
 };
 
 static void push(struct hub_feed *feed, long long dept, long long seq, long long enc,
                  const char *frame, size_t len)
 {
-    struct feed_entry *e = malloc(sizeof *e + len + 1);
+    struct hub_event *e = hub_event_new(dept, seq, enc, frame, len);
 
-    if (!e)
-        return; /* the hub's periodic check reads it from PostgreSQL instead */
-    e->next = NULL;
-    e->department_id = dept;
-    e->seq = seq;
-    e->encounter_id = enc;
-    e->len = len;
-    memcpy(e->frame, frame, len);
-    e->frame[len] = '\0';
     if (feed->tail)
         feed->tail->next = e;
     else
@@ -223,37 +207,29 @@ void hub_feed_follow(struct hub_feed *feed, long long department_id, long long t
 
 void hub_feed_drain(struct hub_feed *feed, struct hub *hub)
 {
-    struct feed_entry *e;
+    struct hub_event *list;
 
     pthread_mutex_lock(&feed->lock);
-    e = feed->head;
+    list = feed->head;
     feed->head = feed->tail = NULL;
     pthread_mutex_unlock(&feed->lock);
-    while (e) {
-        struct feed_entry *next = e->next;
+    for (struct hub_event *e = list; e; e = e->next) {
         struct hub_department *d = hub_department_find(hub, e->department_id);
         if (d)
-            hub_department_offer(hub, d, e->seq, e->encounter_id, e->frame, e->len);
-        free(e);
-        e = next;
+            hub_department_changed(hub, d, hub_department_offer(d, e));
     }
+    hub_events_free(list);
 }
 
 void hub_feed_stop(struct hub_feed *feed)
 {
-    struct feed_entry *e;
-
     if (!feed)
         return;
     pthread_mutex_lock(&feed->lock);
     feed->stop = true;
     pthread_mutex_unlock(&feed->lock);
     pthread_join(feed->thread, NULL);
-    for (e = feed->head; e;) {
-        struct feed_entry *next = e->next;
-        free(e);
-        e = next;
-    }
+    hub_events_free(feed->head);
     pthread_mutex_destroy(&feed->lock);
     free(feed);
 }

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* ed-hub: live WebSocket delivery of every committed change. Settings from the environment:
- * the table below (`ed-hub --help`, README.md Settings; backpressure in hub.h). */
+/* ed-hub: live WebSocket delivery of every committed change. Three threads: the lws service
+ * thread (every socket, all hub state), the Redis reader (hub_feed.c) and the PostgreSQL worker
+ * (hub_db.c); both hand their results over with lws_cancel_service(). main() reads the
+ * settings, opens two PostgreSQL connections (the worker's, and the upgrade's session lookup),
+ * creates the lws context, starts the reader, reads every department once (hub_start) and runs
+ * the loop. Settings from the environment: the table below (`ed-hub --help`, README.md
+ * Settings; backpressure in hub.h). Flow: README.md. */
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -106,7 +111,8 @@ int main(int argc, char **argv)
         return 1;
     }
     hub.pg = pg_connect(config_text(&hub_config, HUB_PG), 30);
-    if (!hub.pg)
+    hub.upgrade_pg = pg_connect(config_text(&hub_config, HUB_PG), 30);
+    if (!hub.pg || !hub.upgrade_pg)
         return 1;
     hub.allowed_origins = config_text(&hub_config, HUB_ALLOWED_ORIGINS);
     hub.max_lag = (int)config_number(&hub_config, HUB_MAX_LAG);
@@ -142,7 +148,7 @@ int main(int argc, char **argv)
     }
     hub.feed = hub_feed_start(hub.ctx, config_host(&hub_config, HUB_REDIS),
                               (int)config_number(&hub_config, HUB_REDIS));
-    if (!hub.feed || !hub_departments_refresh(&hub)) {
+    if (!hub.feed || !hub_start(&hub)) {
         log_error("cannot start: Redis reader or first read of PostgreSQL failed");
         return 1;
     }
@@ -150,11 +156,9 @@ int main(int argc, char **argv)
     while (n >= 0 && !interrupted)
         n = lws_service(hub.ctx, 0);
 
+    hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);
-    hub_feed_stop(hub.feed);
-    for (int i = 0; i < hub.ndepts; i++)
-        hub_department_free(&hub.depts[i]);
-    PQfinish(hub.pg);
+    PQfinish(hub.upgrade_pg);
     schema_set_free(hub.schemas);
     log_info("stopped");
     return 0;

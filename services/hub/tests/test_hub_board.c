@@ -23,22 +23,6 @@
 #error "PROTO_DIR must name the proto/ folder (set by CMake)"
 #endif
 
-/* hub_board.c's snapshot path reaches into the ring; these cases never take it. */
-struct hub_frame *hub_department_frame(struct hub_department *d, long long seq)
-{
-    (void)d;
-    (void)seq;
-    return NULL;
-}
-
-bool hub_department_catch_up(struct hub *hub, struct hub_department *d, long long upto)
-{
-    (void)hub;
-    (void)d;
-    (void)upto;
-    return false;
-}
-
 static json_t *cases;
 
 static int load_cases(void **state)

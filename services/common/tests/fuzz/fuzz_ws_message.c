@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_ws_message.c: a client text frame as ed-hub reads it (handle_message() in
- * services/hub/hub_protocol.c): parsed with schema_parse_body() at the hub's depth limit, then
+ * services/hub/hub_messages.c): parsed with schema_parse_body() at the hub's depth limit, then
  * validated against "ws/client.<type>" chosen by the message's own "type" member. */
 #include "fuzz_common.h"
 

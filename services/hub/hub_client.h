@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* hub_client.h: one WebSocket connection and what it follows, shared by the protocol layer:
+ * hub_protocol.c (the lws callback), hub_messages.c (messages in), hub_subscribe.c (the
+ * subscribe read), hub_client_queue.c (what waits for the socket, and writing it) and
+ * hub_sessions.c (session checks). Lives on the lws thread only. */
+#ifndef EDLIVE_HUB_CLIENT_H
+#define EDLIVE_HUB_CLIENT_H
+
+#include "hub.h"
+
+#define HUB_CLOSE_SESSION_ENDED 4401
+#define HUB_CLOSE_TOO_SLOW      4408 /* took no data for stall_s while data waited */
+
+enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART };
+
+struct hub_sub {
+    enum sub_kind kind;
+    long long topic_id; /* the department (board) or encounter (chart) followed */
+    unsigned gen;       /* bumped at every (un)subscribe: a late read for an old one is dropped */
+    bool pending;       /* its subscribe read is with the database worker: nothing is sent */
+    bool retry;         /* the department was new to the hub: start again after the check */
+    struct hub_department *dept; /* NULL until known (a chart's, from its read) */
+    long long next_seq;          /* the next department seq this client needs */
+};
+
+struct control_frame {
+    struct control_frame *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE + JSON */
+};
+
+/* One per WebSocket connection (lws pss). */
+struct hub_client {
+    struct hub_client *next; /* in hub->clients */
+    unsigned long long id;   /* never reused: what database jobs remember the client by */
+    struct lws *wsi;
+    struct hub_sub subs[HUB_MAX_SUBS];
+    struct control_frame *control_head, *control_tail;
+    int control_count;
+    int next_sub; /* round-robin start, so one busy topic cannot starve another */
+    char *rx;     /* a message arriving in fragments, malloc'd; NULL otherwise */
+    size_t rx_len;
+    struct principal *who; /* the signed-in user, checked at the upgrade; malloc'd */
+    bool session_ended;    /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
+    lws_usec_t last_write; /* when the socket last took a frame (or opened) */
+};
+
+/* hub_client_queue.c */
+struct hub_client *hub_client_find(struct hub *hub, unsigned long long id);
+/* A display session (the public wall) is sent only the masked variants (board_mask.h). */
+bool hub_client_is_wall(const struct hub_client *c);
+/* Queues a reply (copied) and asks for WRITEABLE; false when HUB_MAX_CONTROL are waiting. */
+bool hub_client_queue_text(struct hub_client *c, const char *json, size_t len);
+bool hub_client_queue_json(struct hub_client *c, json_t *doc); /* takes doc */
+bool hub_client_queue_error(struct hub_client *c, const struct ed_error *err);
+/* Cuts a client that does not take its replies. */
+void hub_client_cut(struct hub_client *c);
+/* LWS_CALLBACK_SERVER_WRITEABLE: a queued reply first, else events at the cursors. */
+int hub_client_writeable(struct hub *hub, struct hub_client *c);
+/* Every HUB_HEARTBEAT_S: a heartbeat to each client, or the 4408 close of a stalled one. */
+void hub_clients_heartbeat(struct hub *hub);
+/* Asks every client following d (and not waiting for a read) to write. */
+void hub_clients_wake(struct hub *hub, const struct hub_department *d);
+void hub_client_free(struct hub_client *c);
+
+/* hub_subscribe.c: the database part of a subscribe (or of a resync with a snapshot). */
+/* Starts s (kind, topic_id, dept if known set) after since: marks it pending and hands the
+ * session check, the access checks, the audit and any read to the worker. resync: a
+ * subscription that is already running needs a snapshot (it fell behind, or a wall's
+ * masking changed). */
+void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, long long since,
+                   bool resync);
+/* After a tops check: starts again every subscription that waited for a new department. */
+void hub_subs_retry(struct hub *hub);
+
+/* hub_messages.c */
+/* LWS_CALLBACK_RECEIVE: gathers fragments, parses and answers one message; -1 to close. */
+int hub_messages_receive(struct hub *hub, struct hub_client *c, const char *in, size_t len);
+
+/* hub_sessions.c */
+/* Marks c to close with 4401 before anything more is written to it. */
+void hub_session_end(struct hub_client *c);
+/* Schedules the timers (the 5 s round); call once, at protocol init. */
+void hub_sessions_init(struct hub *hub);
+/* New events wait behind d->checked_top: a session round starts at the next loop turn. */
+void hub_sessions_gate(struct hub *hub);
+
+/* hub_check.c */
+void hub_check_init(struct hub *hub);
+/* A tops check (and catch-up read) now, or right after the one under way. */
+void hub_check_soon(struct hub *hub);
+/* Worker side: the events of department after seq after (up to upto, 0: all), the last
+ * HUB_RING_SIZE of them at most, appended to *list. False on a database error. */
+bool hub_check_read_events(PGconn *pg, long long department_id, long long after, long long upto,
+                           struct hub_event **list);
+
+#endif
