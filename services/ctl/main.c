@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* edlivectl: operator commands. `migrate` applies sql/migrations/NNNN_*.sql in order, each
- * in its own transaction, recorded in schema_migrations (a second run is a no-op);
+/* edlivectl: operator commands. `migrate` applies the pending sql/migrations/NNNN_*.sql in
+ * order, then re-applies every sql/functions file, all in one transaction (migrate.c);
  * `seed-demo` creates the demo ED through the same write path the API uses. */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +15,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: edlivectl migrate | seed-demo | audit verify | user ... | department set ...\n"
             "  EDLIVE_PG      libpq connection string (default dbname=edlive)\n"
-            "  EDLIVE_SQL_DIR folder with migrations/ (default: the source tree's sql/)\n");
+            "  EDLIVE_SQL_DIR folder with migrations/ and functions/ (default: the source tree's "
+            "sql/)\n");
     return 2;
 }
 
