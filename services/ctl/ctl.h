@@ -7,7 +7,8 @@
 
 /* Each returns a process exit code. */
 int ctl_migrate(PGconn *conn, const char *sql_dir);
-int ctl_seed_demo(PGconn *conn);
+/* The demo ED from sql_dir/demo/demo-ed.json (seed.c). */
+int ctl_seed_demo(PGconn *conn, const char *sql_dir);
 int ctl_audit_verify(PGconn *conn);
 /* user add|totp|disable|enable ...; argv starts after "user". */
 int ctl_user(PGconn *conn, int argc, char **argv);

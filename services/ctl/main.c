@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "migrate"))
         rc = ctl_migrate(conn, config_str("EDLIVE_SQL_DIR", EDLIVE_DEFAULT_SQL_DIR));
     else if (!strcmp(argv[1], "seed-demo"))
-        rc = ctl_seed_demo(conn);
+        rc = ctl_seed_demo(conn, config_str("EDLIVE_SQL_DIR", EDLIVE_DEFAULT_SQL_DIR));
     else if (!strcmp(argv[1], "audit") && argc == 3 && !strcmp(argv[2], "verify"))
         rc = ctl_audit_verify(conn);
     else if (!strcmp(argv[1], "user"))
