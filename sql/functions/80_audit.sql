@@ -28,13 +28,15 @@ END
 $$;
 CREATE OR REPLACE TRIGGER audit_link BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_link();
 
-CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger
+-- Refuses any change to an append-only table (the audit log here, the location history in
+-- 90_triggers.sql), naming the table: "audit_log is append-only".
+CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
 END
 $$;
 CREATE OR REPLACE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();

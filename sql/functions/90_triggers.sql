@@ -24,16 +24,11 @@ END
 $$;
 CREATE OR REPLACE TRIGGER event_notify AFTER INSERT ON event FOR EACH ROW EXECUTE FUNCTION event_notify();
 
-CREATE OR REPLACE FUNCTION location_refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'encounter_location is append-only' USING ERRCODE = 'insufficient_privilege';
-END
-$$;
+-- The location history is append-only (refuse_change, 80_audit.sql).
 CREATE OR REPLACE TRIGGER location_no_update BEFORE UPDATE OR DELETE ON encounter_location
-    FOR EACH ROW EXECUTE FUNCTION location_refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE OR REPLACE TRIGGER location_no_truncate BEFORE TRUNCATE ON encounter_location
-    FOR EACH STATEMENT EXECUTE FUNCTION location_refuse_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
 -- Whatever path changes an encounter's place (arrival, bed route, status route, departure),
 -- the history follows. A writer that knows the real time of a move sets location_since with
