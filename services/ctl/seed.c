@@ -144,7 +144,8 @@ static bool seed_encounter(const struct seed_dept *sd, const json_t *e)
 {
     int mins = num(e, "minutes_ago");
     int room = mins - (4 + mins / 6) >= 1 ? mins - (4 + mins / 6) : 1;
-    const char *status = str(e, "status"), *nurse = str(e, "nurse");
+    const char *status = str(e, "status") ? str(e, "status") : "waiting";
+    const char *nurse = str(e, "nurse");
     const char *attending = str(e, "attending"), *bed = str(e, "bed"), *note = str(e, "note");
     long long taker = staff_id(sd, nurse ? nurse : str(sd->doc, "vitals_by_default"));
     long long enc = seed_arrival(sd, json_object_get(e, "patient"), str(e, "arrival_mode"),
