@@ -7,7 +7,10 @@
 
 /* Each returns a process exit code. */
 int ctl_migrate(PGconn *conn, const char *sql_dir);
-int ctl_seed_demo(PGconn *conn, const char *password, const char *admin_secret);
+/* The demo ED from sql_dir/demo/demo-ed.json (seed.c); its accounts get password, the demo
+ * admin the TOTP secret admin_secret. */
+int ctl_seed_demo(PGconn *conn, const char *sql_dir, const char *password,
+                  const char *admin_secret);
 int ctl_audit_verify(PGconn *conn);
 /* user add|totp|disable|enable ...; argv starts after "user". */
 int ctl_user(PGconn *conn, int argc, char **argv);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* edlivectl: operator commands, one row of the command table each. `migrate` applies
- * sql/migrations/NNNN_*.sql in order, each in its own transaction, recorded in
- * schema_migrations (a second run is a no-op); `seed-demo` creates the demo ED through the
- * same write path the API uses. Settings: the table below (`edlivectl --help`). */
+/* edlivectl: operator commands, one row of the command table each. `migrate` applies the
+ * pending sql/migrations/NNNN_*.sql in order, then re-applies every sql/functions file, all in
+ * one transaction (migrate.c); `seed-demo` creates the demo ED from sql/demo/demo-ed.json
+ * through the same write path the API uses. Settings: the table below (`edlivectl --help`). */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,8 +15,9 @@ enum ctl_setting { CTL_PG, CTL_SQL_DIR, CTL_DEMO_PASSWORD, CTL_DEMO_ADMIN_TOTP, 
 
 static const struct config_setting ctl_settings[CTL_SETTING_COUNT] = {
     [CTL_PG] = CONFIG_SHARED("EDLIVE_PG"),
-    [CTL_SQL_DIR] = {"EDLIVE_SQL_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_SQL_DIR, 0, 0,
-                     "folder with the schema's `migrations/`"},
+    [CTL_SQL_DIR] =
+        {"EDLIVE_SQL_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_SQL_DIR, 0, 0,
+         "folder with the schema's `migrations/`, `functions/` and the demo ED (`demo/`)"},
     [CTL_DEMO_PASSWORD] = {"EDLIVE_DEMO_PASSWORD", CONFIG_TEXT, "edlive-demo", 0, 0,
                            "`seed-demo`: the demo accounts' password"},
     /* The demo admin's second factor is a published test secret: a demo, not a deployment. */
@@ -41,7 +42,8 @@ static int cmd_migrate(PGconn *conn, int argc, char **argv)
 static int cmd_seed_demo(PGconn *conn, int argc, char **argv)
 {
     (void)argc, (void)argv;
-    return ctl_seed_demo(conn, config_text(&ctl_config, CTL_DEMO_PASSWORD),
+    return ctl_seed_demo(conn, config_text(&ctl_config, CTL_SQL_DIR),
+                         config_text(&ctl_config, CTL_DEMO_PASSWORD),
                          config_text(&ctl_config, CTL_DEMO_ADMIN_TOTP));
 }
 
@@ -61,7 +63,8 @@ struct ctl_command {
 };
 
 static const struct ctl_command commands[] = {
-    {"migrate", NULL, 0, "", "apply pending migrations (sql/migrations, in order)", cmd_migrate},
+    {"migrate", NULL, 0, "", "apply pending migrations, then every sql/functions file",
+     cmd_migrate},
     {"seed-demo", NULL, 0, "", "create the demo ED and its accounts (no-op when it exists)",
      cmd_seed_demo},
     {"audit", "verify", 0, "", "check the audit log's hash chain", cmd_audit_verify},

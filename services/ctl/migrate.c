@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* migrate.c: forward-only migrations. An advisory lock keeps two runs from racing. */
+/* migrate.c: the schema tool. In one transaction, under a transaction-level advisory lock (a
+ * second migrate waits, then finds nothing to do): the pending sql/migrations/NNNN_*.sql in
+ * name order, each recorded in schema_migrations, then every sql/functions file in name order
+ * (functions, views, triggers: idempotent, re-applied on every run). Any failure rolls it all
+ * back. The SQL here is trusted DDL from the source tree; it stays in ctl (sql/README.md). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +14,13 @@
 #include "pg.h"
 
 #define MIGRATE_LOCK_KEY "7250001"
-#define MAX_MIGRATIONS   512
+#define MAX_SQL_FILES    512
+
+struct sql_files {
+    char dir[1024];
+    char *names[MAX_SQL_FILES];
+    size_t count;
+};
 
 static int by_name(const void *a, const void *b)
 {
@@ -38,6 +48,61 @@ static char *read_file(const char *path)
     return text;
 }
 
+/* The *.sql files of sql_dir/sub in name order; numbered: only NNNN_*.sql. */
+static bool list_sql(struct sql_files *out, const char *sql_dir, const char *sub, bool numbered)
+{
+    struct dirent *de;
+    DIR *d;
+
+    out->count = 0;
+    snprintf(out->dir, sizeof out->dir, "%s/%s", sql_dir, sub);
+    d = opendir(out->dir);
+    if (!d) {
+        log_error("cannot open %s (set EDLIVE_SQL_DIR)", out->dir);
+        return false;
+    }
+    while ((de = readdir(d)) && out->count < MAX_SQL_FILES) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && !strcmp(de->d_name + n - 4, ".sql") && de->d_name[0] != '.' &&
+            (!numbered || (n > 9 && de->d_name[4] == '_')))
+            out->names[out->count++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(out->names, out->count, sizeof out->names[0], by_name);
+    return true;
+}
+
+static void free_sql(struct sql_files *files)
+{
+    for (size_t i = 0; i < files->count; i++)
+        free(files->names[i]);
+    files->count = 0;
+}
+
+/* Runs one file as one script inside the open transaction. */
+static bool exec_file(PGconn *conn, const char *dir, const char *name)
+{
+    char path[2048];
+    char *sql;
+    PGresult *res;
+    bool ok;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    sql = read_file(path);
+    if (!sql) {
+        log_error("cannot read %s", path);
+        return false;
+    }
+    res = PQexec(conn, sql);
+    free(sql);
+    /* A file of comments only (its statements moved to sql/functions) is an empty query. */
+    ok = PQresultStatus(res) == PGRES_EMPTY_QUERY || pg_ok(conn, res, name);
+    if (!ok)
+        log_error("%s: %s", name, PQresultErrorMessage(res));
+    PQclear(res);
+    return ok;
+}
+
 static bool is_applied(PGconn *conn, const char *name)
 {
     const char *params[] = {name};
@@ -48,84 +113,68 @@ static bool is_applied(PGconn *conn, const char *name)
     return applied;
 }
 
-static bool apply(PGconn *conn, const char *dir, const char *name)
+static bool apply_migration(PGconn *conn, const char *dir, const char *name)
 {
-    char path[2048];
-    char *sql;
     const char *params[] = {name};
     PGresult *res;
     bool ok;
 
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    sql = read_file(path);
-    if (!sql) {
-        log_error("cannot read %s", path);
+    if (!exec_file(conn, dir, name))
         return false;
-    }
-    if (!pg_command(conn, "BEGIN")) {
-        free(sql);
-        return false;
-    }
-    /* A migration file is trusted DDL from the source tree, run as one script. */
-    res = PQexec(conn, sql);
-    free(sql);
-    ok = pg_ok(conn, res, name);
-    if (!ok)
-        log_error("%s: %s", name, PQresultErrorMessage(res));
+    res = pg_query(conn, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, params);
+    ok = pg_ok(conn, res, "record migration");
     PQclear(res);
-    if (ok) {
-        res = pg_query(conn, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, params);
-        ok = pg_ok(conn, res, "record migration");
-        PQclear(res);
-    }
-    if (!ok || !pg_command(conn, "COMMIT")) {
-        pg_command(conn, "ROLLBACK");
+    if (ok)
+        log_info("applied %s", name);
+    return ok;
+}
+
+/* Everything after BEGIN; false leaves the transaction to be rolled back. */
+static bool migrate_in_transaction(PGconn *conn, const struct sql_files *migrations,
+                                   const struct sql_files *functions, size_t *applied)
+{
+    if (!pg_command(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")") ||
+        !pg_command(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"))
         return false;
+    for (size_t i = 0; i < migrations->count; i++) {
+        if (is_applied(conn, migrations->names[i]))
+            continue;
+        if (!apply_migration(conn, migrations->dir, migrations->names[i]))
+            return false;
+        (*applied)++;
     }
-    log_info("applied %s", name);
+    for (size_t i = 0; i < functions->count; i++)
+        if (!exec_file(conn, functions->dir, functions->names[i]))
+            return false;
     return true;
 }
 
 int ctl_migrate(PGconn *conn, const char *sql_dir)
 {
-    char dir[1024];
-    char *names[MAX_MIGRATIONS];
-    size_t count = 0, applied = 0;
-    struct dirent *de;
-    DIR *d;
-    int rc = 0;
+    struct sql_files migrations, functions;
+    size_t applied = 0;
+    int rc = 1;
 
-    snprintf(dir, sizeof dir, "%s/migrations", sql_dir);
-    d = opendir(dir);
-    if (!d) {
-        log_error("cannot open %s (set EDLIVE_SQL_DIR)", dir);
+    if (!list_sql(&migrations, sql_dir, "migrations", true))
+        return 1;
+    if (!list_sql(&functions, sql_dir, "functions", false)) {
+        free_sql(&migrations);
         return 1;
     }
-    while ((de = readdir(d)) && count < MAX_MIGRATIONS) {
-        size_t n = strlen(de->d_name);
-        if (n > 9 && !strcmp(de->d_name + n - 4, ".sql") && de->d_name[4] == '_')
-            names[count++] = strdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, count, sizeof names[0], by_name);
-
-    if (!pg_command(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")") ||
-        !pg_command(conn, "SET client_min_messages = warning") ||
-        !pg_command(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                          "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"))
-        rc = 1;
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        if (is_applied(conn, names[i]))
-            continue;
-        if (!apply(conn, dir, names[i]))
-            rc = 1;
+    if (pg_command(conn, "SET client_min_messages = warning") && pg_command(conn, "BEGIN")) {
+        if (migrate_in_transaction(conn, &migrations, &functions, &applied) &&
+            pg_command(conn, "COMMIT"))
+            rc = 0;
         else
-            applied++;
+            pg_command(conn, "ROLLBACK");
     }
-    pg_command(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
-    for (size_t i = 0; i < count; i++)
-        free(names[i]);
     if (rc == 0)
-        log_info("migrations: %zu applied now, %zu in total", applied, count);
+        log_info("migrations: %zu applied now, %zu in total; %zu function files applied", applied,
+                 migrations.count, functions.count);
+    else
+        log_error("migrate failed: nothing was changed");
+    free_sql(&migrations);
+    free_sql(&functions);
     return rc;
 }

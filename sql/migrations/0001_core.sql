@@ -1,6 +1,7 @@
 -- 0001_core.sql: departments, beds, staff, patients, encounters, vitals, notes and the event log.
 -- Forward-only. Applied by `edlivectl migrate` inside one transaction and recorded in
 -- schema_migrations.
+-- Its functions, views and triggers are in sql/functions/ (sql/README.md).
 
 CREATE TABLE department (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -15,16 +16,6 @@ CREATE TABLE department_seq (
     department_id bigint PRIMARY KEY REFERENCES department(id),
     last_seq      bigint NOT NULL DEFAULT 0 CHECK (last_seq >= 0)
 );
-
-CREATE FUNCTION department_seq_init() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO department_seq (department_id) VALUES (NEW.id);
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER department_seq_init AFTER INSERT ON department
-    FOR EACH ROW EXECUTE FUNCTION department_seq_init();
 
 CREATE TABLE bed (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -123,127 +114,3 @@ CREATE TABLE event (
     PRIMARY KEY (department_id, seq)
 );
 CREATE INDEX event_encounter_idx ON event (encounter_id, seq);
-
--- JSON shapes shared by the board, the chart and every event payload (proto/README.md).
-CREATE FUNCTION staff_json(p_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', s.id, 'name', s.display_name, 'role', s.role)
-    FROM staff s WHERE s.id = p_id
-$$;
-
-CREATE FUNCTION utc_text(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-$$;
-
-CREATE FUNCTION vitals_json(v vitals) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'id', v.id, 'encounter_id', v.encounter_id, 'taken_at', utc_text(v.taken_at),
-        'taken_by', staff_json(v.taken_by),
-        'heart_rate', v.heart_rate, 'resp_rate', v.resp_rate,
-        'systolic_bp', v.systolic_bp, 'diastolic_bp', v.diastolic_bp, 'spo2', v.spo2,
-        'temperature_c', v.temperature_c, 'on_oxygen', v.on_oxygen,
-        'consciousness', v.consciousness, 'pain', v.pain, 'news2', v.news2)
-$$;
-
-CREATE FUNCTION note_json(n note) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', n.id, 'encounter_id', n.encounter_id,
-        'author', staff_json(n.author_id), 'text', n.body, 'written_at', utc_text(n.written_at))
-$$;
-
-CREATE FUNCTION encounter_row_json(p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'encounter_id', e.id, 'version', e.version, 'department_id', e.department_id,
-        'patient', jsonb_build_object('id', p.id, 'mrn', p.mrn, 'family_name', p.family_name,
-            'given_name', p.given_name, 'birth_date', to_char(p.birth_date, 'YYYY-MM-DD'),
-            'age_years', date_part('year', age(current_date, p.birth_date))::int, 'sex', p.sex),
-        'bed', (SELECT jsonb_build_object('id', b.id, 'label', b.label, 'area', b.area)
-                FROM bed b WHERE b.id = e.bed_id),
-        'esi', e.esi, 'chief_complaint', e.chief_complaint, 'arrival_mode', e.arrival_mode,
-        'arrived_at', utc_text(e.arrived_at), 'status', e.status,
-        'attending', staff_json(e.attending_id), 'nurse', staff_json(e.nurse_id),
-        'latest_vitals', (SELECT vitals_json(v) FROM vitals v WHERE v.encounter_id = e.id
-                          ORDER BY v.taken_at DESC, v.id DESC LIMIT 1))
-    FROM encounter e JOIN patient p ON p.id = e.patient_id
-    WHERE e.id = p_encounter_id
-$$;
-
--- Appends the event for a change already made in this transaction: bumps the encounter's
--- version (unless this is its arrival), takes the department's next seq and stores the
--- payload with the encounter's row as it is now. Returns the seq.
-CREATE FUNCTION append_event(p_encounter_id bigint, p_type text, p_extra jsonb) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_department bigint;
-    v_version    bigint;
-    v_seq        bigint;
-BEGIN
-    IF p_type = 'encounter.arrived' THEN
-        SELECT department_id, version INTO v_department, v_version
-        FROM encounter WHERE id = p_encounter_id;
-    ELSE
-        UPDATE encounter SET version = version + 1 WHERE id = p_encounter_id
-        RETURNING department_id, version INTO v_department, v_version;
-    END IF;
-    IF v_department IS NULL THEN
-        RAISE EXCEPTION 'append_event: encounter % not found', p_encounter_id;
-    END IF;
-    UPDATE department_seq SET last_seq = last_seq + 1 WHERE department_id = v_department
-    RETURNING last_seq INTO v_seq;
-    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload)
-    VALUES (v_department, v_seq, p_encounter_id, v_version, p_type,
-            jsonb_build_object('encounter', encounter_row_json(p_encounter_id)) || coalesce(p_extra, '{}'::jsonb));
-    RETURN v_seq;
-END
-$$;
-
--- The WebSocket frame of one event, encoded once here and forwarded byte for byte by the hubs.
-CREATE FUNCTION event_frame(p_department_id bigint, p_seq bigint) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('type', 'event', 'department_id', ev.department_id, 'seq', ev.seq,
-        'encounter_id', ev.encounter_id, 'version', ev.encounter_version, 'event', ev.type,
-        'at', utc_text(ev.at), 'payload', ev.payload)::text
-    FROM event ev WHERE ev.department_id = p_department_id AND ev.seq = p_seq
-$$;
-
-CREATE FUNCTION area_rank(area text) RETURNS int
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT array_position(ARRAY['resus', 'acute', 'fast_track', 'hallway', 'waiting_room'], area)
-$$;
-
--- A department's whole board at one seq. One statement reads one snapshot, so the rows and
--- the seq always agree.
-CREATE FUNCTION board_json(p_department_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'department', jsonb_build_object('id', d.id, 'code', d.code, 'name', d.name),
-        'seq', s.last_seq,
-        'beds', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', b.id, 'label', b.label, 'area', b.area)
-                     ORDER BY area_rank(b.area), b.sort_order, b.label), '[]'::jsonb)
-                 FROM bed b WHERE b.department_id = d.id),
-        'staff', (SELECT coalesce(jsonb_agg(staff_json(sd.staff_id) ORDER BY st.role, st.display_name), '[]'::jsonb)
-                  FROM staff_department sd JOIN staff st ON st.id = sd.staff_id
-                  WHERE sd.department_id = d.id AND st.active),
-        'encounters', (SELECT coalesce(jsonb_agg(encounter_row_json(e.id) ORDER BY e.id), '[]'::jsonb)
-                       FROM encounter e WHERE e.department_id = d.id
-                       AND e.status NOT IN ('departed', 'left_without_being_seen')))
-    FROM department d JOIN department_seq s ON s.department_id = d.id
-    WHERE d.id = p_department_id
-$$;
-
--- One encounter's chart, with the department seq it is current at.
-CREATE FUNCTION chart_json(p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'seq', s.last_seq,
-        'encounter', encounter_row_json(e.id),
-        'vitals', (SELECT coalesce(jsonb_agg(vitals_json(v) ORDER BY v.taken_at DESC, v.id DESC), '[]'::jsonb)
-                   FROM vitals v WHERE v.encounter_id = e.id),
-        'notes', (SELECT coalesce(jsonb_agg(note_json(n) ORDER BY n.written_at DESC, n.id DESC), '[]'::jsonb)
-                  FROM note n WHERE n.encounter_id = e.id))
-    FROM encounter e JOIN department_seq s ON s.department_id = e.department_id
-    WHERE e.id = p_encounter_id
-$$;

@@ -1,6 +1,7 @@
 -- 0002_access_audit.sql: accounts, sessions, sign-in throttling, emergency access, and the
 -- append-only, hash-chained audit log. The services connect as edlive_app, which gets only
 -- what it needs: in particular no UPDATE, DELETE or TRUNCATE on audit_log.
+-- Its functions, views and triggers are in sql/functions/ (sql/README.md).
 
 DO $$
 BEGIN
@@ -90,42 +91,6 @@ CREATE TABLE audit_chain (
 );
 INSERT INTO audit_chain VALUES (1, 0, '\x0000000000000000000000000000000000000000000000000000000000000000');
 
--- The exact text each hash covers; edlivectl audit verify recomputes it independently.
-CREATE FUNCTION audit_canonical(a audit_log) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT jsonb_build_array(a.seq,
-        to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        a.account_id, a.username, a.role, a.action, a.patient_id, a.encounter_id, a.category,
-        a.source_addr, a.outcome, a.severity, a.detail)::text
-$$;
-
-CREATE FUNCTION audit_link() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    head audit_chain;
-BEGIN
-    SELECT * INTO head FROM audit_chain WHERE id = 1 FOR UPDATE;
-    NEW.seq := head.last_seq + 1;
-    NEW.at := clock_timestamp();
-    NEW.prev_hash := head.last_hash;
-    NEW.hash := sha256(head.last_hash || convert_to(audit_canonical(NEW), 'UTF8'));
-    UPDATE audit_chain SET last_seq = NEW.seq, last_hash = NEW.hash WHERE id = 1;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER audit_link BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_link();
-
-CREATE FUNCTION audit_refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
-END
-$$;
-CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
-
 -- Auditing is on unless an admin switched it off; that switch is itself audited (by the API).
 CREATE TABLE audit_setting (
     id       int PRIMARY KEY CHECK (id = 1),
@@ -144,29 +109,3 @@ GRANT SELECT, INSERT, UPDATE ON account, session, signin_throttle TO edlive_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO edlive_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM edlive_app;
 REVOKE ALL ON audit_chain FROM edlive_app;
-
--- A board row also shows who opened the patient's chart through emergency access, so the
--- charge nurse sees it (while the grant lasts).
-CREATE OR REPLACE FUNCTION encounter_row_json(p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'encounter_id', e.id, 'version', e.version, 'department_id', e.department_id,
-        'patient', jsonb_build_object('id', p.id, 'mrn', p.mrn, 'family_name', p.family_name,
-            'given_name', p.given_name, 'birth_date', to_char(p.birth_date, 'YYYY-MM-DD'),
-            'age_years', date_part('year', age(current_date, p.birth_date))::int, 'sex', p.sex),
-        'bed', (SELECT jsonb_build_object('id', b.id, 'label', b.label, 'area', b.area)
-                FROM bed b WHERE b.id = e.bed_id),
-        'esi', e.esi, 'chief_complaint', e.chief_complaint, 'arrival_mode', e.arrival_mode,
-        'arrived_at', utc_text(e.arrived_at), 'status', e.status,
-        'attending', staff_json(e.attending_id), 'nurse', staff_json(e.nurse_id),
-        'latest_vitals', (SELECT vitals_json(v) FROM vitals v WHERE v.encounter_id = e.id
-                          ORDER BY v.taken_at DESC, v.id DESC LIMIT 1),
-        'break_glass', (SELECT coalesce(jsonb_agg(jsonb_build_object('by', a.username,
-                                'reason', bg.reason, 'until', utc_text(bg.expires_at))
-                                ORDER BY bg.granted_at), '[]'::jsonb)
-                        FROM break_glass bg JOIN account a ON a.id = bg.account_id
-                        WHERE bg.patient_id = e.patient_id AND bg.expires_at > now()))
-    FROM encounter e JOIN patient p ON p.id = e.patient_id
-    WHERE e.id = p_encounter_id
-$$;
-GRANT EXECUTE ON FUNCTION encounter_row_json(bigint) TO edlive_app;

@@ -3,6 +3,7 @@
 -- * every new event wakes it through NOTIFY (a wake-up only: it also polls, since a NOTIFY
 --   sent while nobody listens is lost);
 -- * Idempotency-Key: a retried write returns its first reply instead of writing twice.
+-- Its functions, views and triggers are in sql/functions/ (sql/README.md).
 
 -- How far ed-relay has moved each department's events into Redis. Replaying from here after a
 -- crash is safe: Redis refuses an entry id at or below its stream's top.
@@ -14,16 +15,6 @@ CREATE TABLE relay_cursor (
 -- Before this migration ed-api published its own events: those are already in Redis.
 INSERT INTO relay_cursor (department_id, relayed_seq)
 SELECT department_id, last_seq FROM department_seq;
-
-CREATE FUNCTION event_notify() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    -- Delivered at commit, and only then; several events of one transaction make one notice.
-    PERFORM pg_notify('edlive_events', NEW.department_id::text);
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER event_notify AFTER INSERT ON event FOR EACH ROW EXECUTE FUNCTION event_notify();
 
 -- The first reply to a write that carried an Idempotency-Key, per account. A retry with the
 -- same key and the same request gets this reply; with a different request, 422.
@@ -40,4 +31,3 @@ CREATE INDEX idempotency_created_idx ON idempotency (created_at);
 
 GRANT SELECT, INSERT, UPDATE ON relay_cursor TO edlive_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency TO edlive_app;
-GRANT EXECUTE ON FUNCTION event_notify() TO edlive_app;
