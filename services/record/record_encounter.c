@@ -235,6 +235,23 @@ bool record_identify(PGconn *conn, const struct principal *who, long long encoun
 
 /* ---- triage, assignment, status (the bed move is in record_clinical.c) ---- */
 
+/* The end of a one-statement encounter write: the UPDATE (what names it in errors), then the
+ * event (append_sql's $1 is params[0], the encounter) and the audit row of action. */
+static bool change_and_commit(PGconn *conn, const struct principal *who,
+                              const struct locked_encounter *enc,
+                              const struct record_write_opts *opts, const char *what,
+                              const char *sql, int nparams, const char **params, const char *action,
+                              const char *append_sql, struct record_write *out,
+                              struct ed_error *err)
+{
+    if (!record_change(conn, what, sql, nparams, params, NULL, NULL, err))
+        return false;
+    return record_commit_event(
+        conn,
+        &(struct write_audit){who, action, "encounter", enc->patient_id, enc->department_id, opts},
+        append_sql, 1, params, out, err);
+}
+
 bool record_triage(PGconn *conn, const struct principal *who, long long encounter_id,
                    const json_t *body, const struct record_write_opts *opts,
                    struct record_write *out, struct ed_error *err)
@@ -254,12 +271,8 @@ bool record_triage(PGconn *conn, const struct principal *who, long long encounte
     params[1] = record_int_field(body, "esi", esibuf);
     params[2] = record_str_field(body, "chief_complaint");
     params[3] = record_str_field(body, "at");
-    if (!record_change(conn, "triage", sql, 4, params, NULL, NULL, err))
-        return false;
-    return record_commit_event(conn,
-                               &(struct write_audit){who, "encounter.triage", "encounter",
-                                                     enc.patient_id, enc.department_id, opts},
-                               append_sql, 1, params, out, err);
+    return change_and_commit(conn, who, &enc, opts, "triage", sql, 4, params, "encounter.triage",
+                             append_sql, out, err);
 }
 
 bool record_assignment(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -292,12 +305,8 @@ bool record_assignment(PGconn *conn, const struct principal *who, long long enco
     params[3] = json_object_get(body, "attending_id") ? "true" : "false";
     params[4] = json_object_get(body, "nurse_id") ? "true" : "false";
     params[5] = record_str_field(body, "at");
-    if (!record_change(conn, "assign staff", sql, 6, params, NULL, NULL, err))
-        return false;
-    return record_commit_event(conn,
-                               &(struct write_audit){who, "encounter.assign", "encounter",
-                                                     enc.patient_id, enc.department_id, opts},
-                               append_sql, 1, params, out, err);
+    return change_and_commit(conn, who, &enc, opts, "assign staff", sql, 6, params,
+                             "encounter.assign", append_sql, out, err);
 }
 
 bool record_status(PGconn *conn, const struct principal *who, long long encounter_id,
@@ -334,12 +343,8 @@ bool record_status(PGconn *conn, const struct principal *who, long long encounte
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = status;
     params[2] = record_str_field(body, "at");
-    if (!record_change(conn, "change status", sql, 3, params, NULL, NULL, err))
-        return false;
-    return record_commit_event(conn,
-                               &(struct write_audit){who, "encounter.status", "encounter",
-                                                     enc.patient_id, enc.department_id, opts},
-                               append_sql, 1, params, out, err);
+    return change_and_commit(conn, who, &enc, opts, "change status", sql, 3, params,
+                             "encounter.status", append_sql, out, err);
 }
 
 /* ---- vitals and notes ---- */
