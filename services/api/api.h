@@ -8,8 +8,8 @@
 #include <libpq-fe.h>
 #include <libwebsockets.h>
 
-#include "access.h"
 #include "ed_error.h"
+#include "record.h"
 #include "schema.h"
 
 #define API_MAX_BODY_BYTES (16 * 1024)
@@ -17,7 +17,6 @@
 /* A refused body up to this size is read and dropped so the client sees the answer;
  * a larger one gets the answer at once and the connection closed. */
 #define API_DISCARD_MAX_BYTES (8 * 1024 * 1024)
-#define API_SESSION_COOKIE    "__Host-edlive_session"
 
 /* One per process; reached from lws through the context user pointer. */
 struct api {
@@ -65,7 +64,7 @@ bool routes_check_schemas(const struct schema_set *schemas, struct ed_error *err
 struct route_info {
     const char *pattern;       /* "/api/v1/encounters/:id/vitals" */
     long long id;              /* the :id in the path, 0 when none */
-    enum access_action action; /* the matrix's action; ACT_COUNT: any signed-in account */
+    enum record_action action; /* the matrix's action; ACT_COUNT: any signed-in account */
     bool is_public;            /* no session needed (sign-in) */
     const char *schema;        /* the body's proto/ schema, NULL when none */
 };

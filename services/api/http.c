@@ -52,8 +52,7 @@ static const char *find_token(struct lws *wsi, struct http_conn *c, bool *from_c
 
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
-    return access_token_from_headers(authorization, cookies, API_SESSION_COOKIE, c->token,
-                                     sizeof c->token, from_cookie)
+    return record_session_token(authorization, cookies, c->token, sizeof c->token, from_cookie)
                ? c->token
                : NULL;
 }
@@ -61,14 +60,12 @@ static const char *find_token(struct lws *wsi, struct http_conn *c, bool *from_c
 /* The client's address: the peer, or X-Real-IP when the peer is the local proxy. */
 static void find_source(struct lws *wsi, struct http_conn *c)
 {
-    char peer[64] = "", real[64];
+    char peer[64] = "", real[64] = "";
 
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    if ((!strcmp(peer, "127.0.0.1") || !strcmp(peer, "::1") || !strcmp(peer, "::ffff:127.0.0.1")) &&
-        lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) > 0)
-        snprintf(c->source, sizeof c->source, "%s", real);
-    else
-        snprintf(c->source, sizeof c->source, "%s", peer);
+    if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
+        real[0] = '\0';
+    record_client_address(peer, real, c->source, sizeof c->source);
 }
 
 static long content_length(struct lws *wsi)

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access.h"
 #include "api.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "pg.h"
+#include "record.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 
     log_init("ed-api");
     config_load(&api_config, argc, argv, NULL);
-    access_set_session_limits((int)config_number(&api_config, API_SESSION_IDLE_S),
+    record_set_session_limits((int)config_number(&api_config, API_SESSION_IDLE_S),
                               (int)config_number(&api_config, API_SESSION_MAX_S));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);

@@ -12,7 +12,7 @@
 #include "api.h"
 #include "auth.h"
 #include "log.h"
-#include "store.h"
+#include "record.h"
 #include "timefmt.h"
 
 typedef json_t *read_fn(PGconn *conn, const struct principal *who, long long id,
@@ -29,10 +29,10 @@ struct route {
     const char *pattern; /* ":id" matches a positive integer */
     const char *schema;  /* proto/ schema of the body, NULL when none */
     bool is_public;      /* no session needed (sign-in only) */
-    enum access_action action;
+    enum record_action action;
     const char *category; /* audit data category of a refusal */
     read_fn *read;
-    store_write_fn *write;
+    record_write_fn *write;
     handler_fn *handler;
     int status; /* on success */
 };
@@ -50,65 +50,65 @@ static const struct route routes[] = {
     {ROUTE_GET, "/api/v1/departments", NULL, false, ANY_SIGNED_IN, "board", NULL, NULL, departments,
      200},
     {ROUTE_GET, "/api/v1/departments/:id/board", NULL, false, ACT_BOARD_READ, "board",
-     store_board_for, NULL, NULL, 200},
+     record_board_for, NULL, NULL, 200},
     {ROUTE_POST, "/api/v1/departments/:id/arrivals", "http/arrival", false, ACT_ARRIVAL,
-     "encounter", NULL, store_arrival, NULL, 201},
+     "encounter", NULL, record_arrival, NULL, 201},
     /* Issue 9 item 15: a patient nobody can name yet, and later their identity (a merge). */
     {ROUTE_POST, "/api/v1/departments/:id/arrivals/unidentified", "http/arrival_unidentified",
-     false, ACT_ARRIVAL, "encounter", NULL, store_arrival, NULL, 201},
+     false, ACT_ARRIVAL, "encounter", NULL, record_arrival, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/identify", "http/identify", false, ACT_ARRIVAL,
-     "encounter", NULL, store_identify, NULL, 200},
-    {ROUTE_GET, "/api/v1/encounters/:id", NULL, false, ACT_CHART_READ, "chart", store_chart, NULL,
+     "encounter", NULL, record_identify, NULL, 200},
+    {ROUTE_GET, "/api/v1/encounters/:id", NULL, false, ACT_CHART_READ, "chart", record_chart, NULL,
      NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/triage", "http/triage", false, ACT_TRIAGE, "encounter",
-     NULL, store_triage, NULL, 200},
+     NULL, record_triage, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/bed", "http/bed", false, ACT_BED, "encounter", NULL,
-     store_bed, NULL, 200},
+     record_bed, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/assignment", "http/assignment", false, ACT_ASSIGN,
-     "encounter", NULL, store_assignment, NULL, 200},
+     "encounter", NULL, record_assignment, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/vitals", "http/vitals", false, ACT_VITALS, "vitals", NULL,
-     store_vitals, NULL, 201},
+     record_vitals, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/notes", "http/note", false, ACT_NOTE, "note", NULL,
-     store_note, NULL, 201},
+     record_note, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/status", "http/status", false, ACT_STATUS, "encounter",
-     NULL, store_status, NULL, 200},
+     NULL, record_status, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/break-glass", "http/break_glass", false, ACT_BREAK_GLASS,
      "chart", NULL, NULL, break_glass, 201},
     /* Issue 5: the clinical record (proto/README.md "Clinical record"). */
     {ROUTE_POST, "/api/v1/encounters/:id/orders", "http/order", false, ACT_ORDER, "order", NULL,
-     store_order_create, NULL, 201},
+     record_order_create, NULL, 201},
     {ROUTE_POST, "/api/v1/orders/:id/status", "http/order_status", false, ACT_ORDER, "order", NULL,
-     store_order_status, NULL, 200},
-    {ROUTE_POST, "/api/v1/orders/:id/seen", NULL, false, ACT_ORDER, "order", NULL, store_order_seen,
-     NULL, 200},
+     record_order_status, NULL, 200},
+    {ROUTE_POST, "/api/v1/orders/:id/seen", NULL, false, ACT_ORDER, "order", NULL,
+     record_order_seen, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/disposition", "http/disposition", false, ACT_DISPOSITION,
-     "encounter", NULL, store_disposition, NULL, 200},
+     "encounter", NULL, record_disposition, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/departure", "http/departure", false, ACT_DISPOSITION,
-     "encounter", NULL, store_departure, NULL, 200},
+     "encounter", NULL, record_departure, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/comment", "http/comment", false, ACT_BOARD_EDIT,
-     "encounter", NULL, store_comment, NULL, 200},
+     "encounter", NULL, record_comment, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/isolation", "http/isolation", false, ACT_BOARD_EDIT,
-     "encounter", NULL, store_isolation, NULL, 200},
+     "encounter", NULL, record_isolation, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/reassessment", "http/reassessment", false, ACT_BOARD_EDIT,
-     "encounter", NULL, store_reassessment, NULL, 200},
+     "encounter", NULL, record_reassessment, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/news2-scale", "http/news2_scale", false, ACT_NEWS2_SCALE,
-     "encounter", NULL, store_news2_scale, NULL, 200},
+     "encounter", NULL, record_news2_scale, NULL, 200},
     {ROUTE_POST, "/api/v1/encounters/:id/diagnoses", "http/diagnosis", false, ACT_DIAGNOSIS,
-     "record", NULL, store_diagnosis, NULL, 201},
+     "record", NULL, record_diagnosis, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/allergies", "http/allergy", false, ACT_RECORD, "record",
-     NULL, store_allergy, NULL, 201},
+     NULL, record_allergy, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/medications", "http/medication", false, ACT_RECORD,
-     "record", NULL, store_medication, NULL, 201},
+     "record", NULL, record_medication, NULL, 201},
     {ROUTE_POST, "/api/v1/encounters/:id/problems", "http/problem", false, ACT_RECORD, "record",
-     NULL, store_problem, NULL, 201},
+     NULL, record_problem, NULL, 201},
     {ROUTE_POST, "/api/v1/beds/:id/status", "http/bed_status", false, ACT_BED_STATUS, "board", NULL,
-     store_bed_status, NULL, 200},
+     record_bed_status, NULL, 200},
     {ROUTE_GET, "/api/v1/departments/:id/metrics", NULL, false, ACT_METRICS_READ, "board", NULL,
      NULL, metrics, 200},
     {ROUTE_GET, "/api/v1/departments/:id/alert-thresholds", NULL, false, ACT_THRESHOLDS_READ,
-     "board", store_alert_thresholds, NULL, NULL, 200},
+     "board", record_alert_thresholds, NULL, NULL, 200},
     {ROUTE_PUT, "/api/v1/departments/:id/alert-thresholds", "http/alert_thresholds", false,
-     ACT_THRESHOLDS_WRITE, "board", NULL, store_alert_thresholds_put, NULL, 200},
+     ACT_THRESHOLDS_WRITE, "board", NULL, record_alert_thresholds_put, NULL, 200},
     {ROUTE_GET, "/api/v1/audit", NULL, false, ACT_AUDIT_READ, "audit", NULL, NULL, audit_route,
      200},
     {ROUTE_POST, "/api/v1/accounts", "http/account", false, ACT_ACCOUNT_MANAGE, "account", NULL,
@@ -222,7 +222,7 @@ static bool sign_in(struct api *app, const struct request *req, struct principal
 
     (void)who;
     (void)id;
-    if (!access_sign_in(app->pg, json_string_value(json_object_get(body, "username")),
+    if (!record_sign_in(app->pg, json_string_value(json_object_get(body, "username")),
                         json_string_value(json_object_get(body, "password")),
                         json_string_value(json_object_get(body, "totp")), req->source_addr, token,
                         &p, &retry, err)) {
@@ -230,10 +230,10 @@ static bool sign_in(struct api *app, const struct request *req, struct principal
         return false;
     }
     snprintf(out->set_cookie, sizeof out->set_cookie,
-             API_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
-    out->reply =
-        json_pack("{s:s,s:s,s:s,s:i,s:i}", "token", token, "username", p.username, "role", p.role,
-                  "idle_timeout_s", access_idle_seconds(), "max_lifetime_s", access_max_seconds());
+             RECORD_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
+    out->reply = json_pack("{s:s,s:s,s:s,s:i,s:i}", "token", token, "username", p.username, "role",
+                           p.role, "idle_timeout_s", record_session_idle_seconds(),
+                           "max_lifetime_s", record_session_max_seconds());
     return true;
 }
 
@@ -241,21 +241,26 @@ static bool session_info(struct api *app, const struct request *req, struct prin
                          long long id, const json_t *body, struct route_result *out,
                          struct ed_error *err)
 {
-    json_t *depts = store_departments(app->pg, who, err);
+    json_t *depts = record_departments(app->pg, who, err), *allowed;
 
     (void)req;
     (void)id;
     (void)body;
     if (!depts)
         return false;
+    allowed = record_allowed_actions(who);
+    if (!allowed) {
+        json_decref(depts);
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+    }
     /* The page warns a minute before the idle time-out and blanks itself at it (issue 9
      * item 12): it needs this session's own time-out and what is left of it. */
     out->reply =
-        json_pack("{s:s,s:s,s:I,s:b,s:o,s:i,s:i}", "username", who->username, "role", who->role,
+        json_pack("{s:s,s:s,s:I,s:b,s:o,s:i,s:i,s:o}", "username", who->username, "role", who->role,
                   "staff_id", (json_int_t)who->staff_id, "mfa", who->mfa, "departments",
                   json_incref(json_object_get(depts, "departments")), "idle_timeout_s",
-                  who->idle_seconds > 0 ? who->idle_seconds : access_idle_seconds(),
-                  "idle_remaining_s", who->idle_remaining_s);
+                  who->idle_seconds > 0 ? who->idle_seconds : record_session_idle_seconds(),
+                  "idle_remaining_s", who->idle_remaining_s, "allowed", allowed);
     json_decref(depts);
     return true;
 }
@@ -267,10 +272,10 @@ static bool sign_out(struct api *app, const struct request *req, struct principa
     (void)req;
     (void)id;
     (void)body;
-    if (!access_sign_out(app->pg, who))
+    if (!record_sign_out(app->pg, who))
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     snprintf(out->set_cookie, sizeof out->set_cookie,
-             API_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+             RECORD_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     out->reply = json_pack("{s:b}", "signed_out", 1);
     return true;
 }
@@ -282,7 +287,7 @@ static bool departments(struct api *app, const struct request *req, struct princ
     (void)req;
     (void)id;
     (void)body;
-    out->reply = store_departments(app->pg, who, err);
+    out->reply = record_departments(app->pg, who, err);
     return out->reply != NULL;
 }
 
@@ -293,17 +298,17 @@ static bool break_glass(struct api *app, const struct request *req, struct princ
                         struct ed_error *err)
 {
     long long patient_id = 0;
-    struct store_write w = {0};
+    struct record_write w = {0};
     struct ed_error flag_err = {0};
 
     (void)req;
-    if (!access_break_glass(app->pg, who, id, json_string_value(json_object_get(body, "reason")),
+    if (!record_break_glass(app->pg, who, id, json_string_value(json_object_get(body, "reason")),
                             json_string_value(json_object_get(body, "totp")), BREAK_GLASS_MINUTES,
                             &patient_id, err))
         return false;
     /* The encounter may have ended; the grant stands, and only active boards show it. */
-    if (store_break_glass_flag(app->pg, who, id, &w, &flag_err))
-        store_write_clear(&w);
+    if (record_break_glass_flag(app->pg, who, id, &w, &flag_err))
+        record_write_clear(&w);
     out->reply = json_pack("{s:I,s:I,s:i}", "encounter_id", (json_int_t)id, "patient_id",
                            (json_int_t)patient_id, "minutes", BREAK_GLASS_MINUTES);
     return true;
@@ -327,7 +332,7 @@ static bool account_create(struct api *app, const struct request *req, struct pr
 
     (void)req;
     (void)id;
-    if (!access_account_create(app->pg, who, json_string_value(json_object_get(body, "username")),
+    if (!record_account_create(app->pg, who, json_string_value(json_object_get(body, "username")),
                                json_string_value(json_object_get(body, "password")),
                                json_string_value(json_object_get(body, "role")),
                                json_is_integer(staff) ? json_integer_value(staff) : 0, &account_id,
@@ -344,7 +349,7 @@ static bool account_disabled(struct api *app, const struct request *req, struct 
     bool disabled = json_is_true(json_object_get(body, "disabled"));
 
     (void)req;
-    if (!access_account_set_disabled(app->pg, who, id, disabled, err))
+    if (!record_account_set_disabled(app->pg, who, id, disabled, err))
         return false;
     out->reply = json_pack("{s:I,s:b}", "account_id", (json_int_t)id, "disabled", disabled);
     return true;
@@ -368,7 +373,7 @@ static bool metrics(struct api *app, const struct request *req, struct principal
     if (last_24h && date)
         return ed_error_set(err, ED_ERR_INVALID_VALUE, "period",
                             "last24h ends now: it takes no date");
-    out->reply = store_metrics(app->pg, who, id, date, last_24h, err);
+    out->reply = record_metrics(app->pg, who, id, date, last_24h, err);
     return out->reply != NULL;
 }
 
@@ -398,8 +403,8 @@ static bool refuse(struct api *app, struct principal *who, const struct route *r
                    struct ed_error *err)
 {
     /* Refusals are audited: who tried what, on which id; never with chart data. */
-    access_audit(app->pg, who, NULL,
-                 r->action < ACT_COUNT ? access_action_name(r->action) : r->pattern, 0,
+    record_audit(app->pg, who, NULL,
+                 r->action < ACT_COUNT ? record_action_name(r->action) : r->pattern, 0,
                  strstr(r->pattern, "encounters") ? id : 0, r->category, "denied", false, err->code,
                  who->source_addr);
     return false;
@@ -430,8 +435,8 @@ static bool replay(struct api *app, const struct request *req, const struct prin
                    const char *digest, struct route_result *out, bool *found, struct ed_error *err)
 {
     bool same = false;
-    json_t *reply = store_idempotent_reply(app->pg, who, req->idempotency_key, digest, &out->status,
-                                           &same, err);
+    json_t *reply = record_idempotent_reply(app->pg, who, req->idempotency_key, digest,
+                                            &out->status, &same, err);
 
     *found = reply != NULL;
     if (!reply)
@@ -449,9 +454,9 @@ static bool run_write(struct api *app, const struct request *req, const struct r
                       struct principal *who, long long id, const json_t *body,
                       struct route_result *out, struct ed_error *err)
 {
-    struct store_write w = {0};
+    struct record_write w = {0};
     char digest[65] = "";
-    struct store_write_opts opts = {req->if_match, req->idempotency_key, digest, r->status};
+    struct record_write_opts opts = {req->if_match, req->idempotency_key, digest, r->status};
     bool found = false;
 
     if (req->idempotency_key) {
@@ -470,7 +475,7 @@ static bool run_write(struct api *app, const struct request *req, const struct r
                                               "a request with this key is still in progress");
         }
         if (err->id == ED_ERR_VERSION_CONFLICT)
-            out->current = store_encounter_row(app->pg, who, id);
+            out->current = record_encounter_row(app->pg, who, id);
         return false;
     }
     log_info("%s -> dept %lld seq %lld", r->pattern, w.department_id, w.seq);
@@ -481,7 +486,7 @@ static bool run_write(struct api *app, const struct request *req, const struct r
         _exit(3);
     }
     out->reply = json_incref(w.reply);
-    store_write_clear(&w);
+    record_write_clear(&w);
     return true;
 }
 
@@ -516,7 +521,7 @@ bool routes_dispatch(struct api *app, const struct request *req, struct route_re
         return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such resource");
     snprintf(who.source_addr, sizeof who.source_addr, "%s", req->source_addr);
     if (!r->is_public) {
-        switch (access_session(app->pg, req->token, true, &who)) {
+        switch (record_session(app->pg, req->token, true, &who)) {
         case SESSION_OK:
             break;
         case SESSION_NONE:
@@ -528,11 +533,11 @@ bool routes_dispatch(struct api *app, const struct request *req, struct route_re
     }
     /* A write carried by a cookie must come from one of our own pages. */
     if (req->method != ROUTE_GET && req->origin && (req->token_from_cookie || r->is_public) &&
-        !access_origin_allowed(app->allowed_origins, req->origin)) {
+        !record_origin_allowed(app->allowed_origins, req->origin)) {
         ed_error_set(err, ED_ERR_ORIGIN_NOT_ALLOWED, NULL, "requests from this origin are refused");
         return r->is_public ? false : refuse(app, &who, r, id, err);
     }
-    if (r->action < ACT_COUNT && !access_allows(&who, r->action)) {
+    if (r->action < ACT_COUNT && !record_allows(&who, r->action)) {
         ed_error_set(err, ED_ERR_FORBIDDEN, NULL, "your role may not do this");
         return refuse(app, &who, r, id, err);
     }

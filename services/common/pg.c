@@ -2,15 +2,44 @@
 #include "pg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 
+PGconn *pg_connect_once(const char *conninfo)
+{
+    /* As a startup option, not a SET: PQreset() (pg_ensure) keeps it on the new session. The
+     * options the connection string or PGOPTIONS already give (a search_path, say) are kept
+     * ahead of the limits, since an "options" keyword replaces them. */
+    static const char *const keys[] = {"dbname", "options", NULL};
+    PQconninfoOption *parsed = PQconninfoParse(conninfo, NULL);
+    const char *given = getenv("PGOPTIONS");
+    const char *values[] = {conninfo, NULL, NULL};
+    char *options;
+    size_t cap;
+    PGconn *conn;
+
+    for (PQconninfoOption *o = parsed; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "options") && o->val && o->val[0])
+            given = o->val;
+    given = given ? given : "";
+    cap = strlen(given) + sizeof " " PG_SESSION_OPTIONS;
+    options = malloc(cap);
+    if (options)
+        snprintf(options, cap, "%s%s" PG_SESSION_OPTIONS, given, given[0] ? " " : "");
+    values[1] = options;
+    conn = options ? PQconnectdbParams(keys, values, 1) : NULL;
+    free(options);
+    PQconninfoFree(parsed);
+    return conn;
+}
+
 PGconn *pg_connect(const char *conninfo, int wait_s)
 {
     for (int attempt = 0;; attempt++) {
-        PGconn *conn = PQconnectdb(conninfo);
+        PGconn *conn = pg_connect_once(conninfo);
         if (PQstatus(conn) == CONNECTION_OK)
             return conn;
         if (attempt >= wait_s * 4) {
@@ -21,6 +50,20 @@ PGconn *pg_connect(const char *conninfo, int wait_s)
         PQfinish(conn);
         usleep(250 * 1000);
     }
+}
+
+bool pg_set_timeouts(PGconn *conn, int statement_ms, int lock_ms)
+{
+    char statement[24], lock[24];
+    const char *params[] = {pg_int_param(statement, statement_ms), pg_int_param(lock, lock_ms)};
+    PGresult *res = pg_query(conn,
+                             "SELECT set_config('statement_timeout', $1 || 'ms', false), "
+                             "set_config('lock_timeout', $2 || 'ms', false)",
+                             2, params);
+    bool ok = pg_ok(conn, res, "set timeouts");
+
+    PQclear(res);
+    return ok;
 }
 
 bool pg_ensure(PGconn *conn)

@@ -6,8 +6,31 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+/* Every connection the services open bounds how long one statement may run and how long it
+ * may wait for a row or table lock (services/README.md, "PostgreSQL time limits"): a slow
+ * statement or a lock held by a stuck transaction becomes an error the caller answers (503,
+ * "try again") instead of a service thread blocked without end. Constants, not settings. */
+#define PG_STATEMENT_TIMEOUT_MS 5000
+#define PG_LOCK_TIMEOUT_MS      2000
+#define PG_STR_(x)              #x
+#define PG_STR(x)               PG_STR_(x)
+#define PG_SESSION_OPTIONS                                                              \
+    "-c statement_timeout=" PG_STR(PG_STATEMENT_TIMEOUT_MS) " -c lock_timeout=" PG_STR( \
+        PG_LOCK_TIMEOUT_MS)
+/* edlivectl migrate: no statement limit (a migration may rewrite a large table), and a lock
+ * it cannot get within 30 s fails the migration (rolled back; run it again) rather than
+ * queueing every service statement behind it. */
+#define PG_MIGRATE_LOCK_TIMEOUT_MS 30000
+
+/* One connection attempt with the time limits above (NULL only when out of memory; check
+ * PQstatus). conninfo is a libpq connection string or URI. */
+PGconn *pg_connect_once(const char *conninfo);
+
 /* Connects, retrying for up to wait_s seconds; NULL when it never came up. */
 PGconn *pg_connect(const char *conninfo, int wait_s);
+
+/* Changes the time limits of this session (milliseconds, 0: none). */
+bool pg_set_timeouts(PGconn *conn, int statement_ms, int lock_ms);
 
 /* Makes sure conn is usable (PQreset when the server went away). */
 bool pg_ensure(PGconn *conn);

@@ -32,6 +32,9 @@ static struct config ctl_config = {"edlivectl", "operator commands", ctl_setting
 static int cmd_migrate(PGconn *conn, int argc, char **argv)
 {
     (void)argc, (void)argv;
+    /* A migration may rewrite a large table: no statement limit, a longer wait for locks. */
+    if (!pg_set_timeouts(conn, 0, PG_MIGRATE_LOCK_TIMEOUT_MS))
+        return 1;
     return ctl_migrate(conn, config_text(&ctl_config, CTL_SQL_DIR));
 }
 

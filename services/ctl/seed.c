@@ -10,7 +10,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "pg.h"
-#include "store.h"
+#include "record.h"
 
 struct demo_bed {
     const char *label, *area;
@@ -441,15 +441,15 @@ static long long insert_id(PGconn *conn, const char *sql, int n, const char *con
     return id;
 }
 
-static bool run(PGconn *conn, store_write_fn *write, long long id, json_t *body)
+static bool run(PGconn *conn, record_write_fn *write, long long id, json_t *body)
 {
-    struct store_write w = {0};
+    struct record_write w = {0};
     struct ed_error err = {0};
     bool ok = write(conn, NULL, id, body, NULL, &w, &err);
 
     if (!ok)
         log_error("seed write failed: %d %s %s: %s", err.status, err.code, err.field, err.message);
-    store_write_clear(&w);
+    record_write_clear(&w);
     json_decref(body);
     return ok;
 }
@@ -480,7 +480,7 @@ static long long seed_arrival(PGconn *conn, long long dept, const struct demo_en
                               time_t arrived)
 {
     char at[32];
-    struct store_write w = {0};
+    struct record_write w = {0};
     struct ed_error err = {0};
     json_t *body;
     long long enc = 0;
@@ -490,12 +490,12 @@ static long long seed_arrival(PGconn *conn, long long dept, const struct demo_en
         json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:s}", "patient", "mrn", e->mrn, "family_name",
                   e->family, "given_name", e->given, "birth_date", e->birth, "sex", e->sex,
                   "arrival_mode", e->mode, "chief_complaint", e->complaint, "arrived_at", at);
-    if (store_arrival(conn, NULL, dept, body, NULL, &w, &err))
+    if (record_arrival(conn, NULL, dept, body, NULL, &w, &err))
         enc = w.encounter_id;
     else
         log_error("seed arrival failed: %s %s", err.code, err.field);
     json_decref(body);
-    store_write_clear(&w);
+    record_write_clear(&w);
     return enc;
 }
 
@@ -523,7 +523,7 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
     if (!enc)
         return false;
     *out = enc;
-    if (e->esi > 0 && !run(conn, store_triage, enc, json_pack("{s:i}", "esi", e->esi)))
+    if (e->esi > 0 && !run(conn, record_triage, enc, json_pack("{s:i}", "esi", e->esi)))
         return false;
     if (e->hr > 0) {
         iso_minutes_ago(taken, sizeof taken, e->minutes_ago > 10 ? e->minutes_ago - 5 : 1);
@@ -532,7 +532,7 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
                          "taken_at", taken, "heart_rate", e->hr, "resp_rate", e->rr, "systolic_bp",
                          e->sbp, "diastolic_bp", e->dbp, "spo2", e->spo2, "temperature_c", e->temp,
                          "on_oxygen", e->o2, "consciousness", e->acvpu, "pain", e->pain);
-        if (!run(conn, store_vitals, enc, body))
+        if (!run(conn, record_vitals, enc, body))
             return false;
         /* One patient's latest set is partial (a heart rate alone, as a monitor glance is
          * charted): the board and bedside still show the full set's high score and continuous
@@ -542,12 +542,12 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
             body = json_pack("{s:I,s:s,s:i}", "taken_by",
                              (json_int_t)staff_ids[e->nurse >= 0 ? e->nurse : fallback_nurse],
                              "taken_at", taken, "heart_rate", e->hr - 6);
-            if (!run(conn, store_vitals, enc, body))
+            if (!run(conn, record_vitals, enc, body))
                 return false;
         }
     }
     if (e->bed &&
-        !run(conn, store_bed, enc,
+        !run(conn, record_bed, enc,
              with_time(json_pack("{s:I}", "bed_id", (json_int_t)bed_id(conn, dept, e->bed)), "at",
                        room)))
         return false;
@@ -557,19 +557,19 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
             json_object_set_new(body, "attending_id", json_integer(staff_ids[e->attending]));
         if (e->nurse >= 0)
             json_object_set_new(body, "nurse_id", json_integer(staff_ids[e->nurse]));
-        if (!run(conn, store_assignment, enc, body))
+        if (!run(conn, record_assignment, enc, body))
             return false;
     }
     /* Seen a few minutes after reaching the bed; a decided patient was seen first. */
     if ((!strcmp(e->status, "seen_by_provider") || !strcmp(e->status, "disposition_decided")) &&
-        !run(conn, store_status, enc,
+        !run(conn, record_status, enc,
              with_time(json_pack("{s:s}", "status", "seen_by_provider"), "at",
                        room > 3 ? room - 3 : 0)))
         return false;
     if (!strcmp(e->status, "disposition_decided") &&
-        !run(conn, store_status, enc, json_pack("{s:s}", "status", e->status)))
+        !run(conn, record_status, enc, json_pack("{s:s}", "status", e->status)))
         return false;
-    if (e->note && !run(conn, store_note, enc,
+    if (e->note && !run(conn, record_note, enc,
                         json_pack("{s:I,s:s}", "author_id",
                                   (json_int_t)staff_ids[e->attending >= 0 ? e->attending : 0],
                                   "text", e->note)))
@@ -583,7 +583,7 @@ static bool seed_encounter(PGconn *conn, long long dept, const struct demo_encou
  * body as JSON text. */
 struct demo_record_write {
     const char *mrn;
-    store_write_fn *write;
+    record_write_fn *write;
     const char *body;
 };
 
@@ -591,96 +591,97 @@ struct demo_record_write {
  * 4 h), isolation, comments, allergies (and one patient with none known), home medications,
  * problem lists (one with an ICD-9 code from an older list), a scale-2 COPD patient. */
 static const struct demo_record_write demo_record[] = {
-    {"100231", store_allergy,
+    {"100231", record_allergy,
      "{\"substance\":\"Penicillin\",\"reaction\":\"Hives\","
      "\"severity\":\"moderate\"}"},
-    {"100231", store_medication,
+    {"100231", record_medication,
      "{\"name\":\"Aspirin\",\"dose\":\"75 mg\",\"route\":\"PO\","
      "\"frequency\":\"once daily\"}"},
-    {"100231", store_medication,
+    {"100231", record_medication,
      "{\"name\":\"Atorvastatin\",\"dose\":\"40 mg\",\"route\":\"PO\","
      "\"frequency\":\"at night\"}"},
-    {"100231", store_medication,
+    {"100231", record_medication,
      "{\"name\":\"Metformin\",\"dose\":\"500 mg\",\"route\":\"PO\","
      "\"frequency\":\"twice daily\"}"},
-    {"100231", store_problem,
+    {"100231", record_problem,
      "{\"system\":\"icd10\",\"code\":\"I10\",\"display\":\"Essential "
      "(primary) hypertension\",\"onset\":\"2009-05-01\"}"},
-    {"100231", store_problem,
+    {"100231", record_problem,
      "{\"system\":\"icd10\",\"code\":\"E11.9\",\"display\":\"Type 2 "
      "diabetes mellitus without complications\",\"onset\":\"2015-03-01\"}"},
-    {"100231", store_order_create, "{\"kind\":\"lab\",\"name\":\"Troponin I (high sensitivity)\"}"},
-    {"100231", store_order_create, "{\"kind\":\"imaging\",\"name\":\"Chest X-ray\"}"},
-    {"100231", store_order_create, "{\"kind\":\"consult\",\"name\":\"Cardiology consult\"}"},
-    {"100231", store_comment, "{\"text\":\"Cath lab notified, awaiting cardiology\"}"},
-    {"100232", store_news2_scale, "{\"scale\":2}"},
-    {"100232", store_allergy, "{\"no_known_allergies\":true}"},
-    {"100232", store_medication,
+    {"100231", record_order_create,
+     "{\"kind\":\"lab\",\"name\":\"Troponin I (high sensitivity)\"}"},
+    {"100231", record_order_create, "{\"kind\":\"imaging\",\"name\":\"Chest X-ray\"}"},
+    {"100231", record_order_create, "{\"kind\":\"consult\",\"name\":\"Cardiology consult\"}"},
+    {"100231", record_comment, "{\"text\":\"Cath lab notified, awaiting cardiology\"}"},
+    {"100232", record_news2_scale, "{\"scale\":2}"},
+    {"100232", record_allergy, "{\"no_known_allergies\":true}"},
+    {"100232", record_medication,
      "{\"name\":\"Tiotropium\",\"dose\":\"18 mcg\",\"route\":"
      "\"inhaled\",\"frequency\":\"once daily\"}"},
-    {"100232", store_medication,
+    {"100232", record_medication,
      "{\"name\":\"Salbutamol\",\"dose\":\"100 mcg, 2 puffs\","
      "\"route\":\"inhaled\",\"frequency\":\"as needed\"}"},
-    {"100232", store_problem,
+    {"100232", record_problem,
      "{\"system\":\"icd9\",\"code\":\"496\",\"display\":\"Chronic "
      "airway obstruction, not elsewhere classified\",\"onset\":\"2008-01-01\"}"},
-    {"100232", store_problem,
+    {"100232", record_problem,
      "{\"system\":\"icd10\",\"code\":\"J44.9\",\"display\":\"Chronic "
      "obstructive pulmonary disease, unspecified\"}"},
-    {"100232", store_order_create, "{\"kind\":\"lab\",\"name\":\"Arterial blood gas\"}"},
-    {"100232", store_order_create, "{\"kind\":\"lab\",\"name\":\"Influenza A/B PCR\"}"},
-    {"100232", store_order_create, "{\"kind\":\"imaging\",\"name\":\"Chest X-ray\"}"},
-    {"100232", store_isolation, "{\"isolation\":\"droplet\"}"},
-    {"100232", store_comment, "{\"text\":\"Target SpO2 88-92% (scale 2)\"}"},
-    {"100233", store_order_create, "{\"kind\":\"lab\",\"name\":\"Full blood count\"}"},
-    {"100233", store_order_create, "{\"kind\":\"lab\",\"name\":\"C-reactive protein\"}"},
-    {"100233", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT abdomen and pelvis\"}"},
-    {"100233", store_allergy, "{\"no_known_allergies\":true}"},
-    {"100234", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head (non-contrast)\"}"},
-    {"100235", store_order_create, "{\"kind\":\"imaging\",\"name\":\"X-ray right hip\"}"},
-    {"100235", store_order_create, "{\"kind\":\"consult\",\"name\":\"Orthopaedics consult\"}"},
-    {"100235", store_diagnosis,
+    {"100232", record_order_create, "{\"kind\":\"lab\",\"name\":\"Arterial blood gas\"}"},
+    {"100232", record_order_create, "{\"kind\":\"lab\",\"name\":\"Influenza A/B PCR\"}"},
+    {"100232", record_order_create, "{\"kind\":\"imaging\",\"name\":\"Chest X-ray\"}"},
+    {"100232", record_isolation, "{\"isolation\":\"droplet\"}"},
+    {"100232", record_comment, "{\"text\":\"Target SpO2 88-92% (scale 2)\"}"},
+    {"100233", record_order_create, "{\"kind\":\"lab\",\"name\":\"Full blood count\"}"},
+    {"100233", record_order_create, "{\"kind\":\"lab\",\"name\":\"C-reactive protein\"}"},
+    {"100233", record_order_create, "{\"kind\":\"imaging\",\"name\":\"CT abdomen and pelvis\"}"},
+    {"100233", record_allergy, "{\"no_known_allergies\":true}"},
+    {"100234", record_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head (non-contrast)\"}"},
+    {"100235", record_order_create, "{\"kind\":\"imaging\",\"name\":\"X-ray right hip\"}"},
+    {"100235", record_order_create, "{\"kind\":\"consult\",\"name\":\"Orthopaedics consult\"}"},
+    {"100235", record_diagnosis,
      "{\"system\":\"icd10\",\"code\":\"S72.001A\",\"display\":"
      "\"Fracture of unspecified part of neck of right femur, initial "
      "encounter\"}"},
-    {"100235", store_allergy,
+    {"100235", record_allergy,
      "{\"substance\":\"Codeine\",\"reaction\":\"Nausea and vomiting\","
      "\"severity\":\"mild\"}"},
-    {"100235", store_medication,
+    {"100235", record_medication,
      "{\"name\":\"Warfarin\",\"dose\":\"3 mg\",\"route\":\"PO\","
      "\"frequency\":\"once daily\"}"},
-    {"100235", store_comment, "{\"text\":\"On warfarin - INR sent. Waiting for ward bed\"}"},
-    {"100236", store_order_create, "{\"kind\":\"lab\",\"name\":\"Urinalysis\"}"},
-    {"100236", store_comment, "{\"text\":\"14/40 pregnant, obstetrics aware\"}"},
-    {"100237", store_isolation, "{\"isolation\":\"contact\"}"},
-    {"100237", store_allergy,
+    {"100235", record_comment, "{\"text\":\"On warfarin - INR sent. Waiting for ward bed\"}"},
+    {"100236", record_order_create, "{\"kind\":\"lab\",\"name\":\"Urinalysis\"}"},
+    {"100236", record_comment, "{\"text\":\"14/40 pregnant, obstetrics aware\"}"},
+    {"100237", record_isolation, "{\"isolation\":\"contact\"}"},
+    {"100237", record_allergy,
      "{\"substance\":\"Sulfonamides\",\"reaction\":\"Rash\","
      "\"severity\":\"mild\"}"},
-    {"100237", store_problem,
+    {"100237", record_problem,
      "{\"system\":\"icd10\",\"code\":\"Z22.322\",\"display\":\"Carrier "
      "of methicillin resistant Staphylococcus aureus\"}"},
-    {"100237", store_order_create, "{\"kind\":\"lab\",\"name\":\"Blood cultures x2\"}"},
-    {"100237", store_order_create, "{\"kind\":\"lab\",\"name\":\"Lactate\"}"},
-    {"100240", store_diagnosis,
+    {"100237", record_order_create, "{\"kind\":\"lab\",\"name\":\"Blood cultures x2\"}"},
+    {"100237", record_order_create, "{\"kind\":\"lab\",\"name\":\"Lactate\"}"},
+    {"100240", record_diagnosis,
      "{\"system\":\"icd10\",\"code\":\"J02.9\",\"display\":\"Acute "
      "pharyngitis, unspecified\"}"},
-    {"100240", store_order_create, "{\"kind\":\"lab\",\"name\":\"Rapid strep antigen\"}"},
-    {"100242", store_comment, "{\"text\":\"Police at bedside\"}"},
-    {"100242", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head (non-contrast)\"}"},
-    {"100245", store_allergy,
+    {"100240", record_order_create, "{\"kind\":\"lab\",\"name\":\"Rapid strep antigen\"}"},
+    {"100242", record_comment, "{\"text\":\"Police at bedside\"}"},
+    {"100242", record_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head (non-contrast)\"}"},
+    {"100245", record_allergy,
      "{\"substance\":\"Amoxicillin\",\"reaction\":\"Widespread rash\","
      "\"severity\":\"unknown\"}"},
-    {"100245", store_medication,
+    {"100245", record_medication,
      "{\"name\":\"Amoxicillin\",\"dose\":\"500 mg\",\"route\":\"PO\","
      "\"frequency\":\"three times daily\"}"},
-    {"100249", store_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head and CT angiogram\"}"},
-    {"100249", store_comment, "{\"text\":\"Stroke alert - CT now\"}"},
-    {"100251", store_order_create, "{\"kind\":\"lab\",\"name\":\"Haemoglobin\"}"},
-    {"100251", store_order_create, "{\"kind\":\"lab\",\"name\":\"Group and crossmatch 2 units\"}"},
-    {"100251", store_diagnosis,
+    {"100249", record_order_create, "{\"kind\":\"imaging\",\"name\":\"CT head and CT angiogram\"}"},
+    {"100249", record_comment, "{\"text\":\"Stroke alert - CT now\"}"},
+    {"100251", record_order_create, "{\"kind\":\"lab\",\"name\":\"Haemoglobin\"}"},
+    {"100251", record_order_create, "{\"kind\":\"lab\",\"name\":\"Group and crossmatch 2 units\"}"},
+    {"100251", record_diagnosis,
      "{\"system\":\"icd10\",\"code\":\"K92.1\",\"display\":"
      "\"Melaena\"}"},
-    {"100251", store_medication,
+    {"100251", record_medication,
      "{\"name\":\"Ibuprofen\",\"dose\":\"400 mg\",\"route\":\"PO\","
      "\"frequency\":\"three times daily\"}"},
 };
@@ -753,8 +754,9 @@ static bool seed_record(PGconn *conn)
         json_t *body = json_pack("{s:s}", "status", st->status);
         if (st->abnormal >= 0)
             json_object_set_new(body, "abnormal", json_boolean(st->abnormal));
-        if (!order || !run(conn, strcmp(st->status, "seen") ? store_order_status : store_order_seen,
-                           order, body))
+        if (!order ||
+            !run(conn, strcmp(st->status, "seen") ? record_order_status : record_order_seen, order,
+                 body))
             return false;
     }
     for (size_t i = 0; i < sizeof demo_dispositions / sizeof demo_dispositions[0]; i++) {
@@ -762,7 +764,7 @@ static bool seed_record(PGconn *conn)
         json_t *body = json_pack("{s:s}", "kind", d->kind);
         if (d->destination)
             json_object_set_new(body, "destination", json_string(d->destination));
-        if (!run(conn, store_disposition, encounter_of(conn, d->mrn),
+        if (!run(conn, record_disposition, encounter_of(conn, d->mrn),
                  with_time(body, "decided_at", d->minutes_ago)))
             return false;
     }
@@ -802,28 +804,28 @@ static long long seed_visit(PGconn *conn, long long dept, const struct demo_enco
     if (!enc)
         return 0;
     if (v->bed &&
-        !run(conn, store_bed, enc,
+        !run(conn, record_bed, enc,
              at_min(v->arrived,
                     json_pack("{s:I}", "bed_id", (json_int_t)find_bed(conn, dept, v->bed)), "at",
                     v->room_min)))
         return 0;
-    if (v->seen_min > 0 && !run(conn, store_status, enc,
+    if (v->seen_min > 0 && !run(conn, record_status, enc,
                                 at_min(v->arrived, json_pack("{s:s}", "status", "seen_by_provider"),
                                        "at", v->seen_min)))
         return 0;
     body = json_pack("{s:s}", "kind", v->dispo);
     if (v->destination)
         json_object_set_new(body, "destination", json_string(v->destination));
-    if (v->dx_code && !run(conn, store_diagnosis, enc,
+    if (v->dx_code && !run(conn, record_diagnosis, enc,
                            json_pack("{s:s,s:s,s:s}", "system", "icd10", "code", v->dx_code,
                                      "display", v->dx_display)))
         return 0;
-    if (!run(conn, store_disposition, enc, at_min(v->arrived, body, "decided_at", v->dispo_min)) ||
-        !run(conn, store_departure, enc,
+    if (!run(conn, record_disposition, enc, at_min(v->arrived, body, "decided_at", v->dispo_min)) ||
+        !run(conn, record_departure, enc,
              at_min(v->arrived, json_object(), "departed_at", v->depart_min)))
         return 0;
     /* The departure left the bed needing cleaning; it was cleaned long before now. */
-    if (v->bed && !run(conn, store_bed_status, find_bed(conn, dept, v->bed),
+    if (v->bed && !run(conn, record_bed_status, find_bed(conn, dept, v->bed),
                        json_pack("{s:s}", "status", "free")))
         return 0;
     return enc;
@@ -1114,7 +1116,7 @@ int ctl_seed_demo(PGconn *conn, const char *password, const char *admin_secret)
                                 find_bed, &enc))
                 return 1;
         if (dd->encounters == demo &&
-            (!seed_record(conn) || !run(conn, store_bed_status, find_bed(conn, dept, "A9"),
+            (!seed_record(conn) || !run(conn, record_bed_status, find_bed(conn, dept, "A9"),
                                         json_pack("{s:s}", "status", "cleaning"))))
             return 1;
         printf("demo department %s seeded: id %lld, %zu beds, %zu staff, %zu encounters\n",

@@ -14,7 +14,7 @@
 #include "board_mask.h"
 #include "hub.h"
 #include "log.h"
-#include "store.h"
+#include "record.h"
 
 #define NOT_FOUND ((size_t)-1)
 
@@ -233,7 +233,7 @@ bool hub_board_snapshot(struct hub *hub, struct hub_department *d, const struct 
         return true;
     if (bring_forward(hub, d))
         return encode(d) || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
-    board = store_board(hub->pg, who, d->id, err); /* audited as who's read */
+    board = record_board(hub->pg, who, d->id, err); /* audited as who's read */
     if (!board)
         return false;
     seq = json_integer_value(json_object_get(board, "seq"));

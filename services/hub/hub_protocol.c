@@ -11,12 +11,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "access.h"
 #include "hub.h"
 #include "log.h"
-#include "store.h"
+#include "record.h"
 
-#define HUB_SESSION_COOKIE   "__Host-edlive_session"
 #define HUB_SESSION_CHECK_MS 5000 /* how soon a revoked or idle session loses its socket */
 #define CLOSE_SESSION_ENDED  4401
 #define CLOSE_TOO_SLOW       4408 /* took no data for stall_s while data waited */
@@ -140,7 +138,7 @@ static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct h
     if (!hub_board_snapshot(hub, d, c->who, &read_from_pg, err))
         return false;
     /* Served from memory, audited all the same (a read from PostgreSQL audits itself). */
-    if (!read_from_pg && !access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board",
+    if (!read_from_pg && !record_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board",
                                        "success", false, NULL, c->who->source_addr))
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
     s->next_seq = d->board_cache_seq + 1;
@@ -154,7 +152,7 @@ static bool queue_board_snapshot(struct hub *hub, struct hub_client *c, struct h
 static bool queue_chart_snapshot(struct hub *hub, struct hub_client *c, struct hub_sub *s,
                                  struct ed_error *err)
 {
-    json_t *chart = store_chart(hub->pg, c->who, s->encounter_id, err);
+    json_t *chart = record_chart(hub->pg, c->who, s->encounter_id, err);
     long long seq;
 
     if (!chart)
@@ -187,7 +185,7 @@ static bool start_sub(struct hub *hub, struct hub_client *c, struct hub_sub *s, 
         json_object_set_new(reply, s->kind == SUB_BOARD ? "department_id" : "encounter_id",
                             json_integer(s->kind == SUB_BOARD ? d->id : s->encounter_id));
         s->next_seq = since + 1;
-        if (!access_audit(hub->pg, c->who, NULL, s->kind == SUB_BOARD ? "board.read" : "chart.read",
+        if (!record_audit(hub->pg, c->who, NULL, s->kind == SUB_BOARD ? "board.read" : "chart.read",
                           0, s->encounter_id, s->kind == SUB_BOARD ? "board" : "chart", "success",
                           false, "recovered", c->who->source_addr)) {
             json_decref(reply);
@@ -224,7 +222,7 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     id = int_of(msg, id_field);
     /* A snapshot is chart data: the session must be valid now, not only at the last check.
      * This also re-reads the principal (a break-glass grant made since the upgrade). */
-    switch (access_session_check(hub->pg, c->who)) {
+    switch (record_session_check(hub->pg, c->who)) {
     case SESSION_OK:
         break;
     case SESSION_NONE:
@@ -233,13 +231,13 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     default:
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
     }
-    if (!access_allows(c->who, board ? ACT_BOARD_READ : ACT_CHART_READ)) {
-        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
+    if (!record_allows(c->who, board ? ACT_BOARD_READ : ACT_CHART_READ)) {
+        record_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
                      board ? "board" : "chart", "denied", false, "forbidden", c->who->source_addr);
         return ed_error_set(err, ED_ERR_FORBIDDEN, "topic", "your role may not follow this topic");
     }
-    if (board && !access_in_department(c->who, id)) {
-        access_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board", "denied", false,
+    if (board && !record_in_department(c->who, id)) {
+        record_audit(hub->pg, c->who, NULL, "board.read", 0, 0, "board", "denied", false,
                      "not_found", c->who->source_addr);
         return ed_error_set(err, ED_ERR_NOT_FOUND, id_field, "no such department");
     }
@@ -248,7 +246,7 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
         if (!d && hub_departments_refresh(hub))
             d = hub_department_find(hub, id);
     } else {
-        long long dept_id = store_encounter_department(hub->pg, c->who, id);
+        long long dept_id = record_encounter_department(hub->pg, c->who, id);
         if (dept_id < 0)
             return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the record could not be reached");
         d = dept_id ? hub_department_find(hub, dept_id) : NULL;
@@ -256,7 +254,7 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
             d = hub_department_find(hub, dept_id);
     }
     if (!d) {
-        access_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
+        record_audit(hub->pg, c->who, NULL, board ? "board.read" : "chart.read", 0, board ? 0 : id,
                      board ? "board" : "chart", "denied", false, "not_found", c->who->source_addr);
         return ed_error_set(err, ED_ERR_NOT_FOUND, id_field, "no such %s",
                             board ? "department" : "encounter");
@@ -560,8 +558,8 @@ static void drop_lapsed_charts(struct hub *hub, struct hub_client *c)
     for (int i = 0; i < HUB_MAX_SUBS; i++) {
         struct hub_sub *s = &c->subs[i];
         struct ed_error err = {0};
-        if (s->kind != SUB_CHART || access_in_department(c->who, s->dept->id) ||
-            store_encounter_department(hub->pg, c->who, s->encounter_id) != 0)
+        if (s->kind != SUB_CHART || record_in_department(c->who, s->dept->id) ||
+            record_encounter_department(hub->pg, c->who, s->encounter_id) != 0)
             continue;
         s->kind = SUB_NONE;
         ed_error_set(&err, ED_ERR_ACCESS_ENDED, "encounter_id",
@@ -616,7 +614,7 @@ static void check_sessions(struct hub *hub, const struct hub_department *d, bool
             checked[n] = c;
             memcpy(hashes[n++], c->who->token_hash, 32);
         }
-        if (n && access_sessions_alive(hub->pg, (const unsigned char(*)[32])hashes, n, live,
+        if (n && record_sessions_alive(hub->pg, (const unsigned char(*)[32])hashes, n, live,
                                        d == NULL)) {
             for (size_t i = 0; i < n; i++) {
                 struct hub_client *c = checked[i];
@@ -625,8 +623,8 @@ static void check_sessions(struct hub *hub, const struct hub_department *d, bool
                     continue;
                 }
                 /* Emergency access ends on its own clock: re-read those principals. */
-                if (grants && strcmp(c->who->patients, "{}") != 0) {
-                    if (access_session_check(hub->pg, c->who) == SESSION_NONE)
+                if (grants && c->who->n_patients > 0) {
+                    if (record_session_check(hub->pg, c->who) == SESSION_NONE)
                         end_session(c);
                     else
                         drop_lapsed_charts(hub, c);
@@ -681,29 +679,28 @@ void hub_walls_resnapshot(struct hub *hub, struct hub_department *d)
  * otherwise the handshake is refused before any data flows. */
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "";
+    char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
+         real[64] = "";
     bool from_cookie;
     struct principal *who;
 
     if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
-        !access_origin_allowed(hub->allowed_origins, origin)) {
+        !record_origin_allowed(hub->allowed_origins, origin)) {
         log_warn("websocket refused: origin not allowed");
         return 1;
     }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
-    if (!access_token_from_headers(authorization, cookies, HUB_SESSION_COOKIE, token, sizeof token,
-                                   &from_cookie))
+    if (!record_session_token(authorization, cookies, token, sizeof token, &from_cookie))
         return 1;
     who = calloc(1, sizeof *who);
     if (!who)
         return 1;
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    if (lws_hdr_copy(wsi, who->source_addr, (int)sizeof who->source_addr,
-                     WSI_TOKEN_HTTP_X_REAL_IP) <= 0 ||
-        (strcmp(peer, "127.0.0.1") && strcmp(peer, "::1") && strcmp(peer, "::ffff:127.0.0.1")))
-        snprintf(who->source_addr, sizeof who->source_addr, "%s", peer);
-    if (access_session(hub->pg, token, false, who) != SESSION_OK) {
+    if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
+        real[0] = '\0';
+    record_client_address(peer, real, who->source_addr, sizeof who->source_addr);
+    if (record_session(hub->pg, token, false, who) != SESSION_OK) {
         free(who);
         return 1;
     }

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access.h"
 #include "config.h"
 #include "hub.h"
 #include "log.h"
 #include "pg.h"
+#include "record.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 
     log_init("ed-hub");
     config_load(&hub_config, argc, argv, NULL);
-    access_set_session_limits((int)config_number(&hub_config, HUB_SESSION_IDLE_S),
+    record_set_session_limits((int)config_number(&hub_config, HUB_SESSION_IDLE_S),
                               (int)config_number(&hub_config, HUB_SESSION_MAX_S));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);

@@ -18,6 +18,7 @@ struct relay {
     bool ready;      /* connected, LISTENing and holding the relay lock */
     bool standby;    /* another relay holds the lock; logged once */
     int rebuild_len; /* events per department re-sent after Redis lost its data */
+    bool round_ok;   /* during a round: every department's events reached Redis */
 };
 
 /* (Re)connects, LISTENs and takes the advisory lock. False while not the active relay. */

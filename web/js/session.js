@@ -5,23 +5,11 @@
 import { apiGet, signOut, signedOut, onActivity } from './api.js';
 import { el, ROLE_LABEL } from './ui.js';
 
-// The contract's permission matrix (proto/README.md), for the UI only: it hides what would be
-// a dead button. The server decides.
-const CLINICAL = ['physician', 'nurse', 'charge_nurse'];
-const MATRIX = {
-  'board.read': [...CLINICAL, 'registration', 'display'], // display: masked, on wall.html
-  'chart.read': CLINICAL,
-  'arrival.create': ['charge_nurse', 'registration'],
-  'vitals.create': CLINICAL,
-  'note.create': CLINICAL,
-  'encounter.triage': CLINICAL,
-  'encounter.status': CLINICAL,
-  break_glass: CLINICAL,
-  'audit.read': ['admin'],
-};
-
+// What this principal may do: the server's permission matrix, as GET /api/v1/session lists it
+// ("allowed", proto/README.md). For the UI only: it hides what would be a dead button. The
+// server decides every request again.
 export function can(session, action) {
-  return Boolean(session && MATRIX[action] && MATRIX[action].includes(session.role));
+  return Boolean(session && Array.isArray(session.allowed) && session.allowed.includes(action));
 }
 
 export function roleLabel(role) {
@@ -41,7 +29,8 @@ function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-// Resolves to the session ({username, role, staff_id, mfa, departments, idle_timeout_s}).
+// Resolves to the session ({username, role, staff_id, mfa, departments, idle_timeout_s,
+// idle_remaining_s, allowed}).
 // Not signed in: blanks the page and goes to sign-in (the promise never resolves).
 // Server not reachable: says so in onWait(text) and retries.
 export async function startSession({ onWait = () => {} } = {}) {

@@ -20,7 +20,7 @@ static const struct {
     const char *path;
     const char *pattern; /* NULL: no route; then path_known says 405 (true) or 404 */
     long long id;
-    enum access_action action;
+    enum record_action action;
     bool path_known;
 } cases[] = {
     {ROUTE_POST, "/api/v1/session", "/api/v1/session", 0, ANY_SIGNED_IN, true},

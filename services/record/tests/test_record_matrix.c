@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_access.c: the pure parts of access control, with no database: the permission matrix
- * is exactly the table in proto/README.md, Origin checks, and where a session token is read. */
+/* test_record_matrix.c: with no database, the permission matrix is exactly the table in
+ * proto/README.md, and Origin checks match exactly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access.h"
+#include "record.h"
 
 /* The matrix's columns in proto/README.md, in order. */
 static const unsigned doc_roles[] = {ROLE_PHYSICIAN,    ROLE_NURSE, ROLE_CHARGE_NURSE,
@@ -33,11 +33,11 @@ static char *read_contract(void)
     return text;
 }
 
-static enum access_action action_named(const char *name)
+static enum record_action action_named(const char *name)
 {
     for (int a = 0; a < ACT_COUNT; a++)
-        if (!strcmp(access_action_name((enum access_action)a), name))
-            return (enum access_action)a;
+        if (!strcmp(record_action_name((enum record_action)a), name))
+            return (enum record_action)a;
     fail_msg("proto/README.md names an action the code does not have: %s", name);
     return ACT_COUNT;
 }
@@ -58,7 +58,7 @@ static void test_matrix_is_the_contract(void **state)
     for (char *line = strstr(section, "\n| `"); line && (!next_section || line < next_section);
          line = strstr(line + 1, "\n| `")) {
         char *end = strchr(line + 1, '\n'), *cell, name[64];
-        enum access_action a;
+        enum record_action a;
 
         assert_int_equal(sscanf(line, "\n| `%63[^`]`", name), 1);
         a = action_named(name);
@@ -76,9 +76,9 @@ static void test_matrix_is_the_contract(void **state)
             assert_int_equal(sscanf(cell + 1, " %31[^|]", value), 1);
             for (size_t k = strlen(value); k > 0 && value[k - 1] == ' '; k--)
                 value[k - 1] = '\0';
-            if (access_allows(&who, a) != (strcmp(value, "–") != 0))
+            if (record_allows(&who, a) != (strcmp(value, "–") != 0))
                 fail_msg("%s for role column %zu: the contract says \"%s\", the code %s", name,
-                         r + 1, value, access_allows(&who, a) ? "allows" : "denies");
+                         r + 1, value, record_allows(&who, a) ? "allows" : "denies");
             cell = bar;
         }
         rows++;
@@ -86,7 +86,7 @@ static void test_matrix_is_the_contract(void **state)
     for (int a = 0; a < ACT_COUNT; a++)
         if (!documented[a])
             fail_msg("action %s is not in proto/README.md's matrix",
-                     access_action_name((enum access_action)a));
+                     record_action_name((enum record_action)a));
     assert_int_equal(rows, ACT_COUNT);
 }
 
@@ -96,9 +96,9 @@ static void test_matrix_denies_by_default(void **state)
 
     (void)state;
     for (int a = 0; a < ACT_COUNT; a++)
-        assert_false(access_allows(&nobody, (enum access_action)a));
-    assert_false(access_allows(NULL, ACT_BOARD_READ));
-    assert_false(access_allows(&(struct principal){.roles = ROLE_PHYSICIAN}, ACT_COUNT));
+        assert_false(record_allows(&nobody, (enum record_action)a));
+    assert_false(record_allows(NULL, ACT_BOARD_READ));
+    assert_false(record_allows(&(struct principal){.roles = ROLE_PHYSICIAN}, ACT_COUNT));
 }
 
 static void test_origin_exact_match_only(void **state)
@@ -106,47 +106,16 @@ static void test_origin_exact_match_only(void **state)
     const char *allowed = "https://127.0.0.1:8443, https://localhost:8443";
 
     (void)state;
-    assert_true(access_origin_allowed(allowed, "https://127.0.0.1:8443"));
-    assert_true(access_origin_allowed(allowed, "https://localhost:8443"));
-    assert_false(access_origin_allowed(allowed, "https://localhost:8443.evil.example"));
-    assert_false(access_origin_allowed(allowed, "https://localhost"));
-    assert_false(access_origin_allowed(allowed, "http://localhost:8443"));
-    assert_false(access_origin_allowed(allowed, "https://127.0.0.1:844"));
-    assert_false(access_origin_allowed(allowed, "null"));
-    assert_false(access_origin_allowed(allowed, ""));
-    assert_false(access_origin_allowed("", "https://localhost:8443"));
-    assert_false(access_origin_allowed(NULL, "https://localhost:8443"));
-}
-
-static void test_token_from_headers(void **state)
-{
-    char token[64];
-    bool from_cookie;
-    const char *name = "__Host-edlive_session";
-
-    (void)state;
-    /* A program's bearer token wins over a cookie. */
-    assert_true(access_token_from_headers("Bearer abc", "__Host-edlive_session=xyz", name, token,
-                                          sizeof token, &from_cookie));
-    assert_string_equal(token, "abc");
-    assert_false(from_cookie);
-    /* The cookie among others, with or without spaces. */
-    assert_true(access_token_from_headers(NULL, "a=1; __Host-edlive_session=xyz; b=2", name, token,
-                                          sizeof token, &from_cookie));
-    assert_string_equal(token, "xyz");
-    assert_true(from_cookie);
-    assert_true(access_token_from_headers(NULL, "a=1;__Host-edlive_session=xyz", name, token,
-                                          sizeof token, &from_cookie));
-    assert_string_equal(token, "xyz");
-    /* A cookie whose name only ends in ours, or starts with it, is not ours. */
-    assert_false(access_token_from_headers(NULL, "x__Host-edlive_session=evil", name, token,
-                                           sizeof token, &from_cookie));
-    assert_false(access_token_from_headers(NULL, "__Host-edlive_session2=evil", name, token,
-                                           sizeof token, &from_cookie));
-    assert_false(access_token_from_headers(NULL, "__Host-edlive_session=", name, token,
-                                           sizeof token, &from_cookie));
-    assert_false(access_token_from_headers("Basic dXNlcjpwYXNz", NULL, name, token, sizeof token,
-                                           &from_cookie));
+    assert_true(record_origin_allowed(allowed, "https://127.0.0.1:8443"));
+    assert_true(record_origin_allowed(allowed, "https://localhost:8443"));
+    assert_false(record_origin_allowed(allowed, "https://localhost:8443.evil.example"));
+    assert_false(record_origin_allowed(allowed, "https://localhost"));
+    assert_false(record_origin_allowed(allowed, "http://localhost:8443"));
+    assert_false(record_origin_allowed(allowed, "https://127.0.0.1:844"));
+    assert_false(record_origin_allowed(allowed, "null"));
+    assert_false(record_origin_allowed(allowed, ""));
+    assert_false(record_origin_allowed("", "https://localhost:8443"));
+    assert_false(record_origin_allowed(NULL, "https://localhost:8443"));
 }
 
 int main(void)
@@ -155,7 +124,6 @@ int main(void)
         cmocka_unit_test(test_matrix_is_the_contract),
         cmocka_unit_test(test_matrix_denies_by_default),
         cmocka_unit_test(test_origin_exact_match_only),
-        cmocka_unit_test(test_token_from_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* store_clinical.c: the clinical record under the screens (issue 5): bed moves with the
+/* record_clinical.c: the clinical record under the screens (issue 5): bed moves with the
  * location history, orders, disposition and departure, board comment, isolation, NEWS2 scale
  * and reassessment interval, the patient's allergies, home medications, problems and coded
  * diagnoses; bed cleaning and alert thresholds (department events); today's metrics.
- * Same write shape as store.c (store_internal.h): lock, check, change, event, audit, commit.
+ * Same write shape as record_encounter.c, through record_tx.c (record_internal.h): lock, check,
+ * change, event, audit, commit. Calls only down (record_tx.c, record_ews.c), never into
+ * record_encounter.c.
  * Schema: sql/migrations/0005_clinical.sql; wire: proto/README.md "Clinical record". */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,52 +13,7 @@
 #include <string.h>
 
 #include "pg.h"
-#include "store.h"
-#include "store_internal.h"
-
-/* ---- times given in bodies ---- */
-
-bool check_event_time(PGconn *conn, const struct locked_encounter *enc, const char *when,
-                      const char *field, const char *not_before_column, struct ed_error *err)
-{
-    /* The column is chosen in SQL from a fixed list, never spliced into the text. Compared at
-     * whole seconds: clients send whole seconds (the bedside's "now" included) while the server
-     * stores its own times to the microsecond, so a set saved within the second of the arrival
-     * was refused as "before the patient's arrival". */
-    static const char sql[] =
-        "SELECT $2::timestamptz > now() + interval '5 minutes', "
-        "$2::timestamptz < date_trunc('second', e.arrived_at), "
-        "$2::timestamptz < date_trunc('second', CASE $3 WHEN 'location_since' THEN "
-        "e.location_since WHEN 'disposition_at' THEN coalesce(e.disposition_at, e.arrived_at) "
-        "ELSE e.arrived_at END) FROM encounter e WHERE e.id = $1";
-    char encbuf[24];
-    const char *params[] = {pg_int_param(encbuf, enc->id), when,
-                            not_before_column ? not_before_column : ""};
-    PGresult *res;
-    bool future, before_arrival, before_column;
-
-    if (!when)
-        return true;
-    res = query(conn, "check event time", sql, 3, params);
-    if (!res)
-        return db_error(conn, err);
-    future = PQgetvalue(res, 0, 0)[0] == 't';
-    before_arrival = PQgetvalue(res, 0, 1)[0] == 't';
-    before_column = PQgetvalue(res, 0, 2)[0] == 't';
-    PQclear(res);
-    if (future)
-        ed_error_set(err, ED_ERR_OUT_OF_RANGE, field, "must not be in the future");
-    else if (before_arrival)
-        ed_error_set(err, ED_ERR_OUT_OF_RANGE, field, "must not be before the patient's arrival");
-    else if (before_column)
-        ed_error_set(err, ED_ERR_OUT_OF_RANGE, field,
-                     !strcmp(not_before_column, "disposition_at")
-                         ? "must not be before the disposition decision"
-                         : "must not be before the patient's current location began");
-    else
-        return true;
-    return fail(conn, err);
-}
+#include "record_internal.h"
 
 /* ---- small helpers ---- */
 
@@ -76,9 +33,9 @@ static const char *bool_field(const json_t *body, const char *key)
  * params[1..n-1]; params[0] is filled here. If-Match is checked against that field only (its
  * event type): a colleague's change of another part of the encounter is no conflict. */
 static bool encounter_change(PGconn *conn, const struct principal *who, long long encounter_id,
-                             const struct store_write_opts *opts, const char *sql, int n,
+                             const struct record_write_opts *opts, const char *sql, int n,
                              const char **params, const char *event_type, const char *action,
-                             struct store_write *out, struct ed_error *err)
+                             struct record_write *out, struct ed_error *err)
 {
     static const char append_sql[] = "SELECT append_event($1, $2, NULL)";
     struct locked_encounter enc;
@@ -87,14 +44,14 @@ static bool encounter_change(PGconn *conn, const struct principal *who, long lon
     char part[64];
 
     snprintf(part, sizeof part, "{%s}", event_type);
-    if (!begin_on_encounter_part(conn, who, encounter_id, opts, part, &enc, err))
+    if (!record_begin_on_encounter_part(conn, who, encounter_id, opts, part, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    if (!change(conn, action, sql, n, params, NULL, NULL, err))
+    if (!record_change(conn, action, sql, n, params, NULL, NULL, err))
         return false;
     append_params[0] = params[0];
     append_params[1] = event_type;
-    return commit_event(
+    return record_commit_event(
         conn,
         &(struct write_audit){who, action, "encounter", enc.patient_id, enc.department_id, opts},
         append_sql, 2, append_params, out, err);
@@ -102,9 +59,9 @@ static bool encounter_change(PGconn *conn, const struct principal *who, long lon
 
 /* ---- bed moves (and with them the location history, kept by SQL triggers) ---- */
 
-bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id,
-               const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-               struct ed_error *err)
+bool record_bed(PGconn *conn, const struct principal *who, long long encounter_id,
+                const json_t *body, const struct record_write_opts *opts, struct record_write *out,
+                struct ed_error *err)
 {
     /* The bed is locked: a patient leaving it at the same moment (0006 marks it for cleaning
      * before the encounter row changes) is either seen here, or has not yet started. */
@@ -124,26 +81,27 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
         "status_at = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
         "THEN coalesce($4::timestamptz, now()) ELSE status_at END WHERE id = $1";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.bed_assigned', NULL)";
-    const char *want_area = str_field(body, "area");
+    const char *want_area = record_str_field(body, "area");
     struct locked_encounter enc;
     char encbuf[24], bedbuf[24], deptbuf[24], area[32] = "", chosen[24] = "";
     const char *params[4];
 
-    if (has_value(body, "bed_id") && want_area)
+    if (record_has_value(body, "bed_id") && want_area)
         return ed_error_set(err, ED_ERR_INVALID_VALUE, "area",
                             "give either a bed_id or an area, not both");
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_event_time(conn, &enc, str_field(body, "at"), "at", "location_since", err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_event_time(conn, &enc, record_str_field(body, "at"), "at", "location_since",
+                                 err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = int_field(body, "bed_id", bedbuf);
+    params[1] = record_int_field(body, "bed_id", bedbuf);
     /* A bed, or the first free space of an area (hallway); no area and no bed: back to the
      * waiting room without a space. */
     if (params[1] || (want_area && strcmp(want_area, "waiting_room") != 0)) {
         const char *bed_params[] = {params[1], pg_int_param(deptbuf, enc.department_id), want_area};
-        PGresult *res = query(conn, "check bed", bed_sql, 3, bed_params);
+        PGresult *res = record_query(conn, "check bed", bed_sql, 3, bed_params);
         if (!res)
-            return db_error(conn, err);
+            return record_db_error(conn, err);
         if (PQntuples(res) == 0) {
             PQclear(res);
             if (params[1])
@@ -151,7 +109,7 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
                              "no bed with this id in this department");
             else
                 ed_error_set(err, ED_ERR_CONFLICT, "area", "no free space in this area");
-            return fail(conn, err);
+            return record_fail(conn, err);
         }
         snprintf(chosen, sizeof chosen, "%s", PQgetvalue(res, 0, 0));
         snprintf(area, sizeof area, "%s", PQgetvalue(res, 0, 1));
@@ -159,27 +117,27 @@ bool store_bed(PGconn *conn, const struct principal *who, long long encounter_id
             PQclear(res);
             ed_error_set(err, ED_ERR_CONFLICT, "bed_id",
                          "this bed is waiting to be cleaned; mark it clean first");
-            return fail(conn, err);
+            return record_fail(conn, err);
         }
         PQclear(res);
         params[1] = chosen;
     }
     params[2] = area;
-    params[3] = str_field(body, "at");
-    if (!change(conn, "assign bed", sql, 4, params, "bed_id",
-                "this bed is occupied by another patient", err))
+    params[3] = record_str_field(body, "at");
+    if (!record_change(conn, "assign bed", sql, 4, params, "bed_id",
+                       "this bed is occupied by another patient", err))
         return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.bed", "encounter", enc.patient_id,
-                                              enc.department_id, opts},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "encounter.bed", "encounter",
+                                                     enc.patient_id, enc.department_id, opts},
+                               append_sql, 1, params, out, err);
 }
 
 /* ---- orders ---- */
 
-bool store_order_create(PGconn *conn, const struct principal *who, long long encounter_id,
-                        const json_t *body, const struct store_write_opts *opts,
-                        struct store_write *out, struct ed_error *err)
+bool record_order_create(PGconn *conn, const struct principal *who, long long encounter_id,
+                         const json_t *body, const struct record_write_opts *opts,
+                         struct record_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO clinical_order (encounter_id, kind, name, ordered_at, ordered_by) "
@@ -193,23 +151,23 @@ bool store_order_create(PGconn *conn, const struct principal *who, long long enc
     PGresult *res;
     bool ok;
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_event_time(conn, &enc, str_field(body, "at"), "at", NULL, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_event_time(conn, &enc, record_str_field(body, "at"), "at", NULL, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = str_field(body, "kind");
-    params[2] = str_field(body, "name");
-    params[3] = str_field(body, "at");
+    params[1] = record_str_field(body, "kind");
+    params[2] = record_str_field(body, "name");
+    params[3] = record_str_field(body, "at");
     params[4] = account_param(who, accbuf);
-    res = query(conn, "insert order", sql, 5, params);
+    res = record_query(conn, "insert order", sql, 5, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     {
         const char *append_params[] = {params[0], PQgetvalue(res, 0, 0)};
-        ok = commit_event(conn,
-                          &(struct write_audit){who, "order.create", "order", enc.patient_id,
-                                                enc.department_id, opts},
-                          append_sql, 2, append_params, out, err);
+        ok = record_commit_event(conn,
+                                 &(struct write_audit){who, "order.create", "order", enc.patient_id,
+                                                       enc.department_id, opts},
+                                 append_sql, 2, append_params, out, err);
     }
     PQclear(res);
     return ok;
@@ -217,7 +175,7 @@ bool store_order_create(PGconn *conn, const struct principal *who, long long enc
 
 /* Locks the encounter of an order; *status gets the order's status. */
 static bool begin_on_order(PGconn *conn, const struct principal *who, long long order_id,
-                           const struct store_write_opts *opts, struct locked_encounter *enc,
+                           const struct record_write_opts *opts, struct locked_encounter *enc,
                            char *status, struct ed_error *err)
 {
     char idbuf[24];
@@ -226,25 +184,25 @@ static bool begin_on_order(PGconn *conn, const struct principal *who, long long 
     long long encounter_id;
 
     if (!pg_ensure(conn))
-        return db_error(conn, err);
-    res = query(conn, "find order", "SELECT encounter_id FROM clinical_order WHERE id = $1", 1,
-                params);
+        return record_db_error(conn, err);
+    res = record_query(conn, "find order", "SELECT encounter_id FROM clinical_order WHERE id = $1",
+                       1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     encounter_id = PQntuples(res) ? atoll(PQgetvalue(res, 0, 0)) : 0;
     PQclear(res);
     /* An order of an encounter outside who's scope is "not found", like one that is not. */
     if (!encounter_id)
         return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such order");
-    if (!begin_on_encounter(conn, who, encounter_id, opts, enc, err)) {
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, enc, err)) {
         if (err->status == 404)
             ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such order");
         return false;
     }
-    res = query(conn, "lock order", "SELECT status FROM clinical_order WHERE id = $1 FOR UPDATE", 1,
-                params);
+    res = record_query(conn, "lock order",
+                       "SELECT status FROM clinical_order WHERE id = $1 FOR UPDATE", 1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     snprintf(status, 16, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return true;
@@ -252,8 +210,8 @@ static bool begin_on_order(PGconn *conn, const struct principal *who, long long 
 
 static bool commit_order_event(PGconn *conn, const struct principal *who, long long order_id,
                                const struct locked_encounter *enc, const char *event_type,
-                               const char *action, const struct store_write_opts *opts,
-                               struct store_write *out, struct ed_error *err)
+                               const char *action, const struct record_write_opts *opts,
+                               struct record_write *out, struct ed_error *err)
 {
     static const char append_sql[] =
         "SELECT append_event($1, $3, jsonb_build_object('order', order_json(o))) "
@@ -262,7 +220,7 @@ static bool commit_order_event(PGconn *conn, const struct principal *who, long l
     const char *params[] = {pg_int_param(encbuf, enc->id), pg_int_param(orderbuf, order_id),
                             event_type};
 
-    return commit_event(
+    return record_commit_event(
         conn,
         &(struct write_audit){who, action, "order", enc->patient_id, enc->department_id, opts},
         append_sql, 3, params, out, err);
@@ -295,22 +253,23 @@ static bool check_result(const json_t *body, const char *status, struct ed_error
     if (strcmp(status, "resulted") != 0)
         return ed_error_set(err, ED_ERR_INVALID_VALUE, "result",
                             "a result comes with the status resulted");
-    if (has_value(body, "abnormal"))
+    if (record_has_value(body, "abnormal"))
         return ed_error_set(err, ED_ERR_INVALID_VALUE, "abnormal",
                             "with a result, the flag is result.abnormal (text) or comes from the "
                             "value and its reference range");
-    if (has_value(result, "value") == has_value(result, "text"))
+    if (record_has_value(result, "value") == record_has_value(result, "text"))
         return ed_error_set(
-            err, has_value(result, "value") ? ED_ERR_INVALID_VALUE : ED_ERR_MISSING_FIELD,
+            err, record_has_value(result, "value") ? ED_ERR_INVALID_VALUE : ED_ERR_MISSING_FIELD,
             "result.value", "a result is a value (number) or a text, not both");
-    if (has_value(result, "value") && has_value(result, "abnormal"))
+    if (record_has_value(result, "value") && record_has_value(result, "abnormal"))
         return ed_error_set(err, ED_ERR_INVALID_VALUE, "result.abnormal",
                             "a numeric result's flag comes from its value and reference range");
-    if (has_value(result, "text") &&
-        (has_value(result, "unit") || has_value(result, "reference_low") ||
-         has_value(result, "reference_high")))
+    if (record_has_value(result, "text") &&
+        (record_has_value(result, "unit") || record_has_value(result, "reference_low") ||
+         record_has_value(result, "reference_high")))
         return ed_error_set(err, ED_ERR_INVALID_VALUE,
-                            has_value(result, "unit") ? "result.unit" : "result.reference_low",
+                            record_has_value(result, "unit") ? "result.unit"
+                                                             : "result.reference_low",
                             "a unit and a reference range come with a numeric value");
     low = json_object_get(result, "reference_low");
     high = json_object_get(result, "reference_high");
@@ -321,9 +280,9 @@ static bool check_result(const json_t *body, const char *status, struct ed_error
     return true;
 }
 
-bool store_order_status(PGconn *conn, const struct principal *who, long long order_id,
-                        const json_t *body, const struct store_write_opts *opts,
-                        struct store_write *out, struct ed_error *err)
+bool record_order_status(PGconn *conn, const struct principal *who, long long order_id,
+                         const json_t *body, const struct record_write_opts *opts,
+                         struct record_write *out, struct ed_error *err)
 {
     /* A later step's time is never before the earlier one's. */
     static const char time_sql[] =
@@ -341,60 +300,60 @@ bool store_order_status(PGconn *conn, const struct principal *who, long long ord
         "abnormal = CASE WHEN $2 <> 'resulted' THEN NULL WHEN $5::numeric IS NOT NULL THEN "
         "result_flag($5::numeric, $7::numeric, $8::numeric) <> 'normal' "
         "ELSE coalesce($10::boolean, $4::boolean) END WHERE id = $1";
-    const char *status = str_field(body, "status");
-    const char *at = str_field(body, "at");
+    const char *status = record_str_field(body, "status");
+    const char *at = record_str_field(body, "at");
     const json_t *result = json_object_get(body, "result");
     struct locked_encounter enc;
     char current[16], orderbuf[24], valbuf[32], lowbuf[32], highbuf[32];
     const char *params[10];
 
-    if (strcmp(status, "resulted") != 0 && has_value(body, "abnormal"))
+    if (strcmp(status, "resulted") != 0 && record_has_value(body, "abnormal"))
         return ed_error_set(err, ED_ERR_INVALID_VALUE, "abnormal",
                             "an abnormal flag comes with the result (status resulted)");
     if (!check_result(body, status, err))
         return false;
     if (!begin_on_order(conn, who, order_id, opts, &enc, current, err) ||
-        !check_event_time(conn, &enc, at, "at", NULL, err))
+        !record_check_event_time(conn, &enc, at, "at", NULL, err))
         return false;
     /* ordered -> collected -> resulted; a consult or a bedside test may go straight to
      * resulted. A result is final. */
     if (!strcmp(current, "resulted") || !strcmp(current, status)) {
         ed_error_set(err, ED_ERR_CONFLICT, "status", "the order is already %s", current);
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     params[0] = pg_int_param(orderbuf, order_id);
     params[1] = status;
     params[2] = at;
     params[3] = bool_field(body, "abnormal");
     params[4] = num_field(result, "value", valbuf);
-    params[5] = str_field(result, "unit");
+    params[5] = record_str_field(result, "unit");
     params[6] = num_field(result, "reference_low", lowbuf);
     params[7] = num_field(result, "reference_high", highbuf);
-    params[8] = str_field(result, "text");
+    params[8] = record_str_field(result, "text");
     params[9] = bool_field(result, "abnormal");
     if (at) {
         const char *time_params[] = {params[0], at};
-        PGresult *res = query(conn, "check order time", time_sql, 2, time_params);
+        PGresult *res = record_query(conn, "check order time", time_sql, 2, time_params);
         bool before;
         if (!res)
-            return db_error(conn, err);
+            return record_db_error(conn, err);
         before = PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
         if (before) {
             ed_error_set(err, ED_ERR_OUT_OF_RANGE, "at",
                          "must not be before the order's previous step");
-            return fail(conn, err);
+            return record_fail(conn, err);
         }
     }
-    if (!change(conn, "order status", sql, 10, params, NULL, NULL, err))
+    if (!record_change(conn, "order status", sql, 10, params, NULL, NULL, err))
         return false;
     return commit_order_event(conn, who, order_id, &enc, "order.status_changed", "order.status",
                               opts, out, err);
 }
 
-bool store_order_seen(PGconn *conn, const struct principal *who, long long order_id,
-                      const json_t *body, const struct store_write_opts *opts,
-                      struct store_write *out, struct ed_error *err)
+bool record_order_seen(PGconn *conn, const struct principal *who, long long order_id,
+                       const json_t *body, const struct record_write_opts *opts,
+                       struct record_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "UPDATE clinical_order SET result_seen_at = now(), result_seen_by = $2 WHERE id = $1";
@@ -407,11 +366,11 @@ bool store_order_seen(PGconn *conn, const struct principal *who, long long order
         return false;
     if (strcmp(current, "resulted") != 0) {
         ed_error_set(err, ED_ERR_CONFLICT, "status", "the order has no result yet (%s)", current);
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     params[0] = pg_int_param(orderbuf, order_id);
     params[1] = account_param(who, accbuf);
-    if (!change(conn, "order seen", sql, 2, params, NULL, NULL, err))
+    if (!record_change(conn, "order seen", sql, 2, params, NULL, NULL, err))
         return false;
     return commit_order_event(conn, who, order_id, &enc, "order.result_seen", "order.seen", opts,
                               out, err);
@@ -419,9 +378,9 @@ bool store_order_seen(PGconn *conn, const struct principal *who, long long order
 
 /* ---- disposition and departure ---- */
 
-bool store_disposition(PGconn *conn, const struct principal *who, long long encounter_id,
-                       const json_t *body, const struct store_write_opts *opts,
-                       struct store_write *out, struct ed_error *err)
+bool record_disposition(PGconn *conn, const struct principal *who, long long encounter_id,
+                        const json_t *body, const struct record_write_opts *opts,
+                        struct record_write *out, struct ed_error *err)
 {
     /* A decision may be revised until departure; the event log keeps each one. */
     static const char sql[] =
@@ -436,25 +395,26 @@ bool store_disposition(PGconn *conn, const struct principal *who, long long enco
     char encbuf[24], staffbuf[24];
     const char *params[5];
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
-        !check_event_time(conn, &enc, str_field(body, "decided_at"), "decided_at", NULL, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err) ||
+        !record_check_event_time(conn, &enc, record_str_field(body, "decided_at"), "decided_at",
+                                 NULL, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = str_field(body, "kind");
-    params[2] = str_field(body, "decided_at");
-    params[3] = str_field(body, "destination");
+    params[1] = record_str_field(body, "kind");
+    params[2] = record_str_field(body, "decided_at");
+    params[3] = record_str_field(body, "destination");
     params[4] = who && who->staff_id ? pg_int_param(staffbuf, who->staff_id) : NULL;
-    if (!change(conn, "disposition", sql, 5, params, NULL, NULL, err))
+    if (!record_change(conn, "disposition", sql, 5, params, NULL, NULL, err))
         return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.disposition", "encounter",
-                                              enc.patient_id, enc.department_id, opts},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "encounter.disposition", "encounter",
+                                                     enc.patient_id, enc.department_id, opts},
+                               append_sql, 1, params, out, err);
 }
 
-bool store_departure(PGconn *conn, const struct principal *who, long long encounter_id,
-                     const json_t *body, const struct store_write_opts *opts,
-                     struct store_write *out, struct ed_error *err)
+bool record_departure(PGconn *conn, const struct principal *who, long long encounter_id,
+                      const json_t *body, const struct record_write_opts *opts,
+                      struct record_write *out, struct ed_error *err)
 {
     static const char dispo_sql[] = "SELECT disposition FROM encounter WHERE id = $1";
     /* The encounter ends: it leaves the board, its bed needs cleaning from the departure
@@ -465,65 +425,65 @@ bool store_departure(PGconn *conn, const struct principal *who, long long encoun
         "status = CASE WHEN disposition = 'lwbs' THEN 'left_without_being_seen' ELSE 'departed' "
         "END, status_at = coalesce($2::timestamptz, now()) WHERE id = $1";
     static const char append_sql[] = "SELECT append_event($1, 'encounter.departed', NULL)";
-    const char *at = str_field(body, "departed_at");
+    const char *at = record_str_field(body, "departed_at");
     struct locked_encounter enc;
     char encbuf[24];
     const char *params[2];
     PGresult *res;
     bool decided;
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = at;
-    res = query(conn, "read disposition", dispo_sql, 1, params);
+    res = record_query(conn, "read disposition", dispo_sql, 1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     decided = !PQgetisnull(res, 0, 0);
     PQclear(res);
     if (!decided) {
         ed_error_set(err, ED_ERR_CONFLICT, "disposition",
                      "record the disposition (discharge, admit, ...) before the departure");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
-    if (!check_event_time(conn, &enc, at, "departed_at", "location_since", err) ||
-        !check_event_time(conn, &enc, at, "departed_at", "disposition_at", err))
+    if (!record_check_event_time(conn, &enc, at, "departed_at", "location_since", err) ||
+        !record_check_event_time(conn, &enc, at, "departed_at", "disposition_at", err))
         return false;
-    if (!change(conn, "departure", sql, 2, params, NULL, NULL, err))
+    if (!record_change(conn, "departure", sql, 2, params, NULL, NULL, err))
         return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.departure", "encounter",
-                                              enc.patient_id, enc.department_id, opts},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "encounter.departure", "encounter",
+                                                     enc.patient_id, enc.department_id, opts},
+                               append_sql, 1, params, out, err);
 }
 
 /* ---- board fields ---- */
 
-bool store_comment(PGconn *conn, const struct principal *who, long long encounter_id,
-                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                   struct ed_error *err)
+bool record_comment(PGconn *conn, const struct principal *who, long long encounter_id,
+                    const json_t *body, const struct record_write_opts *opts,
+                    struct record_write *out, struct ed_error *err)
 {
-    const char *params[2] = {NULL, str_field(body, "text")};
+    const char *params[2] = {NULL, record_str_field(body, "text")};
 
     return encounter_change(conn, who, encounter_id, opts,
                             "UPDATE encounter SET board_comment = $2 WHERE id = $1", 2, params,
                             "encounter.comment", "encounter.comment", out, err);
 }
 
-bool store_isolation(PGconn *conn, const struct principal *who, long long encounter_id,
-                     const json_t *body, const struct store_write_opts *opts,
-                     struct store_write *out, struct ed_error *err)
+bool record_isolation(PGconn *conn, const struct principal *who, long long encounter_id,
+                      const json_t *body, const struct record_write_opts *opts,
+                      struct record_write *out, struct ed_error *err)
 {
-    const char *params[2] = {NULL, str_field(body, "isolation")};
+    const char *params[2] = {NULL, record_str_field(body, "isolation")};
 
     return encounter_change(conn, who, encounter_id, opts,
                             "UPDATE encounter SET isolation = $2 WHERE id = $1", 2, params,
                             "encounter.isolation", "encounter.isolation", out, err);
 }
 
-bool store_news2_scale(PGconn *conn, const struct principal *who, long long encounter_id,
-                       const json_t *body, const struct store_write_opts *opts,
-                       struct store_write *out, struct ed_error *err)
+bool record_news2_scale(PGconn *conn, const struct principal *who, long long encounter_id,
+                        const json_t *body, const struct record_write_opts *opts,
+                        struct record_write *out, struct ed_error *err)
 {
     static const char append_sql[] = "SELECT append_event($1, 'encounter.news2_scale', NULL)";
     static const char has_vitals_sql[] =
@@ -534,36 +494,36 @@ bool store_news2_scale(PGconn *conn, const struct principal *who, long long enco
     PGresult *res;
     bool has_vitals;
 
-    if (!begin_on_encounter_part(conn, who, encounter_id, opts, "{encounter.news2_scale}", &enc,
-                                 err))
+    if (!record_begin_on_encounter_part(conn, who, encounter_id, opts, "{encounter.news2_scale}",
+                                        &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
-    params[1] = int_field(body, "scale", scalebuf);
-    if (!change(conn, "encounter.news2_scale",
-                "UPDATE encounter SET spo2_scale = $2::smallint WHERE id = $1", 2, params, NULL,
-                NULL, err))
+    params[1] = record_int_field(body, "scale", scalebuf);
+    if (!record_change(conn, "encounter.news2_scale",
+                       "UPDATE encounter SET spo2_scale = $2::smallint WHERE id = $1", 2, params,
+                       NULL, NULL, err))
         return false;
     /* The shown score changes with the scale (SpO2 88% on air scores 3 on scale 1, 0 on scale
      * 2): rescore the readings already taken, so no screen keeps the other scale's score. */
-    res = query(conn, "has vitals", has_vitals_sql, 1, params);
+    res = record_query(conn, "has vitals", has_vitals_sql, 1, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     has_vitals = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    if (has_vitals && !store_ews_refresh(conn, encounter_id, err))
+    if (has_vitals && !record_ews_refresh(conn, encounter_id, err))
         return false;
-    return commit_event(conn,
-                        &(struct write_audit){who, "encounter.news2_scale", "encounter",
-                                              enc.patient_id, enc.department_id, opts},
-                        append_sql, 1, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "encounter.news2_scale", "encounter",
+                                                     enc.patient_id, enc.department_id, opts},
+                               append_sql, 1, params, out, err);
 }
 
-bool store_reassessment(PGconn *conn, const struct principal *who, long long encounter_id,
-                        const json_t *body, const struct store_write_opts *opts,
-                        struct store_write *out, struct ed_error *err)
+bool record_reassessment(PGconn *conn, const struct principal *who, long long encounter_id,
+                         const json_t *body, const struct record_write_opts *opts,
+                         struct record_write *out, struct ed_error *err)
 {
     char minbuf[24];
-    const char *params[2] = {NULL, int_field(body, "interval_min", minbuf)};
+    const char *params[2] = {NULL, record_int_field(body, "interval_min", minbuf)};
 
     return encounter_change(conn, who, encounter_id, opts,
                             "UPDATE encounter SET reassess_interval_min = $2::int WHERE id = $1", 2,
@@ -626,10 +586,10 @@ static bool check_code(const char *system, const char *code, struct ed_error *er
 
 /* Inserts one record row (insert_sql: $1 encounter, $2 account, then the body's fields,
  * RETURNING the row's JSON) and appends event_type carrying it as payload[key]. */
-static bool record_write(PGconn *conn, const struct principal *who, long long encounter_id,
-                         const struct store_write_opts *opts, const char *insert_sql, int n,
-                         const char **params, const char *event_type, const char *key,
-                         struct store_write *out, struct ed_error *err)
+static bool chart_entry_write(PGconn *conn, const struct principal *who, long long encounter_id,
+                              const struct record_write_opts *opts, const char *insert_sql, int n,
+                              const char **params, const char *event_type, const char *key,
+                              struct record_write *out, struct ed_error *err)
 {
     static const char append_sql[] =
         "SELECT append_event($1, $2, jsonb_build_object($3::text, $4::jsonb))";
@@ -638,40 +598,40 @@ static bool record_write(PGconn *conn, const struct principal *who, long long en
     PGresult *res;
     bool ok;
 
-    if (!begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
+    if (!record_begin_on_encounter(conn, who, encounter_id, opts, &enc, err))
         return false;
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = account_param(who, accbuf);
-    res = query(conn, event_type, insert_sql, n, params);
+    res = record_query(conn, event_type, insert_sql, n, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, ED_ERR_CONFLICT, "no_known_allergies",
                      "allergies are recorded for this patient; no known allergies does not apply");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     {
         const char *append_params[] = {params[0], event_type, key, PQgetvalue(res, 0, 0)};
-        ok = commit_event(conn,
-                          &(struct write_audit){who, event_type, "record", enc.patient_id,
-                                                enc.department_id, opts},
-                          append_sql, 4, append_params, out, err);
+        ok = record_commit_event(conn,
+                                 &(struct write_audit){who, event_type, "record", enc.patient_id,
+                                                       enc.department_id, opts},
+                                 append_sql, 4, append_params, out, err);
     }
     PQclear(res);
     return ok;
 }
 
-bool store_diagnosis(PGconn *conn, const struct principal *who, long long encounter_id,
-                     const json_t *body, const struct store_write_opts *opts,
-                     struct store_write *out, struct ed_error *err)
+bool record_diagnosis(PGconn *conn, const struct principal *who, long long encounter_id,
+                      const json_t *body, const struct record_write_opts *opts,
+                      struct record_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO encounter_diagnosis (encounter_id, recorded_by, system, code, display) "
         "VALUES ($1, $2, $3, $4, $5) RETURNING jsonb_build_object('id', id, 'system', system, "
         "'code', code, 'display', display, 'recorded_at', utc_text(recorded_at))::text";
-    const char *params[5] = {NULL, NULL, str_field(body, "system"), str_field(body, "code"),
-                             str_field(body, "display")};
+    const char *params[5] = {NULL, NULL, record_str_field(body, "system"),
+                             record_str_field(body, "code"), record_str_field(body, "display")};
 
     /* Diagnoses are coded in ICD-10 from now on; ICD-9 stays only on older records. */
     if (strcmp(params[2], "icd10") != 0)
@@ -679,13 +639,13 @@ bool store_diagnosis(PGconn *conn, const struct principal *who, long long encoun
                             "new diagnoses are coded in ICD-10 (icd10)");
     if (!check_code(params[2], params[3], err))
         return false;
-    return record_write(conn, who, encounter_id, opts, sql, 5, params, "record.diagnosis",
-                        "diagnosis", out, err);
+    return chart_entry_write(conn, who, encounter_id, opts, sql, 5, params, "record.diagnosis",
+                             "diagnosis", out, err);
 }
 
-bool store_allergy(PGconn *conn, const struct principal *who, long long encounter_id,
-                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                   struct ed_error *err)
+bool record_allergy(PGconn *conn, const struct principal *who, long long encounter_id,
+                    const json_t *body, const struct record_write_opts *opts,
+                    struct record_write *out, struct ed_error *err)
 {
     static const char allergy_sql[] =
         "WITH a AS (INSERT INTO patient_allergy (patient_id, recorded_by, substance, reaction, "
@@ -701,8 +661,9 @@ bool store_allergy(PGconn *conn, const struct principal *who, long long encounte
         "EXISTS (SELECT 1 FROM patient_allergy a WHERE a.patient_id = patient.id) RETURNING id) "
         "SELECT 'null' FROM p";
     bool none = json_is_true(json_object_get(body, "no_known_allergies"));
-    const char *params[5] = {NULL, NULL, str_field(body, "substance"), str_field(body, "reaction"),
-                             str_field(body, "severity")};
+    const char *params[5] = {NULL, NULL, record_str_field(body, "substance"),
+                             record_str_field(body, "reaction"),
+                             record_str_field(body, "severity")};
 
     if (json_object_get(body, "no_known_allergies") && !none)
         return ed_error_set(err, ED_ERR_INVALID_VALUE, "no_known_allergies",
@@ -714,13 +675,13 @@ bool store_allergy(PGconn *conn, const struct principal *who, long long encounte
         return ed_error_set(err, ED_ERR_MISSING_FIELD, "substance", "is required");
     if (!none && !params[4])
         return ed_error_set(err, ED_ERR_MISSING_FIELD, "severity", "is required");
-    return record_write(conn, who, encounter_id, opts, none ? none_sql : allergy_sql, none ? 2 : 5,
-                        params, "record.allergy", "allergy", out, err);
+    return chart_entry_write(conn, who, encounter_id, opts, none ? none_sql : allergy_sql,
+                             none ? 2 : 5, params, "record.allergy", "allergy", out, err);
 }
 
-bool store_medication(PGconn *conn, const struct principal *who, long long encounter_id,
-                      const json_t *body, const struct store_write_opts *opts,
-                      struct store_write *out, struct ed_error *err)
+bool record_medication(PGconn *conn, const struct principal *who, long long encounter_id,
+                       const json_t *body, const struct record_write_opts *opts,
+                       struct record_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO patient_medication (patient_id, reconciled_by, name, dose, route, frequency, "
@@ -730,21 +691,21 @@ bool store_medication(PGconn *conn, const struct principal *who, long long encou
         "utc_text(reconciled_at))::text";
     const char *params[7] = {NULL,
                              NULL,
-                             str_field(body, "name"),
-                             str_field(body, "dose"),
-                             str_field(body, "route"),
-                             str_field(body, "frequency"),
-                             str_field(body, "reconciled_at")};
+                             record_str_field(body, "name"),
+                             record_str_field(body, "dose"),
+                             record_str_field(body, "route"),
+                             record_str_field(body, "frequency"),
+                             record_str_field(body, "reconciled_at")};
 
-    if (!check_not_future(conn, params[6], "reconciled_at", err))
+    if (!record_check_not_future(conn, params[6], "reconciled_at", err))
         return false;
-    return record_write(conn, who, encounter_id, opts, sql, 7, params, "record.medication",
-                        "medication", out, err);
+    return chart_entry_write(conn, who, encounter_id, opts, sql, 7, params, "record.medication",
+                             "medication", out, err);
 }
 
-bool store_problem(PGconn *conn, const struct principal *who, long long encounter_id,
-                   const json_t *body, const struct store_write_opts *opts, struct store_write *out,
-                   struct ed_error *err)
+bool record_problem(PGconn *conn, const struct principal *who, long long encounter_id,
+                    const json_t *body, const struct record_write_opts *opts,
+                    struct record_write *out, struct ed_error *err)
 {
     static const char sql[] =
         "INSERT INTO patient_problem (patient_id, recorded_by, system, code, display, onset) "
@@ -753,22 +714,23 @@ bool store_problem(PGconn *conn, const struct principal *who, long long encounte
         "display, 'onset', to_char(onset, 'YYYY-MM-DD'))::text";
     const char *params[6] = {NULL,
                              NULL,
-                             str_field(body, "system"),
-                             str_field(body, "code"),
-                             str_field(body, "display"),
-                             str_field(body, "onset")};
+                             record_str_field(body, "system"),
+                             record_str_field(body, "code"),
+                             record_str_field(body, "display"),
+                             record_str_field(body, "onset")};
 
-    if (!check_code(params[2], params[3], err) || !check_not_future(conn, params[5], "onset", err))
+    if (!check_code(params[2], params[3], err) ||
+        !record_check_not_future(conn, params[5], "onset", err))
         return false;
-    return record_write(conn, who, encounter_id, opts, sql, 6, params, "record.problem", "problem",
-                        out, err);
+    return chart_entry_write(conn, who, encounter_id, opts, sql, 6, params, "record.problem",
+                             "problem", out, err);
 }
 
 /* ---- department events: bed cleaning, alert thresholds ---- */
 
-bool store_bed_status(PGconn *conn, const struct principal *who, long long bed_id,
-                      const json_t *body, const struct store_write_opts *opts,
-                      struct store_write *out, struct ed_error *err)
+bool record_bed_status(PGconn *conn, const struct principal *who, long long bed_id,
+                       const json_t *body, const struct record_write_opts *opts,
+                       struct record_write *out, struct ed_error *err)
 {
     static const char lock_sql[] =
         "SELECT b.department_id, EXISTS (SELECT 1 FROM encounter e WHERE e.bed_id = b.id AND "
@@ -780,23 +742,24 @@ bool store_bed_status(PGconn *conn, const struct principal *who, long long bed_i
     static const char append_sql[] =
         "SELECT append_department_event($2, 'bed.status', jsonb_build_object('beds', "
         "jsonb_build_array(bed_json($1))))";
-    const char *status = str_field(body, "status");
+    const char *status = record_str_field(body, "status");
     char bedbuf[24], deptbuf[24];
-    const char *params[2] = {pg_int_param(bedbuf, bed_id), who ? who->departments : NULL};
+    struct record_scope scope;
+    const char *params[2] = {pg_int_param(bedbuf, bed_id), record_scope_departments(who, &scope)};
     PGresult *res;
     long long dept;
     bool occupied;
 
     (void)opts;
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
-        return db_error(conn, err);
-    res = query(conn, "lock bed", lock_sql, 2, params);
+        return record_db_error(conn, err);
+    res = record_query(conn, "lock bed", lock_sql, 2, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such bed");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     dept = atoll(PQgetvalue(res, 0, 0));
     occupied = PQgetvalue(res, 0, 1)[0] == 't';
@@ -804,19 +767,20 @@ bool store_bed_status(PGconn *conn, const struct principal *who, long long bed_i
     if (occupied && !strcmp(status, "cleaning")) {
         ed_error_set(err, ED_ERR_CONFLICT, "status",
                      "a patient is in this bed; move the patient before cleaning");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     params[1] = status;
-    if (!change(conn, "bed status", sql, 2, params, NULL, NULL, err))
+    if (!record_change(conn, "bed status", sql, 2, params, NULL, NULL, err))
         return false;
     params[1] = pg_int_param(deptbuf, dept);
-    return commit_event(conn, &(struct write_audit){who, "bed.status", "board", 0, dept, opts},
-                        append_sql, 2, params, out, err);
+    return record_commit_event(conn,
+                               &(struct write_audit){who, "bed.status", "board", 0, dept, opts},
+                               append_sql, 2, params, out, err);
 }
 
-bool store_alert_thresholds_put(PGconn *conn, const struct principal *who, long long department_id,
-                                const json_t *body, const struct store_write_opts *opts,
-                                struct store_write *out, struct ed_error *err)
+bool record_alert_thresholds_put(PGconn *conn, const struct principal *who, long long department_id,
+                                 const json_t *body, const struct record_write_opts *opts,
+                                 struct record_write *out, struct ed_error *err)
 {
     static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
                                    "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
@@ -829,46 +793,48 @@ bool store_alert_thresholds_put(PGconn *conn, const struct principal *who, long 
         "SELECT append_department_event($1, 'department.alert_thresholds', "
         "jsonb_build_object('alert_thresholds', alert_thresholds_json($1)))";
     char deptbuf[24], waitbuf[24], boardbuf[24], accbuf[24];
-    const char *params[5] = {pg_int_param(deptbuf, department_id), who ? who->departments : NULL};
+    struct record_scope scope;
+    const char *params[5] = {pg_int_param(deptbuf, department_id),
+                             record_scope_departments(who, &scope)};
     PGresult *res;
 
     (void)opts;
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
-        return db_error(conn, err);
-    res = query(conn, "lock department", dept_sql, 2, params);
+        return record_db_error(conn, err);
+    res = record_query(conn, "lock department", dept_sql, 2, params);
     if (!res)
-        return db_error(conn, err);
+        return record_db_error(conn, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such department");
-        return fail(conn, err);
+        return record_fail(conn, err);
     }
     PQclear(res);
-    params[1] = int_field(body, "waiting_longest_min", waitbuf);
-    params[2] = int_field(body, "boarder_min", boardbuf);
+    params[1] = record_int_field(body, "waiting_longest_min", waitbuf);
+    params[2] = record_int_field(body, "boarder_min", boardbuf);
     params[3] = bool_field(body, "esi12_unassigned");
     params[4] = account_param(who, accbuf);
-    if (!change(conn, "alert thresholds", sql, 5, params, NULL, NULL, err))
+    if (!record_change(conn, "alert thresholds", sql, 5, params, NULL, NULL, err))
         return false;
-    return commit_event(
+    return record_commit_event(
         conn,
         &(struct write_audit){who, "department.alert_thresholds", "board", 0, department_id, opts},
         append_sql, 1, params, out, err);
 }
 
-json_t *store_alert_thresholds(PGconn *conn, const struct principal *who, long long department_id,
-                               struct ed_error *err)
+json_t *record_alert_thresholds(PGconn *conn, const struct principal *who, long long department_id,
+                                struct ed_error *err)
 {
     static const char sql[] = "SELECT alert_thresholds_json(d.id)::text, 0, 0, d.id FROM "
                               "department d WHERE d.id = $1 AND ($2::bigint[] IS NULL OR "
                               "d.id = ANY($2::bigint[])) AND $3::bigint[] IS NOT DISTINCT FROM $3";
 
-    return read_audited(conn, who, sql, department_id, "alert_thresholds.read", "board",
-                        "no such department", err);
+    return record_read_audited(conn, who, sql, department_id, "alert_thresholds.read", "board",
+                               "no such department", err);
 }
 
-json_t *store_metrics(PGconn *conn, const struct principal *who, long long department_id,
-                      const char *date, bool last_24h, struct ed_error *err)
+json_t *record_metrics(PGconn *conn, const struct principal *who, long long department_id,
+                       const char *date, bool last_24h, struct ed_error *err)
 {
     /* date NULL: today in the department's time zone; last_24h: the 24 hours before now (just
      * after local midnight "today" is nearly empty, the last 24 h are not). */
@@ -878,33 +844,34 @@ json_t *store_metrics(PGconn *conn, const struct principal *who, long long depar
         "d.timezone)::date)) END::text FROM department d WHERE d.id = $1 AND ($3::bigint[] IS NULL "
         "OR d.id = ANY($3::bigint[]))";
     char deptbuf[24];
+    struct record_scope scope;
     const char *params[] = {pg_int_param(deptbuf, department_id), date,
-                            who ? who->departments : NULL, last_24h ? "true" : "false"};
+                            record_scope_departments(who, &scope), last_24h ? "true" : "false"};
     PGresult *res;
     json_t *doc;
 
     if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
-    res = query(conn, "metrics", sql, 4, params);
+    res = record_query(conn, "metrics", sql, 4, params);
     if (!res) {
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such department");
-        fail(conn, err);
+        record_fail(conn, err);
         return NULL;
     }
     doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
     /* Aggregates only, no patient: audited as a board read. */
-    if (!doc || !audit(conn, who, "metrics.read", 0, 0, "board", false, NULL) ||
+    if (!doc || !record_audit_success(conn, who, "metrics.read", 0, 0, "board", false, NULL) ||
         !pg_command(conn, "COMMIT")) {
         json_decref(doc);
-        db_error(conn, err);
+        record_db_error(conn, err);
         return NULL;
     }
     return doc;

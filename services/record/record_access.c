@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* access.c: the permission matrix, sessions, sign-in with back-off, emergency access and
- * audit rows. The only SQL text for accounts, sessions and the audit log. */
-#include "access.h"
+/* record_access.c: the permission matrix, the session token and client address of a request,
+ * sessions, sign-in with back-off, emergency access. The only SQL text for sessions; accounts
+ * are record_admin.c, audit rows record_audit.c. */
+#include "record.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -92,33 +93,46 @@ static const struct {
 /* Set once at start-up from the service's settings (EDLIVE_SESSION_IDLE_S, _MAX_S). */
 static int session_idle_s = 900, session_max_s = 43200;
 
-void access_set_session_limits(int idle_s, int max_s)
+void record_set_session_limits(int idle_s, int max_s)
 {
     session_idle_s = idle_s;
     session_max_s = max_s;
 }
 
-int access_idle_seconds(void)
+int record_session_idle_seconds(void)
 {
     return session_idle_s;
 }
 
-int access_max_seconds(void)
+int record_session_max_seconds(void)
 {
     return session_max_s;
 }
 
-const char *access_action_name(enum access_action a)
+const char *record_action_name(enum record_action a)
 {
     return a < ACT_COUNT ? action_names[a] : "?";
 }
 
-bool access_allows(const struct principal *p, enum access_action a)
+bool record_allows(const struct principal *p, enum record_action a)
 {
     return p && a < ACT_COUNT && (p->roles & matrix[a]) != 0;
 }
 
-bool access_origin_allowed(const char *allowed, const char *origin)
+json_t *record_allowed_actions(const struct principal *p)
+{
+    json_t *names = json_array();
+
+    for (int a = 0; names && a < ACT_COUNT; a++)
+        if (record_allows(p, (enum record_action)a) &&
+            json_array_append_new(names, json_string(action_names[a]))) {
+            json_decref(names);
+            return NULL;
+        }
+    return names;
+}
+
+bool record_origin_allowed(const char *allowed, const char *origin)
 {
     size_t n = strlen(origin);
 
@@ -136,32 +150,18 @@ bool access_origin_allowed(const char *allowed, const char *origin)
     return false;
 }
 
-bool access_in_department(const struct principal *p, long long department_id)
+bool record_session_token(const char *authorization, const char *cookies, char *out, size_t cap,
+                          bool *from_cookie)
 {
-    char id[32];
-    size_t n;
-
-    if (!p)
-        return true; /* the system */
-    n = (size_t)snprintf(id, sizeof id, "%lld", department_id);
-    for (const char *at = strstr(p->departments, id); at; at = strstr(at + 1, id))
-        if ((at[-1] == '{' || at[-1] == ',') && (at[n] == '}' || at[n] == ','))
-            return true;
-    return false;
-}
-
-bool access_token_from_headers(const char *authorization, const char *cookies,
-                               const char *cookie_name, char *out, size_t cap, bool *from_cookie)
-{
-    size_t name_len = strlen(cookie_name);
+    static const char name[] = RECORD_SESSION_COOKIE;
+    size_t name_len = sizeof name - 1;
 
     *from_cookie = false;
     if (authorization && !strncasecmp(authorization, "Bearer ", 7)) {
         snprintf(out, cap, "%.*s", (int)(cap - 1), authorization + 7);
         return out[0] != '\0';
     }
-    for (const char *p = cookies ? strstr(cookies, cookie_name) : NULL; p;
-         p = strstr(p + 1, cookie_name)) {
+    for (const char *p = cookies ? strstr(cookies, name) : NULL; p; p = strstr(p + 1, name)) {
         if ((p == cookies || p[-1] == ' ' || p[-1] == ';') && p[name_len] == '=') {
             const char *v = p + name_len + 1;
             snprintf(out, cap, "%.*s", (int)strcspn(v, "; "), v);
@@ -170,6 +170,16 @@ bool access_token_from_headers(const char *authorization, const char *cookies,
         }
     }
     return false;
+}
+
+bool record_trusted_proxy(const char *peer)
+{
+    return !strcmp(peer, "127.0.0.1") || !strcmp(peer, "::1") || !strcmp(peer, "::ffff:127.0.0.1");
+}
+
+void record_client_address(const char *peer, const char *real_ip, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", record_trusted_proxy(peer) && real_ip && real_ip[0] ? real_ip : peer);
 }
 
 /* "{physician,nurse}" -> bits and the first name for audit rows. */
@@ -190,6 +200,30 @@ static void parse_roles(const char *text, struct principal *p)
 
 /* ---- sessions ---- */
 
+/* "{1,2,3}" (a bigint[] as text) into ids; false when malformed or longer than max. */
+static bool parse_ids(const char *text, long long *ids, int max, int *n)
+{
+    const char *p = text;
+    char *end;
+
+    *n = 0;
+    if (*p++ != '{')
+        return false;
+    if (*p == '}')
+        return p[1] == '\0';
+    for (;;) {
+        long long v = strtoll(p, &end, 10);
+        if (end == p || *n >= max)
+            return false;
+        ids[(*n)++] = v;
+        if (*end == '}')
+            return end[1] == '\0';
+        if (*end != ',')
+            return false;
+        p = end + 1;
+    }
+}
+
 static const char session_sql[] =
     "SELECT a.id, coalesce(a.staff_id, 0), a.username, a.roles::text, s.mfa, "
     "coalesce((SELECT array_agg(sd.department_id ORDER BY sd.department_id) "
@@ -205,7 +239,7 @@ static const char session_sql[] =
     "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now() "
     "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
 
-static enum access_session_result load_session(PGconn *conn, struct principal *p, bool touch)
+static enum record_session_result load_session(PGconn *conn, struct principal *p, bool touch)
 {
     char hex[2 + 65] = "\\x";
     const char *params[1];
@@ -229,8 +263,17 @@ static enum access_session_result load_session(PGconn *conn, struct principal *p
     snprintf(p->username, sizeof p->username, "%s", PQgetvalue(res, 0, 2));
     parse_roles(PQgetvalue(res, 0, 3), p);
     p->mfa = PQgetvalue(res, 0, 4)[0] == 't';
-    snprintf(p->departments, sizeof p->departments, "%s", PQgetvalue(res, 0, 5));
-    snprintf(p->patients, sizeof p->patients, "%s", PQgetvalue(res, 0, 6));
+    if (!parse_ids(PQgetvalue(res, 0, 5), p->departments, RECORD_MAX_DEPARTMENTS,
+                   &p->n_departments) ||
+        !parse_ids(PQgetvalue(res, 0, 6), p->patients, RECORD_MAX_GRANTS, &p->n_patients)) {
+        /* Refused, not cut short: a shorter list would silently narrow (or, for a wall, change)
+         * what the session sees. */
+        log_error("account %lld: more than %d departments or %d break-glass grants; session "
+                  "refused",
+                  p->account_id, RECORD_MAX_DEPARTMENTS, RECORD_MAX_GRANTS);
+        PQclear(res);
+        return SESSION_DB_ERROR;
+    }
     /* The idle clock is kept to 10 s: not one row write per request on a busy tablet. */
     touch = touch && PQgetvalue(res, 0, 7)[0] == 't';
     p->idle_seconds = atoi(PQgetvalue(res, 0, 8));
@@ -246,7 +289,7 @@ static enum access_session_result load_session(PGconn *conn, struct principal *p
     return SESSION_OK;
 }
 
-enum access_session_result access_session(PGconn *conn, const char *token, bool touch,
+enum record_session_result record_session(PGconn *conn, const char *token, bool touch,
                                           struct principal *p)
 {
     char addr[sizeof p->source_addr];
@@ -260,12 +303,12 @@ enum access_session_result access_session(PGconn *conn, const char *token, bool 
     return load_session(conn, p, touch);
 }
 
-enum access_session_result access_session_check(PGconn *conn, struct principal *p)
+enum record_session_result record_session_check(PGconn *conn, struct principal *p)
 {
     return load_session(conn, p, false);
 }
 
-bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
+bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size_t n, bool *live,
                            bool keep_walls)
 {
     static const char sql[] =
@@ -314,7 +357,7 @@ bool access_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
     return true;
 }
 
-bool access_sign_out(PGconn *conn, const struct principal *p)
+bool record_sign_out(PGconn *conn, const struct principal *p)
 {
     char hex[2 + 65] = "\\x";
     const char *params[1] = {hex};
@@ -326,41 +369,8 @@ bool access_sign_out(PGconn *conn, const struct principal *p)
                    params);
     ok = pg_ok(conn, res, "sign out");
     PQclear(res);
-    return ok && access_audit(conn, p, NULL, "session.sign_out", 0, 0, "session", "success", false,
+    return ok && record_audit(conn, p, NULL, "session.sign_out", 0, 0, "session", "success", false,
                               NULL, p->source_addr);
-}
-
-/* ---- audit ---- */
-
-bool access_audit(PGconn *conn, const struct principal *p, const char *username_tried,
-                  const char *action, long long patient_id, long long encounter_id,
-                  const char *category, const char *outcome, bool high_severity, const char *detail,
-                  const char *source_addr)
-{
-    static const char sql[] =
-        "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
-        "category, source_addr, outcome, severity, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-    char acc[24], pat[24], enc[24];
-    const char *params[11];
-    PGresult *res;
-    bool ok;
-
-    params[0] = p && p->account_id ? pg_int_param(acc, p->account_id) : NULL;
-    params[1] = p && p->account_id ? p->username : username_tried;
-    params[2] = p && p->account_id ? p->role : NULL;
-    params[3] = action;
-    params[4] = patient_id ? pg_int_param(pat, patient_id) : NULL;
-    params[5] = encounter_id ? pg_int_param(enc, encounter_id) : NULL;
-    params[6] = category;
-    params[7] = source_addr;
-    params[8] = outcome;
-    params[9] = high_severity ? "high" : "normal";
-    params[10] = detail;
-    res = pg_query(conn, sql, 11, params);
-    ok = pg_ok(conn, res, "audit");
-    PQclear(res);
-    return ok;
 }
 
 /* ---- sign-in ---- */
@@ -396,7 +406,7 @@ static bool record_failure(PGconn *conn, long long account_id, const char *addr,
         pg_ok(conn, res, "throttle account");
         PQclear(res);
     }
-    access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "failure", false, why,
+    record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "failure", false, why,
                  addr);
     return false;
 }
@@ -421,7 +431,7 @@ static bool too_many(long left, int *retry_after_s, struct ed_error *err)
                         "too many failed sign-ins; try again in %ld s", left);
 }
 
-bool access_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
+bool record_sign_in(PGconn *conn, const char *username, const char *password, const char *totp,
                     const char *source_addr, char *token, struct principal *p, int *retry_after_s,
                     struct ed_error *err)
 {
@@ -451,7 +461,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     left = seconds_locked(conn, addr_lock_sql, source_addr);
     if (left > 0) {
-        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+        record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
                      "address locked", source_addr);
         return too_many(left, retry_after_s, err);
     }
@@ -482,7 +492,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     PQclear(res);
 
     if (left > 0) {
-        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+        record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
                      "account locked", source_addr);
         return too_many(left, retry_after_s, err);
     }
@@ -491,7 +501,7 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
         return ed_error_set(err, ED_ERR_WRONG_CREDENTIALS, NULL, "wrong username or password");
     }
     if (disabled) {
-        access_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
+        record_audit(conn, NULL, username, "session.sign_in", 0, 0, "session", "denied", false,
                      "account disabled", source_addr);
         return ed_error_set(err, ED_ERR_ACCOUNT_DISABLED, NULL, "this account is disabled");
     }
@@ -533,8 +543,8 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     {
         const char *params[] = {hex,
                                 idbuf,
-                                pg_int_param(max, access_max_seconds()),
-                                pg_int_param(idle, access_idle_seconds()),
+                                pg_int_param(max, record_session_max_seconds()),
+                                pg_int_param(idle, record_session_idle_seconds()),
                                 has_totp ? "true" : "false",
                                 source_addr};
         res = pg_query(conn, session_insert_sql, 6, params);
@@ -547,14 +557,14 @@ bool access_sign_in(PGconn *conn, const char *username, const char *password, co
     snprintf(p->source_addr, sizeof p->source_addr, "%s", source_addr);
     if (load_session(conn, p, false) != SESSION_OK)
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
-    access_audit(conn, p, NULL, "session.sign_in", 0, 0, "session", "success", false, NULL,
+    record_audit(conn, p, NULL, "session.sign_in", 0, 0, "session", "success", false, NULL,
                  source_addr);
     return true;
 }
 
 /* ---- emergency access ---- */
 
-bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
+bool record_break_glass(PGconn *conn, struct principal *p, long long encounter_id,
                         const char *reason, const char *totp, int minutes, long long *patient_id,
                         struct ed_error *err)
 {
@@ -577,7 +587,7 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
+        record_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
                      "no second factor enrolled", p->source_addr);
         return ed_error_set(err, ED_ERR_SECOND_FACTOR_NOT_ENROLLED, "totp",
                             "emergency access needs an enrolled second factor");
@@ -587,7 +597,7 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
                            (uint64_t)atoll(PQgetvalue(res, 0, 1)));
     PQclear(res);
     if (!step) {
-        access_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
+        record_audit(conn, p, NULL, "break_glass", 0, encounter_id, "chart", "denied", true,
                      "wrong or reused code", p->source_addr);
         return ed_error_set(err, ED_ERR_TOTP_INVALID, "totp",
                             "the code is wrong or was already used");
@@ -622,7 +632,7 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
         pg_ok(conn, res, "break-glass step");
         PQclear(res);
     }
-    if (!access_audit(conn, p, NULL, "break_glass", *patient_id, encounter_id, "chart", "success",
+    if (!record_audit(conn, p, NULL, "break_glass", *patient_id, encounter_id, "chart", "success",
                       true, reason, p->source_addr) ||
         !pg_command(conn, "COMMIT")) {
         pg_command(conn, "ROLLBACK");
@@ -630,90 +640,4 @@ bool access_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     }
     return load_session(conn, p, false) == SESSION_OK ||
            ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
-}
-
-/* ---- account management (admins) ---- */
-
-bool access_account_create(PGconn *conn, const struct principal *admin, const char *username,
-                           const char *password, const char *role, long long staff_id,
-                           long long *account_id, struct ed_error *err)
-{
-    static const char sql[] =
-        "INSERT INTO account (username, staff_id, roles, password_hash) "
-        "SELECT lower($1), $2, ARRAY[$3]::text[], $4 "
-        "WHERE $2::bigint IS NULL OR EXISTS (SELECT 1 FROM staff WHERE id = $2) "
-        "ON CONFLICT (username) DO NOTHING RETURNING id";
-    char hash[AUTH_HASH_MAX], staffbuf[24], detail[160];
-    const char *params[4];
-    PGresult *res;
-
-    if (!strcmp(role, "admin"))
-        return ed_error_set(err, ED_ERR_INVALID_VALUE, "role",
-                            "admin accounts are made with edlivectl, which enrols their TOTP");
-    if (!auth_password_hash(password, hash, sizeof hash))
-        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
-    params[0] = username;
-    params[1] = staff_id ? pg_int_param(staffbuf, staff_id) : NULL;
-    params[2] = role;
-    params[3] = hash;
-    if (!pg_command(conn, "BEGIN"))
-        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
-    res = pg_query(conn, sql, 4, params);
-    if (!pg_ok(conn, res, "create account")) {
-        PQclear(res);
-        pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, ED_ERR_INVALID_VALUE, "username",
-                            "2-64 characters: lower-case letters, digits, '.', '_' or '-'");
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        pg_command(conn, "ROLLBACK");
-        return staff_id ? ed_error_set(err, ED_ERR_CONFLICT, "username",
-                                       "this username exists, or staff_id is unknown")
-                        : ed_error_set(err, ED_ERR_CONFLICT, "username", "this username exists");
-    }
-    *account_id = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    snprintf(detail, sizeof detail, "account %lld (%s) created with role %s", *account_id, username,
-             role);
-    if (!access_audit(conn, admin, NULL, "account.create", 0, 0, "account", "success", false,
-                      detail, admin->source_addr) ||
-        !pg_command(conn, "COMMIT")) {
-        pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
-    }
-    return true;
-}
-
-bool access_account_set_disabled(PGconn *conn, const struct principal *admin, long long account_id,
-                                 bool disabled, struct ed_error *err)
-{
-    /* Disabling ends the account's sessions for good: enabling it again does not revive them. */
-    static const char sql[] =
-        "WITH acc AS (UPDATE account SET disabled = $2::boolean WHERE id = $1 RETURNING id), "
-        "ended AS (UPDATE session SET revoked_at = now() WHERE $2::boolean AND revoked_at IS NULL "
-        "AND account_id IN (SELECT id FROM acc)) SELECT count(*) FROM acc";
-    char idbuf[24], detail[64];
-    const char *params[] = {pg_int_param(idbuf, account_id), disabled ? "true" : "false"};
-    PGresult *res;
-    bool found;
-
-    if (!pg_command(conn, "BEGIN"))
-        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
-    res = pg_query(conn, sql, 2, params);
-    found = pg_ok(conn, res, "disable account") && PQntuples(res) == 1 &&
-            !strcmp(PQgetvalue(res, 0, 0), "1");
-    PQclear(res);
-    if (!found) {
-        pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such account");
-    }
-    snprintf(detail, sizeof detail, "account %lld", account_id);
-    if (!access_audit(conn, admin, NULL, disabled ? "account.disable" : "account.enable", 0, 0,
-                      "account", "success", true, detail, admin->source_addr) ||
-        !pg_command(conn, "COMMIT")) {
-        pg_command(conn, "ROLLBACK");
-        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
-    }
-    return true;
 }

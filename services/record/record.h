@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* record.h: the record's public API (services/record/README.md): every read and write of
+ * the encounter record, over one libpq connection.
+ * Each write is one transaction: check, change the state, append the event (SQL
+ * append_event), commit. Bodies must already satisfy their proto/ schema; the store adds
+ * the checks a schema cannot state (references, conflicts) and returns the error naming
+ * the field. On any error nothing is written.
+ *
+ * Every call takes the principal it acts for: each patient-scoped statement carries that
+ * principal's scope (its departments, plus patients under an active break-glass grant), so
+ * an encounter outside it is "not found" without being read; and every success appends its
+ * audit row in the same transaction. who == NULL is the system itself (edlivectl seed-demo):
+ * no scope, audited as "system". Callers check the permission matrix first. */
+#ifndef EDLIVE_RECORD_H
+#define EDLIVE_RECORD_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "ed_error.h"
+#include "record_access.h"
+
+/* What a committed write produced. */
+struct record_write {
+    long long department_id;
+    long long encounter_id;
+    long long seq; /* the event's department seq */
+    json_t *reply; /* the REST reply: event payload plus "seq" */
+};
+
+void record_write_clear(struct record_write *w);
+
+/* Reads. Each returns a new reference, or NULL with err (404 not_found, 503). */
+json_t *record_departments(PGconn *conn, const struct principal *who, struct ed_error *err);
+json_t *record_board(PGconn *conn, const struct principal *who, long long department_id,
+                     struct ed_error *err);
+/* The board as who may see it: record_board, masked to initials for a display session (the
+ * public wall, board_mask.h) following the department's wall_shows_flags. */
+json_t *record_board_for(PGconn *conn, const struct principal *who, long long department_id,
+                         struct ed_error *err);
+json_t *record_chart(PGconn *conn, const struct principal *who, long long encounter_id,
+                     struct ed_error *err);
+
+/* The department of an encounter within who's scope: 0 when none is visible, -1 on a
+ * database error. Reads nothing else and audits nothing. */
+long long record_encounter_department(PGconn *conn, const struct principal *who,
+                                      long long encounter_id);
+
+/* What the client's request adds to a write (REST headers). */
+struct record_write_opts {
+    long long if_match;          /* the encounter version the change was based on; 0: none */
+    const char *idempotency_key; /* Idempotency-Key: a retry returns the first reply; or NULL */
+    const char *request_sha256;  /* hex digest of method, path and body, kept with the key */
+    int status;                  /* the HTTP status of the reply being remembered */
+};
+
+/* The reply first given to who's request with this Idempotency-Key in the last 24 hours:
+ * a new reference with *status set, or NULL (none, or err set on a database error).
+ * *same_request says whether the stored request has request_sha256. */
+json_t *record_idempotent_reply(PGconn *conn, const struct principal *who, const char *key,
+                                const char *request_sha256, int *status, bool *same_request,
+                                struct ed_error *err);
+
+/* The encounter's board row as it is now (within who's scope), or NULL. Not audited: it is
+ * sent only with a 409 to someone who may write the encounter. */
+json_t *record_encounter_row(PGconn *conn, const struct principal *who, long long encounter_id);
+
+/* Writes: true and *out filled on commit; false with err otherwise. opts may be NULL. */
+typedef bool record_write_fn(PGconn *conn, const struct principal *who, long long id,
+                             const json_t *body, const struct record_write_opts *opts,
+                             struct record_write *out, struct ed_error *err);
+
+record_write_fn record_arrival; /* id: department; a body without "patient": unidentified */
+/* id: encounter of an unidentified patient; merges it with the identity in body.patient. */
+record_write_fn record_identify;
+record_write_fn record_triage; /* id: encounter, and the same below */
+record_write_fn record_bed;
+record_write_fn record_assignment;
+record_write_fn record_vitals;
+record_write_fn record_note;
+record_write_fn record_status;
+
+/* The clinical record (record_clinical.c; proto/README.md "Clinical record"). id: encounter,
+ * except where noted. Times given in bodies ("at", "decided_at", "departed_at") must not be in
+ * the future nor before the arrival (422 out_of_range naming the field). */
+record_write_fn record_order_create;
+record_write_fn record_order_status; /* id: order */
+record_write_fn record_order_seen;   /* id: order */
+record_write_fn record_disposition;
+record_write_fn record_departure;
+record_write_fn record_comment;
+record_write_fn record_isolation;
+record_write_fn record_news2_scale;
+record_write_fn record_reassessment;
+record_write_fn record_diagnosis;
+record_write_fn record_allergy;
+record_write_fn record_medication;
+record_write_fn record_problem;
+record_write_fn record_bed_status;           /* id: bed; a department event */
+record_write_fn record_alert_thresholds_put; /* id: department; a department event */
+
+json_t *record_alert_thresholds(PGconn *conn, const struct principal *who, long long department_id,
+                                struct ed_error *err);
+/* Metrics of one local day (date "YYYY-MM-DD", NULL: today in the department's zone). */
+json_t *record_metrics(PGconn *conn, const struct principal *who, long long department_id,
+                       const char *date, bool last_24h, struct ed_error *err);
+
+/* After a break-glass grant: an event on the encounter, so its department's boards show who
+ * has emergency access (the row's break_glass list). */
+bool record_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
+                             struct record_write *out, struct ed_error *err);
+
+/* ---- the outbox (record_outbox.c), for ed-relay ---- */
+
+/* On the relay's own session: LISTEN edlive_events and try the relay lock. 1: this is the
+ * active relay; 0: another one holds the lock; -1: database error. */
+int record_outbox_attach(PGconn *conn);
+
+/* Takes one event; false stops the range there (the event is not counted as sent). */
+typedef bool record_outbox_send_fn(void *ctx, long long department_id, long long seq,
+                                   long long encounter_id, const char *frame);
+
+/* Hands the department's events after `after` up to `upto` to send, in seq order, stopping
+ * before a hole in the log. Returns the last seq send accepted, or -1 on a database error. */
+long long record_outbox_send(PGconn *conn, long long department_id, long long after, long long upto,
+                             record_outbox_send_fn *send, void *ctx);
+
+/* Moves the department's relay cursor forward to seq (never back). */
+bool record_outbox_save_cursor(PGconn *conn, long long department_id, long long seq);
+
+/* One department's range; false stops the walk. */
+typedef bool record_outbox_range_fn(void *ctx, long long department_id, long long top,
+                                    long long relayed);
+
+/* The departments with events not yet relayed (top: last seq, relayed: the cursor), and the
+ * departments with a cursor (top = relayed = the cursor). Each returns how many departments
+ * were handed over before each returned false, or -1 on a database error. */
+int record_outbox_pending(PGconn *conn, record_outbox_range_fn *each, void *ctx);
+int record_outbox_relayed(PGconn *conn, record_outbox_range_fn *each, void *ctx);
+
+#endif

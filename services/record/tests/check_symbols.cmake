@@ -1,0 +1,20 @@
+# cmake -DLIB=libedrecord.a -DNM=nm -P check_symbols.cmake: fails when the library defines a
+# global symbol without the record_ prefix (issue 10: one prefix for everything it exports).
+execute_process(COMMAND ${NM} -g --defined-only ${LIB} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIB}")
+endif()
+string(REPLACE "\n" ";" lines "${out}")
+set(bad "")
+foreach(line ${lines})
+  # "0000000000000000 T record_board": a symbol line; "file.o:" and blank lines are not.
+  if(line MATCHES "^[0-9a-fA-F]+ [A-Za-z] (.+)$")
+    if(NOT CMAKE_MATCH_1 MATCHES "^record_")
+      list(APPEND bad "${CMAKE_MATCH_1}")
+    endif()
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "libedrecord exports symbols without the record_ prefix: ${bad}")
+endif()
+message(STATUS "libedrecord: every exported symbol starts with record_")
