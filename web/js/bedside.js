@@ -4,7 +4,8 @@
 // the save goes to POST /api/v1/encounters/{id}/vitals and the server's NEWS2 is shown.
 // Triage (ESI, chief complaint) and the status of the selected patient: triage.js.
 // Nothing is kept in localStorage / sessionStorage / cookies: "taken by" lives in a variable.
-import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
+import { showMessage, showRefused, followBoard } from './page.js';
+import { mountTopbar, fitHeader, showNav } from './topbar.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
 import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
@@ -15,6 +16,8 @@ import { el, compareRows, isActive, patientName, ageSex, esiChip, vitalCell, new
   formatDuration, since, hhmm, AREA_LABEL, STATUS_LABEL, ROLE_LABEL, positiveInt, param, rowNews2,
   latestVitals, normNews2, reassessState, reassessIntervalMin, isolationFlag, allergyFlag,
   ORDER_KIND_LABEL, flag, unidentifiedMark } from './ui.js';
+
+mountTopbar({ title: 'Bedside vitals', subtitle: 'dept-name', links: ['board', 'census'] });
 
 const $ = (id) => document.getElementById(id);
 const list = $('patient-list');
@@ -971,14 +974,7 @@ function init() {
   buildPain();
   setTakenAtNow();
   updateSaveState();
-  fitHeader();
-  window.addEventListener('resize', fitHeader);
-  const tickClock = () => {
-    $('clock').textContent = hhmm(new Date());
-  };
-  tickClock();
   setInterval(() => {
-    tickClock();
     if (!takenAtTouched) takenAtInput.value = toLocalInput(new Date());
   }, 15000);
   setInterval(renderSelected, 30000); // the age of the latest vitals
@@ -1031,17 +1027,8 @@ async function start() {
   showMessage('');
   $('patient-section').hidden = false;
   form.hidden = false;
-  $('board-link').href = `board.html?department=${departmentId}`;
-  live = followLive({
-    topic: 'board',
-    id: departmentId,
-    onSnapshot: applySnapshot,
-    onEvent: applyEvent,
-    onError: (err) => {
-      clearAll();
-      showMessage(boardRefusal(err, departmentId));
-    },
-  });
+  showNav(departmentId, (action) => can(session, action));
+  live = followBoard(departmentId, { onSnapshot: applySnapshot, onEvent: applyEvent, onRefused: clearAll });
 }
 
 init();

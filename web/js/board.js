@@ -11,7 +11,8 @@
 // compute the same thing itself (similar names, NEWS2 alert, reassessment estimate).
 // Roles that register arrivals (registration, charge nurse) get "Register arrival" in desk
 // mode (arrival.js); the new patient then arrives on the board like any other.
-import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
+import { showMessage, showRefused, followBoard } from './page.js';
+import { mountTopbar, fitHeader, showNav } from './topbar.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
 import { apiPost, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
@@ -23,6 +24,8 @@ import { el, compareRows, patientName, ageSex, formatDuration, since, hhmm, esiC
   allergyFlag, orderFlags, orderSummary, newResults, unidentifiedMark, dispositionText,
   locationSince, abnormalVitals, maskedName, similarNameMap, flag } from './ui.js';
 
+mountTopbar({ title: 'Tracking board', subtitle: 'census', roleLinks: ['bedside', 'census'], deptPick: true });
+
 const $ = (id) => document.getElementById(id);
 const table = $('board');
 const tbody = $('rows');
@@ -30,7 +33,6 @@ const headRow = $('head-row');
 const empty = $('empty');
 const title = $('title');
 const census = $('census');
-const clock = $('clock');
 const legend = $('legend');
 const assignResult = $('assign-result');
 
@@ -594,10 +596,6 @@ function tickTimes() {
   rebuildAll();
 }
 
-function tickClock() {
-  clock.textContent = hhmm(new Date());
-}
-
 // ---- views and modes ----
 
 function renderViews() {
@@ -640,10 +638,6 @@ for (const b of document.querySelectorAll('.modes .mode')) {
 }
 
 function init() {
-  fitHeader();
-  window.addEventListener('resize', fitHeader);
-  tickClock();
-  setInterval(tickClock, 5000);
   setInterval(tickTimes, 30000);
   start();
 }
@@ -683,12 +677,7 @@ async function start() {
   departmentId = r.department.id;
   fillDepartments(r.departments);
   title.textContent = r.department.name;
-  const bedsideLink = $('bedside-link');
-  bedsideLink.href = `bedside.html?department=${departmentId}`;
-  bedsideLink.hidden = !can(session, 'vitals.create');
-  const censusLink = $('census-link');
-  censusLink.href = `census.html?department=${departmentId}`;
-  censusLink.hidden = !can(session, 'chart.read');
+  showNav(departmentId, (action) => can(session, action));
   $('viewbar').hidden = false;
   if (can(session, 'arrival.create')) {
     mountArrival($('arrival-host'), { departmentId });
@@ -698,17 +687,7 @@ async function start() {
   applyMode();
   showMessage('');
   fitHeader();
-  live = followLive({
-    topic: 'board',
-    id: departmentId,
-    onSnapshot: applySnapshot,
-    onEvent: applyEvent,
-    onStatus: stampSeq,
-    onError: (err) => {
-      clearBoard();
-      showMessage(boardRefusal(err, departmentId));
-    },
-  });
+  live = followBoard(departmentId, { onSnapshot: applySnapshot, onEvent: applyEvent, onStatus: stampSeq, onRefused: clearBoard });
 }
 
 function fillDepartments(list) {

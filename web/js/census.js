@@ -7,7 +7,8 @@
 // Definitions: ed-domain.md §3.3 (door-to-provider, LOS of discharged patients, boarding,
 // LWBS, arrival to treatment room). Roles that register arrivals (the charge nurse here) get
 // the "Register arrival" form (arrival.js).
-import { fitHeader, showMessage, showRefused, followLive, boardRefusal } from './page.js';
+import { showMessage, showRefused, followBoard } from './page.js';
+import { mountTopbar, fitHeader, showNav } from './topbar.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, eventRow, findRow, emptyBoard } from './board_model.js';
 import { apiGet, apiPost, apiPut, conflictCurrent } from './api.js';
 import { startSession, pickDepartment, can, noAccessText } from './session.js';
@@ -17,6 +18,8 @@ import { el, compareRows, isActive, patientName, ageSex, esiChip, formatDuration
   AREA_LABEL, AREA_ORDER, STATUS_LABEL, ESI_NAME, positiveInt, param, isBoarder, rowNews2,
   news2Band, BAND_LABEL, scoreName, markTime, news2Chip, news2Urgent, isolationFlag
 } from './ui.js';
+
+mountTopbar({ title: 'Census & flow', subtitle: 'dept-name', links: ['board'], roleLinks: ['bedside'] });
 
 const $ = (id) => document.getElementById(id);
 const main = $('census-main');
@@ -658,11 +661,6 @@ function clearAll() {
 }
 
 function init() {
-  fitHeader();
-  window.addEventListener('resize', fitHeader);
-  const tick = () => ($('clock').textContent = hhmm(new Date()));
-  tick();
-  setInterval(tick, 5000);
   setInterval(() => {
     if (rows.size) {
       renderCounts();
@@ -692,24 +690,13 @@ async function start() {
   }
   departmentId = r.department.id;
   $('dept-name').textContent = r.department.name;
-  $('board-link').href = `board.html?department=${departmentId}`;
-  $('bedside-link').href = `bedside.html?department=${departmentId}`;
-  $('bedside-link').hidden = !can(session, 'vitals.create');
+  showNav(departmentId, (action) => can(session, action));
   if (!isCharge()) showMessage('Read-only here: bed moves, assignments of others and thresholds are the charge nurse’s.', { info: true });
   if (can(session, 'arrival.create')) mountArrival($('arrival-host'), { departmentId });
   renderMetrics();
   loadMetrics();
   loadThresholds();
-  live = followLive({
-    topic: 'board',
-    id: departmentId,
-    onSnapshot: applySnapshot,
-    onEvent: applyEvent,
-    onError: (err) => {
-      clearAll();
-      showMessage(boardRefusal(err, departmentId));
-    },
-  });
+  live = followBoard(departmentId, { onSnapshot: applySnapshot, onEvent: applyEvent, onRefused: clearAll });
 }
 
 init();

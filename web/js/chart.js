@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // chart.js: one encounter's chart, live over /ws (topic chart; continuity by version).
-import { fitHeader, showMessage, showRefused, followLive } from './page.js';
+import { showMessage, showRefused, followLive } from './page.js';
+import { mountTopbar, fitHeader } from './topbar.js';
 import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, can, noAccessText } from './session.js';
@@ -11,6 +12,8 @@ import { el, patientName, ageSex, esiChip, vitalCell, news2Chip, formatTime, for
   ORDER_KIND_LABEL, formatValue } from './ui.js';
 import { drawTrend } from './trend.js';
 import { mountTriage, mountStatus } from './triage.js';
+
+mountTopbar({ title: 'Chart', subtitle: 'title-name', links: ['board'], roleLinks: ['bedside', 'census'], linkText: { bedside: 'Record vitals' } });
 
 const $ = (id) => document.getElementById(id);
 const main = $('chart');
@@ -916,13 +919,6 @@ $('bg-form').addEventListener('submit', (ev) => {
 });
 
 function init() {
-  fitHeader();
-  window.addEventListener('resize', fitHeader);
-  const tickClock = () => {
-    $('clock').textContent = hhmm(new Date());
-  };
-  tickClock();
-  setInterval(tickClock, 5000);
   setInterval(() => {
     renderHeader(); // length of stay, reassessment due, and an emergency-access flag that ran out
     renderTrend(); // the "now" line

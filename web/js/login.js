@@ -2,6 +2,9 @@
 // login.js: sign in, then back to the page that sent us here (same origin only).
 // The session lives in an HttpOnly cookie; nothing is written to browser storage.
 import { apiPost } from './api.js';
+import { pageIcon } from './topbar.js';
+
+pageIcon();
 
 const form = document.getElementById('login');
 const errorEl = document.getElementById('login-error');

@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: MIT
 // page.js: what every live page (board, census, bedside, chart, wall) does the same way: the
-// top bar's height for the sticky table head, the message line, and following one topic over
-// /ws with the status banner, sign-out and window.edlive (the browser tests read it).
+// message line, and following one topic over /ws with the status banner (topbar.js draws the
+// bar), sign-out and window.edlive (the browser tests read it).
 import { connectLive, renderBanner } from './live.js';
 import { signedOut, sessionState, onSignedOut } from './api.js';
-
-// The sticky table head sits under the top bar, whose height varies with the banner.
-export function fitHeader() {
-  document.documentElement.style.setProperty('--topbar-h', `${document.getElementById('topbar').offsetHeight}px`);
-}
+import { fitHeader } from './topbar.js';
 
 // The page's #message line: empty hides it; info shows it as information, not an error.
 export function showMessage(text, { info = false } = {}) {
@@ -43,10 +39,26 @@ export function followLive({ topic, id, onSnapshot, onEvent, onError, onStatus =
 }
 
 // What a board page says when the hub refuses the board of departmentId.
-export function boardRefusal(err, departmentId) {
+function boardRefusal(err, departmentId) {
   if (err.code === 'not_found') return `Department ${departmentId} is not one of your departments (or does not exist).`;
   if (err.code === 'forbidden') return 'Your role may not read this board.';
   return `The server refused the board: ${err.message || err.code}.`;
+}
+
+// followLive for the board of departmentId (board, census, bedside, wall): when the hub refuses
+// it, onRefused clears what the page showed and the message line says why.
+export function followBoard(departmentId, { onSnapshot, onEvent, onStatus = null, onRefused }) {
+  return followLive({
+    topic: 'board',
+    id: departmentId,
+    onSnapshot,
+    onEvent,
+    onStatus,
+    onError: (err) => {
+      onRefused();
+      showMessage(boardRefusal(err, departmentId));
+    },
+  });
 }
 
 // The banner of a page that follows nothing (no access, no department): detail says why.

@@ -3,10 +3,14 @@
 // display session masked rows only (initials; ESI, isolation and allergy marks only when the
 // department's wall_shows_flags allows), so there is nothing here to unmask: no sign-out, no
 // mode switch, no chart links. Its session stays signed in while the socket is open.
-import { fitHeader, showMessage, followLive } from './page.js';
+import { showMessage, followBoard } from './page.js';
+import { mountTopbar } from './topbar.js';
 import { startSession, pickDepartment } from './session.js';
 import { fromSnapshot, applyEvent as applyBoardEvent, emptyBoard, compareArrival } from './board_model.js';
-import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, formatDuration, hhmm, staffName } from './ui.js';
+import { el, AREA_LABEL, STATUS_LABEL, esiChip, isolationFlag, flag, since, formatDuration, staffName } from './ui.js';
+
+// No user box, no sign-out, no nav links: the title becomes the department's name.
+mountTopbar({ title: 'Department board', subtitle: 'census', user: false });
 
 const $ = (id) => document.getElementById(id);
 let board = emptyBoard(); // the masked board (board_model.js), at board.seq
@@ -42,9 +46,7 @@ function applyEvent(msg) {
 }
 
 async function start() {
-  setInterval(() => { $('clock').textContent = hhmm(new Date()); render(); }, 30_000);
-  $('clock').textContent = hhmm(new Date());
-  fitHeader();
+  setInterval(render, 30_000);
   const session = await startSession({ onWait: showMessage });
   // startSession shows the user box and wires a sign-out button when the page has them:
   // this page has neither, on purpose.
@@ -61,16 +63,13 @@ async function start() {
     return;
   }
   $('title').textContent = r.department.name;
-  followLive({
-    topic: 'board',
-    id: r.department.id,
+  followBoard(r.department.id, {
     onSnapshot: applySnapshot,
     onEvent: applyEvent,
     onStatus: (s) => ($('board').dataset.seq = String(s.seq || 0)),
-    onError: (err) => {
+    onRefused: () => {
       board = emptyBoard();
       render();
-      showMessage(`The server refused the board: ${err.message || err.code}.`);
     },
   });
 }
