@@ -67,13 +67,16 @@ export function expectVitals(meas) {
   for (const [name, f] of Object.entries(FIELDS)) {
     if (!(name in meas)) continue;
     const v = meas[name];
-    if (f.integer && !Number.isInteger(v)) add(name, 'wrong_type', `${v} is not a whole number`);
-    else if (v < f.schema[0] || v > f.schema[1]) add(name, 'out_of_range', `${v} outside ${f.schema[0]}-${f.schema[1]}`);
-    else if (f.plausible && (v < f.plausible[0] || v > f.plausible[1]))
-      add(name, 'implausible_value', `${v} outside the plausible ${f.plausible[0]}-${f.plausible[1]}`);
+    if (f.integer && !Number.isInteger(v)) add(name, 'wrong_type', 'not a whole number (pain is an integer 0-10)');
+    else if (v < f.schema[0] || v > f.schema[1]) {
+      add(name, 'out_of_range', name === 'temperature_c' && v < f.schema[0]
+        ? `a °C value in the °F column: converted again it is below ${f.schema[0]} °C`
+        : `outside the contract's ${f.schema[0]}-${f.schema[1]}`);
+    } else if (f.plausible && (v < f.plausible[0] || v > f.plausible[1]))
+      add(name, 'implausible_value', `outside the plausible ${f.plausible[0]}-${f.plausible[1]}; not confirmed`);
   }
   if ('diastolic_bp' in meas && 'systolic_bp' in meas && meas.diastolic_bp >= meas.systolic_bp)
-    add('diastolic_bp', 'invalid_value', `diastolic ${meas.diastolic_bp} not below systolic ${meas.systolic_bp}`);
+    add('diastolic_bp', 'invalid_value', 'diastolic not below the systolic');
   if (bad.systolic_bp && 'diastolic_bp' in meas && !bad.diastolic_bp)
     add('diastolic_bp', 'left_out', 'left out with its systolic');
   const kept = Object.fromEntries(Object.entries(meas).filter(([k]) => !bad[k]));
@@ -178,7 +181,8 @@ export function makePlan(mimic, { day = null, now = Date.now(), tag = 'RPL' } = 
       else if (at > depart) rowRefusal = { status: 409, code: 'conflict', why: 'taken after the departure (outtime)' };
       else if (Object.keys(exp.kept).length === 0 && Object.keys(exp.bad).length === 0)
         rowRefusal = { status: 422, code: 'invalid_value', field: null, why: 'no measurement (only free-text pain)' };
-      return { kind: 'vitals', at, source, meas, bad: exp.bad, kept: exp.kept, rowRefusal,
+      const raw = Object.fromEntries(Object.entries(FIELDS).map(([k, f]) => [k, (row[f.col] || '').trim()]));
+      return { kind: 'vitals', at, source, meas, raw, bad: exp.bad, kept: exp.kept, rowRefusal,
                triage: source === 'triage' };
     };
     // Triage vitals: MIMIC's triage table has no time; it is the arrival (intime).

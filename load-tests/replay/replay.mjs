@@ -112,7 +112,8 @@ async function replayVitals(stay, enc, step, tr, limit, log) {
     const e = errorOf(r);
     const entry = { stay_id: stay.stay_id, encounter_id: enc, source: step.source, taken_at: iso(step.at),
                     status: r.status, code: e.code, field: e.field, message: e.message,
-                    value: e.field && e.field in meas ? meas[e.field] : undefined };
+                    value: e.field && e.field in meas ? meas[e.field] : undefined,
+                    source_value: e.field && step.raw[e.field] !== undefined ? step.raw[e.field] : undefined };
     const fieldExp = e.field && step.bad[e.field] && step.bad[e.field].find((b) => b.code === e.code);
     const rowExp = step.rowRefusal && step.rowRefusal.status === r.status && step.rowRefusal.code === e.code &&
       (step.rowRefusal.field === undefined || step.rowRefusal.field === e.field) ? step.rowRefusal : null;
@@ -270,13 +271,17 @@ export async function main(argv, { write = console.log } = {}) {
   if (!o.quiet) {
     write('\nrefused rows (each refusal edlive answered, with its reason):');
     for (const r of log.refusals) {
-      write(`  ${r.expected ? 'expected  ' : 'UNEXPECTED'} stay ${r.stay_id} ${r.source.padEnd(29)} ${r.status ?? '   '} ${String(r.code).padEnd(17)} ${String(r.field).padEnd(13)} ${r.value === undefined ? '' : `value ${r.value}: `}${r.message}`);
+      write(`  ${r.expected ? 'expected  ' : 'UNEXPECTED'} stay ${r.stay_id} ${r.source.padEnd(29)} ${r.status ?? '   '} ${String(r.code).padEnd(17)} ${String(r.field).padEnd(13)} ${r.value === undefined ? '' : `value ${r.value}${r.field === 'temperature_c' ? ` (source ${r.source_value} °F)` : ''}: `}${r.message}`);
     }
   }
   const reasons = {};
-  for (const r of log.refusals) { const k = `${r.status ?? '-'} ${r.code} ${r.field}: ${r.why || r.message}`; reasons[k] = (reasons[k] || 0) + 1; }
+  for (const r of log.refusals) {
+    const k = `${r.status ?? '-'} ${r.code} ${r.field}: ${r.why || r.message}`;
+    (reasons[k] ||= { n: 0, values: new Set() }).n++;
+    if (r.value !== undefined) reasons[k].values.add(r.field === 'temperature_c' ? `${r.source_value} °F = ${r.value} °C` : r.value);
+  }
   write('\nrefusals by reason:');
-  for (const [k, n] of Object.entries(reasons).sort((a, b) => b[1] - a[1])) write(`  ${String(n).padStart(4)}  ${k}`);
+  for (const [k, { n, values }] of Object.entries(reasons).sort((a, b) => b[1].n - a[1].n)) write(`  ${String(n).padStart(4)}  ${k}${values.size ? ` (values ${[...values].sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ')})` : ''}`);
   write(`skipped source rows (nothing charted): ${log.skipped.length}`);
   write('\ncomparison (edlive | figures computed from the CSV files):');
   printTable(rows, write);
@@ -287,7 +292,7 @@ export async function main(argv, { write = console.log } = {}) {
         `${tr.requests} requests, replay ${(replayMs / 1000).toFixed(1)} s, with the comparison ${(totalMs / 1000).toFixed(1)} s` +
         (o.speed === 'max' ? '' : `, largest lag behind schedule ${(clock.maxLagMs / 1000).toFixed(1)} s`));
   const result = { ok, department_id: departmentId, code, day: plan.day, stays: stays.length, rows, perStay,
-                   refusals: log.refusals, failures: log.failures, skipped: log.skipped,
+                   refusals: log.refusals, failures: log.failures, skipped_rows: log.skipped,
                    requests: tr.requests, replay_ms: replayMs, total_ms: totalMs,
                    shift_days: stays.map((s) => ({ stay_id: s.stay_id, subject_id: s.subject_id, mrn: s.patient.mrn, shift_days: s.shift_days })) };
   if (o.json) fs.writeFileSync(o.json, JSON.stringify(result, null, 1));
