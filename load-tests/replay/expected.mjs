@@ -19,7 +19,7 @@ export function medianMinutes(ms) {
 export function expectedMetrics(stays, from, to) {
   const inP = (t) => t >= from && t < to;
   const arrived = stays.filter((s) => inP(s.arrive));
-  const departed = stays.filter((s) => inP(s.depart));
+  const departed = stays.filter((s) => gone(s) && inP(s.depart));
   const byHour = (list, start) => {
     const h = Array(24).fill(0);
     for (const s of list) h[new Date(s.arrive).getUTCHours()]++;
@@ -51,14 +51,20 @@ export function expectedMetrics(stays, from, to) {
   };
 }
 
-// Per stay: what its chart must say once the replay is over (or at `until`).
+// Whether the stay's departure / disposition was replayed (all of them, unless --until).
+export const gone = (s) => s.steps.some((st) => st.kind === 'departure');
+export const decided = (s) => s.steps.some((st) => st.kind === 'disposition');
+
+// Per stay: what its chart must say once the replay is over (or at --until). Triage leaves
+// the status `waiting` (there are no rooms or provider contacts in MIMIC).
 export function expectedStay(stay) {
   const accepted = stay.steps.filter((s) => s.kind === 'vitals' && !s.rowRefusal && Object.keys(s.kept).length > 0);
   const tri = accepted.find((s) => s.triage);
   return {
     esi: stay.esi,
-    disposition: stay.disposition,
-    status: stay.disposition === 'lwbs' ? 'left_without_being_seen' : 'departed',
+    disposition: decided(stay) ? stay.disposition : null,
+    status: !decided(stay) ? 'waiting' : !gone(stay) ? 'disposition_decided'
+      : stay.disposition === 'lwbs' ? 'left_without_being_seen' : 'departed',
     vitals_sets: accepted.length,
     triage_news2: tri ? news2(tri.kept).total : null,
   };

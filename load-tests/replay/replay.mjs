@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadMimic, defaultDataDir } from './source.mjs';
 import { makePlan, DAY_MS } from './plan.mjs';
 import { RestTransport } from './rest.mjs';
-import { expectedMetrics, expectedStay } from './expected.mjs';
+import { expectedMetrics, expectedStay, gone } from './expected.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -17,19 +17,21 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const USAGE = `usage: replay.mjs [--speed N|max] [--data DIR] [--day YYYY-MM-DD] [--stays N]
-                  [--concurrency N] [--transport rest] [--json FILE] [--quiet]
+                  [--until +HOURS|TIME] [--concurrency N] [--transport rest] [--json FILE] [--quiet]
   --speed N      1 to 1000: source time passes N times faster than real time (default max)
   --speed max    as fast as edlive answers
   --data DIR     the folder holding mimic-iv-ed-demo/ (default $EDLIVE_SHARED/data, ../shared/data)
   --day D        the replay day every stay arrives on (default: the latest day whose replay
                  ends at least 10 minutes before now)
   --stays N      only the first N stays (by arrival time)
+  --until T      stop at T (replayed time, RFC 3339, or +HOURS after the replay day's 00:00
+                 UTC): the board then holds everyone still in the department
   --concurrency  requests in flight at once (default 4)
   --json FILE    write the plan's shift, the refusals and the comparison as JSON
   --quiet        only the summary tables`;
 
 export function parseArgs(argv) {
-  const o = { speed: 'max', data: null, day: null, stays: null, concurrency: 4, transport: 'rest', json: null, quiet: false };
+  const o = { speed: 'max', data: null, day: null, stays: null, until: null, concurrency: 4, transport: 'rest', json: null, quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
@@ -43,6 +45,7 @@ export function parseArgs(argv) {
     } else if (a === '--data') o.data = val();
     else if (a === '--day') o.day = val();
     else if (a === '--stays') o.stays = Number(val());
+    else if (a === '--until') o.until = val();
     else if (a === '--concurrency') o.concurrency = Math.max(1, Number(val()));
     else if (a === '--transport') { o.transport = val(); if (o.transport !== 'rest') throw new Error('--transport: only rest so far (hl7 comes with ed-mllp)'); }
     else if (a === '--json') o.json = val();
@@ -166,7 +169,7 @@ async function compare(plan, stays, tr) {
   const rows = [];
   const add = (figure, period, edlive, csv) => rows.push({ figure, period, edlive, csv, ok: same(edlive, csv) });
   // Metrics of every day from the replay day to the last departure's, and the last 24 hours.
-  const lastDay = Math.floor(Math.max(...stays.map((s) => s.depart)) / DAY_MS) * DAY_MS;
+  const lastDay = Math.floor(Math.max(...stays.map((s) => (gone(s) ? s.depart : s.arrive))) / DAY_MS) * DAY_MS;
   const periods = [];
   for (let d = plan.dayMs - DAY_MS; d <= lastDay; d += DAY_MS) periods.push(`date=${iso(d).slice(0, 10)}`);
   periods.push('period=last24h');
@@ -186,9 +189,13 @@ async function compare(plan, stays, tr) {
   }
   // The board now: who is still in the department.
   const board = await tr.board();
-  const onBoard = board.status === 200 ? board.json.encounters.map((e) => e.encounter_id).sort((a, b) => a - b) : `${board.status}`;
-  const stillIn = stays.filter((s) => s.depart > Date.now()).map((s) => s.encounterId).sort((a, b) => a - b);
-  add('board: encounters in the department', 'now', onBoard, stillIn);
+  const rowsNow = board.status === 200 ? board.json.encounters : [];
+  const onBoard = board.status === 200 ? rowsNow.map((e) => e.encounter_id).sort((a, b) => a - b) : `${board.status}`;
+  const inside = stays.filter((s) => !gone(s));
+  add('board: patients in the department', 'end', board.status === 200 ? rowsNow.length : null, inside.length);
+  add('board: encounters in the department', 'end', onBoard, inside.map((s) => s.encounterId).sort((a, b) => a - b));
+  const rowMix = (list) => { const m = {}; for (const x of list) { const k = `ESI ${x.esi} ${x.status}`; m[k] = (m[k] || 0) + 1; } return Object.fromEntries(Object.entries(m).sort()); };
+  add('board: ESI and status of its rows', 'end', rowMix(rowsNow), rowMix(inside.map(expectedStay)));
   // Charts: acuity mix, dispositions, status, vitals sets, NEWS2 at triage.
   const mix = (list, key) => { const m = {}; for (const x of list) { const k = String(x[key]); m[k] = (m[k] || 0) + 1; } return Object.fromEntries(Object.entries(m).sort()); };
   const got = [], want = [];
@@ -208,7 +215,7 @@ async function compare(plan, stays, tr) {
     got.push(g);
     for (const k of Object.keys(e)) if (!same(g[k], e[k])) perStay.push({ stay_id: s.stay_id, encounter_id: s.encounterId, field: k, edlive: g[k], csv: e[k] });
     if (Date.parse(c.encounter.arrived_at) !== s.arrive) perStay.push({ stay_id: s.stay_id, field: 'arrived_at', edlive: c.encounter.arrived_at, csv: iso(s.arrive) });
-    if (Date.parse(c.encounter.departed_at) !== s.depart) perStay.push({ stay_id: s.stay_id, field: 'departed_at', edlive: c.encounter.departed_at, csv: iso(s.depart) });
+    if ((gone(s) ? Date.parse(c.encounter.departed_at) !== s.depart : c.encounter.departed_at !== null)) perStay.push({ stay_id: s.stay_id, field: 'departed_at', edlive: c.encounter.departed_at, csv: iso(s.depart) });
   }
   add('acuity mix (ESI: encounters)', 'all', mix(got, 'esi'), mix(want, 'esi'));
   add('dispositions', 'all', mix(got, 'disposition'), mix(want, 'disposition'));
@@ -246,12 +253,19 @@ export async function main(argv, { write = console.log } = {}) {
   const now = new Date();
   const code = `RPL${iso(now.getTime()).replace(/[-:T]/g, '').slice(2, 14)}`;
   const plan = makePlan(mimic, { day: o.day, now: now.getTime(), tag: code });
-  const stays = o.stays ? plan.stays.slice(0, o.stays) : plan.stays;
+  let stays = o.stays ? plan.stays.slice(0, o.stays) : plan.stays;
+  if (o.until) {
+    const u = /^\+\d+(\.\d+)?h?$/.test(o.until) ? plan.dayMs + parseFloat(o.until.slice(1)) * 3600000 : Date.parse(o.until);
+    if (Number.isNaN(u)) throw new Error(`--until ${o.until}: an RFC 3339 time or +HOURS`);
+    stays = stays.filter((s) => s.arrive <= u);
+    for (const s of stays) s.steps = s.steps.filter((st) => st.sendAt <= u);
+    plan.until = u;
+  }
   const tr = new RestTransport();
   const { departmentId } = await tr.setup({ code, name: `MIMIC-IV-ED demo replay ${plan.day}` });
   write(`replay: ${stays.length} stays of ${dataDir}/mimic-iv-ed-demo (${mimic.files.vitalsign} vitalsign rows) -> department ${departmentId} (${code}), replay day ${plan.day} (UTC), speed ${o.speed}`);
   const shifts = stays.map((s) => s.shift_days);
-  write(`time shift: each stay by whole days onto ${plan.day}: ${Math.min(...shifts)} to ${Math.max(...shifts)} days; last replayed time ${iso(plan.dayMs + plan.latestOffsetMs)}`);
+  write(`time shift: each stay by whole days onto ${plan.day}: ${Math.min(...shifts)} to ${Math.max(...shifts)} days; last replayed time ${plan.until ? `${iso(plan.until)} (--until)` : iso(plan.dayMs + plan.latestOffsetMs)}`);
 
   const log = { refusals: [], failures: [], skipped: [] };
   const limit = limiter(o.concurrency);

@@ -32,3 +32,12 @@ test('the whole MIMIC-IV-ED demo replays at --speed max and edlive agrees with t
   assert.ok(r.refusals.length > 0 && r.refusals.every((x) => x.expected), 'the impossible rows were refused, as expected');
   assert.ok(r.ok);
 });
+
+test('stopped at 21:30 of the replay day, the board holds exactly who is still in the department', async () => {
+  const r = await main(['--speed', 'max', '--data', dataDir, '--quiet', '--until', '+21.5'], { write: (l) => console.log(l) });
+  const count = r.rows.find((x) => x.figure === 'board: patients in the department');
+  assert.ok(count.csv > 50, `a busy evening: ${count.csv} patients in the department`);
+  assert.deepEqual(r.failures, []);
+  assert.deepEqual(r.rows.filter((x) => !x.ok), [], 'board, metrics so far and charts agree');
+  assert.deepEqual(r.perStay, []);
+});
