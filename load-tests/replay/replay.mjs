@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMimic, defaultDataDir } from './source.mjs';
-import { makePlan, DAY_MS } from './plan.mjs';
+import { makePlan, DAY_MS, FIELDS } from './plan.mjs';
 import { RestTransport } from './rest.mjs';
 import { expectedMetrics, expectedStay, gone } from './expected.mjs';
 
@@ -212,6 +212,14 @@ async function compare(plan, stays, tr) {
       status: c.encounter.status, vitals_sets: c.vitals.length,
       triage_news2: tri && tri.news2 ? tri.news2.total : null,
     };
+    // Every accepted set, value by value (taken_at and the measurements MIMIC has).
+    const names = Object.keys(FIELDS);
+    const norm = (taken, v) => JSON.stringify([taken, ...names.map((k) => (v[k] === undefined || v[k] === null ? null : Number(v[k])))]);
+    const have = c.vitals.map((v) => norm(Date.parse(v.taken_at), v)).sort();
+    const sets = s.steps.filter((st) => st.kind === 'vitals' && !st.rowRefusal && Object.keys(st.kept).length);
+    const need = sets.map((st) => norm(st.at, st.kept)).sort();
+    g.vitals_values = same(have, need);
+    e.vitals_values = true;
     got.push(g);
     for (const k of Object.keys(e)) if (!same(g[k], e[k])) perStay.push({ stay_id: s.stay_id, encounter_id: s.encounterId, field: k, edlive: g[k], csv: e[k] });
     if (Date.parse(c.encounter.arrived_at) !== s.arrive) perStay.push({ stay_id: s.stay_id, field: 'arrived_at', edlive: c.encounter.arrived_at, csv: iso(s.arrive) });
@@ -222,6 +230,7 @@ async function compare(plan, stays, tr) {
   add('final status', 'all', mix(got, 'status'), mix(want, 'status'));
   const sum = (l, k) => l.reduce((a, x) => a + (x[k] || 0), 0);
   add('vitals sets recorded', 'all', sum(got, 'vitals_sets'), sum(want, 'vitals_sets'));
+  add('stays whose vitals agree value by value', 'all', got.filter((g) => g.vitals_values).length, want.length);
   add('NEWS2 at triage (total: sets)', 'all', mix(got.filter((g) => g.triage_news2 !== null && g.triage_news2 !== undefined), 'triage_news2'),
       mix(want.filter((w) => w.triage_news2 !== null), 'triage_news2'));
   const tot = (l) => { const v = l.map((x) => x.triage_news2).filter((x) => x !== null && x !== undefined); return v.length ? Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 100) / 100 : null; };
@@ -234,7 +243,7 @@ const fmt = (v) => (v === null ? 'null' : typeof v === 'object' ? JSON.stringify
 
 export function printTable(rows, write = console.log) {
   const short = (v) => { const s = fmt(v); return s.length > 70 ? `${s.slice(0, 67)}...` : s; };
-  const w = [8, 36, 12];
+  const w = [8, 44, 12];
   write(`${'result'.padEnd(w[0])}${'figure'.padEnd(w[1])}${'period'.padEnd(w[2])}edlive  |  csv`);
   for (const r of rows) {
     const line = `${(r.ok ? 'ok' : 'DIFFER').padEnd(w[0])}${r.figure.padEnd(w[1])}${r.period.padEnd(w[2])}`;
