@@ -152,8 +152,12 @@ static bool open_field(struct parser *p)
     struct hl7_msg *m = p->msg;
     struct segment *s = &m->segs[m->nsegs - 1];
 
-    if (s->fields.count >= p->lim.max_fields + 1u)
-        return fail_here(p, HL7_E_INTERNAL, "too many fields in one segment");
+    if (s->fields.count >= p->lim.max_fields + 1u) {
+        fail_here(p, HL7_E_INTERNAL, "too many fields in one segment");
+        p->err->field = s->fields.count; /* the one that did not fit */
+        p->err->rep = p->err->comp = p->err->sub = 0;
+        return false;
+    }
     return open_range(p, &m->fields, &m->nfields, &m->cap_fields, m->nreps, &s->fields) &&
            open_rep(p);
 }
@@ -326,7 +330,7 @@ static bool open_segment(struct parser *p, const char *id)
     struct segment *s;
 
     if (m->nsegs >= p->lim.max_segments)
-        return fail_here(p, HL7_E_INTERNAL, "too many segments in the message");
+        return fail_at(p, HL7_E_INTERNAL, "", 0, 0, "too many segments in the message");
     if (!GROW(p, segs, m->nsegs + 1))
         return fail_here(p, HL7_E_INTERNAL, "out of memory");
     s = &m->segs[m->nsegs++];
