@@ -113,7 +113,8 @@ static void add_location(struct hl7_buf *b, const struct hl7_error *e, bool full
     }
 }
 
-static void add_err(struct hl7_buf *b, const struct hl7_error *e, bool old_version)
+static void add_err(struct hl7_buf *b, const struct hl7_error *e, bool old_version,
+                    char severity)
 {
     enum hl7_err_code code = e->code ? e->code : HL7_E_INTERNAL;
     char num[16];
@@ -139,36 +140,44 @@ static void add_err(struct hl7_buf *b, const struct hl7_error *e, bool old_versi
     hl7_buf_str(b, num);
     hl7_buf_char(b, '^');
     hl7_buf_escaped(b, &hl7_standard_encoding, hl7_err_code_text(code));
-    hl7_buf_str(b, "^HL70357|E|||||");
+    hl7_buf_str(b, "^HL70357|");
+    hl7_buf_char(b, severity);
+    hl7_buf_str(b, "|||||");
     hl7_buf_escaped(b, &hl7_standard_encoding, e->message);
     hl7_buf_char(b, '\r');
 }
 
-char *hl7_ack_build(const struct hl7_msg *in, enum hl7_ack_code code, const struct hl7_error *err,
-                    const struct hl7_ack_opts *opts, size_t *len)
+char *hl7_ack_build(const struct hl7_msg *in, enum hl7_ack_code code, const struct hl7_error *errs,
+                    size_t nerrs, const struct hl7_ack_opts *opts, size_t *len)
 {
     static const char *const codes[] = {"AA", "AE", "AR"};
     struct hl7_buf b = {0};
     const char *version = in ? hl7_get(in, "MSH", 1, 12, 1, 1, 1) : NULL;
+    const struct hl7_error *first = NULL;
     bool old_version;
 
-    if (!opts || !opts->control_id || !opts->control_id[0] || code > HL7_ACK_AR)
+    if (!opts || !opts->control_id || !opts->control_id[0] || code > HL7_ACK_AR ||
+        (nerrs && !errs))
         return NULL;
     if (!hl7_version_supported(version))
         version = "2.5.1"; /* an AR for an unsupported version answers in one we speak */
     old_version = !strncmp(version, "2.3", 3) || !strncmp(version, "2.4", 3);
+    for (size_t i = 0; i < nerrs && !first; i++)
+        if (code != HL7_ACK_AA || errs[i].code)
+            first = &errs[i];
     add_msh(&b, in, opts, version);
     hl7_buf_str(&b, "MSA|");
     hl7_buf_str(&b, codes[code]);
     hl7_buf_char(&b, '|');
     copy_text(&b, in, 10, 1);
-    if (code != HL7_ACK_AA && err && old_version) {
+    if (first && old_version) {
         hl7_buf_char(&b, '|');
-        hl7_buf_escaped(&b, &hl7_standard_encoding, err->message);
+        hl7_buf_escaped(&b, &hl7_standard_encoding, first->message);
     }
     hl7_buf_char(&b, '\r');
-    if (code != HL7_ACK_AA && err)
-        add_err(&b, err, old_version);
+    for (size_t i = 0; i < nerrs; i++)
+        if (code != HL7_ACK_AA || errs[i].code)
+            add_err(&b, &errs[i], old_version, code == HL7_ACK_AA ? 'W' : 'E');
     if (b.failed) {
         free(b.data);
         return NULL;
@@ -182,7 +191,7 @@ char *hl7_ack_reject(const char *raw, size_t raw_len, const struct hl7_error *er
                      const struct hl7_ack_opts *opts, size_t *len)
 {
     struct hl7_msg *header = hl7_parse_msh(raw, raw_len);
-    char *ack = hl7_ack_build(header, HL7_ACK_AR, err, opts, len);
+    char *ack = hl7_ack_build(header, HL7_ACK_AR, err, err ? 1 : 0, opts, len);
 
     hl7_free(header);
     return ack;

@@ -25,13 +25,14 @@ struct hl7_ack_opts {
 };
 
 /* The ACK of in (NULL when nothing of the inbound MSH is readable: a minimal MSH, version
- * 2.5.1, processing id P and an empty MSA-2). err is required for AE / AR (its code, position
- * and message make the ERR segment; code 0 reads as 207) and ignored for AA. Versions 2.3 and
- * 2.4 get ERR-1 (and MSA-3) instead of ERR-2 .. ERR-8, which they do not have.
- * Returns a new NUL-terminated message, segments ended by CR (length in *len), or NULL when
- * memory ran out or opts lacks a control id. */
-char *hl7_ack_build(const struct hl7_msg *in, enum hl7_ack_code code, const struct hl7_error *err,
-                    const struct hl7_ack_opts *opts, size_t *len);
+ * 2.5.1, processing id P and an empty MSA-2), with one ERR segment per entry of errs[0..nerrs):
+ * severity E for AE / AR (their first entry is the reason; code 0 reads as 207), severity W
+ * for AA (a part of the message that was skipped; entries with code 0 are left out). Versions
+ * 2.3 and 2.4 get ERR-1 (and the first message in MSA-3) instead of ERR-2 .. ERR-8, which
+ * they do not have. Returns a new NUL-terminated message, segments ended by CR (length in
+ * *len), or NULL when memory ran out or opts lacks a control id. */
+char *hl7_ack_build(const struct hl7_msg *in, enum hl7_ack_code code, const struct hl7_error *errs,
+                    size_t nerrs, const struct hl7_ack_opts *opts, size_t *len);
 
 /* The AR for raw[0..raw_len), which hl7_parse refused with err: uses the ids of its MSH when
  * that can be read (hl7_parse_msh), else a minimal MSH. Same result as hl7_ack_build. */

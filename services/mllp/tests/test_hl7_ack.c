@@ -49,7 +49,7 @@ static void test_aa(void **state)
     struct hl7_msg *in = parse_ok("MSH|^~\\&|REG^1.2.3^ISO|HOSP|EDLIVE|ED|20261204081455||"
                                   "ADT^A04^ADT_A01|MSG001|P|2.5.1\rPID|1||M1\r");
     size_t len;
-    char *ack = hl7_ack_build(in, HL7_ACK_AA, NULL, &opts, &len);
+    char *ack = hl7_ack_build(in, HL7_ACK_AA, NULL, 0, &opts, &len);
 
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG^1.2.3^ISO|HOSP|20261204081500+0000||ACK^A04^ACK|EDL42|P|"
@@ -57,14 +57,14 @@ static void test_aa(void **state)
     /* the inbound receiver, when named, is the ACK's sender */
     hl7_free(in);
     in = parse_ok("MSH|^~\\&|REG|HOSP|EDL^X|EDF|2026||ADT^A08|M2|T|2.3\r");
-    ack = hl7_ack_build(in, HL7_ACK_AA, NULL, &opts, &len);
+    ack = hl7_ack_build(in, HL7_ACK_AA, NULL, 0, &opts, &len);
     check_ack(ack, len,
               "MSH|^~\\&|EDL^X|EDF|REG|HOSP|20261204081500+0000||ACK^A08^ACK|EDL42|T|2.3\r"
               "MSA|AA|M2\r");
     /* no control id: no ACK */
-    assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, &(struct hl7_ack_opts){NULL, 0, "A", "B"},
+    assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, 0, &(struct hl7_ack_opts){NULL, 0, "A", "B"},
                               &len));
-    assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, NULL, &len));
+    assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, 0, NULL, &len));
     hl7_free(in);
 }
 
@@ -76,7 +76,7 @@ static void test_ae_with_err(void **state)
     struct hl7_error err = {HL7_E_UNKNOWN_KEY, "PID", 1, 3, 1, 1, 0,
                             "no patient with MRN M404 | ^ & ~ \\ here\nsecond line"};
     size_t len;
-    char *ack = hl7_ack_build(in, HL7_ACK_AE, &err, &opts, &len);
+    char *ack = hl7_ack_build(in, HL7_ACK_AE, &err, 1, &opts, &len);
 
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A08^ACK|EDL42|P|2.5.1\r"
@@ -86,15 +86,39 @@ static void test_ae_with_err(void **state)
     /* no location: ERR-2 empty; code 0 reads as 207 */
     err = (struct hl7_error){0};
     strcpy(err.message, "database unavailable");
-    ack = hl7_ack_build(in, HL7_ACK_AE, &err, &opts, &len);
+    ack = hl7_ack_build(in, HL7_ACK_AE, &err, 1, &opts, &len);
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A08^ACK|EDL42|P|2.5.1\r"
               "MSA|AE|MSG9\r"
               "ERR|||207^Application internal error^HL70357|E|||||database unavailable\r");
-    /* AA ignores err */
-    ack = hl7_ack_build(in, HL7_ACK_AA, &err, &opts, &len);
+    /* AA leaves out entries without a code */
+    ack = hl7_ack_build(in, HL7_ACK_AA, &err, 1, &opts, &len);
     assert_null(strstr(ack, "ERR"));
     free(ack);
+    hl7_free(in);
+}
+
+/* AA with the parts that were skipped: one ERR of severity W each */
+static void test_aa_with_warnings(void **state)
+{
+    (void)state;
+    struct hl7_msg *in = parse_ok("MSH|^~\\&|REG|HOSP|||2026||ADT^A04|W1|P|2.5.1\rPV1|1|E\r");
+    const struct hl7_error warnings[] = {
+        {HL7_E_UNKNOWN_KEY, "PV1", 1, 7, 1, 1, 0, "attending 123 unknown: not assigned"},
+        {HL7_OK, "", 0, 0, 0, 0, 0, "left out"},
+        {HL7_E_TABLE_VALUE, "PV1", 1, 36, 0, 0, 0, "PV1-36 X: recorded as other"},
+    };
+    size_t len;
+    char *ack = hl7_ack_build(in, HL7_ACK_AA, warnings, 3, &opts, &len);
+
+    check_ack(ack, len,
+              "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A04^ACK|EDL42|P|2.5.1\r"
+              "MSA|AA|W1\r"
+              "ERR||PV1^1^7^1^1|204^Unknown key identifier^HL70357|W|||||"
+              "attending 123 unknown: not assigned\r"
+              "ERR||PV1^1^36|103^Table value not found^HL70357|W|||||"
+              "PV1-36 X: recorded as other\r");
+    assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, 2, &opts, &len));
     hl7_free(in);
 }
 
@@ -104,7 +128,7 @@ static void test_err_in_old_versions(void **state)
     struct hl7_msg *in = parse_ok("MSH|^~\\&|REG|HOSP|||2026||ADT^A04|C3|P|2.3\rPID|1\r");
     struct hl7_error err = {HL7_E_REQUIRED_FIELD, "PID", 1, 3, 0, 0, 0, "PID-3 is required"};
     size_t len;
-    char *ack = hl7_ack_build(in, HL7_ACK_AE, &err, &opts, &len);
+    char *ack = hl7_ack_build(in, HL7_ACK_AE, &err, 1, &opts, &len);
 
     /* 2.3 / 2.4: ERR-1 (ELD) and MSA-3, which they have, instead of ERR-2 .. ERR-8 */
     check_ack(ack, len,
@@ -112,13 +136,13 @@ static void test_err_in_old_versions(void **state)
               "MSA|AE|C3|PID-3 is required\r"
               "ERR|PID^1^3^101&Required field missing&HL70357\r");
     err = (struct hl7_error){HL7_E_UNSUPPORTED_TYPE, "MSH", 1, 0, 0, 0, 0, "ORU is not read"};
-    ack = hl7_ack_build(in, HL7_ACK_AR, &err, &opts, &len);
+    ack = hl7_ack_build(in, HL7_ACK_AR, &err, 1, &opts, &len);
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A04^ACK|EDL42|P|2.3\r"
               "MSA|AR|C3|ORU is not read\r"
               "ERR|MSH^1^^200&Unsupported message type&HL70357\r");
     err = (struct hl7_error){HL7_E_SEGMENT_SEQUENCE, "", 0, 0, 0, 0, 0, "no PID"};
-    ack = hl7_ack_build(in, HL7_ACK_AR, &err, &opts, &len);
+    ack = hl7_ack_build(in, HL7_ACK_AR, &err, 1, &opts, &len);
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A04^ACK|EDL42|P|2.3\r"
               "MSA|AR|C3|no PID\r"
@@ -132,7 +156,7 @@ static void test_other_encoding_is_re_encoded(void **state)
     /* field #, component $, repetition *, escape %, subcomponent @ */
     struct hl7_msg *in = parse_ok("MSH#$*%@#R|G$1@2#H^P#E~D#F&X#2026##ADT$A02#C|4#P#2.5\n");
     size_t len;
-    char *ack = hl7_ack_build(in, HL7_ACK_AA, NULL, &opts, &len);
+    char *ack = hl7_ack_build(in, HL7_ACK_AA, NULL, 0, &opts, &len);
 
     check_ack(ack, len,
               "MSH|^~\\&|E\\R\\D|F\\T\\X|R\\F\\G^1&2|H\\S\\P|20261204081500+0000||ACK^A02^ACK|"
@@ -192,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aa),
         cmocka_unit_test(test_ae_with_err),
+        cmocka_unit_test(test_aa_with_warnings),
         cmocka_unit_test(test_err_in_old_versions),
         cmocka_unit_test(test_other_encoding_is_re_encoded),
         cmocka_unit_test(test_reject),

@@ -53,7 +53,7 @@ static void check_acks(const struct hl7_msg *m)
 
     for (int i = 0; i < 2; i++) {
         size_t len;
-        char *ack = hl7_ack_build(m, codes[i], &err, &opts, &len);
+        char *ack = hl7_ack_build(m, codes[i], i ? &err : NULL, i, &opts, &len);
         struct hl7_error e;
         struct hl7_msg *a;
         assert_non_null(ack);
@@ -408,7 +408,7 @@ static void check_own_sample(char **cols, int ncols)
         ack = hl7_ack_build(m, !strcmp(ack_code, "AA")           ? HL7_ACK_AA
                                : !strncmp(ack_code, "AE", 2) ? HL7_ACK_AE
                                                              : HL7_ACK_AR,
-                            &want, &opts, &ack_len);
+                            &want, 1, &opts, &ack_len);
     }
     /* the ACK the service is to answer parses and says what the table says */
     assert_non_null(ack);

@@ -103,10 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     walk(m, size);
     FUZZ_REQUIRE(hl7_get(m, "MSH", 1, 9, 1, 1, 1) && hl7_get(m, "MSH", 1, 10, 1, 1, 1));
-    ack = hl7_ack_build(m, HL7_ACK_AA, NULL, &opts, &len);
+    ack = hl7_ack_build(m, HL7_ACK_AA, NULL, 0, &opts, &len);
     check_ack(ack, len, "AA", hl7_get(m, "MSH", 1, 10, 1, 1, 1));
     err = (struct hl7_error){HL7_E_UNKNOWN_KEY, "PID", 1, 3, 1, 1, 0, "unknown patient |^~\\&"};
-    ack = hl7_ack_build(m, HL7_ACK_AE, &err, &opts, &len);
+    ack = hl7_ack_build(m, HL7_ACK_AE, &err, 1, &opts, &len);
     check_ack(ack, len, "AE", hl7_get(m, "MSH", 1, 10, 1, 1, 1));
     hl7_free(m);
     return 0;
