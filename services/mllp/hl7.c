@@ -119,7 +119,8 @@ static bool grow(void **array, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
-#define GROW(p, arr, n) grow((void **)&(p)->msg->arr, &(p)->msg->cap_##arr, (n), sizeof *(p)->msg->arr)
+#define GROW(p, arr, n) \
+    grow((void **)&(p)->msg->arr, &(p)->msg->cap_##arr, (n), sizeof *(p)->msg->arr)
 
 static bool open_range(struct parser *p, struct range **arr, size_t *n, size_t *cap,
                        size_t child_count, struct range *parent)
@@ -201,14 +202,27 @@ static bool unescape_one(const struct hl7_encoding *enc, const char *body, size_
     *out_len = 1;
     if (n == 1) {
         switch (body[0]) {
-        case 'F': *out = enc->field; return true;
-        case 'S': *out = enc->comp; return true;
-        case 'T': *out = enc->sub; return true;
-        case 'R': *out = enc->rep; return true;
-        case 'E': *out = enc->esc; return true;
+        case 'F':
+            *out = enc->field;
+            return true;
+        case 'S':
+            *out = enc->comp;
+            return true;
+        case 'T':
+            *out = enc->sub;
+            return true;
+        case 'R':
+            *out = enc->rep;
+            return true;
+        case 'E':
+            *out = enc->esc;
+            return true;
         case 'H': /* highlighting on / off: the text is kept plain */
-        case 'N': *out_len = 0; return true;
-        default: return false;
+        case 'N':
+            *out_len = 0;
+            return true;
+        default:
+            return false;
         }
     }
     if ((n == 3 && !memcmp(body, ".br", 3)) || (n == 3 && !memcmp(body, ".sp", 3))) {
@@ -229,8 +243,7 @@ static size_t unescape(const struct hl7_encoding *enc, const char *raw, size_t n
         const char *end;
         size_t len;
 
-        if (raw[i] != enc->esc ||
-            !(end = memchr(raw + i + 1, enc->esc, n - i - 1)) ||
+        if (raw[i] != enc->esc || !(end = memchr(raw + i + 1, enc->esc, n - i - 1)) ||
             !unescape_one(enc, raw + i + 1, (size_t)(end - raw - i - 1), out + o, &len)) {
             out[o++] = raw[i++]; /* text, or an escape we keep literally */
             continue;
@@ -528,8 +541,8 @@ static struct hl7_msg *parse(const char *data, size_t len, const struct hl7_limi
     static const struct hl7_limits defaults = {HL7_MAX_BYTES_DEFAULT, HL7_MAX_SEGMENTS_DEFAULT,
                                                HL7_MAX_FIELDS_DEFAULT, HL7_MAX_LEAVES_DEFAULT};
     struct hl7_error spare;
-    struct parser p = {.lim = lim ? *lim : defaults, .err = err ? err : &spare,
-                       .header_only = header_only};
+    struct parser p = {
+        .lim = lim ? *lim : defaults, .err = err ? err : &spare, .header_only = header_only};
 
     memset(p.err, 0, sizeof *p.err);
     if (!data)

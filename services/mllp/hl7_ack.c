@@ -113,8 +113,7 @@ static void add_location(struct hl7_buf *b, const struct hl7_error *e, bool full
     }
 }
 
-static void add_err(struct hl7_buf *b, const struct hl7_error *e, bool old_version,
-                    char severity)
+static void add_err(struct hl7_buf *b, const struct hl7_error *e, bool old_version, char severity)
 {
     enum hl7_err_code code = e->code ? e->code : HL7_E_INTERNAL;
     char num[16];
@@ -156,8 +155,7 @@ char *hl7_ack_build(const struct hl7_msg *in, enum hl7_ack_code code, const stru
     const struct hl7_error *first = NULL;
     bool old_version;
 
-    if (!opts || !opts->control_id || !opts->control_id[0] || code > HL7_ACK_AR ||
-        (nerrs && !errs))
+    if (!opts || !opts->control_id || !opts->control_id[0] || code > HL7_ACK_AR || (nerrs && !errs))
         return NULL;
     if (!hl7_version_supported(version))
         version = "2.5.1"; /* an AR for an unsupported version answers in one we speak */

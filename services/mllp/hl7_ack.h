@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* hl7_ack.h: the ACK of an inbound HL7 v2 message (original acknowledgment mode): MSH with
  * sender and receiver swapped, MSH-9 ACK^<trigger>^ACK, the inbound version (2.5.1 when it
- * is not one hl7_parse accepts) and processing id; MSA with AA / AE / AR and the inbound MSH-10; for AE / AR an ERR segment saying where
- * and why (table 0357). Pure: the caller gives the control id and the time. */
+ * is not one hl7_parse accepts) and processing id; MSA with AA / AE / AR and the inbound MSH-10;
+ * for AE / AR an ERR segment saying where and why (table 0357). Pure: the caller gives the control
+ * id and the time. */
 #ifndef EDLIVE_HL7_ACK_H
 #define EDLIVE_HL7_ACK_H
 

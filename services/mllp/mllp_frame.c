@@ -54,10 +54,18 @@ const struct mllp_stats *mllp_decoder_stats(const struct mllp_decoder *d)
 static void emit(struct mllp_decoder *d, enum mllp_event ev, mllp_cb cb, void *ctx)
 {
     switch (ev) {
-    case MLLP_MESSAGE: d->stats.messages++; break;
-    case MLLP_OVERSIZE: d->stats.oversize++; break;
-    case MLLP_TRUNCATED: d->stats.truncated++; break;
-    case MLLP_BAD_END: d->stats.bad_end++; break;
+    case MLLP_MESSAGE:
+        d->stats.messages++;
+        break;
+    case MLLP_OVERSIZE:
+        d->stats.oversize++;
+        break;
+    case MLLP_TRUNCATED:
+        d->stats.truncated++;
+        break;
+    case MLLP_BAD_END:
+        d->stats.bad_end++;
+        break;
     }
     if (cb)
         cb(ctx, ev, d->buf ? d->buf : (const uint8_t *)"", d->len);
@@ -85,8 +93,8 @@ static bool reserve(struct mllp_decoder *d, size_t need)
 /* Handles a start byte inside a frame: what came before is reported, a new frame begins. */
 static void restart(struct mllp_decoder *d, mllp_cb cb, void *ctx)
 {
-    emit(d, d->state == SKIP || (d->state == END && d->end_from_skip) ? MLLP_OVERSIZE
-                                                                       : MLLP_TRUNCATED,
+    emit(d,
+         d->state == SKIP || (d->state == END && d->end_from_skip) ? MLLP_OVERSIZE : MLLP_TRUNCATED,
          cb, ctx);
     d->state = BODY;
 }

@@ -57,12 +57,12 @@ static struct hl7_error refused(const char *text, enum hl7_err_code code, const 
     return refused_n(text, strlen(text), NULL, code, seg, field);
 }
 
-#define assert_get(m, seg, occ, f, r, c, s, want)                                             \
-    do {                                                                                      \
-        const char *got_ = hl7_get(m, seg, occ, f, r, c, s);                                  \
-        assert_non_null(got_);                                                                \
-        assert_false(hl7_is_null(got_));                                                      \
-        assert_string_equal(got_, want);                                                      \
+#define assert_get(m, seg, occ, f, r, c, s, want)            \
+    do {                                                     \
+        const char *got_ = hl7_get(m, seg, occ, f, r, c, s); \
+        assert_non_null(got_);                               \
+        assert_false(hl7_is_null(got_));                     \
+        assert_string_equal(got_, want);                     \
     } while (0)
 
 static void test_tree(void **state)
@@ -131,16 +131,16 @@ static void test_occurrences(void **state)
 static void test_escapes(void **state)
 {
     (void)state;
-    struct hl7_msg *m = parse_ok(
-        MSH_25 "NTE|1|"
-               "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f|"         /* 2: the five delimiters */
-               "line1\\.br\\line2\\.sp\\x|"              /* 3: line breaks */
-               "\\X41\\\\X4243\\\\XC3A9\\|"              /* 4: hex: A, BC, e-acute (UTF-8) */
-               "\\H\\bold\\N\\|"                         /* 5: highlighting dropped */
-               "\\Q\\ \\Zabc\\ \\.in+4\\ \\X4\\ \\X00\\|" /* 6: kept literally */
-               "50\\|"                                   /* 7: unterminated: literal */
-               "a\\\\b|"                                 /* 8: empty escape: literal */
-               "x^\\S\\^y\r");                           /* 9: escaped separator is no split */
+    struct hl7_msg *m =
+        parse_ok(MSH_25 "NTE|1|"
+                        "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f|" /* 2: the five delimiters */
+                        "line1\\.br\\line2\\.sp\\x|"       /* 3: line breaks */
+                        "\\X41\\\\X4243\\\\XC3A9\\|"       /* 4: hex: A, BC, e-acute (UTF-8) */
+                        "\\H\\bold\\N\\|"                  /* 5: highlighting dropped */
+                        "\\Q\\ \\Zabc\\ \\.in+4\\ \\X4\\ \\X00\\|" /* 6: kept literally */
+                        "50\\|"                                    /* 7: unterminated: literal */
+                        "a\\\\b|"                                  /* 8: empty escape: literal */
+                        "x^\\S\\^y\r"); /* 9: escaped separator is no split */
 
     assert_get(m, "NTE", 1, 2, 1, 1, 1, "a|b^c&d~e\\f");
     assert_get(m, "NTE", 1, 3, 1, 1, 1, "line1\nline2\nx");
@@ -192,7 +192,7 @@ static void test_empty_and_null(void **state)
     const char *v;
 
     assert_null(hl7_get(m, "PID", 1, 2, 1, 1, 1)); /* empty: not valued */
-    v = hl7_get(m, "PID", 1, 3, 1, 1, 1);        /* "": the HL7 null */
+    v = hl7_get(m, "PID", 1, 3, 1, 1, 1);          /* "": the HL7 null */
     assert_true(hl7_is_null(v));
     assert_ptr_equal(v, hl7_null);
     assert_string_equal(v, ""); /* reads as no value if not tested */

@@ -62,8 +62,8 @@ static void test_aa(void **state)
               "MSH|^~\\&|EDL^X|EDF|REG|HOSP|20261204081500+0000||ACK^A08^ACK|EDL42|T|2.3\r"
               "MSA|AA|M2\r");
     /* no control id: no ACK */
-    assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, 0, &(struct hl7_ack_opts){NULL, 0, "A", "B"},
-                              &len));
+    assert_null(
+        hl7_ack_build(in, HL7_ACK_AA, NULL, 0, &(struct hl7_ack_opts){NULL, 0, "A", "B"}, &len));
     assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, 0, NULL, &len));
     hl7_free(in);
 }
@@ -73,7 +73,13 @@ static void test_ae_with_err(void **state)
     (void)state;
     struct hl7_msg *in = parse_ok("MSH|^~\\&|REG|HOSP|||2026||ADT^A08^ADT_A01|MSG9|P|2.5.1\r"
                                   "PID|1||M404\r");
-    struct hl7_error err = {HL7_E_UNKNOWN_KEY, "PID", 1, 3, 1, 1, 0,
+    struct hl7_error err = {HL7_E_UNKNOWN_KEY,
+                            "PID",
+                            1,
+                            3,
+                            1,
+                            1,
+                            0,
                             "no patient with MRN M404 | ^ & ~ \\ here\nsecond line"};
     size_t len;
     char *ack = hl7_ack_build(in, HL7_ACK_AE, &err, 1, &opts, &len);

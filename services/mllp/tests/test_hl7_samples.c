@@ -62,8 +62,7 @@ static void check_acks(const struct hl7_msg *m)
         assert_string_equal(hl7_get(a, "MSA", 1, 1, 1, 1, 1), i ? "AE" : "AA");
         assert_string_equal(hl7_get(a, "MSA", 1, 2, 1, 1, 1), hl7_get(m, "MSH", 1, 10, 1, 1, 1));
         assert_string_equal(hl7_get(a, "MSH", 1, 9, 1, 2, 1), hl7_get(m, "MSH", 1, 9, 1, 2, 1));
-        assert_string_equal(hl7_get(a, "MSH", 1, 12, 1, 1, 1),
-                            hl7_get(m, "MSH", 1, 12, 1, 1, 1));
+        assert_string_equal(hl7_get(a, "MSH", 1, 12, 1, 1, 1), hl7_get(m, "MSH", 1, 12, 1, 1, 1));
         assert_int_equal(hl7_segment_count(a, "ERR"), i);
         hl7_free(a);
         free(ack);
@@ -81,7 +80,7 @@ struct public_sample {
     unsigned segments;
 };
 
-#define KS "ADT", "MSG00001", "2.8", "PATID1234", "MR", "EVERYMAN", "ADAM"
+#define KS    "ADT", "MSG00001", "2.8", "PATID1234", "MR", "EVERYMAN", "ADAM"
 #define PV1_P "P", "HUH AE OMU", "OMU B", "Bed 03", NULL
 /* The values as they are in the files (the -01 / -02 messages share their PID and PV1). */
 static const struct public_sample public_samples[] = {
@@ -112,8 +111,8 @@ static const struct public_sample public_samples[] = {
     {"ADT-A40-01.hl7", "ADT", "A40", "ADT_A40", "8919-40", "2.8", "12345", "MR", "Test", "Test",
      NULL, NULL, NULL, NULL, "56789", 4},
     /* REDOX, v2.3, a BOM before MSH, no EVN, PV1-2 E (emergency), no MSH-9.3 */
-    {"ADT04-251.hl7", "ADT", "A04", NULL, "1270326314", "2.3", "MRN12345", "MR", "Doe", "Jane",
-     "E", NULL, NULL, NULL, NULL, 4},
+    {"ADT04-251.hl7", "ADT", "A04", NULL, "1270326314", "2.3", "MRN12345", "MR", "Doe", "Jane", "E",
+     NULL, NULL, NULL, NULL, 4},
 };
 
 /* The folder of the public samples, or NULL (then the caller skips). */
@@ -342,7 +341,9 @@ static void check_value(const char *file, const struct hl7_msg *m, const char *c
         : !strcmp(want, "<null>") ? !hl7_is_null(got)
                                   : !got || hl7_is_null(got) || strcmp(got, want)) {
         print_error("%s %s: expected \"%s\", got \"%s\"\n", file, path, want,
-                    !got ? "<absent>" : hl7_is_null(got) ? "<null>" : got);
+                    !got               ? "<absent>"
+                    : hl7_is_null(got) ? "<null>"
+                                       : got);
         fail();
     }
 }
@@ -388,8 +389,8 @@ static void check_own_sample(char **cols, int ncols)
         if (m)
             print_error("%s: parsed, expected a refusal\n", cols[0]);
         assert_null(m);
-        if (err.code != want.code || strcmp(err.segment, want.segment) ||
-            err.field != want.field || (want.comp && err.comp != want.comp))
+        if (err.code != want.code || strcmp(err.segment, want.segment) || err.field != want.field ||
+            (want.comp && err.comp != want.comp))
             print_error("%s: refused with %u at %s-%u.%u (%s)\n", cols[0], (unsigned)err.code,
                         err.segment, err.field, err.comp, err.message);
         assert_int_equal(err.code, want.code);
@@ -405,9 +406,10 @@ static void check_own_sample(char **cols, int ncols)
             check_value(cols[0], m, cols[i]);
         check_acks(m);
         want = strcmp(ack_code, "AA") ? expected_error(ack_code + 3) : (struct hl7_error){0};
-        ack = hl7_ack_build(m, !strcmp(ack_code, "AA")           ? HL7_ACK_AA
-                               : !strncmp(ack_code, "AE", 2) ? HL7_ACK_AE
-                                                             : HL7_ACK_AR,
+        ack = hl7_ack_build(m,
+                            !strcmp(ack_code, "AA")       ? HL7_ACK_AA
+                            : !strncmp(ack_code, "AE", 2) ? HL7_ACK_AE
+                                                          : HL7_ACK_AR,
                             &want, 1, &opts, &ack_len);
     }
     /* the ACK the service is to answer parses and says what the table says */

@@ -158,9 +158,13 @@ static void test_oversize_is_skipped_unbuffered(void **state)
 
     assert_non_null(big);
     /* exactly the cap is a message; one byte more is oversize */
-    st = FEED("\x0b" "0123456789\x1c\r", 0, 10, &s);
+    st = FEED("\x0b"
+              "0123456789\x1c\r",
+              0, 10, &s);
     assert_int_equal(s.ev[0], MLLP_MESSAGE);
-    st = FEED("\x0b" "0123456789A\x1c\r\x0bMSH|ok\x1c\r", 4, 10, &s);
+    st = FEED("\x0b"
+              "0123456789A\x1c\r\x0bMSH|ok\x1c\r",
+              4, 10, &s);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.ev[0], MLLP_OVERSIZE);
     assert_int_equal(s.len[0], 10); /* its first cap bytes, for the AR's ids */
