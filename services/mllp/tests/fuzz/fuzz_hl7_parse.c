@@ -9,18 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_require.h"
 #include "hl7.h"
 #include "hl7_ack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_REQUIRE(cond)                                                                    \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            fprintf(stderr, "%s:%d: fuzz invariant broken: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                          \
-        }                                                                                     \
-    } while (0)
 
 static void check_value(const char *v, size_t size)
 {
