@@ -200,6 +200,8 @@ static bool unescape_one(const struct hl7_encoding *enc, const char *body, size_
                          size_t *out_len)
 {
     *out_len = 1;
+    if (n == 0)
+        return false;
     if (n == 1) {
         switch (body[0]) {
         case 'F':
@@ -515,6 +517,9 @@ static bool parse_lines(struct parser *p, const char *data, size_t n)
             rest = 0;
             while (rest < len && line[rest] != p->msg->enc.field)
                 rest++;
+            if (rest == 3 && !memcmp(line, "MSH", 3))
+                return fail_at(p, HL7_E_SEGMENT_SEQUENCE, "", 0, 0,
+                               "a second MSH: one message per frame");
             if (!valid_segment_id(line, rest)) {
                 char what[96];
                 snprintf(what, sizeof what, "segment %zu: a segment id is 3 capitals or digits",

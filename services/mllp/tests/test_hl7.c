@@ -327,6 +327,9 @@ static void test_refusals(void **state)
     refused(MSH_25 "P|1\r", HL7_E_SEGMENT_SEQUENCE, "", 0);
     refused(MSH_25 "1AB|1\r", HL7_E_SEGMENT_SEQUENCE, "", 0);
     refused(MSH_25 "ZB9|1\rZ|\r", HL7_E_SEGMENT_SEQUENCE, "", 0);
+    /* two messages in one frame */
+    e = refused(MSH_25 "PID|1\r" MSH_25 "PID|2\r", HL7_E_SEGMENT_SEQUENCE, "", 0);
+    assert_non_null(strstr(e.message, "second MSH"));
 }
 
 static void test_text_checks(void **state)
