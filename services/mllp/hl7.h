@@ -65,9 +65,9 @@ struct hl7_msg;
 /* hl7_parse: parses one message (the payload of one MLLP frame). A UTF-8 BOM and blank lines
  * before MSH are skipped; segments end with CR, LF or CRLF. Refused, with err filled (the AR
  * of the ACK): no MSH first, a bad MSH-2, a malformed segment id, a batch (FHS/BHS) or a
- * second MSH, NUL bytes
- * or invalid UTF-8 (after unescaping), MSH-9.1 / MSH-10 / MSH-12 missing, a version
- * outside 2.3 .. 2.8.2, and anything beyond lim (NULL: the defaults above).
+ * second MSH, NUL bytes or invalid UTF-8 (after unescaping), MSH-9.1 / MSH-10 / MSH-12
+ * missing, a version outside 2.3 .. 2.8.2, and anything beyond lim (NULL: the defaults above).
+ * MSH-9.2 (the trigger, required for ADT) is the caller's check.
  * Returns a new message (hl7_free) or NULL. Never reads past data + len; no recursion. */
 struct hl7_msg *hl7_parse(const char *data, size_t len, const struct hl7_limits *lim,
                           struct hl7_error *err);
