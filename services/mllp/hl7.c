@@ -757,6 +757,13 @@ void hl7_buf_escaped(struct hl7_buf *buf, const struct hl7_encoding *enc, const 
 {
     if (!text)
         return;
+    if (!strcmp(text, "\"\"")) { /* the text "" is not the null */
+        hl7_buf_char(buf, enc->esc);
+        hl7_buf_str(buf, "X22");
+        hl7_buf_char(buf, enc->esc);
+        hl7_buf_char(buf, '"');
+        return;
+    }
     for (const char *s = text; *s; s++) {
         unsigned char c = (unsigned char)*s;
         char seq[8];
@@ -772,10 +779,9 @@ void hl7_buf_escaped(struct hl7_buf *buf, const struct hl7_encoding *enc, const 
             name = "R";
         else if (c == (unsigned char)enc->esc)
             name = "E";
-        else if (c == '\r' || c == '\n') {
+        else if (c == '\n')
             name = ".br";
-            s += c == '\r' && s[1] == '\n';
-        } else if (c < 0x20 || c == 0x7F) {
+        else if (c < 0x20 || c == 0x7F) { /* CR too: \X0D\ reads back as CR, exactly */
             snprintf(seq, sizeof seq, "X%02X", c);
             name = seq;
         }

@@ -125,8 +125,9 @@ void hl7_buf_add(struct hl7_buf *buf, const char *text, size_t len);
 void hl7_buf_str(struct hl7_buf *buf, const char *text);
 void hl7_buf_char(struct hl7_buf *buf, char c);
 
-/* Appends text escaped for enc: its delimiters as \F\ \S\ \T\ \R\ \E\, CR / LF as \.br\
- * (CRLF once), other control characters as \Xhh\. NULL and hl7_null append nothing. */
+/* Appends text escaped for enc: its delimiters as \F\ \S\ \T\ \R\ \E\, LF as \.br\, CR and
+ * other control characters as \Xhh\ (and the text "" as \X22\", not the null), so that
+ * hl7_parse reads back exactly text. NULL and hl7_null append nothing. */
 void hl7_buf_escaped(struct hl7_buf *buf, const struct hl7_encoding *enc, const char *text);
 
 /* Appends one repetition of a field of msg re-encoded with the standard encoding (components

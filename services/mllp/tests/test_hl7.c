@@ -460,6 +460,33 @@ static void test_parse_msh(void **state)
     assert_null(hl7_parse_msh("", 0));
 }
 
+/* hl7_buf_escaped, then hl7_parse, gives back the text exactly. */
+static void test_escape_round_trip(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "a|b^c&d~e\\f",
+        "cr\rlf\ncrlf\r\nend",
+        "\x01\x1f\x7f",
+        "M\xC3\xBCller \xE2\x82\xAC",
+        "\\X41\\ \\.br\\ \\F\\",
+        "\"\"",
+        "x",
+    };
+
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct hl7_buf b = {0};
+        struct hl7_msg *m;
+        hl7_buf_str(&b, MSH_25 "NTE|1|");
+        hl7_buf_escaped(&b, &hl7_standard_encoding, texts[i]);
+        hl7_buf_str(&b, "\r");
+        m = parse_ok(b.data);
+        assert_get(m, "NTE", 1, 2, 1, 1, 1, texts[i]);
+        hl7_free(m);
+        free(b.data);
+    }
+}
+
 static void test_output(void **state)
 {
     (void)state;
@@ -467,7 +494,7 @@ static void test_output(void **state)
     struct hl7_msg *m;
 
     hl7_buf_escaped(&b, &hl7_standard_encoding, "a|b^c&d~e\\f\r\ng\nh\x01i");
-    assert_string_equal(b.data, "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f\\.br\\g\\.br\\h\\X01\\i");
+    assert_string_equal(b.data, "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f\\X0D\\\\.br\\g\\.br\\h\\X01\\i");
     hl7_buf_escaped(&b, &hl7_standard_encoding, NULL);
     hl7_buf_escaped(&b, &hl7_standard_encoding, hl7_null);
     free(b.data);
@@ -513,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_prefixes_and_flips),
         cmocka_unit_test(test_parse_msh),
+        cmocka_unit_test(test_escape_round_trip),
         cmocka_unit_test(test_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
