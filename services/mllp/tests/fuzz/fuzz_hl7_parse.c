@@ -23,6 +23,33 @@ static void check_value(const char *v, size_t size)
     FUZZ_REQUIRE(strlen(v) <= size);
 }
 
+/* One repetition re-encoded with the standard characters (hl7_buf_field), parsed again as
+ * ZZZ-1, has the same components and leaves. */
+static void check_reencoded(const struct hl7_msg *m, const char *id, unsigned occ, unsigned f,
+                            unsigned r)
+{
+    struct hl7_buf b = {0};
+    struct hl7_msg *z;
+    unsigned nc = hl7_comp_count(m, id, occ, f, r);
+
+    hl7_buf_str(&b, "MSH|^~\\&|||||||ZZZ^Z01|1|P|2.5\rZZZ|");
+    hl7_buf_field(&b, m, id, occ, f, r);
+    hl7_buf_char(&b, '\r');
+    FUZZ_REQUIRE(!b.failed);
+    z = hl7_parse(b.data, b.len, NULL, NULL);
+    FUZZ_REQUIRE(z != NULL);
+    for (unsigned c = 1; c <= nc; c++) {
+        for (unsigned s = 1; s <= 4; s++) {
+            const char *a = hl7_get(m, id, occ, f, r, c, s), *e = hl7_get(z, "ZZZ", 1, 1, 1, c, s);
+            FUZZ_REQUIRE(hl7_is_null(a) == hl7_is_null(e));
+            FUZZ_REQUIRE((a == NULL) == (e == NULL));
+            FUZZ_REQUIRE(!a || !strcmp(a, e));
+        }
+    }
+    hl7_free(z);
+    free(b.data);
+}
+
 /* Reads every element the tree has (and one past each end, which must be absent). */
 static void walk(const struct hl7_msg *m, size_t size)
 {
@@ -44,6 +71,8 @@ static void walk(const struct hl7_msg *m, size_t size)
                 unsigned nc = hl7_comp_count(m, id, occ, f, r);
                 FUZZ_REQUIRE(nc >= 1);
                 FUZZ_REQUIRE(hl7_get(m, id, occ, f, r, nc + 1, 1) == NULL);
+                if (f > 2 || strcmp(id, "MSH"))
+                    check_reencoded(m, id, occ, f, r);
                 for (unsigned c = 1; c <= nc; c++)
                     for (unsigned s = 1; s <= 4; s++)
                         check_value(hl7_get(m, id, occ, f, r, c, s), size);
