@@ -102,30 +102,45 @@ static bool fail_at(struct parser *p, enum hl7_err_code code, const char *seg, u
 
 /* ---- the arrays ---- */
 
-static bool grow(void **array, size_t *cap, size_t need, size_t elem)
+/* array with room for need elements of elem bytes (doubling): array itself, a new one (the
+ * old one is then gone), or NULL when memory ran out (array is then untouched). */
+static void *grown(void *array, size_t *cap, size_t need, size_t elem)
 {
     size_t n = *cap ? *cap : 16;
     void *p;
 
     if (need <= *cap)
-        return true;
+        return array;
     while (n < need)
         n *= 2;
-    p = realloc(*array, n * elem);
-    if (!p)
-        return false;
-    *array = p;
-    *cap = n;
-    return true;
+    p = realloc(array, n * elem);
+    if (p)
+        *cap = n;
+    return p;
 }
 
-#define GROW(p, arr, n) \
-    grow((void **)&(p)->msg->arr, &(p)->msg->cap_##arr, (n), sizeof *(p)->msg->arr)
+static bool grow_ranges(struct range **arr, size_t *cap, size_t need)
+{
+    struct range *p = grown(*arr, cap, need, sizeof **arr);
+    return p ? (*arr = p, true) : false;
+}
+
+static bool grow_segments(struct hl7_msg *m, size_t need)
+{
+    struct segment *p = grown(m->segs, &m->cap_segs, need, sizeof *m->segs);
+    return p ? (m->segs = p, true) : false;
+}
+
+static bool grow_leaves(struct hl7_msg *m, size_t need)
+{
+    struct leaf *p = grown(m->leaves, &m->cap_leaves, need, sizeof *m->leaves);
+    return p ? (m->leaves = p, true) : false;
+}
 
 static bool open_range(struct parser *p, struct range **arr, size_t *n, size_t *cap,
                        size_t child_count, struct range *parent)
 {
-    if (!grow((void **)arr, cap, *n + 1, sizeof **arr))
+    if (!grow_ranges(arr, cap, *n + 1))
         return fail_here(p, HL7_E_INTERNAL, "out of memory");
     (*arr)[*n].first = (uint32_t)child_count;
     (*arr)[*n].count = 0;
@@ -301,7 +316,7 @@ static bool add_leaf(struct parser *p, const char *raw, size_t n, bool literal)
 
     if (m->nleaves >= p->lim.max_leaves)
         return fail_here(p, HL7_E_INTERNAL, "too many components in the message");
-    if (!GROW(p, leaves, m->nleaves + 1))
+    if (!grow_leaves(m, m->nleaves + 1))
         return fail_here(p, HL7_E_INTERNAL, "out of memory");
     if (m->text_cap - m->text_len < n + 1) /* cannot happen: text_cap is 2 * input + 16 */
         return fail_here(p, HL7_E_INTERNAL, "text block exhausted");
@@ -346,7 +361,7 @@ static bool open_segment(struct parser *p, const char *id)
 
     if (m->nsegs >= p->lim.max_segments)
         return fail_at(p, HL7_E_INTERNAL, "", 0, 0, "too many segments in the message");
-    if (!GROW(p, segs, m->nsegs + 1))
+    if (!grow_segments(m, m->nsegs + 1))
         return fail_here(p, HL7_E_INTERNAL, "out of memory");
     s = &m->segs[m->nsegs++];
     memcpy(s->id, id, 3);
