@@ -33,7 +33,7 @@ enum api_setting {
 static const struct config_setting api_settings[API_SETTING_COUNT] = {
     [API_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [API_LISTEN] = CONFIG_SHARED("EDLIVE_LISTEN"),
-    [API_PORT] = {"EDLIVE_API_PORT", CONFIG_PORT, "8481", 0, 0, "ed-api's port"},
+    [API_PORT] = {"EDLIVE_API_PORT", CONFIG_PORT, "8481", 0, 0, "ed-api's port", false},
     [API_PROTO_DIR] = CONFIG_SHARED("EDLIVE_PROTO_DIR"),
     [API_ALLOWED_ORIGINS] = CONFIG_SHARED("EDLIVE_ALLOWED_ORIGINS"),
     [API_SESSION_IDLE_S] = CONFIG_SHARED("EDLIVE_SESSION_IDLE_S"),
@@ -42,7 +42,8 @@ static const struct config_setting api_settings[API_SETTING_COUNT] = {
     [API_TLS_KEY] = CONFIG_SHARED("EDLIVE_TLS_KEY"),
     [API_FAULT_HOOKS] = {"EDLIVE_FAULT_HOOKS", CONFIG_FLAG, "0", 0, 0,
                          "`1` only in the test deployment: honours `X-Edlive-Fault: "
-                         "exit-after-commit` for the fault-injection test. Never in production"},
+                         "exit-after-commit` for the fault-injection test. Never in production",
+                         false},
 };
 
 static struct config_value api_values[API_SETTING_COUNT];

@@ -17,13 +17,13 @@ static const struct config_setting ctl_settings[CTL_SETTING_COUNT] = {
     [CTL_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [CTL_SQL_DIR] =
         {"EDLIVE_SQL_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_SQL_DIR, 0, 0,
-         "folder with the schema's `migrations/`, `functions/` and the demo ED (`demo/`)"},
+         "folder with the schema's `migrations/`, `functions/` and the demo ED (`demo/`)", false},
     [CTL_DEMO_PASSWORD] = {"EDLIVE_DEMO_PASSWORD", CONFIG_TEXT, "edlive-demo", 0, 0,
-                           "`seed-demo`: the demo accounts' password"},
+                           "`seed-demo`: the demo accounts' password", false},
     /* The demo admin's second factor is a published test secret: a demo, not a deployment. */
     [CTL_DEMO_ADMIN_TOTP] = {"EDLIVE_DEMO_ADMIN_TOTP", CONFIG_TEXT,
                              "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 0, 0,
-                             "`seed-demo`: the demo admin's TOTP secret (base32)"},
+                             "`seed-demo`: the demo admin's TOTP secret (base32)", false},
 };
 
 static struct config_value ctl_values[CTL_SETTING_COUNT];

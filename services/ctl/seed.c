@@ -88,8 +88,7 @@ static bool run(PGconn *conn, record_write_fn *write, long long id, json_t *body
 
     if (!ok)
         log_error("seed write on %lld failed: %d %s %s: %s", id, err.status,
-                  err.code ? err.code : "bad seed data", err.field ? err.field : "",
-                  err.message ? err.message : "");
+                  err.code ? err.code : "bad seed data", err.field, err.message);
     record_write_clear(&w);
     json_decref(body);
     return ok;
@@ -119,8 +118,7 @@ static long long seed_arrival(const struct seed_dept *sd, const json_t *patient,
     if (body && record_arrival(sd->conn, NULL, sd->id, body, NULL, &w, &err))
         enc = w.encounter_id;
     else
-        log_error("seed arrival failed: %s %s", err.code ? err.code : "bad seed data",
-                  err.field ? err.field : "");
+        log_error("seed arrival failed: %s %s", err.code ? err.code : "bad seed data", err.field);
     json_decref(body);
     record_write_clear(&w);
     return enc;

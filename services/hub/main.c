@@ -42,7 +42,7 @@ static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
     [HUB_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [HUB_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
     [HUB_LISTEN] = CONFIG_SHARED("EDLIVE_LISTEN"),
-    [HUB_PORT] = {"EDLIVE_HUB_PORT", CONFIG_PORT, "8482", 0, 0, "ed-hub's port"},
+    [HUB_PORT] = {"EDLIVE_HUB_PORT", CONFIG_PORT, "8482", 0, 0, "ed-hub's port", false},
     [HUB_PROTO_DIR] = CONFIG_SHARED("EDLIVE_PROTO_DIR"),
     [HUB_ALLOWED_ORIGINS] = CONFIG_SHARED("EDLIVE_ALLOWED_ORIGINS"),
     [HUB_SESSION_IDLE_S] = CONFIG_SHARED("EDLIVE_SESSION_IDLE_S"),
@@ -52,21 +52,25 @@ static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
     [HUB_MAX_LAG] = {"EDLIVE_HUB_MAX_LAG", CONFIG_INT, CONFIG_NUMBER_TEXT(HUB_DEFAULT_MAX_LAG), 1,
                      HUB_RING_SIZE - 1,
                      "a client this many events behind gets a snapshot instead of the backlog "
-                     "(the test deployment: `100`)"},
+                     "(the test deployment: `100`)",
+                     false},
     [HUB_STALL_S] = {"EDLIVE_HUB_STALL_S", CONFIG_INT, CONFIG_NUMBER_TEXT(HUB_DEFAULT_STALL_S), 1,
                      3600,
                      "a socket that takes nothing this long (seconds) while data waits is "
-                     "closed with 4408"},
+                     "closed with 4408",
+                     false},
     [HUB_BOARD_MAX_AGE_S] = {"EDLIVE_HUB_BOARD_MAX_AGE_S", CONFIG_INT,
                              CONFIG_NUMBER_TEXT(HUB_DEFAULT_BOARD_MAX_AGE_S), 1, 86400,
                              "the board each hub keeps in memory (brought forward with events, so "
                              "snapshots cost no database read) is read afresh from PostgreSQL "
-                             "when older than this (seconds)"},
+                             "when older than this (seconds)",
+                             false},
     [HUB_SNDBUF] = {"EDLIVE_HUB_SNDBUF", CONFIG_INT, CONFIG_NUMBER_TEXT(HUB_DEFAULT_SNDBUF), 0,
                     16 * 1024 * 1024,
                     "the kernel send buffer of each socket (SO_SNDBUF, bytes; the kernel doubles "
                     "it), so a stalled reader's backlog shows as lag at the hub instead of hiding "
-                    "in kernel memory; `0` leaves it to autotuning"},
+                    "in kernel memory; `0` leaves it to autotuning",
+                    false},
 };
 
 static struct config_value hub_values[HUB_SETTING_COUNT];

@@ -17,9 +17,9 @@ static const struct config_setting relay_settings[RELAY_SETTING_COUNT] = {
     [RELAY_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [RELAY_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
     [RELAY_POLL_MS] = {"EDLIVE_RELAY_POLL_MS", CONFIG_INT, "1000", 10, 60000,
-                       "how often (ms) it looks for events when no NOTIFY woke it"},
+                       "how often (ms) it looks for events when no NOTIFY woke it", false},
     [RELAY_REBUILD] = {"EDLIVE_RELAY_REBUILD", CONFIG_INT, "1000", 0, 10000,
-                       "events per department put back on a Redis that lost its data"},
+                       "events per department put back on a Redis that lost its data", false},
 };
 
 static struct config_value relay_values[RELAY_SETTING_COUNT];

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ed_error.h"
+#include "fuzz_require.h"
 #include "schema.h"
 
 #ifndef PROTO_DIR
@@ -19,14 +20,6 @@
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_REQUIRE(cond)                                                                    \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            fprintf(stderr, "%s:%d: fuzz invariant broken: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                          \
-        }                                                                                     \
-    } while (0)
 
 /* The set, loaded once; a fuzz run without its schemas is useless, so it aborts. */
 static struct schema_set *fuzz_schemas(void)
