@@ -4,7 +4,10 @@
 #include "record_hl7.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "pg.h"
 
 /* Valued: neither absent nor the HL7 null. */
 static const char *val(const char *s)
@@ -21,7 +24,7 @@ static void set_err(struct hl7_error *e, enum hl7_err_code code, const char *seg
     e->seg_seq = 1;
     e->field = field;
     e->comp = comp;
-    snprintf(e->message, sizeof e->message, "%s", message);
+    snprintf(e->message, sizeof e->message, "%.159s", message);
 }
 
 static void warn(struct record_hl7_result *res, const char *seg, unsigned field,
@@ -276,4 +279,105 @@ json_t *record_hl7_arrival_body(const struct hl7_msg *msg, struct record_hl7_res
     }
     json_object_set_new(body, "chief_complaint", json_string(complaint));
     return body;
+}
+
+/* ---- applying ---- */
+
+/* The REST field of a refused body, as the PID / PV1 position it came from. */
+static void err_from_record(const struct ed_error *e, struct record_hl7_result *res)
+{
+    static const struct {
+        const char *field, *seg;
+        unsigned pos;
+    } map[] = {{"patient.mrn", "PID", 3},        {"patient.family_name", "PID", 5},
+               {"patient.given_name", "PID", 5}, {"patient.birth_date", "PID", 7},
+               {"patient.sex", "PID", 8},        {"arrived_at", "PV1", 44},
+               {"chief_complaint", "PV2", 3},    {"arrival_mode", "PV2", 38}};
+    const char *seg = "";
+    unsigned pos = 0;
+    enum hl7_err_code code = HL7_E_INTERNAL;
+
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(e->field, map[i].field)) {
+            seg = map[i].seg;
+            pos = map[i].pos;
+        }
+    if (e->status == 409)
+        code = HL7_E_DUPLICATE_KEY;
+    else if (e->status == 422 && e->code && !strcmp(e->code, "missing_field"))
+        code = HL7_E_REQUIRED_FIELD;
+    else if (e->status == 422 || e->status == 400)
+        code = HL7_E_DATA_TYPE;
+    else if (e->status == 404)
+        code = HL7_E_UNKNOWN_KEY;
+    /* e->message never holds patient data (ed_error.h). */
+    set_err(&res->err, code, seg, pos, 0, e->message);
+}
+
+static const char *const dept_sql =
+    "SELECT id, to_char(($2::timestamp AT TIME ZONE timezone) AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM department WHERE code = $1";
+
+enum hl7_ack_code record_hl7_a04(PGconn *conn, const struct hl7_msg *msg,
+                                 const char *default_department, struct record_hl7_result *res,
+                                 struct record_write *out)
+{
+    const char *cls = val(hl7_get(msg, "PV1", 1, 2, 1, 1, 1));
+    const char *code = val(hl7_get(msg, "PV1", 1, 3, 1, 1, 1));
+    const char *facility = val(hl7_get(msg, "MSH", 1, 4, 1, 1, 1));
+    struct principal who = {0};
+    struct ed_error e = {0};
+    const char *params[2];
+    json_t *body;
+    PGresult *r;
+    bool ok;
+
+    if (!cls || strcmp(cls, "E") != 0) {
+        memset(res, 0, sizeof *res);
+        set_err(&res->warnings[0], HL7_E_TABLE_VALUE, "PV1", 2, 0,
+                "the patient class is not an ED visit: nothing applied");
+        res->nwarnings = 1;
+        return HL7_ACK_AA;
+    }
+    body = record_hl7_arrival_body(msg, res);
+    if (!body) {
+        if (res->unidentified)
+            set_err(&res->err, HL7_E_UNSUPPORTED_EVENT, "PID", 3, 0,
+                    "an unidentified arrival is not applied by this build yet");
+        return HL7_ACK_AE;
+    }
+    if (!code)
+        code = default_department;
+    if (!code) {
+        set_err(&res->err, HL7_E_REQUIRED_FIELD, "PV1", 3, 1,
+                "no department: PV1-3.1 is empty and no default is set");
+        json_decref(body);
+        return HL7_ACK_AE;
+    }
+    params[0] = code;
+    params[1] = res->local_time[0] ? res->local_time : NULL;
+    if (!pg_ensure(conn) || !(r = pg_query(conn, dept_sql, 2, params)) ||
+        !pg_ok(conn, r, "hl7 department")) {
+        set_err(&res->err, HL7_E_INTERNAL, "", 0, 0, "database unavailable: send again");
+        json_decref(body);
+        return HL7_ACK_AE;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        set_err(&res->err, HL7_E_TABLE_VALUE, "PV1", 3, 1, "no department has this code");
+        json_decref(body);
+        return HL7_ACK_AE;
+    }
+    who.departments[0] = atoll(PQgetvalue(r, 0, 0));
+    who.n_departments = 1;
+    if (res->local_time[0])
+        json_object_set_new(body, "arrived_at", json_string(PQgetvalue(r, 0, 1)));
+    PQclear(r);
+    snprintf(who.source_addr, sizeof who.source_addr, "hl7:%.59s", facility ? facility : "?");
+    ok = record_arrival(conn, &who, who.departments[0], body, NULL, out, &e);
+    json_decref(body);
+    if (ok)
+        return HL7_ACK_AA;
+    err_from_record(&e, res);
+    return HL7_ACK_AE;
 }

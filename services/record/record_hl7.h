@@ -7,9 +7,12 @@
 #define EDLIVE_RECORD_HL7_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "hl7.h"
+#include "hl7_ack.h"
+#include "record.h"
 
 #define RECORD_HL7_MAX_WARNINGS 4
 
@@ -32,3 +35,15 @@ json_t *record_hl7_arrival_body(const struct hl7_msg *msg, struct record_hl7_res
 bool record_hl7_time(const char *dtm, char *out, bool *has_offset);
 
 #endif
+
+/* ---- applying (the database) ---- */
+
+/* Applies an A04: PV1-2 = E registers the arrival (record_arrival, one transaction) in the
+ * department whose code is PV1-3.1, else default_department (may be NULL), audited with the
+ * source "hl7:<MSH-4>"; any other patient class is skipped (AA with a warning). Returns the ACK
+ * code: AA (out filled when applied), or AE with res->err saying why. Only the plain case of
+ * ADT_MAPPING.md so far: an unidentified arrival, bed, attending, ESI, allergies, vitals and
+ * the resend of an open encounter (as an A08) are AE 200 / not read yet. */
+enum hl7_ack_code record_hl7_a04(PGconn *conn, const struct hl7_msg *msg,
+                                 const char *default_department, struct record_hl7_result *res,
+                                 struct record_write *out);
