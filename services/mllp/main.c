@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ed-mllp: HL7 v2 over MLLP (issue 11). Listens on EDLIVE_LISTEN:EDLIVE_MLLP_PORT for the
  * senders of EDLIVE_MLLP_ALLOW and answers each framed message with an ACK: AR for one that
- * does not parse (or is over the size cap), AE (ERR 200) for one that parses, until the record
- * writes of proto/hl7/ADT_MAPPING.md are applied here. Settings: the table below
- * (`ed-mllp --help`). Logs never hold message contents. */
+ * does not parse (or is over the size cap), AA for an A04 applied (record_hl7.c), AE for one
+ * that cannot be, AE 200 for the ADT events not applied by this build yet. Settings: the table
+ * below (`ed-mllp --help`). Logs never hold message contents. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +16,20 @@
 #include "hl7_ack.h"
 #include "log.h"
 #include "mllp_server.h"
+#include "pg.h"
+#include "record_hl7.h"
 
 static volatile sig_atomic_t interrupted;
 
-enum mllp_setting { MLLP_PG, MLLP_LISTEN, MLLP_PORT, MLLP_ALLOW, MLLP_IDLE_S, MLLP_SETTING_COUNT };
+enum mllp_setting {
+    MLLP_PG,
+    MLLP_LISTEN,
+    MLLP_PORT,
+    MLLP_ALLOW,
+    MLLP_IDLE_S,
+    MLLP_DEPARTMENT,
+    MLLP_SETTING_COUNT
+};
 
 static const struct config_setting mllp_settings[MLLP_SETTING_COUNT] = {
     [MLLP_PG] = CONFIG_SHARED("EDLIVE_PG"),
@@ -34,6 +44,10 @@ static const struct config_setting mllp_settings[MLLP_SETTING_COUNT] = {
                      "a connection silent this long (seconds) inside a frame, or not reading "
                      "its ACKs, is closed",
                      false},
+    [MLLP_DEPARTMENT] = {"EDLIVE_MLLP_DEPARTMENT", CONFIG_TEXT, NULL, 0, 0,
+                         "department code for an A04 whose `PV1-3.1` is empty; unset: such an "
+                         "A04 gets AE 101",
+                         false},
 };
 
 static struct config_value mllp_values[MLLP_SETTING_COUNT];
@@ -43,6 +57,8 @@ static struct config mllp_config = {"ed-mllp", "HL7 v2 ADT over MLLP", mllp_sett
 struct mllp_app {
     unsigned long started; /* part of every ACK's control id */
     unsigned long count;
+    PGconn *pg;
+    const char *department;
 };
 
 static void on_signal(int sig)
@@ -84,6 +100,19 @@ static char *on_message(void *ctx, enum mllp_server_input kind, const char *data
         set_error(&err, HL7_E_UNSUPPORTED_TYPE, "only ADT messages are accepted");
         ack = hl7_ack_build(msg, HL7_ACK_AR, &err, 1, &opts, reply_len);
         log_warn("%s: message refused (AR, 200: not ADT)", peer);
+    } else if (trigger && !strcmp(trigger, "A04")) {
+        struct record_hl7_result res;
+        struct record_write w = {0};
+        enum hl7_ack_code code = record_hl7_a04(app->pg, msg, app->department, &res, &w);
+        if (code == HL7_ACK_AA) {
+            ack = hl7_ack_build(msg, code, res.warnings, res.nwarnings, &opts, reply_len);
+            log_info("%s: ADT^A04 applied (AA, encounter %lld)", peer, w.encounter_id);
+        } else {
+            ack = hl7_ack_build(msg, code, &res.err, 1, &opts, reply_len);
+            log_warn("%s: ADT^A04 not applied (AE, %d: %s)", peer, (int)res.err.code,
+                     res.err.message);
+        }
+        record_write_clear(&w);
     } else {
         set_error(&err, HL7_E_UNSUPPORTED_TYPE, "message type not yet applied by this build");
         ack = hl7_ack_build(msg, HL7_ACK_AE, &err, 1, &opts, reply_len);
@@ -97,7 +126,7 @@ static char *on_message(void *ctx, enum mllp_server_input kind, const char *data
 
 int main(int argc, char **argv)
 {
-    struct mllp_app app = {(unsigned long)time(NULL), 0};
+    struct mllp_app app = {.started = (unsigned long)time(NULL)};
     struct mllp_server_opts opts = {0};
     struct mllp_server *srv;
 
@@ -110,14 +139,24 @@ int main(int argc, char **argv)
     opts.port = (int)config_number(&mllp_config, MLLP_PORT);
     opts.allow = config_text(&mllp_config, MLLP_ALLOW);
     opts.idle_s = (int)config_number(&mllp_config, MLLP_IDLE_S);
+    app.department = config_text(&mllp_config, MLLP_DEPARTMENT);
+    /* One connection, used in the poll loop: libpq's time limits (pg.h) bound each call. */
+    app.pg = pg_connect_once(config_text(&mllp_config, MLLP_PG));
+    if (!app.pg)
+        return 1;
+    if (PQstatus(app.pg) != CONNECTION_OK)
+        log_warn("PostgreSQL unreachable for now: an A04 gets AE 207 until it is back");
     opts.handler = on_message;
     opts.ctx = &app;
     srv = mllp_server_new(&opts);
-    if (!srv)
+    if (!srv) {
+        PQfinish(app.pg);
         return 1;
+    }
     log_info("listening for MLLP on %s:%d", opts.iface, mllp_server_port(srv));
     mllp_server_run(srv, &interrupted);
     mllp_server_free(srv);
+    PQfinish(app.pg);
     log_info("stopped");
     return 0;
 }

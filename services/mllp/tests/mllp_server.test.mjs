@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 const BIN = process.env.ED_MLLP_BIN;
 const VT = '\x0b', FS = '\x1c', CR = '\r';
 const frame = (s) => Buffer.from(VT + s + FS + CR, 'utf8');
-const adt = (id) =>
-  `MSH|^~\\&|REG|HOSP|EDLIVE|ED|20250101120000||ADT^A04|${id}|P|2.5.1\rPID|1||X1^^^H^MR||TEST^ONE\rPV1|1|E\r`;
+const adt = (id, trigger = 'A08') =>
+  `MSH|^~\\&|REG|HOSP|EDLIVE|ED|20250101120000||ADT^${trigger}|${id}|P|2.5.1\rPID|1||X1^^^H^MR||TEST^ONE\rPV1|1|E\r`;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -27,7 +27,15 @@ function freePort() {
 async function start(env) {
   const port = await freePort();
   const child = spawn(BIN, [], {
-    env: { ...process.env, EDLIVE_LISTEN: '127.0.0.1', EDLIVE_MLLP_PORT: String(port), ...env },
+    env: {
+      ...process.env,
+      // No database here: an A04 must get AE 207, never hang the listener.
+      EDLIVE_PG: 'postgresql://edlive@127.0.0.1:1/none?connect_timeout=2',
+      EDLIVE_MLLP_DEPARTMENT: 'ED1',
+      EDLIVE_LISTEN: '127.0.0.1',
+      EDLIVE_MLLP_PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -104,6 +112,12 @@ test('ed-mllp', { skip: !BIN && 'ED_MLLP_BIN not set' }, async (t) => {
       for (let i = 0; i < bytes.length; i += 7) chunks.push(bytes.subarray(i, i + 7));
       const { replies } = await exchange(srv.port, chunks, 1);
       assert.equal(msa(replies[0]), 'MSA|AE|M3');
+    });
+    await t.test('an A04 without the database gets AE 207, and the next message is answered', async () => {
+      const { replies } = await exchange(srv.port, [frame(adt('M6', 'A04')), frame(adt('M7'))], 2);
+      assert.equal(msa(replies[0]), 'MSA|AE|M6');
+      assert.match(err3(replies[0]), /^207\^/);
+      assert.equal(msa(replies[1]), 'MSA|AE|M7');
     });
     await t.test('a huge message is refused by the cap', async () => {
       const big = adt('M4') + 'NTE|1||' + 'a'.repeat(1100 * 1024) + '\r';
