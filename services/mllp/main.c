@@ -106,7 +106,10 @@ static char *on_message(void *ctx, enum mllp_server_input kind, const char *data
         enum hl7_ack_code code = record_hl7_a04(app->pg, msg, app->department, &res, &w);
         if (code == HL7_ACK_AA) {
             ack = hl7_ack_build(msg, code, res.warnings, res.nwarnings, &opts, reply_len);
-            log_info("%s: ADT^A04 applied (AA, encounter %lld)", peer, w.encounter_id);
+            if (w.encounter_id)
+                log_info("%s: ADT^A04 applied (AA, encounter %lld)", peer, w.encounter_id);
+            else
+                log_info("%s: ADT^A04 not an ED visit, skipped (AA)", peer);
         } else {
             ack = hl7_ack_build(msg, code, &res.err, 1, &opts, reply_len);
             log_warn("%s: ADT^A04 not applied (AE, %d: %s)", peer, (int)res.err.code,
