@@ -6,14 +6,14 @@
 #   <state>/pg/data        PostgreSQL 15 cluster (owned by the postgres user), pg/sock its socket
 #   <state>/redis/         Redis working directory (nothing is persisted)
 #   <state>/nginx/         generated nginx config and nginx's temp folders
-#   <state>/run/*.pid      PIDs of redis, ed-relay, ed-api, ed-hub, nginx (PostgreSQL: pg/data/postmaster.pid)
+#   <state>/run/*.pid      PIDs of redis, ed-relay, ed-api, ed-hub, ed-mllp, nginx (PostgreSQL: pg/data/postmaster.pid)
 #   <state>/logs/*.log     one log per process
 # Everything is started and stopped by the PID recorded there, never by name.
 
 ED_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 umask 022 # the postgres user and nginx must be able to read what we create
 ED_PGBIN=/usr/lib/postgresql/15/bin
-ED_ALL_SERVICES=(pg redis relay api hub nginx) # start order; stop order is the reverse
+ED_ALL_SERVICES=(pg redis relay api hub mllp nginx) # start order; stop order is the reverse
 
 # Packages (Debian 12). nodejs is not installed here: the machines come with Node 20.
 ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev
@@ -169,12 +169,12 @@ port_owned_by() {
 # ed_init_mode local|test: sets every setting from the defaults and EDLIVE_*_PORT overrides.
 ed_init_mode() {
     ED_MODE=$1
-    local d_http d_api d_hub d_pg d_redis
+    local d_http d_api d_hub d_pg d_redis d_mllp
     case $ED_MODE in
         local) ED_STATE=$ED_REPO/.state/local; ED_BUILD=$ED_REPO/build
-               d_http=8480 d_https=8443 d_api=8481 d_hub=8482 d_pg=55480 d_redis=56480 ;;
+               d_http=8480 d_https=8443 d_api=8481 d_hub=8482 d_pg=55480 d_redis=56480 d_mllp=8484 ;;
         test)  ED_STATE=$ED_REPO/.state/test; ED_BUILD=$ED_REPO/build-asan
-               d_http=8490 d_https=8493 d_api=8491 d_hub=8492 d_pg=55490 d_redis=56490 ;;
+               d_http=8490 d_https=8493 d_api=8491 d_hub=8492 d_pg=55490 d_redis=56490 d_mllp=8494 ;;
         *) die "unknown mode '$ED_MODE'" ;;
     esac
     if [ -n "${EDLIVE_MODE:-}" ] && [ "$EDLIVE_MODE" != "$ED_MODE" ]; then
@@ -187,13 +187,14 @@ ed_init_mode() {
     EDLIVE_HUB_PORT=${EDLIVE_HUB_PORT:-$d_hub}
     EDLIVE_PG_PORT=${EDLIVE_PG_PORT:-$d_pg}
     EDLIVE_REDIS_PORT=${EDLIVE_REDIS_PORT:-$d_redis}
+    EDLIVE_MLLP_PORT=${EDLIVE_MLLP_PORT:-$d_mllp}
     local v seen=' '
-    for v in EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT; do
+    for v in EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT EDLIVE_MLLP_PORT; do
         if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 65535 ]; then
             die "$v='${!v}' is not a TCP port" "set it to a number from 1024 to 65535, or unset it"
         fi
         case $seen in *" ${!v} "*) die "$v=${!v}: that port is already used for another service" \
-                                         "give each of EDLIVE_{HTTP,API,HUB,PG,REDIS}_PORT its own port" ;; esac
+                                         "give each of EDLIVE_{HTTP,API,HUB,PG,REDIS,MLLP}_PORT its own port" ;; esac
         seen+="${!v} "
     done
     ed_derive_settings
@@ -215,6 +216,7 @@ ed_derive_settings() {
     EDLIVE_PG_SUPER="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=edlive user=postgres"
     EDLIVE_PG_ADMIN="host=127.0.0.1 port=$EDLIVE_PG_PORT dbname=postgres user=postgres"
     EDLIVE_REDIS=127.0.0.1:$EDLIVE_REDIS_PORT
+    EDLIVE_MLLP_DEPARTMENT=DEMO # ed-mllp: an A04 without PV1-3.1 registers in the demo department
     EDLIVE_PROTO_DIR=$ED_REPO/proto
     EDLIVE_SQL_DIR=$ED_REPO/sql
     # One origin over TLS (nginx, certificate made by up/test); plain HTTP only redirects.
@@ -242,7 +244,7 @@ ed_derive_settings() {
                  EDLIVE_PG_ADMIN EDLIVE_REDIS EDLIVE_PROTO_DIR EDLIVE_SQL_DIR EDLIVE_BASE_URL
                  EDLIVE_PLAIN_URL EDLIVE_ALLOWED_ORIGINS EDLIVE_TLS_DIR EDLIVE_DEMO_PASSWORD
                  EDLIVE_DEMO_ADMIN_TOTP EDLIVE_API_URL EDLIVE_WS_URL EDLIVE_HUB_URL
-                 NODE_EXTRA_CA_CERTS
+                 EDLIVE_MLLP_PORT EDLIVE_MLLP_DEPARTMENT NODE_EXTRA_CA_CERTS
                  EDLIVE_ARTIFACTS EDLIVE_SVC EDLIVE_CHROMIUM EDLIVE_SHARED)
     if [ "$ED_MODE" = test ]; then
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
@@ -417,11 +419,12 @@ ed_build() {
     ok "built $dir"
 }
 
-ed_bin() { # ed_bin api|hub|relay|ctl
+ed_bin() { # ed_bin api|hub|relay|mllp|ctl
     case $1 in
         relay) echo "$ED_BUILD/services/relay/ed-relay" ;;
         api) echo "$ED_BUILD/services/api/ed-api" ;;
         hub) echo "$ED_BUILD/services/hub/ed-hub" ;;
+        mllp) echo "$ED_BUILD/services/mllp/ed-mllp" ;;
         ctl) echo "$ED_BUILD/services/ctl/edlivectl" ;;
     esac
 }
@@ -435,6 +438,7 @@ ed_svc_pid() {
         api)   pidfile_pid "$ED_RUN/api.pid" "ed-api" ;;
         hub)   pidfile_pid "$ED_RUN/hub.pid" "ed-hub" ;;
         relay) pidfile_pid "$ED_RUN/relay.pid" "ed-relay" ;;
+        mllp)  pidfile_pid "$ED_RUN/mllp.pid" "ed-mllp" ;;
         nginx) pidfile_pid "$ED_RUN/nginx.pid" "nginx: master process nginx -p $ED_STATE/nginx/" ;;
         *) die "unknown service '$1'" "use one of: ${ED_ALL_SERVICES[*]}" ;;
     esac
@@ -443,7 +447,7 @@ ed_svc_pid() {
 ed_svc_portvar() {
     case $1 in
         pg) echo EDLIVE_PG_PORT ;; redis) echo EDLIVE_REDIS_PORT ;; api) echo EDLIVE_API_PORT ;;
-        hub) echo EDLIVE_HUB_PORT ;; nginx) echo EDLIVE_HTTP_PORT ;;
+        hub) echo EDLIVE_HUB_PORT ;; nginx) echo EDLIVE_HTTP_PORT ;; mllp) echo EDLIVE_MLLP_PORT ;;
         relay) ;; # no port: it only connects out
     esac
 }
@@ -451,7 +455,7 @@ ed_svc_portvar() {
 ed_svc_label() {
     case $1 in
         pg) echo PostgreSQL ;; redis) echo Redis ;; api) echo ed-api ;; hub) echo ed-hub ;;
-        relay) echo ed-relay ;; nginx) echo nginx ;;
+        relay) echo ed-relay ;; mllp) echo ed-mllp ;; nginx) echo nginx ;;
     esac
 }
 
@@ -477,7 +481,7 @@ ed_check_port() {
 ed_check_ports() {
     local s
     for s in "${ED_ALL_SERVICES[@]}"; do ed_check_port "$s"; done
-    ok "ports free or ours: http $EDLIVE_HTTP_PORT, api $EDLIVE_API_PORT, hub $EDLIVE_HUB_PORT, pg $EDLIVE_PG_PORT, redis $EDLIVE_REDIS_PORT"
+    ok "ports free or ours: http $EDLIVE_HTTP_PORT, api $EDLIVE_API_PORT, hub $EDLIVE_HUB_PORT, mllp $EDLIVE_MLLP_PORT, pg $EDLIVE_PG_PORT, redis $EDLIVE_REDIS_PORT"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -808,7 +812,7 @@ ed_start() {
     case $1 in
         pg) ed_pg_start ;;
         redis) ed_redis_start ;;
-        api | hub | relay) ed_app_start "$1" ;;
+        api | hub | relay | mllp) ed_app_start "$1" ;;
         nginx) ed_nginx_start ;;
     esac
 }
@@ -817,7 +821,7 @@ ed_stop() {
     case $1 in
         pg) ed_pg_stop ;;
         redis) ed_redis_stop ;;
-        api | hub | relay) ed_app_stop "$1" ;;
+        api | hub | relay | mllp) ed_app_stop "$1" ;;
         nginx) ed_nginx_stop ;;
     esac
 }
