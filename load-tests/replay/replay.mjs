@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadMimic, defaultDataDir } from './source.mjs';
 import { makePlan, DAY_MS, FIELDS } from './plan.mjs';
 import { RestTransport } from './rest.mjs';
+import { Hl7Transport } from './hl7.mjs';
 import { expectedMetrics, expectedStay, gone } from './expected.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -17,7 +18,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const USAGE = `usage: replay.mjs [--speed N|max] [--data DIR] [--day YYYY-MM-DD] [--stays N]
-                  [--until +HOURS|TIME] [--concurrency N] [--transport rest] [--json FILE] [--quiet]
+                  [--until +HOURS|TIME] [--concurrency N] [--transport rest|hl7] [--json FILE] [--quiet]
   --speed N      1 to 1000: source time passes N times faster than real time (default max)
   --speed max    as fast as edlive answers
   --data DIR     the folder holding mimic-iv-ed-demo/ (default $EDLIVE_SHARED/data, ../shared/data)
@@ -27,6 +28,9 @@ const USAGE = `usage: replay.mjs [--speed N|max] [--data DIR] [--day YYYY-MM-DD]
   --until T      stop at T (replayed time, RFC 3339, or +HOURS after the replay day's 00:00
                  UTC): the board then holds everyone still in the department
   --concurrency  requests in flight at once (default 4)
+  --transport    rest (default): every step through the REST API; hl7: the ADT steps (arrival,
+                 triage, vitals, disposition, departure) as HL7 v2 over MLLP to ed-mllp
+                 (EDLIVE_MLLP_PORT), the reads through REST
   --json FILE    write the plan's shift, the refusals and the comparison as JSON
   --quiet        only the summary tables`;
 
@@ -47,7 +51,7 @@ export function parseArgs(argv) {
     else if (a === '--stays') o.stays = Number(val());
     else if (a === '--until') o.until = val();
     else if (a === '--concurrency') o.concurrency = Math.max(1, Number(val()));
-    else if (a === '--transport') { o.transport = val(); if (o.transport !== 'rest') throw new Error('--transport: only rest so far (hl7 comes with ed-mllp)'); }
+    else if (a === '--transport') { o.transport = val(); if (!['rest', 'hl7'].includes(o.transport)) throw new Error('--transport: rest or hl7'); }
     else if (a === '--json') o.json = val();
     else if (a === '--quiet') o.quiet = true;
     else if (a === '--help' || a === '-h') { o.help = true; }
@@ -104,12 +108,21 @@ async function replayVitals(stay, enc, step, tr, limit, log) {
   const tried = [];
   for (;;) {
     const r = await limit(() => tr.vitals(stay, enc, step, meas));
+    if (r.notSent) {
+      // The transport cannot carry this set (HL7: nothing measurable); the REST refusal the plan
+      // predicts for it does not apply.
+      log.notSent.push({ stay_id: stay.stay_id, source: step.source, why: r.notSent });
+      return;
+    }
     if (r.status === 201) {
       const sent = Object.keys(meas).sort().join(',');
       const want = Object.keys(step.kept).sort().join(',');
       if (step.rowRefusal || sent !== want) {
         log.failures.push({ stay_id: stay.stay_id, what: `vitals ${step.source}: accepted ${sent}, expected ${step.rowRefusal ? `a refusal (${step.rowRefusal.why})` : want}` });
-      } else if (step.triage) stay.triageVitalsId = r.json.vitals.id;
+      } else if (step.triage) {
+        stay.triageVitalsId = r.json.vitals.id; // null over HL7: found in the chart by time and values
+        stay.triageVitals = { at: step.at, kept: step.kept };
+      }
       return;
     }
     const e = errorOf(r);
@@ -117,9 +130,11 @@ async function replayVitals(stay, enc, step, tr, limit, log) {
                     status: r.status, code: e.code, field: e.field, message: e.message,
                     value: e.field && e.field in meas ? meas[e.field] : undefined,
                     source_value: e.field && step.raw[e.field] !== undefined ? step.raw[e.field] : undefined };
-    const fieldExp = e.field && step.bad[e.field] && step.bad[e.field].find((b) => b.code === e.code);
-    const rowExp = step.rowRefusal && step.rowRefusal.status === r.status && step.rowRefusal.code === e.code &&
-      (step.rowRefusal.field === undefined || step.rowRefusal.field === e.field) ? step.rowRefusal : null;
+    // The transport says whether this refusal is the one predicted (HL7: in table 0357 terms).
+    const matches = (exp) => (tr.refusalMatches ? tr.refusalMatches(exp, r.status, e)
+      : exp.status === r.status && exp.code === e.code && (exp.field === undefined || exp.field === e.field));
+    const fieldExp = e.field && step.bad[e.field] && step.bad[e.field].find((b) => matches({ status: 422, code: b.code, field: e.field }));
+    const rowExp = step.rowRefusal && matches(step.rowRefusal) ? step.rowRefusal : null;
     if (!fieldExp && !rowExp) {
       entry.expected = false;
       log.refusals.push(entry);
@@ -206,7 +221,7 @@ async function compare(plan, stays, tr) {
     const r = s.encounterId ? await tr.chart(s.encounterId) : { status: 0 };
     if (r.status !== 200) { got.push({}); perStay.push({ stay_id: s.stay_id, problem: `chart ${r.status}` }); continue; }
     const c = r.json;
-    const tri = s.triageVitalsId ? c.vitals.find((v) => v.id === s.triageVitalsId) : null;
+    let tri = s.triageVitalsId ? c.vitals.find((v) => v.id === s.triageVitalsId) : null;
     const g = {
       esi: c.encounter.esi, disposition: c.encounter.disposition && c.encounter.disposition.kind,
       status: c.encounter.status, vitals_sets: c.vitals.length,
@@ -216,6 +231,11 @@ async function compare(plan, stays, tr) {
     const names = Object.keys(FIELDS);
     const norm = (taken, v) => JSON.stringify([taken, ...names.map((k) => (v[k] === undefined || v[k] === null ? null : Number(v[k])))]);
     const have = c.vitals.map((v) => norm(Date.parse(v.taken_at), v)).sort();
+    if (!tri && s.triageVitals) { // no id (HL7): the set with the triage set's time and values
+      const key = norm(s.triageVitals.at, s.triageVitals.kept);
+      tri = c.vitals.find((v) => norm(Date.parse(v.taken_at), v) === key) || null;
+      g.triage_news2 = tri && tri.news2 ? tri.news2.total : null;
+    }
     const sets = s.steps.filter((st) => st.kind === 'vitals' && !st.rowRefusal && Object.keys(st.kept).length);
     const need = sets.map((st) => norm(st.at, st.kept)).sort();
     g.vitals_values = same(have, need);
@@ -270,13 +290,14 @@ export async function main(argv, { write = console.log } = {}) {
     for (const s of stays) s.steps = s.steps.filter((st) => st.sendAt <= u);
     plan.until = u;
   }
-  const tr = new RestTransport();
+  const tr = o.transport === 'hl7' ? new Hl7Transport({ connections: o.concurrency }) : new RestTransport();
   const { departmentId } = await tr.setup({ code, name: `MIMIC-IV-ED demo replay ${plan.day}` });
+  write(`replay: transport ${o.transport}${o.transport === 'hl7' ? ` (ADT over MLLP to ed-mllp on port ${process.env.EDLIVE_MLLP_PORT}, reads over REST)` : ''}`);
   write(`replay: ${stays.length} stays of ${dataDir}/mimic-iv-ed-demo (${mimic.files.vitalsign} vitalsign rows) -> department ${departmentId} (${code}), replay day ${plan.day} (UTC), speed ${o.speed}`);
   const shifts = stays.map((s) => s.shift_days);
   write(`time shift: each stay by whole days onto ${plan.day}: ${Math.min(...shifts)} to ${Math.max(...shifts)} days; last replayed time ${plan.until ? `${iso(plan.until)} (--until)` : iso(plan.dayMs + plan.latestOffsetMs)}`);
 
-  const log = { refusals: [], failures: [], skipped: [] };
+  const log = { refusals: [], failures: [], skipped: [], notSent: [] };
   const limit = limiter(o.concurrency);
   const first = Math.min(...stays.map((s) => s.steps[0].sendAt));
   const clock = makeClock(o.speed, first);
@@ -284,11 +305,17 @@ export async function main(argv, { write = console.log } = {}) {
   const replayMs = Date.now() - t0;
   // Every expected refusal must have happened.
   const seen = new Set(log.refusals.map((r) => `${r.stay_id}|${r.source}`));
+  for (const n of log.notSent) seen.add(`${n.stay_id}|${n.source}`);
   for (const s of stays) for (const st of s.steps) {
     if (st.kind === 'vitals' && (st.rowRefusal || Object.keys(st.bad).length) && !seen.has(`${s.stay_id}|${st.source}`))
       log.failures.push({ stay_id: s.stay_id, what: `vitals ${st.source}: expected a refusal, none came` });
   }
-  const { rows, perStay } = await compare(plan, stays, tr);
+  let rows, perStay;
+  try {
+    ({ rows, perStay } = await compare(plan, stays, tr));
+  } finally {
+    if (tr.close) tr.close();
+  }
   const totalMs = Date.now() - t0;
 
   if (!o.quiet) {
@@ -306,6 +333,7 @@ export async function main(argv, { write = console.log } = {}) {
   write('\nrefusals by reason:');
   for (const [k, { n, values }] of Object.entries(reasons).sort((a, b) => b[1].n - a[1].n)) write(`  ${String(n).padStart(4)}  ${k}${values.size ? ` (values ${[...values].sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ')})` : ''}`);
   write(`skipped source rows (nothing charted): ${log.skipped.length}`);
+  if (log.notSent.length) write(`sets the transport does not carry (not sent): ${log.notSent.length} (${[...new Set(log.notSent.map((n) => n.why))].join('; ')})`);
   write('\ncomparison (edlive | figures computed from the CSV files):');
   printTable(rows, write);
   for (const d of perStay.slice(0, 20)) write(`  stay ${d.stay_id}: ${d.field || ''} edlive ${fmt(d.edlive)} csv ${fmt(d.csv)} ${d.problem || ''}`);
@@ -314,8 +342,8 @@ export async function main(argv, { write = console.log } = {}) {
   write(`\n${ok ? 'AGREE' : 'DISAGREE'}: ${rows.filter((r) => !r.ok).length} figures differ, ${log.failures.length} failures; ` +
         `${tr.requests} requests, replay ${(replayMs / 1000).toFixed(1)} s, with the comparison ${(totalMs / 1000).toFixed(1)} s` +
         (o.speed === 'max' ? '' : `, largest lag behind schedule ${(clock.maxLagMs / 1000).toFixed(1)} s`));
-  const result = { ok, department_id: departmentId, code, day: plan.day, stays: stays.length, rows, perStay,
-                   refusals: log.refusals, failures: log.failures, skipped_rows: log.skipped,
+  const result = { ok, transport: o.transport, department_id: departmentId, code, day: plan.day, stays: stays.length, rows, perStay,
+                   refusals: log.refusals, failures: log.failures, skipped_rows: log.skipped, not_sent: log.notSent,
                    requests: tr.requests, replay_ms: replayMs, total_ms: totalMs,
                    shift_days: stays.map((s) => ({ stay_id: s.stay_id, subject_id: s.subject_id, mrn: s.patient.mrn, shift_days: s.shift_days })) };
   if (o.json) fs.writeFileSync(o.json, JSON.stringify(result, null, 1));

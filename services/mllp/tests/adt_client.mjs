@@ -34,8 +34,10 @@ function medplumControlId(text) {
 }
 
 // Sends one message and resolves to its ACK (read by readAck). Rejects after timeoutMs.
-export async function send(c, text, { timeoutMs = 15000 } = {}) {
-  const parsed = medplumControlId(text);
+// byId false: the next ACK on the connection is the answer, whatever its MSA-2 (an AR for a
+// message whose MSH could not be read has none).
+export async function send(c, text, { timeoutMs = 15000, byId = true } = {}) {
+  const parsed = byId ? medplumControlId(text) : null;
   if (parsed) return readAck(await c.sendAndWait(parsed.msg, { timeoutMs }));
   const conn = await c.connect();
   const ack = await new Promise((resolve, reject) => {
