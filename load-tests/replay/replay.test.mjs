@@ -1,4 +1,4 @@
-// The MIMIC-IV-ED demo replayed through edlive's REST API at full speed into a department of
+// The MIMIC-IV-ED demo replayed through edlive's REST API (and then over HL7 v2 to ed-mllp) at full speed into a department of
 // its own, then edlive's metrics, board and charts compared with figures computed from the CSV
 // files (load-tests/replay/README.md). Skips (77) without a deployment (EDLIVE_* from
 // deploy/local/test) or without the data (../shared/data/mimic-iv-ed-demo).
@@ -40,4 +40,21 @@ test('stopped at 21:30 of the replay day, the board holds exactly who is still i
   assert.deepEqual(r.failures, []);
   assert.deepEqual(r.rows.filter((x) => !x.ok), [], 'board, metrics so far and charts agree');
   assert.deepEqual(r.perStay, []);
+});
+
+// The same day sent as a registration system sends it: the ADT steps as HL7 v2 over MLLP to
+// ed-mllp (A04, A08 with the ESI, A08 with the vitals, A06, A03), the reads over REST. The
+// comparison is the same: 0 differences. Refusals are the ones the plan predicts, in the terms
+// of proto/hl7/ADT_MAPPING.md (AE 204 for a set after the departure, AE 102 at the OBX of a
+// refused value); a set with nothing measurable is not sent (an A08 without a vitals OBX
+// carries nothing).
+test('the whole demo over HL7 v2 (ed-mllp) agrees with the CSV files as well', { skip: !process.env.EDLIVE_MLLP_PORT && 'EDLIVE_MLLP_PORT not set: no ed-mllp to send to' }, async () => {
+  const r = await main(['--speed', 'max', '--data', dataDir, '--quiet', '--transport', 'hl7'], { write: (l) => console.log(l) });
+  assert.equal(r.transport, 'hl7');
+  assert.equal(r.stays, 222);
+  assert.deepEqual(r.failures, [], 'every ADT message AA, every refusal the predicted AE, every predicted one came');
+  assert.deepEqual(r.rows.filter((x) => !x.ok), [], 'every figure agrees');
+  assert.deepEqual(r.perStay, [], 'every chart agrees');
+  assert.ok(r.refusals.length > 0 && r.refusals.every((x) => x.expected), 'the impossible rows were refused (AE), as expected');
+  assert.ok(r.ok);
 });
