@@ -31,6 +31,15 @@ struct record_write {
 
 void record_write_clear(struct record_write *w);
 
+/* Several writes as one transaction (an HL7 message): between record_batch_begin and
+ * record_batch_commit every record_* write on conn (same thread) is a savepoint of one
+ * transaction. A write that fails undoes only itself (the caller may go on, or give up with
+ * record_batch_rollback); nothing is visible and no event leaves before the commit. One batch
+ * per thread at a time. False: the database could not be reached (nothing written). */
+bool record_batch_begin(PGconn *conn);
+bool record_batch_commit(PGconn *conn);
+void record_batch_rollback(PGconn *conn);
+
 /* Reads. Each returns a new reference, or NULL with err (404 not_found, 503). */
 json_t *record_departments(PGconn *conn, const struct principal *who, struct ed_error *err);
 json_t *record_board(PGconn *conn, const struct principal *who, long long department_id,
@@ -108,6 +117,23 @@ json_t *record_metrics(PGconn *conn, const struct principal *who, long long depa
 
 /* After a break-glass grant: an event on the encounter, so its department's boards show who
  * has emergency access (the row's break_glass list). */
+/* Withdrawals a registration system makes (HL7 A11 and A13, proto/hl7/ADT_MAPPING.md §2);
+ * body may hold "at" (RFC 3339, the event time; absent: now). Each is one event, audited.
+ * record_disposition_cancel: an admit decision withdrawn: the disposition cleared, the boarding
+ *   clock ended, status back to seen_by_provider; 409 when the disposition is not admit.
+ * record_arrival_cancel: a visit registered in error: the encounter ends with status
+ *   entered_in_error (off every board, out of every metric); 409 when it has clinical entries
+ *   (triage, vitals, note, order, chart entry).
+ * record_departure_cancel: a discharge withdrawn within 24 h of the departure: reopened as
+ *   disposition_decided (or seen_by_provider without a disposition), its bed again when free,
+ *   else the waiting room; 409 when the patient has another open encounter or it is too late. */
+bool record_disposition_cancel(PGconn *conn, const struct principal *who, long long encounter_id,
+                               const json_t *body, struct record_write *out, struct ed_error *err);
+bool record_arrival_cancel(PGconn *conn, const struct principal *who, long long encounter_id,
+                           const json_t *body, struct record_write *out, struct ed_error *err);
+bool record_departure_cancel(PGconn *conn, const struct principal *who, long long encounter_id,
+                             const json_t *body, struct record_write *out, struct ed_error *err);
+
 bool record_break_glass_flag(PGconn *conn, const struct principal *who, long long encounter_id,
                              struct record_write *out, struct ed_error *err);
 

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "log.h"
 #include "pg.h"
+#include "record_internal.h"
 
 #define PHYS   ROLE_PHYSICIAN
 #define NURSE  ROLE_NURSE
@@ -614,12 +615,12 @@ bool record_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     params[1] = pg_int_param(pat, *patient_id);
     params[2] = reason;
     params[3] = pg_int_param(mins, minutes);
-    if (!pg_command(conn, "BEGIN"))
+    if (!record_tx_begin(conn))
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     res = pg_query(conn, grant_sql, 4, params);
     if (!pg_ok(conn, res, "break-glass grant")) {
         PQclear(res);
-        pg_command(conn, "ROLLBACK");
+        record_tx_rollback(conn);
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     PQclear(res);
@@ -634,8 +635,8 @@ bool record_break_glass(PGconn *conn, struct principal *p, long long encounter_i
     }
     if (!record_audit(conn, p, NULL, "break_glass", *patient_id, encounter_id, "chart", "success",
                       true, reason, p->source_addr) ||
-        !pg_command(conn, "COMMIT")) {
-        pg_command(conn, "ROLLBACK");
+        !record_tx_commit(conn)) {
+        record_tx_rollback(conn);
         return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
     }
     return load_session(conn, p, false) == SESSION_OK ||

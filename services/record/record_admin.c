@@ -16,7 +16,7 @@
 static bool begin(PGconn *conn, bool *own)
 {
     *own = PQtransactionStatus(conn) == PQTRANS_IDLE;
-    return !*own || pg_command(conn, "BEGIN");
+    return !*own || record_tx_begin(conn);
 }
 
 /* Rolls back what this function began; the caller's transaction is the caller's (a failed
@@ -24,7 +24,7 @@ static bool begin(PGconn *conn, bool *own)
 static bool undo(PGconn *conn, bool own)
 {
     if (own)
-        pg_command(conn, "ROLLBACK");
+        record_tx_rollback(conn);
     return false;
 }
 
@@ -42,7 +42,7 @@ static bool audit_and_commit(PGconn *conn, bool own, const struct principal *who
     if (!record_audit(conn, who, who ? NULL : "system", action, 0, 0,
                       strncmp(action, "department", 10) ? "account" : "department", "success",
                       high_severity, detail, who ? who->source_addr : "edlivectl") ||
-        (own && !pg_command(conn, "COMMIT")))
+        (own && !record_tx_commit(conn)))
         return unavailable(conn, own, err);
     return true;
 }
@@ -129,7 +129,7 @@ bool record_account_add(PGconn *conn, const char *username, const char *password
                  PQgetvalue(res, 0, 0), username, roles);
     PQclear(res);
     if (!*created) /* it exists: nothing changed, nothing to audit */
-        return !own || pg_command(conn, "COMMIT") || unavailable(conn, own, err);
+        return !own || record_tx_commit(conn) || unavailable(conn, own, err);
     return audit_and_commit(conn, own, NULL, "account.create", totp_secret != NULL, detail, err);
 }
 

@@ -91,7 +91,7 @@ json_t *record_audit_report(PGconn *conn, const struct principal *who,
     params[2] = q->user;
     params[3] = q->patient_id ? pg_int_param(patientbuf, q->patient_id) : NULL;
     params[4] = pg_int_param(limitbuf, q->limit);
-    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
+    if (!pg_ensure(conn) || !record_tx_begin(conn)) {
         ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
         return NULL;
     }
@@ -102,9 +102,9 @@ json_t *record_audit_report(PGconn *conn, const struct principal *who,
     if (!rows ||
         !record_audit(conn, who, NULL, "audit.read", q->patient_id, 0, "audit", "success", false,
                       NULL, who ? who->source_addr : "local") ||
-        !pg_command(conn, "COMMIT")) {
+        !record_tx_commit(conn)) {
         json_decref(rows);
-        pg_command(conn, "ROLLBACK");
+        record_tx_rollback(conn);
         ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
         return NULL;
     }

@@ -751,7 +751,7 @@ bool record_bed_status(PGconn *conn, const struct principal *who, long long bed_
     bool occupied;
 
     (void)opts;
-    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+    if (!pg_ensure(conn) || !record_tx_begin(conn))
         return record_db_error(conn, err);
     res = record_query(conn, "lock bed", lock_sql, 2, params);
     if (!res)
@@ -799,7 +799,7 @@ bool record_alert_thresholds_put(PGconn *conn, const struct principal *who, long
     PGresult *res;
 
     (void)opts;
-    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+    if (!pg_ensure(conn) || !record_tx_begin(conn))
         return record_db_error(conn, err);
     res = record_query(conn, "lock department", dept_sql, 2, params);
     if (!res)
@@ -850,7 +850,7 @@ json_t *record_metrics(PGconn *conn, const struct principal *who, long long depa
     PGresult *res;
     json_t *doc;
 
-    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
+    if (!pg_ensure(conn) || !record_tx_begin(conn)) {
         record_db_error(conn, err);
         return NULL;
     }
@@ -869,7 +869,7 @@ json_t *record_metrics(PGconn *conn, const struct principal *who, long long depa
     PQclear(res);
     /* Aggregates only, no patient: audited as a board read. */
     if (!doc || !record_audit_success(conn, who, "metrics.read", 0, 0, "board", false, NULL) ||
-        !pg_command(conn, "COMMIT")) {
+        !record_tx_commit(conn)) {
         json_decref(doc);
         record_db_error(conn, err);
         return NULL;

@@ -121,7 +121,7 @@ bool record_arrival(PGconn *conn, const struct principal *who, long long departm
     const char *params[5];
     PGresult *res;
 
-    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+    if (!pg_ensure(conn) || !record_tx_begin(conn))
         return record_db_error(conn, err);
     res = record_query(conn, "check department", dept_sql, 2, dept_params);
     if (!res)

@@ -381,3 +381,24 @@ enum hl7_ack_code record_hl7_a04(PGconn *conn, const struct hl7_msg *msg,
     err_from_record(&e, res);
     return HL7_ACK_AE;
 }
+
+/* ---- one message ---- */
+
+enum hl7_ack_code record_hl7_apply(PGconn *conn, const struct hl7_msg *msg,
+                                   const struct record_hl7_opts *opts,
+                                   struct record_hl7_result *res, struct record_write *out)
+{
+    const char *trigger = val(hl7_get(msg, "MSH", 1, 9, 1, 2, 1));
+
+    memset(res, 0, sizeof *res);
+    if (!trigger) {
+        set_err(&res->err, HL7_E_REQUIRED_FIELD, "MSH", 9, 2, "no trigger event in MSH-9.2");
+        return HL7_ACK_AR;
+    }
+    if (!strcmp(trigger, "A04"))
+        return record_hl7_a04(conn, msg, opts->default_department, res, out);
+    /* The other events of ADT_MAPPING.md §2 are being built (issue 11). */
+    set_err(&res->err, HL7_E_UNSUPPORTED_TYPE, "MSH", 9, 2,
+            "message type not yet applied by this build");
+    return HL7_ACK_AE;
+}

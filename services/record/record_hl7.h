@@ -38,6 +38,23 @@ bool record_hl7_time(const char *dtm, char *out, bool *has_offset);
 
 /* ---- applying (the database) ---- */
 
+/* What the service tells the record about itself (ed-mllp's settings). */
+struct record_hl7_opts {
+    const char *default_department; /* department code when PV1-3.1 is empty; NULL: AE 101 */
+    long long interface_staff_id;    /* the interface's staff member: the audit rows' staff, and
+                                        taken_by when OBX-16 names nobody; 0: none */
+};
+
+/* Applies one parsed ADT message (MSH-9.1 = ADT, checked by the caller) to the record as
+ * ADT_MAPPING.md §2 says, dispatching on MSH-9.2. Must be called inside record_batch_begin
+ * (record.h), and leaves the batch open: the caller commits on AA (after storing the ACK for
+ * a resend, in the same transaction) and rolls back on AE. Returns AA (res->warnings are the
+ * ERR W segments; out holds the last write, if any) or AE with res->err; AR for an event code
+ * the table does not know (res->err 201 at MSH-9.2). */
+enum hl7_ack_code record_hl7_apply(PGconn *conn, const struct hl7_msg *msg,
+                                   const struct record_hl7_opts *opts,
+                                   struct record_hl7_result *res, struct record_write *out);
+
 /* Applies an A04: PV1-2 = E registers the arrival (record_arrival, one transaction) in the
  * department whose code is PV1-3.1, else default_department (may be NULL), audited with the
  * source "hl7:<MSH-4>"; any other patient class is skipped (AA with a warning). Returns the ACK

@@ -9,6 +9,8 @@
  *         |                 |              +---> record_ews.c <-+
  *         v                 v              v          v
  *   record_audit.c  <--------------  record_tx.c (transaction, write shape, field helpers)
+ *         |                                |
+ *         +---------> record_batch.c <-----+  (BEGIN / COMMIT / ROLLBACK, or savepoints in a batch)
  *
  * record_encounter.c and record_clinical.c are siblings: what both need (the write shape,
  * check_event_time, the EWS refresh) lives below them. record_audit.c appends the audit row
@@ -48,6 +50,12 @@ struct write_audit {
     long long department_id;
     const struct record_write_opts *opts; /* the request's idempotency key, or NULL */
 };
+
+/* Every transaction of the record begins and ends here (record_batch.c): BEGIN, COMMIT and
+ * ROLLBACK, or inside record_batch_begin a savepoint, its release, and a return to it. */
+bool record_tx_begin(PGconn *conn);
+bool record_tx_commit(PGconn *conn);
+bool record_tx_rollback(PGconn *conn);
 
 /* 503 database_unavailable, after rolling back. Always false. */
 bool record_db_error(PGconn *conn, struct ed_error *err);

@@ -28,7 +28,7 @@ void record_write_clear(struct record_write *w)
 bool record_db_error(PGconn *conn, struct ed_error *err)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-        pg_command(conn, "ROLLBACK");
+        record_tx_rollback(conn);
     return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL,
                         "the record could not be reached; nothing was written, try again");
 }
@@ -38,7 +38,7 @@ bool record_fail(PGconn *conn, struct ed_error *err)
     /* err is already set by the caller's check; undo whatever the transaction did. */
     (void)err;
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-        pg_command(conn, "ROLLBACK");
+        record_tx_rollback(conn);
     return false;
 }
 
@@ -201,7 +201,7 @@ bool record_begin_on_encounter_part(PGconn *conn, const struct principal *who,
     record_scope_params(who, &scope);
     params[1] = scope.departments;
     params[2] = scope.patients;
-    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+    if (!pg_ensure(conn) || !record_tx_begin(conn))
         return record_db_error(conn, err);
     res = record_query(conn, "lock encounter", sql, 3, params);
     if (!res)
@@ -326,7 +326,7 @@ bool record_commit_event(PGconn *conn, const struct write_audit *wa, const char 
     if (!record_audit_success(conn, wa->who, wa->action, wa->patient_id, out->encounter_id,
                               wa->category, record_through_break_glass(wa->who, wa->department_id),
                               NULL) ||
-        !pg_command(conn, "COMMIT")) {
+        !record_tx_commit(conn)) {
         record_write_clear(out);
         return record_db_error(conn, err);
     }
@@ -472,7 +472,7 @@ json_t *record_read_audited(PGconn *conn, const struct principal *who, const cha
     record_scope_params(who, &scope);
     params[1] = scope.departments;
     params[2] = scope.patients;
-    if (!pg_ensure(conn) || !pg_command(conn, "BEGIN")) {
+    if (!pg_ensure(conn) || !record_tx_begin(conn)) {
         record_db_error(conn, err);
         return NULL;
     }
@@ -495,7 +495,7 @@ json_t *record_read_audited(PGconn *conn, const struct principal *who, const cha
     if (!doc ||
         !record_audit_success(conn, who, action, patient, encounter, category,
                               record_through_break_glass(who, department), NULL) ||
-        !pg_command(conn, "COMMIT")) {
+        !record_tx_commit(conn)) {
         json_decref(doc);
         record_db_error(conn, err);
         return NULL;

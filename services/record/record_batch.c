@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* record_batch.c: where every record transaction begins and ends, so that several writes can
+ * share one (record_batch_begin, record.h). An HL7 message is one transaction however many
+ * writes it makes (arrival, bed, triage, vitals, ...): inside a batch each write's BEGIN is a
+ * savepoint, its COMMIT releases the savepoint and its ROLLBACK returns to it, and nothing is
+ * visible (no event is sent) until record_batch_commit. The bottom of the record's layering:
+ * it calls nothing else in the record. */
+#include "record_internal.h"
+
+#include "pg.h"
+
+/* The connection with a batch open on this thread: a service uses a connection from one
+ * thread at a time, so the state lives with the thread. */
+static _Thread_local PGconn *batch_conn;
+
+bool record_tx_begin(PGconn *conn)
+{
+    return pg_command(conn, conn == batch_conn ? "SAVEPOINT record_write" : "BEGIN");
+}
+
+bool record_tx_commit(PGconn *conn)
+{
+    return pg_command(conn, conn == batch_conn ? "RELEASE SAVEPOINT record_write" : "COMMIT");
+}
+
+bool record_tx_rollback(PGconn *conn)
+{
+    return pg_command(conn,
+                      conn == batch_conn ? "ROLLBACK TO SAVEPOINT record_write" : "ROLLBACK");
+}
+
+bool record_batch_begin(PGconn *conn)
+{
+    if (batch_conn || !pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+        return false;
+    batch_conn = conn;
+    return true;
+}
+
+bool record_batch_commit(PGconn *conn)
+{
+    bool ok = conn == batch_conn && PQtransactionStatus(conn) == PQTRANS_INTRANS &&
+              pg_command(conn, "COMMIT");
+    if (!ok && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        pg_command(conn, "ROLLBACK");
+    batch_conn = NULL;
+    return ok;
+}
+
+void record_batch_rollback(PGconn *conn)
+{
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        pg_command(conn, "ROLLBACK");
+    if (conn == batch_conn)
+        batch_conn = NULL;
+}
