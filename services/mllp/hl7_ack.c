@@ -141,7 +141,7 @@ static void add_err(struct hl7_buf *b, const struct hl7_error *e, bool old_versi
     hl7_buf_escaped(b, &hl7_standard_encoding, hl7_err_code_text(code));
     hl7_buf_str(b, "^HL70357|");
     hl7_buf_char(b, severity);
-    hl7_buf_str(b, "|||||");
+    hl7_buf_str(b, "||||");
     hl7_buf_escaped(b, &hl7_standard_encoding, e->message);
     hl7_buf_char(b, '\r');
 }

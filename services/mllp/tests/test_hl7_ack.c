@@ -87,7 +87,7 @@ static void test_ae_with_err(void **state)
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A08^ACK|EDL42|P|2.5.1\r"
               "MSA|AE|MSG9\r"
-              "ERR||PID^1^3^1^1|204^Unknown key identifier^HL70357|E|||||"
+              "ERR||PID^1^3^1^1|204^Unknown key identifier^HL70357|E||||"
               "no patient with MRN M404 \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ here\\.br\\second line\r");
     /* no location: ERR-2 empty; code 0 reads as 207 */
     err = (struct hl7_error){0};
@@ -96,7 +96,7 @@ static void test_ae_with_err(void **state)
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A08^ACK|EDL42|P|2.5.1\r"
               "MSA|AE|MSG9\r"
-              "ERR|||207^Application internal error^HL70357|E|||||database unavailable\r");
+              "ERR|||207^Application internal error^HL70357|E||||database unavailable\r");
     /* AA leaves out entries without a code */
     ack = hl7_ack_build(in, HL7_ACK_AA, &err, 1, &opts, &len);
     assert_null(strstr(ack, "ERR"));
@@ -120,9 +120,9 @@ static void test_aa_with_warnings(void **state)
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A04^ACK|EDL42|P|2.5.1\r"
               "MSA|AA|W1\r"
-              "ERR||PV1^1^7^1^1|204^Unknown key identifier^HL70357|W|||||"
+              "ERR||PV1^1^7^1^1|204^Unknown key identifier^HL70357|W||||"
               "attending 123 unknown: not assigned\r"
-              "ERR||PV1^1^36|103^Table value not found^HL70357|W|||||"
+              "ERR||PV1^1^36|103^Table value not found^HL70357|W||||"
               "PV1-36 X: recorded as other\r");
     assert_null(hl7_ack_build(in, HL7_ACK_AA, NULL, 2, &opts, &len));
     hl7_free(in);
@@ -186,7 +186,7 @@ static void test_reject(void **state)
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|REG|HOSP|20261204081500+0000||ACK^A04^ACK|EDL42|P|2.5.1\r"
               "MSA|AR|C5\r"
-              "ERR||MSH^1^12^1|203^Unsupported version id^HL70357|E|||||"
+              "ERR||MSH^1^12^1|203^Unsupported version id^HL70357|E||||"
               "MSH-12: only versions 2.3 to 2.8.2 are accepted\r");
     /* bad text after a good MSH (with a BOM): its ids, its version */
     assert_null(hl7_parse(bad_text, sizeof bad_text - 1, NULL, &err));
@@ -201,7 +201,7 @@ static void test_reject(void **state)
     check_ack(ack, len,
               "MSH|^~\\&|EDLIVE|ED|||20261204081500+0000||ACK|EDL42|P|2.5.1\r"
               "MSA|AR|\r"
-              "ERR|||100^Segment sequence error^HL70357|E|||||"
+              "ERR|||100^Segment sequence error^HL70357|E||||"
               "the message does not start with MSH\r");
     ack = hl7_ack_reject(NULL, 0, &err, &opts, &len);
     assert_non_null(ack);
