@@ -125,7 +125,7 @@ export function readAck(text) {
       loc = eld.slice(0, 3);
       code = Number((eld[3] || '').split('&')[0]);
     }
-    return { segment: loc[0] || '', seq: Number(loc[1]) || 0, field: Number(loc[2]) || 0, code, severity: s[4] || '', message: s[8] || s[9] || '' };
+    return { segment: loc[0] || '', seq: Number(loc[1]) || 0, field: Number(loc[2]) || 0, code, severity: s[4] || '', message: s[8] || '' };
   });
   return { code: msa[1] || '', controlId: msa[2] || '', type: msh[8] || '', errors };
 }

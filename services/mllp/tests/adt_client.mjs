@@ -70,7 +70,7 @@ export function readAck(ack) {
     if (loc.length && loc[0]) {
       return {
         segment: loc[0], seq: num(loc[1]), field: num(loc[2]), rep: num(loc[3]), comp: num(loc[4]), sub: num(loc[5]),
-        code: Number(comps(e, 3)[0]), severity: raw(e, 4), message: raw(e, 8) || raw(e, 9),
+        code: Number(comps(e, 3)[0]), severity: raw(e, 4), message: raw(e, 8),
       };
     }
     const eld = comps(e, 1);
@@ -78,7 +78,7 @@ export function readAck(ack) {
       const code = (eld[3] || '').split('&')[0];
       return { segment: eld[0] || '', seq: num(eld[1]), field: num(eld[2]), rep: 0, comp: 0, sub: 0, code: Number(code), severity: '', message: '' };
     }
-    return { segment: '', seq: 0, field: 0, rep: 0, comp: 0, sub: 0, code: Number(comps(e, 3)[0]), severity: raw(e, 4), message: raw(e, 8) || raw(e, 9) };
+    return { segment: '', seq: 0, field: 0, rep: 0, comp: 0, sub: 0, code: Number(comps(e, 3)[0]), severity: raw(e, 4), message: raw(e, 8) };
   });
   return {
     text: ack.toString(),

@@ -141,6 +141,9 @@ function checkAck(name, sent, a, expected) {
     if (loc.comp) assert.equal(e.comp, loc.comp, `${what}: ERR-2 component`);
   }
   if (e.severity) assert.equal(e.severity, 'E', `${what}: ERR-4`);
+  // From v2.5 the ERR says in words what was wrong (ERR-8, user message) for the sender's
+  // operator; 2.3 and 2.4 have only ERR-1.
+  if (want.code === 'AE' && e.severity) assert.ok(e.message, `${what}: ERR-8 (user message) says why`);
 }
 
 function openClient(options) {
