@@ -38,7 +38,19 @@ function medplumControlId(text) {
 // message whose MSH could not be read has none).
 export async function send(c, text, { timeoutMs = 15000, byId = true } = {}) {
   const parsed = byId ? medplumControlId(text) : null;
-  if (parsed) return readAck(await c.sendAndWait(parsed.msg, { timeoutMs }));
+  if (parsed) {
+    // Our own time limit: medplum 4.5.2 leaves its timeoutMs timer running after the ACK came,
+    // which keeps the process alive that long.
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no ACK for ${parsed.id} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return readAck(await Promise.race([c.sendAndWait(parsed.msg), late]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   const conn = await c.connect();
   const ack = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
