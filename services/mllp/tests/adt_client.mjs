@@ -68,7 +68,7 @@ export async function send(c, text, { timeoutMs = 15000, byId = true } = {}) {
   return readAck(ack);
 }
 
-// The parts of an ACK a sender looks at: MSH-9, MSH-12, MSA-1, MSA-2 and each ERR as
+// The parts of an ACK a sender looks at: MSH-9, MSH-11, MSH-12, MSA-1, MSA-2 and each ERR as
 // {segment, seq, field, rep, comp, sub, code, severity, message}. ERR-2 (v2.5 and later) or
 // ERR-1 (v2.3, v2.4: segment^sequence^field^code&text&HL70357) give the position.
 export function readAck(ack) {
@@ -96,6 +96,7 @@ export function readAck(ack) {
     text: ack.toString(),
     type: raw(msh, 9),
     version: raw(msh, 12),
+    processingId: raw(msh, 11),
     code: raw(msa, 1),
     controlId: raw(msa, 2),
     errors,

@@ -119,6 +119,11 @@ function checkAck(name, sent, a, expected) {
   // A message whose MSH could be read is answered with its MSH-10 in MSA-2 (§1.6).
   if (id && want.code !== 'AR') assert.equal(a.controlId, id, `${what}: MSA-2 is the MSH-10 sent`);
   if (id && want.code === 'AR' && a.controlId) assert.equal(a.controlId, id, `${what}: MSA-2 is the MSH-10 sent`);
+  const head = splitMessage(sent).lines[0].split(splitMessage(sent).fs);
+  if (id && want.code !== 'AR') {
+    assert.equal(a.version, head[11].split(splitMessage(sent).cs)[0], `${what}: MSH-12 is the version sent`);
+    assert.equal(a.processingId, head[10].split(splitMessage(sent).cs)[0], `${what}: MSH-11 is the processing id sent`);
+  }
   const trig = trigger(sent);
   if (trig && want.code !== 'AR') assert.equal(a.type, `ACK^${trig}^ACK`, `${what}: MSH-9`);
   const errors = a.errors.filter((e) => e.severity !== 'W');
@@ -157,8 +162,9 @@ before(async () => {
   // Demo ED's charge nurse working there for the REST side of the test.
   ctx.code = `H7${run}`.slice(0, 16);
   ctx.dept = Number(sql(OWNER, `INSERT INTO department (code, name, timezone) VALUES (${lit(ctx.code)}, 'HL7 sample day', 'UTC') RETURNING id`));
+  ctx.beds = {};
   for (const [label, area] of [['B1', 'acute'], ['B2', 'acute'], ['B3', 'acute'], ['WR', 'waiting_room']]) {
-    sql(OWNER, `INSERT INTO bed (department_id, label, area) VALUES (${ctx.dept}, ${lit(label)}, ${lit(area)})`);
+    ctx.beds[label] = Number(sql(OWNER, `INSERT INTO bed (department_id, label, area) VALUES (${ctx.dept}, ${lit(label)}, ${lit(area)}) RETURNING id`));
   }
   sql(OWNER, `INSERT INTO staff_department (staff_id, department_id) SELECT staff_id, ${ctx.dept} FROM account WHERE username = 'adeyemi'`);
   ctx.api = await signedIn('adeyemi');
@@ -253,6 +259,7 @@ const DAY = [
   'a40_v251_merge.hl7', // 13:00 the unidentified arrival is MRN2001
   'a04_v28_bom_encoding.hl7', // 14:00 MRN1003 arrives (another encoding, a BOM; MSH-11 T)
   'a11_v26_cancel.hl7', // 15:00 MRN1003 was registered in error
+  { given: 'clean', bed: 'B1' }, // the bed MRN1001 left is cleaned
   'a13_v27_cancel_discharge.hl7', // 16:00 MRN1001's discharge cancelled: back in B1
   'a06_v251_admit.hl7', // 17:00 MRN1002 admitted (4WEST 401 A)
 ];
@@ -282,6 +289,11 @@ test('our own samples (tests/samples/index.tsv): each gets the ACK the index sta
       ctx.alias = r.json.encounter.patient.temp_id;
       continue;
     }
+    if (step.given === 'clean') {
+      const r = await ctx.api.post(`/beds/${ctx.beds[step.bed]}/status`, { status: 'free' });
+      assert.equal(r.status, 200, `given: bed ${step.bed} cleaned (REST): ${r.text}`);
+      continue;
+    }
     const row = byFile.get(step);
     assert.ok(row, `${step} is in index.tsv`);
     done.add(step);
@@ -309,7 +321,7 @@ test('after the sample day the board shows what the messages said', async () => 
   const jane = rowOf(rows, `MRN1001-${run}`);
   assert.ok(jane, 'MRN1001 is back on the board after A13 (cancel discharge)');
   assert.equal(jane.esi, 2, 'MRN1001: ESI 2 from the A04 OBX');
-  assert.equal(jane.bed && jane.bed.label, 'B1', 'MRN1001: back in B1 (free again)');
+  assert.equal(jane.bed && jane.bed.label, 'B1', 'MRN1001: back in B1 (cleaned, free again)');
   assert.equal(jane.departed_at, null);
   const mary = rowOf(rows, `MRN1002-${run}`);
   assert.ok(mary, 'MRN1002 is on the board');
