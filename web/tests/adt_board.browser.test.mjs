@@ -161,8 +161,10 @@ test('a registration system\'s ADT messages through ed-mllp show live on a clini
   seen = await waitRow(page, id, `A02: bed ${bed.label}`, (r) => r.bed === bed.label);
 
   // A06 (outpatient to inpatient): disposition admit, the boarding clock starts.
-  await sendAA('A06', message('A06', 'ADT_A06', { at: at(20), pid, pv1: { 2: 'I', 3: `DEMO^^${bed.label}`, 10: 'MED' } }));
+  // (PV1-3 empty: the department is ed-mllp's default, DEMO; the destination PV1-10.)
+  await sendAA('A06', message('A06', 'ADT_A06', { at: at(20), pid, pv1: { 2: 'I', 3: '', 10: 'MED' } }));
   seen = await waitRow(page, id, 'A06: admit and boarding', (r) => /^Admit/.test(r.dispo || '') && /^boarding/.test(r.boarding || ''));
+  assert.equal(seen.dispo, 'Admit → MED', 'the destination from PV1-10 (hospital service)');
   await shot(page, 'adt_board_admit.png');
 
   // A03: the patient left the ED (to the ward): the row leaves.
@@ -188,7 +190,7 @@ test('a registration system\'s ADT messages through ed-mllp show live on a clini
 
   // An unidentified arrival (A04 without PID-3, sex from PID-8), then the A40 that merges it
   // into the patient once known.
-  await sendAA('A04 (unidentified)', message('A04', 'ADT_A01', { at: at(38), pid: 'PID|1||||||||M', pv1: { 44: adt.dtm(at(38)) }, extra: ['PV2|||^trauma call (HL7 browser test)'] }));
+  await sendAA('A04 (unidentified)', message('A04', 'ADT_A01', { at: at(38), pid: ['PID', '1', '', '', '', '', '', '', 'M'].join('|') /* PID-8 only */, pv1: { 44: adt.dtm(at(38)) }, extra: ['PV2|||^trauma call (HL7 browser test)'] }));
   const un = (await boardRow(departmentId, (e) => e.patient.unidentified && e.chief_complaint === 'trauma call (HL7 browser test)' && Date.parse(e.arrived_at) === Math.floor(at(38) / 1000) * 1000)).row;
   assert.ok(un, 'the unidentified arrival is on the board');
   leftovers.add(un.encounter_id);
