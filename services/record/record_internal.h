@@ -102,6 +102,18 @@ bool record_begin_on_encounter(PGconn *conn, const struct principal *who, long l
                                const struct record_write_opts *opts, struct locked_encounter *enc,
                                struct ed_error *err);
 
+/* Whether a status ends the encounter (off the board, no more changes): departed,
+ * left_without_being_seen, entered_in_error. */
+bool record_status_ended(const char *status);
+
+/* The same lock and If-Match check as record_begin_on_encounter_part, whatever the status: for
+ * the one write that may change an ended encounter (record_departure_cancel, which checks the
+ * status itself). */
+bool record_begin_on_any_encounter(PGconn *conn, const struct principal *who,
+                                   long long encounter_id, const struct record_write_opts *opts,
+                                   const char *part_events, struct locked_encounter *enc,
+                                   struct ed_error *err);
+
 /* The same for a write that edits one part of the encounter (a single field): If-Match is
  * checked against that part only. part_events is a PostgreSQL text[] literal naming the event
  * types that change the part (e.g. "{encounter.comment}"): the write is refused only when one
