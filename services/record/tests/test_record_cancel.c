@@ -39,8 +39,10 @@ static const char *sql_value(PGconn *conn, char *buf, size_t cap, const char *sq
     PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
 
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        PQclear(res);
         fail_msg("query failed: %s", PQerrorMessage(conn));
+    }
     snprintf(buf, cap, "%s",
              st == PGRES_TUPLES_OK && PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
@@ -71,7 +73,7 @@ static int setup(void **state)
         fprintf(stderr, "skipped: the test database cannot be reached\n");
         exit(SKIPPED);
     }
-    snprintf(tag, sizeof tag, "I11%lx", (unsigned long)(time(NULL) ^ getpid()) & 0xffffffUL);
+    snprintf(tag, sizeof tag, "I11%lX", (unsigned long)(time(NULL) ^ getpid()) & 0xffffffUL);
     snprintf(code, sizeof code, "%s", tag);
     {
         const char *params[] = {code};
@@ -82,13 +84,14 @@ static int setup(void **state)
     }
     /* Enough acute beds for every case: some end with their patient still in one. */
     for (int i = 1; i <= 8; i++) {
-        char deptbuf[24], label[8];
-        const char *params[] = {pg_int_param(deptbuf, dept), label};
+        char deptbuf[24], label[8], order[8];
+        const char *params[] = {pg_int_param(deptbuf, dept), label, order};
         snprintf(label, sizeof label, "A%d", i);
+        snprintf(order, sizeof order, "%d", i);
         sql_value(owner, buf, sizeof buf,
                   "INSERT INTO bed (department_id, label, area, sort_order) VALUES ($1, $2, "
-                  "'acute', $1 * 0 + length($2)) RETURNING id",
-                  2, params);
+                  "'acute', $3) RETURNING id",
+                  3, params);
         beds += atoll(buf) > 0;
     }
     return dept > 0 && beds == 8 ? 0 : -1;
