@@ -4,18 +4,19 @@
  *
  * Layering: each file calls only files below it (a DAG; nothing calls up or sideways).
  *
- *   record_access.c   record_read.c   record_encounter.c   record_clinical.c
- *   record_admin.c    record_outbox.c      |                    |
+ *   record_access.c   record_read.c   record_encounter.c   record_clinical.c   record_cancel.c
+ *   record_admin.c    record_outbox.c      |                    |                 (tx only)
  *         |                 |              +---> record_ews.c <-+
  *         v                 v              v          v
  *   record_audit.c  <--------------  record_tx.c (transaction, write shape, field helpers)
  *         |                                |
  *         +---------> record_batch.c <-----+  (BEGIN / COMMIT / ROLLBACK, or savepoints in a batch)
  *
- * record_encounter.c and record_clinical.c are siblings: what both need (the write shape,
- * check_event_time, the EWS refresh) lives below them. record_audit.c appends the audit row
- * and calls nothing else in the record; record_tx.c calls only record_audit.c. A file the hub
- * or the seed adds (record_hub.c, record_seed.c) sits at the top and calls down the same way. */
+ * record_encounter.c, record_clinical.c and record_cancel.c are siblings: what they need (the
+ * write shape, check_event_time, the EWS refresh) lives below them. record_audit.c appends the
+ * audit row and calls nothing else in the record; record_tx.c calls only record_audit.c. A file
+ * the hub or the seed adds (record_hub.c, record_seed.c) sits at the top and calls down the same
+ * way. */
 #ifndef EDLIVE_RECORD_INTERNAL_H
 #define EDLIVE_RECORD_INTERNAL_H
 
