@@ -5,7 +5,7 @@ import { mountTopbar, fitHeader } from './topbar.js';
 import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, can, noAccessText } from './session.js';
-import { el, patientName, ageSex, esiChip, vitalCell, news2Chip, formatTime, formatDate,
+import { el, patientName, ageSex, esiChip, vitalCell, news2Chip, formatTime, formatDate, isEnded,
   formatDuration, since, hhmm, AREA_LABEL, STATUS_LABEL, ARRIVAL_LABEL, ESI_NAME, positiveInt,
   param, breakGlassFlag, isolationFlag, allergyFlag, dispositionText, orderFlags, RESULT_FLAG_LABEL,
   unidentifiedMark, resultValueText, resultRangeText, rowNews2, reassessState, DISPOSITION_LABEL,
