@@ -445,6 +445,41 @@ static void test_departure_cancel_to_the_waiting_room(void **state)
     assert_int_equal(sql_int(app, "SELECT bed_id FROM encounter WHERE id = $1", next), bed_id);
 }
 
+/* An A03 that records the disposition and the departure in one batch (one transaction): the
+ * withdrawn discharge takes its disposition with it; the A13 is applied in a batch too. */
+static void test_departure_cancel_takes_a_disposition_of_the_same_message(void **state)
+{
+    long long id = arrive(70);
+    char status[32];
+    json_t *board, *row;
+
+    (void)state;
+    write_ok(record_status, id, "{\"status\": \"seen_by_provider\"}");
+    assert_true(record_batch_begin(app));
+    write_ok(record_disposition, id, "{\"kind\": \"discharge\"}");
+    write_ok(record_departure, id, "{}");
+    assert_true(record_batch_commit(app));
+    {
+        struct record_write out = {0};
+        struct ed_error err = {0};
+        json_t *body = json_object();
+        assert_true(record_batch_begin(app));
+        if (!record_departure_cancel(app, NULL, id, body, &out, &err)) {
+            record_batch_rollback(app);
+            fail_msg("reopen in a batch: %d %s", err.status, err.message);
+        }
+        assert_true(record_batch_commit(app));
+        assert_int_equal(out.encounter_id, id);
+        json_decref(body);
+        record_write_clear(&out);
+    }
+    assert_string_equal(status_of(id, status), "seen_by_provider");
+    row = board_row(id, &board);
+    assert_non_null(row);
+    assert_true(json_is_null(json_object_get(row, "disposition")));
+    json_decref(board);
+}
+
 static void test_departure_cancel_refusals(void **state)
 {
     long long open = arrive(40), late = arrive(2000), again = arrive(60);
@@ -521,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_arrival_cancel_refused_with_clinical_entries),
         cmocka_unit_test(test_departure_cancel_reopens_in_its_bed),
         cmocka_unit_test(test_departure_cancel_to_the_waiting_room),
+        cmocka_unit_test(test_departure_cancel_takes_a_disposition_of_the_same_message),
         cmocka_unit_test(test_departure_cancel_refusals),
         cmocka_unit_test(test_entered_in_error_counts_in_no_metric),
     };
