@@ -64,3 +64,28 @@ enum hl7_ack_code record_hl7_apply(PGconn *conn, const struct hl7_msg *msg,
 enum hl7_ack_code record_hl7_a04(PGconn *conn, const struct hl7_msg *msg,
                                  const char *default_department, struct record_hl7_result *res,
                                  struct record_write *out);
+
+/* ---- answered messages (ADT_MAPPING.md §1 step 4; record_hl7_answered.c) ---- */
+
+/* The key of a message: MSH-3.1, MSH-4.1 (NULL reads as "") and MSH-10, each at most 199
+ * bytes (the table's CHECK; the caller refuses longer ones). */
+struct record_hl7_key {
+    const char *app, *facility, *control_id;
+};
+
+/* The ACK stored for key: 1 found (*ack malloc'd, NUL-terminated, *len bytes; the caller
+ * frees it), 0 not answered yet, -1 database error. */
+int record_hl7_answered_get(PGconn *conn, const struct record_hl7_key *key, char **ack,
+                            size_t *len);
+
+/* Stores the ACK sent for key (code "AA", "AE" or "AR"). Inside a batch it commits with the
+ * batch. 1 stored, 0 a row with the key exists already (a copy answered first: read it with
+ * record_hl7_answered_get), -1 database error (inside a batch: roll it back). */
+int record_hl7_answered_put(PGconn *conn, const struct record_hl7_key *key, const char *code,
+                            const char *ack, size_t len);
+
+/* Deletes the rows older than keep_days, in short batches. Rows deleted, or -1. */
+long long record_hl7_answered_purge(PGconn *conn, int keep_days);
+
+/* 1 when staff_id is a staff member and active, 0 when not, -1 database error. */
+int record_hl7_staff_check(PGconn *conn, long long staff_id);
