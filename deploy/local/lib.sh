@@ -610,6 +610,37 @@ ed_ctl() {
     fi
 }
 
+# ed-mllp's audit principal (EDLIVE_MLLP_STAFF, checked by ed-mllp at start): the demo's HL7
+# interface, a staff member without an account in every demo department (an HL7 write is
+# scoped to one; vitals without OBX-16 are taken_by it), made once after seed-demo. Its id is
+# kept in <state>/mllp-staff for a restart while PostgreSQL is away; not in the env file (it
+# exists only once the database is seeded).
+ED_MLLP_STAFF_NAME='HL7 interface (registration system)'
+ed_mllp_staff() {
+    local id
+    id=$("$ED_PGBIN/psql" "$EDLIVE_PG_OWNER" -XAtq -v ON_ERROR_STOP=1 -v name="$ED_MLLP_STAFF_NAME" 2>/dev/null <<'SQL'
+WITH found AS (SELECT min(id) AS id FROM staff WHERE display_name = :'name' AND active),
+made AS (INSERT INTO staff (display_name, role)
+         SELECT :'name', 'registration' FROM found WHERE found.id IS NULL RETURNING id),
+it AS (SELECT id FROM found WHERE id IS NOT NULL UNION ALL SELECT id FROM made),
+linked AS (INSERT INTO staff_department (staff_id, department_id)
+           SELECT it.id, d.id FROM it, department d WHERE d.code IN ('DEMO', 'PEDS')
+           ON CONFLICT DO NOTHING)
+SELECT id FROM it;
+SQL
+    ) || id=''
+    if [[ $id =~ ^[0-9]+$ ]]; then
+        echo "$id" >"$ED_STATE/mllp-staff"
+    elif [ -s "$ED_STATE/mllp-staff" ]; then
+        id=$(cat "$ED_STATE/mllp-staff")
+    else
+        info "ed-mllp: no interface staff member yet (PostgreSQL not reachable): EDLIVE_MLLP_STAFF unset"
+        unset EDLIVE_MLLP_STAFF
+        return 0
+    fi
+    export EDLIVE_MLLP_STAFF=$id
+}
+
 # ---------------------------------------------------------------------------------------------
 # Redis (no persistence)
 redis_cli() { redis-cli -h 127.0.0.1 -p "$EDLIVE_REDIS_PORT" "$@"; }
@@ -670,6 +701,7 @@ ed_app_start() {
     var=$(ed_svc_portvar "$svc")
     port=${var:+${!var}}
     ed_check_port "$svc"
+    if [ "$svc" = mllp ]; then ed_mllp_staff; fi
     mkdir -p "$ED_RUN" "$ED_LOGS"
     log=$ED_LOGS/$svc.log
     printf '=== %s: starting %s (port %s)\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$bin" "$port" >>"$log"
