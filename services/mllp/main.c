@@ -74,11 +74,11 @@ static struct config mllp_config = {"ed-mllp", "HL7 v2 ADT over MLLP", mllp_sett
                                     MLLP_SETTING_COUNT, mllp_values};
 
 struct mllp_app {
-    unsigned long started;  /* part of every ACK's control id */
-    atomic_ulong count;     /* ACKs built, on the loop and the worker */
-    PGconn *pg;             /* the worker's alone once the server runs */
+    unsigned long started; /* part of every ACK's control id */
+    atomic_ulong count;    /* ACKs built, on the loop and the worker */
+    PGconn *pg;            /* the worker's alone once the server runs */
     struct record_hl7_opts opts;
-    bool staff_checked;     /* the worker's: EDLIVE_MLLP_STAFF seen active */
+    bool staff_checked; /* the worker's: EDLIVE_MLLP_STAFF seen active */
     struct mllp_server *srv;
     volatile sig_atomic_t bad_staff; /* the worker found EDLIVE_MLLP_STAFF not active */
 };
@@ -168,8 +168,8 @@ static enum mllp_verdict on_frame(void *ctx, enum mllp_server_input kind, const 
     } else if (!valued(hl7_get(msg, "MSH", 1, 9, 1, 2, 1))) {
         set_error(&err, HL7_E_REQUIRED_FIELD, "MSH", 9, 2, "no trigger event in MSH-9.2");
         log_warn("%s: message refused (AR, 101: no trigger)", peer);
-    } else if (text_len(id) > MLLP_KEY_MAX || text_len(hl7_get(msg, "MSH", 1, 3, 1, 1, 1)) >
-                                                  MLLP_KEY_MAX ||
+    } else if (text_len(id) > MLLP_KEY_MAX ||
+               text_len(hl7_get(msg, "MSH", 1, 3, 1, 1, 1)) > MLLP_KEY_MAX ||
                text_len(hl7_get(msg, "MSH", 1, 4, 1, 1, 1)) > MLLP_KEY_MAX) {
         set_error(&err, HL7_E_DATA_TYPE, "MSH", text_len(id) > MLLP_KEY_MAX ? 10 : 3, 0,
                   "MSH-3, MSH-4 or MSH-10 longer than 199 bytes");
@@ -226,8 +226,7 @@ static char *stored_ack(struct mllp_app *app, const struct hl7_msg *msg,
 {
     char *ack = NULL;
     if (record_hl7_answered_get(app->pg, key, &ack, len) == 1) {
-        log_info("%s: ADT^%s answered already: the stored ACK sent again", peer,
-                 trigger_of(msg));
+        log_info("%s: ADT^%s answered already: the stored ACK sent again", peer, trigger_of(msg));
         return ack;
     }
     free(ack);
@@ -310,8 +309,7 @@ static void on_housekeeping(void *ctx)
     long long n = record_hl7_answered_purge(app->pg, MLLP_ANSWERED_KEEP_DAYS);
 
     if (n > 0)
-        log_info("%lld answered messages older than %d days deleted", n,
-                 MLLP_ANSWERED_KEEP_DAYS);
+        log_info("%lld answered messages older than %d days deleted", n, MLLP_ANSWERED_KEEP_DAYS);
     else if (n < 0)
         log_warn("answered messages not purged (database unavailable): next hour");
 }

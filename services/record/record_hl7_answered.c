@@ -19,11 +19,9 @@ static const char *key_part(const char *s)
     return s ? s : "";
 }
 
-int record_hl7_answered_get(PGconn *conn, const struct record_hl7_key *key, char **ack,
-                            size_t *len)
+int record_hl7_answered_get(PGconn *conn, const struct record_hl7_key *key, char **ack, size_t *len)
 {
-    const char *params[] = {key_part(key->app), key_part(key->facility),
-                            key_part(key->control_id)};
+    const char *params[] = {key_part(key->app), key_part(key->facility), key_part(key->control_id)};
     PGresult *r;
     int found;
 
@@ -57,8 +55,8 @@ int record_hl7_answered_get(PGconn *conn, const struct record_hl7_key *key, char
 int record_hl7_answered_put(PGconn *conn, const struct record_hl7_key *key, const char *code,
                             const char *ack, size_t len)
 {
-    const char *params[] = {key_part(key->app), key_part(key->facility),
-                            key_part(key->control_id), code, ack};
+    const char *params[] = {key_part(key->app), key_part(key->facility), key_part(key->control_id),
+                            code, ack};
     int lengths[] = {0, 0, 0, 0, (int)len};
     int formats[] = {0, 0, 0, 0, 1}; /* the ACK in binary: no escaping, no text conversion */
     PGresult *r;
