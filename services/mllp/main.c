@@ -285,6 +285,15 @@ static char *on_apply(void *ctx, void *work, const char *peer, size_t *len)
         goto out;
     }
     record_batch_rollback(app->pg);
+    /* A copy of this message on another connection of the database (a second ed-mllp) may
+     * have committed while this one ran into its rows (a unique key, a lock): its ACK is the
+     * answer. */
+    if (code == HL7_ACK_AE && record_hl7_answered_get(app->pg, &key, &ack, len) == 1) {
+        log_info("%s: ADT^%s answered meanwhile by a copy: its stored ACK sent", peer,
+                 trigger_of(msg));
+        goto out;
+    }
+    free(ack);
     ack = hl7_ack_build(msg, code, &res.err, 1, &opts, len);
     log_warn("%s: ADT^%s not applied (%s, %d: %s)", peer, trigger_of(msg),
              code == HL7_ACK_AR ? "AR" : "AE", (int)res.err.code, res.err.message);
@@ -360,6 +369,9 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("listening for MLLP on %s:%d", opts.iface, mllp_server_port(app.srv));
+    if (app.opts.interface_staff_id)
+        log_info("writes audited as the interface's staff member %lld",
+                 app.opts.interface_staff_id);
     if (!mllp_server_run(app.srv, &interrupted))
         rc = 1;
     mllp_server_free(app.srv); /* joins the worker: the connection is ours again */

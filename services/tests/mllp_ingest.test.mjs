@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: MIT
 // ed-mllp against the test deployment (PostgreSQL, the demo ED): an A04 applied once however
 // often it is sent (the resend gets the stored ACK, byte for byte; two copies at once on two
-// connections apply once), an AE stored and answered again the same, the worker held by a
+// connections of one ed-mllp, or of two ed-mllp processes, apply once), an AE stored and answered again the same, the worker held by a
 // lock while the loop answers other connections at once, PostgreSQL stopped (AE 207, not
 // stored, the listener goes on) and back, and a bad EDLIVE_MLLP_STAFF stopping ed-mllp at
 // start. Only A04 is applied by this build; the other events are being built (issue 11).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { requireEnv, svc } from './lib/env.mjs';
 import { sql, lit, sleep } from './lib/client.mjs';
 
-const env = requireEnv('EDLIVE_MLLP_PORT', 'EDLIVE_PG_OWNER', 'EDLIVE_BUILD', 'EDLIVE_REPO');
+const env = requireEnv('EDLIVE_MLLP_PORT', 'EDLIVE_PG_OWNER', 'EDLIVE_BUILD', 'EDLIVE_REPO', 'EDLIVE_LOGS');
 const PORT = Number(env.EDLIVE_MLLP_PORT);
 const OWNER = env.EDLIVE_PG_OWNER;
 const VT = 0x0b, FS = 0x1c, CR = 0x0d;
@@ -36,9 +37,9 @@ function a04(id, mrn, poc = '') {
 
 // Sends the chunks on one connection and collects `count` replies, each the exact bytes
 // between the framing bytes.
-function exchange(chunks, count, timeoutMs = 10000) {
+function exchange(chunks, count, timeoutMs = 10000, port = PORT) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(PORT, '127.0.0.1');
+    const sock = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
     const replies = [];
     const timer = setTimeout(() => {
@@ -104,6 +105,41 @@ test('the same message on two connections at once is applied once', async () => 
   assert.equal(msa(a[0]), `MSA|AA|${id}`);
   assert.ok(a[0].equals(b[0]), 'both get the one ACK');
   assert.equal(encounters(mrn), 1);
+});
+
+// A second ed-mllp on the same database (its own worker and connection): the copies really
+// run at once. A SHARE lock on hl7_answered lets both read "not answered" and apply, and holds
+// both INSERTs of the answered row until both are inside their transactions: the second waits
+// for the first, conflicts, rolls back everything it applied and answers with the first's ACK.
+test('the same message on two ed-mllp processes at once is applied once', async () => {
+  const id = `R6-${run}`, mrn = `MLR6-${run}`;
+  const port2 = await new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+  const log = fs.openSync(`${env.EDLIVE_LOGS}/mllp-second.log`, 'a'); // checked for sanitizer reports
+  const second = spawn(`${env.EDLIVE_BUILD}/services/mllp/ed-mllp`, [], {
+    env: { ...process.env, EDLIVE_MLLP_PORT: String(port2) },
+    stdio: ['ignore', log, log],
+  });
+  try {
+    for (let i = 0; i < 100 && !fs.readFileSync(`${env.EDLIVE_LOGS}/mllp-second.log`, 'utf8').includes(`:${port2}`); i++) await sleep(100);
+    const holder = spawn('psql', [OWNER, '-XAtq', '-c',
+      'BEGIN; LOCK TABLE hl7_answered IN SHARE MODE; SELECT pg_sleep(1.2); COMMIT;']);
+    const held = new Promise((resolve) => holder.on('exit', resolve));
+    await sleep(500);
+    const msg = frame(a04(id, mrn));
+    const [a, b] = await Promise.all([exchange([msg], 1), exchange([msg], 1, 10000, port2)]);
+    await held;
+    assert.equal(msa(a[0]), `MSA|AA|${id}`, a[0].toString());
+    assert.ok(a[0].equals(b[0]), `both get the one ACK: ${a[0]} / ${b[0]}`);
+    assert.equal(encounters(mrn), 1);
+    assert.equal(answered(id), 'AA');
+  } finally {
+    second.kill('SIGTERM');
+    await new Promise((resolve) => second.on('exit', resolve));
+    fs.closeSync(log);
+  }
 });
 
 test('an AE is stored and a resend gets it again; nothing applied', async () => {
