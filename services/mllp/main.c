@@ -168,6 +168,9 @@ static enum mllp_verdict on_frame(void *ctx, enum mllp_server_input kind, const 
     } else if (!valued(hl7_get(msg, "MSH", 1, 9, 1, 2, 1))) {
         set_error(&err, HL7_E_REQUIRED_FIELD, "MSH", 9, 2, "no trigger event in MSH-9.2");
         log_warn("%s: message refused (AR, 101: no trigger)", peer);
+    } else if (!valued(id)) { /* the parser takes "" as valued; the answered key cannot */
+        set_error(&err, HL7_E_REQUIRED_FIELD, "MSH", 10, 0, "no message control id (MSH-10)");
+        log_warn("%s: message refused (AR, 101: no MSH-10)", peer);
     } else if (text_len(id) > MLLP_KEY_MAX ||
                text_len(hl7_get(msg, "MSH", 1, 3, 1, 1, 1)) > MLLP_KEY_MAX ||
                text_len(hl7_get(msg, "MSH", 1, 4, 1, 1, 1)) > MLLP_KEY_MAX) {
