@@ -697,6 +697,8 @@ bool mllp_server_run(struct mllp_server *srv, volatile sig_atomic_t *stop)
 {
     struct pollfd *pfds = calloc(srv->opts.max_conns + 2, sizeof *pfds);
     uint8_t *buf = malloc(MLLP_READ_CHUNK);
+    sigset_t all, old;
+    bool started;
 
     if (!pfds || !buf) {
         log_error("out of memory");
@@ -704,7 +706,13 @@ bool mllp_server_run(struct mllp_server *srv, volatile sig_atomic_t *stop)
         free(buf);
         return false;
     }
-    if (pthread_create(&srv->worker, NULL, worker_main, srv) != 0) {
+    /* The worker blocks every signal (it inherits the mask): SIGTERM and SIGINT then reach
+     * this thread, whose poll() they interrupt. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    started = pthread_create(&srv->worker, NULL, worker_main, srv) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
         log_error("cannot start the worker thread");
         free(pfds);
         free(buf);
