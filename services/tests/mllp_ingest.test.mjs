@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { requireEnv, svc } from './lib/env.mjs';
-import { sql, lit, sleep } from './lib/client.mjs';
+import { sql, lit, sleep, signedIn, firstReply } from './lib/client.mjs';
 
 const env = requireEnv('EDLIVE_MLLP_PORT', 'EDLIVE_PG_OWNER', 'EDLIVE_BUILD', 'EDLIVE_REPO', 'EDLIVE_LOGS');
 const PORT = Number(env.EDLIVE_MLLP_PORT);
@@ -78,6 +78,24 @@ const events = (mrn) =>
                      JOIN patient p ON p.id = e.patient_id WHERE p.mrn = ${lit(mrn)}`));
 const answered = (id) =>
   sql(OWNER, `SELECT ack_code FROM hl7_answered WHERE sending_app = 'MLLPTEST' AND sending_facility = 'HOSP' AND control_id = ${lit(id)}`);
+
+// After PostgreSQL restarted, the other services' first statement on their old connection
+// fails (then they reconnect): use them once here, so the tests after this one find them
+// reconnected.
+async function servicesBack() {
+  for (let i = 0; i < 30; i++) {
+    try {
+      const api = await signedIn('patel');
+      const me = await api.get('/session');
+      if (me.status === 200) {
+        await firstReply(api.token, 'board', me.json.departments[0].id);
+        return;
+      }
+    } catch { /* not yet */ }
+    await sleep(500);
+  }
+  throw new Error('ed-api / ed-hub did not come back after PostgreSQL restarted');
+}
 
 test('a resend of the same MSH-10 gets the same ACK bytes and applies nothing again', async () => {
   const id = `R1-${run}`, mrn = `MLR1-${run}`;
@@ -198,6 +216,7 @@ test('PostgreSQL stopped: AE 207 and the listener goes on; back: applied', async
     assert.equal(msa(again), `MSA|AE|${id}`, 'still AE 207, answered as promptly');
   } finally {
     svc('start', 'pg');
+    await servicesBack();
   }
   const ack = await one(a04(id, mrn));
   assert.equal(msa(ack), `MSA|AA|${id}`, ack.toString());
