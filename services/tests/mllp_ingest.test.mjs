@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // ed-mllp against the test deployment (PostgreSQL, the demo ED): an A04 applied once however
 // often it is sent (the resend gets the stored ACK, byte for byte; two copies at once on two
-// connections of one ed-mllp, or of two ed-mllp processes, apply once), an AE stored and answered again the same, the worker held by a
-// lock while the loop answers other connections at once, PostgreSQL stopped (AE 207, not
-// stored, the listener goes on) and back, and a bad EDLIVE_MLLP_STAFF stopping ed-mllp at
-// start. Only A04 is applied by this build; the other events are being built (issue 11).
+// connections of one ed-mllp, or on two ed-mllp processes, apply once), an AE stored and
+// answered again the same, the worker held by a lock while the loop answers other connections
+// at once, PostgreSQL stopped (AE 207, not stored, the listener goes on) and back, a bad
+// EDLIVE_MLLP_STAFF stopping ed-mllp at start, and the purge of answers older than 7 days.
+// Only A04 is applied by this build; the other events are being built (issue 11).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -237,4 +238,16 @@ test('EDLIVE_MLLP_STAFF: the demo interface is set; an id no active staff member
   const code = await new Promise((resolve) => child.on('exit', resolve));
   assert.equal(code, 2, out);
   assert.match(out, /EDLIVE_MLLP_STAFF=999999999: no active staff member/);
+});
+
+test('answered messages older than 7 days are deleted when ed-mllp starts (and hourly)', async () => {
+  sql(OWNER, `INSERT INTO hl7_answered (sending_app, sending_facility, control_id, ack_code, ack, answered_at)
+              VALUES ('MLLPTEST', 'HOSP', ${lit(`OLD-${run}`)}, 'AA', '\\x41'::bytea, now() - interval '8 days'),
+                     ('MLLPTEST', 'HOSP', ${lit(`KEPT-${run}`)}, 'AA', '\\x41'::bytea, now() - interval '6 days')`);
+  svc('restart', 'mllp');
+  for (let i = 0; i < 50 && answered(`OLD-${run}`) !== ''; i++) await sleep(100);
+  assert.equal(answered(`OLD-${run}`), '', 'the 8-day-old row is gone');
+  assert.equal(answered(`KEPT-${run}`), 'AA', 'the 6-day-old row is kept');
+  const id = `R7-${run}`;
+  assert.equal(msa(await one(a04(id, `MLR7-${run}`))), `MSA|AA|${id}`, 'the restarted ed-mllp applies');
 });
