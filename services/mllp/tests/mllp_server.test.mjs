@@ -42,6 +42,8 @@ async function start(env) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const srv = { port, child, log: '', stop: () => child.kill('SIGTERM') };
+  // A clean stop is exit 0 (under ASan: nothing leaked).
+  srv.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ed-mllp did not start: ${srv.log}`)), 10000);
     const on = (d) => {
@@ -219,12 +221,21 @@ test('ed-mllp', { skip: !BIN && 'ED_MLLP_BIN not set' }, async (t) => {
   } finally {
     srv.stop();
   }
+  assert.deepEqual(await srv.exited, { code: 0, signal: null }, srv.log.slice(-2000));
   await t.test('a database that hangs holds the worker, not the loop', async () => {
     const pg = await silentServer();
     const hung = await start({
       EDLIVE_PG: `host=127.0.0.1 port=${pg.port} dbname=none user=none connect_timeout=2`,
     });
     try {
+      // A connection that leaves with its messages still with the worker: the one being
+      // applied is dropped when done, the others are not applied (no ACK was sent).
+      const gone = net.connect(hung.port, '127.0.0.1');
+      gone.on('error', () => {});
+      await new Promise((r) => gone.on('connect', r));
+      gone.write(Buffer.concat([frame(adt('G1', 'A04')), frame(adt('G2', 'A04')), frame(adt('G3', 'A04'))]));
+      await sleep(200);
+      gone.destroy();
       const t0 = Date.now();
       const a04 = exchange(hung.port, [frame(adt('H1', 'A04'))], 1, 15000);
       await sleep(300);
@@ -242,6 +253,8 @@ test('ed-mllp', { skip: !BIN && 'ED_MLLP_BIN not set' }, async (t) => {
       hung.stop();
       pg.close();
     }
+    // A clean stop (under ASan: no leak of what the closed connection left with the worker).
+    assert.deepEqual(await hung.exited, { code: 0, signal: null }, hung.log.slice(-2000));
   });
   await t.test('a source address not allowed is closed at accept', async () => {
     const other = await start({ EDLIVE_MLLP_ALLOW: '::1' });
