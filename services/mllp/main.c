@@ -239,7 +239,7 @@ static char *stored_ack(struct mllp_app *app, const struct hl7_msg *msg,
 /* One ADT message (ADT_MAPPING.md §1 steps 4 to 6): the stored ACK of a resend, else
  * record_hl7_apply in one transaction whose commit also stores the AA. An AE is rolled back
  * and then stored in a transaction of its own; an AE 207 (the database failed: a resend may
- * succeed) and an AR are not stored. */
+ * succeed), an AE 200 (not applied by this build) and an AR are not stored. */
 static char *on_apply(void *ctx, void *work, const char *peer, size_t *len)
 {
     struct mllp_app *app = ctx;
@@ -300,7 +300,10 @@ static char *on_apply(void *ctx, void *work, const char *peer, size_t *len)
     ack = hl7_ack_build(msg, code, &res.err, 1, &opts, len);
     log_warn("%s: ADT^%s not applied (%s, %d: %s)", peer, trigger_of(msg),
              code == HL7_ACK_AR ? "AR" : "AE", (int)res.err.code, res.err.message);
-    if (ack && code == HL7_ACK_AE && res.err.code != HL7_E_INTERNAL) {
+    /* Not stored: 207 (the database failed) and 200 (an event this build does not apply yet:
+     * the next build may), so that a resend is applied, not answered from the table. */
+    if (ack && code == HL7_ACK_AE && res.err.code != HL7_E_INTERNAL &&
+        res.err.code != HL7_E_UNSUPPORTED_TYPE) {
         put = record_hl7_answered_put(app->pg, &key, "AE", ack, *len);
         if (put == 0) {
             free(ack);
