@@ -300,9 +300,8 @@ static char *on_apply(void *ctx, void *work, const char *peer, size_t *len)
     ack = hl7_ack_build(msg, code, &res.err, 1, &opts, len);
     log_warn("%s: ADT^%s not applied (%s, %d: %s)", peer, trigger_of(msg),
              code == HL7_ACK_AR ? "AR" : "AE", (int)res.err.code, res.err.message);
-    /* Not stored: 207 (the database failed; code 0 reads as 207) and 200 (an event this build does
-     * not apply yet: the next build may), so that a resend is applied, not answered from the table.
-     */
+    /* Not stored: 207 (the database failed; code 0 reads as 207) and 200 (an event this
+     * build does not apply yet): a resend of those is applied, not answered from the table. */
     if (ack && code == HL7_ACK_AE && res.err.code != 0 && res.err.code != HL7_E_INTERNAL &&
         res.err.code != HL7_E_UNSUPPORTED_TYPE) {
         put = record_hl7_answered_put(app->pg, &key, "AE", ack, *len);
