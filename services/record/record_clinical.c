@@ -17,9 +17,10 @@
 
 /* ---- small helpers ---- */
 
+/* The account behind a write, or NULL: the system, or an interface without an account (HL7). */
 static const char *account_param(const struct principal *who, char *buf)
 {
-    return who ? pg_int_param(buf, who->account_id) : NULL;
+    return who && who->account_id ? pg_int_param(buf, who->account_id) : NULL;
 }
 
 static const char *bool_field(const json_t *body, const char *key)
