@@ -804,11 +804,12 @@ int main(void)
         cmocka_unit_test(test_a01_admit_then_leave),
         cmocka_unit_test(test_a06_direct_admission),
         cmocka_unit_test(test_a03_discharge),
+        cmocka_unit_test(test_a40_identify),
+        cmocka_unit_test(test_ignored_and_unknown),
+        /* Last: they call the withdrawals of record_cancel.c. */
         cmocka_unit_test(test_a11_cancel_admit),
         cmocka_unit_test(test_a11_cancel_visit),
         cmocka_unit_test(test_a13_cancel_discharge),
-        cmocka_unit_test(test_a40_identify),
-        cmocka_unit_test(test_ignored_and_unknown),
     };
 
     if (!getenv("EDLIVE_PG") || !getenv("EDLIVE_PG_OWNER")) {
