@@ -56,7 +56,7 @@ const char *record_hl7_disposition_kind(const char *code, bool *unknown);
  * none. */
 void record_hl7_location_text(const struct hl7_msg *msg, char *out, size_t cap);
 
-/* ---- applying (record_hl7_apply.c) ---- */
+/* ---- applying (record_hl7_apply.c: what every event needs) ---- */
 
 /* The open encounter a message works on, as it is before the message's next write. */
 struct hl7_encounter {
@@ -111,6 +111,8 @@ bool record_hl7_refused(struct hl7_apply *a, const struct ed_error *e, struct hl
 void record_hl7_keep(struct hl7_apply *a, struct record_write *w);
 /* AE 207: the database could not be read. Always false. */
 bool record_hl7_db_error(struct hl7_apply *a);
+
+/* ---- the parts (record_hl7_parts.c) ---- */
 
 /* The parts of §1 step 5, each a no-op when the message does not carry it. False: AE. */
 bool record_hl7_bed(struct hl7_apply *a);
