@@ -293,6 +293,12 @@ static void test_a04_complete(void **state)
         count_of("SELECT max(seq) - min(seq) + 1 FROM event WHERE encounter_id = $1", id), 6);
 }
 
+/* Events of the test department so far. */
+static long long department_events(void)
+{
+    return count_of("SELECT count(*) FROM event WHERE department_id = $1", dept_id);
+}
+
 /* The open encounter in a bed of the test department, 0 when the bed is free. */
 static long long in_bed(const char *label)
 {
@@ -367,6 +373,7 @@ static void test_a04_not_an_ed_visit(void **state)
 static void test_a04_refused_part_leaves_nothing(void **state)
 {
     char mrn[32];
+    long long events = department_events();
 
     (void)state;
     new_mrn(mrn);
@@ -385,6 +392,7 @@ static void test_a04_refused_part_leaves_nothing(void **state)
     assert_err(HL7_E_DATA_TYPE, "OBX", 2, 5);
     assert_int_equal(encounter_of(mrn), 0);
     assert_int_equal(in_bed("R4"), 0);
+    assert_int_equal(department_events(), events);
 }
 
 static void test_a04_bed_taken(void **state)
@@ -470,6 +478,37 @@ static void test_a04_warnings(void **state)
                      HL7_ACK_AA);
     assert_true(has_warning("PV2", 3));
     assert_string_equal(enc(encounter_of(mrn), "e.chief_complaint"), "(not given at registration)");
+    /* A nurse named as the attending: the record refuses that part (its savepoint is undone),
+     * the rest of the message applies. */
+    new_mrn(mrn);
+    assert_int_equal(apply(MSH("A04", "W3") PID_OF("%s") "PV1|1|E|%s||||%s\nPV2|||^cough\n", mrn,
+                           dept_code, rn_hl7),
+                     HL7_ACK_AA);
+    assert_true(has_warning("PV1", 7));
+    id = encounter_of(mrn);
+    assert_string_equal(enc(id, "e.attending_id"), "");
+    assert_int_equal(events_of(id), 1);
+}
+
+/* edlivectl staff hl7-id: one staff member per HL7 id, each change audited. */
+static void test_staff_hl7_id(void **state)
+{
+    struct ed_error err = {0};
+
+    (void)state;
+    assert_false(record_staff_set_hl7_id(owner, nurse, dr_hl7, &err));
+    assert_int_equal(err.status, 409);
+    assert_false(record_staff_set_hl7_id(owner, nurse, "A|B", &err));
+    assert_int_equal(err.status, 422);
+    assert_false(record_staff_set_hl7_id(owner, 999999999, "X1", &err));
+    assert_int_equal(err.status, 404);
+    assert_true(record_staff_set_hl7_id(owner, nurse, rn_hl7, &err));
+    /* Set up, then set again: two rows; the refusals wrote none. */
+    assert_int_equal(count_of("SELECT count(*) FROM audit_log WHERE action = 'staff.hl7_id' AND "
+                              "detail = 'staff ' || $1 || ': hl7_id = ' || (SELECT hl7_id FROM "
+                              "staff WHERE id = $1::bigint)",
+                              nurse),
+                     2);
 }
 
 /* Real senders: version 2.3, no EVN-6, a local time read in the department's zone. */
@@ -806,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_a03_discharge),
         cmocka_unit_test(test_a40_identify),
         cmocka_unit_test(test_ignored_and_unknown),
+        cmocka_unit_test(test_staff_hl7_id),
         /* Last: they call the withdrawals of record_cancel.c. */
         cmocka_unit_test(test_a11_cancel_admit),
         cmocka_unit_test(test_a11_cancel_visit),
