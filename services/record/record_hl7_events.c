@@ -422,9 +422,15 @@ enum hl7_ack_code record_hl7_apply(PGconn *conn, const struct hl7_msg *msg,
                            "no trigger event in MSH-9.2");
         return HL7_ACK_AR;
     }
-    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
-        if (!strcmp(trigger, events[i].trigger))
-            return events[i].apply(&a) ? HL7_ACK_AA : HL7_ACK_AE;
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+        if (strcmp(trigger, events[i].trigger) != 0)
+            continue;
+        if (events[i].apply(&a))
+            return HL7_ACK_AA;
+        /* The batch is rolled back: no write of it stands. */
+        record_write_clear(out);
+        return HL7_ACK_AE;
+    }
     for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
         if (!strcmp(trigger, ignored[i]))
             return HL7_ACK_AA;
