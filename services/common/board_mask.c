@@ -89,9 +89,9 @@ json_t *board_mask_board(const json_t *board, bool shows_flags)
 static const char *wall_event_kind(const char *kind, bool shows_flags)
 {
     static const char *const shown[] = {
-        "encounter.arrived",           "encounter.bed_assigned", "encounter.staff_assigned",
-        "encounter.status_changed",    "encounter.departed",     "bed.status",
-        "department.alert_thresholds",
+        "encounter.arrived",           "encounter.bed_assigned",     "encounter.staff_assigned",
+        "encounter.status_changed",    "encounter.departed",         "bed.status",
+        "department.alert_thresholds", "encounter.entered_in_error", "encounter.reopened",
     };
     static const char *const marks[] = {"encounter.triaged", "encounter.isolation",
                                         "record.allergy"};
@@ -132,6 +132,8 @@ char *board_mask_event(const char *frame, size_t len, bool shows_flags, size_t *
         json_object_set(masked, "beds", v);
     if ((v = json_object_get(payload, "alert_thresholds")))
         json_object_set(masked, "alert_thresholds", v);
+    if ((v = json_object_get(payload, "lwbs_today")))
+        json_object_set(masked, "lwbs_today", v);
     json_object_set_new(out, "payload", masked);
     text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(out);

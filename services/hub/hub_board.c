@@ -74,12 +74,14 @@ static void similar_drop(json_t *row, long long id)
 
 /* ---- applying one event ---- */
 
+/* A row on the board: not ended (departed, left without being seen, entered in error), and of
+ * this department. */
 static bool is_active(const json_t *row, long long department_id)
 {
     const char *status = json_string_value(json_object_get(row, "status"));
 
     return status && strcmp(status, "departed") && strcmp(status, "left_without_being_seen") &&
-           int_at(row, "department_id") == department_id;
+           strcmp(status, "entered_in_error") && int_at(row, "department_id") == department_id;
 }
 
 /* The event's row replaces the board's (in id order), or takes it off the board. */
@@ -138,6 +140,7 @@ bool hub_board_apply(json_t *board, long long department_id, const json_t *event
     json_t *row = json_object_get(payload, "encounter");
     json_t *beds = json_object_get(payload, "beds");
     json_t *thresholds = json_object_get(payload, "alert_thresholds");
+    json_t *lwbs_today = json_object_get(payload, "lwbs_today");
     json_t *seq = json_object_get(event, "seq");
     bool ok = json_is_integer(seq) && json_is_object(payload) &&
               (row || json_is_array(beds) || json_is_object(thresholds));
@@ -151,6 +154,9 @@ bool hub_board_apply(json_t *board, long long department_id, const json_t *event
     if (ok && thresholds)
         ok = json_is_object(thresholds) &&
              json_object_set(board, "alert_thresholds", thresholds) == 0;
+    /* An event that changes the count says what it is now (encounter.reopened). */
+    if (ok && lwbs_today)
+        ok = json_is_integer(lwbs_today) && json_object_set(board, "lwbs_today", lwbs_today) == 0;
     if (ok)
         json_object_set(board, "seq", seq);
     return ok;

@@ -117,16 +117,31 @@ json_t *record_metrics(PGconn *conn, const struct principal *who, long long depa
 
 /* After a break-glass grant: an event on the encounter, so its department's boards show who
  * has emergency access (the row's break_glass list). */
-/* Withdrawals a registration system makes (HL7 A11 and A13, proto/hl7/ADT_MAPPING.md §2);
- * body may hold "at" (RFC 3339, the event time; absent: now). Each is one event, audited.
- * record_disposition_cancel: an admit decision withdrawn: the disposition cleared, the boarding
- *   clock ended, status back to seen_by_provider; 409 when the disposition is not admit.
- * record_arrival_cancel: a visit registered in error: the encounter ends with status
- *   entered_in_error (off every board, out of every metric); 409 when it has clinical entries
- *   (triage, vitals, note, order, chart entry).
- * record_departure_cancel: a discharge withdrawn within 24 h of the departure: reopened as
- *   disposition_decided (or seen_by_provider without a disposition), its bed again when free,
- *   else the waiting room; 409 when the patient has another open encounter or it is too late. */
+/* Withdrawals a registration system makes (HL7 A11 and A13, proto/hl7/ADT_MAPPING.md §2;
+ * record_cancel.c); body may hold "at" (RFC 3339, the event time; absent: now; 422
+ * out_of_range when in the future or before the time noted below). Each is one event of its
+ * own type, audited, so every board updates live; 404 outside who's scope, like every write.
+ * record_disposition_cancel: an admit decision withdrawn (event encounter.disposition_cancelled,
+ *   payload "withdrawn": kind, destination, decided_at, at): the disposition cleared, the
+ *   boarding clock ended (boarding_since null), status back to seen_by_provider (the provider
+ *   contact no later than the decision); 409 when the disposition is not admit or the
+ *   encounter has ended. "at" not before the decision.
+ * record_arrival_cancel: a visit registered in error (event encounter.entered_in_error): the
+ *   encounter ends (departed_at = "at") with status entered_in_error: off every board, out of
+ *   every metric and of the prior visits, its bed free again (no cleaning asked); 409 when it
+ *   has ended or has clinical entries (triage, vitals, note, order, record entry, diagnosis,
+ *   provider contact or disposition). "at" not before its current location began.
+ * record_departure_cancel: a discharge withdrawn within 24 h of the departure (event
+ *   encounter.reopened, payload "reopened_from": status, departed_at; "lwbs_today"): reopened,
+ *   departed_at cleared; back in its bed when no open encounter holds it and it awaits no
+ *   cleaning but the one its own departure asked for (cancelled), else the waiting room; the
+ *   location history appends that place from "at" (not before the departure). The status:
+ *   disposition_decided when the disposition was decided before the departure; else the
+ *   disposition goes with the departure (recorded by it: an A03's PV1-36 in the same
+ *   transaction, or left_without_disposition / lwbs set by an ending status) and the status is
+ *   seen_by_provider after a provider contact, else in_room in a treatment space, else
+ *   waiting. 409 when it is open, entered in error, departed 24 h ago or more, or the patient
+ *   has an open or a later encounter. */
 bool record_disposition_cancel(PGconn *conn, const struct principal *who, long long encounter_id,
                                const json_t *body, struct record_write *out, struct ed_error *err);
 bool record_arrival_cancel(PGconn *conn, const struct principal *who, long long encounter_id,

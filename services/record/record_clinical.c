@@ -70,7 +70,8 @@ bool record_bed(PGconn *conn, const struct principal *who, long long encounter_i
         "SELECT b.id, b.area, b.cleaning_since IS NOT NULL FROM bed b WHERE b.department_id = $2 "
         "AND ($1::bigint IS NOT NULL AND b.id = $1::bigint OR $1::bigint IS NULL AND b.area = $3 "
         "AND b.cleaning_since IS NULL AND NOT EXISTS (SELECT 1 FROM encounter e WHERE "
-        "e.bed_id = b.id AND e.status NOT IN ('departed', 'left_without_being_seen'))) "
+        "e.bed_id = b.id AND e.status NOT IN ('departed', 'left_without_being_seen', "
+        "'entered_in_error'))) "
         "ORDER BY b.sort_order, b.label LIMIT 1 FOR UPDATE OF b";
     /* A waiting patient put in a treatment space is in a room from now on. A "move" to the
      * same bed changes no location (the history stays as it is). A move at the very instant the
@@ -739,7 +740,8 @@ bool record_bed_status(PGconn *conn, const struct principal *who, long long bed_
 {
     static const char lock_sql[] =
         "SELECT b.department_id, EXISTS (SELECT 1 FROM encounter e WHERE e.bed_id = b.id AND "
-        "e.status NOT IN ('departed', 'left_without_being_seen')) FROM bed b WHERE b.id = $1 "
+        "e.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')) FROM bed b "
+        "WHERE b.id = $1 "
         "AND ($2::bigint[] IS NULL OR b.department_id = ANY($2::bigint[])) FOR UPDATE OF b";
     static const char sql[] =
         "UPDATE bed SET cleaning_since = CASE WHEN $2 = 'cleaning' THEN coalesce(cleaning_since, "

@@ -24,7 +24,7 @@ static bool arrival_patient(PGconn *conn, const json_t *patient, char *patient_i
         "given_name)"
         " AND birth_date = coalesce($4::date, birth_date) AND sex = coalesce($5, sex), "
         "EXISTS (SELECT 1 FROM encounter e WHERE e.patient_id = patient.id "
-        "AND e.status NOT IN ('departed', 'left_without_being_seen')) "
+        "AND e.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')) "
         "FROM patient WHERE mrn = $1";
     static const char insert_sql[] =
         "INSERT INTO patient (mrn, family_name, given_name, birth_date, sex) "

@@ -4,20 +4,21 @@
  *
  * Layering: each file calls only files below it (a DAG; nothing calls up or sideways).
  *
- *   record_access.c   record_read.c   record_encounter.c   record_clinical.c
- *   record_admin.c    record_outbox.c      |                    |
+ *   record_access.c   record_read.c   record_encounter.c   record_clinical.c   record_cancel.c
+ *   record_admin.c    record_outbox.c      |                    |                 (tx only)
  *         |                 |              +---> record_ews.c <-+
  *         v                 v              v          v
  *   record_audit.c  <--------------  record_tx.c (transaction, write shape, field helpers)
  *         |                                |
  *         +---------> record_batch.c <-----+  (BEGIN / COMMIT / ROLLBACK, or savepoints in a batch)
  *
- * record_encounter.c and record_clinical.c are siblings: what both need (the write shape,
- * check_event_time, the EWS refresh) lives below them. record_audit.c appends the audit row
- * and calls nothing else in the record; record_tx.c calls only record_audit.c. A file the hub
- * or the seed adds (record_hub.c, record_seed.c) sits at the top and calls down the same way, and
- * so do the HL7 files (record_hl7_events.c -> record_hl7_apply.c -> the writes of
- * record_encounter.c and record_clinical.c; record_hl7.c and record_hl7_map.c are pure). */
+ * record_encounter.c, record_clinical.c and record_cancel.c are siblings: what they need (the
+ * write shape, check_event_time, the EWS refresh) lives below them. record_audit.c appends the
+ * audit row and calls nothing else in the record; record_tx.c calls only record_audit.c. A file
+ * the hub or the seed adds (record_hub.c, record_seed.c) sits at the top and calls down the same
+ * way, and so do the HL7 files (record_hl7_events.c -> record_hl7_parts.c and
+ * record_hl7_apply.c -> the writes of record_encounter.c, record_clinical.c and
+ * record_cancel.c; record_hl7.c and record_hl7_map.c are pure). */
 #ifndef EDLIVE_RECORD_INTERNAL_H
 #define EDLIVE_RECORD_INTERNAL_H
 
@@ -103,6 +104,18 @@ json_t *record_read_audited(PGconn *conn, const struct principal *who, const cha
 bool record_begin_on_encounter(PGconn *conn, const struct principal *who, long long encounter_id,
                                const struct record_write_opts *opts, struct locked_encounter *enc,
                                struct ed_error *err);
+
+/* Whether a status ends the encounter (off the board, no more changes): departed,
+ * left_without_being_seen, entered_in_error. */
+bool record_status_ended(const char *status);
+
+/* The same lock and If-Match check as record_begin_on_encounter_part, whatever the status: for
+ * the one write that may change an ended encounter (record_departure_cancel, which checks the
+ * status itself). */
+bool record_begin_on_any_encounter(PGconn *conn, const struct principal *who,
+                                   long long encounter_id, const struct record_write_opts *opts,
+                                   const char *part_events, struct locked_encounter *enc,
+                                   struct ed_error *err);
 
 /* The same for a write that edits one part of the encounter (a single field): If-Match is
  * checked against that part only. part_events is a PostgreSQL text[] literal naming the event

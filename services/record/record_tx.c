@@ -182,10 +182,31 @@ bool record_begin_on_encounter(PGconn *conn, const struct principal *who, long l
     return record_begin_on_encounter_part(conn, who, encounter_id, opts, NULL, enc, err);
 }
 
+bool record_status_ended(const char *status)
+{
+    return !strcmp(status, "departed") || !strcmp(status, "left_without_being_seen") ||
+           !strcmp(status, "entered_in_error");
+}
+
 bool record_begin_on_encounter_part(PGconn *conn, const struct principal *who,
                                     long long encounter_id, const struct record_write_opts *opts,
                                     const char *part_events, struct locked_encounter *enc,
                                     struct ed_error *err)
+{
+    if (!record_begin_on_any_encounter(conn, who, encounter_id, opts, part_events, enc, err))
+        return false;
+    if (record_status_ended(enc->status)) {
+        ed_error_set(err, ED_ERR_CONFLICT, NULL,
+                     "the encounter has ended (%s); it can no longer be changed", enc->status);
+        return record_fail(conn, err);
+    }
+    return true;
+}
+
+bool record_begin_on_any_encounter(PGconn *conn, const struct principal *who,
+                                   long long encounter_id, const struct record_write_opts *opts,
+                                   const char *part_events, struct locked_encounter *enc,
+                                   struct ed_error *err)
 {
     static const char sql[] =
         "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
@@ -231,11 +252,6 @@ bool record_begin_on_encounter_part(PGconn *conn, const struct principal *who,
                      "the encounter changed (version %lld, the change was based on %lld); "
                      "review the current state and try again",
                      enc->version, opts->if_match);
-        return record_fail(conn, err);
-    }
-    if (!strcmp(enc->status, "departed") || !strcmp(enc->status, "left_without_being_seen")) {
-        ed_error_set(err, ED_ERR_CONFLICT, NULL,
-                     "the encounter has ended (%s); it can no longer be changed", enc->status);
         return record_fail(conn, err);
     }
     return true;

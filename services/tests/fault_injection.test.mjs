@@ -84,7 +84,7 @@ class Client {
           this.sock.cut(); // the protocol's repair: resubscribe from the last applied seq
         } else {
           const row = msg.payload.encounter; // absent for a department event (a bed cleaned)
-          if (row && ['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
+          if (row && ['departed', 'left_without_being_seen', 'entered_in_error'].includes(row.status)) this.rows.delete(row.encounter_id);
           else if (row) this.rows.set(row.encounter_id, row);
           this.seq = msg.seq;
           this.applied++;

@@ -51,7 +51,7 @@ LANGUAGE sql STABLE AS $$
                                  CASE WHEN o.status = 'left_without_being_seen' THEN 'lwbs' END),
                              'diagnoses', diagnoses_json(o.id)) ORDER BY o.arrived_at DESC), '[]'::jsonb)
                          FROM encounter o WHERE o.patient_id = p_patient_id AND o.id <> p_encounter_id
-                         AND o.departed_at IS NOT NULL))
+                         AND o.departed_at IS NOT NULL AND o.status <> 'entered_in_error'))
 $$;
 
 -- An order, with its result when there is one: a value (unit, reference range, and the flag
@@ -92,7 +92,7 @@ LANGUAGE sql STABLE AS $$
     FROM encounter e JOIN patient p ON p.id = e.patient_id
     JOIN patient q ON q.similar_key = p.similar_key AND q.id <> p.id
     JOIN encounter o ON o.patient_id = q.id AND o.department_id = e.department_id
-        AND o.status NOT IN ('departed', 'left_without_being_seen')
+        AND o.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')
     WHERE e.id = p_encounter_id
 $$;
 

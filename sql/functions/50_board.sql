@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION bed_json(p_bed_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', b.id, 'label', b.label, 'area', b.area,
         'status', CASE WHEN EXISTS (SELECT 1 FROM encounter e WHERE e.bed_id = b.id
-                           AND e.status NOT IN ('departed', 'left_without_being_seen')) THEN 'occupied'
+                           AND e.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')) THEN 'occupied'
                        WHEN b.cleaning_since IS NOT NULL THEN 'cleaning' ELSE 'free' END,
         'cleaning_since', utc_text(b.cleaning_since))
     FROM bed b WHERE b.id = p_bed_id
@@ -25,6 +25,15 @@ LANGUAGE sql STABLE AS $$
     WHERE d.id = p_department_id
 $$;
 
+-- Patients of the department who left without being seen this local day (the board's
+-- lwbs_today; also carried by an encounter.reopened event, whose count it may lower).
+CREATE OR REPLACE FUNCTION lwbs_today(p_department_id bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT count(*) FROM encounter e JOIN department d ON d.id = e.department_id
+    WHERE d.id = p_department_id AND e.status = 'left_without_being_seen'
+      AND e.departed_at >= (date_trunc('day', now() AT TIME ZONE d.timezone) AT TIME ZONE d.timezone)
+$$;
+
 CREATE OR REPLACE FUNCTION board_json(p_department_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
@@ -38,12 +47,10 @@ LANGUAGE sql STABLE AS $$
                   FROM staff_department sd JOIN staff st ON st.id = sd.staff_id
                   WHERE sd.department_id = d.id AND st.active),
         'alert_thresholds', alert_thresholds_json(d.id),
-        'lwbs_today', (SELECT count(*) FROM encounter e WHERE e.department_id = d.id
-                       AND e.status = 'left_without_being_seen'
-                       AND e.departed_at >= (date_trunc('day', now() AT TIME ZONE d.timezone) AT TIME ZONE d.timezone)),
+        'lwbs_today', lwbs_today(d.id),
         'encounters', (SELECT coalesce(jsonb_agg(encounter_row_json(e.id) ORDER BY e.id), '[]'::jsonb)
                        FROM encounter e WHERE e.department_id = d.id
-                       AND e.status NOT IN ('departed', 'left_without_being_seen')))
+                       AND e.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')))
     FROM department d JOIN department_seq s ON s.department_id = d.id
     WHERE d.id = p_department_id
 $$;

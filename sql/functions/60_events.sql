@@ -117,6 +117,19 @@ BEGIN
         at := r->>'departed_at';
         summary := CASE WHEN r->>'status' = 'left_without_being_seen' THEN 'Left without being seen'
                         ELSE 'Departed the ED' END;
+    WHEN 'encounter.disposition_cancelled' THEN
+        at := p_payload->'withdrawn'->>'at';
+        summary := 'Disposition withdrawn: ' || coalesce(p_payload->'withdrawn'->>'kind', 'admit')
+                   || coalesce(' to ' || (p_payload->'withdrawn'->>'destination'), '');
+    WHEN 'encounter.entered_in_error' THEN
+        at := r->>'departed_at';
+        summary := 'Registration entered in error: the visit is withdrawn';
+    WHEN 'encounter.reopened' THEN
+        at := r->>'location_since';
+        summary := 'Departure withdrawn: reopened, '
+                   || CASE WHEN r->'bed' = 'null'::jsonb OR r->'bed'->>'area' = 'waiting_room'
+                           THEN 'in the waiting room'
+                           ELSE 'back in ' || (r->'bed'->>'label') END;
     WHEN 'encounter.comment' THEN
         summary := coalesce('Board comment: ' || (r->>'comment'), 'Board comment cleared');
     WHEN 'encounter.isolation' THEN

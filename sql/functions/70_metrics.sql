@@ -1,5 +1,5 @@
 -- 70_metrics.sql: the metrics of ed-domain.md 3.3 (definitions in proto/README.md "Metrics"),
--- over a local day or any period.
+-- over a local day or any period. A visit entered in error (0013) counts in none of them.
 -- Applied by `edlivectl migrate` after the migrations, every time, in file-name order; each
 -- statement is idempotent (CREATE OR REPLACE). How to change one: sql/README.md.
 
@@ -20,9 +20,11 @@ LANGUAGE sql STABLE AS $$
     ), arrived AS (
         SELECT e.* FROM encounter e, d WHERE e.department_id = d.id
             AND e.arrived_at >= d.day_start AND e.arrived_at < d.day_end
+            AND e.status <> 'entered_in_error'
     ), departed AS (
         SELECT e.* FROM encounter e, d WHERE e.department_id = d.id
             AND e.departed_at >= d.day_start AND e.departed_at < d.day_end
+            AND e.status <> 'entered_in_error'
     ), first_room AS (
         SELECT a.id, a.arrived_at, min(l.started_at) AS room_at
         FROM arrived a JOIN encounter_location l ON l.encounter_id = a.id
@@ -31,7 +33,7 @@ LANGUAGE sql STABLE AS $$
     ), prior AS (
         -- The same weekday in each of the four weeks before.
         SELECT e.arrived_at FROM encounter e, d, generate_series(1, 4) w
-        WHERE e.department_id = d.id
+        WHERE e.department_id = d.id AND e.status <> 'entered_in_error'
             AND e.arrived_at >= d.day_start - make_interval(days => 7 * w)
             AND e.arrived_at < d.day_end - make_interval(days => 7 * w)
     )

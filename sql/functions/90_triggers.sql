@@ -54,10 +54,13 @@ $$;
 CREATE OR REPLACE TRIGGER encounter_before_change BEFORE INSERT OR UPDATE ON encounter
     FOR EACH ROW EXECUTE FUNCTION encounter_before_change();
 
+-- A reopened encounter (a departure withdrawn, 0013: departed_at cleared) appends where it is
+-- again, from its location_since: the 'departed' row stays, the history only grows.
 CREATE OR REPLACE FUNCTION encounter_track_location() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' OR (NEW.bed_id IS DISTINCT FROM OLD.bed_id AND NEW.departed_at IS NULL) THEN
+    IF TG_OP = 'INSERT' OR (NEW.bed_id IS DISTINCT FROM OLD.bed_id AND NEW.departed_at IS NULL)
+       OR (NEW.departed_at IS NULL AND OLD.departed_at IS NOT NULL) THEN
         INSERT INTO encounter_location (encounter_id, bed_id, area, started_at)
         VALUES (NEW.id, NEW.bed_id,
                 coalesce((SELECT b.area FROM bed b WHERE b.id = NEW.bed_id), 'waiting_room'),
@@ -78,13 +81,16 @@ CREATE OR REPLACE TRIGGER encounter_track_location AFTER INSERT OR UPDATE ON enc
 -- move-in and a move-out of the same bed never wait on each other in opposite orders). It runs
 -- after encounter_before_change (triggers of one kind fire in name order), which has set
 -- NEW.location_since to the move's time. If the encounter's update then fails, the statement
--- fails and the bed change goes with it.
+-- fails and the bed change goes with it. A registration entered in error (0013) frees its bed
+-- without asking for cleaning: the visit did not happen.
 CREATE OR REPLACE FUNCTION encounter_before_vacate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     v_departs boolean := NEW.status IN ('departed', 'left_without_being_seen');
 BEGIN
-    IF OLD.bed_id IS NOT NULL AND OLD.status NOT IN ('departed', 'left_without_being_seen')
+    IF OLD.bed_id IS NOT NULL
+       AND OLD.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')
+       AND NEW.status <> 'entered_in_error'
        AND (NEW.bed_id IS DISTINCT FROM OLD.bed_id OR v_departs) THEN
         UPDATE bed SET cleaning_since = CASE WHEN v_departs
                                              THEN coalesce(NEW.departed_at, NEW.status_at, now())
@@ -106,7 +112,8 @@ BEGIN
         NEW.payload := NEW.payload || jsonb_build_object('timeline', event_timeline(NEW.type, NEW.payload));
     END IF;
     IF NEW.encounter_id IS NOT NULL AND NOT NEW.payload ? 'beds'
-       AND NEW.type IN ('encounter.bed_assigned', 'encounter.status_changed', 'encounter.departed') THEN
+       AND NEW.type IN ('encounter.bed_assigned', 'encounter.status_changed', 'encounter.departed',
+                        'encounter.entered_in_error', 'encounter.reopened') THEN
         NEW.payload := NEW.payload || jsonb_build_object('beds',
             (SELECT coalesce(jsonb_agg(bed_json(x.bed_id) ORDER BY x.bed_id), '[]'::jsonb)
              FROM (SELECT DISTINCT l.bed_id FROM (SELECT el.bed_id FROM encounter_location el

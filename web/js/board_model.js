@@ -22,9 +22,17 @@ export class StaleBoardError extends Error {
   }
 }
 
-// A row on the board: not departed or gone (departed, left without being seen).
+// The statuses that end an encounter: off every board, no more changes (entered_in_error: a
+// registration withdrawn, HL7 A11). An ended encounter may come back (encounter.reopened).
+export const ENDED_STATUSES = ['departed', 'left_without_being_seen', 'entered_in_error'];
+
+export function isEnded(status) {
+  return ENDED_STATUSES.includes(status);
+}
+
+// A row on the board: not ended.
 export function isActive(row) {
-  return Boolean(row) && row.status !== 'departed' && row.status !== 'left_without_being_seen';
+  return Boolean(row) && !isEnded(row.status);
 }
 
 // Bed areas in the order the screens list them (SQL area_rank).
@@ -133,6 +141,7 @@ export function applyEvent(board, msg) {
   const row = eventRow(msg);
   const beds = payload && payload.beds;
   const thresholds = payload && payload.alert_thresholds;
+  const lwbsToday = payload && payload.lwbs_today;
   if (!payload || (!row && beds === undefined && thresholds === undefined))
     throw new StaleBoardError(msg.encounter_id === null ? `department event ${msg.event} changes nothing known` : 'event without encounter');
   let next = board;
@@ -147,6 +156,11 @@ export function applyEvent(board, msg) {
   if (thresholds !== undefined) {
     if (!thresholds || typeof thresholds !== 'object' || Array.isArray(thresholds)) throw new StaleBoardError('event thresholds is not an object');
     next = { ...next, alert_thresholds: thresholds };
+  }
+  // An event that changes the count says what it is now (encounter.reopened).
+  if (lwbsToday !== undefined) {
+    if (!Number.isInteger(lwbsToday)) throw new StaleBoardError('event lwbs_today is not a count');
+    next = { ...next, lwbs_today: lwbsToday };
   }
   return next === board ? { ...board, seq: msg.seq } : { ...next, seq: msg.seq };
 }

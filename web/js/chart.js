@@ -5,7 +5,7 @@ import { mountTopbar, fitHeader } from './topbar.js';
 import { apiGet, apiPost, conflictCurrent, newIdempotencyKey } from './api.js';
 import { showConflict } from './conflict.js';
 import { startSession, can, noAccessText } from './session.js';
-import { el, patientName, ageSex, esiChip, vitalCell, news2Chip, formatTime, formatDate,
+import { el, patientName, ageSex, esiChip, vitalCell, news2Chip, formatTime, formatDate, isEnded,
   formatDuration, since, hhmm, AREA_LABEL, STATUS_LABEL, ARRIVAL_LABEL, ESI_NAME, positiveInt,
   param, breakGlassFlag, isolationFlag, allergyFlag, dispositionText, orderFlags, RESULT_FLAG_LABEL,
   unidentifiedMark, resultValueText, resultRangeText, rowNews2, reassessState, DISPOSITION_LABEL,
@@ -328,6 +328,12 @@ function eventSummary(type, before, after, payload) {
     }
     case 'encounter.status_changed':
       return `Status: ${STATUS_LABEL[after.status] || after.status}`;
+    case 'encounter.disposition_cancelled':
+      return `Disposition withdrawn: ${payload.withdrawn?.kind || 'admit'}${payload.withdrawn?.destination ? ` to ${payload.withdrawn.destination}` : ''}`;
+    case 'encounter.entered_in_error':
+      return 'Registration entered in error: the visit is withdrawn';
+    case 'encounter.reopened':
+      return `Departure withdrawn: reopened, ${after.bed && after.bed.area !== 'waiting_room' ? `back in ${after.bed.label}` : 'in the waiting room'}`;
     case 'vitals.recorded':
       return payload.vitals ? vitalsSummary(payload.vitals) : 'Vitals recorded';
     case 'note.added':
@@ -403,7 +409,7 @@ function renderActions() {
   const hasDispo = 'disposition' in row;
   const hasIso = 'isolation' in row;
   const hasDx = Array.isArray(diagnoses);
-  const ended = row.status === 'departed' || row.status === 'left_without_being_seen';
+  const ended = isEnded(row.status);
   $('actions-panel').hidden = !own || ended;
   triage.show(own && !ended && can(session, 'encounter.triage') ? row : null);
   statusControl.show(own && !ended && can(session, 'encounter.status') ? row : null);
@@ -608,7 +614,7 @@ async function recordWrite(path, body, done) {
 
 function renderRecordForms() {
   const own = encounter && session && (session.departments || []).some((d) => d.id === encounter.department_id) && can(session, 'note.create');
-  const ended = encounter && (encounter.status === 'departed' || encounter.status === 'left_without_being_seen');
+  const ended = encounter && isEnded(encounter.status);
   $('record-forms').hidden = !(own && record) || ended;
   const allergies = encounter && 'allergies' in encounter ? encounter.allergies : record ? record.allergies : undefined;
   $('nka').hidden = allergies !== null;

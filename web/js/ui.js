@@ -2,7 +2,7 @@
 // ui.js: shared formatting and DOM building. Patient data only ever goes into the page via
 // textContent / attributes set on elements made with document.createElement, never as HTML.
 // The board's rules (active rows, row order) live in board_model.js; re-exported for the pages.
-export { AREA_ORDER, isActive, compareRows } from './board_model.js';
+export { AREA_ORDER, isActive, isEnded, compareRows } from './board_model.js';
 
 // el('td', {className: 'x', text: 'y', dataset: {a: 1}, attrs: {title: 't'}}, child, ...)
 export function el(tag, props = {}, ...children) {
@@ -37,6 +37,7 @@ export const STATUS_LABEL = {
   disposition_decided: 'Dispo decided',
   departed: 'Departed',
   left_without_being_seen: 'Left without being seen',
+  entered_in_error: 'Entered in error',
 };
 export const ESI_NAME = { 1: 'Resuscitation', 2: 'Emergent', 3: 'Urgent', 4: 'Less urgent', 5: 'Non-urgent' };
 // HL7 v2 administrative sex letters

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { applyEvent, fromSnapshot, activeRows, compareRows, StaleBoardError } from '../js/board_model.js';
+import { applyEvent, fromSnapshot, activeRows, compareRows, isActive, isEnded, StaleBoardError } from '../js/board_model.js';
 
 const table = JSON.parse(readFileSync(new URL('../../proto/fixtures/board_events.json', import.meta.url), 'utf8'));
 
@@ -31,6 +31,21 @@ test('the table covers every kind of case the brief of issue 10 lists', () => {
     assert.ok(kinds.includes(k), k);
   assert.ok(table.cases.some((c) => c.expected === 'stale'));
   assert.ok(table.cases.some((c) => c.hub === 'stale'));
+});
+
+test('the table covers the withdrawals of HL7 A11 and A13 (issue 11)', () => {
+  const kinds = table.cases.map((c) => c.event.event);
+  for (const k of ['encounter.disposition_cancelled', 'encounter.entered_in_error', 'encounter.reopened'])
+    assert.ok(kinds.includes(k), k);
+  assert.ok(table.cases.some((c) => c.event.event === 'encounter.reopened' && Number.isInteger(c.event.payload.lwbs_today) && c.expected.lwbs_today === c.event.payload.lwbs_today));
+});
+
+test('entered_in_error ends a row like departed and left_without_being_seen', () => {
+  for (const s of ['departed', 'left_without_being_seen', 'entered_in_error']) {
+    assert.ok(isEnded(s), s);
+    assert.ok(!isActive({ status: s }), s);
+  }
+  for (const s of ['waiting', 'in_room', 'seen_by_provider', 'disposition_decided']) assert.ok(isActive({ status: s }), s);
 });
 
 test('fromSnapshot keeps the frame seq and only active rows', () => {

@@ -433,7 +433,7 @@ async function newOrder(encounterId) {
 }
 const SUCCESS = { 'http/arrival': 201, 'http/arrival_unidentified': 201, 'http/vitals': 201, 'http/note': 201, 'http/order': 201, 'http/allergy': 201, 'http/medication': 201, 'http/problem': 201 };
 const ORDER = ['http/arrival', 'http/triage', 'http/bed', 'http/assignment', 'http/vitals', 'http/note', 'http/status'];
-const TERMINAL = new Set(['departed', 'left_without_being_seen']);
+const TERMINAL = new Set(['departed', 'left_without_being_seen', 'entered_in_error']);
 
 const skipApi = API ? false : 'EDLIVE_API_URL is not set (e.g. http://127.0.0.1:8481): live HTTP checks skipped';
 

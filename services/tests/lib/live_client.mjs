@@ -72,7 +72,7 @@ export class LiveBoard {
 
   apply(ev) {
     const row = ev.payload.encounter; // absent for a department event (a bed cleaned)
-    if (row && ['departed', 'left_without_being_seen'].includes(row.status)) this.rows.delete(row.encounter_id);
+    if (row && ['departed', 'left_without_being_seen', 'entered_in_error'].includes(row.status)) this.rows.delete(row.encounter_id);
     else if (row) this.rows.set(row.encounter_id, row);
     for (const bed of ev.payload.beds || []) this.beds.set(bed.id, bed); // beds whose state changed
     this.seq = ev.seq;
