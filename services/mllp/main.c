@@ -39,6 +39,7 @@ enum mllp_setting {
     MLLP_FRAME_S,
     MLLP_DEPARTMENT,
     MLLP_STAFF,
+    MLLP_TRAINING,
     MLLP_SETTING_COUNT
 };
 
@@ -67,6 +68,10 @@ static const struct config_setting mllp_settings[MLLP_SETTING_COUNT] = {
                     "staff id of the interface (an active staff member, checked at start): "
                     "the audit rows' staff of what HL7 writes; unset: none",
                     false},
+    [MLLP_TRAINING] = {"EDLIVE_MLLP_TRAINING", CONFIG_FLAG, "0", 0, 1,
+                       "1: apply messages whose processing id (`MSH-11`) is `T` (training) as "
+                       "well as `P`; 0: only `P` (others AR 202). Only for a training system",
+                       false},
 };
 
 static struct config_value mllp_values[MLLP_SETTING_COUNT];
@@ -81,6 +86,7 @@ struct mllp_app {
     bool staff_checked; /* the worker's: EDLIVE_MLLP_STAFF seen active */
     struct mllp_server *srv;
     volatile sig_atomic_t bad_staff; /* the worker found EDLIVE_MLLP_STAFF not active */
+    bool training;                   /* EDLIVE_MLLP_TRAINING: MSH-11 T is applied too */
 };
 
 static void on_signal(int sig)
@@ -135,6 +141,13 @@ static const char *trigger_of(const struct hl7_msg *msg)
 
 /* ---- on the poll loop: no database ---- */
 
+/* MSH-11.1 is P (production), or T (training) when the setting allows it. */
+static bool processing_allowed(const struct mllp_app *app, const struct hl7_msg *msg)
+{
+    const char *p = valued(hl7_get(msg, "MSH", 1, 11, 1, 1, 1));
+    return p && (!strcmp(p, "P") || (app->training && !strcmp(p, "T")));
+}
+
 static enum mllp_verdict on_frame(void *ctx, enum mllp_server_input kind, const char *data,
                                   size_t len, const char *peer, char **reply, size_t *reply_len,
                                   void **work)
@@ -168,6 +181,11 @@ static enum mllp_verdict on_frame(void *ctx, enum mllp_server_input kind, const 
     } else if (!valued(hl7_get(msg, "MSH", 1, 9, 1, 2, 1))) {
         set_error(&err, HL7_E_REQUIRED_FIELD, "MSH", 9, 2, "no trigger event in MSH-9.2");
         log_warn("%s: message refused (AR, 101: no trigger)", peer);
+    } else if (!processing_allowed(app, msg)) {
+        /* A test or debug message must never change a live patient's record (§1 step 3). */
+        set_error(&err, HL7_E_UNSUPPORTED_PROCESSING, "MSH", 11, 0,
+                  app->training ? "processing id must be P or T" : "processing id must be P");
+        log_warn("%s: message refused (AR, 202: processing id)", peer);
     } else if (!valued(id)) { /* the parser takes "" as valued; the answered key cannot */
         set_error(&err, HL7_E_REQUIRED_FIELD, "MSH", 10, 0, "no message control id (MSH-10)");
         log_warn("%s: message refused (AR, 101: no MSH-10)", peer);
@@ -347,6 +365,7 @@ int main(int argc, char **argv)
     opts.frame_s = (int)config_number(&mllp_config, MLLP_FRAME_S);
     app.opts.default_department = config_text(&mllp_config, MLLP_DEPARTMENT);
     app.opts.interface_staff_id = config_number(&mllp_config, MLLP_STAFF);
+    app.training = config_number(&mllp_config, MLLP_TRAINING) == 1;
     /* One connection, the worker thread's once the server runs; libpq's time limits (pg.h)
      * bound each statement, and the poll loop never waits for it. */
     app.pg = pg_connect_once(config_text(&mllp_config, MLLP_PG));

@@ -256,6 +256,28 @@ test('ed-mllp', { skip: !BIN && 'ED_MLLP_BIN not set' }, async (t) => {
     // A clean stop (under ASan: no leak of what the closed connection left with the worker).
     assert.deepEqual(await hung.exited, { code: 0, signal: null }, hung.log.slice(-2000));
   });
+  await t.test('a training or debug message (MSH-11 T, D) is AR 202 unless EDLIVE_MLLP_TRAINING allows T', async () => {
+    const training = (id, p) => adt(id, 'A04').replace(`|${id}|P|`, `|${id}|${p}|`);
+    const plain = await start({});
+    try {
+      const { replies } = await exchange(plain.port, [frame(training('T1', 'T')), frame(training('D1', 'D'))], 2);
+      assert.equal(msa(replies[0]), 'MSA|AR|T1');
+      assert.match(err3(replies[0]), /^202\^/);
+      assert.equal(msa(replies[1]), 'MSA|AR|D1');
+    } finally {
+      plain.stop();
+    }
+    const allowed = await start({ EDLIVE_MLLP_TRAINING: '1' });
+    try {
+      const r = await exchange(allowed.port, [frame(training('T2', 'T')), frame(training('D2', 'D'))], 2);
+      // Allowed: T goes on to the record (no database here: AE 207); D never does.
+      assert.equal(msa(r.replies[0]), 'MSA|AE|T2');
+      assert.match(err3(r.replies[0]), /^207\^/);
+      assert.equal(msa(r.replies[1]), 'MSA|AR|D2');
+    } finally {
+      allowed.stop();
+    }
+  });
   await t.test('a source address not allowed is closed at accept', async () => {
     const other = await start({ EDLIVE_MLLP_ALLOW: '::1' });
     try {
