@@ -94,12 +94,12 @@ struct fhir_parse_opts {
 
 /* A vitals set from a monitor gateway or an app. */
 struct fhir_vitals_in {
-    json_t *body;         /* proto/http/vitals.json body */
-    long long encounter;  /* Observation.encounter Encounter/<id>: the route's id */
-    long long patient;    /* Observation.subject Patient/<id>, 0 when not given */
-    json_t *paths;        /* {"heart_rate": "Observation.valueQuantity.value", ...}: the FHIR
-                             expression of each body field, to name it in a later refusal */
-    json_t *dropped;      /* ["Observation.interpretation", ...]: what was not kept */
+    json_t *body;        /* proto/http/vitals.json body */
+    long long encounter; /* Observation.encounter Encounter/<id>: the route's id */
+    long long patient;   /* Observation.subject Patient/<id>, 0 when not given */
+    json_t *paths;       /* {"heart_rate": "Observation.valueQuantity.value", ...}: the FHIR
+                            expression of each body field, to name it in a later refusal */
+    json_t *dropped;     /* ["Observation.interpretation", ...]: what was not kept */
 };
 void fhir_vitals_in_clear(struct fhir_vitals_in *in);
 
@@ -114,15 +114,15 @@ bool fhir_vitals_from_bundle(const json_t *bundle, const struct fhir_parse_opts 
 
 /* An arrival from POST Encounter. */
 struct fhir_arrival_in {
-    json_t *body;        /* arrival.json, or arrival_unidentified.json when unidentified */
-    bool unidentified;   /* body is for POST .../arrivals/unidentified */
-    long long patient;   /* subject Patient/<id> of an existing edlive patient (the server
-                            reads its MRN); 0 when the patient was given by identifier */
-    json_t *writes;      /* [{"route": "triage"|"disposition"|"departure", "body": {...}}]:
-                            what else the Encounter states, to apply in order after the arrival
-                            (an imported finished visit); [] for a plain arrival */
-    json_t *paths;       /* REST field (dotted) -> FHIR expression, as for vitals */
-    json_t *dropped;     /* what was not kept */
+    json_t *body;      /* arrival.json, or arrival_unidentified.json when unidentified */
+    bool unidentified; /* body is for POST .../arrivals/unidentified */
+    long long patient; /* subject Patient/<id> of an existing edlive patient (the server
+                          reads its MRN); 0 when the patient was given by identifier */
+    json_t *writes;    /* [{"route": "triage"|"disposition"|"departure", "body": {...}}]:
+                          what else the Encounter states, to apply in order after the arrival
+                          (an imported finished visit); [] for a plain arrival */
+    json_t *paths;     /* REST field (dotted) -> FHIR expression, as for vitals */
+    json_t *dropped;   /* what was not kept */
 };
 void fhir_arrival_in_clear(struct fhir_arrival_in *in);
 

@@ -43,15 +43,15 @@ json_t *fhir_patient(const json_t *patient, const struct fhir_opts *opts)
     }
     res = resource_n("Patient", id);
     if (mrn) {
-        json_t *ident = json_pack("{s:s,s:o,s:s}", "use", "usual", "type",
-                                  fx_concept(SYS_ID_TYPE, "MR", "Medical record number", NULL),
-                                  "value", mrn);
+        json_t *ident =
+            json_pack("{s:s,s:o,s:s}", "use", "usual", "type",
+                      fx_concept(SYS_ID_TYPE, "MR", "Medical record number", NULL), "value", mrn);
         fx_set_str(ident, "system", opts->mrn_system);
         json_array_append_new(ids, ident);
     }
     if (temp_id)
-        json_array_append_new(ids, json_pack("{s:s,s:s,s:s}", "use", "temp", "system",
-                                             EXT_TEMP_ID, "value", temp_id));
+        json_array_append_new(ids, json_pack("{s:s,s:s,s:s}", "use", "temp", "system", EXT_TEMP_ID,
+                                             "value", temp_id));
     if (json_array_size(ids))
         json_object_set_new(res, "identifier", ids);
     else
@@ -99,8 +99,10 @@ static const char *area_text(const char *area)
 {
     static const struct {
         const char *area, *text;
-    } areas[] = {{"resus", "resuscitation"},   {"acute", "acute (majors)"},
-                 {"fast_track", "fast track"}, {"hallway", "hallway space"},
+    } areas[] = {{"resus", "resuscitation"},
+                 {"acute", "acute (majors)"},
+                 {"fast_track", "fast track"},
+                 {"hallway", "hallway space"},
                  {"waiting_room", "waiting room"}};
 
     for (size_t i = 0; area && i < sizeof areas / sizeof areas[0]; i++)
@@ -187,8 +189,8 @@ static const char *encounter_status(const char *status, bool triaged)
 /* ESI -> the level in edlive's ESI code system, and v3-ActPriority (FHIR_MAPPING.md §2). */
 static json_t *priority_concept(long long esi)
 {
-    static const char *const names[] = {"", "Resuscitation", "Emergent", "Urgent", "Less urgent",
-                                        "Non-urgent"};
+    static const char *const names[] = {"",       "Resuscitation", "Emergent",
+                                        "Urgent", "Less urgent",   "Non-urgent"};
     const char *prio = esi <= 2 ? "EM" : esi == 3 ? "UR" : "R";
     const char *prio_display = esi <= 2 ? "emergency" : esi == 3 ? "urgent" : "routine";
     char code[4], text[16];
@@ -222,9 +224,9 @@ static json_t *discharge_disposition(const char *kind)
             continue;
         cc = fx_concept(SYS_DISCHARGE, map[i].code, map[i].display, map[i].text);
         if (!strcmp(kind, "lwbs")) /* the code ECAT counts (ed-domain.md 3.3) */
-            json_array_append_new(json_object_get(cc, "coding"),
-                                  fx_coding(SYS_SNOMED, "21541000119102",
-                                            "Patient left without being seen"));
+            json_array_append_new(
+                json_object_get(cc, "coding"),
+                fx_coding(SYS_SNOMED, "21541000119102", "Patient left without being seen"));
         return cc;
     }
     return json_pack("{s:s}", "text", kind);
@@ -258,11 +260,11 @@ static json_t *location_history(const json_t *locations, const char *status)
         const json_t *bed = json_object_get(l, "bed");
         const char *end = fx_str(l, "ended_at");
         bool current = i + 1 == n && !end && !ended;
-        json_t *ref = fx_id(bed, "id") ? fx_ref("Location", fx_id(bed, "id"), fx_str(bed, "label"))
-                                       : json_pack("{s:s}", "display",
-                                                   area_text(fx_str(l, "area"))
-                                                       ? area_text(fx_str(l, "area"))
-                                                       : "department");
+        json_t *ref = fx_id(bed, "id")
+                          ? fx_ref("Location", fx_id(bed, "id"), fx_str(bed, "label"))
+                          : json_pack("{s:s}", "display",
+                                      area_text(fx_str(l, "area")) ? area_text(fx_str(l, "area"))
+                                                                   : "department");
         json_array_append_new(out, json_pack("{s:o,s:s,s:o}", "location", ref, "status",
                                              current ? "active" : "completed", "period",
                                              period(fx_str(l, "started_at"), end)));
@@ -351,9 +353,9 @@ json_t *fhir_encounter(const json_t *row, const json_t *chart, const struct fhir
     if (complaint)
         json_object_set_new(res, "reasonCode", json_pack("[{s:s}]", "text", complaint));
     if (mode && !strcmp(mode, "transfer"))
-        json_object_set_new(hosp, "admitSource",
-                            fx_concept(SYS_ADMIT_SRC, "hosp-trans",
-                                       "Transferred from other hospital", NULL));
+        json_object_set_new(
+            hosp, "admitSource",
+            fx_concept(SYS_ADMIT_SRC, "hosp-trans", "Transferred from other hospital", NULL));
     if (json_is_object(disposition) && fx_str(disposition, "kind")) {
         const char *dest = fx_str(disposition, "destination");
         json_object_set_new(hosp, "dischargeDisposition",
@@ -408,13 +410,12 @@ json_t *fhir_capability_statement(const char *date, const struct fhir_opts *opts
 {
     static const char *const patient[] = {"_id", "token", "identifier", "token", NULL};
     static const char *const encounter[] = {
-        "_id",     "token",     "status",    "token", "location", "reference",
-        "date",    "date",      "patient",   "reference", "subject", "reference",
-        "class",   "token",     NULL};
-    static const char *const observation[] = {
-        "_id",     "token",     "encounter", "reference", "patient", "reference",
-        "subject", "reference", "category",  "token",     "code",    "token",
-        "date",    "date",      NULL};
+        "_id",     "token",     "status",  "token",     "location", "reference", "date", "date",
+        "patient", "reference", "subject", "reference", "class",    "token",     NULL};
+    static const char *const observation[] = {"_id",      "token",     "encounter", "reference",
+                                              "patient",  "reference", "subject",   "reference",
+                                              "category", "token",     "code",      "token",
+                                              "date",     "date",      NULL};
     static const char *const location[] = {"_id", "token", "name", "string", NULL};
     static const char *const practitioner[] = {"_id", "token", "name", "string", NULL};
     json_t *rest, *cs;
@@ -429,15 +430,14 @@ json_t *fhir_capability_statement(const char *date, const struct fhir_opts *opts
                         json_pack("{s:b,s:s}", "cors", 0, "description",
                                   "A session of edlive (Authorization: Bearer, as for /api/v1); "
                                   "the same department scope, break-glass and audit."));
-    cs = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:[o]}", "resourceType",
-                   "CapabilityStatement", "status", "active", "date", date, "publisher", "edlive",
-                   "kind", "instance", "fhirVersion", FHIR_VERSION, "format", "json", "rest",
-                   rest);
+    cs = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:[o]}", "resourceType", "CapabilityStatement",
+                   "status", "active", "date", date, "publisher", "edlive", "kind", "instance",
+                   "fhirVersion", FHIR_VERSION, "format", "json", "rest", rest);
     json_object_set_new(cs, "software", json_pack("{s:s}", "name", "edlive"));
     if (opts->base_url && opts->base_url[0])
-        json_object_set_new(cs, "implementation",
-                            json_pack("{s:s,s:s}", "description", "edlive FHIR R4", "url",
-                                      opts->base_url));
+        json_object_set_new(
+            cs, "implementation",
+            json_pack("{s:s,s:s}", "description", "edlive FHIR R4", "url", opts->base_url));
     return cs;
 }
 

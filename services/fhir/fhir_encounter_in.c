@@ -110,8 +110,8 @@ static long name_index(const json_t *names)
 
 static bool take_patient(struct enc_ctx *c, const json_t *pat, const char *where)
 {
-    static const char *const known[] = {"resourceType", "id", "meta", "text", "identifier",
-                                        "active", "name", "gender", "birthDate", NULL};
+    static const char *const known[] = {"resourceType", "id",   "meta",   "text",      "identifier",
+                                        "active",       "name", "gender", "birthDate", NULL};
     const json_t *ids = json_object_get(pat, "identifier"), *names = json_object_get(pat, "name");
     const char *gender = fx_str(pat, "gender"), *birth = fx_str(pat, "birthDate"), *key;
     json_t *patient = json_object(), *item;
@@ -163,7 +163,8 @@ static bool take_patient(struct enc_ctx *c, const json_t *pat, const char *where
         snprintf(at, sizeof at, "name[%ld]", ni);
         path(q, where, at);
         if (json_is_string(json_object_get(name, "family"))) {
-            json_object_set_new(patient, "family_name", json_incref(json_object_get(name, "family")));
+            json_object_set_new(patient, "family_name",
+                                json_incref(json_object_get(name, "family")));
             map(c, "patient.family_name", path(p, q, "family"));
         }
         if (json_is_string(json_array_get(given, 0))) {
@@ -260,8 +261,8 @@ static bool take_subject(struct enc_ctx *c, const json_t *enc, const json_t *pat
 
 static bool take_arrival_mode(struct enc_ctx *c, const json_t *enc)
 {
-    static const char *const modes[] = {"walk_in", "ambulance", "helicopter", "police",
-                                        "transfer", "other", NULL};
+    static const char *const modes[] = {"walk_in",  "ambulance", "helicopter", "police",
+                                        "transfer", "other",     NULL};
     const json_t *exts = json_object_get(enc, "extension"), *e;
     const json_t *src = json_object_get(json_object_get(enc, "hospitalization"), "admitSource");
     size_t i;
@@ -282,9 +283,9 @@ static bool take_arrival_mode(struct enc_ctx *c, const json_t *enc)
         return true;
     }
     /* without edlive's extension: a transfer when the admit source says so, else other */
-    json_object_set_new(c->out->body, "arrival_mode",
-                        json_string(has_coding(src, SYS_ADMIT_SRC, "hosp-trans") ? "transfer"
-                                                                                 : "other"));
+    json_object_set_new(
+        c->out->body, "arrival_mode",
+        json_string(has_coding(src, SYS_ADMIT_SRC, "hosp-trans") ? "transfer" : "other"));
     map(c, "arrival_mode", "Encounter.hospitalization.admitSource");
     return true;
 }
@@ -302,8 +303,9 @@ static bool take_complaint(struct enc_ctx *c, const json_t *enc)
                             "an arrival states the chief complaint: reasonCode[0].text (or the "
                             "display of its first coding)");
     json_object_set_new(c->out->body, "chief_complaint", json_string(text));
-    map(c, "chief_complaint", fx_str(first, "text") ? "Encounter.reasonCode[0].text"
-                                                    : "Encounter.reasonCode[0].coding[0].display");
+    map(c, "chief_complaint",
+        fx_str(first, "text") ? "Encounter.reasonCode[0].text"
+                              : "Encounter.reasonCode[0].coding[0].display");
     if (json_array_size(reasons) > 1 && !drop_or_refuse(c, "Encounter.reasonCode[1]"))
         return false;
     return true;
@@ -335,10 +337,10 @@ static bool take_priority(struct enc_ctx *c, const json_t *enc)
 static const char *disposition_kind(const json_t *cc)
 {
     static const char *const fhir[][2] = {
-        {"home", "discharge"},    {"alt-home", "discharge"}, {"other-hcf", "transfer"},
-        {"hosp", "transfer"},     {"long", "transfer"},      {"aadvice", "ama"},
-        {"exp", "deceased"},      {"psy", "transfer"},       {"rehab", "transfer"},
-        {"snf", "transfer"},      {"oth", "other"},
+        {"home", "discharge"}, {"alt-home", "discharge"}, {"other-hcf", "transfer"},
+        {"hosp", "transfer"},  {"long", "transfer"},      {"aadvice", "ama"},
+        {"exp", "deceased"},   {"psy", "transfer"},       {"rehab", "transfer"},
+        {"snf", "transfer"},   {"oth", "other"},
     };
     const char *code = coding_code(cc, SYS_DISCHARGE), *nubc;
 
@@ -403,9 +405,9 @@ bool fhir_arrival_from_encounter(const json_t *enc, const json_t *patient, bool 
                                  const struct fhir_parse_opts *opts, struct fhir_arrival_in *out,
                                  struct ed_error *err)
 {
-    static const char *const known[] = {"resourceType", "id", "meta", "text", "contained",
-                                        "extension", "status", "class", "priority", "subject",
-                                        "period", "reasonCode", "hospitalization", NULL};
+    static const char *const known[] = {
+        "resourceType", "id",       "meta",    "text",   "contained",  "extension",       "status",
+        "class",        "priority", "subject", "period", "reasonCode", "hospitalization", NULL};
     struct enc_ctx c = {opts, out, err};
     const char *status = fx_str(enc, "status"), *start, *key;
     const json_t *cls = json_object_get(enc, "class"), *hosp, *item;
@@ -423,8 +425,7 @@ bool fhir_arrival_from_encounter(const json_t *enc, const json_t *patient, bool 
         goto refused;
     }
     if (!status) {
-        ed_error_set(err, ED_ERR_MISSING_FIELD, "Encounter.status",
-                     "Encounter.status is required");
+        ed_error_set(err, ED_ERR_MISSING_FIELD, "Encounter.status", "Encounter.status is required");
         goto refused;
     }
     ended = !strcmp(status, "finished");
@@ -435,8 +436,9 @@ bool fhir_arrival_from_encounter(const json_t *enc, const json_t *patient, bool 
                            : "an arrival is arrived, triaged or in-progress");
         goto refused;
     }
-    if (!json_is_object(cls) || !fx_str(cls, "system") || strcmp(fx_str(cls, "system"), SYS_ACT_CODE) ||
-        !fx_str(cls, "code") || strcmp(fx_str(cls, "code"), "EMER")) {
+    if (!json_is_object(cls) || !fx_str(cls, "system") ||
+        strcmp(fx_str(cls, "system"), SYS_ACT_CODE) || !fx_str(cls, "code") ||
+        strcmp(fx_str(cls, "code"), "EMER")) {
         ed_error_set(err, cls ? ED_ERR_INVALID_VALUE : ED_ERR_MISSING_FIELD, "Encounter.class",
                      "edlive keeps emergency encounters: class " SYS_ACT_CODE "|EMER");
         goto refused;
@@ -468,8 +470,8 @@ bool fhir_arrival_from_encounter(const json_t *enc, const json_t *patient, bool 
     hosp = json_object_get(enc, "hospitalization");
     json_object_foreach ((json_t *)hosp, key, item) {
         char where[PATH_MAX_LEN];
-        if (!strcmp(key, "admitSource") || (ended && (!strcmp(key, "dischargeDisposition") ||
-                                                      !strcmp(key, "destination"))))
+        if (!strcmp(key, "admitSource") ||
+            (ended && (!strcmp(key, "dischargeDisposition") || !strcmp(key, "destination"))))
             continue;
         if (!drop_or_refuse(&c, path(where, "Encounter.hospitalization", key)))
             goto refused;

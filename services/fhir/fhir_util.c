@@ -22,8 +22,10 @@ const struct fx_vital_code fx_vital_codes[] = {
     {FX_DIASTOLIC, SYS_LOINC, "8462-4", "Diastolic blood pressure", "diastolic_bp"},
     {FX_PAIN, SYS_LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
      "pain"},
-    {FX_ACVPU, SYS_SNOMED, "1104441000000107", "ACVPU (alert, confusion, voice, pain, "
-                                               "unresponsive) scale score", "consciousness"},
+    {FX_ACVPU, SYS_SNOMED, "1104441000000107",
+     "ACVPU (alert, confusion, voice, pain, "
+     "unresponsive) scale score",
+     "consciousness"},
     {FX_O2_FLOW, SYS_LOINC, "3151-8", "Inhaled oxygen flow rate", "oxygen_l_min"},
     {FX_VITAL_COUNT, NULL, NULL, NULL, NULL},
 };
@@ -197,8 +199,8 @@ json_t *fhir_parse_json(const char *buf, size_t len, struct ed_error *err)
     json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 
     if (!doc) {
-        ed_error_set(err, ED_ERR_MALFORMED_JSON, NULL,
-                     "not FHIR JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+        ed_error_set(err, ED_ERR_MALFORMED_JSON, NULL, "not FHIR JSON: %s (line %d, column %d)",
+                     je.text, je.line, je.column);
         return NULL;
     }
     if (!json_is_object(doc)) {

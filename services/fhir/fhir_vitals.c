@@ -48,19 +48,19 @@ static json_t *observation(const json_t *vitals, long long patient_id, const cha
     if (patient_id > 0)
         json_object_set_new(o, "subject", fx_ref("Patient", patient_id, NULL));
     if (fx_id(vitals, "encounter_id"))
-        json_object_set_new(o, "encounter", fx_ref("Encounter", fx_id(vitals, "encounter_id"), NULL));
+        json_object_set_new(o, "encounter",
+                            fx_ref("Encounter", fx_id(vitals, "encounter_id"), NULL));
     fx_set_str(o, "effectiveDateTime", fx_str(vitals, "taken_at"));
     if (fx_id(by, "id"))
-        json_object_set_new(o, "performer",
-                            json_pack("[o]", fx_ref("Practitioner", fx_id(by, "id"),
-                                                    fx_str(by, "name"))));
+        json_object_set_new(
+            o, "performer",
+            json_pack("[o]", fx_ref("Practitioner", fx_id(by, "id"), fx_str(by, "name"))));
     return o;
 }
 
 static json_t *component(enum fx_vital v, json_t *value_quantity)
 {
-    return json_pack("{s:o,s:o}", "code", vital_concept(v, NULL), "valueQuantity",
-                     value_quantity);
+    return json_pack("{s:o,s:o}", "code", vital_concept(v, NULL), "valueQuantity", value_quantity);
 }
 
 /* The local ACVPU codes; A also as SNOMED "Mentally alert" (FHIR_MAPPING.md §3). */
@@ -169,14 +169,14 @@ json_t *fhir_observations_from_vitals(const json_t *vitals, long long patient_id
         o = observation(vitals, patient_id, "spo2", "vital-signs", "oxygensat", code);
         json_object_set_new(o, "valueQuantity", fx_quantity(v, true, "%", "%"));
         if (fx_number(vitals, "oxygen_l_min", &flow))
-            json_array_append_new(comps, component(FX_O2_FLOW, fx_quantity(flow, true, "L/min",
-                                                                           "L/min")));
+            json_array_append_new(comps,
+                                  component(FX_O2_FLOW, fx_quantity(flow, true, "L/min", "L/min")));
         if (on_oxygen_known)
             json_array_append_new(
-                comps, json_pack("{s:o,s:O}", "code",
-                                 fx_concept(SYS_ED_VITALS, "on-oxygen",
-                                            "On supplemental oxygen", NULL),
-                                 "valueBoolean", json_object_get(vitals, "on_oxygen")));
+                comps,
+                json_pack("{s:o,s:O}", "code",
+                          fx_concept(SYS_ED_VITALS, "on-oxygen", "On supplemental oxygen", NULL),
+                          "valueBoolean", json_object_get(vitals, "on_oxygen")));
         if (json_array_size(comps))
             json_object_set_new(o, "component", comps);
         else
@@ -190,19 +190,19 @@ json_t *fhir_observations_from_vitals(const json_t *vitals, long long patient_id
         json_array_append_new(out, o);
     }
     if (fx_number(vitals, "systolic_bp", &v)) {
-        json_t *comps = json_pack("[o]", component(FX_SYSTOLIC, fx_quantity(v, true, "mmHg",
-                                                                            "mm[Hg]")));
+        json_t *comps =
+            json_pack("[o]", component(FX_SYSTOLIC, fx_quantity(v, true, "mmHg", "mm[Hg]")));
         if (fx_number(vitals, "diastolic_bp", &dia))
-            json_array_append_new(comps, component(FX_DIASTOLIC,
-                                                   fx_quantity(dia, true, "mmHg", "mm[Hg]")));
-        else /* a palpated systolic: the diastolic was not measured */
             json_array_append_new(
-                comps, json_pack("{s:o,s:o}", "code", vital_concept(FX_DIASTOLIC, NULL),
-                                 "dataAbsentReason",
-                                 fx_concept("http://terminology.hl7.org/CodeSystem/"
-                                            "data-absent-reason",
-                                            "not-performed", "Not Performed",
-                                            "palpated systolic pressure")));
+                comps, component(FX_DIASTOLIC, fx_quantity(dia, true, "mmHg", "mm[Hg]")));
+        else /* a palpated systolic: the diastolic was not measured */
+            json_array_append_new(comps,
+                                  json_pack("{s:o,s:o}", "code", vital_concept(FX_DIASTOLIC, NULL),
+                                            "dataAbsentReason",
+                                            fx_concept("http://terminology.hl7.org/CodeSystem/"
+                                                       "data-absent-reason",
+                                                       "not-performed", "Not Performed",
+                                                       "palpated systolic pressure")));
         o = observation(vitals, patient_id, "bp", "vital-signs", "bp",
                         vital_concept(FX_BP_PANEL, "Blood pressure"));
         json_object_set_new(o, "component", comps);
@@ -229,11 +229,11 @@ json_t *fhir_observations_from_vitals(const json_t *vitals, long long patient_id
                 add_ref(refs, o);
         }
         o = observation(vitals, patient_id, "news2", "survey", NULL, news2_code());
-        json_object_set_new(o, "valueInteger", json_integer(json_integer_value(
-                                                   json_object_get(news2, "total"))));
-        json_object_set_new(o, "component",
-                            news2_components(json_object_get(news2, "scores"), false,
-                                             (int)fx_id(news2, "scale")));
+        json_object_set_new(o, "valueInteger",
+                            json_integer(json_integer_value(json_object_get(news2, "total"))));
+        json_object_set_new(
+            o, "component",
+            news2_components(json_object_get(news2, "scores"), false, (int)fx_id(news2, "scale")));
         if (json_array_size(refs))
             json_object_set_new(o, "derivedFrom", json_incref(refs));
         json_array_append_new(out, o);
@@ -246,8 +246,8 @@ json_t *fhir_observations_from_vitals(const json_t *vitals, long long patient_id
 static const char *input_suffix(const char *field)
 {
     static const char *const map[][2] = {
-        {"resp_rate", "rr"},       {"spo2", "spo2"},          {"on_oxygen", "spo2"},
-        {"systolic_bp", "bp"},     {"heart_rate", "hr"},      {"consciousness", "acvpu"},
+        {"resp_rate", "rr"},       {"spo2", "spo2"},     {"on_oxygen", "spo2"},
+        {"systolic_bp", "bp"},     {"heart_rate", "hr"}, {"consciousness", "acvpu"},
         {"temperature_c", "temp"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -300,14 +300,14 @@ json_t *fhir_observation_news2_current(const json_t *chart, const struct fhir_op
     fx_set_str(o, "effectiveDateTime", fx_str(news2, "taken_at"));
     json_object_set_new(o, "valueInteger",
                         json_integer(json_integer_value(json_object_get(news2, "total"))));
-    json_object_set_new(o, "component",
-                        news2_components(json_object_get(news2, "subscores"), true,
-                                         (int)fx_id(news2, "scale")));
+    json_object_set_new(
+        o, "component",
+        news2_components(json_object_get(news2, "subscores"), true, (int)fx_id(news2, "scale")));
     json_object_foreach ((json_t *)inputs, key, input) {
         const char *suffix = input_suffix(key);
-        long long set = suffix ? input_set(json_object_get(chart, "vitals"), key,
-                                           fx_str(input, "taken_at"))
-                               : 0;
+        long long set =
+            suffix ? input_set(json_object_get(chart, "vitals"), key, fx_str(input, "taken_at"))
+                   : 0;
         char ref[96];
         if (!set)
             continue;
@@ -323,9 +323,9 @@ json_t *fhir_observation_news2_current(const json_t *chart, const struct fhir_op
     else
         json_decref(refs);
     if (json_is_false(json_object_get(news2, "complete")))
-        json_object_set_new(o, "note",
-                            json_pack("[{s:s}]", "text",
-                                      "incomplete: a parameter has no reading in the window"));
+        json_object_set_new(
+            o, "note",
+            json_pack("[{s:s}]", "text", "incomplete: a parameter has no reading in the window"));
     return o;
 }
 
@@ -413,8 +413,7 @@ static bool set_field(struct vitals_ctx *c, const char *field, json_t *value, co
     if (json_object_get(c->out->body, field)) {
         json_decref(value);
         return ed_error_set(c->err, ED_ERR_INVALID_VALUE, where,
-                            "a second %s in one vitals set: send each vital sign once",
-                            field);
+                            "a second %s in one vitals set: send each vital sign once", field);
     }
     json_object_set_new(c->out->body, field, value);
     json_object_set_new(c->out->paths, field, json_string(where));
@@ -431,12 +430,12 @@ static bool take_quantity(struct vitals_ctx *c, const struct fx_vital_code *k, c
     static const char *const mmhg[] = {"mm[Hg]", "mmHg", NULL};
     static const char *const score[] = {"{score}", "{Score}", "1", NULL};
     static const char *const flow[] = {"L/min", NULL};
-    const char *const *units = k->vital == FX_SPO2          ? percent
-                               : k->vital == FX_TEMPERATURE ? temp
+    const char *const *units = k->vital == FX_SPO2                                   ? percent
+                               : k->vital == FX_TEMPERATURE                          ? temp
                                : k->vital == FX_SYSTOLIC || k->vital == FX_DIASTOLIC ? mmhg
-                               : k->vital == FX_PAIN                                  ? score
-                               : k->vital == FX_O2_FLOW                               ? flow
-                                                                                      : per_min;
+                               : k->vital == FX_PAIN                                 ? score
+                               : k->vital == FX_O2_FLOW                              ? flow
+                                                                                     : per_min;
     const json_t *value = json_object_get(q, "value");
     char p[PATH_MAX_LEN];
     double v;
@@ -452,9 +451,10 @@ static bool take_quantity(struct vitals_ctx *c, const struct fx_vital_code *k, c
     v = json_number_value(value);
     if (k->vital == FX_TEMPERATURE && unit_is(q, (const char *const[]){"[degF]", NULL}))
         v = round((v - 32.0) * 5.0 / 9.0 * 100.0) / 100.0;
-    return set_field(c, k->field, json_is_integer(value) && k->vital != FX_TEMPERATURE
-                                      ? json_integer(json_integer_value(value))
-                                      : json_real(v),
+    return set_field(c, k->field,
+                     json_is_integer(value) && k->vital != FX_TEMPERATURE
+                         ? json_integer(json_integer_value(value))
+                         : json_real(v),
                      path(p, where, "value"));
 }
 
@@ -493,8 +493,7 @@ static bool has_coding(const json_t *cc, const char *system, const char *code)
 }
 
 /* The components of the blood pressure panel or of SpO2. */
-static bool take_components(struct vitals_ctx *c, const json_t *comps, const char *where,
-                            bool bp)
+static bool take_components(struct vitals_ctx *c, const json_t *comps, const char *where, bool bp)
 {
     size_t i;
     json_t *comp;
@@ -551,11 +550,14 @@ static bool check_same(struct vitals_ctx *c, const char **first, const char *val
 /* Top-level Observation elements edlive reads; anything else is dropped (or refused). */
 static bool observation_element_known(const char *key)
 {
-    static const char *const known[] = {
-        "resourceType", "id",       "meta",      "text",      "status",
-        "category",     "code",     "subject",   "encounter", "effectiveDateTime",
-        "performer",    "valueQuantity", "valueInteger", "valueCodeableConcept", "component",
-        NULL};
+    static const char *const known[] = {"resourceType", "id",
+                                        "meta",         "text",
+                                        "status",       "category",
+                                        "code",         "subject",
+                                        "encounter",    "effectiveDateTime",
+                                        "performer",    "valueQuantity",
+                                        "valueInteger", "valueCodeableConcept",
+                                        "component",    NULL};
     for (size_t i = 0; known[i]; i++)
         if (!strcmp(key, known[i]))
             return true;
@@ -683,8 +685,9 @@ static bool take_observation(struct vitals_ctx *c, const json_t *obs, const char
 static bool finish_vitals(struct vitals_ctx *c, const char *where)
 {
     double flow;
-    const char *measured[] = {"heart_rate", "resp_rate", "systolic_bp", "diastolic_bp", "spo2",
-                              "temperature_c", "consciousness", "pain", NULL};
+    const char *measured[] = {"heart_rate",    "resp_rate", "systolic_bp",
+                              "diastolic_bp",  "spo2",      "temperature_c",
+                              "consciousness", "pain",      NULL};
     bool any = false;
 
     for (size_t i = 0; measured[i]; i++)
@@ -744,8 +747,8 @@ bool fhir_vitals_from_bundle(const json_t *bundle, const struct fhir_parse_opts 
         ed_error_set(err, ED_ERR_INVALID_VALUE, "Bundle.resourceType", "expected a Bundle");
         goto refused;
     }
-    if (!type || (strcmp(type, "batch") && strcmp(type, "transaction") &&
-                  strcmp(type, "collection"))) {
+    if (!type ||
+        (strcmp(type, "batch") && strcmp(type, "transaction") && strcmp(type, "collection"))) {
         ed_error_set(err, type ? ED_ERR_INVALID_VALUE : ED_ERR_MISSING_FIELD, "Bundle.type",
                      "a vitals set comes as a batch, transaction or collection Bundle");
         goto refused;

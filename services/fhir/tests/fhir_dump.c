@@ -56,10 +56,10 @@ int main(int argc, char **argv)
         add(list, fhir_encounter(row, chart, &opts));
         add(encounters, fhir_encounter(row, NULL, &opts));
         json_array_foreach (json_object_get(chart, "vitals"), j, vitals)
-            add_all(list, fhir_observations_from_vitals(
-                              vitals, json_integer_value(json_object_get(
-                                          json_object_get(row, "patient"), "id")),
-                              &opts));
+            add_all(list, fhir_observations_from_vitals(vitals,
+                                                        json_integer_value(json_object_get(
+                                                            json_object_get(row, "patient"), "id")),
+                                                        &opts));
         add(list, fhir_observation_news2_current(chart, &opts));
     }
     add(list, fhir_capability_statement("2026-12-04", &opts));

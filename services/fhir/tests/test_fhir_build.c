@@ -131,18 +131,18 @@ static void test_encounter_status(void **state)
 static void test_encounter_disposition(void **state)
 {
     static const char *const cases[][2] = {
-        {"discharge", "home"}, {"admit", "oth"},       {"transfer", "other-hcf"},
-        {"lwbs", "oth"},       {"ama", "aadvice"},     {"eloped", "aadvice"},
-        {"deceased", "exp"},   {"other", "oth"},       {"left_without_disposition", "oth"},
+        {"discharge", "home"}, {"admit", "oth"},   {"transfer", "other-hcf"},
+        {"lwbs", "oth"},       {"ama", "aadvice"}, {"eloped", "aadvice"},
+        {"deceased", "exp"},   {"other", "oth"},   {"left_without_disposition", "oth"},
     };
     (void)state;
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *r = row_with("departed", NULL, cases[i][0]);
         json_t *e = fhir_encounter(r, NULL, &opts);
-        assert_string_equal(at(e, "hospitalization", "dischargeDisposition", "coding", "0", "code",
-                               NULL),
-                            cases[i][1]);
+        assert_string_equal(
+            at(e, "hospitalization", "dischargeDisposition", "coding", "0", "code", NULL),
+            cases[i][1]);
         json_decref(e);
         json_decref(r);
     }
@@ -180,8 +180,7 @@ static void test_encounter_from_chart(void **state)
     assert_string_equal(at(d, "location", "2", "status", NULL), "completed");
     assert_string_equal(at(d, "period", "end", NULL), "2026-11-25T10:30:00Z");
     assert_string_equal(at(d, "hospitalization", "destination", "display", NULL), "Ward 7");
-    assert_string_equal(at(d, "hospitalization", "dischargeDisposition", "text", NULL),
-                        "admitted");
+    assert_string_equal(at(d, "hospitalization", "dischargeDisposition", "text", NULL), "admitted");
     json_decref(e);
     json_decref(d);
 }
@@ -190,8 +189,8 @@ static void test_observations(void **state)
 {
     const json_t *set41 = json_array_get(json_object_get(chart(0), "vitals"), 1);
     json_t *obs = fhir_observations_from_vitals(set41, 12, &opts);
-    static const char *const ids[] = {"41-hr",   "41-rr",   "41-spo2",  "41-temp",
-                                      "41-bp",   "41-pain", "41-acvpu", "41-news2"};
+    static const char *const ids[] = {"41-hr", "41-rr",   "41-spo2",  "41-temp",
+                                      "41-bp", "41-pain", "41-acvpu", "41-news2"};
     const json_t *news2;
     (void)state;
 
@@ -205,9 +204,8 @@ static void test_observations(void **state)
         assert_string_equal(at(o, "effectiveDateTime", NULL), "2026-11-25T08:10:00Z");
     }
     assert_string_equal(at(obs, "0", "code", "coding", "0", "code", NULL), "8867-4");
-    assert_int_equal(json_integer_value(
-                         json_object_get(json_object_get(json_array_get(obs, 0), "valueQuantity"),
-                                         "value")),
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_array_get(obs, 0), "valueQuantity"), "value")),
                      118);
     assert_string_equal(at(obs, "3", "valueQuantity", "code", NULL), "Cel");
     assert_string_equal(at(obs, "6", "valueCodeableConcept", "coding", "0", "code", NULL), "A");

@@ -121,13 +121,12 @@ static json_t *heart_rate(void)
     return json_pack("{s:s,s:s,s:[{s:[{s:s,s:s}]}],s:{s:[{s:s,s:s}]},s:{s:s},s:{s:s},s:s,"
                      "s:[{s:s}],s:{s:i,s:s,s:s,s:s}}",
                      "resourceType", "Observation", "status", "final", "category", "coding",
-                     "system", "http://terminology.hl7.org/CodeSystem/observation-category",
-                     "code", "vital-signs", "code", "coding", "system", "http://loinc.org", "code",
+                     "system", "http://terminology.hl7.org/CodeSystem/observation-category", "code",
+                     "vital-signs", "code", "coding", "system", "http://loinc.org", "code",
                      "8867-4", "subject", "reference", "Patient/12", "encounter", "reference",
-                     "Encounter/12", "effectiveDateTime", "2026-11-25T08:12:00+01:00",
-                     "performer", "reference", "Practitioner/5", "valueQuantity", "value", 88,
-                     "unit", "beats/minute", "system", "http://unitsofmeasure.org", "code",
-                     "/min");
+                     "Encounter/12", "effectiveDateTime", "2026-11-25T08:12:00+01:00", "performer",
+                     "reference", "Practitioner/5", "valueQuantity", "value", 88, "unit",
+                     "beats/minute", "system", "http://unitsofmeasure.org", "code", "/min");
 }
 
 static void test_one_observation(void **state)
@@ -146,10 +145,11 @@ static void test_one_observation(void **state)
     fhir_vitals_in_clear(&in);
 
     /* Fahrenheit is converted; an element edlive does not keep is listed, or refused */
-    json_object_set_new(o, "code", json_pack("{s:[{s:s,s:s}]}", "coding", "system",
-                                             "http://loinc.org", "code", "8310-5"));
-    json_object_set_new(o, "valueQuantity", json_pack("{s:f,s:s}", "value", 100.4, "code",
-                                                      "[degF]"));
+    json_object_set_new(
+        o, "code",
+        json_pack("{s:[{s:s,s:s}]}", "coding", "system", "http://loinc.org", "code", "8310-5"));
+    json_object_set_new(o, "valueQuantity",
+                        json_pack("{s:f,s:s}", "value", 100.4, "code", "[degF]"));
     json_object_set_new(o, "interpretation", json_pack("[{s:s}]", "text", "high"));
     assert_true(fhir_vitals_from_observation(o, &popts, &in, &err));
     assert_true(num(in.body, "temperature_c") == 38.0);
@@ -164,8 +164,7 @@ static void test_one_observation(void **state)
 }
 
 /* o with key set to value (NULL: removed) is refused with code at field. */
-static void refused(json_t *o, const char *key, json_t *value, const char *code,
-                    const char *field)
+static void refused(json_t *o, const char *key, json_t *value, const char *code, const char *field)
 {
     json_t *copy = json_deep_copy(o);
     struct fhir_vitals_in in;
@@ -182,11 +181,10 @@ static void refused(json_t *o, const char *key, json_t *value, const char *code,
     assert_string_equal(err.field, field);
     assert_true(err.message[0] != '\0');
     oo = fhir_operation_outcome(&err);
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(json_array_get(json_object_get(oo, "issue"), 0),
-                                            "expression"),
-                            0)),
-                        field);
+    assert_string_equal(
+        json_string_value(json_array_get(
+            json_object_get(json_array_get(json_object_get(oo, "issue"), 0), "expression"), 0)),
+        field);
     json_decref(oo);
     json_decref(copy);
 }
@@ -209,10 +207,10 @@ static void test_observation_refusals(void **state)
     refused(o, "code",
             json_pack("{s:[{s:s,s:s}]}", "coding", "system", "http://loinc.org", "code", "8302-2"),
             "invalid_value", "Observation.code");
-    refused(o, "valueQuantity", json_pack("{s:i,s:s}", "value", 88, "code", "kg"),
-            "invalid_value", "Observation.valueQuantity.code");
-    refused(o, "valueQuantity", json_pack("{s:s,s:s}", "value", "88", "code", "/min"),
-            "wrong_type", "Observation.valueQuantity.value");
+    refused(o, "valueQuantity", json_pack("{s:i,s:s}", "value", 88, "code", "kg"), "invalid_value",
+            "Observation.valueQuantity.code");
+    refused(o, "valueQuantity", json_pack("{s:s,s:s}", "value", "88", "code", "/min"), "wrong_type",
+            "Observation.valueQuantity.value");
     refused(o, "valueQuantity", NULL, "missing_field", "Observation.valueQuantity");
     refused(o, "subject", json_pack("{s:s}", "reference", "Group/1"), "invalid_value",
             "Observation.subject");
@@ -250,10 +248,10 @@ static void test_bundle_refusals(void **state)
     json_decref(c);
     /* a blood pressure component of the wrong type */
     c = json_deep_copy(b);
-    json_object_set_new(json_object_get(json_array_get(json_object_get(entry(c, 4), "component"),
-                                                       0),
-                                        "valueQuantity"),
-                        "value", json_string("92"));
+    json_object_set_new(
+        json_object_get(json_array_get(json_object_get(entry(c, 4), "component"), 0),
+                        "valueQuantity"),
+        "value", json_string("92"));
     assert_false(fhir_vitals_from_bundle(c, &popts, &in, &err));
     assert_string_equal(err.code, "wrong_type");
     assert_string_equal(err.field, "Bundle.entry[4].resource.component[0].valueQuantity.value");
@@ -320,11 +318,13 @@ static json_t *arrival_encounter(void)
         "     \"system\": \"urn:oid:1.2.3.4\", \"value\": \"100077\"}],"
         "   \"name\": [{\"use\": \"official\", \"family\": \"Moreau\", \"given\": [\"Lea\"]}],"
         "   \"gender\": \"female\", \"birthDate\": \"1988-02-29\"}],"
-        " \"extension\": [{\"url\": \"https://edlive.invalid/fhir/StructureDefinition/arrival-mode\","
+        " \"extension\": [{\"url\": "
+        "\"https://edlive.invalid/fhir/StructureDefinition/arrival-mode\","
         "   \"valueCoding\": {\"system\": \"https://edlive.invalid/fhir/CodeSystem/arrival-mode\","
         "   \"code\": \"ambulance\"}}],"
         " \"status\": \"arrived\","
-        " \"class\": {\"system\": \"http://terminology.hl7.org/CodeSystem/v3-ActCode\", \"code\": \"EMER\"},"
+        " \"class\": {\"system\": \"http://terminology.hl7.org/CodeSystem/v3-ActCode\", \"code\": "
+        "\"EMER\"},"
         " \"priority\": {\"coding\": [{\"system\": \"https://edlive.invalid/fhir/CodeSystem/esi\","
         "   \"code\": \"3\"}]},"
         " \"subject\": {\"reference\": \"#p\"},"
@@ -386,8 +386,9 @@ static void test_arrival(void **state)
     assert_int_equal(in.patient, 9);
     assert_null(json_object_get(in.body, "patient"));
     fhir_arrival_in_clear(&in);
-    json_object_set_new(e, "subject", json_pack("{s:{s:s,s:s}}", "identifier", "system",
-                                                "urn:oid:1.2.3.4", "value", "100012"));
+    json_object_set_new(
+        e, "subject",
+        json_pack("{s:{s:s,s:s}}", "identifier", "system", "urn:oid:1.2.3.4", "value", "100012"));
     assert_true(fhir_arrival_from_encounter(e, NULL, false, &popts, &in, &err));
     assert_valid("http/arrival", in.body);
     fhir_arrival_in_clear(&in);
@@ -408,9 +409,8 @@ static void test_arrival_round_trip(void **state)
     assert_string_equal(json_string_value(json_object_get(in.body, "chief_complaint")),
                         "chest pain");
     assert_string_equal(json_string_value(json_object_get(in.body, "arrival_mode")), "ambulance");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(in.body, "patient"), "mrn")),
-                        "100012");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(in.body, "patient"), "mrn")), "100012");
     assert_int_equal(json_integer_value(json_object_get(
                          json_object_get(json_array_get(in.writes, 0), "body"), "esi")),
                      2);
@@ -434,11 +434,12 @@ static void test_arrival_refusals(void **state)
     assert_false(fhir_arrival_from_encounter(c, NULL, false, &popts, &in, &err));
     assert_string_equal(err.field, "Encounter.status");
     /* an import: the disposition and the departure follow */
-    json_object_set_new(c, "period", json_pack("{s:s,s:s}", "start", "2026-11-25T09:30:00Z",
-                                               "end", "2026-11-25T11:00:00Z"));
+    json_object_set_new(
+        c, "period",
+        json_pack("{s:s,s:s}", "start", "2026-11-25T09:30:00Z", "end", "2026-11-25T11:00:00Z"));
     json_object_set_new(c, "hospitalization",
-                        json_pack("{s:{s:[{s:s,s:s}]}}", "dischargeDisposition", "coding",
-                                  "system", "http://snomed.info/sct", "code", "21541000119102"));
+                        json_pack("{s:{s:[{s:s,s:s}]}}", "dischargeDisposition", "coding", "system",
+                                  "http://snomed.info/sct", "code", "21541000119102"));
     assert_true(fhir_arrival_from_encounter(c, NULL, true, &popts, &in, &err));
     assert_int_equal(json_array_size(in.writes), 3);
     assert_string_equal(json_string_value(json_object_get(
@@ -481,9 +482,9 @@ static void test_arrival_refusals(void **state)
     json_decref(c);
 
     c = json_deep_copy(e);
-    json_object_set_new(c, "priority", json_pack("{s:[{s:s,s:s}]}", "coding", "system",
-                                                 "https://edlive.invalid/fhir/CodeSystem/esi",
-                                                 "code", "7"));
+    json_object_set_new(c, "priority",
+                        json_pack("{s:[{s:s,s:s}]}", "coding", "system",
+                                  "https://edlive.invalid/fhir/CodeSystem/esi", "code", "7"));
     assert_false(fhir_arrival_from_encounter(c, NULL, false, &popts, &in, &err));
     assert_string_equal(err.field, "Encounter.priority");
     json_decref(c);
@@ -502,10 +503,14 @@ static void test_arrival_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vitals_round_trip),  cmocka_unit_test(test_one_observation),
-        cmocka_unit_test(test_observation_refusals), cmocka_unit_test(test_bundle_refusals),
-        cmocka_unit_test(test_errors_renamed),     cmocka_unit_test(test_parse_json),
-        cmocka_unit_test(test_arrival),            cmocka_unit_test(test_arrival_round_trip),
+        cmocka_unit_test(test_vitals_round_trip),
+        cmocka_unit_test(test_one_observation),
+        cmocka_unit_test(test_observation_refusals),
+        cmocka_unit_test(test_bundle_refusals),
+        cmocka_unit_test(test_errors_renamed),
+        cmocka_unit_test(test_parse_json),
+        cmocka_unit_test(test_arrival),
+        cmocka_unit_test(test_arrival_round_trip),
         cmocka_unit_test(test_arrival_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
