@@ -137,7 +137,7 @@ static json_t *news2_code(void)
 json_t *fhir_observations_from_vitals(const json_t *vitals, long long patient_id,
                                       const struct fhir_opts *opts)
 {
-    json_t *out = json_array(), *o, *refs = json_array();
+    json_t *out = json_array(), *o, *refs = json_array(), *value;
     const json_t *news2 = json_object_get(vitals, "news2");
     const char *acvpu_letter = fx_str(vitals, "consciousness");
     double v, dia, flow;
@@ -214,10 +214,10 @@ json_t *fhir_observations_from_vitals(const json_t *vitals, long long patient_id
         json_object_set_new(o, "valueQuantity", fx_quantity(v, true, "{score}", "{score}"));
         json_array_append_new(out, o);
     }
-    if (acvpu_letter && acvpu_value(acvpu_letter)) {
+    if (acvpu_letter && (value = acvpu_value(acvpu_letter))) {
         o = observation(vitals, patient_id, "acvpu", "exam", NULL,
                         vital_concept(FX_ACVPU, "ACVPU"));
-        json_object_set_new(o, "valueCodeableConcept", acvpu_value(acvpu_letter));
+        json_object_set_new(o, "valueCodeableConcept", value);
         json_array_append_new(out, o);
     }
     /* The set's own NEWS2, from the Observations above (all of them: each parameter it
