@@ -695,6 +695,13 @@ static bool finish_vitals(struct vitals_ctx *c, const char *where)
     if (!any)
         return ed_error_set(c->err, ED_ERR_INVALID_VALUE, where,
                             "no vital sign edlive keeps was given a value");
+    /* the record's rule (proto/http/vitals.json): a systolic alone is a palpated pressure, a
+     * diastolic alone is not a measurement */
+    if (json_object_get(c->out->body, "diastolic_bp") &&
+        !json_object_get(c->out->body, "systolic_bp"))
+        return ed_error_set(c->err, ED_ERR_MISSING_FIELD, fx_str(c->out->paths, "diastolic_bp"),
+                            "a diastolic pressure needs its systolic (LOINC 8480-6) in the same "
+                            "set");
     /* an oxygen flow without the flag: flowing oxygen is supplemental oxygen */
     if (!json_object_get(c->out->body, "on_oxygen") &&
         fx_number(c->out->body, "oxygen_l_min", &flow)) {

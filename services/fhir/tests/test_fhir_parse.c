@@ -256,6 +256,13 @@ static void test_bundle_refusals(void **state)
     assert_string_equal(err.code, "wrong_type");
     assert_string_equal(err.field, "Bundle.entry[4].resource.component[0].valueQuantity.value");
     json_decref(c);
+    /* a diastolic without its systolic (the record's rule, named in FHIR) */
+    c = json_deep_copy(b);
+    json_array_remove(json_object_get(entry(c, 4), "component"), 0);
+    assert_false(fhir_vitals_from_bundle(c, &popts, &in, &err));
+    assert_string_equal(err.code, "missing_field");
+    assert_string_equal(err.field, "Bundle.entry[4].resource.component[0].valueQuantity.value");
+    json_decref(c);
     /* not a Bundle of one set */
     c = json_pack("{s:s,s:s,s:[]}", "resourceType", "Bundle", "type", "searchset", "entry");
     assert_false(fhir_vitals_from_bundle(c, &popts, &in, &err));
