@@ -391,6 +391,7 @@ static json_t *search_params(const char *const *params)
     return out;
 }
 
+/* create: POST is taken (Observation, Encounter), and they are the versioned ones. */
 static json_t *capability_resource(const char *type, bool create, const char *const *params)
 {
     json_t *inter = json_pack("[{s:s},{s:s}]", "code", "read", "code", "search-type");
@@ -399,8 +400,8 @@ static json_t *capability_resource(const char *type, bool create, const char *co
     if (create)
         json_array_append_new(inter, json_pack("{s:s}", "code", "create"));
     r = json_pack("{s:s,s:o,s:s,s:b,s:b,s:o}", "type", type, "interaction", inter, "versioning",
-                  "versioned", "readHistory", 0, "updateCreate", 0, "searchParam",
-                  search_params(params));
+                  create ? "versioned" : "no-version", "readHistory", 0, "updateCreate", 0,
+                  "searchParam", search_params(params));
     if (create)
         json_object_set_new(r, "conditionalCreate", json_false());
     return r;
