@@ -63,6 +63,41 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Same member names, both ways. */
+static void assert_same_keys(const json_t *a, const json_t *b, const char *what)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach ((json_t *)a, k, v)
+        if (!json_object_get(b, k))
+            fail_msg("%s: the fixture lacks \"%s\"", what, k);
+    json_object_foreach ((json_t *)b, k, v)
+        if (!json_object_get(a, k))
+            fail_msg("%s: the fixture has \"%s\", which the record's row does not", what, k);
+}
+
+/* The fixture rows have the shape of the rows the hub and the pages are tested on
+ * (proto/fixtures/board_events.json), so a row that grows a field shows here. */
+static void test_fixture_shape(void **state)
+{
+    json_t *events = json_load_file(PROTO_DIR "/fixtures/board_events.json", 0, NULL);
+    const json_t *ref = json_array_get(
+        json_object_get(
+            json_object_get(json_array_get(json_object_get(events, "cases"), 0), "board"),
+            "encounters"),
+        0);
+    (void)state;
+
+    assert_non_null(ref);
+    for (size_t i = 0; i < json_array_size(json_object_get(fixtures, "charts")); i++) {
+        assert_same_keys(ref, row(i), "row");
+        assert_same_keys(json_object_get(ref, "patient"), json_object_get(row(i), "patient"),
+                         "row.patient");
+    }
+    json_decref(events);
+}
+
 static void test_patient(void **state)
 {
     json_t *p = fhir_patient(json_object_get(row(0), "patient"), &opts);
@@ -297,6 +332,7 @@ static void test_bundle_capability_outcome(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_shape),
         cmocka_unit_test(test_patient),
         cmocka_unit_test(test_encounter_status),
         cmocka_unit_test(test_encounter_disposition),
