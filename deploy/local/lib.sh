@@ -378,23 +378,33 @@ ed_install_packages() {
         "install Node.js 20 (e.g. from nodesource), then rerun"
 }
 
-# npm ci (or npm install without a lock file) in web/, skipped when the lock file is unchanged.
+# npm ci (or npm install without a lock file) in each folder with a package.json (web/: the
+# pages' tests and Playwright; services/fhir/tests/: the FHIR R4 validator), skipped when its
+# lock file is unchanged.
+ED_NPM_DIRS=(web services/fhir/tests)
 ed_npm_install() {
-    local web=$ED_REPO/web stamp sum
-    [ -f "$web/package.json" ] || { warn "web/package.json does not exist yet: skipping npm install"; return 0; }
+    local rel
+    for rel in "${ED_NPM_DIRS[@]}"; do
+        ed_npm_install_in "$rel"
+    done
+}
+
+ed_npm_install_in() {
+    local rel=$1 dir=$ED_REPO/$1 stamp sum
+    [ -f "$dir/package.json" ] || { warn "$rel/package.json does not exist yet: skipping npm install"; return 0; }
     command -v npm >/dev/null 2>&1 || die "npm is not on PATH" "install Node.js 20 with npm, then rerun"
-    stamp=$web/node_modules/.edlive-installed
-    sum=$(cat "$web/package.json" "$web/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)
+    stamp=$dir/node_modules/.edlive-installed
+    sum=$(cat "$dir/package.json" "$dir/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
-        ok "web/node_modules is up to date"
+        ok "$rel/node_modules is up to date"
         return 0
     fi
     local cmd=(npm install --no-audit --no-fund)
-    [ -f "$web/package-lock.json" ] && cmd=(npm ci --no-audit --no-fund)
-    say "web/: ${cmd[*]}"
-    if ! (cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "${cmd[@]}"); then
-        die "'${cmd[*]}' failed in web/ (output above)" \
-            "check that registry.npmjs.org is reachable and web/package-lock.json matches web/package.json (npm install in web/ rewrites it)"
+    [ -f "$dir/package-lock.json" ] && cmd=(npm ci --no-audit --no-fund)
+    say "$rel/: ${cmd[*]}"
+    if ! (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "${cmd[@]}"); then
+        die "'${cmd[*]}' failed in $rel/ (output above)" \
+            "check that registry.npmjs.org is reachable and $rel/package-lock.json matches $rel/package.json (npm install in $rel/ rewrites it)"
     fi
     echo "$sum" >"$stamp"
 }
