@@ -378,10 +378,10 @@ ed_install_packages() {
         "install Node.js 20 (e.g. from nodesource), then rerun"
 }
 
-# npm ci (or npm install without a lock file) in each folder with a package.json the tests use:
-# web/ (playwright-core) and services/mllp/tests/ (@medplum/hl7, the HL7 client of the ed-mllp
-# tests); each skipped when its package.json and lock file are unchanged since its last install.
-ED_NPM_DIRS=(web services/mllp/tests)
+# npm ci (or npm install without a lock file) in each folder with a package.json (web/: the
+# pages' tests and Playwright; services/fhir/tests/: the FHIR R4 validator; services/mllp/tests/:
+# @medplum/hl7, the HL7 v2 client of the ed-mllp tests), skipped when its lock file is unchanged.
+ED_NPM_DIRS=(web services/fhir/tests services/mllp/tests)
 ed_npm_install() {
     local rel
     for rel in "${ED_NPM_DIRS[@]}"; do
@@ -390,9 +390,8 @@ ed_npm_install() {
 }
 
 ed_npm_install_in() {
-    local rel=$1 dir stamp sum
-    dir=$ED_REPO/$rel
-    [ -f "$dir/package.json" ] || { warn "$rel/package.json does not exist yet: skipping npm install there"; return 0; }
+    local rel=$1 dir=$ED_REPO/$1 stamp sum
+    [ -f "$dir/package.json" ] || { warn "$rel/package.json does not exist yet: skipping npm install"; return 0; }
     command -v npm >/dev/null 2>&1 || die "npm is not on PATH" "install Node.js 20 with npm, then rerun"
     stamp=$dir/node_modules/.edlive-installed
     sum=$(cat "$dir/package.json" "$dir/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)
@@ -621,6 +620,37 @@ ed_ctl() {
     fi
 }
 
+# ed-mllp's audit principal (EDLIVE_MLLP_STAFF, checked by ed-mllp at start): the demo's HL7
+# interface, a staff member without an account in every demo department (an HL7 write is
+# scoped to one; vitals without OBX-16 are taken_by it), made once after seed-demo. Its id is
+# kept in <state>/mllp-staff for a restart while PostgreSQL is away; not in the env file (it
+# exists only once the database is seeded).
+ED_MLLP_STAFF_NAME='HL7 interface (registration system)'
+ed_mllp_staff() {
+    local id
+    id=$("$ED_PGBIN/psql" "$EDLIVE_PG_OWNER" -XAtq -v ON_ERROR_STOP=1 -v name="$ED_MLLP_STAFF_NAME" 2>/dev/null <<'SQL'
+WITH found AS (SELECT min(id) AS id FROM staff WHERE display_name = :'name' AND active),
+made AS (INSERT INTO staff (display_name, role)
+         SELECT :'name', 'registration' FROM found WHERE found.id IS NULL RETURNING id),
+it AS (SELECT id FROM found WHERE id IS NOT NULL UNION ALL SELECT id FROM made),
+linked AS (INSERT INTO staff_department (staff_id, department_id)
+           SELECT it.id, d.id FROM it, department d WHERE d.code IN ('DEMO', 'PEDS')
+           ON CONFLICT DO NOTHING)
+SELECT id FROM it;
+SQL
+    ) || id=''
+    if [[ $id =~ ^[0-9]+$ ]]; then
+        echo "$id" >"$ED_STATE/mllp-staff"
+    elif [ -s "$ED_STATE/mllp-staff" ]; then
+        id=$(cat "$ED_STATE/mllp-staff")
+    else
+        info "ed-mllp: no interface staff member yet (PostgreSQL not reachable): EDLIVE_MLLP_STAFF unset"
+        unset EDLIVE_MLLP_STAFF
+        return 0
+    fi
+    export EDLIVE_MLLP_STAFF=$id
+}
+
 # ---------------------------------------------------------------------------------------------
 # Redis (no persistence)
 redis_cli() { redis-cli -h 127.0.0.1 -p "$EDLIVE_REDIS_PORT" "$@"; }
@@ -681,6 +711,7 @@ ed_app_start() {
     var=$(ed_svc_portvar "$svc")
     port=${var:+${!var}}
     ed_check_port "$svc"
+    if [ "$svc" = mllp ]; then ed_mllp_staff; fi
     mkdir -p "$ED_RUN" "$ED_LOGS"
     log=$ED_LOGS/$svc.log
     printf '=== %s: starting %s (port %s)\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$bin" "$port" >>"$log"

@@ -25,4 +25,7 @@ bool ctl_display_account_create(PGconn *conn, const char *username, const char *
 /* `department set <department-id> <key> <value>` (department.c). */
 int ctl_department(PGconn *conn, int argc, char **argv);
 
+/* `staff hl7-id <staff-id> <id|->` (staff.c). */
+int ctl_staff(PGconn *conn, int argc, char **argv);
+
 #endif

@@ -72,6 +72,8 @@ static const struct ctl_command commands[] = {
      "accounts (`edlivectl user` for the forms)", ctl_user},
     {"department", NULL, -1, "set <department-id> <key> <value>",
      "change one department setting (`edlivectl department` for the keys)", ctl_department},
+    {"staff", NULL, -1, "hl7-id <staff-id> <id|->",
+     "set (or with - remove) the staff member's HL7 id (PV1-7, OBX-16)", ctl_staff},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -11,10 +11,13 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,21 +27,47 @@
 
 #define MLLP_READ_CHUNK    65536
 #define MLLP_DEFAULT_CONNS 256
+#define MLLP_DEFAULT_QUEUE 64
 #define MLLP_ACCEPT_BURST  64
+#define MLLP_HOUSEKEEPING  3600
 
 struct allow_entry {
     int family; /* AF_INET or AF_INET6 */
     unsigned char addr[16];
 };
 
+/* One answer a connection is owed, in the order of its frames. An answer made on the loop is
+ * DONE at once; one handed to the worker is QUEUED, RUNNING, then DONE. The connection's FIFO
+ * is the loop's; state, orphan and the answer are under srv->lock while the worker may hold
+ * the item. */
+enum item_state { ITEM_QUEUED, ITEM_RUNNING, ITEM_DONE };
+
+struct item {
+    struct item *next;     /* the connection's FIFO (the loop's) */
+    struct item *next_job; /* the worker's queue (under lock) */
+    enum item_state state; /* under lock */
+    bool orphan;           /* the connection closed: whoever holds the item frees it */
+    void *work;            /* the handler's, for apply (NULL once consumed) */
+    size_t bytes;          /* the frame's size: counts towards the connection's bound */
+    uint8_t *framed;       /* the answer, framed; NULL: none */
+    size_t framed_len;
+    char peer[INET6_ADDRSTRLEN];
+};
+
 struct conn {
     int fd;
     struct mllp_decoder *dec;
+    struct item *head, *tail; /* answers owed, oldest first */
+    unsigned nitems;
+    size_t item_bytes;
     uint8_t *out; /* replies not yet sent: out[out_off .. out_len) */
     size_t out_len, out_off, out_cap;
-    bool eof;    /* the peer closed its side: flush, then close */
-    bool failed; /* close now */
-    double last; /* monotonic seconds of the last byte read or written */
+    bool eof;           /* the peer closed its side: flush, then close */
+    bool failed;        /* close now */
+    bool held;          /* not read from: too many answers owed (the worker is behind) */
+    double last;        /* monotonic seconds of the last byte read or written */
+    double frame_start; /* when the frame in progress started */
+    uint64_t frames;    /* frames ended (any kind), to see a new one start */
     char peer[INET6_ADDRSTRLEN];
     struct mllp_server *srv;
 };
@@ -47,11 +76,21 @@ struct mllp_server {
     struct mllp_server_opts opts;
     int fd;
     int port;
+    int wake_fd; /* eventfd: the worker's "an answer is ready", and mllp_server_stop */
     struct allow_entry *allow;
     size_t nallow;
     struct conn **conns;
     size_t nconns;
     size_t out_max; /* stop reading from a peer that does not read its ACKs past this */
+    /* The worker thread. Everything it shares with the loop is under lock: the queue, the
+     * items' state, stopping. */
+    pthread_t worker;
+    bool worker_started;
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond;
+    struct item *jobs_head, *jobs_tail;
+    bool worker_stop;
+    atomic_bool stop_requested;
 };
 
 static double now_s(void)
@@ -200,10 +239,22 @@ struct mllp_server *mllp_server_new(const struct mllp_server_opts *opts)
         return NULL;
     srv->opts = *opts;
     srv->fd = -1;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->work_cond, NULL);
+    atomic_init(&srv->stop_requested, false);
+    /* The worker cannot wake poll() with a condition variable: it writes this eventfd, which
+     * poll() watches beside the sockets. */
+    srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->wake_fd < 0)
+        goto fail_errno;
     if (srv->opts.max_conns == 0)
         srv->opts.max_conns = MLLP_DEFAULT_CONNS;
     if (srv->opts.max_message == 0)
         srv->opts.max_message = MLLP_MAX_MESSAGE_DEFAULT;
+    if (srv->opts.max_queue == 0)
+        srv->opts.max_queue = MLLP_DEFAULT_QUEUE;
+    if (srv->opts.housekeeping_s <= 0)
+        srv->opts.housekeeping_s = MLLP_HOUSEKEEPING;
     srv->out_max = srv->opts.max_message + 65536;
     srv->conns = calloc(srv->opts.max_conns, sizeof *srv->conns);
     if (!srv->conns || !parse_allow(srv, opts->allow))
@@ -238,14 +289,120 @@ int mllp_server_port(const struct mllp_server *srv)
     return srv->port;
 }
 
+/* ---- the worker thread ---- */
+
+static void wake_loop(struct mllp_server *srv)
+{
+    uint64_t one = 1;
+    /* Only fails when the counter is saturated: poll() is woken already. */
+    if (write(srv->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("eventfd: %s", strerror(errno));
+}
+
+static void item_free(struct mllp_server *srv, struct item *it)
+{
+    if (!it)
+        return;
+    if (it->work && srv->opts.discard)
+        srv->opts.discard(srv->opts.ctx, it->work);
+    free(it->framed);
+    free(it);
+}
+
+/* Takes the queue in order. A job whose connection closed before it started is not applied
+ * (no ACK was sent: the sender sends it again); one that finished after is dropped here. The
+ * lock is not held during apply, so the loop never waits for the database. */
+static void *worker_main(void *arg)
+{
+    struct mllp_server *srv = arg;
+    double next_housekeeping = 0;
+
+    pthread_mutex_lock(&srv->lock);
+    for (;;) {
+        struct item *it;
+        char *reply;
+        uint8_t *framed = NULL;
+        size_t reply_len = 0, framed_len = 0;
+
+        while (!srv->worker_stop && !srv->jobs_head && now_s() < next_housekeeping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&srv->work_cond, &srv->lock, &until);
+        }
+        if (srv->worker_stop)
+            break;
+        if (now_s() >= next_housekeeping) {
+            next_housekeeping = now_s() + srv->opts.housekeeping_s;
+            pthread_mutex_unlock(&srv->lock);
+            if (srv->opts.housekeeping)
+                srv->opts.housekeeping(srv->opts.ctx);
+            pthread_mutex_lock(&srv->lock);
+            continue;
+        }
+        it = srv->jobs_head;
+        srv->jobs_head = it->next_job;
+        if (!srv->jobs_head)
+            srv->jobs_tail = NULL;
+        if (it->orphan) {
+            pthread_mutex_unlock(&srv->lock);
+            item_free(srv, it);
+            pthread_mutex_lock(&srv->lock);
+            continue;
+        }
+        it->state = ITEM_RUNNING;
+        pthread_mutex_unlock(&srv->lock);
+
+        reply = srv->opts.apply(srv->opts.ctx, it->work, it->peer, &reply_len);
+        it->work = NULL; /* consumed by apply */
+        if (reply) {
+            framed = mllp_encode(reply, reply_len, &framed_len);
+            if (!framed)
+                log_error("%s: out of memory for a reply", it->peer);
+            free(reply);
+        }
+
+        pthread_mutex_lock(&srv->lock);
+        if (it->orphan) {
+            pthread_mutex_unlock(&srv->lock);
+            free(framed);
+            item_free(srv, it);
+            pthread_mutex_lock(&srv->lock);
+            continue;
+        }
+        it->framed = framed;
+        it->framed_len = framed_len;
+        it->state = ITEM_DONE;
+        wake_loop(srv);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
 /* ---- connections ---- */
 
+/* Frees a connection. Its answers still with the worker become orphans the worker frees. */
 static void conn_free(struct conn *c)
 {
+    struct mllp_server *srv;
+    struct item *it, *next;
+
     if (!c)
         return;
+    srv = c->srv;
     if (c->fd >= 0)
         close(c->fd);
+    if (srv)
+        pthread_mutex_lock(&srv->lock);
+    for (it = c->head; it; it = next) {
+        next = it->next;
+        if (srv && srv->worker_started && it->state != ITEM_DONE)
+            it->orphan = true;
+        else
+            item_free(srv, it);
+    }
+    if (srv)
+        pthread_mutex_unlock(&srv->lock);
     mllp_decoder_free(c->dec);
     free(c->out);
     free(c);
@@ -284,14 +441,101 @@ static bool conn_queue(struct conn *c, const uint8_t *data, size_t len)
     return true;
 }
 
+/* Moves the answers that are ready, from the oldest, to the output: an answer waits for every
+ * earlier one of its connection, so ACKs leave in the order of the messages. */
+static void conn_flush_items(struct conn *c)
+{
+    struct mllp_server *srv = c->srv;
+
+    pthread_mutex_lock(&srv->lock);
+    while (c->head && c->head->state == ITEM_DONE && !c->failed) {
+        struct item *it = c->head;
+        c->head = it->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->nitems--;
+        c->item_bytes -= it->bytes;
+        if (it->framed && !conn_queue(c, it->framed, it->framed_len)) {
+            log_error("%s: out of memory for a reply", c->peer);
+            conn_close(c, "out of memory");
+        }
+        item_free(srv, it);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static struct item *item_new(struct conn *c, size_t bytes)
+{
+    struct item *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->bytes = bytes;
+    snprintf(it->peer, sizeof it->peer, "%s", c->peer);
+    return it;
+}
+
+/* Appends to the connection's FIFO (and, for a work, to the worker's queue). */
+static void conn_push_item(struct conn *c, struct item *it)
+{
+    struct mllp_server *srv = c->srv;
+
+    pthread_mutex_lock(&srv->lock);
+    if (c->tail)
+        c->tail->next = it;
+    else
+        c->head = it;
+    c->tail = it;
+    c->nitems++;
+    c->item_bytes += it->bytes;
+    if (it->state == ITEM_QUEUED) {
+        if (srv->jobs_tail)
+            srv->jobs_tail->next_job = it;
+        else
+            srv->jobs_head = it;
+        srv->jobs_tail = it;
+        pthread_cond_signal(&srv->work_cond);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* An answer made on the loop: straight to the output when nothing is owed before it, else
+ * in line behind the earlier answers. */
+static void conn_answer_now(struct conn *c, char *reply, size_t reply_len)
+{
+    size_t framed_len = 0;
+    uint8_t *framed = mllp_encode(reply, reply_len, &framed_len);
+    struct item *it;
+
+    free(reply);
+    if (framed && !c->head) {
+        if (!conn_queue(c, framed, framed_len))
+            goto oom;
+        free(framed);
+        return;
+    }
+    if (!framed || !(it = item_new(c, 0)))
+        goto oom;
+    it->framed = framed;
+    it->framed_len = framed_len;
+    it->state = ITEM_DONE;
+    conn_push_item(c, it);
+    return;
+oom:
+    free(framed);
+    log_error("%s: out of memory for a reply", c->peer);
+    conn_close(c, "out of memory");
+}
+
 static void on_frame(void *ctx, enum mllp_event ev, const uint8_t *data, size_t len)
 {
     struct conn *c = ctx;
     struct mllp_server *srv = c->srv;
     enum mllp_server_input kind;
-    char *reply;
-    uint8_t *framed;
-    size_t reply_len = 0, framed_len = 0;
+    enum mllp_verdict verdict;
+    char *reply = NULL;
+    void *work = NULL;
+    size_t reply_len = 0;
+    struct item *it;
 
     switch (ev) {
     case MLLP_MESSAGE:
@@ -311,21 +555,34 @@ static void on_frame(void *ctx, enum mllp_event ev, const uint8_t *data, size_t 
     }
     if (c->failed)
         return;
-    reply = srv->opts.handler(srv->opts.ctx, kind, (const char *)data, len, c->peer, &reply_len);
-    if (!reply)
-        return;
-    framed = mllp_encode(reply, reply_len, &framed_len);
-    free(reply);
-    if (!framed || !conn_queue(c, framed, framed_len)) {
-        log_error("%s: out of memory for a reply", c->peer);
-        conn_close(c, "out of memory");
+    verdict = srv->opts.handler(srv->opts.ctx, kind, (const char *)data, len, c->peer, &reply,
+                                &reply_len, &work);
+    if (verdict == MLLP_VERDICT_REPLY && reply) {
+        conn_answer_now(c, reply, reply_len);
+    } else if (verdict == MLLP_VERDICT_APPLY) {
+        it = srv->opts.apply ? item_new(c, len) : NULL;
+        if (!it) {
+            if (work && srv->opts.discard)
+                srv->opts.discard(srv->opts.ctx, work);
+            log_error("%s: out of memory for a message", c->peer);
+            conn_close(c, "out of memory");
+            return;
+        }
+        it->work = work;
+        it->state = ITEM_QUEUED;
+        conn_push_item(c, it);
+    } else {
+        free(reply);
     }
-    free(framed);
 }
 
 static void conn_read(struct conn *c, uint8_t *buf)
 {
+    const struct mllp_stats *st;
+    bool was_in_frame = mllp_decoder_in_frame(c->dec);
+    uint64_t frames;
     ssize_t n = recv(c->fd, buf, MLLP_READ_CHUNK, 0);
+
     if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             conn_close(c, strerror(errno));
@@ -338,6 +595,12 @@ static void conn_read(struct conn *c, uint8_t *buf)
     c->last = now_s();
     if (!mllp_decoder_feed(c->dec, buf, (size_t)n, on_frame, c))
         log_warn("%s: out of memory while decoding", c->peer);
+    /* A frame that started in these bytes starts its deadline now. */
+    st = mllp_decoder_stats(c->dec);
+    frames = st->messages + st->oversize + st->truncated + st->bad_end;
+    if (mllp_decoder_in_frame(c->dec) && (!was_in_frame || frames != c->frames))
+        c->frame_start = c->last;
+    c->frames = frames;
 }
 
 static void conn_write(struct conn *c)
@@ -400,77 +663,139 @@ static void accept_all(struct mllp_server *srv)
     }
 }
 
-void mllp_server_run(struct mllp_server *srv, volatile sig_atomic_t *stop)
+/* Closes what is over: failed, flushed after the peer's end, stalled, or too slow. */
+static void close_over(struct mllp_server *srv, double t)
 {
-    struct pollfd *pfds = calloc(srv->opts.max_conns + 1, sizeof *pfds);
+    size_t kept = 0;
+
+    for (size_t i = 0; i < srv->nconns; i++) {
+        struct conn *c = srv->conns[i];
+        bool pending = c->out_off < c->out_len;
+        bool in_frame = mllp_decoder_in_frame(c->dec);
+        if (c->held) {
+            /* Not read from while the worker is behind: the sender is not the one late. */
+            c->last = t;
+            c->frame_start = t;
+        }
+        if (!c->failed) {
+            if (c->eof && !pending && !c->head)
+                conn_close(c, "closed by the peer");
+            else if ((in_frame || pending) && t - c->last > srv->opts.idle_s)
+                conn_close(c, pending ? "not reading its ACKs" : "idle inside a frame");
+            else if (in_frame && srv->opts.frame_s > 0 && t - c->frame_start > srv->opts.frame_s)
+                conn_close(c, "a frame not finished in time");
+        }
+        if (c->failed)
+            conn_free(c);
+        else
+            srv->conns[kept++] = c;
+    }
+    srv->nconns = kept;
+}
+
+bool mllp_server_run(struct mllp_server *srv, volatile sig_atomic_t *stop)
+{
+    struct pollfd *pfds = calloc(srv->opts.max_conns + 2, sizeof *pfds);
     uint8_t *buf = malloc(MLLP_READ_CHUNK);
+    sigset_t all, old;
+    bool started;
 
     if (!pfds || !buf) {
         log_error("out of memory");
         free(pfds);
         free(buf);
-        return;
+        return false;
     }
-    while (!*stop) {
-        double t;
-        size_t kept = 0;
-
+    /* The worker blocks every signal (it inherits the mask): SIGTERM and SIGINT then reach
+     * this thread, whose poll() they interrupt. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    started = pthread_create(&srv->worker, NULL, worker_main, srv) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
+        log_error("cannot start the worker thread");
+        free(pfds);
+        free(buf);
+        return false;
+    }
+    srv->worker_started = true;
+    while (!*stop && !atomic_load(&srv->stop_requested)) {
         pfds[0] = (struct pollfd){.fd = srv->fd, .events = POLLIN};
+        pfds[1] = (struct pollfd){.fd = srv->wake_fd, .events = POLLIN};
         for (size_t i = 0; i < srv->nconns; i++) {
             struct conn *c = srv->conns[i];
             size_t pending = c->out_len - c->out_off;
             short ev = 0;
             if (pending > 0)
                 ev |= POLLOUT;
-            if (!c->eof && pending < srv->out_max) /* a peer not reading its ACKs waits */
+            /* Bounded per connection: a peer not reading its ACKs, or one whose answers the
+             * worker owes too many of, is not read from until that drains. */
+            c->held = c->nitems >= srv->opts.max_queue || c->item_bytes >= srv->out_max;
+            if (!c->eof && pending < srv->out_max && !c->held)
                 ev |= POLLIN;
-            pfds[i + 1] = (struct pollfd){.fd = c->fd, .events = ev};
+            pfds[i + 2] = (struct pollfd){.fd = c->fd, .events = ev};
         }
-        if (poll(pfds, srv->nconns + 1, 1000) < 0 && errno != EINTR) {
+        if (poll(pfds, srv->nconns + 2, 1000) < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             break;
         }
+        if (pfds[1].revents & POLLIN) {
+            uint64_t n;
+            if (read(srv->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
+                log_warn("eventfd: %s", strerror(errno));
+        }
         for (size_t i = 0; i < srv->nconns; i++) {
             struct conn *c = srv->conns[i];
-            short re = pfds[i + 1].revents;
+            short re = pfds[i + 2].revents;
             if (re & (POLLIN | POLLHUP | POLLERR))
                 conn_read(c, buf);
+            if (c->head)
+                conn_flush_items(c);
             if (c->out_off < c->out_len && !c->failed)
                 conn_write(c);
         }
-        /* Close what is over: failed, flushed after the peer's end, or stalled. */
-        t = now_s();
-        for (size_t i = 0; i < srv->nconns; i++) {
-            struct conn *c = srv->conns[i];
-            bool pending = c->out_off < c->out_len;
-            if (!c->failed) {
-                if (c->eof && !pending)
-                    conn_close(c, "closed by the peer");
-                else if ((mllp_decoder_in_frame(c->dec) || pending || c->eof) &&
-                         t - c->last > srv->opts.idle_s)
-                    conn_close(c, pending ? "not reading its ACKs" : "idle inside a frame");
-            }
-            if (c->failed)
-                conn_free(c);
-            else
-                srv->conns[kept++] = c;
-        }
-        srv->nconns = kept;
+        close_over(srv, now_s());
         if (pfds[0].revents & POLLIN)
             accept_all(srv);
     }
     free(pfds);
     free(buf);
+    return true;
+}
+
+void mllp_server_stop(struct mllp_server *srv)
+{
+    atomic_store(&srv->stop_requested, true);
+    wake_loop(srv);
 }
 
 void mllp_server_free(struct mllp_server *srv)
 {
     if (!srv)
         return;
+    if (srv->worker_started) {
+        pthread_mutex_lock(&srv->lock);
+        srv->worker_stop = true;
+        pthread_cond_signal(&srv->work_cond);
+        pthread_mutex_unlock(&srv->lock);
+        pthread_join(srv->worker, NULL);
+        srv->worker_started = false;
+        /* What the worker never took: orphans are in no connection's FIFO any more. */
+        for (struct item *it = srv->jobs_head, *next; it; it = next) {
+            next = it->next_job;
+            if (it->orphan)
+                item_free(srv, it);
+        }
+        srv->jobs_head = srv->jobs_tail = NULL;
+    }
     for (size_t i = 0; i < srv->nconns; i++)
         conn_free(srv->conns[i]);
     if (srv->fd >= 0)
         close(srv->fd);
+    if (srv->wake_fd >= 0)
+        close(srv->wake_fd);
+    pthread_cond_destroy(&srv->work_cond);
+    pthread_mutex_destroy(&srv->lock);
     free(srv->conns);
     free(srv->allow);
     free(srv);

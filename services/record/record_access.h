@@ -182,6 +182,12 @@ bool record_account_set_totp(PGconn *conn, const char *username, const char *sec
 bool record_account_set_disabled_by_name(PGconn *conn, const char *username, bool disabled,
                                          struct ed_error *err);
 
+/* `edlivectl staff hl7-id`: the id a registration system gives the staff member (PV1-7,
+ * OBX-16; proto/hl7/ADT_MAPPING.md §3.4), NULL to remove it; audited (staff.hl7_id). err: 422
+ * a bad id, 404 no such staff member, 409 another staff member has it, 503. */
+bool record_staff_set_hl7_id(PGconn *conn, long long staff_id, const char *hl7_id,
+                             struct ed_error *err);
+
 /* The per-department settings of `edlivectl department set` (issue 9): each key is a column of
  * `department`. */
 struct record_department_setting {

@@ -195,6 +195,41 @@ bool record_account_set_totp(PGconn *conn, const char *username, const char *sec
     return audit_and_commit(conn, own, NULL, "account.totp", true, detail, err);
 }
 
+bool record_staff_set_hl7_id(PGconn *conn, long long staff_id, const char *hl7_id,
+                             struct ed_error *err)
+{
+    static const char sql[] = "UPDATE staff SET hl7_id = $2 WHERE id = $1";
+    char idbuf[24], detail[160];
+    const char *params[] = {pg_int_param(idbuf, staff_id), hl7_id};
+    PGresult *res;
+    bool own, found;
+
+    if (hl7_id && (!*hl7_id || strlen(hl7_id) > 64 || strpbrk(hl7_id, "|^~\\&\r\n")))
+        return ed_error_set(err, ED_ERR_INVALID_VALUE, "hl7_id",
+                            "1-64 characters, none of the HL7 delimiters |^~\\&");
+    if (!begin(conn, &own))
+        return unavailable(conn, own, err);
+    res = pg_query(conn, sql, 2, params);
+    if (!pg_ok(conn, res, "staff hl7_id")) {
+        /* The unique index: one staff member per HL7 id. */
+        bool taken = !strcmp(pg_sqlstate(res), "23505"); /* unique_violation */
+        PQclear(res);
+        if (!taken)
+            return unavailable(conn, own, err);
+        undo(conn, own);
+        return ed_error_set(err, ED_ERR_CONFLICT, "hl7_id", "another staff member has this HL7 id");
+    }
+    found = !strcmp(PQcmdTuples(res), "1");
+    PQclear(res);
+    if (!found) {
+        undo(conn, own);
+        return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no staff member %lld", staff_id);
+    }
+    snprintf(detail, sizeof detail, "staff %lld: hl7_id = %s", staff_id,
+             hl7_id ? hl7_id : "(none)");
+    return audit_and_commit(conn, own, NULL, "staff.hl7_id", false, detail, err);
+}
+
 /* Disabling ends the account's sessions for good: enabling it again does not revive them.
  * The account by id, or by username when id is 0. */
 static bool set_disabled(PGconn *conn, const struct principal *who, long long account_id,

@@ -25,8 +25,7 @@ bool record_tx_commit(PGconn *conn)
 
 bool record_tx_rollback(PGconn *conn)
 {
-    return pg_command(conn,
-                      conn == batch_conn ? "ROLLBACK TO SAVEPOINT record_write" : "ROLLBACK");
+    return pg_command(conn, conn == batch_conn ? "ROLLBACK TO SAVEPOINT record_write" : "ROLLBACK");
 }
 
 bool record_batch_begin(PGconn *conn)

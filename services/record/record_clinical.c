@@ -17,9 +17,10 @@
 
 /* ---- small helpers ---- */
 
+/* The account behind a write, or NULL: the system, or an interface without an account (HL7). */
 static const char *account_param(const struct principal *who, char *buf)
 {
-    return who ? pg_int_param(buf, who->account_id) : NULL;
+    return who && who->account_id ? pg_int_param(buf, who->account_id) : NULL;
 }
 
 static const char *bool_field(const json_t *body, const char *key)
@@ -73,10 +74,14 @@ bool record_bed(PGconn *conn, const struct principal *who, long long encounter_i
         "'entered_in_error'))) "
         "ORDER BY b.sort_order, b.label LIMIT 1 FOR UPDATE OF b";
     /* A waiting patient put in a treatment space is in a room from now on. A "move" to the
-     * same bed changes no location (the history stays as it is). */
+     * same bed changes no location (the history stays as it is). A move at the very instant the
+     * current location began (an HL7 A04's bed, at the arrival) is kept 1 us later: the trigger
+     * encounter_before_change reads an unchanged location_since as "no time given" (now). */
     static const char sql[] =
         "UPDATE encounter SET bed_id = $2::bigint, location_since = CASE WHEN bed_id IS "
-        "DISTINCT FROM $2::bigint THEN coalesce($4::timestamptz, now()) ELSE location_since END, "
+        "DISTINCT FROM $2::bigint THEN coalesce($4::timestamptz, now()) + CASE WHEN "
+        "$4::timestamptz = location_since THEN interval '1 microsecond' ELSE interval '0' END "
+        "ELSE location_since END, "
         "status = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "
         "THEN 'in_room' ELSE status END, "
         "status_at = CASE WHEN status = 'waiting' AND $3 NOT IN ('', 'waiting_room') "

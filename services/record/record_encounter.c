@@ -518,7 +518,8 @@ bool record_vitals(PGconn *conn, const struct principal *who, long long encounte
     params[10] = record_str_field(body, "consciousness");
     params[11] = record_int_field(body, "pain", b[11]);
     params[12] = news2_text;
-    params[13] = who ? pg_int_param(b[13], who->account_id) : NULL;
+    /* An interface (HL7) acts without an account. */
+    params[13] = who && who->account_id ? pg_int_param(b[13], who->account_id) : NULL;
     params[14] = num_field(body, "cap_refill_s", b[14]);
     params[15] = record_str_field(body, "resp_effort");
     params[16] = num_field(body, "oxygen_l_min", b[16]);
@@ -564,7 +565,7 @@ bool record_note(PGconn *conn, const struct principal *who, long long encounter_
     params[0] = pg_int_param(encbuf, encounter_id);
     params[1] = record_int_field(body, "author_id", authorbuf);
     params[2] = record_str_field(body, "text");
-    params[3] = who ? pg_int_param(enteredbuf, who->account_id) : NULL;
+    params[3] = who && who->account_id ? pg_int_param(enteredbuf, who->account_id) : NULL;
     res = record_query(conn, "insert note", sql, 4, params);
     if (!res)
         return record_db_error(conn, err);

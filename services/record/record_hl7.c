@@ -1,40 +1,50 @@
 /* SPDX-License-Identifier: MIT */
-/* record_hl7.c: HL7 v2 ADT to REST bodies (record_hl7.h). Errors name positions and rules,
- * never values: they end up in ACKs and logs. */
-#include "record_hl7.h"
+/* record_hl7.c: HL7 v2 ADT to REST bodies (record_hl7.h): the patient and the visit of an
+ * A04 (§3.1, §3.2, §4.1, §4.4), times, and the helpers the other HL7 files share. Errors name
+ * positions and rules, never values: they end up in ACKs and logs. */
+#include "record_hl7_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg.h"
-
-/* Valued: neither absent nor the HL7 null. */
-static const char *val(const char *s)
+const char *record_hl7_val(const char *s)
 {
     return s && !hl7_is_null(s) ? s : NULL;
+}
+
+void record_hl7_set_err(struct hl7_error *e, enum hl7_err_code code, struct hl7_pos at,
+                        const char *message)
+{
+    memset(e, 0, sizeof *e);
+    e->code = code;
+    snprintf(e->segment, sizeof e->segment, "%s", at.seg ? at.seg : "");
+    e->seg_seq = at.seg && at.seg[0] ? (at.occ ? at.occ : 1) : 0;
+    e->field = at.field;
+    e->comp = at.comp;
+    snprintf(e->message, sizeof e->message, "%.159s", message);
 }
 
 static void set_err(struct hl7_error *e, enum hl7_err_code code, const char *seg, unsigned field,
                     unsigned comp, const char *message)
 {
-    memset(e, 0, sizeof *e);
-    e->code = code;
-    snprintf(e->segment, sizeof e->segment, "%s", seg);
-    e->seg_seq = 1;
-    e->field = field;
-    e->comp = comp;
-    snprintf(e->message, sizeof e->message, "%.159s", message);
+    record_hl7_set_err(e, code, (struct hl7_pos){seg, 1, field, comp}, message);
+}
+
+void record_hl7_warn(struct record_hl7_result *res, enum hl7_err_code code, struct hl7_pos at,
+                     const char *message)
+{
+    if (res->nwarnings < RECORD_HL7_MAX_WARNINGS)
+        record_hl7_set_err(&res->warnings[res->nwarnings++], code, at, message);
 }
 
 static void warn(struct record_hl7_result *res, const char *seg, unsigned field,
                  const char *message)
 {
-    if (res->nwarnings < RECORD_HL7_MAX_WARNINGS)
-        set_err(&res->warnings[res->nwarnings++], HL7_E_DATA_TYPE, seg, field, 0, message);
+    record_hl7_warn(res, HL7_E_DATA_TYPE, (struct hl7_pos){seg, 1, field, 0}, message);
 }
 
-static size_t utf8_chars(const char *s)
+size_t record_hl7_utf8_chars(const char *s)
 {
     size_t n = 0;
     for (; *s; s++)
@@ -42,8 +52,7 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-/* The byte length of the first max characters of s. */
-static size_t utf8_prefix(const char *s, size_t max)
+size_t record_hl7_utf8_prefix(const char *s, size_t max)
 {
     size_t i = 0, n = 0;
     for (; s[i]; i++) {
@@ -127,8 +136,8 @@ static const char *sex_code(const char *c)
 /* §4.4: PV2-38 (table 0430), else PV1-14 (table 0023), else other. */
 static const char *arrival_mode(const struct hl7_msg *msg)
 {
-    const char *m = val(hl7_get(msg, "PV2", 1, 38, 1, 1, 1));
-    const char *src = val(hl7_get(msg, "PV1", 1, 14, 1, 1, 1));
+    const char *m = record_hl7_val(hl7_get(msg, "PV2", 1, 38, 1, 1, 1));
+    const char *src = record_hl7_val(hl7_get(msg, "PV1", 1, 14, 1, 1, 1));
     if (m) {
         if (!strcmp(m, "A"))
             return "ambulance";
@@ -145,35 +154,45 @@ static const char *arrival_mode(const struct hl7_msg *msg)
     return "other";
 }
 
-static const char *chief_complaint(const struct hl7_msg *msg)
+json_t *record_hl7_complaint(const struct hl7_msg *msg, bool *cut)
 {
-    const char *c = val(hl7_get(msg, "PV2", 1, 3, 1, 2, 1));
+    const char *c = record_hl7_val(hl7_get(msg, "PV2", 1, 3, 1, 2, 1));
     unsigned nobx = hl7_segment_count(msg, "OBX");
+
     if (!c)
-        c = val(hl7_get(msg, "PV2", 1, 3, 1, 1, 1));
+        c = record_hl7_val(hl7_get(msg, "PV2", 1, 3, 1, 1, 1));
     for (unsigned i = 1; !c && i <= nobx; i++) {
-        const char *code = val(hl7_get(msg, "OBX", i, 3, 1, 1, 1));
+        const char *code = record_hl7_val(hl7_get(msg, "OBX", i, 3, 1, 1, 1));
         if (code && !strcmp(code, "8661-1"))
-            c = val(hl7_get(msg, "OBX", i, 5, 1, 1, 1));
+            c = record_hl7_val(hl7_get(msg, "OBX", i, 5, 1, 1, 1));
     }
-    return c;
+    *cut = c && record_hl7_utf8_chars(c) > 200;
+    if (!c)
+        return NULL;
+    return *cut ? json_stringn(c, record_hl7_utf8_prefix(c, 200)) : json_string(c);
 }
 
-static bool add_patient(const struct hl7_msg *msg, json_t *patient, struct record_hl7_result *res)
+/* PID-5 of the repetition typed L (legal), else the first. */
+static unsigned legal_name(const struct hl7_msg *msg)
 {
-    unsigned reps = hl7_rep_count(msg, "PID", 1, 5), rep = 1;
-    const char *family, *given, *birth, *sex;
+    unsigned reps = hl7_rep_count(msg, "PID", 1, 5);
 
     for (unsigned r = 1; r <= reps; r++) {
-        const char *type = val(hl7_get(msg, "PID", 1, 5, r, 7, 1));
-        if (type && !strcmp(type, "L")) {
-            rep = r;
-            break;
-        }
+        const char *type = record_hl7_val(hl7_get(msg, "PID", 1, 5, r, 7, 1));
+        if (type && !strcmp(type, "L"))
+            return r;
     }
-    family = val(hl7_get(msg, "PID", 1, 5, rep, 1, 1));
-    given = val(hl7_get(msg, "PID", 1, 5, rep, 2, 1));
-    if ((family && utf8_chars(family) > 100) || (given && utf8_chars(given) > 100)) {
+    return 1;
+}
+
+static bool add_names(const struct hl7_msg *msg, json_t *patient, struct record_hl7_result *res)
+{
+    unsigned rep = legal_name(msg);
+    const char *family = record_hl7_val(hl7_get(msg, "PID", 1, 5, rep, 1, 1));
+    const char *given = record_hl7_val(hl7_get(msg, "PID", 1, 5, rep, 2, 1));
+
+    if ((family && record_hl7_utf8_chars(family) > 100) ||
+        (given && record_hl7_utf8_chars(given) > 100)) {
         set_err(&res->err, HL7_E_DATA_TYPE, "PID", 5, 0, "a name is over 100 characters");
         return false;
     }
@@ -181,39 +200,75 @@ static bool add_patient(const struct hl7_msg *msg, json_t *patient, struct recor
         json_object_set_new(patient, "family_name", json_string(family));
     if (given)
         json_object_set_new(patient, "given_name", json_string(given));
-    birth = val(hl7_get(msg, "PID", 1, 7, 1, 1, 1));
-    if (birth) {
-        char date[11];
-        if (strlen(birth) < 8 || !digits(birth, 8) ||
-            !real_date(num(birth, 4), num(birth + 4, 2), num(birth + 6, 2))) {
-            set_err(&res->err, HL7_E_DATA_TYPE, "PID", 7, 0, "the birth date is not a real date");
-            return false;
-        }
-        snprintf(date, sizeof date, "%.4s-%.2s-%.2s", birth, birth + 4, birth + 6);
-        json_object_set_new(patient, "birth_date", json_string(date));
+    return true;
+}
+
+static bool add_birth_date(const struct hl7_msg *msg, json_t *patient,
+                           struct record_hl7_result *res)
+{
+    const char *birth = record_hl7_val(hl7_get(msg, "PID", 1, 7, 1, 1, 1));
+    char date[11];
+
+    if (!birth)
+        return true;
+    if (strlen(birth) < 8 || !digits(birth, 8) ||
+        !real_date(num(birth, 4), num(birth + 4, 2), num(birth + 6, 2))) {
+        set_err(&res->err, HL7_E_DATA_TYPE, "PID", 7, 0, "the birth date is not a real date");
+        return false;
     }
-    sex = val(hl7_get(msg, "PID", 1, 8, 1, 1, 1));
-    if (sex) {
-        const char *s = sex_code(sex);
-        if (!s) {
-            set_err(&res->err, HL7_E_TABLE_VALUE, "PID", 8, 0, "sex is not in table 0001");
-            return false;
-        }
-        json_object_set_new(patient, "sex", json_string(s));
+    snprintf(date, sizeof date, "%.4s-%.2s-%.2s", birth, birth + 4, birth + 6);
+    json_object_set_new(patient, "birth_date", json_string(date));
+    return true;
+}
+
+static bool add_sex(const struct hl7_msg *msg, json_t *obj, struct record_hl7_result *res)
+{
+    const char *sex = record_hl7_val(hl7_get(msg, "PID", 1, 8, 1, 1, 1));
+    const char *s = sex ? sex_code(sex) : NULL;
+
+    if (sex && !s) {
+        set_err(&res->err, HL7_E_TABLE_VALUE, "PID", 8, 0, "sex is not in table 0001");
+        return false;
     }
+    if (s)
+        json_object_set_new(obj, "sex", json_string(s));
     return true;
 }
 
 /* §3.1: PID-3.1 of the first repetition typed MR, else of the first. */
-static const char *mrn(const struct hl7_msg *msg)
+const char *record_hl7_mrn(const struct hl7_msg *msg)
 {
     unsigned reps = hl7_rep_count(msg, "PID", 1, 3);
     for (unsigned r = 1; r <= reps; r++) {
-        const char *type = val(hl7_get(msg, "PID", 1, 3, r, 5, 1));
-        if (type && !strcmp(type, "MR") && val(hl7_get(msg, "PID", 1, 3, r, 1, 1)))
+        const char *type = record_hl7_val(hl7_get(msg, "PID", 1, 3, r, 5, 1));
+        if (type && !strcmp(type, "MR") && record_hl7_val(hl7_get(msg, "PID", 1, 3, r, 1, 1)))
             return hl7_get(msg, "PID", 1, 3, r, 1, 1);
     }
-    return val(hl7_get(msg, "PID", 1, 3, 1, 1, 1));
+    return record_hl7_val(hl7_get(msg, "PID", 1, 3, 1, 1, 1));
+}
+
+json_t *record_hl7_patient(const struct hl7_msg *msg, struct record_hl7_result *res)
+{
+    const char *id = record_hl7_mrn(msg);
+    json_t *patient;
+
+    if (!id) {
+        set_err(&res->err, HL7_E_REQUIRED_FIELD, "PID", 3, 0, "no patient identifier (PID-3)");
+        return NULL;
+    }
+    if (strlen(id) > 32 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-") != strlen(id)) {
+        set_err(&res->err, HL7_E_DATA_TYPE, "PID", 3, 0,
+                "the MRN is not 1-32 letters, digits or '-'");
+        return NULL;
+    }
+    patient = json_pack("{s:s}", "mrn", id);
+    if (!add_names(msg, patient, res) || !add_birth_date(msg, patient, res) ||
+        !add_sex(msg, patient, res)) {
+        json_decref(patient);
+        return NULL;
+    }
+    return patient;
 }
 
 static bool add_time(const struct hl7_msg *msg, json_t *body, struct record_hl7_result *res)
@@ -223,7 +278,7 @@ static bool add_time(const struct hl7_msg *msg, json_t *body, struct record_hl7_
         unsigned field;
     } from[] = {{"PV1", 44}, {"EVN", 6}, {"EVN", 2}, {"MSH", 7}};
     for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
-        const char *dtm = val(hl7_get(msg, from[i].seg, 1, from[i].field, 1, 1, 1));
+        const char *dtm = record_hl7_val(hl7_get(msg, from[i].seg, 1, from[i].field, 1, 1, 1));
         char out[32];
         bool has_offset;
         if (!dtm)
@@ -237,168 +292,63 @@ static bool add_time(const struct hl7_msg *msg, json_t *body, struct record_hl7_
             json_object_set_new(body, "arrived_at", json_string(out));
         else
             snprintf(res->local_time, sizeof res->local_time, "%s", out);
+        snprintf(res->time_segment, sizeof res->time_segment, "%s", from[i].seg);
+        res->time_field = from[i].field;
         return true;
     }
+    return true;
+}
+
+/* What every arrival body carries: arrived_at, arrival_mode, chief_complaint (§3.2). */
+static bool add_visit(const struct hl7_msg *msg, json_t *body, struct record_hl7_result *res)
+{
+    bool cut;
+    json_t *complaint = record_hl7_complaint(msg, &cut);
+
+    if (!add_time(msg, body, res)) {
+        json_decref(complaint);
+        return false;
+    }
+    json_object_set_new(body, "arrival_mode", json_string(arrival_mode(msg)));
+    if (!complaint) {
+        warn(res, "PV2", 3, "no chief complaint given at registration");
+        complaint = json_string("(not given at registration)");
+    } else if (cut) {
+        warn(res, "PV2", 3, "the chief complaint was cut to 200 characters");
+    }
+    json_object_set_new(body, "chief_complaint", complaint);
     return true;
 }
 
 json_t *record_hl7_arrival_body(const struct hl7_msg *msg, struct record_hl7_result *res)
 {
     json_t *body, *patient;
-    const char *id = mrn(msg), *complaint;
 
     memset(res, 0, sizeof *res);
-    if (!id) {
+    if (!record_hl7_mrn(msg)) {
         res->unidentified = true;
         return NULL;
     }
-    if (strlen(id) > 32 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                      "0123456789-") != strlen(id)) {
-        set_err(&res->err, HL7_E_DATA_TYPE, "PID", 3, 0,
-                "the MRN is not 1-32 letters, digits or '-'");
+    patient = record_hl7_patient(msg, res);
+    if (!patient)
         return NULL;
-    }
-    body = json_object();
-    patient = json_object();
-    json_object_set_new(body, "patient", patient);
-    json_object_set_new(patient, "mrn", json_string(id));
-    if (!add_patient(msg, patient, res) || !add_time(msg, body, res)) {
+    body = json_pack("{s:o}", "patient", patient);
+    if (!add_visit(msg, body, res)) {
         json_decref(body);
         return NULL;
     }
-    json_object_set_new(body, "arrival_mode", json_string(arrival_mode(msg)));
-    complaint = chief_complaint(msg);
-    if (!complaint) {
-        warn(res, "PV2", 3, "no chief complaint given at registration");
-        complaint = "(not given at registration)";
-    } else if (utf8_chars(complaint) > 200) {
-        warn(res, "PV2", 3, "the chief complaint was cut to 200 characters");
-        json_object_set_new(body, "chief_complaint",
-                            json_stringn(complaint, utf8_prefix(complaint, 200)));
-        return body;
-    }
-    json_object_set_new(body, "chief_complaint", json_string(complaint));
     return body;
 }
 
-/* ---- applying ---- */
-
-/* The REST field of a refused body, as the PID / PV1 position it came from. */
-static void err_from_record(const struct ed_error *e, struct record_hl7_result *res)
+json_t *record_hl7_unidentified_body(const struct hl7_msg *msg, struct record_hl7_result *res)
 {
-    static const struct {
-        const char *field, *seg;
-        unsigned pos;
-    } map[] = {{"patient.mrn", "PID", 3},        {"patient.family_name", "PID", 5},
-               {"patient.given_name", "PID", 5}, {"patient.birth_date", "PID", 7},
-               {"patient.sex", "PID", 8},        {"arrived_at", "PV1", 44},
-               {"chief_complaint", "PV2", 3},    {"arrival_mode", "PV2", 38}};
-    const char *seg = "";
-    unsigned pos = 0;
-    enum hl7_err_code code = HL7_E_INTERNAL;
-
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(e->field, map[i].field)) {
-            seg = map[i].seg;
-            pos = map[i].pos;
-        }
-    if (e->status == 409)
-        code = HL7_E_DUPLICATE_KEY;
-    else if (e->status == 422 && e->code && !strcmp(e->code, "missing_field"))
-        code = HL7_E_REQUIRED_FIELD;
-    else if (e->status == 422 || e->status == 400)
-        code = HL7_E_DATA_TYPE;
-    else if (e->status == 404)
-        code = HL7_E_UNKNOWN_KEY;
-    /* e->message never holds patient data (ed_error.h). */
-    set_err(&res->err, code, seg, pos, 0, e->message);
-}
-
-static const char *const dept_sql =
-    "SELECT id, to_char(($2::timestamp AT TIME ZONE timezone) AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM department WHERE code = $1";
-
-enum hl7_ack_code record_hl7_a04(PGconn *conn, const struct hl7_msg *msg,
-                                 const char *default_department, struct record_hl7_result *res,
-                                 struct record_write *out)
-{
-    const char *cls = val(hl7_get(msg, "PV1", 1, 2, 1, 1, 1));
-    const char *code = val(hl7_get(msg, "PV1", 1, 3, 1, 1, 1));
-    const char *facility = val(hl7_get(msg, "MSH", 1, 4, 1, 1, 1));
-    struct principal who = {0};
-    struct ed_error e = {0};
-    const char *params[2];
-    json_t *body;
-    PGresult *r;
-    bool ok;
-
-    if (!cls || strcmp(cls, "E") != 0) {
-        memset(res, 0, sizeof *res);
-        set_err(&res->warnings[0], HL7_E_TABLE_VALUE, "PV1", 2, 0,
-                "the patient class is not an ED visit: nothing applied");
-        res->nwarnings = 1;
-        return HL7_ACK_AA;
-    }
-    body = record_hl7_arrival_body(msg, res);
-    if (!body) {
-        if (res->unidentified)
-            set_err(&res->err, HL7_E_UNSUPPORTED_EVENT, "PID", 3, 0,
-                    "an unidentified arrival is not applied by this build yet");
-        return HL7_ACK_AE;
-    }
-    if (!code)
-        code = default_department;
-    if (!code) {
-        set_err(&res->err, HL7_E_REQUIRED_FIELD, "PV1", 3, 1,
-                "no department: PV1-3.1 is empty and no default is set");
-        json_decref(body);
-        return HL7_ACK_AE;
-    }
-    params[0] = code;
-    params[1] = res->local_time[0] ? res->local_time : NULL;
-    if (!pg_ensure(conn) || !(r = pg_query(conn, dept_sql, 2, params)) ||
-        !pg_ok(conn, r, "hl7 department")) {
-        set_err(&res->err, HL7_E_INTERNAL, "", 0, 0, "database unavailable: send again");
-        json_decref(body);
-        return HL7_ACK_AE;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        set_err(&res->err, HL7_E_TABLE_VALUE, "PV1", 3, 1, "no department has this code");
-        json_decref(body);
-        return HL7_ACK_AE;
-    }
-    who.departments[0] = atoll(PQgetvalue(r, 0, 0));
-    who.n_departments = 1;
-    if (res->local_time[0])
-        json_object_set_new(body, "arrived_at", json_string(PQgetvalue(r, 0, 1)));
-    PQclear(r);
-    snprintf(who.source_addr, sizeof who.source_addr, "hl7:%.59s", facility ? facility : "?");
-    ok = record_arrival(conn, &who, who.departments[0], body, NULL, out, &e);
-    json_decref(body);
-    if (ok)
-        return HL7_ACK_AA;
-    err_from_record(&e, res);
-    return HL7_ACK_AE;
-}
-
-/* ---- one message ---- */
-
-enum hl7_ack_code record_hl7_apply(PGconn *conn, const struct hl7_msg *msg,
-                                   const struct record_hl7_opts *opts,
-                                   struct record_hl7_result *res, struct record_write *out)
-{
-    const char *trigger = val(hl7_get(msg, "MSH", 1, 9, 1, 2, 1));
+    json_t *body = json_object();
 
     memset(res, 0, sizeof *res);
-    if (!trigger) {
-        set_err(&res->err, HL7_E_REQUIRED_FIELD, "MSH", 9, 2, "no trigger event in MSH-9.2");
-        return HL7_ACK_AR;
+    res->unidentified = true;
+    if (!add_sex(msg, body, res) || !add_visit(msg, body, res)) {
+        json_decref(body);
+        return NULL;
     }
-    if (!strcmp(trigger, "A04"))
-        return record_hl7_a04(conn, msg, opts->default_department, res, out);
-    /* The other events of ADT_MAPPING.md §2 are being built (issue 11). */
-    set_err(&res->err, HL7_E_UNSUPPORTED_TYPE, "MSH", 9, 2,
-            "message type not yet applied by this build");
-    return HL7_ACK_AE;
+    return body;
 }

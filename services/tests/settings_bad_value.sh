@@ -26,6 +26,8 @@ expect hub/ed-hub EDLIVE_HUB_MAX_LAG=4096 'EDLIVE_HUB_MAX_LAG=4096: must be an i
 expect hub/ed-hub EDLIVE_REDIS=6379 'EDLIVE_REDIS=6379: must be host:port'
 expect relay/ed-relay EDLIVE_RELAY_POLL_MS=5 'EDLIVE_RELAY_POLL_MS=5: must be an integer 10-60000'
 expect relay/ed-relay EDLIVE_REDIS=redis: 'EDLIVE_REDIS=redis:: must be host:port'
+expect mllp/ed-mllp EDLIVE_MLLP_FRAME_S=0 'EDLIVE_MLLP_FRAME_S=0: must be an integer 1-3600'
+expect mllp/ed-mllp EDLIVE_MLLP_STAFF=abc 'EDLIVE_MLLP_STAFF=abc: must be an integer'
 # An argument a program does not take is refused the same way, not ignored.
 expect hub/ed-hub --port=1 'unknown argument --port=1'
 exit $((failures > 0))

@@ -2,7 +2,8 @@
 # run.sh [SECONDS]: builds the libFuzzer targets (clang, ASan + UBSan) in build-fuzz and runs
 # each for SECONDS (default 60) on top of its saved inputs in
 # services/<folder>/tests/fuzz/corpus/<target>/ (the targets of every library: common's request
-# bodies and WebSocket messages, mllp's HL7 parser and MLLP framer). Exits non-zero
+# bodies and WebSocket messages, mllp's HL7 parser and MLLP framer, fhir's Observation and
+# Encounter parsers). Exits non-zero
 # when any target finds a crash, leak, timeout or broken invariant; the input that did it is
 # left in build-fuzz/fuzz-artifacts/<target>/ (commit it to corpus/<target>/ once fixed).
 # New interesting inputs go to build-fuzz/fuzz-corpus/<target>/, never to the saved corpus;
@@ -20,7 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
 build=${ED_FUZZ_BUILD_DIR:-$root/build-fuzz}
 # <folder>/<target>: the target's source, binary and corpus are under services/<folder>/tests/.
-fuzzers="common/fuzz_http_body common/fuzz_ws_message mllp/fuzz_hl7_parse mllp/fuzz_mllp_frame"
+fuzzers="common/fuzz_http_body common/fuzz_ws_message mllp/fuzz_hl7_parse mllp/fuzz_mllp_frame
+    fhir/fuzz_fhir_parse"
 targets=""
 for f in $fuzzers; do targets="$targets ${f#*/}"; done
 
