@@ -9,8 +9,8 @@
 //                (table 0430; police and transfer, which 0430 lacks, as PV1-14 table 0023)
 //   triage       A08: OBX 75636-1 (ESI) with OBX-14 the triage time, PV2-3 the complaint
 //   vitals       A08: one OBX per measurement (LOINC of §4.6, NM, OBX-14 taken_at, OBX-16 the
-//                replay nurse's staff.hl7_id when the column exists, else empty: ed-mllp's
-//                interface staff member records it)
+//                replay nurse's staff.hl7_id, set with `edlivectl staff hl7-id`; empty when
+//                that fails: ed-mllp's interface staff member records it)
 //   disposition  admit: A06 (EVN-6 decided_at, PV1-2 I); any other kind travels with the
 //                departure (answered { status: 200, json: { deferred } } without a message)
 //   departure    A03: PV1-36 the table 0112 code of the disposition (not for an admit, which
@@ -27,7 +27,7 @@
 // missing_field, 102/103 -> 422 invalid_value, 207 -> 503, an AR -> 400. refusalMatches() says
 // whether a refusal the plan predicts for REST is the one ADT_MAPPING.md gives over HL7.
 import net from 'node:net';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { RestTransport } from './rest.mjs';
 
 const VT = 0x0b, FS = 0x1c, CR = 0x0d;
@@ -148,15 +148,12 @@ export class Hl7Transport {
   async setup(args) {
     const r = await this.rest.setup(args);
     this.code = args.code;
-    // OBX-16: the nurse's staff.hl7_id when the column exists (ADT_MAPPING §3.4), else empty.
+    // OBX-16: the nurse's staff.hl7_id (ADT_MAPPING §3.4, `edlivectl staff hl7-id`); a build
+    // without it leaves OBX-16 empty (ed-mllp's interface staff member takes the sets).
     this.nurseHl7 = '';
-    const has = execFileSync('psql', [this.rest.pgOwner, '-XAtq', '-c',
-      "SELECT count(*) FROM information_schema.columns WHERE table_name = 'staff' AND column_name = 'hl7_id'"], { encoding: 'utf8' }).trim();
-    if (has === '1') {
-      this.nurseHl7 = `${args.code}-RN`;
-      execFileSync('psql', [this.rest.pgOwner, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c',
-        `UPDATE staff SET hl7_id = '${this.nurseHl7}' WHERE id = ${Number(r.nurseStaffId)}`], { encoding: 'utf8' });
-    }
+    const set = spawnSync(this.rest.ctl, ['staff', 'hl7-id', String(r.nurseStaffId), `${args.code}-RN`],
+      { encoding: 'utf8', env: { ...process.env, EDLIVE_PG: this.rest.pgOwner } });
+    if (set.status === 0) this.nurseHl7 = `${args.code}-RN`;
     return r;
   }
 
