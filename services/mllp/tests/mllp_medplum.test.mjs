@@ -7,7 +7,8 @@
 //   1. the 14 public samples of ../shared/data/hl7v2-adt (synthetic, MIT; PROVENANCE.txt),
 //      each with the ACK the contract gives it for a patient edlive does not know;
 //   2. our own samples (tests/samples/index.tsv states the AA / AE / AR of each) as the day they
-//      describe, in a department of their own, then the board as a user would look at it;
+//      describe, in a department of their own (through an ed-mllp of their own on the same
+//      database, whose default department that is), then the board as a user would look at it;
 //   3. several messages on one connection, several connections at once;
 //   4. a message sent twice gets the same ACK and is applied once (§1.4).
 //
@@ -26,6 +27,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import os from 'node:os';
+import { spawn } from 'node:child_process';
 
 const need = ['EDLIVE_MLLP_PORT', 'EDLIVE_API_URL', 'EDLIVE_PG_OWNER', 'EDLIVE_BUILD'];
 const missing = need.filter((n) => !process.env[n]);
@@ -151,6 +155,38 @@ function checkAck(name, sent, a, expected) {
   if (want.code === 'AE' && e.severity) assert.ok(e.message, `${what}: ERR-8 (user message) says why`);
 }
 
+// The samples name their ED "ED" and send the A06 to an inpatient location (PV1-3.1 4WEST),
+// which ed-mllp reads in its default department (ADT_MAPPING §3.6): their day is played through
+// an ed-mllp of its own on the same database whose default department is the test's, and which
+// takes training messages (EDLIVE_MLLP_TRAINING=1: a04_v28 has MSH-11 T and the index says AA).
+// Its log goes beside the others (checked for sanitizer reports and patient data).
+async function startSampleMllp() {
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => { const { port: p } = srv.address(); srv.close(() => resolve(p)); });
+  });
+  const logPath = path.join(process.env.EDLIVE_LOGS || os.tmpdir(), 'mllp-samples.log');
+  const log = fs.openSync(logPath, 'a');
+  let staff = process.env.EDLIVE_MLLP_STAFF;
+  const staffFile = process.env.EDLIVE_STATE && path.join(process.env.EDLIVE_STATE, 'mllp-staff');
+  if (!staff && staffFile && fs.existsSync(staffFile)) staff = fs.readFileSync(staffFile, 'utf8').trim();
+  const child = spawn(`${process.env.EDLIVE_BUILD}/services/mllp/ed-mllp`, [], {
+    env: { ...process.env, EDLIVE_MLLP_PORT: String(port), EDLIVE_MLLP_DEPARTMENT: ctx.code, EDLIVE_MLLP_TRAINING: '1',
+           ...(staff ? { EDLIVE_MLLP_STAFF: staff } : {}) },
+    stdio: ['ignore', log, log],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  for (let i = 0; i < 100; i++) {
+    if (fs.readFileSync(logPath, 'utf8').includes(`:${port}`)) break;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fs.closeSync(log);
+  assert.equal(child.exitCode, null, `the samples' ed-mllp started (log ${logPath})`);
+  ctx.sampleMllp = { port, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return port;
+}
+
 function openClient(options) {
   const c = client(options);
   ctx.clients.push(c);
@@ -172,6 +208,7 @@ before(async () => {
 
 after(async () => {
   for (const c of ctx.clients) await c.close().catch(() => {});
+  if (ctx.sampleMllp) await ctx.sampleMllp.stop();
   // A public sample the contract refuses but a build applied anyway (ADT04-251, MSH-11 T, lands
   // in the default department DEMO) is undone, so the other tests see the Demo ED as seeded.
   if (ctx.api && ctx.publicApplied) {
@@ -270,7 +307,7 @@ test('our own samples (tests/samples/index.tsv): each gets the ACK the index sta
   // The day ends (17:00) ten minutes before now.
   const shiftMs = Math.floor((Date.now() - 10 * 60000 - parseLocal('20261204170000')) / 60000) * 60000;
   ctx.sampleShift = shiftMs;
-  const c = openClient();
+  const c = openClient({ port: await startSampleMllp() });
   const done = new Set();
   for (const step of DAY) {
     if (step.given === 'arrival') {
@@ -310,7 +347,7 @@ test('our own samples (tests/samples/index.tsv): each gets the ACK the index sta
       const raw = fs.readFileSync(path.join(SAMPLES, row.file), latin1 ? 'latin1' : 'utf8');
       const text = adapt(raw, { dept: ctx.code, shiftMs });
       // A sender in ISO 8859-1 puts each character in one byte.
-      const cl = latin1 ? openClient({ encoding: 'latin1' }) : c;
+      const cl = latin1 ? openClient({ encoding: 'latin1', port: ctx.sampleMllp.port }) : c;
       checkAck(row.file, text, await send(cl, text, { byId: row.expected.code !== 'AR' }), row.expected);
     });
   }
@@ -323,11 +360,14 @@ test('after the sample day the board shows what the messages said', async () => 
   assert.equal(jane.esi, 2, 'MRN1001: ESI 2 from the A04 OBX');
   assert.equal(jane.bed && jane.bed.label, 'B1', 'MRN1001: back in B1 (cleaned, free again)');
   assert.equal(jane.departed_at, null);
+  assert.equal(jane.disposition, null, 'MRN1001: the discharge the A03 recorded went with the A13');
+  assert.equal(jane.status, 'in_room', 'MRN1001: in a bed, no provider contact: in room');
   const mary = rowOf(rows, `MRN1002-${run}`);
   assert.ok(mary, 'MRN1002 is on the board');
   assert.equal(mary.bed && mary.bed.label, 'B2', 'MRN1002: in B2 from the A08');
   assert.equal(mary.disposition && mary.disposition.kind, 'admit', 'MRN1002: admitted by the A06');
   assert.ok(mary.boarding_since, 'MRN1002: boarding');
+  assert.equal(mary.disposition.destination, '4WEST 401 A', 'MRN1002: the inpatient location of the A06 (PV1-3)');
   assert.deepEqual((mary.allergies || []).map((x) => [x.substance, x.severity]).sort(), [['PEANUTS', 'moderate'], ['PENICILLIN', 'severe']]);
   assert.equal(rowOf(rows, `MRN1003-${run}`), undefined, 'MRN1003 (registered in error, A11) is off the board');
   const john = rowOf(rows, `MRN2001-${run}`);
