@@ -157,9 +157,9 @@ function checkAck(name, sent, a, expected) {
 
 // The samples name their ED "ED" and send the A06 to an inpatient location (PV1-3.1 4WEST),
 // which ed-mllp reads in its default department (ADT_MAPPING §3.6): their day is played through
-// an ed-mllp of its own on the same database whose default department is the test's, and which
-// takes training messages (EDLIVE_MLLP_TRAINING=1: a04_v28 has MSH-11 T and the index says AA).
-// Its log goes beside the others (checked for sanitizer reports and patient data).
+// an ed-mllp of its own on the same database whose default department is the test's (its other
+// settings are the deployment's). Its log goes beside the others (checked for sanitizer reports
+// and patient data).
 async function startSampleMllp() {
   const port = await new Promise((resolve) => {
     const srv = net.createServer();
@@ -171,7 +171,7 @@ async function startSampleMllp() {
   const staffFile = process.env.EDLIVE_STATE && path.join(process.env.EDLIVE_STATE, 'mllp-staff');
   if (!staff && staffFile && fs.existsSync(staffFile)) staff = fs.readFileSync(staffFile, 'utf8').trim();
   const child = spawn(`${process.env.EDLIVE_BUILD}/services/mllp/ed-mllp`, [], {
-    env: { ...process.env, EDLIVE_MLLP_PORT: String(port), EDLIVE_MLLP_DEPARTMENT: ctx.code, EDLIVE_MLLP_TRAINING: '1',
+    env: { ...process.env, EDLIVE_MLLP_PORT: String(port), EDLIVE_MLLP_DEPARTMENT: ctx.code,
            ...(staff ? { EDLIVE_MLLP_STAFF: staff } : {}) },
     stdio: ['ignore', log, log],
   });
