@@ -10,7 +10,7 @@
 //   A02 transfer          -> the bed
 //   A06 admit             -> disposition Admit and the boarding clock
 //   A03 discharge         -> the row leaves
-//   A13 cancel discharge  -> the row is back (the bed it left needs cleaning: waiting room)
+//   A13 cancel discharge  -> the row is back, admitted, in its bed
 //   A11 cancel admit      -> the admit decision is withdrawn (no disposition, no boarding)
 //   A03 with PV1-36 01    -> the row leaves again
 //   A04 without PID-3     -> an unidentified arrival "Unknown Male Trauma-NNNN", marked
@@ -171,11 +171,12 @@ test('a registration system\'s ADT messages through ed-mllp show live on a clini
   await sendAA('A03', message('A03', 'ADT_A03', { at: at(30), pid, pv1: { 3: `DEMO^^${bed.label}`, 45: adt.dtm(at(30)) } }));
   await waitRow(page, id, 'A03: the row leaves', (r) => !r.present);
 
-  // A13: the discharge was a mistake: the row is back, still admitted; its bed is being cleaned,
-  // so the waiting room (ADT_MAPPING §2).
+  // A13: the discharge was a mistake: the row is back, still admitted (decided before the A03),
+  // in its bed: no one else holds it, and the cleaning its own departure asked for is cancelled
+  // (proto/README.md "Withdrawals").
   await sendAA('A13', message('A13', 'ADT_A01', { at: at(32), pid }));
   seen = await waitRow(page, id, 'A13: the row is back', (r) => r.present && /^Admit/.test(r.dispo || ''));
-  assert.equal(seen.bed, 'WR', 'its bed needs cleaning: back in the waiting room');
+  assert.equal(seen.bed, bed.label, 'back in its bed');
   assert.equal(seen.esi, '2', 'the same encounter, ESI kept');
 
   // A11 (cancel admit): the admit decision is withdrawn, seen by provider again.

@@ -296,7 +296,6 @@ const DAY = [
   'a40_v251_merge.hl7', // 13:00 the unidentified arrival is MRN2001
   'a04_v28_bom_encoding.hl7', // 14:00 MRN1003 arrives (another encoding, a BOM; MSH-11 T)
   'a11_v26_cancel.hl7', // 15:00 MRN1003 was registered in error
-  { given: 'clean', bed: 'B1' }, // the bed MRN1001 left is cleaned
   'a13_v27_cancel_discharge.hl7', // 16:00 MRN1001's discharge cancelled: back in B1
   'a06_v251_admit.hl7', // 17:00 MRN1002 admitted (4WEST 401 A)
 ];
@@ -358,7 +357,7 @@ test('after the sample day the board shows what the messages said', async () => 
   const jane = rowOf(rows, `MRN1001-${run}`);
   assert.ok(jane, 'MRN1001 is back on the board after A13 (cancel discharge)');
   assert.equal(jane.esi, 2, 'MRN1001: ESI 2 from the A04 OBX');
-  assert.equal(jane.bed && jane.bed.label, 'B1', 'MRN1001: back in B1 (cleaned, free again)');
+  assert.equal(jane.bed && jane.bed.label, 'B1', 'MRN1001: back in B1 (no one took it; the cleaning her departure asked for is cancelled)');
   assert.equal(jane.departed_at, null);
   assert.equal(jane.disposition, null, 'MRN1001: the discharge the A03 recorded went with the A13');
   assert.equal(jane.status, 'in_room', 'MRN1001: in a bed, no provider contact: in room');
