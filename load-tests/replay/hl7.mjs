@@ -205,8 +205,10 @@ export class Hl7Transport {
     else if (e.code === 101) { status = 422; code = 'missing_field'; }
     else if (e.code === 102 || e.code === 103) { status = 422; code = 'invalid_value'; }
     else { status = 503; code = 'hl7_internal'; }
-    let field = e.segment ? `${e.segment}-${e.field}` : null;
-    if (e.segment === 'OBX') field = e.field === 14 ? 'taken_at' : (obx[(e.seq || 1) - 1] ?? field);
+    // A refusal of the whole encounter (409) names no field, as the REST route's does.
+    let field = e.segment && status !== 409 ? `${e.segment}-${e.field}` : null;
+    if (status === 409) { /* field stays null; hl7_at has the position */ }
+    else if (e.segment === 'OBX') field = e.field === 14 ? 'taken_at' : (obx[(e.seq || 1) - 1] ?? field);
     else if (e.segment === 'PV1' && e.field === 44) field = 'arrived_at';
     else if (e.segment === 'PV1' && e.field === 45) field = 'departed_at';
     const error = { code, field, message: e.message, hl7: e.code, hl7_ack: ack.code, hl7_at: e.segment ? `${e.segment}-${e.field}` : null };
