@@ -1,8 +1,8 @@
 // ed-mllp with a client nobody on the team wrote (issue 11): @medplum/hl7 4.5.2 sends ADT
 // messages to the running ed-mllp of the test deployment and we check what a registration
 // system checks in each ACK (proto/hl7/ADT_MAPPING.md): MSA-1 (AA / AE / AR), MSA-2 = the
-// MSH-10 sent, MSH-9 = ACK^<trigger>^ACK, and the ERR (ERR-3 table 0357 code, ERR-2 position,
-// ERR-4 severity) where the contract names them.
+// MSH-10 sent, MSH-9 = ACK^<trigger>^ACK, MSH-11 and MSH-12 as sent, and the ERR (ERR-3 table
+// 0357 code, ERR-2 position, ERR-4 severity, ERR-8 text) where the contract names them.
 //
 //   1. the 14 public samples of ../shared/data/hl7v2-adt (synthetic, MIT; PROVENANCE.txt),
 //      each with the ACK the contract gives it for a patient edlive does not know;
@@ -387,7 +387,7 @@ function a04(mrn, { id = `MSG-${run}-${serial + 1}`, arrivedMs = Date.now() - 60
   const lines = [
     `MSH|^~\\&|MEDPLUM|HL7TEST|EDLIVE|${ctx.code}|${t}||ADT^A04^ADT_A01|${id}|P|2.5.1`,
     `EVN|A04|${t}`,
-    `PID|1||${mrn}^^^HL7TEST^MR||Hl7test^Patient ${++serial}||19800101|U`,
+    `PID|1||${mrn}^^^HL7TEST^MR||Hl7test^Medplum ${run}-${++serial}||19800101|U`,
     Array.from(pv1, (x) => x ?? '').join('|'),
     'PV2|||^medplum test',
   ];
