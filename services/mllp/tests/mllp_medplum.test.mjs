@@ -133,6 +133,7 @@ function checkAck(name, sent, a, expected) {
   const errors = a.errors.filter((e) => e.severity !== 'W');
   if (want.code === 'AA') {
     assert.deepEqual(errors.filter((e) => e.severity === 'E'), [], `${what}: AA carries no ERR of severity E`);
+    if (want.warned) assert.ok(a.errors.some((e) => e.severity === 'W'), `${what}: a warning (ERR-4 W)`);
     for (const w of want.warnings || []) {
       const loc = parseLocation(w);
       assert.ok(a.errors.some((e) => e.severity === 'W' && e.segment === loc.segment && e.field === loc.field),
@@ -234,9 +235,10 @@ const rowOf = (rows, mrn) => rows.find((e) => e.patient && e.patient.mrn === mrn
 
 // For a patient edlive does not know (MRN 1234567, 12345, MRN12345), per ADT_MAPPING.md:
 const PUBLIC = {
-  // A01 with PV1-2 P and no open encounter: a direct admission, nothing applied (§2).
-  'ADT-A01-01.hl7': 'AA',
-  'ADT-A01-02.hl7': 'AA',
+  // A01 with PV1-2 P and no open encounter: a direct admission, nothing applied, AA with a
+  // warning (§2).
+  'ADT-A01-01.hl7': { code: 'AA', warned: true },
+  'ADT-A01-02.hl7': { code: 'AA', warned: true },
   // No open encounter for the MRN: 204 at PID-3 (§5).
   'ADT-A02-01.hl7': { code: 'AE', err: 204, at: 'PID-3' },
   'ADT-A03-01.hl7': { code: 'AE', err: 204, at: 'PID-3' },
