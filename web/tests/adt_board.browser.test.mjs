@@ -206,6 +206,7 @@ test('a registration system\'s ADT messages through ed-mllp show live on a clini
     pv1: null, extra: [`MRG|${tempId}^^^EDLIVE^TMP`],
   }));
   seen = await waitRow(page, un.encounter_id, 'A40: the row is the known patient', (r) => r.present && r.name === `Merger, Tom ${stamp}` && !r.unidentified);
+  await page.locator(rowSel(un.encounter_id)).scrollIntoViewIfNeeded();
   await shot(page, 'adt_board_merge.png');
 
   // The page was never reloaded, is still live, and no script error or CSP violation happened.
