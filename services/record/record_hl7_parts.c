@@ -269,18 +269,35 @@ static long long vitals_taker(struct hl7_apply *a, unsigned occ)
 }
 
 /* The same set sent again (a resend): a set of the encounter taken at the same time. */
-static int vitals_known(struct hl7_apply *a, const char *taken_at)
+/* A set already on the chart with the same time and the same values (as the record rounds
+ * them): a registration system sending its state again. Another set in the same minute with
+ * other values (a monitor reading beside the triage set) is a reading of its own. */
+static int vitals_known(struct hl7_apply *a, const char *taken_at, const json_t *body)
 {
-    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM vitals WHERE encounter_id = $1 AND "
-                              "taken_at = least($2::timestamptz, now()))";
+#define SAME(col, digits) \
+    " AND v." col " IS NOT DISTINCT FROM round(($3::jsonb->>'" col "')::numeric, " digits ")"
+    static const char sql[] =
+        "SELECT EXISTS (SELECT 1 FROM vitals v WHERE v.encounter_id = $1 AND "
+        "v.taken_at = least($2::timestamptz, now())" SAME("heart_rate", "0") SAME("resp_rate", "0")
+            SAME("systolic_bp", "0") SAME("diastolic_bp", "0") SAME("spo2", "0") SAME("pain", "0")
+                SAME("temperature_c", "1") SAME("oxygen_l_min", "1") ")";
+#undef SAME
     char idbuf[24];
-    const char *params[] = {pg_int_param(idbuf, a->enc.id), taken_at};
+    char *values;
+    const char *params[3];
     PGresult *r;
     int known;
 
     if (!taken_at)
         return 0;
-    r = record_query(a->conn, "hl7 vitals", sql, 2, params);
+    values = json_dumps(body, JSON_COMPACT);
+    if (!values)
+        return -1;
+    params[0] = pg_int_param(idbuf, a->enc.id);
+    params[1] = taken_at;
+    params[2] = values;
+    r = record_query(a->conn, "hl7 vitals", sql, 3, params);
+    free(values);
     if (!r)
         return -1;
     known = PQgetvalue(r, 0, 0)[0] == 't';
@@ -319,7 +336,7 @@ bool record_hl7_vitals(struct hl7_apply *a)
     if (obx14)
         time_from = (struct hl7_pos){"OBX", first, 14, 0};
     if ((obx14 && !record_hl7_time_at(a, obx14, time_from, atbuf, &taken_at)) ||
-        !(taker = vitals_taker(a, first)) || (known = vitals_known(a, taken_at)) != 0) {
+        !(taker = vitals_taker(a, first)) || (known = vitals_known(a, taken_at, body)) != 0) {
         json_decref(body);
         if (known < 0)
             return record_hl7_db_error(a);

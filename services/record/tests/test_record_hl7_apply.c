@@ -574,6 +574,34 @@ static void test_a08_update(void **state)
     assert_string_equal(enc(id, "e.admit_decided_at IS NOT NULL"), "true");
 }
 
+/* Two readings in the same minute (a monitor beside the triage set) are both charted; the
+ * same reading sent again is not charted twice. */
+static void test_a08_vitals_same_minute(void **state)
+{
+#define A08_HR                                 \
+    MSH("A08", "%s")                           \
+    "EVN|A08|%s\n" PID_OF("%s") "PV1|1|E|%s\n" \
+                                "OBX|1|NM|8867-4^HR^LN||%d|/min|||||F|||%s||%s\n"
+    char mrn[32], t[32], taken[32];
+    long long id;
+
+    (void)state;
+    id = registered(mrn);
+    ago(30, taken);
+    assert_int_equal(apply(A08_HR, "V1", ago(29, t), mrn, dept_code, 88, taken, rn_hl7),
+                     HL7_ACK_AA);
+    assert_int_equal(apply(A08_HR, "V2", ago(29, t), mrn, dept_code, 112, taken, rn_hl7),
+                     HL7_ACK_AA);
+    assert_int_equal(apply(A08_HR, "V3", ago(28, t), mrn, dept_code, 112, taken, rn_hl7),
+                     HL7_ACK_AA);
+    assert_int_equal(count_of("SELECT count(*) FROM vitals WHERE encounter_id = $1", id), 2);
+    assert_string_equal(
+        enc(id, "(SELECT string_agg(heart_rate::text, ',' ORDER BY heart_rate) FROM vitals "
+                "WHERE encounter_id = e.id)"),
+        "88,112");
+#undef A08_HR
+}
+
 static void test_a08_refusals_and_warnings(void **state)
 {
     char mrn[32], other[32];
@@ -838,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_a04_warnings),
         cmocka_unit_test(test_a04_version_23_local_time),
         cmocka_unit_test(test_a08_update),
+        cmocka_unit_test(test_a08_vitals_same_minute),
         cmocka_unit_test(test_a08_refusals_and_warnings),
         cmocka_unit_test(test_a02_transfer),
         cmocka_unit_test(test_a01_admit_then_leave),
