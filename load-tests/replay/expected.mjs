@@ -55,10 +55,26 @@ export function expectedMetrics(stays, from, to) {
 export const gone = (s) => s.steps.some((st) => st.kind === 'departure');
 export const decided = (s) => s.steps.some((st) => st.kind === 'disposition');
 
+// The vitals sets of a stay edlive must chart. identicalOnce: a set with the same time and
+// values as an earlier one of the stay is one reading (HL7: a registration system repeating the
+// OBX of a visit, ADT_MAPPING.md §1 step 5). MIMIC copies each triage set into vitalsign at
+// the arrival time, so over HL7 that copy is charted once; over REST both are.
+export function acceptedSets(stay, { identicalOnce = false } = {}) {
+  const sets = stay.steps.filter((s) => s.kind === 'vitals' && !s.rowRefusal && Object.keys(s.kept).length > 0);
+  if (!identicalOnce) return sets;
+  const seen = new Set();
+  return sets.filter((s) => {
+    const key = JSON.stringify([s.at, Object.entries(s.kept).map(([k, v]) => [k, Number(v)]).sort()]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 // Per stay: what its chart must say once the replay is over (or at --until). Triage leaves
 // the status `waiting` (there are no rooms or provider contacts in MIMIC).
-export function expectedStay(stay) {
-  const accepted = stay.steps.filter((s) => s.kind === 'vitals' && !s.rowRefusal && Object.keys(s.kept).length > 0);
+export function expectedStay(stay, { identicalOnce = false } = {}) {
+  const accepted = acceptedSets(stay, { identicalOnce });
   const tri = accepted.find((s) => s.triage);
   return {
     esi: stay.esi,

@@ -140,6 +140,9 @@ export class Hl7Transport {
     this.boardReads = 0;
     this.pendingIds = null; // the board read in flight for arrivals: Promise<Map mrn -> id>
     this.kindOf = new Map(); // stay_id -> disposition kind sent with the departure
+    // ed-mllp charts a vitals set identical (time and values) to one on the chart once: a
+    // registration system repeating a visit's OBX (ADT_MAPPING.md §1 step 5).
+    this.identicalSetsOnce = true;
   }
 
   get requests() { return this.rest.requests + this.messages; }

@@ -10,7 +10,7 @@ import { loadMimic, defaultDataDir } from './source.mjs';
 import { makePlan, DAY_MS, FIELDS } from './plan.mjs';
 import { RestTransport } from './rest.mjs';
 import { Hl7Transport } from './hl7.mjs';
-import { expectedMetrics, expectedStay, gone } from './expected.mjs';
+import { acceptedSets, expectedMetrics, expectedStay, gone } from './expected.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -182,6 +182,9 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 // Reads edlive's figures and compares them with the expected ones: rows of a table.
 async function compare(plan, stays, tr) {
   const rows = [];
+  // HL7 charts a set identical to an earlier one of the stay once (expected.mjs acceptedSets).
+  const once = tr.identicalSetsOnce === true;
+  let identical = 0;
   const add = (figure, period, edlive, csv) => rows.push({ figure, period, edlive, csv, ok: same(edlive, csv) });
   // Metrics of every day from the replay day to the last departure's, and the last 24 hours.
   const lastDay = Math.floor(Math.max(...stays.map((s) => (gone(s) ? s.depart : s.arrive))) / DAY_MS) * DAY_MS;
@@ -216,7 +219,7 @@ async function compare(plan, stays, tr) {
   const got = [], want = [];
   const perStay = [];
   for (const s of stays) {
-    const e = expectedStay(s);
+    const e = expectedStay(s, { identicalOnce: once });
     want.push(e);
     const r = s.encounterId ? await tr.chart(s.encounterId) : { status: 0 };
     if (r.status !== 200) { got.push({}); perStay.push({ stay_id: s.stay_id, problem: `chart ${r.status}` }); continue; }
@@ -236,7 +239,8 @@ async function compare(plan, stays, tr) {
       tri = c.vitals.find((v) => norm(Date.parse(v.taken_at), v) === key) || null;
       g.triage_news2 = tri && tri.news2 ? tri.news2.total : null;
     }
-    const sets = s.steps.filter((st) => st.kind === 'vitals' && !st.rowRefusal && Object.keys(st.kept).length);
+    const sets = acceptedSets(s, { identicalOnce: once });
+    identical += acceptedSets(s).length - sets.length;
     const need = sets.map((st) => norm(st.at, st.kept)).sort();
     g.vitals_values = same(have, need);
     e.vitals_values = true;
@@ -256,7 +260,7 @@ async function compare(plan, stays, tr) {
   const tot = (l) => { const v = l.map((x) => x.triage_news2).filter((x) => x !== null && x !== undefined); return v.length ? Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 100) / 100 : null; };
   add('NEWS2 at triage (mean total)', 'all', tot(got), tot(want));
   add('per-stay differences (ESI, disposition, status, vitals, NEWS2, times)', 'all', perStay.length, 0);
-  return { rows, perStay };
+  return { rows, perStay, identical };
 }
 
 const fmt = (v) => (v === null ? 'null' : typeof v === 'object' ? JSON.stringify(v) : String(v));
@@ -310,9 +314,9 @@ export async function main(argv, { write = console.log } = {}) {
     if (st.kind === 'vitals' && (st.rowRefusal || Object.keys(st.bad).length) && !seen.has(`${s.stay_id}|${st.source}`))
       log.failures.push({ stay_id: s.stay_id, what: `vitals ${st.source}: expected a refusal, none came` });
   }
-  let rows, perStay;
+  let rows, perStay, identical;
   try {
-    ({ rows, perStay } = await compare(plan, stays, tr));
+    ({ rows, perStay, identical } = await compare(plan, stays, tr));
   } finally {
     if (tr.close) tr.close();
   }
@@ -334,6 +338,7 @@ export async function main(argv, { write = console.log } = {}) {
   for (const [k, { n, values }] of Object.entries(reasons).sort((a, b) => b[1].n - a[1].n)) write(`  ${String(n).padStart(4)}  ${k}${values.size ? ` (values ${[...values].sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ')})` : ''}`);
   write(`skipped source rows (nothing charted): ${log.skipped.length}`);
   if (log.notSent.length) write(`sets the transport does not carry (not sent): ${log.notSent.length} (${[...new Set(log.notSent.map((n) => n.why))].join('; ')})`);
+  if (identical) write(`sets identical to an earlier set of the stay (same time, same values; MIMIC's copy of the triage set): ${identical}, charted once over HL7 (proto/hl7/ADT_MAPPING.md §1)`);
   write('\ncomparison (edlive | figures computed from the CSV files):');
   printTable(rows, write);
   for (const d of perStay.slice(0, 20)) write(`  stay ${d.stay_id}: ${d.field || ''} edlive ${fmt(d.edlive)} csv ${fmt(d.csv)} ${d.problem || ''}`);
