@@ -30,10 +30,20 @@ bool record_tx_rollback(PGconn *conn)
 
 bool record_batch_begin(PGconn *conn)
 {
-    if (batch_conn || !pg_ensure(conn) || !pg_command(conn, "BEGIN"))
+    if (batch_conn)
         return false;
-    batch_conn = conn;
-    return true;
+    /* A connection whose server restarted looks fine until its first command fails: then
+     * reconnect and begin once more (nothing was sent yet), so the first message after a
+     * PostgreSQL restart is applied rather than answered "try again". */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (pg_ensure(conn) && pg_command(conn, "BEGIN")) {
+            batch_conn = conn;
+            return true;
+        }
+        if (PQstatus(conn) != CONNECTION_BAD)
+            break;
+    }
+    return false;
 }
 
 bool record_batch_commit(PGconn *conn)

@@ -224,6 +224,22 @@ test('PostgreSQL stopped: AE 207 and the listener goes on; back: applied', async
   assert.equal(encounters(mrn), 1);
 });
 
+test('PostgreSQL restarted between two messages: the next one is applied at once', async () => {
+  // ed-mllp's connection is broken by the restart but does not know it until it is used: the
+  // record reconnects and begins again rather than answering AE 207.
+  const id = `R8-${run}`, mrn = `MLR8-${run}`;
+  assert.equal(msa(await one(a04(`R8a-${run}`, `MLR8a-${run}`))), `MSA|AA|R8a-${run}`);
+  svc('stop', 'pg');
+  svc('start', 'pg');
+  try {
+    const ack = await one(a04(id, mrn));
+    assert.equal(msa(ack), `MSA|AA|${id}`, ack.toString());
+    assert.equal(encounters(mrn), 1);
+  } finally {
+    await servicesBack();
+  }
+});
+
 test('EDLIVE_MLLP_STAFF: the demo interface is set; an id no active staff member has stops ed-mllp', async () => {
   const name = 'HL7 interface (registration system)';
   assert.equal(sql(OWNER, `SELECT count(*) FROM staff WHERE display_name = ${lit(name)} AND active`), '1');
