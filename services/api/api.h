@@ -52,7 +52,7 @@ struct route_result {
     int retry_after_s;    /* on a 429: when to try again */
     json_t *current;      /* on a 409 version_conflict: the encounter as it is now */
     char etag[40];        /* FHIR: an ETag to send (W/"7"), or "" */
-    char location[200];   /* FHIR: a Location to send (after a create), or "" */
+    char location[300];   /* FHIR: a Location to send (after a create), or "" */
 };
 
 /* Routes one request. true: out filled. false: err (4xx/5xx); *retry_after_s is set for 429. */

@@ -14,6 +14,8 @@
 
 #include "api.h"
 #include "fhir.h"
+#include "log.h"
+#include "schema.h"
 #include "timefmt.h"
 
 #define FHIR_PREFIX        "/fhir/R4"
@@ -36,6 +38,7 @@ static const char *const type_names[] = {[T_NONE] = "",
 
 /* One request line under /fhir/R4: metadata, a type (search), or a type and an id (read). */
 struct fhir_path {
+    bool base; /* the base itself: POST of a batch or transaction Bundle */
     bool metadata;
     enum fhir_type type;
     char id[64]; /* "" for a search */
@@ -55,6 +58,7 @@ struct fhir_call {
     char base[200];
     struct fhir_param params[FHIR_MAX_PARAMS];
     int n_params;
+    bool path_base; /* POST to the base (a Bundle only) */
 };
 
 bool fhir_routes_is_fhir(const char *path)
@@ -68,6 +72,10 @@ static bool parse_path(const char *path, struct fhir_path *out)
     size_t len;
 
     memset(out, 0, sizeof *out);
+    if (!strcmp(path, FHIR_PREFIX) || !strcmp(path, FHIR_PREFIX "/")) {
+        out->base = true;
+        return true;
+    }
     if (strncmp(path, FHIR_PREFIX "/", sizeof FHIR_PREFIX))
         return false;
     p = path + sizeof FHIR_PREFIX;
@@ -96,18 +104,29 @@ static bool parse_path(const char *path, struct fhir_path *out)
     return true;
 }
 
+/* The creates: POST <base>/Observation (one, or a Bundle of one vitals set), and POST <base>
+ * with a batch or transaction Bundle of Observations. */
+static bool is_create(const struct fhir_path *fp)
+{
+    return fp->base || (!fp->id[0] && fp->type == T_OBSERVATION);
+}
+
 bool fhir_routes_takes_body(enum route_method method, const char *path)
 {
-    (void)method;
-    (void)path;
-    return false; /* POST Observation and POST Encounter come next */
+    struct fhir_path fp;
+
+    return method == ROUTE_POST && parse_path(path, &fp) && is_create(&fp);
 }
 
 const char *fhir_routes_allowed_methods(const char *path)
 {
     struct fhir_path fp;
 
-    return parse_path(path, &fp) ? "GET" : NULL;
+    if (!parse_path(path, &fp))
+        return NULL;
+    if (fp.base)
+        return "POST";
+    return is_create(&fp) ? "GET, POST" : "GET";
 }
 
 /* A positive record id from a FHIR id or reference ("12", "Encounter/12"); 0 when it is not one. */
@@ -743,6 +762,125 @@ static bool search_observations(struct fhir_call *c, struct route_result *out, s
     }
 }
 
+/* ---- creates ---- */
+
+/* Prefer: handling=strict refuses what edlive would not keep (FHIR_MAPPING.md §6). */
+static bool prefer_strict(struct lws *wsi)
+{
+    char buf[128] = "";
+
+    return wsi && lws_hdr_custom_copy(wsi, buf, sizeof buf, "prefer:", 7) > 0 &&
+           strstr(buf, "handling=strict") != NULL;
+}
+
+/* POST Observation (one vital sign, the BP panel, or a Bundle of one vitals set): the
+ * record's vitals write (record_vitals: the same transaction, event, NOTIFY and audit as POST
+ * /api/v1/encounters/{id}/vitals), then the Observations it made. One Observation: 201 with it,
+ * Location and ETag; a Bundle: 201 with a batch-response / transaction-response Bundle. Every
+ * refusal names the FHIR element (fhir_error_to_fhir); nothing is written then. */
+static bool create_vitals(struct fhir_call *c, struct route_result *out, struct ed_error *err)
+{
+    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, prefer_strict(c->req->wsi)};
+    struct fhir_vitals_in in = {0};
+    struct record_write_opts wopts = {c->req->if_match, NULL, NULL, 201};
+    struct record_write w = {0};
+    json_t *doc, *row = NULL, *made = NULL, *first = NULL;
+    const char *kind, *bundle_type = NULL;
+    long long patient;
+    bool ok = false;
+
+    doc = fhir_parse_json(c->req->body, c->req->body_len, err);
+    if (!doc)
+        return false;
+    kind = str_of(doc, "resourceType");
+    if (!strcmp(kind, "Bundle")) {
+        bundle_type = str_of(doc, "type");
+        ok = fhir_vitals_from_bundle(doc, &popts, &in, err);
+    } else if (c->path_base) {
+        ok = ed_error_set(err, ED_ERR_INVALID_VALUE, "Bundle.resourceType",
+                          "POST a batch or transaction Bundle to the base");
+    } else {
+        ok = fhir_vitals_from_observation(doc, &popts, &in, err);
+    }
+    if (!ok)
+        goto out;
+    ok = false;
+    kind = bundle_type ? "Bundle" : "Observation";
+    if (!schema_validate(schema_set_find(c->app->schemas, "http/vitals"), in.body, err)) {
+        fhir_error_to_fhir(err, in.paths, kind);
+        goto out;
+    }
+    /* The subject, when given, must be the encounter's patient (a gateway's mix-up of beds). */
+    row = record_encounter_row(c->app->pg, &c->who, in.encounter);
+    if (!row) {
+        ed_error_set(err, ED_ERR_NOT_FOUND, bundle_type ? "Bundle.entry" : "Observation.encounter",
+                     "no such encounter");
+        goto out;
+    }
+    patient = json_integer_value(json_object_get(json_object_get(row, "patient"), "id"));
+    if (in.patient && in.patient != patient) {
+        ed_error_set(err, ED_ERR_INVALID_VALUE,
+                     bundle_type ? "Bundle.entry" : "Observation.subject",
+                     "the subject is not the patient of this encounter");
+        goto out;
+    }
+    if (!record_vitals(c->app->pg, &c->who, in.encounter, in.body, &wopts, &w, err)) {
+        if (err->field[0])
+            fhir_error_to_fhir(err, in.paths, kind);
+        goto out;
+    }
+    log_info("POST " FHIR_PREFIX "/Observation -> dept %lld seq %lld", w.department_id, w.seq);
+    made = fhir_observations_from_vitals(json_object_get(w.reply, "vitals"), patient, &c->opts);
+    record_write_clear(&w);
+    if (!made || !json_array_size(made)) {
+        ok = ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the resources could not be built");
+        goto out;
+    }
+    first = json_array_get(made, 0);
+    if (bundle_type) {
+        json_t *entries = json_array(), *obs;
+        size_t i;
+        json_array_foreach (made, i, obs) {
+            char loc[300];
+            snprintf(loc, sizeof loc, "Observation/%s/_history/1", str_of(obs, "id"));
+            json_array_append_new(entries, json_pack("{s:O,s:{s:s,s:s,s:s}}", "resource", obs,
+                                                     "response", "status", "201 Created",
+                                                     "location", loc, "etag", "W/\"1\""));
+        }
+        out->reply = json_pack("{s:s,s:s,s:o}", "resourceType", "Bundle", "type",
+                               !strcmp(bundle_type, "transaction") ? "transaction-response"
+                                                                   : "batch-response",
+                               "entry", entries);
+    } else {
+        out->reply = json_incref(first);
+        snprintf(out->etag, sizeof out->etag, "W/\"1\"");
+        if (snprintf(out->location, sizeof out->location, "%s/Observation/%s/_history/1", c->base,
+                     str_of(first, "id")) >= (int)sizeof out->location)
+            out->location[0] =
+                '\0'; /* a Host too long for a Location: none rather than a cut one */
+    }
+    out->status = 201;
+    ok = out->reply != NULL || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+out:
+    json_decref(made);
+    json_decref(row);
+    json_decref(doc);
+    fhir_vitals_in_clear(&in);
+    return ok;
+}
+
+/* A write carried by a cookie must come from one of our own pages (as routes.c). */
+static bool origin_allowed(struct fhir_call *c, const char *what, struct ed_error *err)
+{
+    if (!c->req->origin || !c->req->token_from_cookie ||
+        record_origin_allowed(c->app->allowed_origins, c->req->origin))
+        return true;
+    ed_error_set(err, ED_ERR_ORIGIN_NOT_ALLOWED, NULL, "requests from this origin are refused");
+    record_audit(c->app->pg, &c->who, NULL, what, 0, 0, "vitals", "denied", false, err->code,
+                 c->who.source_addr);
+    return false;
+}
+
 /* ---- dispatch ---- */
 
 /* Session (401), then the matrix (403): refusals are audited like the REST routes'. */
@@ -785,7 +923,8 @@ bool fhir_routes_dispatch(struct api *app, const struct request *req, struct rou
     if (!parse_path(req->path, &fp))
         return ed_error_set(err, ED_ERR_NOT_FOUND, NULL,
                             "no such resource (FHIR R4: /fhir/R4/metadata lists what there is)");
-    if (req->method != ROUTE_GET)
+    if (fp.base ? req->method != ROUTE_POST
+                : req->method != ROUTE_GET && !(req->method == ROUTE_POST && is_create(&fp)))
         return ed_error_set(err, ED_ERR_METHOD_NOT_ALLOWED, NULL,
                             "this path does not accept that method");
     c = calloc(1, sizeof *c);
@@ -806,6 +945,17 @@ bool fhir_routes_dispatch(struct api *app, const struct request *req, struct rou
         out->reply = fhir_capability_statement(date, &c->opts);
         out->status = 200;
         ok = out->reply || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+        free(c);
+        return ok;
+    }
+    if (req->method == ROUTE_POST) {
+        c->path_base = fp.base;
+        ok = authorize(c, ACT_VITALS, "fhir.Observation.create", err) &&
+             origin_allowed(c, "fhir.Observation.create", err) && create_vitals(c, out, err);
+        if (!ok && (err->status == 404 || err->status == 403) && c->who.account_id &&
+            err->id != ED_ERR_FORBIDDEN && err->id != ED_ERR_ORIGIN_NOT_ALLOWED)
+            record_audit(app->pg, &c->who, NULL, "fhir.Observation.create", 0, 0, "vitals",
+                         "denied", false, err->code, c->who.source_addr);
         free(c);
         return ok;
     }

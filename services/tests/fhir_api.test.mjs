@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { requireEnv, SKIP } from './lib/env.mjs';
 import { signedIn, sql, lit, ctl, freshTotp } from './lib/client.mjs';
+import { LiveBoard } from './lib/live_client.mjs';
 
 const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_PG_OWNER', 'EDLIVE_PG_SUPER', 'EDLIVE_REPO', 'EDLIVE_BUILD');
 const OWNER = env.EDLIVE_PG_OWNER;
@@ -103,6 +104,8 @@ before(async () => {
   ctx.lopez = await signedIn('dr.lopez');
   ctx.moreau = await signedIn('moreau');
   ctx.wall = await signedIn('wall');
+  ctx.patel = await signedIn('patel');
+  ctx.patelStaff = (await ctx.patel.get('/session')).json.staff_id;
   // A Demo ED encounter with at least three vitals sets, and one of the children's ED.
   ctx.enc = Number(sql(OWNER, `SELECT e.id FROM encounter e WHERE e.department_id = ${ctx.demo} AND e.departed_at IS NULL
     AND (SELECT count(*) FROM vitals v WHERE v.encounter_id = e.id) >= 2 ORDER BY e.id LIMIT 1`));
@@ -332,4 +335,109 @@ test('a FHIR client library (@medplum/core MedplumClient) reads and searches thi
   assert.ok(pages.length > 5 && pages.every((e) => ['arrived', 'triaged', 'in-progress'].includes(e.status)));
   const byMrn = await client.searchOne('Patient', { identifier: ctx.row.patient.mrn });
   assert.equal(byMrn.id, String(ctx.row.patient.id));
+});
+
+// ---- creates: POST Observation (vital signs from a monitor gateway) ----
+
+const LOINC = 'http://loinc.org';
+const VS = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }];
+const perMin = (value) => ({ value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' });
+const mmHg = (value) => ({ value, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' });
+function vital(code, value, { encounter = ctx.enc, patient = ctx.row.patient.id, at } = {}) {
+  return {
+    resourceType: 'Observation', status: 'final', category: VS,
+    code: { coding: [{ system: LOINC, code }] },
+    subject: { reference: `Patient/${patient}` }, encounter: { reference: `Encounter/${encounter}` },
+    performer: [{ reference: `Practitioner/${ctx.patelStaff}` }],
+    effectiveDateTime: at ?? new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    valueQuantity: perMin(value),
+  };
+}
+const vitalsCount = (encounter) => Number(sql(OWNER, `SELECT count(*) FROM vitals WHERE encounter_id = ${Number(encounter)}`));
+const lastSeq = () => Number(sql(OWNER, `SELECT last_seq FROM department_seq WHERE department_id = ${ctx.demo}`));
+
+test('POST Observation: a heart rate from a gateway is recorded, 201 with Location and ETag, and reaches an open board live', async () => {
+  const board = new LiveBoard(process.env.EDLIVE_WS_URL, ctx.demo, ctx.patel.token);
+  await board.connect();
+  try {
+    const startSeq = board.seq;
+    const before = vitalsCount(ctx.enc);
+    const r = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('8867-4', 117) });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    assert.match(r.json.id, /^\d+-hr$/);
+    assert.equal(r.json.valueQuantity.value, 117);
+    assert.equal(r.headers.get('etag'), 'W/"1"');
+    assert.ok(r.headers.get('location').endsWith(`/fhir/R4/Observation/${r.json.id}/_history/1`), r.headers.get('location'));
+    assert.equal(vitalsCount(ctx.enc), before + 1);
+    const seq = lastSeq();
+    await board.waitFor(() => board.seq >= seq, 8000, `the board to reach seq ${seq}`);
+    assert.ok(board.applied.some((x) => x > startSeq), 'an event, not only a snapshot');
+    assert.equal(board.rows.get(ctx.enc).latest_vitals.heart_rate, 117);
+    // It reads back as served, and the REST chart has it.
+    const back = await fhir(ctx.lopez.token, `Observation/${r.json.id}`);
+    assert.deepEqual(back.json, r.json);
+    assert.equal(Number(sql(OWNER, `SELECT count(*) FROM audit_log WHERE username = 'patel' AND action = 'vitals.create' AND encounter_id = ${ctx.enc}`)) >= 1, true);
+  } finally {
+    board.close();
+  }
+});
+
+test('POST a transaction Bundle of one vitals set: one set, a transaction-response', async () => {
+  const at = new Date(Date.now() - 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const bp = { ...vital('85354-9', 0, { at }), valueQuantity: undefined, component: [
+    { code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: mmHg(102) },
+    { code: { coding: [{ system: LOINC, code: '8462-4' }] }, valueQuantity: mmHg(64) }] };
+  delete bp.valueQuantity;
+  const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [vital('8867-4', 96, { at }), vital('9279-1', 18, { at }), bp]
+    .map((resource) => ({ resource, request: { method: 'POST', url: 'Observation' } })) };
+  const before = vitalsCount(ctx.enc);
+  const r = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: bundle });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  assert.equal(r.json.type, 'transaction-response');
+  assert.equal(vitalsCount(ctx.enc), before + 1, 'one vitals set');
+  const codes = r.json.entry.map((e) => e.resource.code.coding[0].code);
+  for (const c of ['8867-4', '9279-1', '85354-9']) assert.ok(codes.includes(c), c);
+  assert.ok(r.json.entry.every((e) => e.response.status === '201 Created'));
+  // The same to the base.
+  const r2 = await fhir(ctx.patel.token, '', { method: 'POST', body: { ...bundle, type: 'batch', entry: [{ resource: vital('8867-4', 95) }] } });
+  assert.equal(r2.status, 201, JSON.stringify(r2.json));
+  assert.equal(r2.json.type, 'batch-response');
+});
+
+test('POST Observation refusals: OperationOutcome naming the element, nothing written', async () => {
+  const before = vitalsCount(ctx.enc);
+  const cases = [
+    [{ ...vital('8867-4', 117), valueQuantity: { value: 117, system: 'http://unitsofmeasure.org', code: 'kg' } }, 422, 'Observation.valueQuantity.code'],
+    [vital('8867-4', 400), 422, 'Observation.valueQuantity.value'],
+    [{ ...vital('8867-4', 80), status: 'preliminary' }, 422, 'Observation.status'],
+    [{ ...vital('8867-4', 80), effectiveDateTime: '2026-12-04' }, 422, 'Observation.effectiveDateTime'],
+    [{ ...vital('8867-4', 80), performer: undefined }, 422, 'Observation.performer', 'required'],
+    [vital('8867-4', 80, { patient: ctx.otherPatient }), 422, 'Observation.subject'],
+    [vital('29463-7', 80), 422, 'Observation.code'],
+  ];
+  for (const [body, status, expression, code] of cases) {
+    const r = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body });
+    outcome(r, status, expression);
+    assert.equal(r.json.issue[0].code, code ?? 'value', expression);
+  }
+  outcome(await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: '{"resourceType": "Observation",' }), 400);
+  const wrongType = await fetch(`${FHIR}/Observation`, { method: 'POST', headers: { authorization: `Bearer ${ctx.patel.token}`, 'content-type': 'text/plain' }, body: JSON.stringify(vital('8867-4', 80)) });
+  assert.equal(wrongType.status, 415);
+  valid(await wrongType.json());
+  // Another department's encounter: 404, as an unknown one.
+  const other = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('8867-4', 80, { encounter: ctx.other, patient: ctx.otherPatient }) });
+  outcome(other, 404);
+  assert.equal(vitalsCount(ctx.other) >= 0, true);
+  // A role that may not record vitals.
+  outcome(await fhir(ctx.moreau.token, 'Observation', { method: 'POST', body: vital('8867-4', 80) }), 403);
+  assert.equal(vitalsCount(ctx.enc), before, 'nothing was written');
+});
+
+test('POST Observation with If-Match: a stale encounter version is 409, the current one is recorded', async () => {
+  const version = Number(sql(OWNER, `SELECT version FROM encounter WHERE id = ${ctx.enc}`));
+  const stale = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('8867-4', 88), headers: { 'if-match': `W/"${version - 1}"` } });
+  outcome(stale, 409);
+  assert.equal(stale.json.issue[0].code, 'conflict');
+  const ok = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('8867-4', 88), headers: { 'if-match': `W/"${version}"` } });
+  assert.equal(ok.status, 201, JSON.stringify(ok.json));
 });
