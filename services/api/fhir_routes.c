@@ -108,7 +108,7 @@ static bool parse_path(const char *path, struct fhir_path *out)
  * with a batch or transaction Bundle of Observations. */
 static bool is_create(const struct fhir_path *fp)
 {
-    return fp->base || (!fp->id[0] && fp->type == T_OBSERVATION);
+    return fp->base || (!fp->id[0] && (fp->type == T_OBSERVATION || fp->type == T_ENCOUNTER));
 }
 
 bool fhir_routes_takes_body(enum route_method method, const char *path)
@@ -869,6 +869,140 @@ out:
     return ok;
 }
 
+/* The department of a POST Encounter: Encounter.location[0] Location/dept-<id>, else the
+ * caller's one department. 0 with err when neither names one. */
+static long long arrival_department(const struct fhir_call *c, const json_t *enc,
+                                    struct ed_error *err)
+{
+    const char *ref = json_string_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(enc, "location"), 0), "location"),
+        "reference"));
+    long long dept;
+
+    if (ref) {
+        dept = !strncmp(ref, "Location/dept-", 14) ? record_id(ref + 14, NULL) : 0;
+        if (!dept)
+            ed_error_set(err, ED_ERR_INVALID_VALUE, "Encounter.location[0].location",
+                         "name the department of the arrival, Location/dept-<id>");
+        return dept;
+    }
+    if (c->who.n_departments == 1)
+        return c->who.departments[0];
+    ed_error_set(err, ED_ERR_MISSING_FIELD, "Encounter.location",
+                 "you work in several departments: name the arrival's, "
+                 "location[0].location Location/dept-<id>");
+    return 0;
+}
+
+/* POST Encounter: an arrival (record_arrival, or of an unidentified patient), and what else
+ * it states (the triage of its priority) in the same transaction (a record batch): all or
+ * nothing. 201 with the Encounter, Location and ETag. */
+static bool create_encounter(struct fhir_call *c, struct route_result *out, struct ed_error *err)
+{
+    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, prefer_strict(c->req->wsi)};
+    struct fhir_arrival_in in = {0};
+    struct record_write w = {0};
+    json_t *doc, *row = NULL, *write;
+    long long dept, encounter = 0;
+    bool ok = false, in_batch = false;
+    size_t i;
+
+    doc = fhir_parse_json(c->req->body, c->req->body_len, err);
+    if (!doc)
+        return false;
+    if (!fhir_arrival_from_encounter(doc, NULL, false, &popts, &in, err))
+        goto out;
+    if (!(dept = arrival_department(c, doc, err)))
+        goto out;
+    if (in.patient) {
+        /* An edlive patient by reference: their MRN, read within the caller's scope. */
+        json_t *p = record_fhir_patient(c->app->pg, &c->who, in.patient, err);
+        const char *mrn = json_string_value(json_object_get(p, "mrn"));
+        if (!p || !mrn) {
+            json_decref(p);
+            if (!err->status || err->status == 404)
+                ed_error_set(err, ED_ERR_UNKNOWN_REFERENCE, "Encounter.subject",
+                             "no such patient with an MRN");
+            goto out;
+        }
+        json_object_set_new(in.body, "patient", json_pack("{s:s}", "mrn", mrn));
+        json_decref(p);
+    }
+    if (!schema_validate(schema_set_find(c->app->schemas, in.unidentified
+                                                              ? "http/arrival_unidentified"
+                                                              : "http/arrival"),
+                         in.body, err)) {
+        fhir_error_to_fhir(err, in.paths, "Encounter");
+        goto out;
+    }
+    json_array_foreach (in.writes, i, write) {
+        const char *route = json_string_value(json_object_get(write, "route"));
+        if (!route || strcmp(route, "triage")) {
+            ed_error_set(err, ED_ERR_INVALID_VALUE, "Encounter",
+                         "an arrival states no disposition nor departure");
+            goto out;
+        }
+        if (!record_allows(&c->who, ACT_TRIAGE)) {
+            ed_error_set(err, ED_ERR_FORBIDDEN, "Encounter.priority",
+                         "your role may register an arrival but not triage it");
+            goto out;
+        }
+        if (!schema_validate(schema_set_find(c->app->schemas, "http/triage"),
+                             json_object_get(write, "body"), err)) {
+            fhir_error_to_fhir(err, in.paths, "Encounter");
+            goto out;
+        }
+    }
+    if (!record_batch_begin(c->app->pg)) {
+        ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
+        goto out;
+    }
+    in_batch = true;
+    if (!record_arrival(c->app->pg, &c->who, dept, in.body, NULL, &w, err)) {
+        fhir_error_to_fhir(err, in.paths, "Encounter");
+        goto out;
+    }
+    encounter = w.encounter_id;
+    record_write_clear(&w);
+    json_array_foreach (in.writes, i, write) {
+        if (!record_triage(c->app->pg, &c->who, encounter, json_object_get(write, "body"), NULL, &w,
+                           err)) {
+            fhir_error_to_fhir(err, in.paths, "Encounter");
+            goto out;
+        }
+        record_write_clear(&w);
+    }
+    if (!record_batch_commit(c->app->pg)) {
+        in_batch = false;
+        ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
+        goto out;
+    }
+    in_batch = false;
+    log_info("POST " FHIR_PREFIX "/Encounter -> dept %lld", dept);
+    row = record_encounter_row(c->app->pg, &c->who, encounter);
+    out->reply = row ? fhir_encounter(row, NULL, &c->opts) : NULL;
+    if (!out->reply) {
+        ok = ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "recorded; read it back with GET");
+        goto out;
+    }
+    {
+        long long version = json_integer_value(json_object_get(row, "version"));
+        snprintf(out->etag, sizeof out->etag, "W/\"%lld\"", version);
+        if (snprintf(out->location, sizeof out->location, "%s/Encounter/%lld/_history/%lld",
+                     c->base, encounter, version) >= (int)sizeof out->location)
+            out->location[0] = '\0';
+    }
+    out->status = 201;
+    ok = true;
+out:
+    if (in_batch)
+        record_batch_rollback(c->app->pg);
+    json_decref(row);
+    json_decref(doc);
+    fhir_arrival_in_clear(&in);
+    return ok;
+}
+
 /* A write carried by a cookie must come from one of our own pages (as routes.c). */
 static bool origin_allowed(struct fhir_call *c, const char *what, struct ed_error *err)
 {
@@ -949,12 +1083,16 @@ bool fhir_routes_dispatch(struct api *app, const struct request *req, struct rou
         return ok;
     }
     if (req->method == ROUTE_POST) {
+        bool arrival = fp.type == T_ENCOUNTER;
+        const char *act = arrival ? "fhir.Encounter.create" : "fhir.Observation.create";
         c->path_base = fp.base;
-        ok = authorize(c, ACT_VITALS, "fhir.Observation.create", err) &&
-             origin_allowed(c, "fhir.Observation.create", err) && create_vitals(c, out, err);
+        ok = authorize(c, arrival ? ACT_ARRIVAL : ACT_VITALS, act, err) &&
+             origin_allowed(c, act, err) &&
+             (arrival ? create_encounter(c, out, err) : create_vitals(c, out, err));
         if (!ok && (err->status == 404 || err->status == 403) && c->who.account_id &&
-            err->id != ED_ERR_FORBIDDEN && err->id != ED_ERR_ORIGIN_NOT_ALLOWED)
-            record_audit(app->pg, &c->who, NULL, "fhir.Observation.create", 0, 0, "vitals",
+            err->id != ED_ERR_ORIGIN_NOT_ALLOWED &&
+            !(err->id == ED_ERR_FORBIDDEN && !err->field[0]))
+            record_audit(app->pg, &c->who, NULL, act, 0, 0, arrival ? "encounter" : "vitals",
                          "denied", false, err->code, c->who.source_addr);
         free(c);
         return ok;

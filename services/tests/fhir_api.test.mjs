@@ -106,6 +106,8 @@ before(async () => {
   ctx.wall = await signedIn('wall');
   ctx.patel = await signedIn('patel');
   ctx.patelStaff = (await ctx.patel.get('/session')).json.staff_id;
+  ctx.adeyemi = await signedIn('adeyemi');
+  ctx.made = [];
   // A Demo ED encounter with at least three vitals sets, and one of the children's ED.
   ctx.enc = Number(sql(OWNER, `SELECT e.id FROM encounter e WHERE e.department_id = ${ctx.demo} AND e.departed_at IS NULL
     AND (SELECT count(*) FROM vitals v WHERE v.encounter_id = e.id) >= 2 ORDER BY e.id LIMIT 1`));
@@ -122,7 +124,12 @@ before(async () => {
     AND NOT EXISTS (SELECT 1 FROM staff_department x WHERE x.staff_id = sd.staff_id AND x.department_id = ${ctx.demo})`));
 });
 
-after(() => {
+after(async () => {
+  // The arrivals made here leave the board again.
+  for (const id of ctx.made ?? []) {
+    await ctx.adeyemi.post(`/encounters/${id}/disposition`, { kind: 'discharge' });
+    await ctx.adeyemi.post(`/encounters/${id}/departure`, {});
+  }
   sql(OWNER, "UPDATE account SET totp_secret = NULL, totp_last_step = 0 WHERE username = 'dr.lopez'");
   sql(env.EDLIVE_PG_SUPER, `UPDATE break_glass SET expires_at = now() - interval '1 second' WHERE patient_id = ${ctx.otherPatient || 0} AND expires_at > now()`);
   console.log(`# ${validated} FHIR resources validated by @medplum/core validateResource`);
@@ -440,4 +447,67 @@ test('POST Observation with If-Match: a stale encounter version is 409, the curr
   assert.equal(stale.json.issue[0].code, 'conflict');
   const ok = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('8867-4', 88), headers: { 'if-match': `W/"${version}"` } });
   assert.equal(ok.status, 201, JSON.stringify(ok.json));
+});
+
+// ---- creates: POST Encounter (an arrival) ----
+
+const EDLIVE = 'https://edlive.invalid/fhir';
+let serial = Date.now() % 1e7;
+function arrival({ esi = 3, mrn = `FHIR-${serial++}`, ...over } = {}) {
+  return {
+    resourceType: 'Encounter', status: esi ? 'triaged' : 'arrived',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'EMER' },
+    contained: [{ resourceType: 'Patient', id: 'p', identifier: [{ system: `${EDLIVE}/NamingSystem/mrn`, value: mrn }],
+      name: [{ use: 'official', family: 'Quillfeather', given: ['Ysolde'] }], gender: 'female', birthDate: '1972-04-09' }],
+    subject: { reference: '#p' },
+    period: { start: new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z') },
+    reasonCode: [{ text: 'FHIR check of a sore wrist' }],
+    extension: [{ url: `${EDLIVE}/StructureDefinition/arrival-mode`, valueCoding: { system: `${EDLIVE}/CodeSystem/arrival-mode`, code: 'walk_in' } }],
+    ...(esi ? { priority: { coding: [{ system: `${EDLIVE}/CodeSystem/esi`, code: String(esi) }] } } : {}),
+    ...over,
+  };
+}
+const encounterCount = () => Number(sql(OWNER, 'SELECT count(*) FROM encounter'));
+
+test('POST Encounter: an arrival with its triage, one transaction, on the board; 201 with Location and ETag', async () => {
+  const r = await fhir(ctx.adeyemi.token, 'Encounter', { method: 'POST', body: arrival({ esi: 3 }) });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  const id = Number(r.json.id);
+  ctx.made.push(id);
+  assert.equal(r.json.status, 'triaged');
+  assert.ok(r.json.priority.coding.some((c) => c.code === '3'));
+  assert.equal(r.headers.get('etag'), `W/"${r.json.meta.versionId}"`);
+  assert.ok(r.headers.get('location').endsWith(`/fhir/R4/Encounter/${id}/_history/${r.json.meta.versionId}`));
+  const board = (await ctx.lopez.get(`/departments/${ctx.demo}/board`)).json;
+  const row = board.encounters.find((e) => e.encounter_id === id);
+  assert.equal(row.esi, 3);
+  assert.equal(row.chief_complaint, 'FHIR check of a sore wrist');
+  assert.deepEqual((await fhir(ctx.lopez.token, `Encounter/${id}`)).json.priority, r.json.priority);
+  // Registration registers arrivals but does not triage: without a priority it may.
+  const plain = await fhir(ctx.moreau.token, 'Encounter', { method: 'POST', body: arrival({ esi: 0 }) });
+  assert.equal(plain.status, 201, JSON.stringify(plain.json));
+  assert.equal(plain.json.status, 'arrived');
+  ctx.made.push(Number(plain.json.id));
+});
+
+test('POST Encounter refusals: OperationOutcome naming the element; no encounter, no patient written', async () => {
+  const encounters = encounterCount();
+  const patients = Number(sql(OWNER, 'SELECT count(*) FROM patient'));
+  const cases = [
+    [ctx.moreau, arrival({ esi: 2 }), 403, 'Encounter.priority'],
+    [ctx.adeyemi, arrival({ class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' } }), 422, 'Encounter.class'],
+    [ctx.adeyemi, arrival({ reasonCode: undefined }), 422, 'Encounter.reasonCode'],
+    [ctx.adeyemi, arrival({ esi: 9 }), 422, 'Encounter.priority'],
+    [ctx.adeyemi, arrival({ status: 'finished' }), 422, 'Encounter.status'],
+    [ctx.adeyemi, arrival({ period: { start: '2026-12-04' } }), 422, 'Encounter.period.start'],
+    [ctx.adeyemi, arrival({ location: [{ location: { reference: `Location/dept-${ctx.peds}` } }] }), 404, null],
+    [ctx.adeyemi, arrival({ subject: { reference: `Patient/${ctx.otherPatient}` }, contained: undefined }), 422, 'Encounter.subject'],
+    [ctx.patel, arrival(), 403, null],
+  ];
+  for (const [api, body, status, expression] of cases) {
+    const r = await fhir(api.token, 'Encounter', { method: 'POST', body });
+    outcome(r, status, expression);
+  }
+  assert.equal(encounterCount(), encounters, 'no encounter was written');
+  assert.equal(Number(sql(OWNER, 'SELECT count(*) FROM patient')), patients, 'no patient was written');
 });
