@@ -74,6 +74,8 @@ const MATRIX = [
   ['GET /fhir/R4/Observation?encounter={enc}',  CLINICAL],
   ['GET /fhir/R4/Location/{bed}',               ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['GET /fhir/R4/Practitioner/{staff}',         ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
+  ['POST /fhir/R4/Observation',                 CLINICAL],
+  ['POST /fhir/R4/Encounter',                   ['charge_nurse', 'registration']],
   ['DELETE /session',                           EVERYONE],
   ['WS board {demo}',                           ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['WS chart {enc}',                            CLINICAL],
@@ -227,6 +229,22 @@ async function attempt(route, role, token) {
     case 'GET /fhir/R4/Observation?encounter={enc}': return fhirAttempt(api.token, `Observation?encounter=Encounter/${ctx.enc}`);
     case 'GET /fhir/R4/Location/{bed}': return fhirAttempt(api.token, `Location/${ctx.freeBed}`);
     case 'GET /fhir/R4/Practitioner/{staff}': return fhirAttempt(api.token, `Practitioner/${ctx.kim}`);
+    case 'POST /fhir/R4/Observation': return fhirAttempt(api.token, 'Observation', {
+      resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      encounter: { reference: `Encounter/${ctx.enc}` }, performer: [{ reference: `Practitioner/${me || ctx.staff.nurse}` }],
+      valueQuantity: { value: 84, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
+    case 'POST /fhir/R4/Encounter': {
+      const p = newPatient();
+      const r = await fhirAttempt(api.token, 'Encounter', {
+        resourceType: 'Encounter', status: 'arrived', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'EMER' },
+        contained: [{ resourceType: 'Patient', id: 'p', identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, value: p.mrn }],
+          name: [{ family: p.family_name, given: [p.given_name] }], gender: p.sex, birthDate: p.birth_date }],
+        subject: { reference: '#p' }, reasonCode: [{ text: 'matrix check of sore wrist' }],
+      });
+      if (r.status === 201) ctx.madeHere.push(Number(r.json.id));
+      return r;
+    }
     case 'DELETE /session': return new Api(ctx.second[role]).req('DELETE', '/session');
     case 'WS board {demo}': return wsAttempt(api.token, 'board', ctx.demo);
     case 'WS chart {enc}': return wsAttempt(api.token, 'chart', ctx.enc);
@@ -236,9 +254,11 @@ async function attempt(route, role, token) {
 
 // A FHIR request as a REST-like answer: an OperationOutcome's edlive error code becomes
 // json.error.code, so a refusal is checked like a REST one.
-async function fhirAttempt(token, path) {
+async function fhirAttempt(token, path, body) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  if (body) headers['content-type'] = 'application/fhir+json';
   const res = await fetch(`${env.EDLIVE_API_URL.replace(/\/+$/, '')}/fhir/R4/${path}`, {
-    headers: token ? { authorization: `Bearer ${token}` } : {},
+    method: body ? 'POST' : 'GET', headers, body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
   const json = JSON.parse(text);
