@@ -612,6 +612,64 @@ static bool search_patients(struct fhir_call *c, struct route_result *out, struc
     return reply_bundle(c, T_PATIENT, entries, total, more ? cursor : NULL, out, err);
 }
 
+/* Location?name=&_id= (the beds of the caller's departments) and Practitioner?name=&_id=
+ * (their staff). */
+static bool search_department_things(struct fhir_call *c, enum fhir_type type,
+                                     struct route_result *out, struct ed_error *err)
+{
+    struct record_fhir_search q = {.count = FHIR_COUNT_DEFAULT};
+    char name[FHIR_PARAM_CHARS] = "", cursor[24];
+    bool none = false, more;
+    json_t *found, *entries, *row;
+    long long total, last = 0;
+    size_t i;
+
+    for (int k = 0; k < c->n_params; k++) {
+        const char *n = c->params[k].name, *v = c->params[k].value;
+        if (!strcmp(n, "_id")) {
+            if (!(q.id = record_id(v, NULL)))
+                none = true; /* dept-<id> and other ids: no bed or staff member */
+        } else if (!strcmp(n, "name")) {
+            snprintf(name, sizeof name, "%s", v);
+            q.name = name;
+        } else if (!strcmp(n, "_count")) {
+            if (!param_count(v, &q.count, err))
+                return false;
+        } else if (!strcmp(n, "_cursor")) {
+            if (!(q.after = record_id(v, NULL)))
+                return bad_param(err, "_cursor", "use the next link as given");
+        } else if (strcmp(n, "_format") && strcmp(n, "_total")) {
+            return bad_param(err, n, "not supported here (see /fhir/R4/metadata)");
+        }
+    }
+    if (none)
+        return reply_bundle(c, type, json_array(), 0, NULL, out, err);
+    q.count++;
+    found = type == T_LOCATION ? record_fhir_beds(c->app->pg, &c->who, &q, err)
+                               : record_fhir_staff_search(c->app->pg, &c->who, &q, err);
+    if (!found)
+        return false;
+    total = json_integer_value(json_object_get(found, "total"));
+    entries = json_array();
+    json_array_foreach (json_object_get(found, "rows"), i, row) {
+        if ((int)i == q.count - 1)
+            break;
+        if (type == T_LOCATION) {
+            json_array_append_new(entries,
+                                  fhir_location(json_object_get(row, "bed"),
+                                                json_object_get(row, "department"), &c->opts));
+            last = json_integer_value(json_object_get(json_object_get(row, "bed"), "id"));
+        } else {
+            json_array_append_new(entries, fhir_practitioner(row, &c->opts));
+            last = json_integer_value(json_object_get(row, "id"));
+        }
+    }
+    more = json_array_size(json_object_get(found, "rows")) == (size_t)q.count;
+    json_decref(found);
+    snprintf(cursor, sizeof cursor, "%lld", last);
+    return reply_bundle(c, type, entries, total, more ? cursor : NULL, out, err);
+}
+
 /* Whether an Observation's code has one of the tokens of a code parameter ([system|]code,
  * comma-separated). */
 static bool code_matches(const json_t *obs, const char *param)
@@ -1129,8 +1187,7 @@ bool fhir_routes_dispatch(struct api *app, const struct request *req, struct rou
             ok = search_observations(c, out, err);
             break;
         default:
-            ok = ed_error_set(err, ED_ERR_METHOD_NOT_ALLOWED, NULL,
-                              "search of %s is not served yet", type_names[fp.type]);
+            ok = search_department_things(c, fp.type, out, err);
             break;
         }
     }

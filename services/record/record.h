@@ -209,6 +209,7 @@ struct record_fhir_search {
     const char *date_le;  /* Encounter: the period starts by this time */
     long long patient_id; /* Encounter: patient */
     const char *mrn;      /* Patient: identifier */
+    const char *name;     /* Location, Practitioner: name (starts with; a word of it, for staff) */
     long long after;      /* keyset paging: ids above this one */
     int count;            /* rows to return (the caller asks one more to know of a next page) */
 };
@@ -218,5 +219,11 @@ json_t *record_fhir_encounters(PGconn *conn, const struct principal *who,
                                const struct record_fhir_search *q, struct ed_error *err);
 json_t *record_fhir_patients(PGconn *conn, const struct principal *who,
                              const struct record_fhir_search *q, struct ed_error *err);
+/* The beds ({"bed", "department"} each) and staff of who's departments, in id order, as
+ * {"total", "rows"}; not patient data, not audited (the board shows them). */
+json_t *record_fhir_beds(PGconn *conn, const struct principal *who,
+                         const struct record_fhir_search *q, struct ed_error *err);
+json_t *record_fhir_staff_search(PGconn *conn, const struct principal *who,
+                                 const struct record_fhir_search *q, struct ed_error *err);
 
 #endif

@@ -234,3 +234,77 @@ json_t *record_fhir_patients(PGconn *conn, const struct principal *who,
     params[5] = pg_int_param(countbuf, q->count);
     return search_audited(conn, who, "fhir patient search", "patient.search", sql, 6, params, err);
 }
+
+/* A department-scoped search of what is not patient data (beds, staff): rows (json, total);
+ * not audited, like the board's beds and staff. {"total": n, "rows": [...]}. */
+static json_t *department_search(PGconn *conn, const char *what, const char *sql, int n,
+                                 const char *const *params, struct ed_error *err)
+{
+    PGresult *res;
+    json_t *rows, *doc;
+    long long total = 0;
+
+    if (!pg_ensure(conn)) {
+        record_db_error(conn, err);
+        return NULL;
+    }
+    res = record_query(conn, what, sql, n, params);
+    if (!res) {
+        record_db_error(conn, err);
+        return NULL;
+    }
+    rows = json_array();
+    for (int i = 0; rows && i < PQntuples(res); i++) {
+        json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+        total = atoll(PQgetvalue(res, i, 1));
+        if (!row || json_array_append_new(rows, row)) {
+            json_decref(rows);
+            rows = NULL;
+        }
+    }
+    PQclear(res);
+    doc = rows ? json_pack("{s:I,s:o}", "total", (json_int_t)total, "rows", rows) : NULL;
+    if (!doc)
+        ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+    return doc;
+}
+
+json_t *record_fhir_beds(PGconn *conn, const struct principal *who,
+                         const struct record_fhir_search *q, struct ed_error *err)
+{
+    static const char sql[] =
+        "WITH m AS (SELECT b.id FROM bed b WHERE ($2::bigint[] IS NULL OR "
+        "b.department_id = ANY($2::bigint[])) AND ($1::bigint IS NULL OR b.id = $1) "
+        "AND ($3::text IS NULL OR starts_with(lower(b.label), lower($3)))) "
+        "SELECT jsonb_build_object('bed', bed_json(b.id), 'department', jsonb_build_object("
+        "'id', d.id, 'code', d.code, 'name', d.name))::text, (SELECT count(*) FROM m) "
+        "FROM m JOIN bed b ON b.id = m.id JOIN department d ON d.id = b.department_id "
+        "WHERE ($4::bigint IS NULL OR b.id > $4) ORDER BY b.id LIMIT $5";
+    char idbuf[24], afterbuf[24], countbuf[24];
+    struct record_scope scope;
+    const char *params[5] = {
+        q->id ? pg_int_param(idbuf, q->id) : NULL, record_scope_departments(who, &scope), q->name,
+        q->after ? pg_int_param(afterbuf, q->after) : NULL, pg_int_param(countbuf, q->count)};
+
+    return department_search(conn, "fhir bed search", sql, 5, params, err);
+}
+
+json_t *record_fhir_staff_search(PGconn *conn, const struct principal *who,
+                                 const struct record_fhir_search *q, struct ed_error *err)
+{
+    static const char sql[] =
+        "WITH m AS (SELECT s.id FROM staff s WHERE EXISTS (SELECT 1 FROM staff_department sd "
+        "WHERE sd.staff_id = s.id AND ($2::bigint[] IS NULL OR "
+        "sd.department_id = ANY($2::bigint[]))) AND ($1::bigint IS NULL OR s.id = $1) "
+        "AND ($3::text IS NULL OR starts_with(lower(s.display_name), lower($3)) OR "
+        "position(' ' || lower($3) IN ' ' || lower(s.display_name)) > 0)) "
+        "SELECT staff_json(m.id)::text, (SELECT count(*) FROM m) FROM m "
+        "WHERE ($4::bigint IS NULL OR m.id > $4) ORDER BY m.id LIMIT $5";
+    char idbuf[24], afterbuf[24], countbuf[24];
+    struct record_scope scope;
+    const char *params[5] = {
+        q->id ? pg_int_param(idbuf, q->id) : NULL, record_scope_departments(who, &scope), q->name,
+        q->after ? pg_int_param(afterbuf, q->after) : NULL, pg_int_param(countbuf, q->count)};
+
+    return department_search(conn, "fhir staff search", sql, 5, params, err);
+}

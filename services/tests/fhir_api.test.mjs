@@ -253,6 +253,23 @@ test('Location and Practitioner reads (the department\'s beds and staff)', async
   assert.equal(staff.json.name[0].text, board.staff[0].name);
 });
 
+test('Location and Practitioner searches: the department\'s beds and staff, by name, paged', async () => {
+  const board = (await ctx.lopez.get(`/departments/${ctx.demo}/board`)).json;
+  const beds = await allPages(ctx.lopez.token, 'Location?_count=4');
+  assert.deepEqual(beds.resources.map((l) => Number(l.id)).sort((a, b) => a - b), board.beds.map((b) => b.id).sort((a, b) => a - b));
+  assert.ok(beds.pages > 1);
+  const label = board.beds[0].label;
+  const named = await allPages(ctx.lopez.token, `Location?name=${encodeURIComponent(label.toLowerCase())}`);
+  assert.ok(named.resources.some((l) => l.name === label) && named.resources.every((l) => l.name.toLowerCase().startsWith(label.toLowerCase())));
+  const staff = await allPages(ctx.lopez.token, 'Practitioner');
+  assert.deepEqual(staff.resources.map((p) => Number(p.id)).sort((a, b) => a - b), board.staff.map((x) => x.id).sort((a, b) => a - b));
+  const word = board.staff[0].name.split(' ').pop();
+  const byName = await allPages(ctx.lopez.token, `Practitioner?name=${encodeURIComponent(word)}`);
+  assert.ok(byName.resources.some((p) => Number(p.id) === board.staff[0].id));
+  if (ctx.otherStaff) assert.equal((await allPages(ctx.lopez.token, `Practitioner?_id=${ctx.otherStaff}`)).resources.length, 0);
+  assert.equal((await allPages(ctx.lopez.token, `Location?_id=${ctx.otherBed}`)).resources.length, 0);
+});
+
 test("another department's resources are 404, exactly as unknown ids, and never in a search", async () => {
   const readBefore = auditCount('dr.lopez', 'chart.read', ctx.other);
   for (const path of [`Encounter/${ctx.other}`, `Patient/${ctx.otherPatient}`, `Observation/${ctx.otherVitals}-hr`,
