@@ -144,6 +144,18 @@ test('metadata: a CapabilityStatement without a session', async () => {
   for (const t of ['Patient', 'Encounter', 'Observation', 'Location', 'Practitioner']) assert.ok(types.includes(t), t);
 });
 
+test('through nginx (HTTPS): /fhir/ reaches ed-api; a body too large is an OperationOutcome too', async () => {
+  const base = process.env.EDLIVE_BASE_URL;
+  if (!base) return;
+  const meta = await fhir(null, `${base}/fhir/R4/metadata`);
+  assert.equal(meta.status, 200);
+  assert.ok(meta.json.implementation.url.startsWith('https://'), 'links name the scheme the client used');
+  const big = await fhir(ctx.patel.token, `${base}/fhir/R4/Observation`, { method: 'POST', body: `{"x":"${'a'.repeat(2 * 1024 * 1024)}"}` });
+  outcome(big, 413);
+  const mid = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: `{"x":"${'a'.repeat(20 * 1024)}"}` });
+  outcome(mid, 413);
+});
+
 test('no session: 401 OperationOutcome (login); another method: 405; unknown path: 404', async () => {
   outcome(await fhir(null, `Encounter/${ctx.enc}`), 401);
   assert.equal((await fhir(null, `Encounter/${ctx.enc}`)).json.issue[0].code, 'login');
