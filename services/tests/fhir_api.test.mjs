@@ -154,6 +154,17 @@ test('through nginx (HTTPS): /fhir/ reaches ed-api; a body too large is an Opera
   outcome(big, 413);
   const mid = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: `{"x":"${'a'.repeat(20 * 1024)}"}` });
   outcome(mid, 413);
+  // A search by MRN through nginx: the access log keeps the path, never the query (the MRN).
+  const mrn = ctx.row.patient.mrn;
+  const found = await fhir(ctx.lopez.token, `${base}/fhir/R4/Patient?identifier=${encodeURIComponent(mrn)}`);
+  assert.equal(found.json.total, 1);
+  const logs = process.env.EDLIVE_LOGS;
+  if (logs && existsSync(join(logs, 'nginx-access.log'))) {
+    await new Promise((r) => setTimeout(r, 200));
+    const log = readFileSync(join(logs, 'nginx-access.log'), 'utf8');
+    assert.ok(log.includes('GET /fhir/R4/Patient HTTP'), 'the search is logged, by its path');
+    assert.ok(!log.includes(mrn), 'no MRN in the access log');
+  }
 });
 
 test('no session: 401 OperationOutcome (login); another method: 405; unknown path: 404', async () => {
