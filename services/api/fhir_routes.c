@@ -732,11 +732,49 @@ static int by_date_desc(const void *a, const void *b)
     return by_date_asc(b, a);
 }
 
+/* The Observations of a patient's encounters in the caller's scope, each chart read and
+ * audited as chart.read; a patient with more than FHIR_PATIENT_ENCOUNTERS_MAX of them is
+ * refused (search by encounter), never cut short. */
+#define FHIR_PATIENT_ENCOUNTERS_MAX 50
+static json_t *patient_observations(struct fhir_call *c, long long patient, struct ed_error *err)
+{
+    struct record_fhir_search q = {.patient_id = patient, .count = FHIR_PATIENT_ENCOUNTERS_MAX};
+    json_t *found = record_fhir_encounters(c->app->pg, &c->who, &q, err), *all, *row;
+    size_t i;
+
+    if (!found)
+        return NULL;
+    if (json_integer_value(json_object_get(found, "total")) > FHIR_PATIENT_ENCOUNTERS_MAX) {
+        json_decref(found);
+        ed_error_set(err, ED_ERR_INVALID_PARAMETER, "patient",
+                     "the patient has more than %d encounters: search by encounter",
+                     FHIR_PATIENT_ENCOUNTERS_MAX);
+        return NULL;
+    }
+    all = json_array();
+    json_array_foreach (json_object_get(found, "rows"), i, row) {
+        json_t *chart = record_chart(c->app->pg, &c->who,
+                                     json_integer_value(json_object_get(row, "encounter_id")), err);
+        json_t *obs;
+        if (!chart) {
+            json_decref(all);
+            all = NULL;
+            break;
+        }
+        obs = chart_observations(chart, &c->opts);
+        json_array_extend(all, obs);
+        json_decref(obs);
+        json_decref(chart);
+    }
+    json_decref(found);
+    return all;
+}
+
 /* Observation?encounter=Encounter/<id>: the encounter's chart (read and audited as chart.read,
  * like GET /api/v1/encounters/{id}), its Observations filtered, sorted and paged here. */
 static bool search_observations(struct fhir_call *c, struct route_result *out, struct ed_error *err)
 {
-    long long encounter = 0;
+    long long encounter = 0, patient = 0;
     const char *category = NULL, *code = NULL, *id = NULL, *cursor = NULL;
     char ge[64] = "", le[64] = "";
     bool descending = false;
@@ -750,6 +788,9 @@ static bool search_observations(struct fhir_call *c, struct route_result *out, s
         if (!strcmp(nm, "encounter")) {
             if (!(encounter = record_id(v, "Encounter")))
                 return bad_param(err, "encounter", "must be Encounter/<id>");
+        } else if (!strcmp(nm, "patient") || !strcmp(nm, "subject")) {
+            if (!(patient = record_id(v, "Patient")))
+                return bad_param(err, nm, "must be Patient/<id>");
         } else if (!strcmp(nm, "category")) {
             category = v;
         } else if (!strcmp(nm, "code")) {
@@ -772,14 +813,26 @@ static bool search_observations(struct fhir_call *c, struct route_result *out, s
             return bad_param(err, nm, "not supported on Observation (see /fhir/R4/metadata)");
         }
     }
-    if (!encounter)
+    if (!encounter && !patient)
         return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "encounter",
-                            "search Observations of one encounter: encounter=Encounter/<id>");
-    chart = record_chart(c->app->pg, &c->who, encounter, err);
-    if (!chart)
-        return false;
-    all = chart_observations(chart, &c->opts);
-    json_decref(chart);
+                            "search the Observations of an encounter (encounter=Encounter/<id>) "
+                            "or of a patient (patient=Patient/<id>)");
+    if (encounter) {
+        chart = record_chart(c->app->pg, &c->who, encounter, err);
+        if (!chart)
+            return false;
+        /* encounter and patient together: the encounter's, when it is that patient's. */
+        all = !patient || json_integer_value(json_object_get(
+                              json_object_get(json_object_get(chart, "encounter"), "patient"),
+                              "id")) == patient
+                  ? chart_observations(chart, &c->opts)
+                  : json_array();
+        json_decref(chart);
+    } else {
+        all = patient_observations(c, patient, err);
+        if (!all)
+            return false;
+    }
     list = calloc(json_array_size(all) + 1, sizeof *list);
     if (!list) {
         json_decref(all);

@@ -229,6 +229,17 @@ test('Observation search and read: vital signs of one encounter, -date, paged, c
   const since = [...new Set(times)].sort()[0];
   const later = await allPages(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.enc}&category=vital-signs&date=ge${encodeURIComponent(since)}`);
   assert.equal(later.resources.length, all.resources.filter((o) => o.effectiveDateTime >= since).length);
+  // By patient: the Observations of every encounter of theirs in scope; with encounter too,
+  // the encounter's when it is theirs, none when not.
+  const byPatient = await allPages(ctx.lopez.token, `Observation?patient=Patient/${ctx.row.patient.id}&category=vital-signs`);
+  const encounters = Number(sql(OWNER, `SELECT count(*) FROM encounter WHERE patient_id = ${ctx.row.patient.id}`));
+  if (encounters === 1) assert.equal(byPatient.resources.length, all.resources.length);
+  for (const o of all.resources) assert.ok(byPatient.resources.some((x) => x.id === o.id), o.id);
+  assert.ok(byPatient.resources.every((o) => o.subject.reference === `Patient/${ctx.row.patient.id}`));
+  const both = await allPages(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.enc}&subject=Patient/${ctx.row.patient.id}&category=vital-signs`);
+  assert.equal(both.resources.length, all.resources.length);
+  const mismatch = await allPages(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.enc}&subject=Patient/${ctx.otherPatient}`);
+  assert.equal(mismatch.resources.length, 0);
   // The current NEWS2 (survey), versioned with the encounter.
   const news2 = await fhir(ctx.lopez.token, `Observation/news2-${ctx.enc}`);
   if (news2.status === 200) assert.equal(news2.headers.get('etag'), `W/"${ctx.row.version}"`);
@@ -322,6 +333,7 @@ test("another department's resources are 404, exactly as unknown ids, and never 
   }
   if (ctx.otherStaff) outcome(await fhir(ctx.lopez.token, `Practitioner/${ctx.otherStaff}`), 404);
   outcome(await fhir(ctx.lopez.token, `Observation?encounter=Encounter/${ctx.other}`), 404);
+  assert.equal((await allPages(ctx.lopez.token, `Observation?patient=Patient/${ctx.otherPatient}`)).resources.length, 0);
   assert.equal((await allPages(ctx.lopez.token, `Encounter?patient=Patient/${ctx.otherPatient}`)).resources.length, 0);
   assert.equal((await allPages(ctx.lopez.token, `Encounter?_id=${ctx.other}`)).resources.length, 0);
   assert.equal((await allPages(ctx.lopez.token, `Patient?identifier=${encodeURIComponent(ctx.otherMrn)}`)).resources.length, 0);
