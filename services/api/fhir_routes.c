@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "auth.h"
 #include "fhir.h"
 #include "log.h"
 #include "schema.h"
@@ -884,6 +885,50 @@ static bool prefer_strict(struct lws *wsi)
            strstr(buf, "handling=strict") != NULL;
 }
 
+/* The digest an Idempotency-Key is kept with (as routes.c): SHA-256 of path, newline, body. */
+static bool request_digest(const struct request *req, char hex[65])
+{
+    unsigned char sum[32];
+    size_t plen = strlen(req->path);
+    char *buf = malloc(plen + 1 + req->body_len);
+
+    if (!buf)
+        return false;
+    memcpy(buf, req->path, plen);
+    buf[plen] = '\n';
+    memcpy(buf + plen + 1, req->body, req->body_len);
+    auth_sha256(buf, plen + 1 + req->body_len, sum);
+    auth_hex(sum, 32, hex);
+    free(buf);
+    return true;
+}
+
+/* The vitals set first recorded for this Idempotency-Key (a gateway's retry), a new
+ * reference; NULL with *found false when there is none, NULL with err on a refusal (the key
+ * was used for another request) or a database error. */
+static json_t *replayed_vitals(struct fhir_call *c, const char *digest, bool *found,
+                               struct ed_error *err)
+{
+    int status = 0;
+    bool same = false;
+    json_t *reply = record_idempotent_reply(c->app->pg, &c->who, c->req->idempotency_key, digest,
+                                            &status, &same, err);
+    json_t *vitals;
+
+    *found = reply != NULL;
+    if (!reply)
+        return NULL;
+    if (!same || !json_is_object(json_object_get(reply, "vitals"))) {
+        json_decref(reply);
+        ed_error_set(err, ED_ERR_IDEMPOTENCY_KEY_REUSED, "Idempotency-Key",
+                     "this Idempotency-Key was used for a different request");
+        return NULL;
+    }
+    vitals = json_incref(json_object_get(reply, "vitals"));
+    json_decref(reply);
+    return vitals;
+}
+
 /* POST Observation (one vital sign, the BP panel, or a Bundle of one vitals set): the
  * record's vitals write (record_vitals: the same transaction, event, NOTIFY and audit as POST
  * /api/v1/encounters/{id}/vitals), then the Observations it made. One Observation: 201 with it,
@@ -895,8 +940,9 @@ static bool create_vitals(struct fhir_call *c, struct route_result *out, struct 
     struct fhir_vitals_in in = {0};
     struct record_write_opts wopts = {c->req->if_match, NULL, NULL, 201};
     struct record_write w = {0};
-    json_t *doc, *row = NULL, *made = NULL, *first = NULL;
+    json_t *doc, *row = NULL, *made = NULL, *first = NULL, *vitals = NULL;
     const char *kind, *bundle_type = NULL;
+    char digest[65] = "";
     long long patient;
     bool ok = false;
 
@@ -935,14 +981,43 @@ static bool create_vitals(struct fhir_call *c, struct route_result *out, struct 
                      "the subject is not the patient of this encounter");
         goto out;
     }
-    if (!record_vitals(c->app->pg, &c->who, in.encounter, in.body, &wopts, &w, err)) {
-        if (err->field[0])
-            fhir_error_to_fhir(err, in.paths, kind);
-        goto out;
+    /* A retry with the same Idempotency-Key gets the first reply again, nothing recorded twice
+     * (proto/GUARANTEES.md); the key is kept with the record write's own transaction. */
+    if (c->req->idempotency_key) {
+        bool found = false;
+        if (!request_digest(c->req, digest)) {
+            ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+            goto out;
+        }
+        wopts.idempotency_key = c->req->idempotency_key;
+        wopts.request_sha256 = digest;
+        vitals = replayed_vitals(c, digest, &found, err);
+        if (!vitals && (found || err->status))
+            goto out;
     }
-    log_info("POST " FHIR_PREFIX "/Observation -> dept %lld seq %lld", w.department_id, w.seq);
-    made = fhir_observations_from_vitals(json_object_get(w.reply, "vitals"), patient, &c->opts);
-    record_write_clear(&w);
+    if (!vitals) {
+        if (!record_vitals(c->app->pg, &c->who, in.encounter, in.body, &wopts, &w, err)) {
+            bool found = false;
+            if (err->id == ED_ERR_IDEMPOTENCY_REPLAY) {
+                /* The same request committed meanwhile (a retry racing its original). */
+                memset(err, 0, sizeof *err);
+                vitals = replayed_vitals(c, digest, &found, err);
+                if (!vitals && !err->status)
+                    ed_error_set(err, ED_ERR_CONFLICT, "Idempotency-Key",
+                                 "a request with this key is still in progress");
+            } else if (err->field[0]) {
+                fhir_error_to_fhir(err, in.paths, kind);
+            }
+            if (!vitals)
+                goto out;
+        } else {
+            log_info("POST " FHIR_PREFIX "/Observation -> dept %lld seq %lld", w.department_id,
+                     w.seq);
+            vitals = json_incref(json_object_get(w.reply, "vitals"));
+            record_write_clear(&w);
+        }
+    }
+    made = fhir_observations_from_vitals(vitals, patient, &c->opts);
     if (!made || !json_array_size(made)) {
         ok = ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the resources could not be built");
         goto out;
@@ -973,6 +1048,7 @@ static bool create_vitals(struct fhir_call *c, struct route_result *out, struct 
     out->status = 201;
     ok = out->reply != NULL || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
 out:
+    json_decref(vitals);
     json_decref(made);
     json_decref(row);
     json_decref(doc);

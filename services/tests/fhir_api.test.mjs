@@ -511,6 +511,23 @@ test('POST Observation refusals: OperationOutcome naming the element, nothing wr
   assert.equal(vitalsCount(ctx.wenc), before, 'nothing was written');
 });
 
+test('POST Observation with Idempotency-Key: a gateway\'s retry gets the first reply, recorded once', async () => {
+  const key = `fhir-gw-${Date.now()}`;
+  const body = vital('9279-1', 21);
+  const before = vitalsCount(ctx.wenc);
+  const first = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body, headers: { 'idempotency-key': key } });
+  assert.equal(first.status, 201, JSON.stringify(first.json));
+  const again = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body, headers: { 'idempotency-key': key } });
+  assert.equal(again.status, 201, JSON.stringify(again.json));
+  assert.deepEqual(again.json, first.json);
+  assert.equal(again.headers.get('location'), first.headers.get('location'));
+  assert.equal(vitalsCount(ctx.wenc), before + 1, 'recorded once');
+  const other = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('9279-1', 22), headers: { 'idempotency-key': key } });
+  outcome(other, 422, 'Idempotency-Key');
+  assert.equal(other.json.issue[0].code, 'business-rule');
+  assert.equal(vitalsCount(ctx.wenc), before + 1);
+});
+
 test('POST Observation with If-Match: a stale encounter version is 409, the current one is recorded', async () => {
   const version = Number(sql(OWNER, `SELECT version FROM encounter WHERE id = ${ctx.wenc}`));
   const stale = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('8867-4', 88), headers: { 'if-match': `W/"${version - 1}"` } });
