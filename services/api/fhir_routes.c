@@ -271,6 +271,19 @@ static bool reply_resource(struct route_result *out, json_t *resource, struct ed
     return true;
 }
 
+/* Appends resources a search includes (_include) to its Bundle, search.mode include. */
+static void add_includes(json_t *bundle, json_t *includes, const struct fhir_opts *opts)
+{
+    json_t *found = fhir_bundle_searchset(includes, -1, NULL, NULL, opts), *e;
+    size_t i;
+
+    json_array_foreach (json_object_get(found, "entry"), i, e) {
+        json_object_set_new(json_object_get(e, "search"), "mode", json_string("include"));
+        json_array_append(json_object_get(bundle, "entry"), e);
+    }
+    json_decref(found);
+}
+
 static bool reply_bundle(struct fhir_call *c, enum fhir_type type, json_t *entries, long long total,
                          const char *next_cursor, struct route_result *out, struct ed_error *err)
 {
@@ -497,8 +510,8 @@ static bool search_encounters(struct fhir_call *c, struct route_result *out, str
 {
     struct record_fhir_search q = {.count = FHIR_COUNT_DEFAULT};
     char statuses[FHIR_PARAM_CHARS + 2], ge[64] = "", le[64] = "";
-    bool none = false;
-    json_t *found, *entries, *row;
+    bool none = false, include_patient = false;
+    json_t *found, *entries, *row, *includes = NULL, *seen = NULL;
     long long total, last = 0;
     size_t i;
 
@@ -529,6 +542,10 @@ static bool search_encounters(struct fhir_call *c, struct route_result *out, str
         } else if (!strcmp(n, "_cursor")) {
             if (!(q.after = record_id(v, NULL)))
                 return bad_param(err, "_cursor", "use the next link as given");
+        } else if (!strcmp(n, "_include")) {
+            if (strcmp(v, "Encounter:patient") && strcmp(v, "Encounter:subject"))
+                return bad_param(err, "_include", "Encounter:patient is the one served");
+            include_patient = true;
         } else if (strcmp(n, "_format") && strcmp(n, "_total")) {
             return bad_param(err, n, "not supported on Encounter (see /fhir/R4/metadata)");
         }
@@ -541,6 +558,10 @@ static bool search_encounters(struct fhir_call *c, struct route_result *out, str
     found = record_fhir_encounters(c->app->pg, &c->who, &q, err);
     if (!found)
         return false;
+    if (include_patient) {
+        includes = json_array();
+        seen = json_object();
+    }
     total = json_integer_value(json_object_get(found, "total"));
     entries = json_array();
     json_array_foreach (json_object_get(found, "rows"), i, row) {
@@ -548,13 +569,28 @@ static bool search_encounters(struct fhir_call *c, struct route_result *out, str
             break;
         json_array_append_new(entries, fhir_encounter(row, NULL, &c->opts));
         last = json_integer_value(json_object_get(row, "encounter_id"));
+        /* _include=Encounter:patient: each patient once (the row's, audited with it). */
+        if (includes) {
+            const json_t *p = json_object_get(row, "patient");
+            char pid[24];
+            snprintf(pid, sizeof pid, "%lld", json_integer_value(json_object_get(p, "id")));
+            if (!json_object_get(seen, pid)) {
+                json_object_set_new(seen, pid, json_true());
+                json_array_append_new(includes, fhir_patient(p, &c->opts));
+            }
+        }
     }
     {
         char cursor[24];
-        bool more = json_array_size(json_object_get(found, "rows")) == (size_t)q.count;
+        bool more = json_array_size(json_object_get(found, "rows")) == (size_t)q.count, ok;
         snprintf(cursor, sizeof cursor, "%lld", last);
         json_decref(found);
-        return reply_bundle(c, T_ENCOUNTER, entries, total, more ? cursor : NULL, out, err);
+        ok = reply_bundle(c, T_ENCOUNTER, entries, total, more ? cursor : NULL, out, err);
+        if (ok && includes)
+            add_includes(out->reply, includes, &c->opts);
+        json_decref(includes);
+        json_decref(seen);
+        return ok;
     }
 }
 
@@ -1265,6 +1301,16 @@ bool fhir_routes_dispatch(struct api *app, const struct request *req, struct rou
         strftime(date, sizeof date, "%Y-%m-%d", &tm);
         out->reply = fhir_capability_statement(date, &c->opts);
         out->status = 200;
+        {
+            /* What these routes add to the library's statement: Encounter's _include. */
+            json_t *r;
+            size_t i;
+            json_array_foreach (
+                json_object_get(json_array_get(json_object_get(out->reply, "rest"), 0), "resource"),
+                i, r)
+                if (!strcmp(str_of(r, "type"), "Encounter"))
+                    json_object_set_new(r, "searchInclude", json_pack("[s]", "Encounter:patient"));
+        }
         ok = out->reply || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
         free(c);
         return ok;

@@ -153,6 +153,7 @@ test('metadata: a CapabilityStatement without a session', async () => {
   assert.equal(r.json.fhirVersion, '4.0.1');
   const types = r.json.rest[0].resource.map((x) => x.type);
   for (const t of ['Patient', 'Encounter', 'Observation', 'Location', 'Practitioner']) assert.ok(types.includes(t), t);
+  assert.deepEqual(r.json.rest[0].resource.find((x) => x.type === 'Encounter').searchInclude, ['Encounter:patient']);
 });
 
 test('through nginx (HTTPS): /fhir/ reaches ed-api; a body too large is an OperationOutcome too', async () => {
@@ -273,6 +274,14 @@ test('Encounter search: status, location, date, patient; paged; only the caller\
   }
   const mine = await allPages(ctx.lopez.token, `Encounter?patient=Patient/${ctx.row.patient.id}`);
   assert.ok(mine.resources.length >= 1 && mine.resources.every((e) => e.subject.reference === `Patient/${ctx.row.patient.id}`));
+  // _include=Encounter:patient: each patient once, search.mode include, not counted in total.
+  const inc = await fhir(ctx.lopez.token, `Encounter?patient=Patient/${ctx.row.patient.id}&_include=Encounter:patient`);
+  const included = inc.json.entry.filter((e) => e.search.mode === 'include');
+  assert.equal(included.length, 1);
+  assert.equal(included[0].resource.resourceType, 'Patient');
+  assert.equal(included[0].resource.id, String(ctx.row.patient.id));
+  assert.equal(inc.json.total, inc.json.entry.length - 1);
+  outcome(await fhir(ctx.lopez.token, 'Encounter?_include=Encounter:practitioner'), 400, '_include');
   const day = ctx.row.arrived_at.slice(0, 10);
   const onDay = await allPages(ctx.lopez.token, `Encounter?date=${day}&patient=Patient/${ctx.row.patient.id}`);
   assert.ok(onDay.resources.some((e) => Number(e.id) === ctx.enc));
