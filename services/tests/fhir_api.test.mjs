@@ -515,6 +515,11 @@ test('POST Observation refusals: OperationOutcome naming the element, nothing wr
   const other = await fhir(ctx.patel.token, 'Observation', { method: 'POST', body: vital('8867-4', 80, { encounter: ctx.other, patient: ctx.otherPatient }) });
   outcome(other, 404);
   assert.equal(vitalsCount(ctx.other) >= 0, true);
+  // A write carried by the session cookie from another site's page: 403, as on /api/v1.
+  const csrf = await fhir(null, 'Observation', { method: 'POST', body: vital('8867-4', 80),
+    headers: { cookie: `__Host-edlive_session=${ctx.patel.token}`, origin: 'https://evil.example' } });
+  outcome(csrf, 403);
+  assert.equal(csrf.json.issue[0].details.text, 'origin_not_allowed');
   // A role that may not record vitals.
   outcome(await fhir(ctx.moreau.token, 'Observation', { method: 'POST', body: vital('8867-4', 80) }), 403);
   assert.equal(vitalsCount(ctx.wenc), before, 'nothing was written');
