@@ -592,6 +592,20 @@ test('POST Encounter: an arrival with its triage, one transaction, on the board;
   ctx.made.push(Number(plain.json.id));
 });
 
+test('POST Encounter of a known patient by reference (subject Patient/<id>): the same patient', async () => {
+  // A Demo ED patient whose visits have all ended, known by their MRN.
+  const pid = Number(sql(OWNER, `SELECT p.id FROM patient p WHERE p.mrn IS NOT NULL
+    AND EXISTS (SELECT 1 FROM encounter e WHERE e.patient_id = p.id AND e.department_id = ${ctx.demo})
+    AND NOT EXISTS (SELECT 1 FROM encounter e WHERE e.patient_id = p.id AND e.departed_at IS NULL) ORDER BY p.id LIMIT 1`));
+  if (!pid) return; // the demo has no such patient: nothing to try
+  const patients = Number(sql(OWNER, 'SELECT count(*) FROM patient'));
+  const r = await fhir(ctx.adeyemi.token, 'Encounter', { method: 'POST', body: arrival({ esi: 0, contained: undefined, subject: { reference: `Patient/${pid}` } }) });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  ctx.made.push(Number(r.json.id));
+  assert.equal(r.json.subject.reference, `Patient/${pid}`);
+  assert.equal(Number(sql(OWNER, 'SELECT count(*) FROM patient')), patients, 'no new patient');
+});
+
 test('POST Encounter refusals: OperationOutcome naming the element; no encounter, no patient written', async () => {
   const encounters = encounterCount();
   const patients = Number(sql(OWNER, 'SELECT count(*) FROM patient'));
