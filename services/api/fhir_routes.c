@@ -1125,6 +1125,8 @@ static bool create_encounter(struct fhir_call *c, struct route_result *out, stru
     struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, prefer_strict(c->req->wsi)};
     struct fhir_arrival_in in = {0};
     struct record_write w = {0};
+    struct record_write_opts wopts = {0, NULL, NULL, 201};
+    char digest[65] = "";
     json_t *doc, *row = NULL, *write;
     long long dept, encounter = 0;
     bool ok = false, in_batch = false;
@@ -1176,13 +1178,45 @@ static bool create_encounter(struct fhir_call *c, struct route_result *out, stru
             goto out;
         }
     }
+    /* A retry with the same Idempotency-Key: the encounter the first request made, as it is
+     * now; the key is kept with the arrival, in the batch's one transaction. */
+    if (c->req->idempotency_key) {
+        int status = 0;
+        bool same = false;
+        json_t *first;
+        if (!request_digest(c->req, digest)) {
+            ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+            goto out;
+        }
+        wopts.idempotency_key = c->req->idempotency_key;
+        wopts.request_sha256 = digest;
+        first = record_idempotent_reply(c->app->pg, &c->who, c->req->idempotency_key, digest,
+                                        &status, &same, err);
+        if (!first && err->status)
+            goto out;
+        if (first) {
+            encounter = json_integer_value(
+                json_object_get(json_object_get(first, "encounter"), "encounter_id"));
+            json_decref(first);
+            if (!same || !encounter) {
+                ed_error_set(err, ED_ERR_IDEMPOTENCY_KEY_REUSED, "Idempotency-Key",
+                             "this Idempotency-Key was used for a different request");
+                goto out;
+            }
+            goto made;
+        }
+    }
     if (!record_batch_begin(c->app->pg)) {
         ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "try again");
         goto out;
     }
     in_batch = true;
-    if (!record_arrival(c->app->pg, &c->who, dept, in.body, NULL, &w, err)) {
-        fhir_error_to_fhir(err, in.paths, "Encounter");
+    if (!record_arrival(c->app->pg, &c->who, dept, in.body, &wopts, &w, err)) {
+        if (err->id == ED_ERR_IDEMPOTENCY_REPLAY)
+            ed_error_set(err, ED_ERR_CONFLICT, "Idempotency-Key",
+                         "a request with this key is still in progress or done: retry");
+        else
+            fhir_error_to_fhir(err, in.paths, "Encounter");
         goto out;
     }
     encounter = w.encounter_id;
@@ -1202,6 +1236,7 @@ static bool create_encounter(struct fhir_call *c, struct route_result *out, stru
     }
     in_batch = false;
     log_info("POST " FHIR_PREFIX "/Encounter -> dept %lld", dept);
+made:
     row = record_encounter_row(c->app->pg, &c->who, encounter);
     out->reply = row ? fhir_encounter(row, NULL, &c->opts) : NULL;
     if (!out->reply) {

@@ -606,6 +606,22 @@ test('POST Encounter of a known patient by reference (subject Patient/<id>): the
   assert.equal(Number(sql(OWNER, 'SELECT count(*) FROM patient')), patients, 'no new patient');
 });
 
+test('POST Encounter with Idempotency-Key: a retry gets the same encounter, registered once', async () => {
+  const key = `fhir-adt-${Date.now()}`;
+  const body = arrival({ esi: 4 });
+  const encounters = encounterCount();
+  const first = await fhir(ctx.adeyemi.token, 'Encounter', { method: 'POST', body, headers: { 'idempotency-key': key } });
+  assert.equal(first.status, 201, JSON.stringify(first.json));
+  ctx.made.push(Number(first.json.id));
+  const again = await fhir(ctx.adeyemi.token, 'Encounter', { method: 'POST', body, headers: { 'idempotency-key': key } });
+  assert.equal(again.status, 201, JSON.stringify(again.json));
+  assert.equal(again.json.id, first.json.id);
+  assert.equal(again.headers.get('location'), first.headers.get('location'));
+  assert.equal(encounterCount(), encounters + 1, 'registered once');
+  outcome(await fhir(ctx.adeyemi.token, 'Encounter', { method: 'POST', body: arrival({ esi: 4 }), headers: { 'idempotency-key': key } }), 422, 'Idempotency-Key');
+  assert.equal(encounterCount(), encounters + 1);
+});
+
 test('POST Encounter refusals: OperationOutcome naming the element; no encounter, no patient written', async () => {
   const encounters = encounterCount();
   const patients = Number(sql(OWNER, 'SELECT count(*) FROM patient'));
