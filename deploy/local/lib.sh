@@ -829,16 +829,19 @@ ed_nginx_start() {
         "see $ED_LOGS/nginx-error.log and $ED_STATE/nginx/edlive.conf"
 }
 
-# Through nginx: /api/ reaches ed-api and /ws upgrades to a WebSocket on ed-hub.
+# Through nginx: /api/ and /fhir/ reach ed-api and /ws upgrades to a WebSocket on ed-hub.
 ed_check_proxy() {
     local base=$EDLIVE_BASE_URL code
     code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "$base/api/v1/departments" || true)
     [ "$code" = 401 ] || die "GET $base/api/v1/departments through nginx gave HTTP ${code:-nothing}, not 401 (no session)" \
         "see $ED_LOGS/nginx-error.log and $ED_LOGS/api.log"
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "$base/fhir/R4/metadata" || true)
+    [ "$code" = 200 ] || die "GET $base/fhir/R4/metadata through nginx gave HTTP ${code:-nothing}, not 200" \
+        "see $ED_LOGS/nginx-error.log and $ED_LOGS/api.log"
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$EDLIVE_PLAIN_URL/board.html" || true)
     [ "$code" = 301 ] || die "plain HTTP $EDLIVE_PLAIN_URL gave HTTP ${code:-nothing}, not a 301 to HTTPS" \
         "see $ED_STATE/nginx/edlive.conf"
-    ok "nginx serves TLS, passes /api/ to ed-api (401 without a session) and redirects plain HTTP"
+    ok "nginx serves TLS, passes /api/ to ed-api (401 without a session) and /fhir/ (metadata) and redirects plain HTTP"
 }
 
 ed_nginx_stop() {

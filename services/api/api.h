@@ -51,6 +51,8 @@ struct route_result {
     char set_cookie[160]; /* a Set-Cookie value to send, or "" */
     int retry_after_s;    /* on a 429: when to try again */
     json_t *current;      /* on a 409 version_conflict: the encounter as it is now */
+    char etag[40];        /* FHIR: an ETag to send (W/"7"), or "" */
+    char location[300];   /* FHIR: a Location to send (after a create), or "" */
 };
 
 /* Routes one request. true: out filled. false: err (4xx/5xx); *retry_after_s is set for 429. */
@@ -79,6 +81,17 @@ const char *routes_allowed_methods(const char *path);
 
 /* True when the method and path name a route that takes a JSON body. */
 bool routes_takes_body(enum route_method method, const char *path);
+
+/* fhir_routes.c: FHIR R4 under /fhir/R4 (issue 12, proto/fhir/FHIR_MAPPING.md). */
+/* True for a path under /fhir/: answered application/fhir+json, refusals as OperationOutcome. */
+bool fhir_routes_is_fhir(const char *path);
+/* Routes one /fhir request, as routes_dispatch does one /api/v1 request. */
+bool fhir_routes_dispatch(struct api *app, const struct request *req, struct route_result *out,
+                          struct ed_error *err);
+/* The methods a /fhir path accepts (for a 405's Allow), or NULL for an unknown path. */
+const char *fhir_routes_allowed_methods(const char *path);
+/* True when the method and path name a FHIR route that takes a body. */
+bool fhir_routes_takes_body(enum route_method method, const char *path);
 
 /* audit_report.c: GET /api/v1/audit. */
 bool audit_report(struct api *app, const struct request *req, struct principal *who,

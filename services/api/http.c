@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "fhir.h"
 #include "http.h"
 #include "log.h"
 
@@ -77,13 +78,21 @@ static long content_length(struct lws *wsi)
     return atol(buf);
 }
 
-static bool is_json_content_type(struct lws *wsi)
+/* application/json, or for FHIR also application/fhir+json (with parameters or not). */
+static bool is_json_content_type(struct lws *wsi, bool fhir)
 {
     char buf[128];
+    size_t n;
 
     if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
         return false;
-    return !strncasecmp(buf, "application/json", 16) && (buf[16] == '\0' || buf[16] == ';');
+    if (!strncasecmp(buf, "application/json", 16))
+        n = 16;
+    else if (fhir && !strncasecmp(buf, "application/fhir+json", 21))
+        n = 21;
+    else
+        return false;
+    return buf[n] == '\0' || buf[n] == ';';
 }
 
 static void free_out(struct http_conn *c)
@@ -95,8 +104,11 @@ static void free_out(struct http_conn *c)
 
 /* Sends the status and headers now and queues the body for HTTP_WRITEABLE. */
 static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc, const char *allow,
-                   const char *set_cookie, int retry_after_s)
+                   const char *set_cookie, int retry_after_s, const struct route_result *extra)
 {
+    bool fhir = fhir_routes_is_fhir(c->path);
+    const char *etag = extra && extra->etag[0] ? extra->etag : NULL;
+    const char *location = extra && extra->location[0] ? extra->location : NULL;
     char retry[16];
     unsigned char headers[LWS_PRE + 1024];
     unsigned char *start = &headers[LWS_PRE], *p = start, *end = &headers[sizeof headers - 1];
@@ -114,7 +126,14 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
     memcpy(c->out + LWS_PRE, text, len);
     c->out_len = len;
     free(text);
-    if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json", len, &p, end) ||
+    if (lws_add_http_common_headers(
+            wsi, (unsigned int)status,
+            fhir ? "application/fhir+json; charset=utf-8" : "application/json", len, &p, end) ||
+        (etag && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ETAG, (const unsigned char *)etag,
+                                              (int)strlen(etag), &p, end)) ||
+        (location &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_LOCATION, (const unsigned char *)location,
+                                      (int)strlen(location), &p, end)) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
@@ -138,10 +157,22 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
     return 0;
 }
 
+/* The error document: an OperationOutcome under /fhir, else the REST error object. */
+static json_t *error_doc(const struct http_conn *c, const struct ed_error *err)
+{
+    return fhir_routes_is_fhir(c->path) ? fhir_operation_outcome(err) : ed_error_json(err);
+}
+
+static const char *allowed_methods(const struct http_conn *c)
+{
+    return fhir_routes_is_fhir(c->path) ? fhir_routes_allowed_methods(c->path)
+                                        : routes_allowed_methods(c->path);
+}
+
 static int respond_error(struct lws *wsi, struct http_conn *c, const struct ed_error *err)
 {
-    return respond(wsi, c, err->status, ed_error_json(err),
-                   err->status == 405 ? routes_allowed_methods(c->path) : NULL, NULL, 0);
+    return respond(wsi, c, err->status, error_doc(c, err),
+                   err->status == 405 ? allowed_methods(c) : NULL, NULL, 0, NULL);
 }
 
 /* If-Match and Idempotency-Key (proto/GUARANTEES.md). False with err on a malformed one. */
@@ -214,6 +245,15 @@ static int handle(struct lws *wsi, struct http_conn *c)
     req.wsi = wsi;
     if (!read_write_headers(wsi, c, &req, app->fault_hooks, &err))
         return respond_error(wsi, c, &err);
+    if (fhir_routes_is_fhir(c->path)) {
+        if (!fhir_routes_dispatch(app, &req, &result, &err)) {
+            if (err.status >= 500)
+                log_error("%s: %d %s", c->path, err.status, err.code);
+            json_decref(result.reply);
+            return respond_error(wsi, c, &err);
+        }
+        return respond(wsi, c, result.status, result.reply, NULL, NULL, 0, &result);
+    }
     if (!routes_dispatch(app, &req, &result, &retry_after_s, &err)) {
         json_t *doc = ed_error_json(&err);
         if (err.status >= 500)
@@ -223,9 +263,9 @@ static int handle(struct lws *wsi, struct http_conn *c)
             json_object_set_new(doc, "current", result.current);
         return respond(wsi, c, err.status, doc,
                        err.status == 405 ? routes_allowed_methods(c->path) : NULL, NULL,
-                       retry_after_s);
+                       retry_after_s, NULL);
     }
-    return respond(wsi, c, result.status, result.reply, NULL, result.set_cookie, 0);
+    return respond(wsi, c, result.status, result.reply, NULL, result.set_cookie, 0, NULL);
 }
 
 /* Checks that can refuse a request before its body is read. True to go on; otherwise the
@@ -241,14 +281,17 @@ static bool precheck(struct lws *wsi, struct http_conn *c, struct ed_error *err,
         return ed_error_set(err, ED_ERR_LENGTH_REQUIRED, NULL,
                             "send the body with a Content-Length, not chunked");
     }
-    if (!routes_takes_body(c->method, c->path))
+    if (fhir_routes_is_fhir(c->path) ? !fhir_routes_takes_body(c->method, c->path)
+                                     : !routes_takes_body(c->method, c->path))
         return true;
     if (length > API_MAX_BODY_BYTES)
         return ed_error_set(err, ED_ERR_BODY_TOO_LARGE, NULL, "the body is larger than %d bytes",
                             API_MAX_BODY_BYTES);
-    if (length > 0 && !is_json_content_type(wsi))
+    if (length > 0 && !is_json_content_type(wsi, fhir_routes_is_fhir(c->path)))
         return ed_error_set(err, ED_ERR_UNSUPPORTED_MEDIA_TYPE, NULL,
-                            "send the body as Content-Type: application/json");
+                            fhir_routes_is_fhir(c->path)
+                                ? "send the body as Content-Type: application/fhir+json"
+                                : "send the body as Content-Type: application/json");
     return true;
 }
 

@@ -180,4 +180,50 @@ typedef bool record_outbox_range_fn(void *ctx, long long department_id, long lon
 int record_outbox_pending(PGconn *conn, record_outbox_range_fn *each, void *ctx);
 int record_outbox_relayed(PGconn *conn, record_outbox_range_fn *each, void *ctx);
 
+/* ---- FHIR R4 reads (record_fhir.c, for ed-api's /fhir/R4) ---- */
+
+/* A patient visible through an encounter in who's scope (the row's "patient" object), audited
+ * as patient.read; 404 otherwise. */
+json_t *record_fhir_patient(PGconn *conn, const struct principal *who, long long patient_id,
+                            struct ed_error *err);
+/* A staff member {"id","name","role"} of one of who's departments; 404 otherwise. */
+json_t *record_fhir_staff(PGconn *conn, const struct principal *who, long long staff_id,
+                          struct ed_error *err);
+/* {"bed": <board bed>, "department": {"id","code","name"}} of a bed of who's departments. */
+json_t *record_fhir_bed(PGconn *conn, const struct principal *who, long long bed_id,
+                        struct ed_error *err);
+/* {"id","code","name"} of one of who's departments. */
+json_t *record_fhir_department(PGconn *conn, const struct principal *who, long long department_id,
+                               struct ed_error *err);
+/* The encounter of a vitals set in who's scope: 0 when none is visible, -1 on a database
+ * error. Reads nothing else and audits nothing (the caller reads the chart, audited). */
+long long record_fhir_vitals_encounter(PGconn *conn, const struct principal *who,
+                                       long long vitals_id);
+
+/* A FHIR search, checked by the caller; NULL or 0 members are not filters. */
+struct record_fhir_search {
+    long long id;         /* _id */
+    const char *statuses; /* Encounter: R4 statuses as a text[] literal "{arrived,triaged}" */
+    long long bed_id;     /* Encounter: location, now or in the history */
+    const char *date_ge;  /* Encounter: the period reaches this time (RFC 3339 or a date) */
+    const char *date_le;  /* Encounter: the period starts by this time */
+    long long patient_id; /* Encounter: patient */
+    const char *mrn;      /* Patient: identifier */
+    const char *name;     /* Location, Practitioner: name (starts with; a word of it, for staff) */
+    long long after;      /* keyset paging: ids above this one */
+    int count;            /* rows to return (the caller asks one more to know of a next page) */
+};
+/* {"total": matches, "rows": [encounter rows | patients]} in id order, each row returned
+ * audited (encounter.search / patient.search) in the read's transaction. */
+json_t *record_fhir_encounters(PGconn *conn, const struct principal *who,
+                               const struct record_fhir_search *q, struct ed_error *err);
+json_t *record_fhir_patients(PGconn *conn, const struct principal *who,
+                             const struct record_fhir_search *q, struct ed_error *err);
+/* The beds ({"bed", "department"} each) and staff of who's departments, in id order, as
+ * {"total", "rows"}; not patient data, not audited (the board shows them). */
+json_t *record_fhir_beds(PGconn *conn, const struct principal *who,
+                         const struct record_fhir_search *q, struct ed_error *err);
+json_t *record_fhir_staff_search(PGconn *conn, const struct principal *who,
+                                 const struct record_fhir_search *q, struct ed_error *err);
+
 #endif

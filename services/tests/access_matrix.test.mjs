@@ -64,6 +64,18 @@ const MATRIX = [
   ['GET /audit',                                ['admin']],
   ['POST /accounts',                            ['admin']],
   ['POST /accounts/{account}/disabled',         ['admin']],
+  // Issue 12: FHIR R4 under /fhir/R4, the same matrix (chart.read for patient data, board.read
+  // for beds and staff); the metadata needs no session.
+  ['GET /fhir/R4/metadata',                     EVERYONE],
+  ['GET /fhir/R4/Encounter/{enc}',              CLINICAL],
+  ['GET /fhir/R4/Encounter?status=',            CLINICAL],
+  ['GET /fhir/R4/Patient/{patient}',            CLINICAL],
+  ['GET /fhir/R4/Patient?identifier=',          CLINICAL],
+  ['GET /fhir/R4/Observation?encounter={enc}',  CLINICAL],
+  ['GET /fhir/R4/Location/{bed}',               ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
+  ['GET /fhir/R4/Practitioner/{staff}',         ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
+  ['POST /fhir/R4/Observation',                 CLINICAL],
+  ['POST /fhir/R4/Encounter',                   ['charge_nurse', 'registration']],
   ['DELETE /session',                           EVERYONE],
   ['WS board {demo}',                           ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['WS chart {enc}',                            CLINICAL],
@@ -125,8 +137,8 @@ after(async () => {
 });
 
 // The call a role makes for one matrix row: a request with a body the role could sensibly send.
-async function attempt(route, role) {
-  const api = ctx.api[role];
+async function attempt(route, role, token) {
+  const api = token === undefined ? ctx.api[role] : new Api(token);
   const me = ctx.staff[role];
   const enc = `/encounters/${ctx.enc}`;
   switch (route) {
@@ -209,11 +221,49 @@ async function attempt(route, role) {
     case 'GET /audit': return api.get('/audit?limit=5');
     case 'POST /accounts': return api.post('/accounts', { username: `acm.made${serial++}`, password: 'a long enough password', role: 'registration' });
     case 'POST /accounts/{account}/disabled': return api.post(`/accounts/${ctx.account}/disabled`, { disabled: false });
+    case 'GET /fhir/R4/metadata': return fhirAttempt(api.token, 'metadata');
+    case 'GET /fhir/R4/Encounter/{enc}': return fhirAttempt(api.token, `Encounter/${ctx.enc}`);
+    case 'GET /fhir/R4/Encounter?status=': return fhirAttempt(api.token, 'Encounter?status=arrived,triaged,in-progress&_count=5');
+    case 'GET /fhir/R4/Patient/{patient}': return fhirAttempt(api.token, `Patient/${ctx.patient.id}`);
+    case 'GET /fhir/R4/Patient?identifier=': return fhirAttempt(api.token, `Patient?identifier=${encodeURIComponent(ctx.patient.mrn)}`);
+    case 'GET /fhir/R4/Observation?encounter={enc}': return fhirAttempt(api.token, `Observation?encounter=Encounter/${ctx.enc}`);
+    case 'GET /fhir/R4/Location/{bed}': return fhirAttempt(api.token, `Location/${ctx.freeBed}`);
+    case 'GET /fhir/R4/Practitioner/{staff}': return fhirAttempt(api.token, `Practitioner/${ctx.kim}`);
+    case 'POST /fhir/R4/Observation': return fhirAttempt(api.token, 'Observation', {
+      resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      encounter: { reference: `Encounter/${ctx.enc}` }, performer: [{ reference: `Practitioner/${me || ctx.staff.nurse}` }],
+      valueQuantity: { value: 84, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
+    case 'POST /fhir/R4/Encounter': {
+      const p = newPatient();
+      const r = await fhirAttempt(api.token, 'Encounter', {
+        resourceType: 'Encounter', status: 'arrived', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'EMER' },
+        contained: [{ resourceType: 'Patient', id: 'p', identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, value: p.mrn }],
+          name: [{ family: p.family_name, given: [p.given_name] }], gender: p.sex, birthDate: p.birth_date }],
+        subject: { reference: '#p' }, reasonCode: [{ text: 'matrix check of sore wrist' }],
+      });
+      if (r.status === 201) ctx.madeHere.push(Number(r.json.id));
+      return r;
+    }
     case 'DELETE /session': return new Api(ctx.second[role]).req('DELETE', '/session');
     case 'WS board {demo}': return wsAttempt(api.token, 'board', ctx.demo);
     case 'WS chart {enc}': return wsAttempt(api.token, 'chart', ctx.enc);
     default: throw new Error(`no call for ${route}`);
   }
+}
+
+// A FHIR request as a REST-like answer: an OperationOutcome's edlive error code becomes
+// json.error.code, so a refusal is checked like a REST one.
+async function fhirAttempt(token, path, body) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  if (body) headers['content-type'] = 'application/fhir+json';
+  const res = await fetch(`${env.EDLIVE_API_URL.replace(/\/+$/, '')}/fhir/R4/${path}`, {
+    method: body ? 'POST' : 'GET', headers, body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  const json = JSON.parse(text);
+  const code = json.resourceType === 'OperationOutcome' ? json.issue?.[0]?.details?.text : undefined;
+  return { status: res.status, json: code ? { error: { code } } : json, text };
 }
 
 // A subscribe as a REST-like answer: a snapshot counts as 200, an error as its code.
@@ -282,7 +332,17 @@ test('a physician may assign only themself, a nurse only themself and no bed; a 
 test('no session: every route but sign-in answers 401, and the WebSocket upgrade is refused', async () => {
   const anonymous = new Api(null);
   const forged = new Api('A'.repeat(43)); // well-formed, but no such session
-  const routes = MATRIX.map(([route]) => route).filter((r) => !r.startsWith('WS') && r !== 'POST /session');
+  const routes = MATRIX.map(([route]) => route).filter((r) => !r.startsWith('WS') && r !== 'POST /session' && !r.includes('/fhir/'));
+  // FHIR: the same 401 (as an OperationOutcome); only the metadata needs no session.
+  const fhirRoutes = MATRIX.map(([route]) => route).filter((r) => r.includes('/fhir/') && !r.endsWith('/metadata'));
+  for (const token of [null, 'A'.repeat(43)]) {
+    for (const route of fhirRoutes) {
+      const r = await attempt(route, 'physician', token);
+      assert.equal(r.status, 401, `${route} without a valid session: ${r.text}`);
+      assert.equal(r.json.error.code, 'unauthenticated');
+      for (const s of ctx.secretsOfTarget) assert.ok(!r.text.includes(s));
+    }
+  }
   for (const api of [anonymous, forged]) {
     for (const route of routes) {
       const [method, pattern] = route.split(' ');

@@ -110,12 +110,40 @@ static void test_bodies_have_schemas(void **state)
     schema_set_free(schemas);
 }
 
+/* /fhir/R4 (fhir_routes.c): which paths are FHIR, which take a body, what a 405 allows. */
+static void test_fhir_paths(void **state)
+{
+    (void)state;
+    assert_true(fhir_routes_is_fhir("/fhir/R4/metadata"));
+    assert_true(fhir_routes_is_fhir("/fhir/R5/Patient"));
+    assert_false(fhir_routes_is_fhir("/api/v1/session"));
+    assert_false(fhir_routes_is_fhir("/fhirish"));
+    assert_true(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4/Observation"));
+    assert_true(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4/Encounter"));
+    assert_true(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4"));
+    assert_false(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4/Patient"));
+    assert_false(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4/Observation/12-hr"));
+    assert_false(fhir_routes_takes_body(ROUTE_GET, "/fhir/R4/Observation"));
+    assert_string_equal(fhir_routes_allowed_methods("/fhir/R4/Observation"), "GET, POST");
+    assert_string_equal(fhir_routes_allowed_methods("/fhir/R4/Encounter/12"), "GET");
+    assert_string_equal(fhir_routes_allowed_methods("/fhir/R4/Location/dept-1"), "GET");
+    assert_string_equal(fhir_routes_allowed_methods("/fhir/R4/metadata"), "GET");
+    assert_string_equal(fhir_routes_allowed_methods("/fhir/R4"), "POST");
+    /* Not a resource of ours, or not an R4 id: no such path (404, no Allow). */
+    assert_null(fhir_routes_allowed_methods("/fhir/R4/Medication"));
+    assert_null(fhir_routes_allowed_methods("/fhir/R4/Encounter/12/_history"));
+    assert_null(fhir_routes_allowed_methods("/fhir/R4/Encounter/a%20b"));
+    assert_null(fhir_routes_allowed_methods("/fhir/R4/Encounter/"));
+    assert_null(fhir_routes_allowed_methods("/fhir/R3/Encounter/1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_lookup),
         cmocka_unit_test(test_allow_header),
         cmocka_unit_test(test_bodies_have_schemas),
+        cmocka_unit_test(test_fhir_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
