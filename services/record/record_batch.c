@@ -30,18 +30,19 @@ bool record_tx_rollback(PGconn *conn)
 
 bool record_batch_begin(PGconn *conn)
 {
+    bool was_up = PQstatus(conn) == CONNECTION_OK;
+
     if (batch_conn)
         return false;
-    /* A connection whose server restarted looks fine until its first command fails: then
+    /* A connection whose server restarted looks up until its first command fails: then
      * reconnect and begin once more (nothing was sent yet), so the first message after a
-     * PostgreSQL restart is applied rather than answered "try again". */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (pg_ensure(conn) && pg_command(conn, "BEGIN")) {
-            batch_conn = conn;
-            return true;
-        }
-        if (PQstatus(conn) != CONNECTION_BAD)
-            break;
+     * PostgreSQL restart is applied rather than answered "try again". A connection that was
+     * already down is tried once: a server that does not answer is not waited for twice. */
+    if ((pg_ensure(conn) && pg_command(conn, "BEGIN")) ||
+        (was_up && PQstatus(conn) == CONNECTION_BAD && pg_ensure(conn) &&
+         pg_command(conn, "BEGIN"))) {
+        batch_conn = conn;
+        return true;
     }
     return false;
 }

@@ -15,8 +15,8 @@
  * record_encounter.c, record_clinical.c and record_cancel.c are siblings: what they need (the
  * write shape, check_event_time, the EWS refresh) lives below them. record_audit.c appends the
  * audit row and calls nothing else in the record; record_tx.c calls only record_audit.c. A file
- * the hub, the seed or FHIR adds (record_hub.c, record_seed.c, record_fhir.c) sits at the top and calls down the same
- * way, and so do the HL7 files (record_hl7_events.c -> record_hl7_parts.c and
+ * the hub, the seed or FHIR adds (record_hub.c, record_seed.c, record_fhir.c) sits at the top and
+ * calls down the same way, and so do the HL7 files (record_hl7_events.c -> record_hl7_parts.c and
  * record_hl7_apply.c -> the writes of record_encounter.c, record_clinical.c and
  * record_cancel.c; record_hl7.c and record_hl7_map.c are pure). */
 #ifndef EDLIVE_RECORD_INTERNAL_H
