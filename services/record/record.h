@@ -259,6 +259,13 @@ json_t *record_fhir_subscription_end(PGconn *conn, const struct principal *who, 
 #define RECORD_WS_TOKEN_CHARS 43
 json_t *record_fhir_ws_token(PGconn *conn, const struct principal *who, long long id, int ttl_s,
                              char token[RECORD_WS_TOKEN_CHARS + 1], struct ed_error *err);
+/* ed-hub's bind-with-token: takes the token (once; expired or unknown: 401), loads the
+ * session it was made on into who (ended: 401), and returns the subscriptions it binds that
+ * are still active and in who's departments (none: 404), each row with "at_seq" (the
+ * department's last seq now) and "count" (its events up to at_seq), audited
+ * subscription.bind. */
+json_t *record_fhir_ws_bind(PGconn *conn, const char *token, struct principal *who,
+                            struct ed_error *err);
 /* $events: {"subscription": row, "total": events since its start, "events": [{"number",
  * "seq","type","payload","at"}]} for numbers since..until (at most limit), each audited
  * subscription.events in the read's transaction; 404 for an ended or another's subscription. */

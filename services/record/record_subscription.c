@@ -25,14 +25,17 @@ _Static_assert(RECORD_WS_TOKEN_CHARS == AUTH_TOKEN_CHARS,
     "s.encounter_id, 'patient_id', s.patient_id, 'payload', s.payload, 'heartbeat_period', "    \
     "s.heartbeat_period, 'start_seq', s.start_seq, 'end', utc_text(s.ended_at))"
 
+/* Whether event ev (of encounter e) is one of subscription s's. */
+#define SUB_MATCH_SQL                                                                         \
+    "CASE s.topic WHEN 'vital-signs' THEN ev.type = 'vitals.recorded' ELSE ev.type LIKE "     \
+    "'encounter.%' END AND (s.encounter_id IS NULL OR ev.encounter_id = s.encounter_id) AND " \
+    "(s.patient_id IS NULL OR e.patient_id = s.patient_id)"
+
 /* The events of subscription s (a row of fhir_subscription) with their number n. */
 #define SUB_EVENTS_SQL                                                                           \
     "SELECT row_number() OVER (ORDER BY ev.seq) AS n, ev.seq, ev.encounter_id, e.patient_id, "   \
     "ev.type, ev.payload, ev.at FROM s JOIN event ev ON ev.department_id = s.department_id AND " \
-    "ev.seq > s.start_seq JOIN encounter e ON e.id = ev.encounter_id WHERE CASE s.topic WHEN "   \
-    "'vital-signs' THEN ev.type = 'vitals.recorded' ELSE ev.type LIKE 'encounter.%' END AND "    \
-    "(s.encounter_id IS NULL OR ev.encounter_id = s.encounter_id) AND (s.patient_id IS NULL OR " \
-    "e.patient_id = s.patient_id)"
+    "ev.seq > s.start_seq JOIN encounter e ON e.id = ev.encounter_id WHERE " SUB_MATCH_SQL
 
 /* $1 id, $2 account, $3 departments: the caller's own subscription, in scope. */
 #define SUB_MINE_SQL                                                                          \
@@ -250,4 +253,117 @@ json_t *record_fhir_subscription_events(PGconn *conn, const struct principal *wh
     if (!doc)
         ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
     return doc;
+}
+
+json_t *record_fhir_ws_bind(PGconn *conn, const char *token, struct principal *who,
+                            struct ed_error *err)
+{
+    /* The token is used once: taken out of the table whatever it is followed by. */
+    static const char take_sql[] =
+        "DELETE FROM fhir_ws_token WHERE token_hash = $1::bytea RETURNING "
+        "encode(session_hash, 'hex'), subscriptions::text, expires_at > now()";
+    /* Each subscription with the department's last seq now and how many of its events that
+     * seq includes: the hub numbers the events after it from there. */
+    static const char subs_sql[] =
+        "WITH s AS (SELECT * FROM fhir_subscription WHERE id = ANY($1::bigint[]) AND account_id "
+        "= $2 AND ended_at IS NULL AND ($3::bigint[] IS NULL OR department_id = "
+        "ANY($3::bigint[]))) "
+        "SELECT (" SUB_JSON_SQL " || jsonb_build_object('at_seq', t.top, 'count', (SELECT "
+        "count(*) FROM event ev JOIN encounter e ON e.id = ev.encounter_id WHERE "
+        "ev.department_id = s.department_id AND ev.seq > s.start_seq AND ev.seq <= t.top "
+        "AND " SUB_MATCH_SQL
+        ")))::text, s.id FROM s, LATERAL (SELECT coalesce((SELECT last_seq FROM "
+        "department_seq WHERE department_id = s.department_id), 0) AS top) t ORDER BY s.id";
+    unsigned char hash[32];
+    char hex[2 + 65] = "\\x", ids[1024], b2[24];
+    const char *params[3];
+    struct record_scope scope;
+    PGresult *res;
+    json_t *subs;
+    bool alive;
+
+    memset(who->token_hash, 0, sizeof who->token_hash);
+    who->account_id = 0;
+    if (!token || strlen(token) != AUTH_TOKEN_CHARS) {
+        ed_error_set(err, ED_ERR_UNAUTHENTICATED, NULL, "unknown or expired binding token");
+        return NULL;
+    }
+    auth_sha256(token, strlen(token), hash);
+    auth_hex(hash, 32, hex + 2);
+    params[0] = hex;
+    if (!pg_ensure(conn)) {
+        record_db_error(conn, err);
+        return NULL;
+    }
+    res = record_query(conn, "fhir ws token take", take_sql, 1, params);
+    if (!res) {
+        record_db_error(conn, err);
+        return NULL;
+    }
+    alive = PQntuples(res) == 1 && PQgetvalue(res, 0, 2)[0] == 't' &&
+            strlen(PQgetvalue(res, 0, 0)) == 64 && strlen(PQgetvalue(res, 0, 1)) < sizeof ids;
+    if (alive) {
+        const char *h = PQgetvalue(res, 0, 0);
+        for (int i = 0; i < 32; i++) {
+            unsigned v;
+            sscanf(h + 2 * i, "%2x", &v);
+            who->token_hash[i] = (unsigned char)v;
+        }
+        snprintf(ids, sizeof ids, "%s", PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    if (!alive) {
+        ed_error_set(err, ED_ERR_UNAUTHENTICATED, NULL, "unknown or expired binding token");
+        return NULL;
+    }
+    switch (record_session_check(conn, who)) {
+    case SESSION_OK:
+        break;
+    case SESSION_NONE:
+        ed_error_set(err, ED_ERR_UNAUTHENTICATED, NULL, "the session of the token has ended");
+        return NULL;
+    default:
+        record_db_error(conn, err);
+        return NULL;
+    }
+    if (!record_allows(who, ACT_CHART_READ)) {
+        ed_error_set(err, ED_ERR_FORBIDDEN, NULL, "your role may not read charts");
+        return NULL;
+    }
+    params[0] = ids;
+    params[1] = pg_int_param(b2, who->account_id);
+    params[2] = record_scope_departments(who, &scope);
+    if (!record_tx_begin(conn)) {
+        record_db_error(conn, err);
+        return NULL;
+    }
+    res = record_query(conn, "fhir ws bind", subs_sql, 3, params);
+    if (!res) {
+        record_db_error(conn, err);
+        return NULL;
+    }
+    subs = json_array();
+    for (int i = 0; subs && i < PQntuples(res); i++) {
+        json_t *row = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+        if (!row || json_array_append_new(subs, row) ||
+            !record_audit_success(conn, who, "subscription.bind",
+                                  json_integer_value(json_object_get(row, "patient_id")),
+                                  json_integer_value(json_object_get(row, "encounter_id")), "chart",
+                                  false, NULL)) {
+            json_decref(subs);
+            subs = NULL;
+        }
+    }
+    PQclear(res);
+    if (!subs || !record_tx_commit(conn)) {
+        json_decref(subs);
+        record_db_error(conn, err);
+        return NULL;
+    }
+    if (json_array_size(subs) == 0) {
+        json_decref(subs);
+        ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no active subscription to bind");
+        return NULL;
+    }
+    return subs;
 }
