@@ -313,7 +313,7 @@ json_t *fhir_subscription_event(const json_t *sub, long long number, const char 
         json_decref(obs);
     } else {
         json_t *ref = json_object();
-        set_ref_str(ref, "reference", "Encounter", fx_id(row, "id"));
+        set_ref_str(ref, "reference", "Encounter", fx_id(row, "encounter_id"));
         json_array_append_new(focus, ref);
         r = fhir_encounter(row, NULL, opts);
         if (r)

@@ -191,11 +191,10 @@ test('websocket: handshake, notifications for REST and FHIR vitals, heartbeat, n
   assert.ok(status(n).events[0].focus.includes(`Observation/${posted.json.id}`));
 
   // Another department's vitals never arrive.
-  if (ctx.pedsNurse && ctx.pedsEnc) {
-    const peds = await signedIn(ctx.pedsNurse);
-    const staff = (await peds.get('/session')).json.staff_id;
-    assert.equal((await peds.post(`/encounters/${ctx.pedsEnc}/vitals`, { taken_by: staff, heart_rate: 95 })).status, 201);
-  }
+  assert.ok(ctx.pedsNurse && ctx.pedsEnc, "the demo data has a children's ED nurse and encounter");
+  const peds = await signedIn(ctx.pedsNurse);
+  const staff = (await peds.get('/session')).json.staff_id;
+  assert.equal((await peds.post(`/encounters/${ctx.pedsEnc}/vitals`, { taken_by: staff, heart_rate: 95 })).status, 201);
   // A heartbeat within its period (10 s, sent on the hub's 10 s tick).
   const hb = await s.waitFor((f) => f.resourceType === 'Bundle' && status(f).type === 'heartbeat', 'a heartbeat', 25000);
   valid(hb);
@@ -227,6 +226,26 @@ test('websocket: handshake, notifications for REST and FHIR vitals, heartbeat, n
   assert.equal((await ctx.patel.req('DELETE', '/session')).status < 300, true);
   assert.equal(await Promise.race([s.closed, sleep(12000).then(() => 'open')]), 4401);
   ctx.patel = await signedIn('patel');
+});
+
+test('encounter topic, id-only: a triage of the encounter is notified with its focus only; vitals are not', async () => {
+  const r = await fhir(ctx.patel.token, 'Subscription', { method: 'POST', body: subscription(`Encounter?_id=${ctx.enc}`, { topic: TOPIC_ENCOUNTER, payload: 'id-only', heartbeat: 60 }) });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  const { s, handshake } = await bound(ctx.patel.token, r.json.id);
+  try {
+    assert.equal(handshake.since, 0);
+    assert.equal((await restVitals(92)).status, 201);
+    assert.equal((await ctx.patel.post(`/encounters/${ctx.enc}/triage`, { esi: 3 })).status, 200);
+    await s.waitFor(() => notes(s).length >= 1, 'the triage\'s notification');
+    await sleep(500);
+    const all = notes(s);
+    assert.equal(all.length, 1, 'vitals are not an encounter change');
+    valid(all[0]);
+    assert.deepEqual(status(all[0]).events, [{ number: 1, focus: [`Encounter/${ctx.enc}`] }]);
+    assert.equal(all[0].entry.length, 1, 'id-only: no resources');
+  } finally {
+    s.close();
+  }
 });
 
 test('DELETE Subscription: off, no more binding tokens', async () => {

@@ -184,4 +184,9 @@ test('subscription notifications: history Bundles led by a SubscriptionStatus', 
   const focus = full.entry[0].resource.parameter.find((p) => p.name === 'notification-event').part
     .filter((p) => p.name === 'focus').map((p) => p.valueReference.reference);
   assert.deepEqual(full.entry.slice(1).map((e) => `${e.resource.resourceType}/${e.resource.id}`), focus);
+  // The encounter topic's focus is the event's encounter.
+  const enc = notes.find((b) => b.entry[0].resource.parameter.some((p) => p.valueCode === 'query-event'));
+  const ref = enc.entry[0].resource.parameter.find((p) => p.name === 'notification-event').part
+    .find((p) => p.name === 'focus').valueReference.reference;
+  assert.match(ref, /^Encounter\/[1-9]\d*$/);
 });

@@ -114,8 +114,8 @@ static void notification_numbers_and_focus(void **state)
         json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:i}", "id", (json_int_t)4, "status", "active",
                   "topic", "encounter", "department_id", (json_int_t)1, "encounter_id",
                   (json_int_t)12, "payload", "id-only", "heartbeat_period", 60);
-    json_t *payload =
-        json_pack("{s:{s:I, s:s}}", "encounter", "id", (json_int_t)12, "status", "waiting");
+    json_t *payload = json_pack("{s:{s:I, s:s}}", "encounter", "encounter_id", (json_int_t)12,
+                                "status", "waiting");
     json_t *events = json_array(), *b, *status, *ev;
     (void)state;
 
