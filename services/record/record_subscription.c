@@ -109,8 +109,10 @@ json_t *record_fhir_subscription_create(PGconn *conn, const struct principal *wh
     }
     doc = one_json(conn, "fhir subscription create", sql, 9, params,
                    "the filter names no department, encounter or patient you may read", err);
-    if (!doc)
-        return err->status == 404 ? (record_fail(conn, err), NULL) : NULL;
+    if (!doc) {
+        record_fail(conn, err); /* 404 or 503: nothing stays open */
+        return NULL;
+    }
     if (!record_audit_success(conn, who, "subscription.create", s->patient_id, s->encounter_id,
                               "chart", false, NULL) ||
         !record_tx_commit(conn)) {
