@@ -53,7 +53,7 @@ async function fhir(token, path, { method = 'GET', body } = {}) {
     init.headers['content-type'] = 'application/fhir+json';
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(`${FHIR}/${path}`, init);
+  const res = await fetch(path.startsWith('http') ? path : `${FHIR}/${path}`, init);
   const json = JSON.parse(await res.text());
   assert.match(res.headers.get('content-type') ?? '', /^application\/fhir\+json/);
   valid(json);
@@ -92,13 +92,13 @@ function subscription(filter, { topic = TOPIC_VITALS, payload = 'full-resource',
 }
 
 // A socket on /fhir/R4/ws bound with a fresh token; its frames are the notification Bundles.
-async function bound(token, subId) {
-  const t = await fhir(token, `Subscription/${subId}/$get-ws-binding-token`);
+async function bound(token, subId, { base, viaUrl = false } = {}) {
+  const t = await fhir(token, `${base ? `${base}/fhir/R4/` : ''}Subscription/${subId}/$get-ws-binding-token`);
   assert.equal(t.status, 200, JSON.stringify(t.json));
   const param = (n) => t.json.parameter.find((x) => x.name === n);
   assert.match(param('websocket-url').valueUrl, /\/fhir\/R4\/ws$/);
   assert.ok(param('expiration').valueDateTime);
-  const s = new Socket(null, { url: FHIR_WS });
+  const s = new Socket(null, { url: viaUrl ? param('websocket-url').valueUrl : FHIR_WS });
   assert.ok(await s.opened, 'the hub takes the upgrade to /fhir/R4/ws without a session');
   s.ws.send(`bind-with-token: ${param('token').valueString}`);
   const hs = await s.waitFor((f) => f.resourceType === 'Bundle' && status(f).type === 'handshake', 'the handshake');
@@ -243,6 +243,22 @@ test('encounter topic, id-only: a triage of the encounter is notified with its f
     valid(all[0]);
     assert.deepEqual(status(all[0]).events, [{ number: 1, focus: [`Encounter/${ctx.enc}`] }]);
     assert.equal(all[0].entry.length, 1, 'id-only: no resources');
+  } finally {
+    s.close();
+  }
+});
+
+test('through nginx (HTTPS): the token names wss://<host>/fhir/R4/ws, which nginx passes to ed-hub', async () => {
+  const base = process.env.EDLIVE_BASE_URL;
+  assert.ok(base, 'EDLIVE_BASE_URL: the deployment\'s nginx');
+  const { s, handshake } = await bound(ctx.patel.token, ctx.sub, { base, viaUrl: true });
+  try {
+    assert.match(s.ws.url, /^wss:\/\/.+\/fhir\/R4\/ws$/);
+    assert.ok(handshake.subscription.startsWith('https://'), handshake.subscription);
+    assert.equal((await restVitals(96)).status, 201);
+    await s.waitFor(() => notes(s).length >= 1, 'a notification through nginx');
+    valid(notes(s)[0]);
+    assert.ok(status(notes(s)[0]).events[0].number >= 1);
   } finally {
     s.close();
   }
