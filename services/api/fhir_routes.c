@@ -28,14 +28,23 @@
  * questions": the canonical base). */
 #define FHIR_MRN_SYSTEM FHIR_EDLIVE_CANONICAL "/NamingSystem/mrn"
 
-enum fhir_type { T_NONE, T_ENCOUNTER, T_PATIENT, T_OBSERVATION, T_LOCATION, T_PRACTITIONER };
+enum fhir_type {
+    T_NONE,
+    T_ENCOUNTER,
+    T_PATIENT,
+    T_OBSERVATION,
+    T_LOCATION,
+    T_PRACTITIONER,
+    T_SUBSCRIPTION
+};
 
 static const char *const type_names[] = {[T_NONE] = "",
                                          [T_ENCOUNTER] = "Encounter",
                                          [T_PATIENT] = "Patient",
                                          [T_OBSERVATION] = "Observation",
                                          [T_LOCATION] = "Location",
-                                         [T_PRACTITIONER] = "Practitioner"};
+                                         [T_PRACTITIONER] = "Practitioner",
+                                         [T_SUBSCRIPTION] = "Subscription"};
 
 /* One request line under /fhir/R4: metadata, a type (search), or a type and an id (read). */
 struct fhir_path {
@@ -43,6 +52,7 @@ struct fhir_path {
     bool metadata;
     enum fhir_type type;
     char id[64]; /* "" for a search */
+    char op[32]; /* an instance operation: "$events", "$get-ws-binding-token"; or "" */
 };
 
 struct fhir_param {
@@ -86,7 +96,7 @@ static bool parse_path(const char *path, struct fhir_path *out)
     }
     slash = strchr(p, '/');
     len = slash ? (size_t)(slash - p) : strlen(p);
-    for (int t = T_ENCOUNTER; t <= T_PRACTITIONER; t++)
+    for (int t = T_ENCOUNTER; t <= T_SUBSCRIPTION; t++)
         if (strlen(type_names[t]) == len && !strncmp(p, type_names[t], len))
             out->type = (enum fhir_type)t;
     if (out->type == T_NONE)
@@ -96,12 +106,21 @@ static bool parse_path(const char *path, struct fhir_path *out)
     /* An id: [A-Za-z0-9-.]{1,64} (R4 id); anything else names no resource. */
     slash++;
     len = strlen(slash);
+    /* Subscription/{id}/$events and Subscription/{id}/$get-ws-binding-token */
+    if (out->type == T_SUBSCRIPTION && strchr(slash, '/')) {
+        const char *op = strchr(slash, '/') + 1;
+        if (strcmp(op, "$events") && strcmp(op, "$get-ws-binding-token"))
+            return false;
+        snprintf(out->op, sizeof out->op, "%s", op);
+        len = (size_t)(op - 1 - slash);
+    }
     if (len == 0 || len >= sizeof out->id)
         return false;
     for (size_t i = 0; i < len; i++)
         if (!isalnum((unsigned char)slash[i]) && slash[i] != '-' && slash[i] != '.')
             return false;
-    memcpy(out->id, slash, len + 1);
+    memcpy(out->id, slash, len);
+    out->id[len] = '\0';
     return true;
 }
 
@@ -109,7 +128,8 @@ static bool parse_path(const char *path, struct fhir_path *out)
  * with a batch or transaction Bundle of Observations. */
 static bool is_create(const struct fhir_path *fp)
 {
-    return fp->base || (!fp->id[0] && (fp->type == T_OBSERVATION || fp->type == T_ENCOUNTER));
+    return fp->base || (!fp->id[0] && (fp->type == T_OBSERVATION || fp->type == T_ENCOUNTER ||
+                                       fp->type == T_SUBSCRIPTION));
 }
 
 bool fhir_routes_takes_body(enum route_method method, const char *path)
@@ -127,6 +147,11 @@ const char *fhir_routes_allowed_methods(const char *path)
         return NULL;
     if (fp.base)
         return "POST";
+    if (fp.type == T_SUBSCRIPTION)
+        return !fp.id[0]                                 ? "POST"
+               : !strcmp(fp.op, "$get-ws-binding-token") ? "GET, POST"
+               : fp.op[0]                                ? "GET"
+                                                         : "GET, DELETE";
     return is_create(&fp) ? "GET, POST" : "GET";
 }
 
@@ -1304,6 +1329,220 @@ static enum record_action action_of(enum fhir_type t)
     return t == T_LOCATION || t == T_PRACTITIONER ? ACT_BOARD_READ : ACT_CHART_READ;
 }
 
+/* ---- Subscriptions Backport (FHIR_MAPPING.md §11): create, read, end, binding token,
+ * $events. A subscription is its maker's (another account's is 404) and within the maker's
+ * departments; the notifications themselves come from ed-hub over /fhir/R4/ws. ---- */
+
+#define FHIR_WS_TOKEN_TTL_S 60 /* a binding token is used at once, by the same client */
+#define FHIR_EVENTS_MAX     100
+
+static const char *param_of(const struct fhir_call *c, const char *name)
+{
+    for (int i = 0; i < c->n_params; i++)
+        if (!strcmp(c->params[i].name, name))
+            return c->params[i].value;
+    return NULL;
+}
+
+static bool only_params(const struct fhir_call *c, const char *const *names, struct ed_error *err)
+{
+    for (int i = 0; i < c->n_params; i++) {
+        bool known = !strcmp(c->params[i].name, "_format");
+        for (int j = 0; names[j]; j++)
+            known = known || !strcmp(c->params[i].name, names[j]);
+        if (!known)
+            return bad_param(err, c->params[i].name, "is not a parameter of this operation");
+    }
+    return true;
+}
+
+static bool subscription_create(struct fhir_call *c, struct route_result *out, struct ed_error *err)
+{
+    struct fhir_subscription_in in;
+    struct record_fhir_subscription_new s;
+    json_t *doc = fhir_parse_json(c->req->body, c->req->body_len, err), *row, *res;
+
+    if (!doc)
+        return false;
+    if (!fhir_subscription_from_resource(doc, &in, err)) {
+        json_decref(doc);
+        return false;
+    }
+    json_decref(doc);
+    s.topic = in.topic == FHIR_TOPIC_VITALS ? "vital-signs" : "encounter";
+    s.department_id = in.department_id;
+    s.encounter_id = in.encounter_id;
+    s.patient_id = in.patient_id;
+    s.payload = in.payload;
+    s.heartbeat_period = in.heartbeat_period;
+    row = record_fhir_subscription_create(c->app->pg, &c->who, &s, err);
+    if (!row)
+        return false;
+    res = fhir_subscription(row, &c->opts);
+    snprintf(out->location, sizeof out->location, "%s%sSubscription/%lld", c->base,
+             c->base[0] ? "/" : "", (long long)json_integer_value(json_object_get(row, "id")));
+    json_decref(row);
+    if (!reply_resource(out, res, err))
+        return false;
+    out->status = 201;
+    log_info("POST /fhir/R4/Subscription -> subscription %s", str_of(res, "id"));
+    return true;
+}
+
+/* The websocket URL of ed-hub's FHIR channel, from this request's base. */
+static void ws_url(const struct fhir_call *c, char *buf, size_t size)
+{
+    if (!strncmp(c->base, "https://", 8))
+        snprintf(buf, size, "wss://%s/ws", c->base + 8);
+    else if (!strncmp(c->base, "http://", 7))
+        snprintf(buf, size, "ws://%s/ws", c->base + 7);
+    else
+        snprintf(buf, size, FHIR_PREFIX "/ws");
+}
+
+static bool binding_token(struct fhir_call *c, long long id, struct route_result *out,
+                          struct ed_error *err)
+{
+    char token[RECORD_WS_TOKEN_CHARS + 1], url[256], sid[24];
+    json_t *doc = record_fhir_ws_token(c->app->pg, &c->who, id, FHIR_WS_TOKEN_TTL_S, token, err);
+    json_t *params, *v;
+    size_t i;
+
+    if (!doc)
+        return false;
+    ws_url(c, url, sizeof url);
+    params = json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "token", "valueString", token, "name",
+                       "expiration", "valueDateTime", str_of(doc, "expires"));
+    json_array_foreach (json_object_get(doc, "subscriptions"), i, v) {
+        snprintf(sid, sizeof sid, "%lld", (long long)json_integer_value(v));
+        json_array_append_new(params,
+                              json_pack("{s:s, s:s}", "name", "subscription", "valueString", sid));
+    }
+    json_array_append_new(params,
+                          json_pack("{s:s, s:s}", "name", "websocket-url", "valueUrl", url));
+    json_decref(doc);
+    out->reply = json_pack("{s:s, s:o}", "resourceType", "Parameters", "parameter", params);
+    out->status = 200;
+    return out->reply || ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+}
+
+static bool positive_param(const struct fhir_call *c, const char *name, long long *v,
+                           struct ed_error *err)
+{
+    const char *s = param_of(c, name);
+    char *end;
+
+    if (!s)
+        return true;
+    *v = strtoll(s, &end, 10);
+    if (!*s || *end || *v < 1)
+        return bad_param(err, name, "is a positive integer");
+    return true;
+}
+
+static bool subscription_events(struct fhir_call *c, long long id, struct route_result *out,
+                                struct ed_error *err)
+{
+    static const char *const names[] = {"eventsSinceNumber", "eventsUntilNumber", "content", NULL};
+    long long since = 1, until = 0x7fffffffffffffffLL;
+    const char *content = param_of(c, "content");
+    json_t *doc, *sub, *events, *ev;
+    char now[40];
+    size_t i;
+
+    if (!only_params(c, names, err) || !positive_param(c, "eventsSinceNumber", &since, err) ||
+        !positive_param(c, "eventsUntilNumber", &until, err))
+        return false;
+    if (until < since)
+        return bad_param(err, "eventsUntilNumber", "is not below eventsSinceNumber");
+    if (content && strcmp(content, "empty") && strcmp(content, "id-only") &&
+        strcmp(content, "full-resource"))
+        return bad_param(err, "content", "is empty, id-only or full-resource");
+    doc = record_fhir_subscription_events(c->app->pg, &c->who, id, since, until, FHIR_EVENTS_MAX,
+                                          err);
+    if (!doc)
+        return false;
+    sub = json_object_get(doc, "subscription");
+    if (content)
+        json_object_set_new(sub, "payload", json_string(content));
+    events = json_array();
+    json_array_foreach (json_object_get(doc, "events"), i, ev)
+        json_array_append_new(
+            events, fhir_subscription_event(sub, json_integer_value(json_object_get(ev, "number")),
+                                            str_of(ev, "at"), str_of(ev, "type"),
+                                            json_object_get(ev, "payload"), &c->opts));
+    {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    out->reply = fhir_subscription_notification(sub, "query-event",
+                                                json_integer_value(json_object_get(doc, "total")),
+                                                events, now, &c->opts);
+    json_decref(events);
+    json_decref(doc);
+    out->status = 200;
+    return out->reply ||
+           ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "the Bundle could not be built");
+}
+
+static bool subscription_dispatch(struct api *app, const struct request *req,
+                                  const struct fhir_path *fp, struct route_result *out,
+                                  struct ed_error *err)
+{
+    bool create = !fp->id[0], token = !strcmp(fp->op, "$get-ws-binding-token");
+    bool events = !strcmp(fp->op, "$events"), end = !fp->op[0] && req->method == ROUTE_DELETE;
+    const char *what = create   ? "fhir.Subscription.create"
+                       : token  ? "fhir.Subscription.token"
+                       : events ? "fhir.Subscription.events"
+                       : end    ? "fhir.Subscription.delete"
+                                : "fhir.Subscription.read";
+    long long id = create ? 0 : record_id(fp->id, NULL);
+    struct fhir_call *c;
+    bool ok;
+
+    if (create   ? req->method != ROUTE_POST
+        : token  ? req->method != ROUTE_GET && req->method != ROUTE_POST
+        : events ? req->method != ROUTE_GET
+                 : req->method != ROUTE_GET && req->method != ROUTE_DELETE)
+        return ed_error_set(err, ED_ERR_METHOD_NOT_ALLOWED, NULL,
+                            "this path does not accept that method");
+    if (!create && id <= 0)
+        return ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such subscription");
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+    c->app = app;
+    c->req = req;
+    snprintf(c->who.source_addr, sizeof c->who.source_addr, "%s", req->source_addr);
+    find_base(c);
+    c->opts.base_url = c->base;
+    c->opts.mrn_system = FHIR_MRN_SYSTEM;
+    /* Notifications carry the chart's data: the same matrix action as the reads. */
+    ok = authorize(c, ACT_CHART_READ, what, err) && read_params(c, err) &&
+         (req->method == ROUTE_GET || origin_allowed(c, what, err));
+    if (ok) {
+        if (create) {
+            ok = subscription_create(c, out, err);
+        } else if (token) {
+            ok = binding_token(c, id, out, err);
+        } else if (events) {
+            ok = subscription_events(c, id, out, err);
+        } else {
+            json_t *row = end ? record_fhir_subscription_end(app->pg, &c->who, id, err)
+                              : record_fhir_subscription(app->pg, &c->who, id, err);
+            ok = row && reply_resource(out, fhir_subscription(row, &c->opts), err);
+            json_decref(row);
+        }
+    }
+    if (!ok && err->status == 404 && c->who.account_id)
+        record_audit(app->pg, &c->who, NULL, what, 0, 0, "chart", "denied", false, err->code,
+                     c->who.source_addr);
+    free(c);
+    return ok;
+}
+
 bool fhir_routes_dispatch(struct api *app, const struct request *req, struct route_result *out,
                           struct ed_error *err)
 {
@@ -1315,6 +1554,8 @@ bool fhir_routes_dispatch(struct api *app, const struct request *req, struct rou
     if (!parse_path(req->path, &fp))
         return ed_error_set(err, ED_ERR_NOT_FOUND, NULL,
                             "no such resource (FHIR R4: /fhir/R4/metadata lists what there is)");
+    if (fp.type == T_SUBSCRIPTION)
+        return subscription_dispatch(app, req, &fp, out, err);
     if (fp.base ? req->method != ROUTE_POST
                 : req->method != ROUTE_GET && !(req->method == ROUTE_POST && is_create(&fp)))
         return ed_error_set(err, ED_ERR_METHOD_NOT_ALLOWED, NULL,

@@ -138,4 +138,44 @@ bool fhir_arrival_from_encounter(const json_t *enc, const json_t *patient, bool 
  * (resource_type) so the expression is still FHIR. */
 void fhir_error_to_fhir(struct ed_error *err, const json_t *paths, const char *resource_type);
 
+/* ---- R4 Subscriptions Backport (topic-based, websocket channel; FHIR_MAPPING.md §11) ---- */
+
+/* edlive's two topics: any change of an encounter (every "encounter.*" event of the
+ * department), and vital signs recorded ("vitals.recorded"). */
+enum fhir_topic { FHIR_TOPIC_ENCOUNTER, FHIR_TOPIC_VITALS };
+#define FHIR_TOPIC_ENCOUNTER_URL FHIR_EDLIVE_CANONICAL "/SubscriptionTopic/encounter-changed"
+#define FHIR_TOPIC_VITALS_URL    FHIR_EDLIVE_CANONICAL "/SubscriptionTopic/vital-signs-recorded"
+const char *fhir_topic_url(enum fhir_topic topic);
+
+/* What POST Subscription asks for. payload is a static string. */
+struct fhir_subscription_in {
+    enum fhir_topic topic;
+    long long department_id; /* filter location=Location/dept-<id>, or 0 */
+    long long encounter_id;  /* filter encounter=Encounter/<id> (vitals) or _id=<id>, or 0 */
+    long long patient_id;    /* filter patient=Patient/<id>, or 0 */
+    const char *payload;     /* "empty", "id-only" (default) or "full-resource" */
+    int heartbeat_period;    /* seconds, 10..3600, default 60 */
+};
+bool fhir_subscription_from_resource(const json_t *res, struct fhir_subscription_in *out,
+                                     struct ed_error *err);
+
+/* The Subscription from the record's row {"id","status","topic":"encounter"|"vital-signs",
+ * "department_id","encounter_id","patient_id","payload","heartbeat_period","end"?}. */
+json_t *fhir_subscription(const json_t *sub, const struct fhir_opts *opts);
+
+/* One notification event from an event of the log: {"number","at","focus":[references],
+ * "resources":[the focus resources]} (the Encounter from the payload's row, or the vitals
+ * set's Observations). */
+json_t *fhir_subscription_event(const json_t *sub, long long number, const char *at,
+                                const char *type, const json_t *payload,
+                                const struct fhir_opts *opts);
+
+/* A subscription-notification Bundle (type history): the SubscriptionStatus (Parameters) with
+ * events-since-subscription-start, then for full-resource the focus resources. type:
+ * "handshake", "heartbeat", "event-notification" or "query-event"; events: an array of
+ * fhir_subscription_event's (borrowed; [] for a handshake or heartbeat). */
+json_t *fhir_subscription_notification(const json_t *sub, const char *type,
+                                       long long events_since_start, const json_t *events,
+                                       const char *timestamp, const struct fhir_opts *opts);
+
 #endif

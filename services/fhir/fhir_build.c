@@ -427,6 +427,29 @@ json_t *fhir_capability_statement(const char *date, const struct fhir_opts *opts
                      capability_resource("Observation", true, observation),
                      capability_resource("Location", false, location),
                      capability_resource("Practitioner", false, practitioner));
+    /* The Subscriptions Backport (fhir_subscription.c): its topics, interactions and
+     * operations, as the IG's R4 CapabilityStatement declares them. */
+    json_array_append_new(
+        json_object_get(rest, "resource"),
+        json_pack(
+            "{s:s, s:[s], s:[{s:s, s:s}, {s:s, s:s}], s:[{s:s}, {s:s}, {s:s}], s:[{s:s, s:s}, "
+            "{s:s, s:s}]}",
+            "type", "Subscription", "supportedProfile",
+            "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+            "backport-subscription",
+            "extension", "url",
+            "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+            "capabilitystatement-subscriptiontopic-canonical",
+            "valueCanonical", FHIR_TOPIC_ENCOUNTER_URL, "url",
+            "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+            "capabilitystatement-subscriptiontopic-canonical",
+            "valueCanonical", FHIR_TOPIC_VITALS_URL, "interaction", "code", "create", "code",
+            "read", "code", "delete", "operation", "name", "get-ws-binding-token", "definition",
+            "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/"
+            "backport-subscription-get-ws-binding-token",
+            "name", "events", "definition",
+            "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/"
+            "backport-subscription-events"));
     json_object_set_new(rest, "security",
                         json_pack("{s:b,s:s}", "cors", 0, "description",
                                   "A session of edlive (Authorization: Bearer, as for /api/v1); "

@@ -11,7 +11,7 @@
 #define HUB_CLOSE_SESSION_ENDED 4401
 #define HUB_CLOSE_TOO_SLOW      4408 /* took no data for stall_s while data waited */
 
-enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART };
+enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART, SUB_FHIR };
 
 struct hub_sub {
     enum sub_kind kind;
@@ -21,6 +21,11 @@ struct hub_sub {
     bool retry;         /* the department was new to the hub: start again after the check */
     struct hub_department *dept; /* NULL until known (a chart's, from its read) */
     long long next_seq;          /* the next department seq this client needs */
+    /* SUB_FHIR (hub_fhir.c): a FHIR Subscription on /fhir/R4/ws, following topic_id's ring */
+    long long fhir_id;    /* the Subscription's id */
+    json_t *fhir;         /* its row (record_fhir_ws_bind) */
+    long long fhir_count; /* events-since-subscription-start: the last number sent */
+    lws_usec_t fhir_beat; /* when it last sent something (heartbeatPeriod) */
 };
 
 struct control_frame {
@@ -43,6 +48,10 @@ struct hub_client {
     struct principal *who; /* the signed-in user, checked at the upgrade; malloc'd */
     bool session_ended;    /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
     lws_usec_t last_write; /* when the socket last took a frame (or opened) */
+    bool fhir_channel;     /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade */
+    bool binding;          /* its bind-with-token is with the database worker */
+    char fhir_base[200];   /* the FHIR base its Bundles' links use (Host as at the upgrade) */
+    char fhir_addr[64];    /* the client's address, for the audit once bound */
 };
 
 /* hub_client_queue.c */
@@ -84,6 +93,18 @@ void hub_session_end(struct hub_client *c);
 void hub_sessions_init(struct hub *hub);
 /* New events wait behind d->checked_top: a session round starts at the next loop turn. */
 void hub_sessions_gate(struct hub *hub);
+
+/* hub_fhir.c: the Subscriptions Backport's websocket channel (/fhir/R4/ws) */
+/* True when the upgrade is to /fhir/R4/ws; base gets the FHIR base of its links. */
+bool hub_fhir_is_channel(struct lws *wsi, char *base, size_t size);
+/* A message on the channel: bind-with-token. -1 to close. */
+int hub_fhir_receive(struct hub *hub, struct hub_client *c, const char *in, size_t len);
+/* Whether the ring's event f is one of s's (topic and filter). */
+bool hub_fhir_matches(const struct hub_sub *s, const struct hub_frame *f);
+/* Writes f to c as s's next event-notification: 1 written, -1 error. */
+int hub_fhir_write(struct hub_client *c, struct hub_sub *s, const struct hub_frame *f);
+/* The heartbeats due on c's subscriptions. */
+void hub_fhir_heartbeat(struct hub_client *c, lws_usec_t now);
 
 /* hub_check.c */
 void hub_check_init(struct hub *hub);

@@ -85,6 +85,10 @@ void hub_client_free(struct hub_client *c)
         free(f);
     }
     c->control_tail = NULL;
+    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        json_decref(c->subs[i].fhir);
+        c->subs[i].fhir = NULL;
+    }
     free(c->rx);
     c->rx = NULL;
     free(c->who);
@@ -112,6 +116,13 @@ static struct hub_frame *next_event(struct hub *hub, struct hub_client *c, struc
     if (s->next_seq <= top && (s->next_seq < d->first || top - s->next_seq + 1 > hub->max_lag)) {
         if (top < d->top)
             return NULL;
+        if (s->kind == SUB_FHIR) {
+            /* No snapshot in FHIR: the client binds again and reads the gap with $events. */
+            log_info("FHIR subscription fell behind dept %lld; closing its socket", d->id);
+            hub_client_cut(c);
+            s->kind = SUB_NONE;
+            return NULL;
+        }
         hub->resyncs++;
         log_info("client fell %lld events behind dept %lld (bound %lld); resyncing with a "
                  "snapshot (%llu so far)",
@@ -123,7 +134,8 @@ static struct hub_frame *next_event(struct hub *hub, struct hub_client *c, struc
         struct hub_frame *f = hub_department_frame(d, s->next_seq);
         if (!f)
             return NULL;
-        if (s->kind == SUB_BOARD || f->encounter_id == s->topic_id)
+        if (s->kind == SUB_FHIR ? hub_fhir_matches(s, f)
+                                : s->kind == SUB_BOARD || f->encounter_id == s->topic_id)
             return f;
         s->next_seq++;
     }
@@ -168,6 +180,15 @@ static int write_one(struct hub *hub, struct hub_client *c)
         struct hub_frame *f;
         if (!running(s) || !(f = next_event(hub, c, s)))
             continue;
+        if (s->kind == SUB_FHIR) {
+            int n = hub_fhir_write(c, s, f);
+            if (n < 0)
+                return -1;
+            c->last_write = lws_now_usecs();
+            s->next_seq = f->seq + 1;
+            c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
+            return 1;
+        }
         if (hub_client_is_wall(c)) {
             if (!f->wall) { /* never the unmasked frame: the wall's gap check resubscribes */
                 s->next_seq = f->seq + 1;
@@ -257,8 +278,12 @@ void hub_clients_heartbeat(struct hub *hub)
     lws_usec_t now = lws_now_usecs();
 
     for (struct hub_client *c = hub->clients; c; c = c->next)
-        if (!close_if_stalled(hub, c, now))
-            queue_heartbeat(c);
+        if (!close_if_stalled(hub, c, now)) {
+            if (c->fhir_channel)
+                hub_fhir_heartbeat(c, now);
+            else
+                queue_heartbeat(c);
+        }
 }
 
 /* ---- department changes: whom they concern ---- */

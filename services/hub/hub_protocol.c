@@ -72,6 +72,15 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
         log_warn("websocket refused: origin not allowed");
         return 1;
     }
+    if (hub_fhir_is_channel(wsi, c->fhir_base, sizeof c->fhir_base)) {
+        /* The FHIR channel: the session comes with bind-with-token (hub_fhir.c). */
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
+            real[0] = '\0';
+        record_client_address(peer, real, c->fhir_addr, sizeof c->fhir_addr);
+        c->fhir_channel = true;
+        return 0;
+    }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
     if (!record_session_token(authorization, cookies, token, sizeof token, &from_cookie))
@@ -166,6 +175,8 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         client_open(hub, c, wsi);
         return 0;
     case LWS_CALLBACK_RECEIVE:
+        if (c->fhir_channel && !c->session_ended)
+            return hub_fhir_receive(hub, c, in, len);
         if (!c->who || c->session_ended)
             return -1;
         return hub_messages_receive(hub, c, in, len);

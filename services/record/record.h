@@ -226,4 +226,51 @@ json_t *record_fhir_beds(PGconn *conn, const struct principal *who,
 json_t *record_fhir_staff_search(PGconn *conn, const struct principal *who,
                                  const struct record_fhir_search *q, struct ed_error *err);
 
+/* ---- FHIR R4 Subscriptions Backport (record_subscription.c; FHIR_MAPPING.md §11) ---- */
+
+/* What POST Subscription asks for, checked by the caller: one of department_id, encounter_id,
+ * patient_id (the filter); topic "encounter" or "vital-signs"; payload "empty", "id-only" or
+ * "full-resource". */
+struct record_fhir_subscription_new {
+    const char *topic;
+    long long department_id;
+    long long encounter_id;
+    long long patient_id;
+    const char *payload;
+    int heartbeat_period;
+};
+/* Creates who's subscription in the department its filter names (a department of who's, or
+ * the department of an encounter, or of the patient's latest encounter, in who's scope; 404
+ * otherwise), starting after the department's last seq; audited subscription.create. The row
+ * {"id","status","topic","department_id","encounter_id","patient_id","payload",
+ * "heartbeat_period","start_seq","end"}. */
+json_t *record_fhir_subscription_create(PGconn *conn, const struct principal *who,
+                                        const struct record_fhir_subscription_new *s,
+                                        struct ed_error *err);
+/* who's own subscription (in who's departments), active or ended; 404 otherwise. */
+json_t *record_fhir_subscription(PGconn *conn, const struct principal *who, long long id,
+                                 struct ed_error *err);
+/* DELETE: the subscription ends (status off); the row as it is now; 404 as above. */
+json_t *record_fhir_subscription_end(PGconn *conn, const struct principal *who, long long id,
+                                     struct ed_error *err);
+/* A websocket binding token (token: its text, kept only as its SHA-256) bound to who's
+ * session and to who's active subscriptions (or the one id names), for ttl_s seconds:
+ * {"expires","subscriptions":[ids]}; 404 when there is no active subscription to bind. */
+#define RECORD_WS_TOKEN_CHARS 43
+json_t *record_fhir_ws_token(PGconn *conn, const struct principal *who, long long id, int ttl_s,
+                             char token[RECORD_WS_TOKEN_CHARS + 1], struct ed_error *err);
+/* ed-hub's bind-with-token: takes the token (once; expired or unknown: 401), loads the
+ * session it was made on into who (ended: 401), and returns the subscriptions it binds that
+ * are still active and in who's departments (none: 404), each row with "at_seq" (the
+ * department's last seq now) and "count" (its events up to at_seq), audited
+ * subscription.bind. */
+json_t *record_fhir_ws_bind(PGconn *conn, const char *token, struct principal *who,
+                            struct ed_error *err);
+/* $events: {"subscription": row, "total": events since its start, "events": [{"number",
+ * "seq","type","payload","at"}]} for numbers since..until (at most limit), each audited
+ * subscription.events in the read's transaction; 404 for an ended or another's subscription. */
+json_t *record_fhir_subscription_events(PGconn *conn, const struct principal *who, long long id,
+                                        long long since, long long until, int limit,
+                                        struct ed_error *err);
+
 #endif

@@ -63,6 +63,44 @@ int main(int argc, char **argv)
         add(list, fhir_observation_news2_current(chart, &opts));
     }
     add(list, fhir_capability_statement("2026-12-04", &opts));
+    {
+        /* The Subscriptions Backport: a Subscription of each topic, a handshake, a heartbeat
+         * and an event-notification of each payload content, from the first chart. */
+        const json_t *chart0 =
+            json_object_get(json_array_get(json_object_get(fx, "charts"), 0), "chart");
+        const json_t *row0 = json_object_get(chart0, "encounter");
+        json_t *vs = json_pack("{s:I, s:s, s:s, s:I, s:s, s:i}", "id", (json_int_t)7, "status",
+                               "active", "topic", "vital-signs", "department_id", (json_int_t)1,
+                               "payload", "full-resource", "heartbeat_period", 60);
+        json_t *enc =
+            json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:i}", "id", (json_int_t)8, "status",
+                      "active", "topic", "encounter", "department_id", (json_int_t)1,
+                      "encounter_id", (json_int_t)json_integer_value(json_object_get(row0, "id")),
+                      "payload", "id-only", "heartbeat_period", 30);
+        json_t *payload = json_pack("{s:O, s:O}", "encounter", row0, "vitals",
+                                    json_array_get(json_object_get(chart0, "vitals"), 0));
+        json_t *events = json_array(), *none = json_array();
+        add(list, fhir_subscription(vs, &opts));
+        add(list, fhir_subscription(enc, &opts));
+        add(list, fhir_subscription_notification(vs, "handshake", 0, none, "2026-12-04T10:00:00Z",
+                                                 &opts));
+        add(list, fhir_subscription_notification(enc, "heartbeat", 3, none, "2026-12-04T10:00:00Z",
+                                                 &opts));
+        json_array_append_new(events, fhir_subscription_event(vs, 5, "2026-12-04T10:00:01Z",
+                                                              "vitals.recorded", payload, &opts));
+        add(list, fhir_subscription_notification(vs, "event-notification", 5, events,
+                                                 "2026-12-04T10:00:02Z", &opts));
+        json_array_clear(events);
+        json_array_append_new(events, fhir_subscription_event(enc, 4, "2026-12-04T10:00:01Z",
+                                                              "encounter.triaged", payload, &opts));
+        add(list, fhir_subscription_notification(enc, "query-event", 4, events,
+                                                 "2026-12-04T10:00:02Z", &opts));
+        json_decref(events);
+        json_decref(none);
+        json_decref(payload);
+        json_decref(vs);
+        json_decref(enc);
+    }
     bundle = fhir_bundle_searchset(encounters, 12,
                                    "https://ed.example.org/fhir/R4/Encounter?status=in-progress",
                                    "https://ed.example.org/fhir/R4/Encounter?status=in-progress"
