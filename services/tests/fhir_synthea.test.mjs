@@ -219,6 +219,26 @@ test('a Bundle edlive refuses writes nothing, and the OperationOutcome names the
   assert.equal(count(), before, 'nothing written');
 });
 
+test('POST /fhir/R4: over 4 MiB is 413, a role without arrival.create 403, through nginx a Bundle reaches ed-api', async () => {
+  const big = await fhir(ctx.adeyemi.token, '', { method: 'POST', body: `{"resourceType":"Bundle","type":"transaction","x":"${'a'.repeat(4 * 1024 * 1024)}"}` });
+  assert.equal(big.status, 413);
+  assert.equal(big.json.resourceType, 'OperationOutcome');
+  const patel = await signedIn('patel'); // a nurse: vital signs, not arrivals
+  const r = await fhir(patel.token, '', { method: 'POST', body: bundles[0].bundle });
+  assert.equal(r.status, 403, JSON.stringify(r.json));
+  assert.equal(r.json.resourceType, 'OperationOutcome');
+  const base = process.env.EDLIVE_BASE_URL;
+  if (!base) return;
+  // the largest bundle, refused by ed-api (not by nginx's 1 MiB limit of other paths): 4xx naming the entry
+  const largest = structuredClone(bundles.reduce((a, b) => (JSON.stringify(a.bundle).length > JSON.stringify(b.bundle).length ? a : b)).bundle);
+  const i = largest.entry.findIndex((e) => isEmer(e.resource));
+  largest.entry[i].resource.period.start = '2001-02-03';
+  const text = JSON.stringify(largest, null, 4); // indented, as the file is
+  assert.ok(text.length > 1024 * 1024, `a bundle over 1 MiB: ${text.length}`);
+  const viaNginx = await fhir(ctx.adeyemi.token, `${base}/fhir/R4`, { method: 'POST', body: text });
+  assert.deepEqual(viaNginx.json.issue[0].expression, [`Bundle.entry[${i}].resource.period.start`], JSON.stringify(viaNginx.json));
+});
+
 test('the MRN: 64 characters are taken, 65 refused (too_long, patient.mrn)', async () => {
   const stem = `MRN64-${Date.now().toString(36)}-`.toUpperCase();
   const arrival = (mrn) => ({ patient: { mrn, family_name: 'Longmrn', given_name: 'Test', birth_date: '1980-01-01', sex: 'unknown' },
