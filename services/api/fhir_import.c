@@ -236,9 +236,10 @@ static bool import_vitals(struct import *im, const char *enc_url, long long enco
         size_t k;
         bool done;
 
-        json_array_foreach (group, k, g)
+        json_array_foreach (group, k, g) {
             json_array_append_new(json_object_get(bundle, "entry"),
                                   json_pack("{s:O}", "resource", json_object_get(g, "obs")));
+        }
         done = fhir_vitals_from_bundle(bundle, &im->popts, &vin, err) &&
                schema_validate(schema_set_find(im->c->app->schemas, "http/vitals"), vin.body, err);
         if (done) {
