@@ -16,6 +16,9 @@
 #define API_MAX_BODY_DEPTH 8
 /* A refused body up to this size is read and dropped so the client sees the answer;
  * a larger one gets the answer at once and the connection closed. */
+/* POST /fhir/R4, a transaction Bundle (a Synthea patient is up to ~1.3 MB): read into a buffer
+ * of its Content-Length, allocated for that request only. */
+#define API_MAX_BUNDLE_BYTES  (4 * 1024 * 1024)
 #define API_DISCARD_MAX_BYTES (8 * 1024 * 1024)
 
 /* One per process; reached from lws through the context user pointer. */
@@ -92,6 +95,8 @@ bool fhir_routes_dispatch(struct api *app, const struct request *req, struct rou
 const char *fhir_routes_allowed_methods(const char *path);
 /* True when the method and path name a FHIR route that takes a body. */
 bool fhir_routes_takes_body(enum route_method method, const char *path);
+/* True for POST /fhir/R4 (a batch or transaction Bundle): its body may be API_MAX_BUNDLE_BYTES. */
+bool fhir_routes_takes_bundle(enum route_method method, const char *path);
 
 /* audit_report.c: GET /api/v1/audit. */
 bool audit_report(struct api *app, const struct request *req, struct principal *who,

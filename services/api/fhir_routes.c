@@ -15,28 +15,13 @@
 #include "api.h"
 #include "auth.h"
 #include "fhir.h"
+#include "fhir_routes_internal.h"
 #include "log.h"
 #include "schema.h"
 #include "timefmt.h"
 
-#define FHIR_PREFIX        "/fhir/R4"
 #define FHIR_COUNT_DEFAULT 20
 #define FHIR_COUNT_MAX     100
-#define FHIR_MAX_PARAMS    16
-#define FHIR_PARAM_CHARS   256
-/* The MRN's identifier system until a deployment names its own (FHIR_MAPPING.md, "Open
- * questions": the canonical base). */
-#define FHIR_MRN_SYSTEM FHIR_EDLIVE_CANONICAL "/NamingSystem/mrn"
-
-enum fhir_type {
-    T_NONE,
-    T_ENCOUNTER,
-    T_PATIENT,
-    T_OBSERVATION,
-    T_LOCATION,
-    T_PRACTITIONER,
-    T_SUBSCRIPTION
-};
 
 static const char *const type_names[] = {[T_NONE] = "",
                                          [T_ENCOUNTER] = "Encounter",
@@ -45,32 +30,6 @@ static const char *const type_names[] = {[T_NONE] = "",
                                          [T_LOCATION] = "Location",
                                          [T_PRACTITIONER] = "Practitioner",
                                          [T_SUBSCRIPTION] = "Subscription"};
-
-/* One request line under /fhir/R4: metadata, a type (search), or a type and an id (read). */
-struct fhir_path {
-    bool base; /* the base itself: POST of a batch or transaction Bundle */
-    bool metadata;
-    enum fhir_type type;
-    char id[64]; /* "" for a search */
-    char op[32]; /* an instance operation: "$events", "$get-ws-binding-token"; or "" */
-};
-
-struct fhir_param {
-    char name[32];
-    char value[FHIR_PARAM_CHARS];
-};
-
-/* What a handler gets. */
-struct fhir_call {
-    struct api *app;
-    const struct request *req;
-    struct principal who;
-    struct fhir_opts opts;
-    char base[200];
-    struct fhir_param params[FHIR_MAX_PARAMS];
-    int n_params;
-    bool path_base; /* POST to the base (a Bundle only) */
-};
 
 bool fhir_routes_is_fhir(const char *path)
 {
@@ -137,6 +96,13 @@ bool fhir_routes_takes_body(enum route_method method, const char *path)
     struct fhir_path fp;
 
     return method == ROUTE_POST && parse_path(path, &fp) && is_create(&fp);
+}
+
+bool fhir_routes_takes_bundle(enum route_method method, const char *path)
+{
+    struct fhir_path fp;
+
+    return method == ROUTE_POST && parse_path(path, &fp) && fp.base;
 }
 
 const char *fhir_routes_allowed_methods(const char *path)
@@ -938,7 +904,7 @@ static bool search_observations(struct fhir_call *c, struct route_result *out, s
 /* ---- creates ---- */
 
 /* Prefer: handling=strict refuses what edlive would not keep (FHIR_MAPPING.md §6). */
-static bool prefer_strict(struct lws *wsi)
+bool fhir_routes_prefer_strict(struct lws *wsi)
 {
     char buf[128] = "";
 
@@ -997,7 +963,7 @@ static json_t *replayed_vitals(struct fhir_call *c, const char *digest, bool *fo
  * refusal names the FHIR element (fhir_error_to_fhir); nothing is written then. */
 static bool create_vitals(struct fhir_call *c, struct route_result *out, struct ed_error *err)
 {
-    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, prefer_strict(c->req->wsi)};
+    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req->wsi)};
     struct fhir_vitals_in in = {0};
     struct record_write_opts wopts = {c->req->if_match, NULL, NULL, 201};
     struct record_write w = {0};
@@ -1011,6 +977,11 @@ static bool create_vitals(struct fhir_call *c, struct route_result *out, struct 
     if (!doc)
         return false;
     kind = str_of(doc, "resourceType");
+    if (c->path_base && !strcmp(kind, "Bundle") && fhir_import_wanted(doc)) {
+        ok = fhir_import_transaction(c, doc, out, err);
+        json_decref(doc);
+        return ok;
+    }
     if (!strcmp(kind, "Bundle")) {
         bundle_type = str_of(doc, "type");
         ok = fhir_vitals_from_bundle(doc, &popts, &in, err);
@@ -1119,8 +1090,8 @@ out:
 
 /* The department of a POST Encounter: Encounter.location[0] Location/dept-<id>, else the
  * caller's one department. 0 with err when neither names one. */
-static long long arrival_department(const struct fhir_call *c, const json_t *enc,
-                                    struct ed_error *err)
+long long fhir_routes_arrival_department(const struct fhir_call *c, const json_t *enc,
+                                         struct ed_error *err)
 {
     const char *ref = json_string_value(json_object_get(
         json_object_get(json_array_get(json_object_get(enc, "location"), 0), "location"),
@@ -1147,7 +1118,7 @@ static long long arrival_department(const struct fhir_call *c, const json_t *enc
  * nothing. 201 with the Encounter, Location and ETag. */
 static bool create_encounter(struct fhir_call *c, struct route_result *out, struct ed_error *err)
 {
-    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, prefer_strict(c->req->wsi)};
+    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req->wsi)};
     struct fhir_arrival_in in = {0};
     struct record_write w = {0};
     struct record_write_opts wopts = {0, NULL, NULL, 201};
@@ -1162,7 +1133,7 @@ static bool create_encounter(struct fhir_call *c, struct route_result *out, stru
         return false;
     if (!fhir_arrival_from_encounter(doc, NULL, false, &popts, &in, err))
         goto out;
-    if (!(dept = arrival_department(c, doc, err)))
+    if (!(dept = fhir_routes_arrival_department(c, doc, err)))
         goto out;
     if (in.patient) {
         /* An edlive patient by reference: their MRN, read within the caller's scope. */

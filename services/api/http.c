@@ -31,6 +31,8 @@ struct http_conn {
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out; /* LWS_PRE + reply body, malloc'd */
     size_t out_len;
+    char *big;      /* a body larger than body[] (POST /fhir/R4 only), malloc'd, NUL-ended */
+    size_t big_cap; /* its Content-Length */
 };
 
 static enum route_method method_of(struct lws *wsi)
@@ -100,6 +102,17 @@ static void free_out(struct http_conn *c)
     free(c->out);
     c->out = NULL;
     c->out_len = 0;
+    free(c->big);
+    c->big = NULL;
+    c->big_cap = 0;
+}
+
+/* The largest body the path takes. */
+static long max_body(const struct http_conn *c)
+{
+    return fhir_routes_is_fhir(c->path) && fhir_routes_takes_bundle(c->method, c->path)
+               ? API_MAX_BUNDLE_BYTES
+               : API_MAX_BODY_BYTES;
 }
 
 /* Sends the status and headers now and queues the body for HTTP_WRITEABLE. */
@@ -229,13 +242,13 @@ static int handle(struct lws *wsi, struct http_conn *c)
     if (c->has_refusal)
         return respond_error(wsi, c, &c->refusal);
     if (c->body_too_large) {
-        ed_error_set(&err, ED_ERR_BODY_TOO_LARGE, NULL, "the body is larger than %d bytes",
-                     API_MAX_BODY_BYTES);
+        ed_error_set(&err, ED_ERR_BODY_TOO_LARGE, NULL, "the body is larger than %ld bytes",
+                     max_body(c));
         return respond_error(wsi, c, &err);
     }
     req.method = c->method;
     req.path = c->path;
-    req.body = c->body;
+    req.body = c->big ? c->big : c->body;
     req.body_len = c->body_len;
     req.token = find_token(wsi, c, &req.token_from_cookie);
     if (lws_hdr_copy(wsi, c->origin, sizeof c->origin, WSI_TOKEN_ORIGIN) > 0)
@@ -284,9 +297,9 @@ static bool precheck(struct lws *wsi, struct http_conn *c, struct ed_error *err,
     if (fhir_routes_is_fhir(c->path) ? !fhir_routes_takes_body(c->method, c->path)
                                      : !routes_takes_body(c->method, c->path))
         return true;
-    if (length > API_MAX_BODY_BYTES)
-        return ed_error_set(err, ED_ERR_BODY_TOO_LARGE, NULL, "the body is larger than %d bytes",
-                            API_MAX_BODY_BYTES);
+    if (length > max_body(c))
+        return ed_error_set(err, ED_ERR_BODY_TOO_LARGE, NULL, "the body is larger than %ld bytes",
+                            max_body(c));
     if (length > 0 && !is_json_content_type(wsi, fhir_routes_is_fhir(c->path)))
         return ed_error_set(err, ED_ERR_UNSUPPORTED_MEDIA_TYPE, NULL,
                             fhir_routes_is_fhir(c->path)
@@ -325,6 +338,16 @@ static int on_request(struct lws *wsi, struct http_conn *c, const char *uri)
             c->close_after = true;
             return handle(wsi, c);
         }
+        if (content_length(wsi) > API_MAX_BODY_BYTES) {
+            /* within max_body (precheck): a Bundle, read into a buffer of its own */
+            c->big_cap = (size_t)content_length(wsi);
+            c->big = malloc(c->big_cap + 1);
+            if (!c->big) {
+                c->big_cap = 0;
+                c->has_refusal = true;
+                ed_error_set(&c->refusal, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+            }
+        }
         return 0;
     }
     return handle(wsi, c);
@@ -332,14 +355,18 @@ static int on_request(struct lws *wsi, struct http_conn *c, const char *uri)
 
 static void on_body(struct http_conn *c, const void *in, size_t len)
 {
+    char *to = c->big ? c->big : c->body;
+    size_t cap = c->big ? c->big_cap : API_MAX_BODY_BYTES;
+
     if (c->has_refusal)
         return;
-    if (c->body_too_large || c->body_len + len > API_MAX_BODY_BYTES) {
+    if (c->body_too_large || c->body_len + len > cap) {
         c->body_too_large = true;
         return;
     }
-    memcpy(c->body + c->body_len, in, len);
+    memcpy(to + c->body_len, in, len);
     c->body_len += len;
+    to[c->body_len] = '\0';
 }
 
 static int on_writeable(struct lws *wsi, struct http_conn *c)

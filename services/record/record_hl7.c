@@ -256,10 +256,10 @@ json_t *record_hl7_patient(const struct hl7_msg *msg, struct record_hl7_result *
         set_err(&res->err, HL7_E_REQUIRED_FIELD, "PID", 3, 0, "no patient identifier (PID-3)");
         return NULL;
     }
-    if (strlen(id) > 32 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    if (strlen(id) > 64 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                       "0123456789-") != strlen(id)) {
         set_err(&res->err, HL7_E_DATA_TYPE, "PID", 3, 0,
-                "the MRN is not 1-32 letters, digits or '-'");
+                "the MRN is not 1-64 letters, digits or '-'");
         return NULL;
     }
     patient = json_pack("{s:s}", "mrn", id);

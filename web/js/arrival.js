@@ -33,7 +33,7 @@ export function mountArrival(host, { departmentId }) {
     const node = el('input', { id, type: 'text', ...props, attrs: { autocomplete: 'off', spellcheck: 'false', ...(props.attrs || {}) } });
     return [node, el('div', { className: 'field' }, el('label', { htmlFor: id, text: label }), node)];
   };
-  const [mrn, mrnField] = input('arr-mrn', 'MRN', { maxLength: 32, attrs: { autocomplete: 'off', spellcheck: 'false', pattern: '[A-Za-z0-9-]+' } });
+  const [mrn, mrnField] = input('arr-mrn', 'MRN', { maxLength: 64, attrs: { autocomplete: 'off', spellcheck: 'false', pattern: '[A-Za-z0-9-]+' } });
   const [family, familyField] = input('arr-family', 'Family name', { maxLength: 100 });
   const [given, givenField] = input('arr-given', 'Given name', { maxLength: 100 });
   const [birth, birthField] = input('arr-birth', 'Birth date', { type: 'date' });

@@ -190,6 +190,7 @@ const CASES = [
   { name: 'new MRN without given_name', path: () => `${D()}/arrivals`, body: () => arrival({ mrn: newMrn(), family_name: 'Delacroix', birth_date: '1984-09-17', sex: 'female' }), want: [422, 'missing_field', 'patient.given_name'] },
   { name: 'new MRN without birth_date', path: () => `${D()}/arrivals`, body: () => arrival({ mrn: newMrn(), family_name: 'Delacroix', given_name: 'Margot', sex: 'female' }), want: [422, 'missing_field', 'patient.birth_date'] },
   { name: 'new MRN without sex', path: () => `${D()}/arrivals`, body: () => arrival({ mrn: newMrn(), family_name: 'Delacroix', given_name: 'Margot', birth_date: '1984-09-17' }), want: [422, 'missing_field', 'patient.sex'] },
+  { name: 'MRN of 65 characters', path: () => `${D()}/arrivals`, body: () => arrival(fullPatient({ mrn: `${newMrn()}-${'M'.repeat(64)}`.slice(0, 65) })), want: [422, 'too_long', 'patient.mrn'] },
   { name: 'MRN with a space', path: () => `${D()}/arrivals`, body: () => arrival(fullPatient({ mrn: 'AB 1234' })), want: [422, 'invalid_value', 'patient.mrn'] },
   { name: 'vitals with no measurement', path: () => `${E()}/vitals`, body: () => JSON.stringify({ taken_by: ctx.nurse }), want: [422, 'invalid_value', null] },
   { name: 'vitals with only nulls', path: () => `${E()}/vitals`, body: () => JSON.stringify({ taken_by: ctx.nurse, heart_rate: null, spo2: null }), want: [422, 'invalid_value', null] },

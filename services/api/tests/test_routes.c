@@ -123,6 +123,11 @@ static void test_fhir_paths(void **state)
     assert_true(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4"));
     assert_false(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4/Patient"));
     assert_false(fhir_routes_takes_body(ROUTE_POST, "/fhir/R4/Observation/12-hr"));
+    /* only the base takes a transaction Bundle of up to API_MAX_BUNDLE_BYTES */
+    assert_true(fhir_routes_takes_bundle(ROUTE_POST, "/fhir/R4"));
+    assert_false(fhir_routes_takes_bundle(ROUTE_POST, "/fhir/R4/Observation"));
+    assert_false(fhir_routes_takes_bundle(ROUTE_POST, "/fhir/R4/Encounter"));
+    assert_false(fhir_routes_takes_bundle(ROUTE_GET, "/fhir/R4"));
     assert_false(fhir_routes_takes_body(ROUTE_GET, "/fhir/R4/Observation"));
     assert_string_equal(fhir_routes_allowed_methods("/fhir/R4/Observation"), "GET, POST");
     assert_string_equal(fhir_routes_allowed_methods("/fhir/R4/Encounter/12"), "GET");

@@ -507,6 +507,39 @@ static void test_arrival_refusals(void **state)
     json_decref(e);
 }
 
+/* The MRN: 1-64 letters, digits or '-' (proto/http/arrival.json): a Synthea UUID (36) and 64
+ * characters pass the schema, 65 are refused too_long at the identifier's value. */
+static void test_arrival_mrn_length(void **state)
+{
+    static const char *const mrns[] = {
+        "fc712d1f-5a2e-4407-9c55-a2a2bad623c2",
+        "c0cd7d3c-da6a-4e2f-a130-35e4d7db9d11-0123456789-ABCDEFGHIJKLMNOP",
+        "c0cd7d3c-da6a-4e2f-a130-35e4d7db9d11-0123456789-ABCDEFGHIJKLMNOPQ"};
+    struct fhir_arrival_in in;
+    struct ed_error err = {0};
+    (void)state;
+
+    for (size_t i = 0; i < 3; i++) {
+        json_t *e = arrival_encounter();
+        json_t *id = json_array_get(
+            json_object_get(json_array_get(json_object_get(e, "contained"), 0), "identifier"), 0);
+        json_object_set_new(id, "value", json_string(mrns[i]));
+        assert_true(fhir_arrival_from_encounter(e, NULL, false, &popts, &in, &err));
+        if (i < 2) {
+            assert_int_equal(strlen(mrns[i]), i ? 64 : 36);
+            assert_valid("http/arrival", in.body);
+        } else {
+            assert_int_equal(strlen(mrns[i]), 65);
+            assert_false(schema_validate(schema_set_find(schemas, "http/arrival"), in.body, &err));
+            assert_string_equal(err.code, "too_long");
+            fhir_error_to_fhir(&err, in.paths, "Encounter");
+            assert_string_equal(err.field, "Encounter.contained[0].identifier[0].value");
+        }
+        fhir_arrival_in_clear(&in);
+        json_decref(e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_arrival),
         cmocka_unit_test(test_arrival_round_trip),
         cmocka_unit_test(test_arrival_refusals),
+        cmocka_unit_test(test_arrival_mrn_length),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

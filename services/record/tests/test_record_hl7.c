@@ -39,7 +39,9 @@ static json_t *body_of(const char *text, struct record_hl7_result *res)
     return body;
 }
 
-#define MSH "MSH|^~\\&|REG|HOSP|EDLIVE|ED|202501011200||ADT^A04|M1|P|2.5.1\r"
+/* 64 characters: a UUID and a prefix */
+#define MRN64 "c0cd7d3c-da6a-4e2f-a130-35e4d7db9d11-0123456789-ABCDEFGHIJKLMNOP"
+#define MSH   "MSH|^~\\&|REG|HOSP|EDLIVE|ED|202501011200||ADT^A04|M1|P|2.5.1\r"
 
 static void test_full(void **state)
 {
@@ -86,6 +88,15 @@ static void test_defaults_and_refusals(void **state)
     assert_null(body_of(MSH "PID|1||\rPV1|1|E\r", &res));
     assert_true(res.unidentified);
     assert_null(body_of(MSH "PID|1||A_1\rPV1|1|E\r", &res));
+    assert_int_equal(res.err.code, HL7_E_DATA_TYPE);
+    assert_int_equal(res.err.field, 3);
+    /* an MRN of 64 characters (a 36-character UUID fits) is taken, 65 is AE 102 at PID-3 */
+    b = body_of(MSH "PID|1||" MRN64 "\rPV1|1|E\r", &res);
+    assert_non_null(b);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "patient"), "mrn")),
+                        MRN64);
+    json_decref(b);
+    assert_null(body_of(MSH "PID|1||" MRN64 "X\rPV1|1|E\r", &res));
     assert_int_equal(res.err.code, HL7_E_DATA_TYPE);
     assert_int_equal(res.err.field, 3);
     assert_null(body_of(MSH "PID|1||A1||||19810229\rPV1|1|E\r", &res));
