@@ -76,6 +76,7 @@ const MATRIX = [
   ['GET /fhir/R4/Practitioner/{staff}',         ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['POST /fhir/R4/Observation',                 CLINICAL],
   ['POST /fhir/R4/Encounter',                   ['charge_nurse', 'registration']],
+  ['POST /fhir/R4/Subscription',                CLINICAL],
   ['DELETE /session',                           EVERYONE],
   ['WS board {demo}',                           ['physician', 'nurse', 'charge_nurse', 'registration', 'display']],
   ['WS chart {enc}',                            CLINICAL],
@@ -243,6 +244,18 @@ async function attempt(route, role, token) {
         subject: { reference: '#p' }, reasonCode: [{ text: 'matrix check of sore wrist' }],
       });
       if (r.status === 201) ctx.madeHere.push(Number(r.json.id));
+      return r;
+    }
+    case 'POST /fhir/R4/Subscription': {
+      const bp = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/';
+      const r = await fhirAttempt(api.token, 'Subscription', {
+        resourceType: 'Subscription', status: 'requested', reason: 'matrix check',
+        criteria: 'https://edlive.invalid/fhir/SubscriptionTopic/vital-signs-recorded',
+        _criteria: { extension: [{ url: `${bp}backport-filter-criteria`, valueString: `Observation?encounter=Encounter/${ctx.enc}` }] },
+        channel: { type: 'websocket', payload: 'application/fhir+json', _payload: { extension: [{ url: `${bp}backport-payload-content`, valueCode: 'id-only' }] } },
+      });
+      // Ended again at once: the matrix needs only the answer.
+      if (r.status === 201) await fetch(`${env.EDLIVE_API_URL.replace(/\/+$/, '')}/fhir/R4/Subscription/${r.json.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${api.token}` } });
       return r;
     }
     case 'DELETE /session': return new Api(ctx.second[role]).req('DELETE', '/session');
