@@ -216,15 +216,16 @@ static bool create_departments(int have, int want)
             const char *p2[] = {dept_id};
             res = pg_exec(pg,
                           "INSERT INTO bed (department_id, label, area, sort_order) "
-                          "SELECT $1, 'L' || g, 'acute', g FROM generate_series(1, 16) g "
-                          "UNION ALL SELECT $1, 'LWR', 'waiting_room', 99",
+                          "SELECT $1::bigint, 'L' || g, 'acute', g FROM generate_series(1, 16) g "
+                          "UNION ALL SELECT $1::bigint, 'LWR', 'waiting_room', 99",
                           1, p2);
             ok = res != NULL;
             PQclear(res);
         }
         const char *p3[] = {staff, dept_id};
         res = pg_exec(pg,
-                      "INSERT INTO staff_department (staff_id, department_id) VALUES ($1, $2) "
+                      "INSERT INTO staff_department (staff_id, department_id) VALUES ($1::bigint, "
+                      "$2::bigint) "
                       "ON CONFLICT DO NOTHING RETURNING staff_id",
                       2, p3);
         if (!res) {
