@@ -28,7 +28,7 @@ struct options opt = {
     .mix = "vitals",
     .encounters = 8,
     .api_conns = 32,
-    .connect_inflight = 256,
+    .connect_inflight = 1000,
     .drain_seconds = 15,
     .connect_timeout = 120,
 };

@@ -341,6 +341,10 @@ static bool prepare_department(struct dept *d, int want_encounters)
 bool setup_run(void)
 {
     if (opt.no_api) {
+        /* No sign-in; a token from --token-env is still sent at the upgrade. */
+        const char *env_token = opt.token_env ? getenv(opt.token_env) : NULL;
+        if (env_token)
+            snprintf(run.token, sizeof run.token, "%s", env_token);
         run.ndepts = opt.departments;
         run.depts = calloc((size_t)run.ndepts, sizeof *run.depts);
         for (int i = 0; i < run.ndepts; i++) {
