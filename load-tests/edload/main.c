@@ -1595,6 +1595,8 @@ int main(int argc, char **argv)
     write_phase_start_ns = loop_now_ns;
     write_phase_end_ns = loop_now_ns + (int64_t)(opt.seconds * 1e9);
     write_phase_on = true;
+    double hub_cpu_writes0 = opt.hub_pid > 0 ? proc_cpu_s(opt.hub_pid) : 0;
+    double api_cpu_writes0 = opt.api_pid > 0 ? proc_cpu_s(opt.api_pid) : 0;
     if (opt.writers_closed > 0) {
         for (int i = 0; i < opt.writers_closed; i++) {
             struct writer *w = writer_new();
@@ -1620,6 +1622,9 @@ int main(int argc, char **argv)
     bool caught_up = run_until(all_caught_up, loop_now_ns + (int64_t)(opt.drain_seconds * 1e9));
     int behind = clients_behind();
     match_pending(true);
+    double hub_cpu_writes = opt.hub_pid > 0 ? proc_cpu_s(opt.hub_pid) - hub_cpu_writes0 : 0;
+    double api_cpu_writes = opt.api_pid > 0 ? proc_cpu_s(opt.api_pid) - api_cpu_writes0 : 0;
+    double writes_wall_s = (double)(mono_ns() - write_phase_start_ns) / 1e9;
     watch_end(&hub_watch);
     watch_end(&api_watch);
 
@@ -1717,6 +1722,16 @@ int main(int argc, char **argv)
                                   (json_int_t)st.unmatched_deliveries));
     json_object_set_new(out, "hub", watch_json(&hub_watch));
     json_object_set_new(out, "api_process", watch_json(&api_watch));
+    json_object_set_new(out, "write_phase",
+                        json_pack("{s:f, s:f, s:f}", "wall_s", writes_wall_s, "hub_cpu_s",
+                                  hub_cpu_writes, "api_cpu_s", api_cpu_writes));
+    struct rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    json_object_set_new(out, "edload",
+                        json_pack("{s:f, s:f}", "cpu_s",
+                                  (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
+                                      (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6,
+                                  "rss_peak_mb", self.ru_maxrss / 1024.0));
     if (idle.measured)
         json_object_set_new(out, "idle",
                             json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "seconds", idle.seconds,
@@ -1769,6 +1784,13 @@ int main(int argc, char **argv)
         printf("%-26s cpu %.2f s  rss %.1f → %.1f MB (peak %.1f)\n", "api",
                api_watch.cpu_end - api_watch.cpu_start, api_watch.rss_before_kb / 1024.0,
                api_watch.rss_after_kb / 1024.0, api_watch.rss_peak_kb / 1024.0);
+    if (hub_watch.pid > 0 || api_watch.pid > 0)
+        printf("%-26s %.1f s wall: hub cpu %.2f s, api cpu %.2f s\n", "writes + drain",
+               writes_wall_s, hub_cpu_writes, api_cpu_writes);
+    printf("%-26s cpu %.2f s  rss peak %.1f MB\n", "edload itself",
+           (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
+               (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6,
+           self.ru_maxrss / 1024.0);
     if (idle.measured)
         printf("%-26s %.0f bytes/connection  hub cpu %.2f s over %.1f s\n", "idle", idle_bytes,
                idle.cpu_s, idle.seconds);
