@@ -511,6 +511,14 @@ static void on_message(struct client *c, const char *text, size_t len)
     if (env.full_parse)
         st.full_parses++;
     if (!strcmp(env.type, "event")) {
+        if (opt.no_api && c->state == C_SUBSCRIBING && (env.have & ENV_SEQ)) {
+            /* A server that streams without answering the subscribe (a minimal fan-out
+             * server): its first event stands for the answer. */
+            struct envelope answer = env;
+            answer.seq = env.seq - 1;
+            on_subscribe_answer(c, &answer, true);
+            st.snapshots--;
+        }
         if (c->state != C_LIVE || c->resubscribing) {
             st.ignored_while_resubscribing++;
             return;
@@ -1656,8 +1664,12 @@ int main(int argc, char **argv)
     double write_s = (double)(writes_end_ns - write_phase_start_ns) / 1e9;
     if (write_s < opt.seconds)
         write_s = opt.seconds; /* the last write is due just before the end */
-    double delivery_s = st.last_delivery_ns > write_phase_start_ns
-                            ? (double)(st.last_delivery_ns - write_phase_start_ns) / 1e9
+    /* From the write phase's start, or the first delivery if one came before it (--no-api). */
+    int64_t delivery_from = st.first_delivery_ns && st.first_delivery_ns < write_phase_start_ns
+                                ? st.first_delivery_ns
+                                : write_phase_start_ns;
+    double delivery_s = st.last_delivery_ns > delivery_from
+                            ? (double)(st.last_delivery_ns - delivery_from) / 1e9
                             : 0;
     double offered = opt.writers_closed > 0 ? 0 : opt.rate;
     double achieved = write_s > 0 ? (double)ok_total / write_s : 0;
