@@ -7,6 +7,32 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Out of memory ends the run: a load generator that drops state would report wrong figures. */
+static inline void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "edload: out of memory\n");
+        abort();
+    }
+    return q;
+}
+static inline void *xmalloc(size_t n)
+{
+    return xrealloc(NULL, n);
+}
+static inline void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "edload: out of memory\n");
+        abort();
+    }
+    return p;
+}
 
 /* ---- hist.c: log-bucketed latency histogram (microseconds) ------------------------------
  * Values below 64 µs have a bucket each; above, every power of two is split into 32 buckets,

@@ -87,7 +87,8 @@ int http_response_parse(char *buf, size_t len, struct http_response *resp)
         if (end == 0)
             return 0;
         /* Decode in place: each chunk's data moves left over the size lines. */
-        size_t in = resp->body_off, out = resp->body_off;
+        size_t in = resp->body_off;
+        size_t out = in;
         for (;;) {
             char *eol = memchr(buf + in, '\n', end - in);
             unsigned long size = strtoul(buf + in, NULL, 16);

@@ -229,7 +229,6 @@ struct client {
     uint8_t state;
     bool resubscribing; /* a resubscribe is out: events are ignored until its answer */
     bool subscribed_once;
-    bool caught_up_counted;
     uint8_t msg_op;
     uint16_t attempts;
     int dept;
@@ -283,7 +282,7 @@ static void client_send_raw(struct client *c, const void *data, size_t len)
         data = (const char *)data + n;
         len -= (size_t)n;
     }
-    c->out = realloc(c->out, c->out_len + len);
+    c->out = xrealloc(c->out, c->out_len + len);
     memcpy(c->out + c->out_len, data, len);
     c->out_len += (uint32_t)len;
     client_epoll(c, EPOLL_CTL_MOD);
@@ -333,7 +332,7 @@ static void client_handshake(struct client *c)
     }
     char key[32], req[768];
     ws_key_encode(key, raw);
-    c->accept = malloc(29);
+    c->accept = xmalloc(29);
     ws_accept_for(key, c->accept);
     int n = snprintf(
         req, sizeof req,
@@ -386,7 +385,7 @@ static void set_sent_ns(struct dept *d, long long seq, int64_t t)
         size_t cap = d->sent_cap ? d->sent_cap : 1024;
         while (cap <= (size_t)i)
             cap *= 2;
-        d->sent_ns = realloc(d->sent_ns, cap * sizeof *d->sent_ns);
+        d->sent_ns = xrealloc(d->sent_ns, cap * sizeof *d->sent_ns);
         memset(d->sent_ns + d->sent_cap, 0, (cap - d->sent_cap) * sizeof *d->sent_ns);
         d->sent_cap = cap;
     }
@@ -448,7 +447,7 @@ static void on_delivery(struct client *c, const struct envelope *env)
     } else if (!opt.no_api) {
         if (npending == pending_cap) {
             pending_cap = pending_cap ? pending_cap * 2 : 4096;
-            pending = realloc(pending, pending_cap * sizeof *pending);
+            pending = xrealloc(pending, pending_cap * sizeof *pending);
         }
         pending[npending++] = (struct pending){c->dept, env->seq, loop_now_ns};
     }
@@ -593,7 +592,7 @@ static long client_frames(struct client *c, uint8_t *buf, size_t len)
                 on_message(c, (const char *)payload, plen);
             } else {
                 c->msg_cap = (uint32_t)(plen + 4096);
-                c->msg = malloc(c->msg_cap);
+                c->msg = xmalloc(c->msg_cap);
                 memcpy(c->msg, payload, plen);
                 c->msg_len = (uint32_t)plen;
                 c->msg_op = (uint8_t)f.opcode;
@@ -607,7 +606,7 @@ static long client_frames(struct client *c, uint8_t *buf, size_t len)
             }
             if (c->msg_len + plen > c->msg_cap) {
                 c->msg_cap = (uint32_t)(c->msg_len + plen) * 2;
-                c->msg = realloc(c->msg, c->msg_cap);
+                c->msg = xrealloc(c->msg, c->msg_cap);
             }
             memcpy(c->msg + c->msg_len, payload, plen);
             c->msg_len += (uint32_t)plen;
@@ -694,7 +693,7 @@ static void client_readable(struct client *c)
     if (c->in_len || c->state == C_HANDSHAKE) {
         if (c->in_len + len > c->in_cap) {
             c->in_cap = (uint32_t)(c->in_len + len + 1);
-            c->in = realloc(c->in, c->in_cap);
+            c->in = xrealloc(c->in, c->in_cap);
         }
         memcpy(c->in + c->in_len, rxbuf, len);
         c->in_len += (uint32_t)len;
@@ -724,7 +723,7 @@ static void client_readable(struct client *c)
         }
     } else if (rest) {
         c->in_cap = (uint32_t)(rest + 4096);
-        c->in = malloc(c->in_cap);
+        c->in = xmalloc(c->in_cap);
         memcpy(c->in, data + used, rest);
         c->in_len = (uint32_t)rest;
     }
@@ -857,7 +856,7 @@ static struct writer *writer_new(void)
 {
     if (nwriters == writers_cap) {
         writers_cap = writers_cap ? writers_cap * 2 : 64;
-        writers = realloc(writers, (size_t)writers_cap * sizeof *writers);
+        writers = xrealloc(writers, (size_t)writers_cap * sizeof *writers);
     }
     struct writer *w = &writers[nwriters++];
     memset(w, 0, sizeof *w);
@@ -1097,7 +1096,7 @@ static void writer_event(struct writer *w, uint32_t events)
         return;
     if (w->cap - w->len < 16384) {
         w->cap = w->cap ? w->cap * 2 : 32768;
-        w->buf = realloc(w->buf, w->cap);
+        w->buf = xrealloc(w->buf, w->cap);
     }
     ssize_t n = recv(w->fd, w->buf + w->len, w->cap - w->len - 1, 0);
     if (n <= 0) {
@@ -1554,7 +1553,7 @@ int main(int argc, char **argv)
         return 1;
     epfd = epoll_create1(EPOLL_CLOEXEC);
     nclients = opt.clients;
-    clients = calloc((size_t)(nclients ? nclients : 1), sizeof *clients);
+    clients = xcalloc((size_t)(nclients ? nclients : 1), sizeof *clients);
     for (int i = 0; i < nclients; i++) {
         clients[i].fd = -1;
         clients[i].dept = i % run.ndepts; /* round-robin over the boards */
@@ -1770,7 +1769,8 @@ int main(int argc, char **argv)
            run.ndepts,
            opt.no_api               ? "no API (receive only)"
            : opt.writers_closed > 0 ? "closed-loop writers"
-                                    : "open-loop writes");
+           : writes_scheduled > 0   ? "open-loop writes"
+                                    : "no writes");
     printf("%-26s %d/%d in %.2f s%s\n", "connected+subscribed", clients_subscribed, nclients,
            connect_s, connected ? "" : " (INCOMPLETE)");
     if (!opt.no_api)
@@ -1796,7 +1796,8 @@ int main(int argc, char **argv)
         printf("%-26s cpu %.2f s  rss %.1f → %.1f MB (peak %.1f)\n", "api",
                api_watch.cpu_end - api_watch.cpu_start, api_watch.rss_before_kb / 1024.0,
                api_watch.rss_after_kb / 1024.0, api_watch.rss_peak_kb / 1024.0);
-    if (hub_watch.pid > 0 || api_watch.pid > 0)
+    if ((hub_watch.pid > 0 || api_watch.pid > 0) &&
+        (writes_scheduled > 0 || opt.writers_closed > 0))
         printf("%-26s %.1f s wall: hub cpu %.2f s, api cpu %.2f s\n", "writes + drain",
                writes_wall_s, hub_cpu_writes, api_cpu_writes);
     printf("%-26s cpu %.2f s  rss peak %.1f MB\n", "edload itself",

@@ -65,12 +65,12 @@ json_t *api_call(const char *method, const char *path, json_t *body, int *status
             continue; /* a keep-alive connection the server closed: once more on a new one */
         }
         size_t cap = 64 * 1024, len = 0;
-        char *buf = malloc(cap);
+        char *buf = xmalloc(cap);
         struct http_response resp;
         int rc = 0;
         while (rc == 0) {
             if (len + 1 >= cap)
-                buf = realloc(buf, cap *= 2);
+                buf = xrealloc(buf, cap *= 2);
             ssize_t n = recv(api_fd, buf + len, cap - len - 1, 0);
             if (n <= 0) {
                 rc = -2;
@@ -300,7 +300,7 @@ static bool prepare_department(struct dept *d, int want_encounters)
     if (!board)
         return false;
     d->base_seq = json_integer_value(json_object_get(board, "seq"));
-    d->encs = calloc((size_t)want_encounters, sizeof *d->encs);
+    d->encs = xcalloc((size_t)want_encounters, sizeof *d->encs);
     json_t *beds = json_object_get(board, "beds");
     json_array_foreach (json_object_get(board, "encounters"), i, row) {
         if (!is_load_row(row) || d->nencs == want_encounters)
@@ -346,7 +346,7 @@ bool setup_run(void)
         if (env_token)
             snprintf(run.token, sizeof run.token, "%s", env_token);
         run.ndepts = opt.departments;
-        run.depts = calloc((size_t)run.ndepts, sizeof *run.depts);
+        run.depts = xcalloc((size_t)run.ndepts, sizeof *run.depts);
         for (int i = 0; i < run.ndepts; i++) {
             run.depts[i].id = i + 1;
             snprintf(run.depts[i].code, sizeof run.depts[i].code, "D%d", i + 1);
@@ -372,7 +372,7 @@ bool setup_run(void)
         }
     }
     run.ndepts = opt.departments;
-    run.depts = calloc((size_t)run.ndepts, sizeof *run.depts);
+    run.depts = xcalloc((size_t)run.ndepts, sizeof *run.depts);
     /* Encounters per department: enough for every closed-loop writer to have its own. */
     int per_dept = opt.encounters;
     if (opt.writers_closed > 0) {
