@@ -50,21 +50,28 @@ static bool skip_value(struct cursor *c)
         return skip_string(c, &escaped);
     }
     if (*c->p == '{' || *c->p == '[') {
+        /* One pass over the bytes: brackets outside strings, strings by their quotes. */
         int depth = 0;
-        while (c->p < c->end) {
-            char ch = *c->p;
+        const char *p = c->p, *end = c->end;
+        while (p < end) {
+            char ch = *p++;
             if (ch == '"') {
-                c->p++;
-                if (!skip_string(c, &escaped))
-                    return false;
-                continue;
-            }
-            c->p++;
-            if (ch == '{' || ch == '[')
+                for (;;) {
+                    if (p >= end)
+                        return false;
+                    char sc = *p++;
+                    if (sc == '\\')
+                        p++;
+                    else if (sc == '"')
+                        break;
+                }
+            } else if (ch == '{' || ch == '[') {
                 depth++;
-            else if (ch == '}' || ch == ']') {
-                if (--depth == 0)
+            } else if (ch == '}' || ch == ']') {
+                if (--depth == 0) {
+                    c->p = p;
                     return true;
+                }
             }
         }
         return false;
