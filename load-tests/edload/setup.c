@@ -283,7 +283,7 @@ static bool prepare_department(struct dept *d, int want_encounters)
                 *p = '-';
         json_t *body =
             json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "patient", "mrn", mrn,
-                      "family_name", "Load", "given_name", "Test", "birth_date", "1970-01-01",
+                      "family_name", "Edload", "given_name", "Loadgen", "birth_date", "1970-01-01",
                       "sex", "unknown", "arrival_mode", "walk_in", "chief_complaint", "edload");
         int status;
         snprintf(path, sizeof path, "/api/v1/departments/%lld/arrivals", d->id);
