@@ -281,6 +281,8 @@ static bool prepare_department(struct dept *d, int want_encounters)
         for (char *p = mrn; *p; p++)
             if (*p == '_')
                 *p = '-';
+        /* Names no log line holds by chance: deploy/local/test fails a run whose service logs
+         * contain any patient's name as a word (so not "Test" or "Load"). */
         json_t *body =
             json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}", "patient", "mrn", mrn,
                       "family_name", "Edload", "given_name", "Loadgen", "birth_date", "1970-01-01",
