@@ -171,7 +171,9 @@ ed_init_mode() {
     ED_MODE=$1
     local d_http d_api d_hub d_pg d_redis d_mllp
     case $ED_MODE in
-        local) ED_STATE=$ED_REPO/.state/local; ED_BUILD=$ED_REPO/build
+        # EDLIVE_STATE picks another folder for a second local deployment (load-tests/run: .state/bench).
+        local) ED_STATE=${EDLIVE_STATE:-$ED_REPO/.state/local}; ED_BUILD=$ED_REPO/build
+               case $ED_STATE in /*) ;; *) ED_STATE=$PWD/$ED_STATE ;; esac
                d_http=8480 d_https=8443 d_api=8481 d_hub=8482 d_pg=55480 d_redis=56480 d_mllp=8484 ;;
         test)  ED_STATE=$ED_REPO/.state/test; ED_BUILD=$ED_REPO/build-asan
                d_http=8490 d_https=8493 d_api=8491 d_hub=8492 d_pg=55490 d_redis=56490 d_mllp=8494 ;;
