@@ -3,7 +3,10 @@
 // every frame forwarded unchanged to that department's board subscribers. It is a baseline to
 // compare ed-hub against, not a product: no chart topic, replay (`subscribed`), heartbeats,
 // unsubscribe, Origin check, session expiry (4401) or backpressure (ws buffers without limit).
-//   NODE_HUB_PORT (8582), EDLIVE_API_URL (http://127.0.0.1:8481), EDLIVE_REDIS (127.0.0.1:6379)
+// Liveness is the ws README's 30 s ping sweep (transport PINGs; a client silent for a sweep goes).
+// It follows every department a client subscribes to, each with its own XREAD connection.
+//   NODE_HUB_PORT (8582), EDLIVE_API_URL (http://127.0.0.1:8481), EDLIVE_REDIS (127.0.0.1:6379),
+//   NODE_HUB_PING_MS (30000)
 import { WebSocketServer } from 'ws';
 import Redis from 'ioredis';
 
@@ -90,6 +93,8 @@ wss.on('connection', (ws, req) => {
   if (!m) return ws.close(4401, 'no session');
   ws.token = m[1];
   ws.seq = 0;
+  ws.isAlive = true;
+  ws.on('pong', () => { ws.isAlive = true; });
   ws.on('error', () => {});
   ws.on('message', (raw) => {
     let msg;
@@ -104,5 +109,16 @@ wss.on('connection', (ws, req) => {
     ws.send(JSON.stringify({ type: 'error', code: 'invalid_value', field: 'type', message: 'this hub only does ping and board subscribe' }));
   });
 });
+// The ws README's heartbeat, as such a hub ships: every 30 s, a client that has not answered the
+// last transport PING is terminated, every other one is sent a new PING.
+const PING_SWEEP_MS = Number(process.env.NODE_HUB_PING_MS || 30000);
+const sweep = setInterval(() => {
+  for (const ws of wss.clients) {
+    if (ws.isAlive === false) { ws.terminate(); continue; }
+    ws.isAlive = false;
+    ws.ping();
+  }
+}, PING_SWEEP_MS);
+wss.on('close', () => clearInterval(sweep));
 wss.on('listening', () => console.log(`node ws hub on ws://127.0.0.1:${port}/ws (api ${apiUrl}, redis ${redisHost}:${redisPort})`));
 process.on('SIGTERM', () => process.exit(0));
