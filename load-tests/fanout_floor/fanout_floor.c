@@ -409,51 +409,60 @@ static void on_readable(struct conn *c)
  */
 
 /* The payload of a vitals event as ed-hub forwards it (the board row, the vitals, the timeline
- * line), with made-up values: ~2.3 KB, so that the whole frame is about ed-hub's size. */
-#define PAYLOAD_FMT                                                                                \
-    "\"payload\":{\"encounter\":{\"id\":%d,\"version\":%lld,\"department_id\":%d,"                 \
-    "\"patient\":{\"id\":%d,\"display_name\":\"Edload, Loadgen\",\"family_name\":\"Edload\","      \
-    "\"given_name\":\"Loadgen\",\"mrn\":\"EDLOAD-%06d\",\"sex\":\"female\",\"birth_date\":"        \
-    "\"1961-04-17\",\"age_years\":65,\"alias\":null,\"temp_id\":null,\"unidentified\":false},"     \
-    "\"similar_name\":false,\"arrived_at\":\"2026-12-04T11:02:13.000Z\",\"arrival_mode\":"         \
-    "\"walk_in\",\"chief_complaint\":\"Shortness of breath on exertion, two days, worse "          \
-    "lying flat\",\"status\":\"in_room\",\"status_since\":\"2026-12-04T11:40:02.000Z\","           \
-    "\"triage\":{\"acuity\":3,\"scale\":\"ESI\",\"triaged_at\":\"2026-12-04T11:09:45.000Z\","      \
-    "\"triaged_by\":{\"id\":7,\"name\":\"Kim, J.\"}},\"bed\":{\"id\":%d,\"code\":\"L%d\","         \
-    "\"zone\":\"acute\",\"status\":\"occupied\"},\"attending\":{\"id\":2,\"name\":\"Lopez, "       \
-    "M.\",\"role\":\"physician\"},\"nurse\":{\"id\":5,\"name\":\"Patel, A.\",\"role\":"            \
-    "\"nurse\"},\"isolation\":null,\"comment\":\"Reassess after nebuliser; family in waiting "     \
-    "room\",\"disposition\":null,\"orders\":{\"pending\":2,\"resulted\":1,\"unseen_results\":1},"  \
-    "\"latest_vitals\":{\"recorded_at\":\"%s\",\"heart_rate\":%d,\"respiratory_rate\":%d,"         \
-    "\"systolic_bp\":128,\"diastolic_bp\":79,\"spo2\":95,\"temperature_c\":37.4,"                  \
-    "\"consciousness\":\"alert\",\"supplemental_oxygen\":false,\"pain\":3},\"news2\":{"            \
-    "\"score\":3,\"band\":\"low_medium\",\"scale\":1,\"any_single_3\":false},\"alerts\":[],"       \
-    "\"reassessment_due_at\":\"2026-12-04T12:40:02.000Z\",\"reassessment_overdue\":false,"         \
-    "\"waiting_minutes\":38,\"length_of_stay_minutes\":96,\"flags\":{\"break_glass\":false,"       \
-    "\"entered_in_error\":false,\"reopened\":false}},\"vitals\":{\"id\":%lld,\"encounter_id\":%d," \
-    "\"recorded_at\":\"%s\",\"recorded_by\":{\"id\":5,\"name\":\"Patel, A.\"},"                    \
-    "\"heart_rate\":%d,\"respiratory_rate\":%d,\"systolic_bp\":128,\"diastolic_bp\":79,"           \
-    "\"spo2\":95,\"temperature_c\":37.4,\"consciousness\":\"alert\",\"supplemental_oxygen\":"      \
-    "false,\"pain\":3,\"news2\":{\"score\":3,\"band\":\"low_medium\",\"scale\":1,"                 \
-    "\"any_single_3\":false},\"source\":\"manual\"},\"timeline\":{\"at\":\"%s\",\"kind\":"         \
-    "\"vitals\",\"text\":\"Vitals: HR %d, RR %d, BP 128/79, SpO2 95%%, T 37.4, alert, "            \
-    "NEWS2 3\",\"by\":{\"id\":5,\"name\":\"Patel, A.\",\"role\":\"nurse\"},"                       \
-    "\"encounter_id\":%d,\"seq\":%lld}}"
+ * line): one captured from ed-hub with its values made printf arguments; the whole frame is
+ * ~2.8 KB, like ed-hub's. */
+#define PAYLOAD_FMT                                                                             \
+    "{\"vitals\": {\"id\": %lld, \"pain\": null, \"spo2\": null, \"news2\": {\"band\": \"low\"" \
+    ", \"scale\": 1, \"total\": 0, \"scores\": {\"resp_rate\": 0, \"heart_rate\": 0}, \"compl"  \
+    "ete\": false, \"any_single_3\": false, \"reassess_min\": 720}, \"taken_at\": \"%s\", \"t"  \
+    "aken_by\": {\"id\": 8, \"name\": \"Ruth Adeyemi, RN\", \"role\": \"charge_nurse\"}, \"on"  \
+    "_oxygen\": null, \"resp_rate\": %d, \"entered_by\": \"Ruth Adeyemi, RN\", \"heart_rate\""  \
+    ": %d, \"resp_effort\": null, \"systolic_bp\": null, \"cap_refill_s\": null, \"diastolic_"  \
+    "bp\": null, \"encounter_id\": %d, \"oxygen_l_min\": null, \"consciousness\": null, \"tem"  \
+    "perature_c\": null}, \"timeline\": {\"at\": \"%s\", \"by\": {\"id\": 8, \"name\": \"Ruth"  \
+    " Adeyemi, RN\", \"role\": \"charge_nurse\"}, \"type\": \"vitals.recorded\", \"summary\":"  \
+    " \"Vitals HR %d RR %d - NEWS2 0\"}, \"encounter\": {\"bed\": null, \"esi\": null, \"news"  \
+    "2\": {\"band\": \"low\", \"scale\": 1, \"total\": 0, \"inputs\": {\"resp_rate\": {\"scor"  \
+    "e\": 0, \"value\": %d, \"taken_at\": \"%s\"}, \"heart_rate\": {\"score\": 0, \"value\": "  \
+    "%d, \"taken_at\": \"%s\"}}, \"system\": \"news2\", \"base_at\": \"%s\", \"floored\": fal"  \
+    "se, \"missing\": [\"spo2\", \"on_oxygen\", \"systolic_bp\", \"consciousness\", \"tempera"  \
+    "ture_c\"], \"complete\": false, \"taken_at\": \"%s\", \"any_three\": false, \"subscores\"" \
+    ": {\"resp_rate\": 0, \"heart_rate\": 0}, \"monitoring\": \"interval\", \"window_min\": 2"  \
+    "40, \"floor_due_at\": null, \"reassess_min\": 720, \"oldest_input_at\": \"%s\"}, \"nurse"  \
+    "\": null, \"orders\": [], \"status\": \"waiting\", \"comment\": null, \"patient\": {\"id"  \
+    "\": %d, \"mrn\": \"EDLOAD-FLOOR-%d\", \"sex\": \"unknown\", \"alias\": null, \"temp_id\""  \
+    ": null, \"age_years\": 56, \"birth_date\": \"1970-01-01\", \"given_name\": \"Loadgen\", "  \
+    "\"family_name\": \"Edload\", \"unidentified\": false}, \"version\": %lld, \"allergies\":"  \
+    " null, \"attending\": null, \"isolation\": null, \"arrived_at\": \"%s\", \"monitoring\":"  \
+    " \"interval\", \"spo2_scale\": 1, \"triaged_at\": null, \"break_glass\": [], \"departed_"  \
+    "at\": null, \"disposition\": null, \"arrival_mode\": \"walk_in\", \"encounter_id\": %d, "  \
+    "\"similar_name\": [118, 119, 120, 122, 123, 124, 125], \"department_id\": %d, \"latest_v"  \
+    "itals\": {\"id\": %lld, \"pain\": null, \"spo2\": null, \"taken_at\": \"%s\", \"taken_by"  \
+    "\": {\"id\": 8, \"name\": \"Ruth Adeyemi, RN\", \"role\": \"charge_nurse\"}, \"on_oxygen"  \
+    "\": null, \"resp_rate\": %d, \"entered_by\": \"Ruth Adeyemi, RN\", \"heart_rate\": %d, \"" \
+    "resp_effort\": null, \"systolic_bp\": null, \"cap_refill_s\": null, \"diastolic_bp\": nu"  \
+    "ll, \"encounter_id\": %d, \"oxygen_l_min\": null, \"consciousness\": null, \"temperature"  \
+    "_c\": null}, \"boarding_since\": null, \"location_since\": \"%s\", \"chief_complaint\": "  \
+    "\"fanout_floor\", \"reassess_due_at\": \"%s\", \"provider_seen_at\": null, \"reassess_in"  \
+    "terval_min\": null}}"
 
 static char frame_buf[8192];
 
 static size_t build_event(int d, long long seq, const char *at)
 {
     char *body = frame_buf + 4; /* room for a 16-bit length header */
-    size_t cap = sizeof frame_buf - 4;
-    int enc = 1000 * d + (int)(seq % 8) + 1, hr = 70 + (int)(seq % 40), rr = 12 + (int)(seq % 10);
+    size_t cap = sizeof frame_buf - 5;
+    int enc = 1000 * d + (int)(seq % 8) + 1, hr = 60 + (int)(seq % 40), rr = 12 + (int)(seq % 10);
+    long long version = seq + 1;
+    const char *arrived = "2026-12-04T13:19:59.000Z";
     int n = snprintf(body, cap,
-                     "{\"type\":\"event\",\"department_id\":%d,\"seq\":%lld,\"encounter_id\":%d,"
-                     "\"version\":%lld,\"event\":\"vitals.recorded\",\"at\":\"%s\",",
-                     d, seq, enc, seq + 1, at);
-    int m =
-        snprintf(body + n, cap - (size_t)n, PAYLOAD_FMT, enc, seq + 1, d, enc + 50000, enc + 50000,
-                 enc, (int)(seq % 16) + 1, at, hr, rr, seq, enc, at, hr, rr, at, hr, rr, enc, seq);
+                     "{\"type\": \"event\", \"department_id\": %d, \"seq\": %lld, "
+                     "\"encounter_id\": %d, \"version\": %lld, \"event\": \"vitals.recorded\", "
+                     "\"at\": \"%s\", \"payload\": ",
+                     d, seq, enc, version, at);
+    int m = snprintf(body + n, cap - (size_t)n, PAYLOAD_FMT, seq, at, rr, hr, enc, at, hr, rr, rr,
+                     at, hr, at, at, at, at, enc, enc, version, arrived, enc, d, seq, at, rr, hr,
+                     enc, arrived, at);
     size_t len = (size_t)n + (size_t)m;
     body[len++] = '}';
     return len;
