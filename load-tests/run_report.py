@@ -200,7 +200,8 @@ def bounds_line(c):
     ncpu = os.cpu_count() or 1
     line = f"CPU (share of one core over {c['wall_s']:.0f} s): {text or 'all idle'}"
     if busy is not None:
-        line += f"; machine {busy * 100:.0f}% busy ({ncpu} cores)"
+        others = busy * ncpu - sum(c["cores"].values())
+        line += f"; machine {busy * 100:.0f}% busy ({ncpu} cores; processes not measured here: {max(others, 0) * 100:.0f}% of a core)"
         top = parts[0] if parts else None
         if busy >= 0.9:
             line += ": bound by the machine's CPU"
@@ -238,9 +239,19 @@ def step(raw, label):
 
 
 def check(raw, labels):
+    """Each run completed: edload exited 0, every client got every event once, in order, every
+    write was answered 2xx, and a run with writes delivered something."""
     bad = 0
     for label in labels:
-        p = delivery_problems(load(raw, label))
+        r, m = load(raw, label), meta(raw, label)
+        p = delivery_problems(r)
+        if m.get("exit") not in (0, None):
+            p.append(f"edload exit {m.get('exit')}")
+        if r is not None:
+            if get(r, "writes_refused", 0) or get(r, "writes_failed", 0):
+                p.append(f"writes refused {get(r, 'writes_refused', 0)}, failed {get(r, 'writes_failed', 0)}")
+            if (m.get("params") or {}).get("rate", 0) > 0 and not get(r, "delivered", 0):
+                p.append("nothing delivered")
         if p:
             print(f"{label}: " + "; ".join(p))
             bad = 1
@@ -436,7 +447,7 @@ def report(raw, out):
             ("hub CPU idle (s over idle s)", lambda r, m: f"{fmt(get(r, 'idle_hub_cpu_s'), 2)} / {fmt(get(r, 'idle_seconds'), 0)}"),
             ("storm: kill → listening s", lambda r, m: fmt(get(r, 'storm_kill_to_listening_s'), 2)),
             ("storm: listening → all caught up s", lambda r, m: fmt(get(r, 'storm_caught_up_s'), 2)),
-            ("storm: recovered / snapshots / caught up", lambda r, m: f"{get(r, 'storm_recovered')} / {get(r, 'storm_snapshots')} / {get(r, 'storm_caught_up')}"),
+            ("storm: recovered / snapshots / caught up", lambda r, m: f"{fmt(get(r, 'storm_recovered'))} / {fmt(get(r, 'storm_snapshots'))} / {fmt(get(r, 'storm_caught_up'))}"),
             ("lost / dup / ooo", lambda r, m: f"{get(r, 'lost')} / {get(r, 'duplicated')} / {get(r, 'out_of_order')}"),
             ("errors", lambda r, m: ", ".join(f"{k} {v}" for k, v in (get(r, 'errors') or {}).items()) or "none"),
         ])
