@@ -90,6 +90,8 @@ static void set_out_interest(struct conn *c, bool want)
 
 static void conn_close(struct conn *c)
 {
+    if (c->closed) /* e.g. answering a CLOSE on a socket that has just failed */
+        return;
     if (c->dept) {
         struct dept *d = &depts[c->dept];
         struct conn *last = d->subs[--d->nsubs];
@@ -366,8 +368,8 @@ static bool on_frames(struct conn *c)
             p[i] ^= mask[i & 3];
         off += h + 4 + (size_t)len;
         if (op == 8) { /* close: answer it and hang up */
-            send_frame(c, 8, (const char *)p, len >= 2 ? 2 : 0);
-            conn_close(c);
+            if (send_frame(c, 8, (const char *)p, len >= 2 ? 2 : 0))
+                conn_close(c);
             return false;
         }
         if (op == 9 && !send_frame(c, 10, (const char *)p, (size_t)len))
