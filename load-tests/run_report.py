@@ -203,7 +203,10 @@ def bounds_line(c):
         others = busy * ncpu - sum(c["cores"].values())
         line += f"; machine {busy * 100:.0f}% busy ({ncpu} cores; processes not measured here: {max(others, 0) * 100:.0f}% of a core)"
         top = parts[0] if parts else None
-        if busy >= 0.9:
+        if busy >= 0.9 and top and others > top[1]:
+            line += (": bound by the machine's CPU, mostly taken by processes not measured here "
+                     "(another load on the machine: rerun alone)")
+        elif busy >= 0.9:
             line += ": bound by the machine's CPU"
             if top:
                 line += f", {top[0]} the largest share"

@@ -30,7 +30,7 @@
 #define HANDSHAKE_MAX    4096
 #define CLIENT_FRAME_MAX 4096
 /* A client this far behind is closed: a floor must not grow without bound either. */
-#define PENDING_MAX (8u << 20)
+#define PENDING_MAX (1u << 20) /* ~350 event frames */
 #define DEPTS_MAX   1000
 
 struct conn {
