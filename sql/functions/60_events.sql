@@ -27,11 +27,11 @@ $$;
 -- or changing patient (identification) or name, changes other rows' lists. When this row's
 -- list or its being on the board differs from what its previous event sent, every other
 -- active row it listed before or lists now whose list differs from the one its own latest
--- event sent gets an 'encounter.similar_name' event (its row, version bumped), after this
--- one, in id order. Comparing with what was sent (not with a guess of what changed) keeps
--- clients that only apply events exact, whatever path made the change. The department_seq
--- row lock taken below orders this against concurrent writes of the department: each
--- statement after it reads what they committed.
+-- event sent gets an 'encounter.similar_name' event (its row, version bumped; in its own
+-- department), after this one, in id order. Comparing with what was sent (not with a guess
+-- of what changed) keeps clients that only apply events exact, whatever path made the change.
+-- The department_seq row lock taken below orders this against concurrent writes of the
+-- department: each statement after it reads what they committed.
 CREATE OR REPLACE FUNCTION append_event(p_encounter_id bigint, p_type text, p_extra jsonb) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -70,7 +70,7 @@ BEGIN
         WHERE o.id IN (SELECT jsonb_array_elements_text(x)::bigint
                        FROM unnest(ARRAY[v_before->'similar_name', v_row->'similar_name']) x
                        WHERE jsonb_typeof(x) = 'array')
-          AND o.id <> p_encounter_id AND o.department_id = v_department
+          AND o.id <> p_encounter_id
           AND NOT is_ended_status(o.status)
           AND similar_name_ids(o.id) IS DISTINCT FROM (last_sent_row(o.id)->'similar_name');
         FOREACH v_other IN ARRAY coalesce(v_others, '{}') LOOP
@@ -187,6 +187,12 @@ BEGIN
                    || CASE WHEN r->'bed' = 'null'::jsonb OR r->'bed'->>'area' = 'waiting_room'
                            THEN 'in the waiting room'
                            ELSE 'back in ' || (r->'bed'->>'label') END;
+    WHEN 'encounter.similar_name' THEN
+        summary := CASE WHEN jsonb_array_length(r->'similar_name') = 0
+                        THEN 'No other patient with a similar name on the board'
+                        ELSE 'Similar name on the board: ' || jsonb_array_length(r->'similar_name')
+                             || CASE WHEN jsonb_array_length(r->'similar_name') = 1
+                                     THEN ' other patient' ELSE ' other patients' END END;
     WHEN 'encounter.comment' THEN
         summary := coalesce('Board comment: ' || (r->>'comment'), 'Board comment cleared');
     WHEN 'encounter.isolation' THEN
