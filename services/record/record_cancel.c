@@ -139,14 +139,13 @@ struct reopen_state {
 static bool read_reopen_state(PGconn *conn, const char *const *params, struct reopen_state *st)
 {
     /* A disposition recorded in the departure's own transaction (an A03 carrying PV1-36, one
-     * batch: the same inserting transaction, xmin; event times differ by the clock within it)
-     * or by the server at the departure (an ended status without a decision:
-     * left_without_disposition, lwbs) goes with the departure; one decided before stays. */
+     * batch: the same event time) or by the server at the departure (an ended status without a
+     * decision: left_without_disposition, lwbs) goes with the departure; one decided before
+     * stays. */
     static const char sql[] =
-        "WITH dep AS (SELECT ev.seq, ev.xmin AS xid FROM event ev WHERE ev.encounter_id = $1 AND "
+        "WITH dep AS (SELECT max(ev.at) AS at FROM event ev WHERE ev.encounter_id = $1 AND "
         "(ev.type = 'encounter.departed' OR ev.type = 'encounter.status_changed' AND "
-        "ev.payload->'encounter'->>'status' IN ('departed', 'left_without_being_seen')) "
-        "ORDER BY ev.seq DESC LIMIT 1) "
+        "ev.payload->'encounter'->>'status' IN ('departed', 'left_without_being_seen'))) "
         "SELECT e.departed_at > now() - interval '24 hours', "
         "EXISTS (SELECT 1 FROM encounter o WHERE o.patient_id = e.patient_id AND o.id <> e.id "
         "AND (o.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error') "
@@ -155,7 +154,7 @@ static bool read_reopen_state(PGconn *conn, const char *const *params, struct re
         "coalesce($2::timestamptz > now() + interval '5 minutes', false), "
         "e.disposition IS NOT NULL AND e.disposition <> 'left_without_disposition' AND EXISTS "
         "(SELECT 1 FROM event ev, dep WHERE ev.encounter_id = $1 AND "
-        "ev.type = 'encounter.disposition' AND ev.seq < dep.seq AND NOT ev.xmin = dep.xid), "
+        "ev.type = 'encounter.disposition' AND ev.at < dep.at), "
         "utc_text(e.departed_at) FROM encounter e WHERE e.id = $1";
     PGresult *res = record_query(conn, "reopen state", sql, 2, params);
 
