@@ -18,8 +18,9 @@ $$;
 
 -- Appends the event for a change already made in this transaction: bumps the encounter's
 -- version (unless this is its arrival), takes the department's next seq and stores the
--- payload with the encounter's row as it is now, at the database clock's time (the event's
--- commit time as far as the writer can take it: append_event is a write's last change).
+-- payload with the encounter's row as it is now; written_at is the database clock's time (the
+-- event's commit time as far as the writer can take it: append_event is a write's last change),
+-- "at" the transaction's (0018).
 -- Returns the seq.
 --
 -- Cross-row effects are events too: similar_name (a safety flag) lists the other active rows
@@ -57,7 +58,7 @@ BEGIN
     RETURNING last_seq INTO v_seq;
     v_before := last_sent_row(p_encounter_id);
     v_row := encounter_row_json(p_encounter_id);
-    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, at)
+    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, written_at)
     VALUES (v_department, v_seq, p_encounter_id, v_version, p_type,
             jsonb_build_object('encounter', v_row) || coalesce(p_extra, '{}'::jsonb), clock_timestamp());
     -- A similar_name event changes that row's list only: nothing further follows from it.
@@ -94,7 +95,7 @@ BEGIN
     IF v_seq IS NULL THEN
         RAISE EXCEPTION 'append_department_event: department % not found', p_department_id;
     END IF;
-    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, at)
+    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, written_at)
     VALUES (p_department_id, v_seq, NULL, NULL, p_type, coalesce(p_extra, '{}'::jsonb), clock_timestamp());
     PERFORM pg_notify('edlive_events', p_department_id::text);
     RETURN v_seq;
@@ -105,7 +106,7 @@ $$;
 -- Text, not jsonb (which orders keys by length): the envelope comes first, in this order, so a
 -- reader can route a frame from its first bytes, and "topic":"board" stays at a fixed offset
 -- (ed-hub writes it as "chart" to chart subscribers: hub_client_queue.c). "at" is the event's
--- database time in milliseconds (append_event).
+-- written_at in milliseconds (append_event; older events: the transaction's time).
 CREATE OR REPLACE FUNCTION event_frame(p_department_id bigint, p_seq bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT '{"type":"event","topic":"board","department_id":' || ev.department_id
@@ -113,7 +114,7 @@ LANGUAGE sql STABLE AS $$
         || ',"encounter_id":' || coalesce(ev.encounter_id::text, 'null')
         || ',"version":' || coalesce(ev.encounter_version::text, 'null')
         || ',"event":' || to_json(ev.type)::text
-        || ',"at":"' || utc_ms_text(ev.at) || '"'
+        || ',"at":"' || utc_ms_text(coalesce(ev.written_at, ev.at)) || '"'
         || ',"payload":' || ev.payload::text || '}'
     FROM event ev WHERE ev.department_id = p_department_id AND ev.seq = p_seq
 $$;
