@@ -149,3 +149,30 @@ test('a patient leaving without being seen makes the next snapshot a fresh read,
   assert.equal(boardReads(ctx.dept), reads + 1, 'and the next subscriber is served from memory');
   assert.equal(again.seq, snap.seq);
 });
+
+test('one frame serves both topics: a chart subscriber gets the board frame as "topic":"chart", byte for byte otherwise', async () => {
+  const { encounter } = await arrive('Okonkwo', 'Chidi');
+  const id = encounter.encounter_id;
+  const s = await openSocket(ctx.charge.token);
+  ctx.sockets.push(s);
+  s.subscribe('board', ctx.dept, 0);
+  await s.waitFor((f) => f.type === 'snapshot' && f.topic === 'board', 'the board snapshot');
+  s.subscribe('chart', id, 0);
+  await s.waitFor((f) => f.type === 'snapshot' && f.topic === 'chart', 'the chart snapshot');
+  const r = await ok(await ctx.nurse.post(`/encounters/${id}/comment`, { text: 'topic check' }), 'comment');
+  const copy = async (topic) => {
+    const f = await s.waitFor((x) => x.type === 'event' && x.seq === r.seq && x.topic === topic, `the ${topic} copy of seq ${r.seq}`, 10000);
+    return s.raw[s.frames.indexOf(f)];
+  };
+  const board = await copy('board');
+  const chart = await copy('chart');
+  // The envelope comes first, in the documented order, "at" in milliseconds.
+  assert.match(board, /^\{"type":"event","topic":"board","department_id":\d+,"seq":\d+,"encounter_id":\d+,"version":\d+,"event":"encounter\.comment","at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","payload":\{/);
+  assert.equal(chart, board.replace('"topic":"board"', '"topic":"chart"'));
+  // The ring's frame was put back: a board subscriber that comes later still reads "board".
+  const late = await openSocket(ctx.charge.token);
+  ctx.sockets.push(late);
+  late.subscribe('board', ctx.dept, r.seq - 1);
+  const again = await late.waitFor((x) => x.type === 'event' && x.seq === r.seq, `seq ${r.seq} replayed`, 10000);
+  assert.equal(late.raw[late.frames.indexOf(again)], board);
+});
