@@ -109,8 +109,10 @@ static const char *wall_event_kind(const char *kind, bool shows_flags)
 
 char *board_mask_event(const char *frame, size_t len, bool shows_flags, size_t *out_len)
 {
-    static const char *const envelope[] = {"type",    "department_id", "seq", "encounter_id",
-                                           "version", "event",         "at"};
+    /* In the frame's order (SQL event_frame()), before the payload: jansson keeps insertion
+     * order, so the twin reads like the frame, "topic" at the same offset (hub_client_queue.c). */
+    static const char *const envelope[] = {"type",         "topic",   "department_id", "seq",
+                                           "encounter_id", "version", "event",         "at"};
     json_t *event = json_loadb(frame, len, 0, NULL), *payload, *out, *masked, *v;
     char *text = NULL;
 

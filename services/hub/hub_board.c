@@ -23,12 +23,6 @@ static long long int_at(const json_t *obj, const char *key)
     return json_integer_value(json_object_get(obj, key));
 }
 
-/* The id of one item of an array: an object's key, or the integer itself when key is NULL. */
-static long long id_of(const json_t *item, const char *key)
-{
-    return key ? int_at(item, key) : json_integer_value(item);
-}
-
 /* The index of the item whose id is id. */
 static size_t find_id(const json_t *array, const char *key, long long id)
 {
@@ -36,7 +30,7 @@ static size_t find_id(const json_t *array, const char *key, long long id)
     json_t *item;
 
     json_array_foreach (array, i, item)
-        if (id_of(item, key) == id)
+        if (int_at(item, key) == id)
             return i;
     return NOT_FOUND;
 }
@@ -48,28 +42,9 @@ static size_t sorted_position(const json_t *array, const char *key, long long id
     json_t *item;
 
     json_array_foreach (array, i, item)
-        if (id_of(item, key) > id)
+        if (int_at(item, key) > id)
             return i;
     return json_array_size(array);
-}
-
-/* ---- similar names: each row lists the other active rows with an alike name, by id ---- */
-
-static void similar_add(json_t *row, long long id)
-{
-    json_t *list = json_object_get(row, "similar_name");
-
-    if (json_is_array(list) && find_id(list, NULL, id) == NOT_FOUND)
-        json_array_insert_new(list, sorted_position(list, NULL, id), json_integer(id));
-}
-
-static void similar_drop(json_t *row, long long id)
-{
-    json_t *list = json_object_get(row, "similar_name");
-    size_t at = find_id(list, NULL, id);
-
-    if (at != NOT_FOUND)
-        json_array_remove(list, at);
 }
 
 /* ---- applying one event ---- */
@@ -84,22 +59,22 @@ static bool is_active(const json_t *row, long long department_id)
            strcmp(status, "entered_in_error") && int_at(row, "department_id") == department_id;
 }
 
-/* The event's row replaces the board's (in id order), or takes it off the board. */
+/* The event's row replaces the board's (in id order), or takes it off the board. Only this row:
+ * a change it makes to another row's similar_name comes as that row's own
+ * encounter.similar_name event, in the same transaction, right after (proto/README.md). */
 static bool apply_row(json_t *board, long long department_id, json_t *row)
 {
     json_t *rows = json_object_get(board, "encounters");
     const char *status = json_string_value(json_object_get(row, "status"));
     long long id = int_at(row, "encounter_id");
-    size_t at = find_id(rows, "encounter_id", id), i;
-    json_t *other, *list = json_object_get(row, "similar_name");
+    size_t at = find_id(rows, "encounter_id", id);
 
-    if (!json_is_array(rows) || id <= 0 || !status || !json_is_array(list))
+    if (!json_is_array(rows) || id <= 0 || !status ||
+        !json_is_array(json_object_get(row, "similar_name")))
         return false;
     if (!is_active(row, department_id)) {
         if (at != NOT_FOUND)
             json_array_remove(rows, at);
-        json_array_foreach (rows, i, other)
-            similar_drop(other, id);
         /* lwbs_today counts by the department's local day: read it afresh. */
         return strcmp(status, "left_without_being_seen") != 0;
     }
@@ -107,16 +82,6 @@ static bool apply_row(json_t *board, long long department_id, json_t *row)
         json_array_set(rows, at, row);
     else
         json_array_insert(rows, sorted_position(rows, "encounter_id", id), row);
-    /* The row's list was computed at its commit; the other rows' lists were not. */
-    json_array_foreach (rows, i, other) {
-        long long other_id = int_at(other, "encounter_id");
-        if (other_id == id)
-            continue;
-        if (find_id(list, NULL, other_id) != NOT_FOUND)
-            similar_add(other, id);
-        else
-            similar_drop(other, id);
-    }
     return true;
 }
 

@@ -170,6 +170,28 @@ static int write_control(struct hub_client *c)
     return 1;
 }
 
+/* Writes event frame f for subscription s. A frame is encoded once (SQL event_frame()) with
+ * "topic":"board" at a fixed offset and serves board and chart subscribers alike; a chart
+ * subscriber is told "chart". Same length, so the 5 bytes are patched in the shared frame for
+ * this lws_write only and put back at once: lws copies what the socket does not take, and the
+ * loop is single-threaded, so nothing else ever reads the patched bytes. */
+static int write_event(struct hub_client *c, const struct hub_sub *s, struct hub_frame *f)
+{
+    static const char board_prefix[] = "{\"type\":\"event\",\"topic\":\"board\"";
+    const size_t topic_at = sizeof board_prefix - 1 - strlen("board\"");
+    unsigned char *text = f->data + LWS_PRE;
+    bool chart = s->kind == SUB_CHART && f->len >= sizeof board_prefix - 1 &&
+                 !memcmp(text, board_prefix, sizeof board_prefix - 1);
+    int n;
+
+    if (chart)
+        memcpy(text + topic_at, "chart", 5);
+    n = lws_write(c->wsi, text, f->len, LWS_WRITE_TEXT);
+    if (chart)
+        memcpy(text + topic_at, "board", 5);
+    return n;
+}
+
 /* Writes one frame, a queued reply before any event: 1 written, 0 nothing to write, -1 error. */
 static int write_one(struct hub *hub, struct hub_client *c)
 {
@@ -197,7 +219,7 @@ static int write_one(struct hub *hub, struct hub_client *c)
             }
             f = f->wall;
         }
-        if (lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
+        if (write_event(c, s, f) < 0)
             return -1;
         c->last_write = lws_now_usecs();
         s->next_seq = f->seq + 1;

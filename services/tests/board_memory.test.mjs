@@ -39,6 +39,17 @@ async function delivered(seq) {
   await ctx.watcher.waitFor((f) => f.type === 'event' && f.seq >= seq, `the event of seq ${seq}`, 10000);
 }
 
+// The encounter.similar_name event of encounter id that follows the write of seq (the next seq:
+// same transaction, under the department's seq lock), as the board subscriber got it.
+async function sameTransactionEvent(seq, id) {
+  const f = await ctx.watcher.waitFor((x) => x.type === 'event' && x.seq === seq + 1, `the event after seq ${seq}`, 10000);
+  assert.equal(f.event, 'encounter.similar_name');
+  assert.equal(f.encounter_id, id);
+  assert.equal(f.topic, 'board');
+  assert.equal(f.version, f.payload.encounter.version);
+  return f;
+}
+
 async function arrive(family, given) {
   const body = {
     patient: { mrn: `BM-${serial++}`, family_name: family, given_name: given, birth_date: '1959-07-14', sex: 'male' },
@@ -74,6 +85,10 @@ test('after every kind of change, a new snapshot comes from memory and equals Po
   assert.deepEqual(second.encounter.similar_name, [first.encounter.encounter_id]);
   const a = first.encounter.encounter_id;
   const b = second.encounter.encounter_id;
+  // The first row's list changed too: its own event follows the arrival's, in the same
+  // transaction (the department's next seq), so a screen that only applies events stays right.
+  const listed = await sameTransactionEvent(second.seq, a);
+  assert.deepEqual(listed.payload.encounter.similar_name, [b]);
   const board = (await ctx.charge.get(`/departments/${ctx.dept}/board`)).json;
   // A bed to move into (cleaned first when every bed waits for cleaning), and another
   // unoccupied one whose cleaning state is toggled.
@@ -103,8 +118,10 @@ test('after every kind of change, a new snapshot comes from memory and equals Po
   r = await ok(await ctx.charge.post(`/beds/${spare.id}/status`, { status: spareAfter }), 'bed cleaning state');
   r = await ok(await ctx.charge.req('PUT', `/departments/${ctx.dept}/alert-thresholds`, { waiting_longest_min: 45, boarder_min: 180, esi12_unassigned: true }), 'thresholds');
   r = await ok(await ctx.doctor.post(`/encounters/${b}/disposition`, { kind: 'discharge' }), 'disposition');
-  r = await ok(await ctx.nurse.post(`/encounters/${b}/departure`, {}), 'departure'); // a leaves b's alike-name list
-  await delivered(r.seq);
+  r = await ok(await ctx.nurse.post(`/encounters/${b}/departure`, {}), 'departure'); // b leaves a's alike-name list
+  const unlisted = await sameTransactionEvent(r.seq, a);
+  assert.deepEqual(unlisted.payload.encounter.similar_name, []);
+  r = unlisted; // the department's latest seq
 
   const reads = boardReads(ctx.dept);
   const snap = await snapshot(ctx.dept);
@@ -131,4 +148,31 @@ test('a patient leaving without being seen makes the next snapshot a fresh read,
   const again = await snapshot(ctx.dept);
   assert.equal(boardReads(ctx.dept), reads + 1, 'and the next subscriber is served from memory');
   assert.equal(again.seq, snap.seq);
+});
+
+test('one frame serves both topics: a chart subscriber gets the board frame as "topic":"chart", byte for byte otherwise', async () => {
+  const { encounter } = await arrive('Okonkwo', 'Chidi');
+  const id = encounter.encounter_id;
+  const s = await openSocket(ctx.charge.token);
+  ctx.sockets.push(s);
+  s.subscribe('board', ctx.dept, 0);
+  await s.waitFor((f) => f.type === 'snapshot' && f.topic === 'board', 'the board snapshot');
+  s.subscribe('chart', id, 0);
+  await s.waitFor((f) => f.type === 'snapshot' && f.topic === 'chart', 'the chart snapshot');
+  const r = await ok(await ctx.nurse.post(`/encounters/${id}/comment`, { text: 'topic check' }), 'comment');
+  const copy = async (topic) => {
+    const f = await s.waitFor((x) => x.type === 'event' && x.seq === r.seq && x.topic === topic, `the ${topic} copy of seq ${r.seq}`, 10000);
+    return s.raw[s.frames.indexOf(f)];
+  };
+  const board = await copy('board');
+  const chart = await copy('chart');
+  // The envelope comes first, in the documented order, "at" in milliseconds.
+  assert.match(board, /^\{"type":"event","topic":"board","department_id":\d+,"seq":\d+,"encounter_id":\d+,"version":\d+,"event":"encounter\.comment","at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","payload":\{/);
+  assert.equal(chart, board.replace('"topic":"board"', '"topic":"chart"'));
+  // The ring's frame was put back: a board subscriber that comes later still reads "board".
+  const late = await openSocket(ctx.charge.token);
+  ctx.sockets.push(late);
+  late.subscribe('board', ctx.dept, r.seq - 1);
+  const again = await late.waitFor((x) => x.type === 'event' && x.seq === r.seq, `seq ${r.seq} replayed`, 10000);
+  assert.equal(late.raw[late.frames.indexOf(again)], board);
 });

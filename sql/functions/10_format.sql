@@ -8,6 +8,12 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 $$;
 
+-- The same with milliseconds (truncated), for an event's commit time ("at" of its frame).
+CREATE OR REPLACE FUNCTION utc_ms_text(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
 CREATE OR REPLACE FUNCTION staff_json(p_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', s.id, 'name', s.display_name, 'role', s.role)

@@ -3,15 +3,46 @@
 -- Applied by `edlivectl migrate` after the migrations, every time, in file-name order; each
 -- statement is idempotent (CREATE OR REPLACE). How to change one: sql/README.md.
 
+-- The rows a screen holds are ended by these statuses (off the board; board_model.js isEnded).
+CREATE OR REPLACE FUNCTION is_ended_status(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_status IN ('departed', 'left_without_being_seen', 'entered_in_error')
+$$;
+
+-- The encounter's row as its latest event sent it (NULL before its first event).
+CREATE OR REPLACE FUNCTION last_sent_row(p_encounter_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT ev.payload->'encounter' FROM event ev
+    WHERE ev.encounter_id = p_encounter_id ORDER BY ev.seq DESC LIMIT 1
+$$;
+
 -- Appends the event for a change already made in this transaction: bumps the encounter's
 -- version (unless this is its arrival), takes the department's next seq and stores the
--- payload with the encounter's row as it is now. Returns the seq.
+-- payload with the encounter's row as it is now; written_at is the database clock's time (the
+-- event's commit time as far as the writer can take it: append_event is a write's last change),
+-- "at" the transaction's (0018).
+-- Returns the seq.
+--
+-- Cross-row effects are events too: similar_name (a safety flag) lists the other active rows
+-- of the department whose patient's name is alike, so an encounter coming on or off the board,
+-- or changing patient (identification) or name, changes other rows' lists. When this row's
+-- list or its being on the board differs from what its previous event sent, every other
+-- active row it listed before or lists now whose list differs from the one its own latest
+-- event sent gets an 'encounter.similar_name' event (its row, version bumped; in its own
+-- department), after this one, in id order. Comparing with what was sent (not with a guess
+-- of what changed) keeps clients that only apply events exact, whatever path made the change.
+-- The department_seq row lock taken below orders this against concurrent writes of the
+-- department: each statement after it reads what they committed.
 CREATE OR REPLACE FUNCTION append_event(p_encounter_id bigint, p_type text, p_extra jsonb) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_department bigint;
     v_version    bigint;
     v_seq        bigint;
+    v_before     jsonb;
+    v_row        jsonb;
+    v_others     bigint[];
+    v_other      bigint;
 BEGIN
     IF p_type = 'encounter.arrived' THEN
         SELECT department_id, version INTO v_department, v_version
@@ -25,9 +56,28 @@ BEGIN
     END IF;
     UPDATE department_seq SET last_seq = last_seq + 1 WHERE department_id = v_department
     RETURNING last_seq INTO v_seq;
-    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload)
+    v_before := last_sent_row(p_encounter_id);
+    v_row := encounter_row_json(p_encounter_id);
+    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, written_at)
     VALUES (v_department, v_seq, p_encounter_id, v_version, p_type,
-            jsonb_build_object('encounter', encounter_row_json(p_encounter_id)) || coalesce(p_extra, '{}'::jsonb));
+            jsonb_build_object('encounter', v_row) || coalesce(p_extra, '{}'::jsonb), clock_timestamp());
+    -- A similar_name event changes that row's list only: nothing further follows from it.
+    IF p_type <> 'encounter.similar_name'
+       AND ((v_before->'similar_name') IS DISTINCT FROM (v_row->'similar_name')
+            OR coalesce(NOT is_ended_status(v_before->>'status'), false)
+               <> NOT is_ended_status(v_row->>'status')) THEN
+        SELECT array_agg(o.id ORDER BY o.id) INTO v_others
+        FROM encounter o
+        WHERE o.id IN (SELECT jsonb_array_elements_text(x)::bigint
+                       FROM unnest(ARRAY[v_before->'similar_name', v_row->'similar_name']) x
+                       WHERE jsonb_typeof(x) = 'array')
+          AND o.id <> p_encounter_id
+          AND NOT is_ended_status(o.status)
+          AND similar_name_ids(o.id) IS DISTINCT FROM (last_sent_row(o.id)->'similar_name');
+        FOREACH v_other IN ARRAY coalesce(v_others, '{}') LOOP
+            PERFORM append_event(v_other, 'encounter.similar_name', NULL);
+        END LOOP;
+    END IF;
     RETURN v_seq;
 END
 $$;
@@ -45,19 +95,27 @@ BEGIN
     IF v_seq IS NULL THEN
         RAISE EXCEPTION 'append_department_event: department % not found', p_department_id;
     END IF;
-    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload)
-    VALUES (p_department_id, v_seq, NULL, NULL, p_type, coalesce(p_extra, '{}'::jsonb));
+    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, written_at)
+    VALUES (p_department_id, v_seq, NULL, NULL, p_type, coalesce(p_extra, '{}'::jsonb), clock_timestamp());
     PERFORM pg_notify('edlive_events', p_department_id::text);
     RETURN v_seq;
 END
 $$;
 
 -- The WebSocket frame of one event, encoded once here and forwarded byte for byte by the hubs.
+-- Text, not jsonb (which orders keys by length): the envelope comes first, in this order, so a
+-- reader can route a frame from its first bytes, and "topic":"board" stays at a fixed offset
+-- (ed-hub writes it as "chart" to chart subscribers: hub_client_queue.c). "at" is the event's
+-- written_at in milliseconds (append_event; older events: the transaction's time).
 CREATE OR REPLACE FUNCTION event_frame(p_department_id bigint, p_seq bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('type', 'event', 'department_id', ev.department_id, 'seq', ev.seq,
-        'encounter_id', ev.encounter_id, 'version', ev.encounter_version, 'event', ev.type,
-        'at', utc_text(ev.at), 'payload', ev.payload)::text
+    SELECT '{"type":"event","topic":"board","department_id":' || ev.department_id
+        || ',"seq":' || ev.seq
+        || ',"encounter_id":' || coalesce(ev.encounter_id::text, 'null')
+        || ',"version":' || coalesce(ev.encounter_version::text, 'null')
+        || ',"event":' || to_json(ev.type)::text
+        || ',"at":"' || utc_ms_text(coalesce(ev.written_at, ev.at)) || '"'
+        || ',"payload":' || ev.payload::text || '}'
     FROM event ev WHERE ev.department_id = p_department_id AND ev.seq = p_seq
 $$;
 
@@ -130,6 +188,12 @@ BEGIN
                    || CASE WHEN r->'bed' = 'null'::jsonb OR r->'bed'->>'area' = 'waiting_room'
                            THEN 'in the waiting room'
                            ELSE 'back in ' || (r->'bed'->>'label') END;
+    WHEN 'encounter.similar_name' THEN
+        summary := CASE WHEN jsonb_array_length(r->'similar_name') = 0
+                        THEN 'No other patient with a similar name on the board'
+                        ELSE 'Similar name on the board: ' || jsonb_array_length(r->'similar_name')
+                             || CASE WHEN jsonb_array_length(r->'similar_name') = 1
+                                     THEN ' other patient' ELSE ' other patients' END END;
     WHEN 'encounter.comment' THEN
         summary := coalesce('Board comment: ' || (r->>'comment'), 'Board comment cleared');
     WHEN 'encounter.isolation' THEN

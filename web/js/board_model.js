@@ -87,28 +87,15 @@ export function eventRow(msg) {
   return row && typeof row === 'object' && !Array.isArray(row) ? row : null;
 }
 
-function withSimilar(row, list) {
-  return { ...row, similar_name: list };
-}
-
-// The event's row replaces the board's (kept in id order) or takes it off the board. Each row's
-// similar_name was computed at its own commit: the others' lists follow the event row's.
+// The event's row replaces the board's (kept in id order) or takes it off the board. Only this
+// row: a change it makes to another row's similar_name comes as that row's own
+// encounter.similar_name event, in the same transaction, right after (proto/README.md).
 function applyRow(board, departmentId, row) {
   const id = row.encounter_id;
   if (!Number.isInteger(id) || id < 1 || typeof row.status !== 'string') throw new StaleBoardError('event row without id or status');
   const held = board.encounters.some((r) => r.encounter_id === id);
-  const others = board.encounters.filter((r) => r.encounter_id !== id);
+  const encounters = board.encounters.filter((r) => r.encounter_id !== id);
   const onBoard = isActive(row) && row.department_id === departmentId;
-  const list = Array.isArray(row.similar_name) ? row.similar_name : null;
-  const follow = (other) => {
-    const theirs = other.similar_name;
-    if (!Array.isArray(theirs)) return other;
-    const has = theirs.includes(id);
-    const should = onBoard && list !== null && list.includes(other.encounter_id);
-    if (has === should) return other;
-    return withSimilar(other, should ? [...theirs, id].sort((a, b) => a - b) : theirs.filter((x) => x !== id));
-  };
-  const encounters = others.map(follow);
   if (onBoard) {
     const at = encounters.findIndex((r) => r.encounter_id > id);
     encounters.splice(at < 0 ? encounters.length : at, 0, row);

@@ -443,6 +443,8 @@ class Step {
   onHubEvent(msg) {
     const s = this.s;
     if (s.phase !== P.FOLLOWING) return null; // from before our (re)subscribe: its answer decides
+    // One socket may follow a board and a chart: each copy of an event names its topic.
+    if (msg.topic !== undefined && msg.topic !== s.topic) return null;
     if (s.topic === 'board') {
       if (msg.department_id !== s.id) return null;
       if (msg.seq <= s.lastSeq) return null; // duplicate

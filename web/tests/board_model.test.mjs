@@ -40,6 +40,28 @@ test('the table covers the withdrawals of HL7 A11 and A13 (issue 11)', () => {
   assert.ok(table.cases.some((c) => c.event.event === 'encounter.reopened' && Number.isInteger(c.event.payload.lwbs_today) && c.expected.lwbs_today === c.event.payload.lwbs_today));
 });
 
+test('cross-row effects come as events: every other row a case\'s event changes follows in an encounter.similar_name case', () => {
+  // applyEvent changes only the event's own row; the next case applies the other row's event.
+  const follow = table.cases.filter((c) => c.event.event === 'encounter.similar_name');
+  assert.ok(follow.length > 0);
+  for (const c of follow) {
+    const row = c.event.payload.encounter;
+    const held = c.board.encounters.find((r) => r.encounter_id === row.encounter_id);
+    assert.ok(held, `${c.name}: the row is on the board`);
+    assert.equal(row.version, held.version + 1, `${c.name}: its version is bumped`);
+    assert.notDeepEqual(row.similar_name, held.similar_name, `${c.name}: its list changes`);
+    assert.equal(c.event.topic, 'board');
+  }
+});
+
+test('every event frame of the table has its envelope first, in the order event_frame() writes it', () => {
+  const order = ['type', 'topic', 'department_id', 'seq', 'encounter_id', 'version', 'event', 'at', 'payload'];
+  for (const c of table.cases) {
+    assert.deepEqual(Object.keys(c.event), order, c.name);
+    assert.match(c.event.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, `${c.name}: at in milliseconds`);
+  }
+});
+
 test('entered_in_error ends a row like departed and left_without_being_seen', () => {
   for (const s of ['departed', 'left_without_being_seen', 'entered_in_error']) {
     assert.ok(isEnded(s), s);

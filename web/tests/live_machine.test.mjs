@@ -394,3 +394,12 @@ test('a bad topic or id is refused at once', () => {
   assert.throws(() => initialState({ topic: 'beds', id: 1 }, 0), /unknown topic/);
   assert.throws(() => initialState({ topic: 'board', id: 0 }, 0), /bad board id/);
 });
+
+test('events name their topic: a board follows only the board copy of an event', () => {
+  const m = liveBoard();
+  // The hub writes the same frame to a chart subscription as "topic":"chart".
+  assert.deepEqual(m.hub({ ...boardEvent(6), topic: 'chart' }), []);
+  assert.equal(m.state.lastSeq, 5);
+  assert.deepEqual(m.hub({ ...boardEvent(6), topic: 'board' }).map((e) => e.type), ['event']);
+  assert.equal(m.state.lastSeq, 6);
+});

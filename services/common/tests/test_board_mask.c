@@ -155,8 +155,9 @@ static char *masked_kind(const char *kind, bool shows_flags)
     json_t *event;
 
     snprintf(frame, sizeof frame,
-             "{\"type\":\"event\",\"department_id\":1,\"seq\":58,\"encounter_id\":12,"
-             "\"version\":5,\"event\":\"%s\",\"at\":\"2026-11-25T08:10:03Z\",\"payload\":{"
+             "{\"type\":\"event\",\"topic\":\"board\",\"department_id\":1,\"seq\":58,"
+             "\"encounter_id\":12,\"version\":5,\"event\":\"%s\",\"at\":"
+             "\"2026-11-25T08:10:03.412Z\",\"payload\":{"
              "\"encounter\":%s,\"note\":{\"text\":\"daughter phoning at 10\"},"
              "\"timeline\":{\"summary\":\"chest pain\"},\"beds\":[]}}",
              kind, row_json);
@@ -165,6 +166,11 @@ static char *masked_kind(const char *kind, bool shows_flags)
     assert_int_equal(len, strlen(out));
     assert_clean(out, shows_flags);
     assert_null(strstr(out, "timeline"));
+    /* The twin keeps the frame's envelope order, "topic" where ed-hub patches it. */
+    assert_memory_equal(
+        out, "{\"type\":\"event\",\"topic\":\"board\",\"department_id\":1,\"seq\":58,",
+        strlen("{\"type\":\"event\",\"topic\":\"board\",\"department_id\":1,\"seq\":58,"));
+    assert_non_null(strstr(out, "\"at\":\"2026-11-25T08:10:03.412Z\",\"payload\":{"));
     event = load(out);
     result = strdup(json_string_value(json_object_get(event, "event")));
     assert_int_equal(json_integer_value(json_object_get(event, "seq")), 58);
