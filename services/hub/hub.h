@@ -23,7 +23,6 @@
 #define HUB_MAX_MESSAGE       4096 /* bytes of one client message */
 #define HUB_HEARTBEAT_S       5    /* each subscribed socket gets a heartbeat this often */
 #define HUB_HEARTBEAT_TICK_MS 100  /* ...served in slices, one slice per tick (no burst) */
-#define HUB_SILENCE_BEATS     3    /* a client that hears nothing for 3 periods reconnects */
 #define HUB_CHECK_MS          1000 /* how often tops are compared with PostgreSQL */
 #define HUB_SESSION_CHECK_MS  5000 /* how soon a revoked or idle session loses its socket */
 #define HUB_DEFAULT_MAX_LAG   1024

@@ -344,12 +344,14 @@ static void close_too_slow(struct hub *hub, struct hub_client *c)
 
     log_info("closing a connection on which data waited for %d s (4408)", hub->stall_s);
     c->too_slow = true;
-    if (fd >= 0 && !getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &held, &size)) {
+    /* (Only a bounded buffer is enlarged: setting one under autotuning could shrink it.) */
+    if (fd >= 0 && hub->sndbuf > 0 && !getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &held, &size)) {
         int room = held + 65536; /* the kernel doubles it again: room for a frame and the close */
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room))
             log_warn("could not enlarge the send buffer of a stalled socket");
-        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &no_user_timeout, sizeof no_user_timeout);
     }
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &no_user_timeout, sizeof no_user_timeout);
     lws_callback_on_writable(c->wsi);
     /* If even that does not let lws write, it is ended without the close frame. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 10);
