@@ -255,7 +255,9 @@ ed_derive_settings() {
         EDLIVE_FAULT_HOOKS=1
         # A small backlog bound, so the frozen-client test crosses it within seconds.
         EDLIVE_HUB_MAX_LAG=${EDLIVE_HUB_MAX_LAG:-100}
-        ED_ENV_VARS+=(ASAN_OPTIONS UBSAN_OPTIONS EDLIVE_FAULT_HOOKS EDLIVE_HUB_MAX_LAG)
+        # A short stall limit, so the frozen client through nginx is closed (4408) within a test.
+        EDLIVE_HUB_STALL_S=${EDLIVE_HUB_STALL_S:-10}
+        ED_ENV_VARS+=(ASAN_OPTIONS UBSAN_OPTIONS EDLIVE_FAULT_HOOKS EDLIVE_HUB_MAX_LAG EDLIVE_HUB_STALL_S)
     fi
     export "${ED_ENV_VARS[@]}"
     ED_LOGS=$EDLIVE_LOGS

@@ -21,6 +21,8 @@ struct hub_sub {
     bool retry;         /* the department was new to the hub: start again after the check */
     struct hub_department *dept; /* NULL until known (a chart's, from its read) */
     long long next_seq;          /* the next department seq this client needs */
+    long long chart_top;         /* SUB_CHART: the seq of its encounter's last event written, or the
+                                    seq the subscription started at (its heartbeat top) */
     /* SUB_FHIR (hub_fhir.c): a FHIR Subscription on /fhir/R4/ws, following topic_id's ring */
     long long fhir_id;    /* the Subscription's id */
     json_t *fhir;         /* its row (record_fhir_ws_bind) */
@@ -45,13 +47,15 @@ struct hub_client {
     int next_sub; /* round-robin start, so one busy topic cannot starve another */
     char *rx;     /* a message arriving in fragments, malloc'd; NULL otherwise */
     size_t rx_len;
-    struct principal *who; /* the signed-in user, checked at the upgrade; malloc'd */
-    bool session_ended;    /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
-    lws_usec_t last_write; /* when the socket last took a frame (or opened) */
-    bool fhir_channel;     /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade */
-    bool binding;          /* its bind-with-token is with the database worker */
-    char fhir_base[200];   /* the FHIR base its Bundles' links use (Host as at the upgrade) */
-    char fhir_addr[64];    /* the client's address, for the audit once bound */
+    struct principal *who;    /* the signed-in user, checked at the upgrade; malloc'd */
+    bool session_ended;       /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
+    bool too_slow;            /* close with HUB_CLOSE_TOO_SLOW at the next WRITEABLE */
+    bool heartbeat_due;       /* a heartbeat per topic, written once no event waits */
+    lws_usec_t waiting_since; /* when data was first seen waiting on a full socket; 0: none */
+    bool fhir_channel;        /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade */
+    bool binding;             /* its bind-with-token is with the database worker */
+    char fhir_base[200];      /* the FHIR base its Bundles' links use (Host as at the upgrade) */
+    char fhir_addr[64];       /* the client's address, for the audit once bound */
 };
 
 /* hub_client_queue.c */
@@ -62,12 +66,22 @@ bool hub_client_is_wall(const struct hub_client *c);
 bool hub_client_queue_text(struct hub_client *c, const char *json, size_t len);
 bool hub_client_queue_json(struct hub_client *c, json_t *doc); /* takes doc */
 bool hub_client_queue_error(struct hub_client *c, const struct ed_error *err);
+/* An error about one topic: it names it as subscribe does (topic, department_id/encounter_id). */
+bool hub_client_queue_topic_error(struct hub_client *c, enum sub_kind kind, long long topic_id,
+                                  const struct ed_error *err);
+/* Where a subscription starts (a snapshot at seq, or recovered after seq): its cursor and its
+ * chart top. */
+void hub_sub_begin_at(struct hub_sub *s, long long seq);
 /* Cuts a client that does not take its replies. */
 void hub_client_cut(struct hub_client *c);
 /* LWS_CALLBACK_SERVER_WRITEABLE: a queued reply first, else events at the cursors. */
 int hub_client_writeable(struct hub *hub, struct hub_client *c);
-/* Every HUB_HEARTBEAT_S: a heartbeat to each client, or the 4408 close of a stalled one. */
-void hub_clients_heartbeat(struct hub *hub);
+/* Every HUB_HEARTBEAT_TICK_MS: the next slice of clients (each client once per HUB_HEARTBEAT_S)
+ * gets its heartbeat, or its stall checked and, past the limit, the 4408 close. */
+void hub_clients_heartbeat_slice(struct hub *hub);
+/* A connection opened (its socket options) / is closing (out of the heartbeat round). */
+void hub_client_opened(struct hub *hub, struct hub_client *c);
+void hub_client_closing(struct hub *hub, struct hub_client *c);
 /* Asks every client following d (and not waiting for a read) to write. */
 void hub_clients_wake(struct hub *hub, const struct hub_department *d);
 void hub_client_free(struct hub_client *c);

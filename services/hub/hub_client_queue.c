@@ -3,9 +3,14 @@
  * errors, heartbeats) wait in a short per-client queue; events are never copied per client,
  * only a cursor into the department's ring moves, and only up to d->checked_top (the session
  * gate, hub_sessions.c). Several lws_writes per WRITEABLE while the socket takes them whole
- * (lws_send_pipe_choked). Backpressure: a cursor too far behind is replaced by a snapshot; a
- * socket that takes nothing for stall_s while data waits is closed with 4408. Also the
- * protocol layer's answer to department changes (hub_department_changed). */
+ * (lws_send_pipe_choked). Heartbeats: a timer serves a slice of the clients every
+ * HUB_HEARTBEAT_TICK_MS, so each gets one per HUB_HEARTBEAT_S without a burst; a heartbeat is
+ * written after the events waiting, so its top is what the client must already hold.
+ * Backpressure: a cursor too far behind is replaced by a snapshot; a socket on which data has
+ * waited for stall_s is closed with 4408. Also the protocol layer's answer to department
+ * changes (hub_department_changed). */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,10 +71,29 @@ bool hub_client_queue_json(struct hub_client *c, json_t *doc)
 
 bool hub_client_queue_error(struct hub_client *c, const struct ed_error *err)
 {
-    return hub_client_queue_json(c, json_pack("{s:s,s:s,s:o,s:s}", "type", "error", "code",
-                                              err->code, "field",
-                                              err->field[0] ? json_string(err->field) : json_null(),
-                                              "message", err->message));
+    return hub_client_queue_topic_error(c, SUB_NONE, 0, err);
+}
+
+bool hub_client_queue_topic_error(struct hub_client *c, enum sub_kind kind, long long topic_id,
+                                  const struct ed_error *err)
+{
+    json_t *reply = json_pack("{s:s}", "type", "error");
+
+    if (kind == SUB_BOARD || kind == SUB_CHART) {
+        json_object_set_new(reply, "topic", json_string(kind == SUB_BOARD ? "board" : "chart"));
+        json_object_set_new(reply, kind == SUB_BOARD ? "department_id" : "encounter_id",
+                            json_integer(topic_id));
+    }
+    json_object_set_new(reply, "code", json_string(err->code));
+    json_object_set_new(reply, "field", err->field[0] ? json_string(err->field) : json_null());
+    json_object_set_new(reply, "message", json_string(err->message));
+    return hub_client_queue_json(c, reply);
+}
+
+void hub_sub_begin_at(struct hub_sub *s, long long seq)
+{
+    s->next_seq = seq + 1;
+    s->chart_top = seq;
 }
 
 void hub_client_cut(struct hub_client *c)
@@ -142,7 +166,8 @@ static struct hub_frame *next_event(struct hub *hub, struct hub_client *c, struc
     return NULL;
 }
 
-static bool has_pending(const struct hub_client *c)
+/* Events or replies wait for c (not counting a heartbeat). */
+static bool events_pending(const struct hub_client *c)
 {
     if (c->control_head)
         return true;
@@ -152,6 +177,11 @@ static bool has_pending(const struct hub_client *c)
             return true;
     }
     return false;
+}
+
+static bool has_pending(const struct hub_client *c)
+{
+    return c->heartbeat_due || events_pending(c);
 }
 
 static int write_control(struct hub_client *c)
@@ -166,7 +196,40 @@ static int write_control(struct hub_client *c)
     free(f);
     if (n < 0)
         return -1;
-    c->last_write = lws_now_usecs();
+    c->waiting_since = 0;
+    return 1;
+}
+
+/* The heartbeat of each running topic: its top is the newest event the client must already
+ * hold, since the heartbeat follows every event waiting (board: the department's checked top;
+ * chart: its encounter's last event written, or where the subscription started). 1 written, -1
+ * error. */
+static int write_heartbeat(struct hub_client *c)
+{
+    unsigned char buf[LWS_PRE + 160];
+    char *text = (char *)buf + LWS_PRE;
+
+    c->heartbeat_due = false;
+    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        const struct hub_sub *s = &c->subs[i];
+        bool board = s->kind == SUB_BOARD;
+        long long top;
+        int len;
+        if (!running(s) || (s->kind != SUB_BOARD && s->kind != SUB_CHART))
+            continue;
+        top = board ? s->dept->checked_top : s->chart_top;
+        /* "tops" repeats the top for pages loaded before issue 13 (deprecated). */
+        len = snprintf(text, sizeof buf - LWS_PRE,
+                       "{\"type\":\"heartbeat\",\"topic\":\"%s\",\"%s\":%lld,\"top\":%lld,"
+                       "\"tops\":{\"%s:%lld\":%lld}}",
+                       board ? "board" : "chart", board ? "department_id" : "encounter_id",
+                       s->topic_id, top, board ? "board" : "chart", s->topic_id, top);
+        if (len <= 0 || (size_t)len >= sizeof buf - LWS_PRE)
+            continue;
+        if (lws_write(c->wsi, (unsigned char *)text, (size_t)len, LWS_WRITE_TEXT) < 0)
+            return -1;
+    }
+    c->waiting_since = 0;
     return 1;
 }
 
@@ -206,7 +269,7 @@ static int write_one(struct hub *hub, struct hub_client *c)
             int n = hub_fhir_write(c, s, f);
             if (n < 0)
                 return -1;
-            c->last_write = lws_now_usecs();
+            c->waiting_since = 0;
             s->next_seq = f->seq + 1;
             c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
             return 1;
@@ -221,11 +284,15 @@ static int write_one(struct hub *hub, struct hub_client *c)
         }
         if (write_event(c, s, f) < 0)
             return -1;
-        c->last_write = lws_now_usecs();
+        c->waiting_since = 0;
         s->next_seq = f->seq + 1;
+        if (s->kind == SUB_CHART)
+            s->chart_top = f->seq;
         c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
         return 1;
     }
+    if (c->heartbeat_due && !events_pending(c))
+        return write_heartbeat(c);
     return 0;
 }
 
@@ -235,6 +302,11 @@ int hub_client_writeable(struct hub *hub, struct hub_client *c)
 
     if (c->session_ended) {
         lws_close_reason(c->wsi, HUB_CLOSE_SESSION_ENDED, (unsigned char *)"session ended", 13);
+        return -1;
+    }
+    if (c->too_slow) {
+        /* lws writes the close frame into the room close_too_slow made, then ends the socket. */
+        lws_close_reason(c->wsi, HUB_CLOSE_TOO_SLOW, (unsigned char *)"too slow", 8);
         return -1;
     }
     /* A client behind by several frames takes them in one callback while its socket accepts
@@ -255,57 +327,108 @@ int hub_client_writeable(struct hub *hub, struct hub_client *c)
 
 /* ---- heartbeats and stalled sockets ---- */
 
-static void queue_heartbeat(struct hub_client *c)
+void hub_client_opened(struct hub *hub, struct hub_client *c)
 {
-    json_t *tops = json_object();
-    char name[48];
-    bool any = false;
+    int fd = (int)lws_get_socket_fd(c->wsi);
+    /* A vanished peer (or one that keeps its window shut) is ended by the kernel once what was
+     * sent stays unacknowledged this long: no transport pings, no per-client work. It is longer
+     * than the stall limit, so a live reader that stopped gets its 4408 first. */
+    unsigned user_timeout_ms = (unsigned)(hub->stall_s + HUB_USER_TIMEOUT_EXTRA_S) * 1000u;
 
-    for (int i = 0; i < HUB_MAX_SUBS; i++) {
-        const struct hub_sub *s = &c->subs[i];
-        if (!running(s))
-            continue;
-        snprintf(name, sizeof name, "%s:%lld", s->kind == SUB_BOARD ? "board" : "chart",
-                 s->topic_id);
-        json_object_set_new(tops, name, json_integer(s->dept->checked_top));
-        any = true;
-    }
-    if (!any) {
-        json_decref(tops);
-        return;
-    }
-    /* A client too far behind to take a heartbeat gets none; its own timer notices. */
-    hub_client_queue_json(c, json_pack("{s:s,s:o}", "type", "heartbeat", "tops", tops));
+    /* Bound what the kernel holds for this socket too: with autotuning a stalled reader can
+     * park megabytes there (measured: 3.9 MB on loopback), hiding its lag from the hub. */
+    if (fd >= 0 && hub->sndbuf > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &hub->sndbuf, sizeof hub->sndbuf))
+        log_warn("SO_SNDBUF not set on a new connection");
+    if (fd >= 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms))
+        log_warn("TCP_USER_TIMEOUT not set on a new connection");
+    hub->nclients++;
 }
 
-/* A socket that has taken nothing for stall_s seconds while data waits for it (a frozen
- * tablet, a dead network path) is closed with a reason; it reconnects and resumes. Its
- * backlog costs the hub nothing meanwhile (it is only a cursor), but the socket does. */
-static bool close_if_stalled(struct hub *hub, struct hub_client *c, lws_usec_t now)
+void hub_client_closing(struct hub *hub, struct hub_client *c)
 {
-    if (!has_pending(c) || !lws_send_pipe_choked(c->wsi) ||
-        now - c->last_write < (lws_usec_t)hub->stall_s * LWS_US_PER_SEC)
+    if (hub->beat_next == c)
+        hub->beat_next = c->next;
+    hub->nclients--;
+}
+
+/* Data has waited on a full socket for stall_s (a frozen tablet, a hung page): the hub stops
+ * writing to it and closes it with 4408. The close frame must reach the reader when it reads
+ * again, behind what its buffers hold: the socket's send buffer is enlarged so lws can finish
+ * the frame it was writing and add the close frame; lws then ends the connection, and the
+ * kernel delivers what it holds (close frame, then FIN) when the reader drains. Kernel default
+ * timeouts now bound that wait, not TCP_USER_TIMEOUT. */
+static void close_too_slow(struct hub *hub, struct hub_client *c)
+{
+    int fd = (int)lws_get_socket_fd(c->wsi), held = 0, no_user_timeout = 0;
+    socklen_t size = sizeof held;
+
+    log_info("closing a connection on which data waited for %d s (4408)", hub->stall_s);
+    c->too_slow = true;
+    /* (Only a bounded buffer is enlarged: setting one under autotuning could shrink it.) */
+    if (fd >= 0 && hub->sndbuf > 0 && !getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &held, &size)) {
+        int room = held + 65536; /* the kernel doubles it again: room for a frame and the close */
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room))
+            log_warn("could not enlarge the send buffer of a stalled socket");
+    }
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &no_user_timeout, sizeof no_user_timeout);
+    lws_callback_on_writable(c->wsi);
+    /* If even that does not let lws write, it is ended without the close frame. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 10);
+}
+
+/* Whether data waits on a socket that takes no more: from the first time seen, stall_s later
+ * it is closed with 4408. */
+static bool check_stall(struct hub *hub, struct hub_client *c, lws_usec_t now)
+{
+    if (c->too_slow)
+        return true;
+    if (!events_pending(c) || !lws_send_pipe_choked(c->wsi)) {
+        c->waiting_since = 0;
         return false;
-    log_info("closing a connection that took no data for %d s (4408)", hub->stall_s);
-    lws_close_reason(c->wsi, HUB_CLOSE_TOO_SLOW, (unsigned char *)"too slow", 8);
-    /* lws would wait to flush its buffered output before closing, and this reader takes
-     * none: end the TCP connection now (the client sees it closed and reconnects). */
-    shutdown((int)lws_get_socket_fd(c->wsi), SHUT_RDWR);
-    hub_client_cut(c);
+    }
+    if (!c->waiting_since)
+        c->waiting_since = now;
+    else if (now - c->waiting_since >= (lws_usec_t)hub->stall_s * LWS_US_PER_SEC)
+        close_too_slow(hub, c);
     return true;
 }
 
-void hub_clients_heartbeat(struct hub *hub)
+static void beat(struct hub *hub, struct hub_client *c, lws_usec_t now)
 {
-    lws_usec_t now = lws_now_usecs();
-
-    for (struct hub_client *c = hub->clients; c; c = c->next)
-        if (!close_if_stalled(hub, c, now)) {
-            if (c->fhir_channel)
-                hub_fhir_heartbeat(c, now);
-            else
-                queue_heartbeat(c);
+    if (check_stall(hub, c, now) || c->session_ended)
+        return;
+    if (c->fhir_channel) {
+        hub_fhir_heartbeat(c, now);
+        return;
+    }
+    for (int i = 0; i < HUB_MAX_SUBS; i++)
+        if (running(&c->subs[i])) {
+            c->heartbeat_due = true;
+            lws_callback_on_writable(c->wsi);
+            return;
         }
+}
+
+void hub_clients_heartbeat_slice(struct hub *hub)
+{
+    const int ticks = HUB_HEARTBEAT_S * 1000 / HUB_HEARTBEAT_TICK_MS;
+    lws_usec_t now = lws_now_usecs();
+    /* Recomputed every tick, so clients joining during a round stretch it only a little. */
+    int quota = (hub->nclients + ticks - 1) / ticks;
+
+    /* A round serves every client once, then waits for its HUB_HEARTBEAT_S to be over. */
+    if (++hub->beat_tick >= ticks && !hub->beat_next) {
+        hub->beat_tick = 0;
+        hub->beat_next = hub->clients;
+    }
+    for (; hub->beat_next && quota > 0; quota--) {
+        struct hub_client *c = hub->beat_next;
+        hub->beat_next = c->next;
+        beat(hub, c, now);
+    }
 }
 
 /* ---- department changes: whom they concern ---- */

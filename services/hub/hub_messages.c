@@ -56,9 +56,14 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     s = find_sub(c, kind, id);
     if (!s)
         s = find_sub(c, SUB_NONE, 0);
-    if (!s)
-        return ed_error_set(err, ED_ERR_TOO_MANY_SUBSCRIPTIONS, "topic",
-                            "at most %d topics per connection", HUB_MAX_SUBS);
+    if (!s) {
+        ed_error_set(err, ED_ERR_TOO_MANY_SUBSCRIPTIONS, "topic",
+                     "at most %d topics per connection", HUB_MAX_SUBS);
+        /* Named like the subscribe it answers. */
+        if (!hub_client_queue_topic_error(c, kind, id, err))
+            hub_client_cut(c);
+        return true;
+    }
     s->kind = kind;
     s->topic_id = id;
     s->gen++; /* a read still under way for this slot is for an older subscribe */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "hub_client.h"
 #include "hub_db.h"
@@ -105,22 +104,16 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 
 static void client_open(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    /* Bound what the kernel holds for this socket too: with autotuning a stalled reader can
-     * park megabytes there (measured: 3.9 MB on loopback), hiding its lag from the hub. */
-    if (hub->sndbuf > 0) {
-        int fd = (int)lws_get_socket_fd(wsi);
-        if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &hub->sndbuf, sizeof hub->sndbuf))
-            log_warn("SO_SNDBUF not set on a new connection");
-    }
     c->id = ++hub->next_client_id;
     c->wsi = wsi;
-    c->last_write = lws_now_usecs();
     c->next = hub->clients;
     hub->clients = c;
+    hub_client_opened(hub, c); /* socket options, the heartbeat round */
 }
 
 static void client_close(struct hub *hub, struct hub_client *c)
 {
+    hub_client_closing(hub, c);
     for (struct hub_client **pp = &hub->clients; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -133,9 +126,9 @@ static void on_heartbeat_timer(lws_sorted_usec_list_t *sul)
 {
     struct hub *hub = lws_container_of(sul, struct hub, heartbeat_timer);
 
-    hub_clients_heartbeat(hub);
+    hub_clients_heartbeat_slice(hub);
     lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
-                     HUB_HEARTBEAT_S * LWS_US_PER_SEC);
+                     HUB_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
 }
 
 static int protocol_init(struct hub *hub, struct lws_context *ctx)
@@ -144,7 +137,7 @@ static int protocol_init(struct hub *hub, struct lws_context *ctx)
     hub_check_init(hub);
     hub_sessions_init(hub);
     lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
-                     HUB_HEARTBEAT_S * LWS_US_PER_SEC);
+                     HUB_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
     return 0;
 }
 

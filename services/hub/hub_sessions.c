@@ -93,7 +93,7 @@ static void apply_grant(struct hub *hub, const struct grant_check *g)
         s->gen++;
         ed_error_set(&err, ED_ERR_ACCESS_ENDED, "encounter_id",
                      "emergency access to this chart has ended");
-        hub_client_queue_error(c, &err);
+        hub_client_queue_topic_error(c, SUB_CHART, s->topic_id, &err);
     }
 }
 

@@ -163,7 +163,7 @@ static bool queue_board(struct hub *hub, struct hub_client *c, struct hub_sub *s
 
     if (!hub_board_snapshot(hub, d))
         return false;
-    s->next_seq = d->board_cache_seq + 1;
+    hub_sub_begin_at(s, d->board_cache_seq);
     ok = hub_client_is_wall(c) ? hub_client_queue_text(c, d->wall_cache, d->wall_cache_len)
                                : hub_client_queue_text(c, d->board_cache, d->board_cache_len);
     if (!ok)
@@ -177,7 +177,7 @@ static void queue_chart(struct hub_client *c, struct hub_sub *s, struct sub_job 
                               "encounter_id", (json_int_t)s->topic_id, "department_id",
                               (json_int_t)s->dept->id, "seq", (json_int_t)j->seq, "chart", j->data);
 
-    s->next_seq = j->seq + 1;
+    hub_sub_begin_at(s, j->seq);
     if (!hub_client_queue_json(c, frame))
         hub_client_cut(c);
 }
@@ -190,7 +190,7 @@ static void queue_recovered(struct hub_client *c, struct hub_sub *s, long long s
                   "mode", "recovered", "since", (json_int_t)since);
 
     json_object_set_new(reply, board ? "department_id" : "encounter_id", json_integer(s->topic_id));
-    s->next_seq = since + 1;
+    hub_sub_begin_at(s, since);
     if (!hub_client_queue_json(c, reply))
         hub_client_cut(c);
 }
@@ -202,13 +202,14 @@ static void fail(struct hub_client *c, struct hub_sub *s, const struct sub_job *
     if (j->resync && s->dept) {
         log_warn("snapshot for a running subscription failed: %s", j->err.code);
         s->next_seq = s->dept->top + 1;
+        s->chart_top = s->dept->top; /* a chart's heartbeat shows the skip too */
         return;
     }
     if (j->err.status >= 500)
         log_warn("client message refused: %d %s", j->err.status, j->err.code);
     s->kind = SUB_NONE;
     s->gen++;
-    if (!hub_client_queue_error(c, &j->err))
+    if (!hub_client_queue_topic_error(c, j->board ? SUB_BOARD : SUB_CHART, j->topic_id, &j->err))
         hub_client_cut(c);
 }
 

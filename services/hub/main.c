@@ -56,8 +56,9 @@ static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
                      false},
     [HUB_STALL_S] = {"EDLIVE_HUB_STALL_S", CONFIG_INT, CONFIG_NUMBER_TEXT(HUB_DEFAULT_STALL_S), 1,
                      3600,
-                     "a socket that takes nothing this long (seconds) while data waits is "
-                     "closed with 4408",
+                     "a socket on which data has waited this long (seconds) is closed with 4408; "
+                     "a peer that acknowledges nothing for 25 s more is ended by the kernel "
+                     "(TCP_USER_TIMEOUT)",
                      false},
     [HUB_BOARD_MAX_AGE_S] = {"EDLIVE_HUB_BOARD_MAX_AGE_S", CONFIG_INT,
                              CONFIG_NUMBER_TEXT(HUB_DEFAULT_BOARD_MAX_AGE_S), 1, 86400,
@@ -93,9 +94,12 @@ int main(int argc, char **argv)
     /* Clients send no subprotocol: make "edlive" the default. */
     static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
     static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, "edlive", ""};
-    /* Transport liveness: ping after 15 s of silence, hang up after 30 s without an answer. */
-    static const lws_retry_bo_t retry = {.secs_since_valid_ping = 15,
-                                         .secs_since_valid_hangup = 30};
+    /* Liveness is the hub's heartbeats (every HUB_HEARTBEAT_S; clients send nothing) and, for
+     * dead peers, TCP_USER_TIMEOUT on each socket (hub_client_opened). lws's own transport
+     * pings would be per-client work every few seconds: they remain only as a 5-minute
+     * backstop, since a healthy page sends nothing at all. */
+    static const lws_retry_bo_t retry = {.secs_since_valid_ping = 300,
+                                         .secs_since_valid_hangup = 330};
     static struct hub hub;
     struct lws_context_creation_info info;
     struct ed_error err = {0};

@@ -5,7 +5,8 @@
 // page's callbacks) out. The page gets a snapshot (replace everything), then only events that are
 // proven to follow on from what it has (board: seq == last + 1; chart: version == last + 1).
 // Anything else (a gap, an unfilled heartbeat top, silence, a closed socket) makes the status
-// leave "live" at once; it only comes back when continuity is proven again.
+// leave "live" at once; it only comes back when continuity is proven again. The page sends no
+// pings: the hub's heartbeats (every 5 s) are what it listens for.
 //
 //   const live = connectLive({topic: 'board', id: 1, onSnapshot, onEvent, onStatus});
 //   live.close();
@@ -26,11 +27,11 @@
 //                  attempt fails before it opened (a refused upgrade looks like a network error
 //                  to a browser), at most once per SESSION_CHECK_MS.
 
-import { initialState, step, statusOf, isEnded, PING_MS, TICK_MS } from './live_machine.js';
+import { initialState, step, statusOf, isEnded, TICK_MS } from './live_machine.js';
 
 export {
-  PING_MS,
-  DEAD_MS,
+  HEARTBEAT_MS,
+  SILENCE_MS,
   PROOF_MS,
   STALE_AFTER_MS,
   SUBSCRIBE_TIMEOUT_MS,
@@ -60,7 +61,6 @@ export function connectLive({
   let state = initialState({ topic, id, checkSession: Boolean(checkSession) }, now());
   let ws = null;
   let reconnectTimer = null;
-  let pingTimer = null;
   let tickTimer = null;
 
   function input(type, extra = {}) {
@@ -106,10 +106,6 @@ export function connectLive({
         return;
       case 'send':
         if (ws) ws.send(JSON.stringify(e.msg));
-        return;
-      case 'ping_timer':
-        clearInterval(pingTimer);
-        pingTimer = e.on ? setInterval(() => input('ping'), PING_MS) : null;
         return;
       case 'tick_timer':
         clearInterval(tickTimer);

@@ -18,17 +18,21 @@
 //   any ── session ended (4401, or checkSession says so) ──> signed_out (final)
 //   any ── forbidden / not_found / access_ended ──> refused (final);  close() ──> closed
 //
+// Liveness (proto/GUARANTEES.md §2): the hub sends a heartbeat for each topic every
+// HEARTBEAT_MS; the page sends nothing (no pings) and treats SILENCE_MS (3 heartbeats) without
+// any frame as a dead connection.
+//
 // Inputs ({type, t, ...}; t is the time in ms): start, open, socket_failed, close {code},
 // error, frame {msg} (parsed JSON, or unreadable: true), applied, apply_failed {error}, tick,
-// ping, reconnect_due, session_answer {answer}, resync, close_requested.
-// Effects ({type, ...}): open_socket, close_socket, send {msg}, ping_timer {on}, tick_timer
+// reconnect_due, session_answer {answer}, resync, close_requested.
+// Effects ({type, ...}): open_socket, close_socket, send {msg}, tick_timer
 // {on}, schedule_reconnect {delay}, cancel_reconnect, snapshot {msg}, event {msg} (the page
 // applies it; the driver answers with applied or apply_failed; the page may call close() or
 // resync() from inside its callback, which are then stepped first),
 // hub_error {msg}, signed_out, check_session, status {status}, log {level, text}.
 
-export const PING_MS = 4_000; // we ping the hub this often; it answers pong at once
-export const DEAD_MS = 8_000; // silence (no frame, no pong) longer than this: not live, reconnect
+export const HEARTBEAT_MS = 5_000; // the hub's heartbeat period, per topic
+export const SILENCE_MS = 3 * HEARTBEAT_MS; // nothing heard for longer: not live, reconnect
 export const PROOF_MS = 25_000; // "live" needs continuity proven at most this long ago
 export const STALE_AFTER_MS = 5_000; // not live for longer than this: shown as stale (red)
 export const SUBSCRIBE_TIMEOUT_MS = 10_000; // no answer to subscribe: reconnect
@@ -153,7 +157,6 @@ class Step {
         s.lastHeard = this.t;
         s.phase = P.FOLLOWING; // subscribe() makes it subscribing / catching_up
         this.subscribe('waiting for the server');
-        this.emit({ type: 'ping_timer', on: true });
         return;
       case 'close': {
         if (!SOCKET.has(s.phase)) return;
@@ -189,9 +192,6 @@ class Step {
       case 'apply_failed':
         this.applyFailed(s.delivering ? s.delivering.msg : null, i.error);
         return;
-      case 'ping':
-        if (isOpen(s)) this.emit({ type: 'send', msg: { type: 'ping' } });
-        return;
       case 'tick':
         this.tick();
         return;
@@ -208,7 +208,6 @@ class Step {
         s.phase = P.CLOSED;
         s.reconnectPending = false;
         this.emit({ type: 'cancel_reconnect' });
-        this.emit({ type: 'ping_timer', on: false });
         this.emit({ type: 'tick_timer', on: false });
         this.emit({ type: 'close_socket' });
         return;
@@ -220,7 +219,7 @@ class Step {
   evaluate() {
     const s = this.s;
     const t = this.t;
-    const live = s.phase === P.FOLLOWING && s.haveState && t - s.lastProof <= PROOF_MS && t - s.lastHeard <= DEAD_MS;
+    const live = s.phase === P.FOLLOWING && s.haveState && t - s.lastProof <= PROOF_MS && t - s.lastHeard <= SILENCE_MS;
     const ended = isEnded(s);
     let next;
     if (ended) {
@@ -230,9 +229,9 @@ class Step {
       s.notLiveSince = null;
       next = 'live';
     } else {
-      // Silence is noticed only DEAD_MS after the last frame: not live since that frame, so
+      // Silence is noticed only SILENCE_MS after the last frame: not live since that frame, so
       // a silently dead connection turns red at once instead of STALE_AFTER_MS later.
-      if (s.notLiveSince === null) s.notLiveSince = t - s.lastHeard > DEAD_MS ? s.lastHeard : t;
+      if (s.notLiveSince === null) s.notLiveSince = t - s.lastHeard > SILENCE_MS ? s.lastHeard : t;
       next = t - s.notLiveSince > STALE_AFTER_MS ? 'stale' : 'reconnecting';
     }
     if (next !== s.shown) {
@@ -288,7 +287,6 @@ class Step {
     s.verify = null;
     s.pendingTop = null;
     s.detail = reason;
-    this.emit({ type: 'ping_timer', on: false });
     this.evaluate();
     this.scheduleReconnect();
   }
@@ -309,7 +307,6 @@ class Step {
     s.detail = reason;
     if (s.reconnectPending) this.emit({ type: 'cancel_reconnect' });
     s.reconnectPending = false;
-    this.emit({ type: 'ping_timer', on: false });
     this.emit({ type: 'tick_timer', on: false });
     this.forgetSocket();
     s.phase = kind;
@@ -466,11 +463,23 @@ class Step {
     return this.deliver('event', msg);
   }
 
+  // A heartbeat names its topic as subscribe does, with that topic's top: the board's
+  // department seq, or a chart's last event of its encounter (or where it started). An older
+  // hub sent {tops: {"board:1": top}}, read as well.
+  heartbeatTop(msg) {
+    const s = this.s;
+    if (msg.topic !== undefined) return this.isOurs(msg) ? msg.top : undefined;
+    return msg.tops ? msg.tops[s.topKey] : undefined;
+  }
+
   onHeartbeat(msg) {
     const s = this.s;
-    if (s.phase !== P.FOLLOWING || !msg.tops) return;
-    const top = msg.tops[s.topKey];
+    if (s.phase !== P.FOLLOWING) return;
+    const top = this.heartbeatTop(msg);
     if (!Number.isInteger(top)) return;
+    // A chart's top from an older hub was the department's, which a chart's own events rarely
+    // reach: checked quietly (below). A named top is the chart's own, checked like a board's.
+    const departmentTopForChart = s.topic === 'chart' && msg.topic === undefined;
     if (top <= s.lastSeq) {
       s.pendingTop = null;
       this.prove();
@@ -478,7 +487,7 @@ class Step {
     }
     if (s.pendingTop !== null && s.lastSeq < s.pendingTop) {
       // The previous heartbeat's top was never filled.
-      if (s.topic === 'board') {
+      if (!departmentTopForChart) {
         this.gap(`heartbeat top ${s.pendingTop} not filled (have ${s.lastSeq})`);
       } else {
         // A chart only receives its own encounter's events, so the department top usually
@@ -493,12 +502,17 @@ class Step {
     }
     if (s.pendingTop !== null) this.prove(); // the previous top was filled
     s.pendingTop = top;
-    if (s.topic === 'chart') this.prove();
+    if (departmentTopForChart) this.prove();
   }
 
   onHubError(msg) {
     const s = this.s;
     this.log('warn', `hub error ${msg.code} ${msg.field}: ${msg.message}`);
+    // An error naming another topic (of another subscription on the socket) is not ours.
+    if (msg.topic !== undefined && !this.isOurs(msg)) {
+      this.evaluate();
+      return;
+    }
     // access_ended comes on its own (an emergency-access grant ran out); the others answer
     // our subscribe.
     const final = FINAL_ERRORS.has(msg.code);
@@ -539,7 +553,7 @@ class Step {
   tick() {
     const s = this.s;
     const t = this.t;
-    if (SOCKET.has(s.phase) && t - s.lastHeard > DEAD_MS) {
+    if (SOCKET.has(s.phase) && t - s.lastHeard > SILENCE_MS) {
       this.log('warn', `nothing heard for ${Math.round((t - s.lastHeard) / 1000)} s; reconnecting`);
       this.drop('no answer from the server');
     } else if (AWAITING.has(s.phase) && t - s.awaitingAt > SUBSCRIBE_TIMEOUT_MS) {

@@ -11,7 +11,8 @@ import {
   statusOf,
   reconnectDelay,
   PHASES as P,
-  DEAD_MS,
+  SILENCE_MS,
+  HEARTBEAT_MS,
   PROOF_MS,
   STALE_AFTER_MS,
   SUBSCRIBE_TIMEOUT_MS,
@@ -62,7 +63,11 @@ function machine(topic = 'board', { checkSession = true } = {}) {
 const boardSnapshot = (seq) => ({ type: 'snapshot', topic: 'board', department_id: 1, seq, board: { encounters: [] } });
 const boardEvent = (seq) => ({ type: 'event', department_id: 1, seq, encounter_id: 12, version: seq, event: 'vitals.recorded', payload: {} });
 const chartEvent = (seq, version) => ({ type: 'event', department_id: 1, seq, encounter_id: 7, version, event: 'note.added', payload: {} });
-const heartbeat = (top, key = 'board:1') => ({ type: 'heartbeat', tops: { [key]: top } });
+// The heartbeat as the hub sends it: one per topic, named as subscribe names it.
+const heartbeat = (top, topic = 'board', id = 1) =>
+  ({ type: 'heartbeat', topic, [topic === 'board' ? 'department_id' : 'encounter_id']: id, top });
+// An older hub's: every topic's top in one object (a chart's was the department's).
+const legacyHeartbeat = (top, key = 'board:1') => ({ type: 'heartbeat', tops: { [key]: top } });
 
 // A board machine following at seq 5 (live), at time 1 s.
 function liveBoard() {
@@ -82,13 +87,13 @@ test('start: status reconnecting, a socket opens, the tick timer runs', () => {
   assert.equal(m.state.phase, P.CONNECTING);
 });
 
-test('open: subscribe since 0 with nothing held, ping timer on', () => {
+test('open: subscribe since 0 with nothing held, and nothing else sent (no pings)', () => {
   const m = machine();
   m.feed('start');
   m.at(50).feed('open');
   assert.equal(m.state.phase, P.SUBSCRIBING);
   assert.deepEqual(m.sent(), [{ type: 'subscribe', topic: 'board', department_id: 1, since: 0 }]);
-  assert.ok(m.effects.some((e) => e.type === 'ping_timer' && e.on));
+  assert.deepEqual(m.types().filter((t) => t !== 'status'), ['send']);
 });
 
 test('snapshot: handed to the page, then following and live; the seq is held', () => {
@@ -160,7 +165,41 @@ test('heartbeat: a top at or below ours proves; a top not filled by the next hea
   assert.equal(m.sent()[0].since, 6);
 });
 
-test('chart: versions checked, an unfilled department top verifies quietly (still live)', () => {
+test('heartbeat: another topic\'s heartbeat is not ours; an older hub\'s tops object is read', () => {
+  const m = liveBoard();
+  m.at(20_000).hub(heartbeat(99, 'board', 2));
+  m.hub(heartbeat(99, 'chart', 1));
+  assert.equal(m.state.pendingTop, null);
+  assert.equal(m.state.lastProof, T0 + 1000);
+  m.hub(legacyHeartbeat(5));
+  assert.equal(m.state.lastProof, T0 + 20_000);
+  m.hub(legacyHeartbeat(6));
+  assert.equal(m.state.pendingTop, 6);
+});
+
+test('chart: its own heartbeat top is checked like a board\'s (a quiet chart stays live)', () => {
+  const m = machine('chart');
+  m.feed('start');
+  m.feed('open');
+  m.hub({ type: 'snapshot', topic: 'chart', encounter_id: 7, seq: 10, chart: { encounter: { version: 3 } } });
+  // A quiet chart in a busy department: its top stays at the snapshot's seq, heartbeat after
+  // heartbeat, and nothing is sent.
+  for (let t = 5_000; t <= 60_000; t += HEARTBEAT_MS) {
+    m.at(t).hub(heartbeat(10, 'chart', 7));
+    m.feed('tick');
+    assert.equal(m.state.shown, 'live');
+  }
+  assert.deepEqual(m.sent(), []);
+  m.at(61_000).hub(heartbeat(14, 'chart', 7)); // an event of this chart at seq 14 should come
+  m.hub(chartEvent(14, 4));
+  assert.equal(m.state.pendingTop, null);
+  m.hub(heartbeat(16, 'chart', 7));
+  m.hub(heartbeat(16, 'chart', 7)); // 16 never came: a gap, resubscribe since 14
+  assert.equal(m.state.phase, P.CATCHING_UP);
+  assert.deepEqual(m.sent(), [{ type: 'subscribe', topic: 'chart', encounter_id: 7, since: 14 }]);
+});
+
+test('chart, older hub: versions checked, an unfilled department top verifies quietly (still live)', () => {
   const m = machine('chart');
   m.feed('start');
   m.feed('open');
@@ -171,8 +210,8 @@ test('chart: versions checked, an unfilled department top verifies quietly (stil
   assert.equal(m.state.lastSeq, 12);
   m.hub(chartEvent(13, 4)); // duplicate version: covers the seq
   assert.equal(m.state.lastSeq, 13);
-  m.hub(heartbeat(15, 'chart:7'));
-  m.hub(heartbeat(16, 'chart:7'));
+  m.hub(legacyHeartbeat(15, 'chart:7'));
+  m.hub(legacyHeartbeat(16, 'chart:7'));
   assert.deepEqual(m.sent(), [{ type: 'subscribe', topic: 'chart', encounter_id: 7, since: 13 }]);
   assert.equal(m.state.phase, P.FOLLOWING);
   assert.deepEqual(m.state.verify, { target: 15, since: 13 });
@@ -197,21 +236,23 @@ test('the page failing to apply an event: state dropped, socket closed, reconnec
   const m = liveBoard();
   m.feed('frame', { msg: boardEvent(6) });
   m.feed('apply_failed', { error: new Error('boom') });
-  assert.deepEqual(m.types(), ['log', 'close_socket', 'ping_timer', 'status', 'schedule_reconnect']);
+  assert.deepEqual(m.types(), ['log', 'close_socket', 'status', 'schedule_reconnect']);
   assert.equal(m.state.lastSeq, 0);
   assert.equal(m.state.haveState, false);
   assert.equal(m.state.detail, 'could not apply an update');
 });
 
-test('silence: nothing heard for DEAD_MS drops the socket; not live since the last frame', () => {
+test('silence: nothing heard for 3 heartbeats (SILENCE_MS) drops the socket; not live since the last frame', () => {
+  assert.equal(SILENCE_MS, 3 * HEARTBEAT_MS);
+  assert.equal(HEARTBEAT_MS, 5_000);
   const m = liveBoard();
-  m.at(1000 + DEAD_MS).feed('tick');
+  m.at(1000 + SILENCE_MS).feed('tick');
   assert.equal(m.state.phase, P.FOLLOWING);
-  m.at(1000 + DEAD_MS + 1000).feed('tick');
+  m.at(1000 + SILENCE_MS + 1000).feed('tick');
   assert.equal(m.state.phase, P.RECONNECT_WAIT);
-  assert.deepEqual(m.types().filter((t) => t !== 'log'), ['close_socket', 'ping_timer', 'status', 'schedule_reconnect']);
+  assert.deepEqual(m.types().filter((t) => t !== 'log'), ['close_socket', 'status', 'schedule_reconnect']);
   const s = statusOf(m.state);
-  assert.equal(s.state, 'stale'); // silently dead for DEAD_MS already: red at once
+  assert.equal(s.state, 'stale'); // silently dead for SILENCE_MS already: red at once
   assert.equal(s.since.getTime(), T0 + 1000);
   assert.equal(s.detail, 'no answer from the server');
 });
@@ -267,7 +308,7 @@ test('status: reconnecting, then stale after STALE_AFTER_MS; since is the last p
   assert.deepEqual(m.statuses(), ['reconnecting']);
   m.at(3000 + STALE_AFTER_MS).feed('tick');
   assert.deepEqual(m.statuses(), []);
-  m.at(3000 + STALE_AFTER_MS + 1).feed('tick');
+  m.at(1000 + SILENCE_MS + 2000 + STALE_AFTER_MS + 1).feed('tick');
   assert.deepEqual(m.statuses(), ['stale']);
   assert.equal(statusOf(m.state).since.getTime(), T0 + 1000); // proven by the snapshot at 1 s
 });
@@ -285,19 +326,23 @@ test('proof expires: live needs continuity proven within PROOF_MS (heartbeats ke
   assert.deepEqual(m.statuses(), ['live']);
 });
 
-test('ping: sent only while the socket is open', () => {
-  const m = machine();
-  m.feed('start');
-  assert.deepEqual(m.feed('ping'), []);
-  m.feed('open');
-  assert.deepEqual(m.feed('ping'), [{ type: 'send', msg: { type: 'ping' } }]);
+test('heartbeats alone keep a quiet board live: nothing is sent, for minutes', () => {
+  const m = liveBoard();
+  const sent = [];
+  for (let t = 1000 + HEARTBEAT_MS; t <= 300_000; t += HEARTBEAT_MS) {
+    sent.push(...m.at(t).hub(heartbeat(5)).filter((e) => e.type === 'send'));
+    m.feed('tick');
+    assert.equal(m.state.shown, 'live', `live at ${t} ms`);
+  }
+  assert.deepEqual(sent, []);
+  assert.throws(() => m.feed('ping'), /unknown input ping/);
 });
 
 test('session ended: close 4401 stops for good and signs out', () => {
   const m = liveBoard();
   m.feed('close', { code: 4401 });
   assert.equal(m.state.phase, P.SIGNED_OUT);
-  assert.deepEqual(m.types().filter((t) => t !== 'log'), ['ping_timer', 'tick_timer', 'close_socket', 'status', 'signed_out']);
+  assert.deepEqual(m.types().filter((t) => t !== 'log'), ['tick_timer', 'close_socket', 'status', 'signed_out']);
   assert.equal(statusOf(m.state).state, 'signed_out');
   assert.deepEqual(m.feed('reconnect_due'), []);
   assert.deepEqual(m.feed('tick').filter((e) => e.type !== 'status'), []);
@@ -384,7 +429,7 @@ test('unreadable frames count as heard but change nothing; a non-object frame fa
 test('close_requested: timers and socket stop, nothing further happens', () => {
   const m = liveBoard();
   m.feed('close_requested');
-  assert.deepEqual(m.types(), ['cancel_reconnect', 'ping_timer', 'tick_timer', 'close_socket']);
+  assert.deepEqual(m.types(), ['cancel_reconnect', 'tick_timer', 'close_socket']);
   assert.equal(m.state.phase, P.CLOSED);
   for (const type of ['tick', 'reconnect_due', 'open', 'resync']) assert.deepEqual(m.feed(type), []);
   assert.deepEqual(m.feed('session_answer', { answer: 'signed_out' }), []);

@@ -1,10 +1,12 @@
 // A WebSocket client on a bare TCP socket, for what the built-in WebSocket cannot do: stop
 // reading (a frozen tablet) and cut the connection without a close handshake (a dead network).
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 
 export class RawSocket {
-  // url: ws://host:port/path (plain; the hub directly). onFrame(text) for each text frame.
+  // url: ws://host:port/path (the hub directly) or wss://... (through nginx; the CA from
+  // NODE_EXTRA_CA_CERTS). onFrame(text) for each text frame.
   constructor(url, token, onFrame) {
     this.url = new URL(url);
     this.token = token;
@@ -17,9 +19,11 @@ export class RawSocket {
 
   open() {
     return new Promise((resolve, reject) => {
-      const s = net.connect(Number(this.url.port), this.url.hostname);
+      const secure = this.url.protocol === 'wss:';
+      const s = secure ? tls.connect({ port: Number(this.url.port), host: this.url.hostname })
+        : net.connect(Number(this.url.port), this.url.hostname);
       this.sock = s;
-      s.on('connect', () => {
+      s.on(secure ? 'secureConnect' : 'connect', () => {
         s.write(`GET ${this.url.pathname} HTTP/1.1\r\nHost: ${this.url.host}\r\nUpgrade: websocket\r\n` +
           `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
           `Sec-WebSocket-Version: 13\r\nAuthorization: Bearer ${this.token}\r\n\r\n`);
