@@ -21,6 +21,7 @@
 #define HUB_MAX_SUBS                8  /* topics one connection may follow */
 #define HUB_MAX_CONTROL             32 /* queued snapshots/replies per connection before it is cut */
 #define HUB_MAX_MESSAGE             4096 /* bytes of one client message */
+#define HUB_RX_BUFFER               256  /* lws's receive buffer per connection (memory) */
 #define HUB_HEARTBEAT_S             10
 #define HUB_CHECK_MS                1000 /* how often tops are compared with PostgreSQL */
 #define HUB_SESSION_CHECK_MS        5000 /* how soon a revoked or idle session loses its socket */

@@ -13,19 +13,31 @@
 
 enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART, SUB_FHIR };
 
+/* SUB_FHIR (hub_fhir.c): a FHIR Subscription on /fhir/R4/ws, following topic_id's ring; a
+ * separate allocation, so the many board sockets do not carry it. */
+struct hub_fhir_sub {
+    long long id;    /* the Subscription's id */
+    json_t *row;     /* its row (record_fhir_ws_bind) */
+    long long count; /* events-since-subscription-start: the last number sent */
+    lws_usec_t beat; /* when it last sent something (heartbeatPeriod) */
+};
+
+/* Kept small: HUB_MAX_SUBS of these are in every connection (README.md Limits, memory). */
 struct hub_sub {
     enum sub_kind kind;
-    long long topic_id; /* the department (board) or encounter (chart) followed */
     unsigned gen;       /* bumped at every (un)subscribe: a late read for an old one is dropped */
+    long long topic_id; /* the department (board) or encounter (chart) followed */
     bool pending;       /* its subscribe read is with the database worker: nothing is sent */
     bool retry;         /* the department was new to the hub: start again after the check */
     struct hub_department *dept; /* NULL until known (a chart's, from its read) */
     long long next_seq;          /* the next department seq this client needs */
-    /* SUB_FHIR (hub_fhir.c): a FHIR Subscription on /fhir/R4/ws, following topic_id's ring */
-    long long fhir_id;    /* the Subscription's id */
-    json_t *fhir;         /* its row (record_fhir_ws_bind) */
-    long long fhir_count; /* events-since-subscription-start: the last number sent */
-    lws_usec_t fhir_beat; /* when it last sent something (heartbeatPeriod) */
+    struct hub_fhir_sub *fhir;   /* SUB_FHIR only, else NULL */
+};
+
+/* What only a /fhir/R4/ws socket needs, allocated at its upgrade. */
+struct hub_fhir_channel {
+    char base[200]; /* the FHIR base its Bundles' links use (Host as at the upgrade) */
+    char addr[64];  /* the client's address, for the audit once bound */
 };
 
 struct control_frame {
@@ -48,10 +60,9 @@ struct hub_client {
     struct principal *who; /* the signed-in user, checked at the upgrade; malloc'd */
     bool session_ended;    /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
     lws_usec_t last_write; /* when the socket last took a frame (or opened) */
-    bool fhir_channel;     /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade */
     bool binding;          /* its bind-with-token is with the database worker */
-    char fhir_base[200];   /* the FHIR base its Bundles' links use (Host as at the upgrade) */
-    char fhir_addr[64];    /* the client's address, for the audit once bound */
+    /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade; NULL on /ws */
+    struct hub_fhir_channel *fhir_channel;
 };
 
 /* hub_client_queue.c */

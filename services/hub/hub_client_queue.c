@@ -86,9 +86,13 @@ void hub_client_free(struct hub_client *c)
     }
     c->control_tail = NULL;
     for (int i = 0; i < HUB_MAX_SUBS; i++) {
-        json_decref(c->subs[i].fhir);
+        if (c->subs[i].fhir)
+            json_decref(c->subs[i].fhir->row);
+        free(c->subs[i].fhir);
         c->subs[i].fhir = NULL;
     }
+    free(c->fhir_channel);
+    c->fhir_channel = NULL;
     free(c->rx);
     c->rx = NULL;
     free(c->who);

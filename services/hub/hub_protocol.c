@@ -60,31 +60,69 @@ static void reset_upgrade_pg(struct hub *hub)
     hub_db_submit(hub->db, &j->base, reset_run, reset_done);
 }
 
+/* A refused upgrade answers an HTTP status with the contract's error body (proto/README.md
+ * "Errors"), so a client can tell "sign in again" (401) from "not from this page" (403) instead
+ * of seeing a bare close. lws 4.1 lets FILTER_PROTOCOL_CONNECTION write on the still-HTTP
+ * connection: the short response goes out at once on a fresh socket, then returning nonzero
+ * closes it. */
+static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *message)
+{
+    unsigned char buf[LWS_PRE + 640], *start = buf + LWS_PRE, *p = start,
+                                      *end = buf + sizeof buf - 1;
+    struct ed_error err = {0};
+    json_t *doc;
+    char *body;
+    size_t len;
+
+    ed_error_set(&err, code, NULL, "%s", message);
+    doc = ed_error_json(&err);
+    body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    len = body ? strlen(body) : 0;
+    if (body && len < 400 &&
+        !lws_add_http_common_headers(wsi, (unsigned)err.status, "application/json", len, &p, end) &&
+        !lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5, &p,
+                                      end) &&
+        !lws_finalize_http_header(wsi, &p, end)) {
+        memcpy(p, body, len);
+        p += len;
+        if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
+            log_warn("refused upgrade: the status could not be written");
+    }
+    free(body);
+    return 1;
+}
+
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
     char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
-         real[64] = "";
+         real[64] = "", base[sizeof c->fhir_channel->base];
     bool from_cookie;
     struct principal *who;
+    enum record_session_result found;
 
     if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
         !record_origin_allowed(hub->allowed_origins, origin)) {
         log_warn("websocket refused: origin not allowed");
-        return 1;
+        return refuse_upgrade(wsi, ED_ERR_ORIGIN_NOT_ALLOWED,
+                              "a WebSocket from this page is refused (EDLIVE_ALLOWED_ORIGINS)");
     }
-    if (hub_fhir_is_channel(wsi, c->fhir_base, sizeof c->fhir_base)) {
+    if (hub_fhir_is_channel(wsi, base, sizeof base)) {
         /* The FHIR channel: the session comes with bind-with-token (hub_fhir.c). */
+        c->fhir_channel = calloc(1, sizeof *c->fhir_channel);
+        if (!c->fhir_channel)
+            return 1;
+        snprintf(c->fhir_channel->base, sizeof c->fhir_channel->base, "%s", base);
         lws_get_peer_simple(wsi, peer, sizeof peer);
         if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
             real[0] = '\0';
-        record_client_address(peer, real, c->fhir_addr, sizeof c->fhir_addr);
-        c->fhir_channel = true;
+        record_client_address(peer, real, c->fhir_channel->addr, sizeof c->fhir_channel->addr);
         return 0;
     }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
     if (!record_session_token(authorization, cookies, token, sizeof token, &from_cookie))
-        return 1;
+        return refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, "no session: sign in");
     who = calloc(1, sizeof *who);
     if (!who)
         return 1;
@@ -92,12 +130,17 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
     if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
         real[0] = '\0';
     record_client_address(peer, real, who->source_addr, sizeof who->source_addr);
-    if (hub->upgrade_pg_resetting || PQstatus(hub->upgrade_pg) != CONNECTION_OK ||
-        record_session(hub->upgrade_pg, token, false, who) != SESSION_OK) {
+    found = hub->upgrade_pg_resetting || PQstatus(hub->upgrade_pg) != CONNECTION_OK
+                ? SESSION_DB_ERROR
+                : record_session(hub->upgrade_pg, token, false, who);
+    if (found != SESSION_OK) {
         if (!hub->upgrade_pg_resetting && PQstatus(hub->upgrade_pg) != CONNECTION_OK)
             reset_upgrade_pg(hub);
         free(who);
-        return 1;
+        return found == SESSION_NONE
+                   ? refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED,
+                                    "the session has expired, idled out or been ended: sign in")
+                   : refuse_upgrade(wsi, ED_ERR_UNAVAILABLE, "try again");
     }
     c->who = who;
     return 0;
@@ -190,6 +233,8 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (c) {
             free(c->who);
             c->who = NULL;
+            free(c->fhir_channel);
+            c->fhir_channel = NULL;
         }
         return 0;
     default:

@@ -87,7 +87,9 @@ int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
         {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
-        {"edlive", hub_callback, 0, HUB_MAX_MESSAGE, 0, NULL, 0},
+        /* rx_buffer_size: lws allocates it for every connection; longer messages come in
+         * pieces that hub_messages_receive gathers (up to HUB_MAX_MESSAGE). */
+        {"edlive", hub_callback, 0, HUB_RX_BUFFER, 0, NULL, 0},
         {NULL, NULL, 0, 0, 0, NULL, 0},
     };
     /* Clients send no subprotocol: make "edlive" the default. */
