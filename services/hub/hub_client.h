@@ -7,6 +7,7 @@
 #define EDLIVE_HUB_CLIENT_H
 
 #include "hub.h"
+#include "record.h"
 
 #define HUB_CLOSE_SESSION_ENDED 4401
 #define HUB_CLOSE_TOO_SLOW      4408 /* took no data for stall_s while data waited */
@@ -24,11 +25,11 @@ struct hub_fhir_sub {
 
 /* Kept small: HUB_MAX_SUBS of these are in every connection (README.md Limits, memory). */
 struct hub_sub {
-    enum sub_kind kind;
-    unsigned gen;       /* bumped at every (un)subscribe: a late read for an old one is dropped */
-    long long topic_id; /* the department (board) or encounter (chart) followed */
+    unsigned char kind; /* enum sub_kind, in a byte */
     bool pending;       /* its subscribe read is with the database worker: nothing is sent */
     bool retry;         /* the department was new to the hub: start again after the check */
+    unsigned gen;       /* bumped at every (un)subscribe: a late read for an old one is dropped */
+    long long topic_id; /* the department (board) or encounter (chart) followed */
     struct hub_department *dept; /* NULL until known (a chart's, from its read) */
     long long next_seq;          /* the next department seq this client needs */
     struct hub_fhir_sub *fhir;   /* SUB_FHIR only, else NULL */
@@ -37,7 +38,7 @@ struct hub_sub {
 /* What only a /fhir/R4/ws socket needs, allocated at its upgrade. */
 struct hub_fhir_channel {
     char base[200]; /* the FHIR base its Bundles' links use (Host as at the upgrade) */
-    char addr[64];  /* the client's address, for the audit once bound */
+    char addr[48];  /* the client's address, for the audit once bound */
 };
 
 struct control_frame {
@@ -45,6 +46,30 @@ struct control_frame {
     size_t len;
     unsigned char data[]; /* LWS_PRE + JSON */
 };
+
+/* hub_session_cache.c: one per distinct session with an open socket, shared by its sockets. */
+#define HUB_SESSION_TRUST_MS     (2 * HUB_SESSION_CHECK_MS) /* an upgrade reads it again after */
+#define HUB_SESSION_ENDED_KEEP_S 3600 /* an ended session's upgrades answered 401 from memory */
+struct hub_session {
+    struct hub_session *next; /* in its hash bucket */
+    unsigned refs;            /* sockets holding it */
+    bool ended;               /* a round found it ended: its sockets get 4401, upgrades 401 */
+    lws_usec_t checked_at;    /* when PostgreSQL last said it was valid */
+    lws_usec_t ended_at;
+    struct principal who; /* shared by its sockets; source_addr unused (hub_client.addr) */
+};
+struct hub_session *hub_session_find(const unsigned char hash[32]);
+/* The entry of who's session, made or refreshed from who (just read), with one more socket;
+ * NULL when a round already found that session ended. */
+struct hub_session *hub_session_take(const struct principal *who);
+void hub_session_release(struct hub_session *s); /* a socket let go of it */
+void hub_session_mark_ended(struct hub_session *s);
+/* The hashes of the live entries with sockets (at most cap), for a round. */
+size_t hub_session_live(unsigned char (*hashes)[32], size_t cap);
+size_t hub_session_count(void); /* live entries */
+/* Frees entries without sockets (ended ones after HUB_SESSION_ENDED_KEEP_S). */
+void hub_session_sweep(lws_usec_t now);
+void hub_session_clear(void);
 
 /* One per WebSocket connection (lws pss). */
 struct hub_client {
@@ -57,10 +82,12 @@ struct hub_client {
     int next_sub; /* round-robin start, so one busy topic cannot starve another */
     char *rx;     /* a message arriving in fragments, malloc'd; NULL otherwise */
     size_t rx_len;
-    struct principal *who; /* the signed-in user, checked at the upgrade; malloc'd */
-    bool session_ended;    /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
-    lws_usec_t last_write; /* when the socket last took a frame (or opened) */
-    bool binding;          /* its bind-with-token is with the database worker */
+    struct principal *who;       /* &session->who: the signed-in user, checked at the upgrade */
+    struct hub_session *session; /* shared with the session's other sockets; NULL: none yet */
+    char addr[48];               /* the client's address (IPv6 text at most 45), for audits */
+    bool session_ended;          /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
+    lws_usec_t last_write;       /* when the socket last took a frame (or opened) */
+    bool binding;                /* its bind-with-token is with the database worker */
     /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade; NULL on /ws */
     struct hub_fhir_channel *fhir_channel;
 };
@@ -90,6 +117,8 @@ void hub_client_free(struct hub_client *c);
  * masking changed). */
 void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, long long since,
                    bool resync);
+/* At stop: the subscribes waiting in a batch (hub_subscribe.c) are dropped unanswered. */
+void hub_subs_batch_drop(void);
 /* After a tops check: starts again every subscription that waited for a new department. */
 void hub_subs_retry(struct hub *hub);
 

@@ -95,7 +95,8 @@ void hub_client_free(struct hub_client *c)
     c->fhir_channel = NULL;
     free(c->rx);
     c->rx = NULL;
-    free(c->who);
+    hub_session_release(c->session);
+    c->session = NULL;
     c->who = NULL;
 }
 

@@ -112,13 +112,15 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
         ed_error_set(&j->err, ED_ERR_FORBIDDEN, NULL, "a socket binds tokens of one session");
         bind_refused(c, &j->err);
     } else {
-        if (!c->who)
-            c->who = malloc(sizeof *c->who);
-        if (c->who) {
-            char addr[sizeof c->who->source_addr];
-            snprintf(addr, sizeof addr, "%s", c->fhir_channel->addr);
-            memcpy(c->who, &j->who, sizeof j->who);
-            snprintf(c->who->source_addr, sizeof c->who->source_addr, "%s", addr);
+        if (!c->session) {
+            c->session = hub_session_take(&j->who);
+            snprintf(c->addr, sizeof c->addr, "%s", c->fhir_channel->addr);
+        } else
+            memcpy(&c->session->who, &j->who, sizeof j->who); /* read again: the newest */
+        c->who = c->session ? &c->session->who : NULL;
+        if (!c->session) {
+            hub_session_end(c);
+            goto done;
         }
         json_array_foreach (j->subs, i, row) {
             long long id = json_integer_value(json_object_get(row, "id"));
@@ -156,6 +158,7 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
             queue_bundle(c, s, "handshake", NULL);
         }
     }
+done:
     json_decref(j->subs);
     free(j);
     lws_callback_on_writable(c->wsi);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "auth.h"
 #include "hub_client.h"
 #include "hub_db.h"
 #include "log.h"
@@ -93,12 +94,15 @@ static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *messag
     return 1;
 }
 
+#define SESSION_ENDED_MESSAGE "the session has expired, idled out or been ended: sign in"
+
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
     char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
          real[64] = "", base[sizeof c->fhir_channel->base];
     bool from_cookie;
-    struct principal *who;
+    struct principal who = {0};
+    struct hub_session *held = NULL;
     enum record_session_result found;
 
     if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
@@ -123,26 +127,40 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
     if (!record_session_token(authorization, cookies, token, sizeof token, &from_cookie))
         return refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, "no session: sign in");
-    who = calloc(1, sizeof *who);
-    if (!who)
-        return 1;
     lws_get_peer_simple(wsi, peer, sizeof peer);
     if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
         real[0] = '\0';
-    record_client_address(peer, real, who->source_addr, sizeof who->source_addr);
+    record_client_address(peer, real, c->addr, sizeof c->addr);
+    /* A session the hub holds, checked by a recent round: no read at all (a reconnect storm
+     * of one session's boards costs one read, for its first socket). */
+    if (strlen(token) == AUTH_TOKEN_CHARS) {
+        unsigned char hash[32];
+        auth_sha256(token, strlen(token), hash);
+        held = hub_session_find(hash);
+    }
+    if (held && held->ended)
+        return refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, SESSION_ENDED_MESSAGE);
+    if (held && lws_now_usecs() - held->checked_at < HUB_SESSION_TRUST_MS * LWS_US_PER_MS) {
+        held->refs++;
+        c->session = held;
+        c->who = &held->who;
+        return 0;
+    }
     found = hub->upgrade_pg_resetting || PQstatus(hub->upgrade_pg) != CONNECTION_OK
                 ? SESSION_DB_ERROR
-                : record_session(hub->upgrade_pg, token, false, who);
-    if (found != SESSION_OK) {
+                : record_session(hub->upgrade_pg, token, false, &who);
+    if (found == SESSION_OK)
+        c->session = hub_session_take(&who);
+    if (found == SESSION_NONE && held)
+        hub_session_mark_ended(held);
+    if (!c->session) {
         if (!hub->upgrade_pg_resetting && PQstatus(hub->upgrade_pg) != CONNECTION_OK)
             reset_upgrade_pg(hub);
-        free(who);
-        return found == SESSION_NONE
-                   ? refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED,
-                                    "the session has expired, idled out or been ended: sign in")
-                   : refuse_upgrade(wsi, ED_ERR_UNAVAILABLE, "try again");
+        return found == SESSION_DB_ERROR
+                   ? refuse_upgrade(wsi, ED_ERR_UNAVAILABLE, "try again")
+                   : refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, SESSION_ENDED_MESSAGE);
     }
-    c->who = who;
+    c->who = &c->session->who;
     return 0;
 }
 
@@ -231,7 +249,8 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_WSI_DESTROY:
         /* An upgrade refused or broken after FILTER never reaches CLOSED. */
         if (c) {
-            free(c->who);
+            hub_session_release(c->session);
+            c->session = NULL;
             c->who = NULL;
             free(c->fhir_channel);
             c->fhir_channel = NULL;

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "hub.h"
+#include "hub_client.h"
 #include "log.h"
 #include "pg.h"
 #include "record.h"
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
 
     hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);
+    hub_session_clear(); /* after the sockets' CLOSED, which let go of their sessions */
     PQfinish(hub.upgrade_pg);
     schema_set_free(hub.schemas);
     log_info("stopped");
