@@ -40,6 +40,17 @@ struct hub_frame {
     unsigned char data[];
 };
 
+/* A reply sent to many sockets (a board snapshot): one copy, counted; data has LWS_PRE bytes
+ * of headroom before the JSON, as lws_write needs. */
+struct hub_shared_text {
+    unsigned refs;
+    size_t len;
+    unsigned char data[];
+};
+/* A new one holding a copy of json (refs 1); abort()s when out of memory. */
+struct hub_shared_text *hub_shared_text_new(const char *json, size_t len);
+void hub_shared_text_release(struct hub_shared_text *t); /* NULL is fine */
+
 /* One event on its way into a ring (from Redis or from PostgreSQL), in a list. */
 struct hub_event {
     struct hub_event *next;
@@ -67,6 +78,9 @@ struct hub_department {
     long long board_cache_seq;
     char *wall_cache; /* the same snapshot masked for display sessions, or NULL */
     size_t wall_cache_len;
+    /* board_cache and wall_cache as queued to sockets, made at the first subscribe that needs
+     * them and dropped with them (hub_department_drop_shared): one copy for every socket. */
+    struct hub_shared_text *board_shared, *wall_shared;
     bool wall_shows_flags;  /* department.wall_shows_flags, read with the tops */
     bool board_read_queued; /* a subscribe's read of this board is with the worker: the
                                subscribes after it are served from memory (hub_subscribe.c) */
@@ -137,6 +151,8 @@ unsigned hub_department_add_events(struct hub_department *d, const struct hub_ev
  * frames' wall twins are encoded again, the snapshot caches dropped). */
 unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows_flags);
 void hub_department_free(struct hub_department *d);
+/* Lets go of the shared snapshot frames (board_cache or wall_cache changes or goes). */
+void hub_department_drop_shared(struct hub_department *d);
 /* A new event for a list (abort()s when out of memory); free a list with hub_events_free. */
 struct hub_event *hub_event_new(long long department_id, long long seq, long long encounter_id,
                                 const char *frame, size_t len);

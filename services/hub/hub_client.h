@@ -44,7 +44,8 @@ struct hub_fhir_channel {
 struct control_frame {
     struct control_frame *next;
     size_t len;
-    unsigned char data[]; /* LWS_PRE + JSON */
+    struct hub_shared_text *shared; /* the frame's text when shared (a snapshot), else NULL */
+    unsigned char data[];           /* LWS_PRE + JSON, when not shared */
 };
 
 /* hub_session_cache.c: one per distinct session with an open socket, shared by its sockets. */
@@ -99,6 +100,8 @@ bool hub_client_is_wall(const struct hub_client *c);
 /* Queues a reply (copied) and asks for WRITEABLE; false when HUB_MAX_CONTROL are waiting. */
 bool hub_client_queue_text(struct hub_client *c, const char *json, size_t len);
 bool hub_client_queue_json(struct hub_client *c, json_t *doc); /* takes doc */
+/* The same for a text many sockets are sent (a snapshot): queued by reference, not copied. */
+bool hub_client_queue_shared(struct hub_client *c, struct hub_shared_text *t);
 bool hub_client_queue_error(struct hub_client *c, const struct ed_error *err);
 /* Cuts a client that does not take its replies. */
 void hub_client_cut(struct hub_client *c);

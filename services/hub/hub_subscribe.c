@@ -167,8 +167,12 @@ static bool queue_board(struct hub *hub, struct hub_client *c, struct hub_sub *s
     if (!hub_board_snapshot(hub, d))
         return false;
     s->next_seq = d->board_cache_seq + 1;
-    ok = hub_client_is_wall(c) ? hub_client_queue_text(c, d->wall_cache, d->wall_cache_len)
-                               : hub_client_queue_text(c, d->board_cache, d->board_cache_len);
+    /* One copy of the snapshot for every socket it goes to (a reconnect storm's memory). */
+    if (hub_client_is_wall(c) && !d->wall_shared)
+        d->wall_shared = hub_shared_text_new(d->wall_cache, d->wall_cache_len);
+    else if (!hub_client_is_wall(c) && !d->board_shared)
+        d->board_shared = hub_shared_text_new(d->board_cache, d->board_cache_len);
+    ok = hub_client_queue_shared(c, hub_client_is_wall(c) ? d->wall_shared : d->board_shared);
     if (!ok)
         hub_client_cut(c); /* a client that ignores its replies is cut */
     return true;
