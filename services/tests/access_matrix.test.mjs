@@ -378,15 +378,15 @@ test('no session: every route but sign-in answers 401, and the WebSocket upgrade
 });
 
 test('a new session opens a socket right after sign-in, and a signed-out one gets 401', async () => {
-  const lopez = await signedIn('dr.lopez');
-  const socket = await openSocket(lopez.token);
+  const eriksen = await signedIn('eriksen');
+  const socket = await openSocket(eriksen.token);
   socket.subscribe('board', ctx.demo);
   await socket.waitFor((f) => f.type === 'snapshot' || f.type === 'subscribed', 'the board right after sign-in');
-  const out = await lopez.req('DELETE', '/session');
+  const out = await eriksen.req('DELETE', '/session');
   assert.ok(out.status < 300, `sign-out: ${out.text}`);
   assert.equal(await Promise.race([socket.closed, sleep(8000).then(() => 'still open')]), 4401,
     'the signed-out session loses its socket with 4401');
-  const answer = await upgradeAnswer(lopez.token);
+  const answer = await upgradeAnswer(eriksen.token);
   assert.equal(answer.status, 401, `a signed-out session's upgrade: ${JSON.stringify(answer.body)}`);
   assert.equal(answer.body.error.code, 'unauthenticated');
 });
