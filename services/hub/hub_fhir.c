@@ -265,9 +265,11 @@ void hub_fhir_heartbeat(struct hub_client *c, lws_usec_t now)
 {
     for (int i = 0; i < HUB_MAX_SUBS; i++) {
         struct hub_sub *s = &c->subs[i];
-        long long period = json_integer_value(json_object_get(s->fhir->row, "heartbeat_period"));
-        if (s->kind == SUB_FHIR &&
-            now - s->fhir->beat >= (lws_usec_t)period * LWS_US_PER_SEC - LWS_US_PER_SEC)
+        long long period;
+        if (s->kind != SUB_FHIR)
+            continue;
+        period = json_integer_value(json_object_get(s->fhir->row, "heartbeat_period"));
+        if (now - s->fhir->beat >= (lws_usec_t)period * LWS_US_PER_SEC - LWS_US_PER_SEC)
             queue_bundle(c, s, "heartbeat", NULL);
     }
 }
