@@ -6,6 +6,7 @@
  * hub_subscribe.c; writing: hub_client_queue.c; sessions: hub_sessions.c; the tops check:
  * hub_check.c. Redis entries (hub_feed.c) and database results (hub_db.c) are taken in
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,10 @@ static void on_heartbeat_timer(lws_sorted_usec_list_t *sul)
     struct hub *hub = lws_container_of(sul, struct hub, heartbeat_timer);
 
     hub_clients_heartbeat(hub);
+    /* Give back the heap a storm left: lws copies what a socket could not take at once (a
+     * 55 KB snapshot to each of thousands of new sockets), and malloc keeps those pages
+     * after they are freed, which would count as memory per idle connection. */
+    malloc_trim(0);
     lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
                      HUB_HEARTBEAT_S * LWS_US_PER_SEC);
 }

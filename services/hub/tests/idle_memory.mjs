@@ -71,7 +71,7 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: inFlight }, worker));
 const connectMs = Date.now() - started;
-await sleep(2000); // replies written, buffers settled
+await sleep(12000); // replies written, buffers settled (the hub trims its heap every 10 s)
 const after = rssKiB();
 console.log(JSON.stringify({
   connections: n, connect_and_subscribe_ms: connectMs, per_second: Math.round(n / (connectMs / 1000)),
