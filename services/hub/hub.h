@@ -21,6 +21,7 @@
 #define HUB_MAX_SUBS        8    /* topics one connection may follow */
 #define HUB_MAX_CONTROL     32   /* queued snapshots/replies per connection before it is cut */
 #define HUB_MAX_MESSAGE     4096 /* bytes of one client message */
+#define HUB_RX_BUFFER       256  /* lws's receive buffer per connection (memory) */
 #define HUB_HEARTBEAT_S     5    /* each subscribed socket gets a heartbeat this often */
 /* Served in slices, one per tick (a tenth of the clients), not all at once. Not finer: every
  * tick costs lws one poll() over every socket (measured at 5,000 idle clients: 100 ms ticks
@@ -45,6 +46,17 @@ struct hub_frame {
     size_t len;
     unsigned char data[];
 };
+
+/* A reply sent to many sockets (a board snapshot): one copy, counted; data has LWS_PRE bytes
+ * of headroom before the JSON, as lws_write needs. */
+struct hub_shared_text {
+    unsigned refs;
+    size_t len;
+    unsigned char data[];
+};
+/* A new one holding a copy of json (refs 1); abort()s when out of memory. */
+struct hub_shared_text *hub_shared_text_new(const char *json, size_t len);
+void hub_shared_text_release(struct hub_shared_text *t); /* NULL is fine */
 
 /* One event on its way into a ring (from Redis or from PostgreSQL), in a list. */
 struct hub_event {
@@ -73,6 +85,9 @@ struct hub_department {
     long long board_cache_seq;
     char *wall_cache; /* the same snapshot masked for display sessions, or NULL */
     size_t wall_cache_len;
+    /* board_cache and wall_cache as queued to sockets, made at the first subscribe that needs
+     * them and dropped with them (hub_department_drop_shared): one copy for every socket. */
+    struct hub_shared_text *board_shared, *wall_shared;
     bool wall_shows_flags;  /* department.wall_shows_flags, read with the tops */
     bool board_read_queued; /* a subscribe's read of this board is with the worker: the
                                subscribes after it are served from memory (hub_subscribe.c) */
@@ -111,6 +126,7 @@ struct hub {
                                                round is done, the next starts at the list's head */
     int beat_tick;                          /* ticks since the current round began */
     int nclients;                           /* open connections, for the slice size */
+    int trim_ticks;                         /* heartbeat ticks since the heap was last trimmed */
     lws_sorted_usec_list_t session_timer;   /* the full 5 s round */
     lws_sorted_usec_list_t gate_timer;      /* a round for events waiting behind the gate */
     bool check_busy, check_again;           /* a tops check is with the worker; another is due */
@@ -147,6 +163,8 @@ unsigned hub_department_add_events(struct hub_department *d, const struct hub_ev
  * frames' wall twins are encoded again, the snapshot caches dropped). */
 unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows_flags);
 void hub_department_free(struct hub_department *d);
+/* Lets go of the shared snapshot frames (board_cache or wall_cache changes or goes). */
+void hub_department_drop_shared(struct hub_department *d);
 /* A new event for a list (abort()s when out of memory); free a list with hub_events_free. */
 struct hub_event *hub_event_new(long long department_id, long long seq, long long encounter_id,
                                 const char *frame, size_t len);

@@ -183,6 +183,7 @@ static bool encode(struct hub_department *d)
         free(wall);
         return false;
     }
+    hub_department_drop_shared(d);
     free(d->board_cache);
     d->board_cache = text;
     d->board_cache_len = strlen(text);

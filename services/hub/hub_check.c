@@ -194,6 +194,7 @@ void hub_stop(struct hub *hub)
 {
     hub_feed_stop(hub->feed);
     hub->feed = NULL;
+    hub_subs_batch_drop();
     hub_db_stop(hub->db); /* closes hub->pg */
     hub->db = NULL;
     hub->pg = NULL;

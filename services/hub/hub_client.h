@@ -7,34 +7,72 @@
 #define EDLIVE_HUB_CLIENT_H
 
 #include "hub.h"
+#include "record.h"
 
 #define HUB_CLOSE_SESSION_ENDED 4401
 #define HUB_CLOSE_TOO_SLOW      4408 /* took no data for stall_s while data waited */
 
 enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART, SUB_FHIR };
 
+/* SUB_FHIR (hub_fhir.c): a FHIR Subscription on /fhir/R4/ws, following topic_id's ring; a
+ * separate allocation, so the many board sockets do not carry it. */
+struct hub_fhir_sub {
+    long long id;    /* the Subscription's id */
+    json_t *row;     /* its row (record_fhir_ws_bind) */
+    long long count; /* events-since-subscription-start: the last number sent */
+    lws_usec_t beat; /* when it last sent something (heartbeatPeriod) */
+};
+
+/* Kept small: HUB_MAX_SUBS of these are in every connection (README.md Limits, memory). */
 struct hub_sub {
-    enum sub_kind kind;
-    long long topic_id; /* the department (board) or encounter (chart) followed */
-    unsigned gen;       /* bumped at every (un)subscribe: a late read for an old one is dropped */
+    unsigned char kind; /* enum sub_kind, in a byte */
     bool pending;       /* its subscribe read is with the database worker: nothing is sent */
     bool retry;         /* the department was new to the hub: start again after the check */
+    unsigned gen;       /* bumped at every (un)subscribe: a late read for an old one is dropped */
+    long long topic_id; /* the department (board) or encounter (chart) followed */
     struct hub_department *dept; /* NULL until known (a chart's, from its read) */
     long long next_seq;          /* the next department seq this client needs */
     long long chart_top;         /* SUB_CHART: the seq of its encounter's last event written, or the
                                     seq the subscription started at (its heartbeat top) */
-    /* SUB_FHIR (hub_fhir.c): a FHIR Subscription on /fhir/R4/ws, following topic_id's ring */
-    long long fhir_id;    /* the Subscription's id */
-    json_t *fhir;         /* its row (record_fhir_ws_bind) */
-    long long fhir_count; /* events-since-subscription-start: the last number sent */
-    lws_usec_t fhir_beat; /* when it last sent something (heartbeatPeriod) */
+    struct hub_fhir_sub *fhir;   /* SUB_FHIR only, else NULL */
+};
+
+/* What only a /fhir/R4/ws socket needs, allocated at its upgrade. */
+struct hub_fhir_channel {
+    char base[200]; /* the FHIR base its Bundles' links use (Host as at the upgrade) */
+    char addr[48];  /* the client's address, for the audit once bound */
 };
 
 struct control_frame {
     struct control_frame *next;
     size_t len;
-    unsigned char data[]; /* LWS_PRE + JSON */
+    struct hub_shared_text *shared; /* the frame's text when shared (a snapshot), else NULL */
+    unsigned char data[];           /* LWS_PRE + JSON, when not shared */
 };
+
+/* hub_session_cache.c: one per distinct session with an open socket, shared by its sockets. */
+#define HUB_SESSION_TRUST_MS     (2 * HUB_SESSION_CHECK_MS) /* an upgrade reads it again after */
+#define HUB_SESSION_ENDED_KEEP_S 3600 /* an ended session's upgrades answered 401 from memory */
+struct hub_session {
+    struct hub_session *next; /* in its hash bucket */
+    unsigned refs;            /* sockets holding it */
+    bool ended;               /* a round found it ended: its sockets get 4401, upgrades 401 */
+    lws_usec_t checked_at;    /* when PostgreSQL last said it was valid */
+    lws_usec_t ended_at;
+    struct principal who; /* shared by its sockets; source_addr unused (hub_client.addr) */
+};
+struct hub_session *hub_session_find(const unsigned char hash[32]);
+/* The entry of who's session, made or refreshed from who (just read), with one more socket;
+ * NULL when a round already found that session ended. */
+struct hub_session *hub_session_take(const struct principal *who);
+void hub_session_release(struct hub_session *s); /* a socket let go of it */
+void hub_session_mark_ended(struct hub_session *s);
+/* The hashes of the live entries with sockets (at most cap), for a round. */
+size_t hub_session_live(unsigned char (*hashes)[32], size_t cap);
+size_t hub_session_count(void); /* live entries */
+/* Frees entries without sockets (ended ones after HUB_SESSION_ENDED_KEEP_S). */
+void hub_session_sweep(lws_usec_t now);
+void hub_session_clear(void);
 
 /* One per WebSocket connection (lws pss). */
 struct hub_client {
@@ -47,15 +85,16 @@ struct hub_client {
     int next_sub; /* round-robin start, so one busy topic cannot starve another */
     char *rx;     /* a message arriving in fragments, malloc'd; NULL otherwise */
     size_t rx_len;
-    struct principal *who;    /* the signed-in user, checked at the upgrade; malloc'd */
-    bool session_ended;       /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
-    bool too_slow;            /* close with HUB_CLOSE_TOO_SLOW at the next WRITEABLE */
-    bool heartbeat_due;       /* a heartbeat per topic, written once no event waits */
-    lws_usec_t waiting_since; /* when data was first seen waiting on a full socket; 0: none */
-    bool fhir_channel;        /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade */
-    bool binding;             /* its bind-with-token is with the database worker */
-    char fhir_base[200];      /* the FHIR base its Bundles' links use (Host as at the upgrade) */
-    char fhir_addr[64];       /* the client's address, for the audit once bound */
+    struct principal *who;       /* &session->who: the signed-in user, checked at the upgrade */
+    struct hub_session *session; /* shared with the session's other sockets; NULL: none yet */
+    char addr[48];               /* the client's address (IPv6 text at most 45), for audits */
+    bool session_ended;          /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
+    bool too_slow;               /* close with HUB_CLOSE_TOO_SLOW at the next WRITEABLE */
+    bool heartbeat_due;          /* a heartbeat per topic, written once no event waits */
+    bool binding;                /* its bind-with-token is with the database worker */
+    lws_usec_t waiting_since;    /* when data was first seen waiting on a full socket; 0: none */
+    /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade; NULL on /ws */
+    struct hub_fhir_channel *fhir_channel;
 };
 
 /* hub_client_queue.c */
@@ -65,6 +104,8 @@ bool hub_client_is_wall(const struct hub_client *c);
 /* Queues a reply (copied) and asks for WRITEABLE; false when HUB_MAX_CONTROL are waiting. */
 bool hub_client_queue_text(struct hub_client *c, const char *json, size_t len);
 bool hub_client_queue_json(struct hub_client *c, json_t *doc); /* takes doc */
+/* The same for a text many sockets are sent (a snapshot): queued by reference, not copied. */
+bool hub_client_queue_shared(struct hub_client *c, struct hub_shared_text *t);
 bool hub_client_queue_error(struct hub_client *c, const struct ed_error *err);
 /* An error about one topic: it names it as subscribe does (topic, department_id/encounter_id). */
 bool hub_client_queue_topic_error(struct hub_client *c, enum sub_kind kind, long long topic_id,
@@ -93,6 +134,8 @@ void hub_client_free(struct hub_client *c);
  * masking changed). */
 void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, long long since,
                    bool resync);
+/* At stop: the subscribes waiting in a batch (hub_subscribe.c) are dropped unanswered. */
+void hub_subs_batch_drop(void);
 /* After a tops check: starts again every subscription that waited for a new department. */
 void hub_subs_retry(struct hub *hub);
 

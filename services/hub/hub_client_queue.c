@@ -37,6 +37,19 @@ bool hub_client_is_wall(const struct hub_client *c)
 
 /* ---- the control queue ---- */
 
+/* Appends f to c's control queue and asks for WRITEABLE. */
+static void enqueue_control(struct hub_client *c, struct control_frame *f)
+{
+    f->next = NULL;
+    if (c->control_tail)
+        c->control_tail->next = f;
+    else
+        c->control_head = f;
+    c->control_tail = f;
+    c->control_count++;
+    lws_callback_on_writable(c->wsi);
+}
+
 bool hub_client_queue_text(struct hub_client *c, const char *json, size_t len)
 {
     struct control_frame *f;
@@ -46,16 +59,26 @@ bool hub_client_queue_text(struct hub_client *c, const char *json, size_t len)
     f = malloc(sizeof *f + LWS_PRE + len);
     if (!f)
         return false;
-    f->next = NULL;
     f->len = len;
+    f->shared = NULL;
     memcpy(f->data + LWS_PRE, json, len);
-    if (c->control_tail)
-        c->control_tail->next = f;
-    else
-        c->control_head = f;
-    c->control_tail = f;
-    c->control_count++;
-    lws_callback_on_writable(c->wsi);
+    enqueue_control(c, f);
+    return true;
+}
+
+bool hub_client_queue_shared(struct hub_client *c, struct hub_shared_text *t)
+{
+    struct control_frame *f;
+
+    if (c->control_count >= HUB_MAX_CONTROL)
+        return false;
+    f = malloc(sizeof *f);
+    if (!f)
+        return false;
+    f->len = t->len;
+    f->shared = t;
+    t->refs++;
+    enqueue_control(c, f);
     return true;
 }
 
@@ -106,16 +129,22 @@ void hub_client_free(struct hub_client *c)
     while (c->control_head) {
         struct control_frame *f = c->control_head;
         c->control_head = f->next;
+        hub_shared_text_release(f->shared);
         free(f);
     }
     c->control_tail = NULL;
     for (int i = 0; i < HUB_MAX_SUBS; i++) {
-        json_decref(c->subs[i].fhir);
+        if (c->subs[i].fhir)
+            json_decref(c->subs[i].fhir->row);
+        free(c->subs[i].fhir);
         c->subs[i].fhir = NULL;
     }
+    free(c->fhir_channel);
+    c->fhir_channel = NULL;
     free(c->rx);
     c->rx = NULL;
-    free(c->who);
+    hub_session_release(c->session);
+    c->session = NULL;
     c->who = NULL;
 }
 
@@ -187,12 +216,16 @@ static bool has_pending(const struct hub_client *c)
 static int write_control(struct hub_client *c)
 {
     struct control_frame *f = c->control_head;
-    int n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+    /* lws writes the frame header into the headroom: the same bytes for every socket of a
+     * shared text, so sharing it is safe on this one thread. */
+    unsigned char *text = f->shared ? f->shared->data : f->data;
+    int n = lws_write(c->wsi, text + LWS_PRE, f->len, LWS_WRITE_TEXT);
 
     c->control_head = f->next;
     if (!c->control_head)
         c->control_tail = NULL;
     c->control_count--;
+    hub_shared_text_release(f->shared);
     free(f);
     if (n < 0)
         return -1;

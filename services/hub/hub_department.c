@@ -139,6 +139,7 @@ unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows
     /* The setting applies at once to everything a wall may still be sent: the next snapshot,
      * and the held events a reconnecting wall would be replayed. */
     d->wall_shows_flags = wall_shows_flags;
+    hub_department_drop_shared(d);
     free(d->board_cache);
     d->board_cache = NULL;
     free(d->wall_cache);
@@ -157,6 +158,7 @@ void hub_department_free(struct hub_department *d)
 {
     for (int i = 0; i < HUB_RING_SIZE; i++)
         free_frame(d->ring[i]);
+    hub_department_drop_shared(d);
     free(d->board_cache);
     free(d->wall_cache);
     json_decref(d->board);
@@ -189,4 +191,31 @@ void hub_events_free(struct hub_event *list)
         free(list);
         list = next;
     }
+}
+
+void hub_department_drop_shared(struct hub_department *d)
+{
+    hub_shared_text_release(d->board_shared);
+    hub_shared_text_release(d->wall_shared);
+    d->board_shared = d->wall_shared = NULL;
+}
+
+struct hub_shared_text *hub_shared_text_new(const char *json, size_t len)
+{
+    struct hub_shared_text *t = malloc(sizeof *t + LWS_PRE + len);
+
+    if (!t) {
+        log_error("out of memory for a shared reply");
+        abort();
+    }
+    t->refs = 1;
+    t->len = len;
+    memcpy(t->data + LWS_PRE, json, len);
+    return t;
+}
+
+void hub_shared_text_release(struct hub_shared_text *t)
+{
+    if (t && !--t->refs)
+        free(t);
 }

@@ -56,15 +56,15 @@ static void now_text(char *buf, size_t size)
 static void queue_bundle(struct hub_client *c, struct hub_sub *s, const char *type,
                          const json_t *events)
 {
-    struct fhir_opts opts = {c->fhir_base, NULL};
+    struct fhir_opts opts = {c->fhir_channel->base, NULL};
     char now[32];
     json_t *b;
 
     now_text(now, sizeof now);
-    b = fhir_subscription_notification(s->fhir, type, s->fhir_count, events, now, &opts);
+    b = fhir_subscription_notification(s->fhir->row, type, s->fhir->count, events, now, &opts);
     if (!b || !hub_client_queue_json(c, b))
         hub_client_cut(c);
-    s->fhir_beat = lws_now_usecs();
+    s->fhir->beat = lws_now_usecs();
 }
 
 /* ---- bind-with-token ---- */
@@ -112,13 +112,15 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
         ed_error_set(&j->err, ED_ERR_FORBIDDEN, NULL, "a socket binds tokens of one session");
         bind_refused(c, &j->err);
     } else {
-        if (!c->who)
-            c->who = malloc(sizeof *c->who);
-        if (c->who) {
-            char addr[sizeof c->who->source_addr];
-            snprintf(addr, sizeof addr, "%s", c->fhir_addr);
-            memcpy(c->who, &j->who, sizeof j->who);
-            snprintf(c->who->source_addr, sizeof c->who->source_addr, "%s", addr);
+        if (!c->session) {
+            c->session = hub_session_take(&j->who);
+            snprintf(c->addr, sizeof c->addr, "%s", c->fhir_channel->addr);
+        } else
+            memcpy(&c->session->who, &j->who, sizeof j->who); /* read again: the newest */
+        c->who = c->session ? &c->session->who : NULL;
+        if (!c->session) {
+            hub_session_end(c);
+            goto done;
         }
         json_array_foreach (j->subs, i, row) {
             long long id = json_integer_value(json_object_get(row, "id"));
@@ -126,7 +128,7 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
             struct hub_department *d = hub_department_find(hub, dept);
             struct hub_sub *s = NULL;
             for (int k = 0; k < HUB_MAX_SUBS; k++)
-                if (c->subs[k].kind == SUB_FHIR && c->subs[k].fhir_id == id)
+                if (c->subs[k].kind == SUB_FHIR && c->subs[k].fhir->id == id)
                     s = &c->subs[k]; /* bound again: numbering restarts from the record */
             for (int k = 0; !s && k < HUB_MAX_SUBS; k++)
                 if (c->subs[k].kind == SUB_NONE)
@@ -137,18 +139,26 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
                 bind_refused(c, &j->err);
                 continue;
             }
-            json_decref(s->fhir);
+            struct hub_fhir_sub *fs = s->fhir ? s->fhir : calloc(1, sizeof *fs);
+            if (!fs) {
+                log_error("out of memory for a FHIR subscription");
+                abort();
+            }
+            json_decref(fs->row);
+            memset(fs, 0, sizeof *fs);
             memset(s, 0, sizeof *s);
             s->kind = SUB_FHIR;
             s->topic_id = dept;
             s->dept = d;
-            s->fhir_id = id;
-            s->fhir = json_incref(row);
-            s->fhir_count = json_integer_value(json_object_get(row, "count"));
+            s->fhir = fs;
+            s->fhir->id = id;
+            s->fhir->row = json_incref(row);
+            s->fhir->count = json_integer_value(json_object_get(row, "count"));
             s->next_seq = json_integer_value(json_object_get(row, "at_seq")) + 1;
             queue_bundle(c, s, "handshake", NULL);
         }
     }
+done:
     json_decref(j->subs);
     free(j);
     lws_callback_on_writable(c->wsi);
@@ -194,9 +204,9 @@ bool hub_fhir_matches(const struct hub_sub *s, const struct hub_frame *f)
 {
     json_t *ev = json_loadb((const char *)f->data + LWS_PRE, f->len, 0, NULL);
     const char *type = json_string_value(json_object_get(ev, "event"));
-    const char *topic = json_string_value(json_object_get(s->fhir, "topic"));
-    long long enc = json_integer_value(json_object_get(s->fhir, "encounter_id"));
-    long long pat = json_integer_value(json_object_get(s->fhir, "patient_id"));
+    const char *topic = json_string_value(json_object_get(s->fhir->row, "topic"));
+    long long enc = json_integer_value(json_object_get(s->fhir->row, "encounter_id"));
+    long long pat = json_integer_value(json_object_get(s->fhir->row, "patient_id"));
     bool ok = type && topic;
 
     if (ok && !strcmp(topic, "vital-signs"))
@@ -217,20 +227,20 @@ bool hub_fhir_matches(const struct hub_sub *s, const struct hub_frame *f)
 int hub_fhir_write(struct hub_client *c, struct hub_sub *s, const struct hub_frame *f)
 {
     json_t *ev = json_loadb((const char *)f->data + LWS_PRE, f->len, 0, NULL), *one, *events, *b;
-    struct fhir_opts opts = {c->fhir_base, NULL};
+    struct fhir_opts opts = {c->fhir_channel->base, NULL};
     char now[32], *text;
     unsigned char *buf;
     size_t len;
     int n;
 
-    s->fhir_count++;
+    s->fhir->count++;
     one = fhir_subscription_event(
-        s->fhir, s->fhir_count, json_string_value(json_object_get(ev, "at")),
+        s->fhir->row, s->fhir->count, json_string_value(json_object_get(ev, "at")),
         json_string_value(json_object_get(ev, "event")), json_object_get(ev, "payload"), &opts);
     events = json_pack("[o]", one);
     now_text(now, sizeof now);
-    b = fhir_subscription_notification(s->fhir, "event-notification", s->fhir_count, events, now,
-                                       &opts);
+    b = fhir_subscription_notification(s->fhir->row, "event-notification", s->fhir->count, events,
+                                       now, &opts);
     json_decref(events);
     json_decref(ev);
     text = b ? json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
@@ -247,7 +257,7 @@ int hub_fhir_write(struct hub_client *c, struct hub_sub *s, const struct hub_fra
     free(text);
     n = lws_write(c->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
     free(buf);
-    s->fhir_beat = lws_now_usecs();
+    s->fhir->beat = lws_now_usecs();
     return n < 0 ? -1 : 1;
 }
 
@@ -255,9 +265,11 @@ void hub_fhir_heartbeat(struct hub_client *c, lws_usec_t now)
 {
     for (int i = 0; i < HUB_MAX_SUBS; i++) {
         struct hub_sub *s = &c->subs[i];
-        long long period = json_integer_value(json_object_get(s->fhir, "heartbeat_period"));
-        if (s->kind == SUB_FHIR &&
-            now - s->fhir_beat >= (lws_usec_t)period * LWS_US_PER_SEC - LWS_US_PER_SEC)
+        long long period;
+        if (s->kind != SUB_FHIR)
+            continue;
+        period = json_integer_value(json_object_get(s->fhir->row, "heartbeat_period"));
+        if (now - s->fhir->beat >= (lws_usec_t)period * LWS_US_PER_SEC - LWS_US_PER_SEC)
             queue_bundle(c, s, "heartbeat", NULL);
     }
 }

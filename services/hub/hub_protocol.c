@@ -6,10 +6,12 @@
  * hub_subscribe.c; writing: hub_client_queue.c; sessions: hub_sessions.c; the tops check:
  * hub_check.c. Redis entries (hub_feed.c) and database results (hub_db.c) are taken in
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "hub_client.h"
 #include "hub_db.h"
 #include "log.h"
@@ -59,46 +61,106 @@ static void reset_upgrade_pg(struct hub *hub)
     hub_db_submit(hub->db, &j->base, reset_run, reset_done);
 }
 
+/* A refused upgrade answers an HTTP status with the contract's error body (proto/README.md
+ * "Errors"), so a client can tell "sign in again" (401) from "not from this page" (403) instead
+ * of seeing a bare close. lws 4.1 lets FILTER_PROTOCOL_CONNECTION write on the still-HTTP
+ * connection: the short response goes out at once on a fresh socket, then returning nonzero
+ * closes it. */
+static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *message)
+{
+    unsigned char buf[LWS_PRE + 640], *start = buf + LWS_PRE, *p = start,
+                                      *end = buf + sizeof buf - 1;
+    struct ed_error err = {0};
+    json_t *doc;
+    char *body;
+    size_t len;
+
+    ed_error_set(&err, code, NULL, "%s", message);
+    doc = ed_error_json(&err);
+    body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    len = body ? strlen(body) : 0;
+    if (body && len < 400 &&
+        !lws_add_http_common_headers(wsi, (unsigned)err.status, "application/json", len, &p, end) &&
+        !lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5, &p,
+                                      end) &&
+        !lws_finalize_http_header(wsi, &p, end)) {
+        memcpy(p, body, len);
+        p += len;
+        if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
+            log_warn("refused upgrade: the status could not be written");
+    }
+    free(body);
+    return 1;
+}
+
+#define SESSION_ENDED_MESSAGE "the session has expired, idled out or been ended: sign in"
+
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
     char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
-         real[64] = "";
+         real[64] = "", base[sizeof c->fhir_channel->base];
     bool from_cookie;
-    struct principal *who;
+    struct principal who = {0};
+    struct hub_session *held = NULL;
+    enum record_session_result found;
 
     if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
         !record_origin_allowed(hub->allowed_origins, origin)) {
         log_warn("websocket refused: origin not allowed");
-        return 1;
+        return refuse_upgrade(wsi, ED_ERR_ORIGIN_NOT_ALLOWED,
+                              "a WebSocket from this page is refused (EDLIVE_ALLOWED_ORIGINS)");
     }
-    if (hub_fhir_is_channel(wsi, c->fhir_base, sizeof c->fhir_base)) {
+    if (hub_fhir_is_channel(wsi, base, sizeof base)) {
         /* The FHIR channel: the session comes with bind-with-token (hub_fhir.c). */
+        c->fhir_channel = calloc(1, sizeof *c->fhir_channel);
+        if (!c->fhir_channel)
+            return 1;
+        snprintf(c->fhir_channel->base, sizeof c->fhir_channel->base, "%s", base);
         lws_get_peer_simple(wsi, peer, sizeof peer);
         if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
             real[0] = '\0';
-        record_client_address(peer, real, c->fhir_addr, sizeof c->fhir_addr);
-        c->fhir_channel = true;
+        record_client_address(peer, real, c->fhir_channel->addr, sizeof c->fhir_channel->addr);
         return 0;
     }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
     if (!record_session_token(authorization, cookies, token, sizeof token, &from_cookie))
-        return 1;
-    who = calloc(1, sizeof *who);
-    if (!who)
-        return 1;
+        return refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, "no session: sign in");
     lws_get_peer_simple(wsi, peer, sizeof peer);
     if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
         real[0] = '\0';
-    record_client_address(peer, real, who->source_addr, sizeof who->source_addr);
-    if (hub->upgrade_pg_resetting || PQstatus(hub->upgrade_pg) != CONNECTION_OK ||
-        record_session(hub->upgrade_pg, token, false, who) != SESSION_OK) {
+    record_client_address(peer, real, c->addr, sizeof c->addr);
+    /* A session the hub holds, checked by a recent round: no read at all (a reconnect storm
+     * of one session's boards costs one read, for its first socket). */
+    if (strlen(token) == AUTH_TOKEN_CHARS) {
+        unsigned char hash[32];
+        auth_sha256(token, strlen(token), hash);
+        held = hub_session_find(hash);
+    }
+    if (held && held->ended)
+        return refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, SESSION_ENDED_MESSAGE);
+    if (held && lws_now_usecs() - held->checked_at < HUB_SESSION_TRUST_MS * LWS_US_PER_MS) {
+        held->refs++;
+        c->session = held;
+        c->who = &held->who;
+        return 0;
+    }
+    found = hub->upgrade_pg_resetting || PQstatus(hub->upgrade_pg) != CONNECTION_OK
+                ? SESSION_DB_ERROR
+                : record_session(hub->upgrade_pg, token, false, &who);
+    if (found == SESSION_OK)
+        c->session = hub_session_take(&who);
+    if (found == SESSION_NONE && held)
+        hub_session_mark_ended(held);
+    if (!c->session) {
         if (!hub->upgrade_pg_resetting && PQstatus(hub->upgrade_pg) != CONNECTION_OK)
             reset_upgrade_pg(hub);
-        free(who);
-        return 1;
+        return found == SESSION_DB_ERROR
+                   ? refuse_upgrade(wsi, ED_ERR_UNAVAILABLE, "try again")
+                   : refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, SESSION_ENDED_MESSAGE);
     }
-    c->who = who;
+    c->who = &c->session->who;
     return 0;
 }
 
@@ -127,6 +189,13 @@ static void on_heartbeat_timer(lws_sorted_usec_list_t *sul)
     struct hub *hub = lws_container_of(sul, struct hub, heartbeat_timer);
 
     hub_clients_heartbeat_slice(hub);
+    /* Every 10 s, give back the heap a storm left: lws copies what a socket could not take at
+     * once (a 55 KB snapshot to each of thousands of new sockets), and malloc keeps those pages
+     * after they are freed, which would count as memory per idle connection. */
+    if (++hub->trim_ticks * HUB_HEARTBEAT_TICK_MS >= 10000) {
+        hub->trim_ticks = 0;
+        malloc_trim(0);
+    }
     lws_sul_schedule(hub->ctx, 0, &hub->heartbeat_timer, on_heartbeat_timer,
                      HUB_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
 }
@@ -181,8 +250,11 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_WSI_DESTROY:
         /* An upgrade refused or broken after FILTER never reaches CLOSED. */
         if (c) {
-            free(c->who);
+            hub_session_release(c->session);
+            c->session = NULL;
             c->who = NULL;
+            free(c->fhir_channel);
+            c->fhir_channel = NULL;
         }
         return 0;
     default:

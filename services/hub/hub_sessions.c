@@ -36,8 +36,8 @@ struct session_job {
     bool full;
     int ndepts;
     long long tops[HUB_MAX_DEPARTMENTS]; /* hub->depts[i].top when the round began */
-    size_t n;
-    unsigned long long *ids;
+    lws_usec_t started;
+    size_t n; /* distinct sessions asked about (hub_session_cache.c) */
     unsigned char (*hashes)[32];
     bool *live;
     bool ok;
@@ -106,11 +106,22 @@ static void round_done(struct hub *hub, struct hub_db_job *job)
 
     if (hub) {
         hub->sessions_busy = false;
+        bool ended = false;
         for (size_t i = 0; j->ok && i < j->n; i++) {
-            struct hub_client *c = hub_client_find(hub, j->ids[i]);
-            if (c && !j->live[i] && !c->session_ended)
-                hub_session_end(c);
+            struct hub_session *sess = hub_session_find(j->hashes[i]);
+            if (!sess || sess->ended)
+                continue;
+            if (j->live[i])
+                sess->checked_at = j->started;
+            else {
+                hub_session_mark_ended(sess);
+                ended = true;
+            }
         }
+        /* A pass over the sockets only when a session ended (rare), not every round. */
+        for (struct hub_client *c = ended ? hub->clients : NULL; c; c = c->next)
+            if (c->session && c->session->ended && !c->session_ended)
+                hub_session_end(c);
         for (size_t i = 0; j->ok && i < j->ngrants; i++)
             apply_grant(hub, &j->grants[i]);
         /* Open the gate to the tops of the round's start (also when PostgreSQL could not
@@ -130,7 +141,6 @@ static void round_done(struct hub *hub, struct hub_db_job *job)
         else if (behind)
             start_round(hub, false);
     }
-    free(j->ids);
     free(j->hashes);
     free(j->live);
     free(j->grants);
@@ -164,31 +174,35 @@ static void start_round(struct hub *hub, bool full)
 
     if (!j)
         return;
-    for (struct hub_client *c = hub->clients; c; c = c->next)
-        cap++;
-    j->ids = calloc(cap + 1, sizeof *j->ids);
-    j->hashes = calloc(cap + 1, sizeof *j->hashes);
-    j->live = calloc(cap + 1, sizeof *j->live);
-    j->grants = calloc(full ? cap + 1 : 1, sizeof *j->grants);
-    if (!j->ids || !j->hashes || !j->live || !j->grants) {
+    size_t sessions = hub_session_count(), ngrants = 0;
+
+    /* Emergency access ends on its own clock: those principals are re-read (full rounds). */
+    for (struct hub_client *c = full ? hub->clients : NULL; c; c = c->next)
+        cap += c->who && !c->session_ended && c->who->n_patients > 0;
+    j->hashes = calloc(sessions + 1, sizeof *j->hashes);
+    j->live = calloc(sessions + 1, sizeof *j->live);
+    j->grants = calloc(cap + 1, sizeof *j->grants);
+    if (!j->hashes || !j->live || !j->grants) {
         log_error("out of memory for a session check");
         abort();
     }
     j->full = full;
+    j->started = lws_now_usecs();
     j->ndepts = hub->ndepts;
     for (int i = 0; i < hub->ndepts; i++)
         j->tops[i] = hub->depts[i].top;
-    for (struct hub_client *c = hub->clients; c; c = c->next) {
-        if (!c->who || c->session_ended)
-            continue;
-        j->ids[j->n] = c->id;
-        memcpy(j->hashes[j->n++], c->who->token_hash, 32);
-        /* Emergency access ends on its own clock: re-read those principals. */
-        if (full && c->who->n_patients > 0)
+    /* One hash per distinct session, not per socket: 10,000 boards of one wall session ask
+     * about one row. */
+    j->n = hub_session_live(j->hashes, sessions);
+    for (struct hub_client *c = full ? hub->clients : NULL; c && ngrants < cap; c = c->next)
+        if (c->who && !c->session_ended && c->who->n_patients > 0) {
             add_grant(j, c);
-    }
-    if (full)
+            ngrants++;
+        }
+    if (full) {
         hub->sessions_full_due = false;
+        hub_session_sweep(j->started);
+    }
     hub->sessions_busy = true;
     /* Events wait for it: ahead of subscribes (a reconnect storm's audit rows). */
     hub_db_submit_first(hub->db, &j->base, round_run, round_done);

@@ -9,6 +9,7 @@
  *   - a chart snapshot (record_chart, audited).
  * Events a read shows that the ring does not hold yet are read with it, so the snapshot's
  * successors are there to follow. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ struct sub_job {
     int index;
     unsigned gen;
     bool resync;
+    bool who_read;        /* the worker read the principal again (a worker job, not a batch item) */
     bool retried;         /* started again after a tops check (SUB_NEW_DEPT once already) */
     struct principal who; /* a copy; re-read by the session check */
     bool board;
@@ -110,6 +112,7 @@ static void sub_run(PGconn *pg, struct hub_db_job *job)
     long long first = 1, top = -1;
     int k;
 
+    j->who_read = true;
     if (!authorize(pg, j))
         return;
     for (k = 0; k < j->nheld && j->held[k].id != j->department_id; k++)
@@ -164,8 +167,12 @@ static bool queue_board(struct hub *hub, struct hub_client *c, struct hub_sub *s
     if (!hub_board_snapshot(hub, d))
         return false;
     hub_sub_begin_at(s, d->board_cache_seq);
-    ok = hub_client_is_wall(c) ? hub_client_queue_text(c, d->wall_cache, d->wall_cache_len)
-                               : hub_client_queue_text(c, d->board_cache, d->board_cache_len);
+    /* One copy of the snapshot for every socket it goes to (a reconnect storm's memory). */
+    if (hub_client_is_wall(c) && !d->wall_shared)
+        d->wall_shared = hub_shared_text_new(d->wall_cache, d->wall_cache_len);
+    else if (!hub_client_is_wall(c) && !d->board_shared)
+        d->board_shared = hub_shared_text_new(d->board_cache, d->board_cache_len);
+    ok = hub_client_queue_shared(c, hub_client_is_wall(c) ? d->wall_shared : d->board_shared);
     if (!ok)
         hub_client_cut(c); /* a client that ignores its replies is cut */
     return true;
@@ -221,7 +228,7 @@ static void apply(struct hub *hub, struct hub_client *c, struct hub_sub *s, stru
         hub_session_end(c);
         return;
     }
-    if (j->outcome != SUB_FAILED)
+    if (j->outcome != SUB_FAILED && j->who_read)
         memcpy(c->who, &j->who, sizeof j->who); /* re-read: grants made since the upgrade */
     if (j->outcome == SUB_NEW_DEPT && j->retried) {
         s->pending = false;
@@ -283,10 +290,177 @@ static void sub_done(struct hub *hub, struct hub_db_job *job)
     free(j);
 }
 
+/* ---- board subscriptions answered from memory, in batches ----
+ * A board subscribe the hub can answer from memory ("recovered" from the ring, or the board
+ * snapshot held) needs no read of its own: it waits (pending) in a batch that the worker runs
+ * every HUB_SUB_BATCH_MS (or at HUB_SUB_BATCH_MAX items) as two statements, whatever its
+ * size: one check of the batch's distinct sessions (so a snapshot still goes out only on a
+ * session valid now) and one INSERT of every audit row. Only then is each answered, so no
+ * board data leaves before its audit row is committed. A reconnect storm of 10,000 boards
+ * costs a few dozen round trips instead of 20,000. */
+#define HUB_SUB_BATCH_MS  20
+#define HUB_SUB_BATCH_MAX 1000
+
+struct batch_item {
+    unsigned long long client_id;
+    int index;
+    unsigned gen;
+    bool resync;
+    enum sub_outcome outcome; /* SUB_RECOVERED or SUB_MEMORY; SUB_ENDED or SUB_FAILED after */
+    long long department_id, since;
+    int session; /* index in hashes */
+    long long account_id;
+    char username[72], role[32], addr[48];
+};
+
+struct batch_job {
+    struct hub_db_job base;
+    size_t n, nsessions;
+    struct batch_item items[HUB_SUB_BATCH_MAX];
+    unsigned char hashes[HUB_SUB_BATCH_MAX][32];
+    bool live[HUB_SUB_BATCH_MAX];
+};
+
+static struct batch_job *batch; /* being filled on the lws thread, or NULL */
+static lws_sorted_usec_list_t batch_timer;
+static struct hub *batch_hub;
+
+static void batch_run(PGconn *pg, struct hub_db_job *job)
+{
+    struct batch_job *b = (struct batch_job *)job;
+    json_t *rows = json_array();
+    bool ok = PQstatus(pg) == CONNECTION_OK &&
+              record_sessions_alive(pg, (const unsigned char(*)[32])b->hashes, b->nsessions,
+                                    b->live, false);
+
+    for (size_t i = 0; ok && rows && i < b->n; i++) {
+        struct batch_item *it = &b->items[i];
+        if (!b->live[it->session]) {
+            it->outcome = SUB_ENDED;
+            continue;
+        }
+        json_array_append_new(rows, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "account_id",
+                                              (json_int_t)it->account_id, "username", it->username,
+                                              "role", it->role, "action", "board.read", "category",
+                                              "board", "source_addr", it->addr, "outcome",
+                                              "success", "detail",
+                                              it->outcome == SUB_RECOVERED ? "recovered" : NULL));
+    }
+    ok = ok && rows && record_audit_many(pg, rows);
+    json_decref(rows);
+    for (size_t i = 0; !ok && i < b->n; i++)
+        b->items[i].outcome = SUB_FAILED;
+}
+
+static void apply(struct hub *hub, struct hub_client *c, struct hub_sub *s, struct sub_job *j);
+
+static void batch_done(struct hub *hub, struct hub_db_job *job)
+{
+    struct batch_job *b = (struct batch_job *)job;
+
+    for (size_t i = 0; hub && i < b->n; i++) {
+        const struct batch_item *it = &b->items[i];
+        struct hub_client *c = hub_client_find(hub, it->client_id);
+        struct sub_job j = {0};
+        if (!c || c->subs[it->index].gen != it->gen || c->session_ended)
+            continue;
+        j.board = true;
+        j.resync = it->resync;
+        j.since = it->since;
+        j.topic_id = j.department_id = it->department_id;
+        j.outcome = it->outcome;
+        if (j.outcome == SUB_FAILED)
+            unavailable(&j);
+        apply(hub, c, &c->subs[it->index], &j);
+    }
+    free(b);
+}
+
+static void batch_flush(struct hub *hub)
+{
+    if (!batch)
+        return;
+    lws_sul_cancel(&batch_timer);
+    hub_db_submit(hub->db, &batch->base, batch_run, batch_done);
+    batch = NULL;
+}
+
+static void on_batch_timer(lws_sorted_usec_list_t *sul)
+{
+    (void)sul;
+    batch_flush(batch_hub);
+}
+
+/* Answers s from memory through the batch when it can: true when it took s. */
+static bool start_from_memory(struct hub *hub, struct hub_client *c, struct hub_sub *s,
+                              long long since, bool resync)
+{
+    struct hub_department *d = s->dept;
+    struct hub_session *sess = c->session;
+    struct batch_item *it;
+    enum sub_outcome outcome;
+    size_t k;
+
+    /* Refusals, charts, and sessions no round has confirmed lately take the worker's path. */
+    if (s->kind != SUB_BOARD || !d || !sess || sess->ended || !hub->db ||
+        lws_now_usecs() - sess->checked_at >= HUB_SESSION_TRUST_MS * LWS_US_PER_MS ||
+        !record_allows(c->who, ACT_BOARD_READ) || !record_in_department(c->who, s->topic_id))
+        return false;
+    if (since > 0 && since >= d->first - 1 && since <= d->top && !resync)
+        outcome = SUB_RECOVERED;
+    else if (d->board_read_queued || hub_board_snapshot(hub, d))
+        outcome = SUB_MEMORY; /* a queued read is applied first: the worker keeps the order */
+    else
+        return false;
+    if (!batch) {
+        batch = calloc(1, sizeof *batch);
+        if (!batch) {
+            log_error("out of memory for a subscribe");
+            abort();
+        }
+        batch_hub = hub;
+        lws_sul_schedule(hub->ctx, 0, &batch_timer, on_batch_timer,
+                         HUB_SUB_BATCH_MS * LWS_US_PER_MS);
+    }
+    for (k = 0; k < batch->nsessions && memcmp(batch->hashes[k], c->who->token_hash, 32); k++)
+        ;
+    if (k == batch->nsessions)
+        memcpy(batch->hashes[batch->nsessions++], c->who->token_hash, 32);
+    it = &batch->items[batch->n++];
+    it->client_id = c->id;
+    it->index = (int)(s - c->subs);
+    it->gen = s->gen;
+    it->resync = resync;
+    it->outcome = outcome;
+    it->department_id = d->id;
+    it->since = since;
+    it->session = (int)k;
+    it->account_id = c->who->account_id;
+    snprintf(it->username, sizeof it->username, "%s", c->who->username);
+    snprintf(it->role, sizeof it->role, "%s", c->who->role);
+    snprintf(it->addr, sizeof it->addr, "%s", c->addr);
+    s->pending = true;
+    s->retry = false;
+    if (batch->n == HUB_SUB_BATCH_MAX)
+        batch_flush(hub);
+    return true;
+}
+
+void hub_subs_batch_drop(void)
+{
+    lws_sul_cancel(&batch_timer);
+    free(batch);
+    batch = NULL;
+}
+
 void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, long long since,
                    bool resync)
 {
-    struct sub_job *j = calloc(1, sizeof *j);
+    struct sub_job *j;
+
+    if (start_from_memory(hub, c, s, since, resync))
+        return;
+    j = calloc(1, sizeof *j);
 
     if (!j) {
         log_error("out of memory for a subscribe");
@@ -298,6 +472,7 @@ void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, lon
     j->resync = resync;
     j->retried = s->retry;
     memcpy(&j->who, c->who, sizeof j->who);
+    snprintf(j->who.source_addr, sizeof j->who.source_addr, "%s", c->addr);
     j->board = s->kind == SUB_BOARD;
     j->topic_id = s->topic_id;
     j->since = since;

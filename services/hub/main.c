@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "hub.h"
+#include "hub_client.h"
 #include "log.h"
 #include "pg.h"
 #include "record.h"
@@ -88,7 +89,9 @@ int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
         {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
-        {"edlive", hub_callback, 0, HUB_MAX_MESSAGE, 0, NULL, 0},
+        /* rx_buffer_size: lws allocates it for every connection; longer messages come in
+         * pieces that hub_messages_receive gathers (up to HUB_MAX_MESSAGE). */
+        {"edlive", hub_callback, 0, HUB_RX_BUFFER, 0, NULL, 0},
         {NULL, NULL, 0, 0, 0, NULL, 0},
     };
     /* Clients send no subprotocol: make "edlive" the default. */
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
 
     hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);
+    hub_session_clear(); /* after the sockets' CLOSED, which let go of their sessions */
     PQfinish(hub.upgrade_pg);
     schema_set_free(hub.schemas);
     log_info("stopped");

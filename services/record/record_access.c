@@ -313,15 +313,17 @@ bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
                            bool keep_walls)
 {
     static const char sql[] =
-        "WITH alive AS (SELECT s.token_hash, 'display' = ANY(a.roles) AS wall "
-        "  FROM session s JOIN account a ON a.id = s.account_id "
-        "  WHERE s.token_hash = ANY($1::bytea[]) AND s.revoked_at IS NULL "
+        "WITH asked AS (SELECT h, i FROM unnest($1::bytea[]) WITH ORDINALITY AS u(h, i)), "
+        "alive AS (SELECT asked.i, s.token_hash, 'display' = ANY(a.roles) AS wall "
+        "  FROM asked JOIN session s ON s.token_hash = asked.h "
+        "  JOIN account a ON a.id = s.account_id "
+        "  WHERE s.revoked_at IS NULL "
         "  AND s.expires_at > now() "
         "  AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() "
         "  AND NOT a.disabled), "
         "kept AS (UPDATE session s SET last_active_at = now() FROM alive "
         "  WHERE $2::boolean AND alive.wall AND s.token_hash = alive.token_hash) "
-        "SELECT encode(token_hash, 'hex') FROM alive";
+        "SELECT i FROM alive";
     /* {"\\x<64 hex>",...}: each element 70 bytes */
     char *array = malloc(3 + n * 72);
     char *p = array, hex[65];
@@ -346,13 +348,11 @@ bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
         PQclear(res);
         return false;
     }
+    /* Each live row names its place in the array asked (1-based): one pass. */
     for (int r = 0; r < PQntuples(res); r++) {
-        const char *alive = PQgetvalue(res, r, 0);
-        for (size_t i = 0; i < n; i++) {
-            auth_hex(hashes[i], 32, hex);
-            if (!strcmp(hex, alive))
-                live[i] = true;
-        }
+        long long i = atoll(PQgetvalue(res, r, 0));
+        if (i >= 1 && (size_t)i <= n)
+            live[i - 1] = true;
     }
     PQclear(res);
     return true;

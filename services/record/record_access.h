@@ -150,6 +150,11 @@ bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
 
 /* Appends one audit row. p may be NULL (an unknown user); patient/encounter 0 for none.
  * Runs inside the caller's transaction when there is one. */
+/* Many audit rows in one statement (ed-hub's subscriptions, batched): rows is a JSON array of
+ * objects with account_id, username, role, action, patient_id, encounter_id, category,
+ * source_addr, outcome and detail (absent: NULL), severity normal. False on a database error
+ * (then none is written). */
+bool record_audit_many(PGconn *conn, const json_t *rows);
 bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
                   const char *action, long long patient_id, long long encounter_id,
                   const char *category, const char *outcome, bool high_severity, const char *detail,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { requireEnv } from './lib/env.mjs';
 import { signIn, ADMIN_TOTP_SECRET } from './lib/auth.mjs';
 import {
-  Api, signedIn, sql, lit, ctl, expireSession, freshTotp, openSocket, upgradeRefused, firstReply, sleep,
+  Api, signedIn, sql, lit, ctl, expireSession, freshTotp, openSocket, upgradeRefused, upgradeAnswer, firstReply, sleep,
 } from './lib/client.mjs';
 
 const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_HUB_URL', 'EDLIVE_PG', 'EDLIVE_PG_OWNER', 'EDLIVE_PG_SUPER', 'EDLIVE_BUILD');
@@ -369,6 +369,26 @@ test('no session: every route but sign-in answers 401, and the WebSocket upgrade
   }
   assert.ok(await upgradeRefused(null), 'no session: no socket');
   assert.ok(await upgradeRefused('A'.repeat(43)), 'an unknown token: no socket');
+  // The refusal is an HTTP status a client can read, not a bare close.
+  for (const [token, what] of [[null, 'no token'], ['A'.repeat(43), 'an unknown token']]) {
+    const answer = await upgradeAnswer(token);
+    assert.equal(answer.status, 401, `${what}: ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.body.error.code, 'unauthenticated', what);
+  }
+});
+
+test('a new session opens a socket right after sign-in, and a signed-out one gets 401', async () => {
+  const eriksen = await signedIn('eriksen');
+  const socket = await openSocket(eriksen.token);
+  socket.subscribe('board', ctx.demo);
+  await socket.waitFor((f) => f.type === 'snapshot' || f.type === 'subscribed', 'the board right after sign-in');
+  const out = await eriksen.req('DELETE', '/session');
+  assert.ok(out.status < 300, `sign-out: ${out.text}`);
+  assert.equal(await Promise.race([socket.closed, sleep(8000).then(() => 'still open')]), 4401,
+    'the signed-out session loses its socket with 4401');
+  const answer = await upgradeAnswer(eriksen.token);
+  assert.equal(answer.status, 401, `a signed-out session's upgrade: ${JSON.stringify(answer.body)}`);
+  assert.equal(answer.body.error.code, 'unauthenticated');
 });
 
 test('an idle-expired session gets 401 and no socket', async () => {
@@ -381,6 +401,7 @@ test('an idle-expired session gets 401 and no socket', async () => {
     assert.equal(r.json.error.code, 'unauthenticated');
   }
   assert.ok(await upgradeRefused(kim.token), 'an expired session opens no socket');
+  assert.equal((await upgradeAnswer(kim.token)).status, 401, 'an expired session: HTTP 401 at the upgrade');
 });
 
 test("a disabled user's session stops at once (REST 401, socket closed) and does not come back", async () => {

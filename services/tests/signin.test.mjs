@@ -10,7 +10,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireEnv } from './lib/env.mjs';
 import { signIn, ADMIN_TOTP_SECRET } from './lib/auth.mjs';
-import { Api, signedIn, sql, lit, ctl, expireSession, freshTotp, openSocket, upgradeRefused, sleep } from './lib/client.mjs';
+import { Api, signedIn, sql, lit, ctl, expireSession, freshTotp, openSocket, upgradeRefused, upgradeAnswer, sleep } from './lib/client.mjs';
 
 const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_HUB_URL', 'EDLIVE_PG', 'EDLIVE_PG_OWNER', 'EDLIVE_PG_SUPER', 'EDLIVE_BUILD', 'EDLIVE_ALLOWED_ORIGINS');
 const API = env.EDLIVE_API_URL;
@@ -228,6 +228,9 @@ test('a WebSocket upgrade from another site (or Origin null) is refused; from ou
   const { token } = await signIn(API, 'patel');
   assert.ok(await upgradeRefused(token, { origin: 'https://evil.example' }), 'Origin https://evil.example');
   assert.ok(await upgradeRefused(token, { origin: 'null' }), 'Origin null');
+  const answer = await upgradeAnswer(token, { origin: 'https://evil.example' });
+  assert.equal(answer.status, 403, `another site's upgrade: ${JSON.stringify(answer.body)}`);
+  assert.equal(answer.body.error.code, 'origin_not_allowed');
   const ours = await openSocket(token, { origin: env.EDLIVE_ALLOWED_ORIGINS.split(',')[0] });
   ours.send({ type: 'ping' });
   assert.equal((await ours.waitFor(() => true, 'pong')).type, 'pong');

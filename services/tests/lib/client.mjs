@@ -2,7 +2,9 @@
 // requests and opening WebSockets as a program does ("Authorization: Bearer <token>"), the
 // database through psql, and edlivectl. Node 20 built-ins only.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { signIn, totpCode, ADMIN_TOTP_SECRET } from './auth.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -165,6 +167,34 @@ export async function upgradeRefused(token, options) {
   const opened = await Promise.race([s.opened, s.closed.then(() => false), sleep(5000).then(() => 'timeout')]);
   s.close();
   return opened === false;
+}
+
+// The HTTP answer to a WebSocket upgrade, as a client sees it: { status, body } (101 and no
+// body when it opens; a refusal's status with its JSON error body).
+export function upgradeAnswer(token, { origin, url = process.env.EDLIVE_HUB_URL } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url.replace(/^ws/, 'http'));
+    const headers = {
+      connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13',
+      'sec-websocket-key': randomBytes(16).toString('base64'),
+    };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (origin) headers.origin = origin;
+    const req = (u.protocol === 'https:' ? https : http).request(u, { headers, rejectUnauthorized: false });
+    req.setTimeout(5000, () => req.destroy(new Error('no answer to the upgrade within 5 s')));
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: res.statusCode, body: null }); });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let body = null;
+        try { body = JSON.parse(text); } catch { body = { unparsed: text }; }
+        resolve({ status: res.statusCode, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 // The first reply to one subscribe on a fresh socket: { frame, raw }.
