@@ -135,7 +135,7 @@ static bool sign_in(void)
 
 /* ---- departments ---------------------------------------------------------------------------- */
 
-/* The departments the user may see, by id; returns how many (at most max). */
+/* The load's departments (code LOADnn) the user may see, by id; returns how many (at most max). */
 static int scope_departments(long long *ids, char codes[][20], int max)
 {
     int status;
@@ -145,10 +145,15 @@ static int scope_departments(long long *ids, char codes[][20], int max)
     size_t i;
     json_t *d;
     json_array_foreach (list, i, d) {
+        const char *code = json_string_value(json_object_get(d, "code"));
         if (n == max)
             break;
+        /* Only the load's own departments: a run never writes into the demo ED or a real one
+         * (tests that read the demo board after a load run would find its beds taken). */
+        if (!code || strncmp(code, "LOAD", 4) != 0)
+            continue;
         ids[n] = json_integer_value(json_object_get(d, "id"));
-        snprintf(codes[n], 20, "%s", json_string_value(json_object_get(d, "code")) ?: "?");
+        snprintf(codes[n], 20, "%s", code);
         n++;
     }
     json_decref(ans);

@@ -381,6 +381,10 @@ void hub_client_opened(struct hub *hub, struct hub_client *c)
 
 void hub_client_closing(struct hub *hub, struct hub_client *c)
 {
+    /* lws reports CLOSED also for an upgrade refused with an HTTP status (never opened, no id):
+     * it was never counted. */
+    if (!c->id)
+        return;
     if (hub->beat_next == c)
         hub->beat_next = c->next;
     hub->nclients--;
