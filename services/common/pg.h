@@ -38,6 +38,15 @@ bool pg_ensure(PGconn *conn);
 /* PQexecParams with text parameters (NULL entries are SQL NULL). Caller PQclear()s. */
 PGresult *pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
 
+/* Two statements in one round trip (libpq pipeline mode: both sent, then one sync), each with
+ * its parameters (n 0: none). *first and *second get their results as pg_query would give them
+ * (check each with pg_ok); when first fails, second is not run (PGRES_PIPELINE_ABORTED). False
+ * with both NULL when nothing could be sent. For a write's BEGIN and first statement, or its
+ * last statement and COMMIT. */
+bool pg_query_pair(PGconn *conn, const char *first_sql, int first_n,
+                   const char *const *first_params, const char *second_sql, int second_n,
+                   const char *const *second_params, PGresult **first, PGresult **second);
+
 /* True when res is COMMAND_OK or TUPLES_OK; logs the SQLSTATE otherwise (never the data). */
 bool pg_ok(PGconn *conn, const PGresult *res, const char *what);
 
