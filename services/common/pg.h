@@ -12,11 +12,14 @@
  * "try again") instead of a service thread blocked without end. Constants, not settings. */
 #define PG_STATEMENT_TIMEOUT_MS 5000
 #define PG_LOCK_TIMEOUT_MS      2000
-#define PG_STR_(x)              #x
-#define PG_STR(x)               PG_STR_(x)
+/* A transaction left open between statements (a thread stuck between BEGIN and COMMIT) holds
+ * its row locks; the server ends it after this long, so it cannot hold every writer up. */
+#define PG_IDLE_IN_TRANSACTION_TIMEOUT_MS 10000
+#define PG_STR_(x)                        #x
+#define PG_STR(x)                         PG_STR_(x)
 #define PG_SESSION_OPTIONS                                                              \
     "-c statement_timeout=" PG_STR(PG_STATEMENT_TIMEOUT_MS) " -c lock_timeout=" PG_STR( \
-        PG_LOCK_TIMEOUT_MS)
+        PG_LOCK_TIMEOUT_MS) " -c idle_in_transaction_session_timeout=" PG_STR(PG_IDLE_IN_TRANSACTION_TIMEOUT_MS)
 /* edlivectl migrate: no statement limit (a migration may rewrite a large table), and a lock
  * it cannot get within 30 s fails the migration (rolled back; run it again) rather than
  * queueing every service statement behind it. */
