@@ -468,11 +468,13 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP:
         return on_request(wsi, c, in);
     case LWS_CALLBACK_HTTP_BODY:
-        if (!c->responded)
+        /* lws may call with no data; and nothing more is taken while a worker runs the
+         * request. */
+        if (!c->responded && !c->job && in && len)
             on_body(c, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return c->responded ? 0 : handle(wsi, c);
+        return c->responded || c->job ? 0 : handle(wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(wsi, c);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
