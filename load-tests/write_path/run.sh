@@ -36,7 +36,8 @@ token=$(api POST /api/v1/session \
 me=$(api GET /api/v1/session)
 staff=$(jq -r .staff_id <<<"$me")
 dept=$(jq -r '.departments[0].id' <<<"$me")
-token_hash=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+token_hash='\x'$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+account=$("$pgbin/psql" "$EDLIVE_PG_OWNER" -XAtq -c "SELECT id FROM account WHERE username = 'adeyemi'")
 cases=""
 for ((i = 0; i < writers; i++)); do
     enc=$(api POST "/api/v1/departments/$dept/arrivals" \
@@ -49,7 +50,8 @@ done
     cat "$here/vitals.sql"
 } >"$raw/vitals_bench.sql"
 "$pgbin/pgbench" "$EDLIVE_PG" -n -M extended -c "$writers" -j 2 -T "$seconds" \
-    -D token_hash="$token_hash" -D staff="$staff" -D dept="$dept" \
+    -D token_hash="$token_hash" -D staff="$staff" -D account="$account" -D dept="$dept" \
+    -D depts="{$dept}" \
     -f "$raw/vitals_bench.sql" >"$raw/pgbench.txt" 2>"$raw/pgbench.err" || {
     cat "$raw/pgbench.err" >&2
     exit 1
