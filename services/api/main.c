@@ -46,7 +46,7 @@ static const struct config_setting api_settings[API_SETTING_COUNT] = {
                          "`1` only in the test deployment: honours `X-Edlive-Fault: "
                          "exit-after-commit` for the fault-injection test. Never in production",
                          false},
-    [API_DB_CONNECTIONS] = {"EDLIVE_API_DB_CONNECTIONS", CONFIG_INT, "8", 1, 64,
+    [API_DB_CONNECTIONS] = {"EDLIVE_API_DB_CONNECTIONS", CONFIG_INT, "4", 1, 64,
                             "ed-api's worker threads, each with its own PostgreSQL connection: "
                             "how many requests run at once",
                             false},
