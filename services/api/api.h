@@ -21,15 +21,19 @@
 #define API_MAX_BUNDLE_BYTES  (4 * 1024 * 1024)
 #define API_DISCARD_MAX_BYTES (8 * 1024 * 1024)
 
-/* One per process; reached from lws through the context user pointer. */
+/* Reached from lws through the context user pointer; each worker thread (pool.c) runs routes
+ * on a copy of it whose pg is that worker's own connection. */
 struct api {
-    PGconn *pg; /* one blocking connection: the lws loop is single-threaded */
+    PGconn *pg;            /* the worker's blocking connection (NULL on the lws thread) */
+    struct api_pool *pool; /* the worker threads that run routes (pool.c) */
     struct schema_set *schemas;
     bool fault_hooks;            /* EDLIVE_FAULT_HOOKS=1: honour X-Edlive-Fault (tests only) */
     const char *allowed_origins; /* EDLIVE_ALLOWED_ORIGINS: comma-separated, exact match */
 };
 
 enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_PUT, ROUTE_DELETE, ROUTE_OTHER };
+
+struct api_pool;
 
 /* One HTTP request, as http.c read it. */
 struct request {
@@ -39,9 +43,14 @@ struct request {
     size_t body_len;
     const char *token; /* from the session cookie or "Authorization: Bearer", or NULL */
     bool token_from_cookie;
-    const char *origin;          /* the Origin header, or NULL */
-    const char *source_addr;     /* the client's address (X-Real-IP from the local proxy) */
-    struct lws *wsi;             /* for query arguments */
+    const char *origin;      /* the Origin header, or NULL */
+    const char *source_addr; /* the client's address (X-Real-IP from the local proxy) */
+    /* Copied from the headers on the lws thread: a route runs on a worker thread and must not
+     * touch the connection (lws is single-threaded; the connection may close meanwhile). */
+    const char *query;           /* the URL-decoded query arguments, each NUL-ended, then "" */
+    const char *host;            /* the Host header, or "" */
+    const char *forwarded_proto; /* X-Forwarded-Proto, or "" */
+    bool prefer_strict;          /* Prefer: handling=strict (FHIR) */
     long long if_match;          /* If-Match: the encounter version a change is based on; 0: none */
     const char *idempotency_key; /* Idempotency-Key, or NULL */
     bool exit_after_commit;      /* fault injection (EDLIVE_FAULT_HOOKS): die before replying */
@@ -57,6 +66,12 @@ struct route_result {
     char etag[40];        /* FHIR: an ETag to send (W/"7"), or "" */
     char location[300];   /* FHIR: a Location to send (after a create), or "" */
 };
+
+/* The i-th query argument ("name=value", URL-decoded), or NULL past the last. */
+const char *request_query_fragment(const struct request *req, int i);
+/* The value of the query argument "name=" (name given with its '='), copied into buf; NULL
+ * when absent or when it does not fit in cap (as lws_get_urlarg_by_name). */
+const char *request_query_arg(const struct request *req, const char *name, char *buf, size_t cap);
 
 /* Routes one request. true: out filled. false: err (4xx/5xx); *retry_after_s is set for 429. */
 bool routes_dispatch(struct api *app, const struct request *req, struct route_result *out,

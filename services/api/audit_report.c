@@ -12,10 +12,10 @@
 #include "timefmt.h"
 
 /* One query argument ("name=" given with its '='), URL-decoded by lws; "" when absent. */
-static void arg(struct lws *wsi, const char *name, char *out, size_t cap)
+static void arg(const struct request *req, const char *name, char *out, size_t cap)
 {
     char buf[256];
-    const char *v = lws_get_urlarg_by_name(wsi, name, buf, sizeof buf);
+    const char *v = request_query_arg(req, name, buf, sizeof buf);
 
     if (v)
         snprintf(out, cap, "%s", v);
@@ -29,13 +29,13 @@ bool audit_report(struct api *app, const struct request *req, struct principal *
     struct record_audit_query q;
     json_t *rows;
 
-    arg(req->wsi, "from=", from, sizeof from);
-    arg(req->wsi, "to=", to, sizeof to);
-    arg(req->wsi, "user=", user, sizeof user);
-    arg(req->wsi, "patient=", patient, sizeof patient);
-    arg(req->wsi, "sort=", sort, sizeof sort);
-    arg(req->wsi, "order=", order, sizeof order);
-    arg(req->wsi, "limit=", limit, sizeof limit);
+    arg(req, "from=", from, sizeof from);
+    arg(req, "to=", to, sizeof to);
+    arg(req, "user=", user, sizeof user);
+    arg(req, "patient=", patient, sizeof patient);
+    arg(req, "sort=", sort, sizeof sort);
+    arg(req, "order=", order, sizeof order);
+    arg(req, "limit=", limit, sizeof limit);
     if (from[0] && !timefmt_is_datetime(from))
         return ed_error_set(err, ED_ERR_INVALID_PARAMETER, "from", "must be an RFC 3339 date-time");
     if (to[0] && !timefmt_is_datetime(to))

@@ -385,7 +385,7 @@ bool fhir_import_transaction(struct fhir_call *c, const json_t *doc, struct rout
     struct import im = {c,
                         json_object_get(doc, "entry"),
                         json_array(),
-                        {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req->wsi)}};
+                        {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req)}};
     const json_t *e;
     size_t i, n = json_array_size(im.entries), kept = 0, dropped = 0;
     bool ok = false, in_batch = false;

@@ -152,40 +152,38 @@ static const char *str_of(const json_t *obj, const char *key)
  * nginx) and the Host, when it is a plain host[:port]; otherwise relative links. */
 static void find_base(struct fhir_call *c)
 {
-    char host[128] = "", proto[16] = "";
-    struct lws *wsi = c->req->wsi;
+    const char *host = c->req->host ? c->req->host : "";
+    const char *proto =
+        c->req->forwarded_proto && !strcmp(c->req->forwarded_proto, "https") ? "https" : "http";
 
     c->base[0] = '\0';
-    if (!wsi || lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+    if (!host[0] || strlen(host) >= 128)
         return;
     for (const char *h = host; *h; h++)
         if (!isalnum((unsigned char)*h) && !strchr(".-:[]", *h))
             return;
-    if (lws_hdr_custom_copy(wsi, proto, sizeof proto, "x-forwarded-proto:", 18) <= 0 ||
-        strcmp(proto, "https"))
-        snprintf(proto, sizeof proto, "http");
     snprintf(c->base, sizeof c->base, "%s://%s" FHIR_PREFIX, proto, host);
 }
 
 static bool read_params(struct fhir_call *c, struct ed_error *err)
 {
     char frag[sizeof c->params[0].name + FHIR_PARAM_CHARS + 2];
-    struct lws *wsi = c->req->wsi;
 
     c->n_params = 0;
-    for (int i = 0; wsi; i++) {
-        int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+    for (int i = 0;; i++) {
+        const char *given = request_query_fragment(c->req, i);
         char *eq;
         struct fhir_param *p;
 
-        if (n < 0 && lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0)
+        if (!given)
+            break;
+        if (strlen(given) >= sizeof frag)
             return ed_error_set(err, ED_ERR_INVALID_PARAMETER, NULL,
                                 "a search parameter is longer than %d characters",
                                 FHIR_PARAM_CHARS - 1);
-        if (n < 0)
-            break;
-        if (n == 0)
+        if (!given[0])
             continue;
+        memcpy(frag, given, strlen(given) + 1);
         eq = strchr(frag, '=');
         if (!eq || eq == frag || (size_t)(eq - frag) >= sizeof p->name)
             return ed_error_set(err, ED_ERR_INVALID_PARAMETER, NULL,
@@ -904,12 +902,9 @@ static bool search_observations(struct fhir_call *c, struct route_result *out, s
 /* ---- creates ---- */
 
 /* Prefer: handling=strict refuses what edlive would not keep (FHIR_MAPPING.md §6). */
-bool fhir_routes_prefer_strict(struct lws *wsi)
+bool fhir_routes_prefer_strict(const struct request *req)
 {
-    char buf[128] = "";
-
-    return wsi && lws_hdr_custom_copy(wsi, buf, sizeof buf, "prefer:", 7) > 0 &&
-           strstr(buf, "handling=strict") != NULL;
+    return req->prefer_strict;
 }
 
 /* The digest an Idempotency-Key is kept with (as routes.c): SHA-256 of path, newline, body. */
@@ -963,7 +958,7 @@ static json_t *replayed_vitals(struct fhir_call *c, const char *digest, bool *fo
  * refusal names the FHIR element (fhir_error_to_fhir); nothing is written then. */
 static bool create_vitals(struct fhir_call *c, struct route_result *out, struct ed_error *err)
 {
-    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req->wsi)};
+    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req)};
     struct fhir_vitals_in in = {0};
     struct record_write_opts wopts = {c->req->if_match, NULL, NULL, 201};
     struct record_write w = {0};
@@ -1118,7 +1113,7 @@ long long fhir_routes_arrival_department(const struct fhir_call *c, const json_t
  * nothing. 201 with the Encounter, Location and ETag. */
 static bool create_encounter(struct fhir_call *c, struct route_result *out, struct ed_error *err)
 {
-    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req->wsi)};
+    struct fhir_parse_opts popts = {FHIR_MRN_SYSTEM, fhir_routes_prefer_strict(c->req)};
     struct fhir_arrival_in in = {0};
     struct record_write w = {0};
     struct record_write_opts wopts = {0, NULL, NULL, 201};

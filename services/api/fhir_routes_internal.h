@@ -54,7 +54,7 @@ struct fhir_call {
 };
 
 /* Prefer: handling=strict on the request. */
-bool fhir_routes_prefer_strict(struct lws *wsi);
+bool fhir_routes_prefer_strict(const struct request *req);
 /* The department of an arrival: Encounter.location[0] Location/dept-<id>, else the caller's
  * one department; 0 with err when neither names one. */
 long long fhir_routes_arrival_department(const struct fhir_call *c, const json_t *enc,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* http.c: the lws HTTP protocol of ed-api. One request at a time per connection:
  * LWS_CALLBACK_HTTP reads method and path, HTTP_BODY gathers up to API_MAX_BODY_BYTES,
- * HTTP_BODY_COMPLETION dispatches, the reply's headers go out at once and its body from
+ * HTTP_BODY_COMPLETION copies the request into a job for a worker thread (pool.c); the answer
+ * comes back in EVENT_WAIT_CANCELLED, its headers go out at once and its body from
  * HTTP_WRITEABLE (one lws_write per callback). */
 #include <errno.h>
 #include <libwebsockets.h>
@@ -13,6 +14,7 @@
 #include "fhir.h"
 #include "http.h"
 #include "log.h"
+#include "pool.h"
 
 /* One per HTTP connection (lws pss); reset at each request on a kept-alive connection. */
 struct http_conn {
@@ -23,10 +25,7 @@ struct http_conn {
     bool responded;   /* the reply is out; a body still arriving is ignored */
     bool has_refusal; /* refusal is the answer, sent once the body has been read */
     struct ed_error refusal;
-    char token[64];   /* session token of this request, if any */
-    char origin[128]; /* Origin header, if any */
-    char source[64];  /* client address */
-    char idempotency_key[104];
+    struct api_job *job; /* the request a worker is running, or NULL */
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out; /* LWS_PRE + reply body, malloc'd */
@@ -46,29 +45,6 @@ static enum route_method method_of(struct lws *wsi)
     if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
         return ROUTE_DELETE;
     return ROUTE_OTHER;
-}
-
-/* The session token: "Authorization: Bearer <token>" for programs, else the cookie. */
-static const char *find_token(struct lws *wsi, struct http_conn *c, bool *from_cookie)
-{
-    char authorization[256] = "", cookies[1024] = "";
-
-    lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
-    lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
-    return record_session_token(authorization, cookies, c->token, sizeof c->token, from_cookie)
-               ? c->token
-               : NULL;
-}
-
-/* The client's address: the peer, or X-Real-IP when the peer is the local proxy. */
-static void find_source(struct lws *wsi, struct http_conn *c)
-{
-    char peer[64] = "", real[64] = "";
-
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
-        real[0] = '\0';
-    record_client_address(peer, real, c->source, sizeof c->source);
 }
 
 static long content_length(struct lws *wsi)
@@ -189,9 +165,10 @@ static int respond_error(struct lws *wsi, struct http_conn *c, const struct ed_e
 }
 
 /* If-Match and Idempotency-Key (proto/GUARANTEES.md). False with err on a malformed one. */
-static bool read_write_headers(struct lws *wsi, struct http_conn *c, struct request *req,
-                               bool fault_hooks, struct ed_error *err)
+static bool read_write_headers(struct lws *wsi, struct api_job *job, bool fault_hooks,
+                               struct ed_error *err)
 {
+    struct request *req = &job->req;
     char buf[128];
     const char *p;
     char *end;
@@ -216,28 +193,99 @@ static bool read_write_headers(struct lws *wsi, struct http_conn *c, struct requ
     }
     n = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
     if (n > 0) {
-        if (n > 100 || lws_hdr_custom_copy(wsi, c->idempotency_key, sizeof c->idempotency_key,
+        if (n > 100 || lws_hdr_custom_copy(wsi, job->idempotency_key, sizeof job->idempotency_key,
                                            "idempotency-key:", 16) != n)
             return ed_error_set(err, ED_ERR_INVALID_HEADER, "Idempotency-Key",
                                 "Idempotency-Key must be 1-100 visible ASCII characters");
         for (int i = 0; i < n; i++)
-            if (c->idempotency_key[i] < 0x21 || c->idempotency_key[i] > 0x7e)
+            if (job->idempotency_key[i] < 0x21 || job->idempotency_key[i] > 0x7e)
                 return ed_error_set(err, ED_ERR_INVALID_HEADER, "Idempotency-Key",
                                     "Idempotency-Key must be 1-100 visible ASCII characters");
-        req->idempotency_key = c->idempotency_key;
+        req->idempotency_key = job->idempotency_key;
     }
     if (fault_hooks && lws_hdr_custom_copy(wsi, buf, sizeof buf, "x-edlive-fault:", 15) > 0)
         req->exit_after_commit = !strcmp(buf, "exit-after-commit");
     return true;
 }
 
+/* The query arguments, URL-decoded by lws, copied as "a=1\0b=2\0\0" (empty ones left out). */
+static char *copy_query(struct lws *wsi)
+{
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    char *out = calloc(1, (size_t)(total > 0 ? total : 0) * 2 + 2), *p = out;
+    char *frag = malloc((size_t)(total > 0 ? total : 0) + 1);
+
+    for (int i = 0; out && frag && total > 0; i++) {
+        int n = lws_hdr_copy_fragment(wsi, frag, total + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        if (n == 0)
+            continue;
+        memcpy(p, frag, (size_t)n + 1);
+        p += n + 1;
+    }
+    free(frag);
+    return out;
+}
+
+/* Copies what the route needs from the connection into job (the lws thread's part). */
+static bool gather(struct lws *wsi, struct http_conn *c, struct api_job *job, bool fault_hooks,
+                   struct ed_error *err)
+{
+    char authorization[256] = "", cookies[1024] = "", real[64] = "", peer[64] = "", prefer[128];
+    struct request *req = &job->req;
+
+    memcpy(job->path, c->path, sizeof job->path);
+    job->fhir = fhir_routes_is_fhir(c->path);
+    req->method = c->method;
+    req->path = job->path;
+    if (c->big) { /* the Bundle's buffer changes hands */
+        job->body = c->big;
+        c->big = NULL;
+        c->big_cap = 0;
+    } else if ((job->body = malloc(c->body_len + 1)) != NULL) {
+        memcpy(job->body, c->body, c->body_len);
+        job->body[c->body_len] = '\0';
+    }
+    job->query = copy_query(wsi);
+    if (!job->body || !job->query)
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
+    req->body = job->body;
+    req->body_len = c->body_len;
+    req->query = job->query;
+    /* The session token: "Authorization: Bearer <token>" for programs, else the cookie. */
+    lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
+    lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
+    if (record_session_token(authorization, cookies, job->token, sizeof job->token,
+                             &req->token_from_cookie))
+        req->token = job->token;
+    if (lws_hdr_copy(wsi, job->origin, sizeof job->origin, WSI_TOKEN_ORIGIN) > 0)
+        req->origin = job->origin;
+    /* The client's address: the peer, or X-Real-IP when the peer is the local proxy. */
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
+        real[0] = '\0';
+    record_client_address(peer, real, job->source, sizeof job->source);
+    req->source_addr = job->source;
+    if (lws_hdr_copy(wsi, job->host, sizeof job->host, WSI_TOKEN_HOST) <= 0)
+        job->host[0] = '\0';
+    if (lws_hdr_custom_copy(wsi, job->forwarded_proto, sizeof job->forwarded_proto,
+                            "x-forwarded-proto:", 18) <= 0)
+        job->forwarded_proto[0] = '\0';
+    req->host = job->host;
+    req->forwarded_proto = job->forwarded_proto;
+    req->prefer_strict = lws_hdr_custom_copy(wsi, prefer, sizeof prefer, "prefer:", 7) > 0 &&
+                         strstr(prefer, "handling=strict") != NULL;
+    return read_write_headers(wsi, job, fault_hooks, err);
+}
+
+/* The request is read: refusals known on this thread are answered now; everything else goes
+ * to a worker (pool.c) and is answered by answer() when it comes back. */
 static int handle(struct lws *wsi, struct http_conn *c)
 {
     struct api *app = lws_context_user(lws_get_context(wsi));
-    struct route_result result = {0};
     struct ed_error err = {0};
-    struct request req = {0};
-    int retry_after_s = 0;
+    struct api_job *job;
 
     if (c->has_refusal)
         return respond_error(wsi, c, &c->refusal);
@@ -246,39 +294,68 @@ static int handle(struct lws *wsi, struct http_conn *c)
                      max_body(c));
         return respond_error(wsi, c, &err);
     }
-    req.method = c->method;
-    req.path = c->path;
-    req.body = c->big ? c->big : c->body;
-    req.body_len = c->body_len;
-    req.token = find_token(wsi, c, &req.token_from_cookie);
-    if (lws_hdr_copy(wsi, c->origin, sizeof c->origin, WSI_TOKEN_ORIGIN) > 0)
-        req.origin = c->origin;
-    find_source(wsi, c);
-    req.source_addr = c->source;
-    req.wsi = wsi;
-    if (!read_write_headers(wsi, c, &req, app->fault_hooks, &err))
+    job = calloc(1, sizeof *job);
+    if (!job) {
+        ed_error_set(&err, ED_ERR_UNAVAILABLE, NULL, "out of memory");
         return respond_error(wsi, c, &err);
-    if (fhir_routes_is_fhir(c->path)) {
-        if (!fhir_routes_dispatch(app, &req, &result, &err)) {
-            if (err.status >= 500)
-                log_error("%s: %d %s", c->path, err.status, err.code);
-            json_decref(result.reply);
-            return respond_error(wsi, c, &err);
-        }
-        return respond(wsi, c, result.status, result.reply, NULL, NULL, 0, &result);
     }
-    if (!routes_dispatch(app, &req, &result, &retry_after_s, &err)) {
-        json_t *doc = ed_error_json(&err);
-        if (err.status >= 500)
-            log_error("%s: %d %s", c->path, err.status, err.code);
+    if (!gather(wsi, c, job, app->fault_hooks, &err)) {
+        api_job_free(job);
+        return respond_error(wsi, c, &err);
+    }
+    job->wsi = wsi;
+    c->job = job;
+    /* The route's own time is bounded by statement_timeout; lws must not close the
+     * connection under a job still running (a sign-in's hashing, a Bundle's import). */
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    api_pool_submit(app->pool, job);
+    return 0;
+}
+
+/* Writes a worker's answer (lws thread). */
+static int answer(struct lws *wsi, struct http_conn *c, struct api_job *job)
+{
+    struct route_result *result = &job->result;
+    json_t *doc;
+
+    if (job->fhir) {
+        if (!job->ok)
+            return respond_error(wsi, c, &job->err);
+        doc = result->reply;
+        result->reply = NULL;
+        return respond(wsi, c, result->status, doc, NULL, NULL, 0, result);
+    }
+    if (!job->ok) {
+        doc = ed_error_json(&job->err);
         /* A stale If-Match: the colleague's change comes back, so it is shown, not lost. */
-        if (result.current)
-            json_object_set_new(doc, "current", result.current);
-        return respond(wsi, c, err.status, doc,
-                       err.status == 405 ? routes_allowed_methods(c->path) : NULL, NULL,
-                       retry_after_s, NULL);
+        if (result->current) {
+            json_object_set_new(doc, "current", result->current);
+            result->current = NULL;
+        }
+        return respond(wsi, c, job->err.status, doc,
+                       job->err.status == 405 ? routes_allowed_methods(c->path) : NULL, NULL,
+                       job->retry_after_s, NULL);
     }
-    return respond(wsi, c, result.status, result.reply, NULL, result.set_cookie, 0, NULL);
+    doc = result->reply;
+    result->reply = NULL;
+    return respond(wsi, c, result->status, doc, NULL, result->set_cookie, 0, NULL);
+}
+
+/* The workers' answers: each to its connection, if still open. */
+static void answer_done(struct api *app)
+{
+    struct api_job *job = app->pool ? api_pool_take_done(app->pool) : NULL, *next;
+
+    for (; job; job = next) {
+        next = job->next;
+        if (job->wsi) {
+            struct http_conn *c = lws_wsi_user(job->wsi);
+            c->job = NULL;
+            if (answer(job->wsi, c, job))
+                lws_set_timeout(job->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        }
+        api_job_free(job);
+    }
 }
 
 /* Checks that can refuse a request before its body is read. True to go on; otherwise the
@@ -391,17 +468,26 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP:
         return on_request(wsi, c, in);
     case LWS_CALLBACK_HTTP_BODY:
-        if (!c->responded)
+        /* lws may call with no data; and nothing more is taken while a worker runs the
+         * request. */
+        if (!c->responded && !c->job && in && len)
             on_body(c, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return c->responded ? 0 : handle(wsi, c);
+        return c->responded || c->job ? 0 : handle(wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(wsi, c);
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        answer_done(lws_context_user(lws_get_context(wsi)));
+        return 0;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (c)
+        if (c) {
             free_out(c);
+            if (c->job) /* the worker's answer will find no one to go to */
+                c->job->wsi = NULL;
+            c->job = NULL;
+        }
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "log.h"
 #include "pg.h"
+#include "pool.h"
 #include "record.h"
 
 static volatile sig_atomic_t interrupted;
@@ -27,6 +28,7 @@ enum api_setting {
     API_TLS_CERT,
     API_TLS_KEY,
     API_FAULT_HOOKS,
+    API_DB_CONNECTIONS,
     API_SETTING_COUNT
 };
 
@@ -44,6 +46,10 @@ static const struct config_setting api_settings[API_SETTING_COUNT] = {
                          "`1` only in the test deployment: honours `X-Edlive-Fault: "
                          "exit-after-commit` for the fault-injection test. Never in production",
                          false},
+    [API_DB_CONNECTIONS] = {"EDLIVE_API_DB_CONNECTIONS", CONFIG_INT, "4", 1, 64,
+                            "ed-api's worker threads, each with its own PostgreSQL connection: "
+                            "how many requests run at once",
+                            false},
 };
 
 static struct config_value api_values[API_SETTING_COUNT];
@@ -65,9 +71,6 @@ static int load(struct api *app)
         log_error("proto schemas: %s", err.message);
         return -1;
     }
-    app->pg = pg_connect(config_text(&api_config, API_PG), 30);
-    if (!app->pg)
-        return -1;
     app->allowed_origins = config_text(&api_config, API_ALLOWED_ORIGINS);
     app->fault_hooks = config_number(&api_config, API_FAULT_HOOKS) == 1;
     if (app->fault_hooks)
@@ -124,12 +127,20 @@ int main(int argc, char **argv)
         log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);
         return 1;
     }
-    log_info("listening on http://%s:%d/api/v1", info.iface, info.port);
+    app.pool = api_pool_start(&app, config_text(&api_config, API_PG),
+                              (int)config_number(&api_config, API_DB_CONNECTIONS), ctx);
+    if (!app.pool) {
+        lws_context_destroy(ctx);
+        return 1;
+    }
+    log_info("listening on http://%s:%d/api/v1 (%d database connections)", info.iface, info.port,
+             (int)config_number(&api_config, API_DB_CONNECTIONS));
     while (n >= 0 && !interrupted)
         n = lws_service(ctx, 0);
 
+    api_pool_stop(app.pool);
+    app.pool = NULL;
     lws_context_destroy(ctx);
-    PQfinish(app.pg);
     schema_set_free(app.schemas);
     log_info("stopped");
     return 0;

@@ -186,7 +186,7 @@ const char *routes_allowed_methods(const char *path)
 {
     static const char *const names[] = {
         [ROUTE_GET] = "GET", [ROUTE_POST] = "POST", [ROUTE_PUT] = "PUT", [ROUTE_DELETE] = "DELETE"};
-    static char allow[48];
+    static _Thread_local char allow[48];
     long long id;
     bool seen[ROUTE_OTHER] = {false};
     size_t len = 0;
@@ -361,8 +361,8 @@ static bool metrics(struct api *app, const struct request *req, struct principal
                     const json_t *body, struct route_result *out, struct ed_error *err)
 {
     char buf[64], pbuf[32];
-    const char *date = lws_get_urlarg_by_name(req->wsi, "date=", buf, sizeof buf);
-    const char *period = lws_get_urlarg_by_name(req->wsi, "period=", pbuf, sizeof pbuf);
+    const char *date = request_query_arg(req, "date=", buf, sizeof buf);
+    const char *period = request_query_arg(req, "period=", pbuf, sizeof pbuf);
     bool last_24h = period && !strcmp(period, "last24h");
 
     (void)body;
@@ -562,4 +562,32 @@ bool routes_dispatch(struct api *app, const struct request *req, struct route_re
     if (!ok && !r->is_public && (err->status == 404 || err->status == 403))
         refuse(app, &who, r, id, err);
     return ok;
+}
+
+const char *request_query_fragment(const struct request *req, int i)
+{
+    const char *p = req->query;
+
+    if (!p)
+        return NULL;
+    for (; *p && i > 0; i--)
+        p += strlen(p) + 1;
+    return *p ? p : NULL;
+}
+
+const char *request_query_arg(const struct request *req, const char *name, char *buf, size_t cap)
+{
+    size_t name_len = strlen(name);
+    const char *frag;
+
+    for (int i = 0; (frag = request_query_fragment(req, i)) != NULL; i++) {
+        size_t len = strlen(frag);
+        if (strncmp(frag, name, name_len) != 0)
+            continue;
+        if (len >= cap)
+            return NULL;
+        memcpy(buf, frag, len + 1);
+        return buf + name_len;
+    }
+    return NULL;
 }

@@ -83,6 +83,49 @@ PGresult *pg_query(PGconn *conn, const char *sql, int nparams, const char *const
     return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
+bool pg_query_pair(PGconn *conn, const char *first_sql, int first_n,
+                   const char *const *first_params, const char *second_sql, int second_n,
+                   const char *const *second_params, PGresult **first, PGresult **second)
+{
+    PGresult **slot[2] = {first, second};
+    PGresult *res;
+    bool sent;
+
+    *first = *second = NULL;
+    if (!PQenterPipelineMode(conn))
+        return false;
+    sent = PQsendQueryParams(conn, first_sql, first_n, NULL, first_params, NULL, NULL, 0) &&
+           PQsendQueryParams(conn, second_sql, second_n, NULL, second_params, NULL, NULL, 0) &&
+           PQpipelineSync(conn);
+    /* Each statement's results end with a NULL; the sync's result ends the pipeline. Read to
+     * the sync even when sending failed part way, so the connection is usable after. */
+    for (int i = 0; sent && i < 2; i++) {
+        while ((res = PQgetResult(conn)) != NULL) {
+            if (*slot[i])
+                PQclear(res); /* only the first result of a statement is kept */
+            else
+                *slot[i] = res;
+        }
+    }
+    while (sent && (res = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC || st == PGRES_FATAL_ERROR)
+            break;
+    }
+    if (!PQexitPipelineMode(conn)) {
+        /* Something is still pending: the connection cannot be trusted for the next
+         * statement; reset it (the transaction, if any, is lost as on a dropped connection). */
+        log_error("pipeline: %s", "results left unread; resetting the connection");
+        PQreset(conn);
+        PQclear(*first);
+        PQclear(*second);
+        *first = *second = NULL;
+        return false;
+    }
+    return sent;
+}
+
 const char *pg_sqlstate(const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

@@ -12,11 +12,14 @@
  * "try again") instead of a service thread blocked without end. Constants, not settings. */
 #define PG_STATEMENT_TIMEOUT_MS 5000
 #define PG_LOCK_TIMEOUT_MS      2000
-#define PG_STR_(x)              #x
-#define PG_STR(x)               PG_STR_(x)
+/* A transaction left open between statements (a thread stuck between BEGIN and COMMIT) holds
+ * its row locks; the server ends it after this long, so it cannot hold every writer up. */
+#define PG_IDLE_IN_TRANSACTION_TIMEOUT_MS 10000
+#define PG_STR_(x)                        #x
+#define PG_STR(x)                         PG_STR_(x)
 #define PG_SESSION_OPTIONS                                                              \
     "-c statement_timeout=" PG_STR(PG_STATEMENT_TIMEOUT_MS) " -c lock_timeout=" PG_STR( \
-        PG_LOCK_TIMEOUT_MS)
+        PG_LOCK_TIMEOUT_MS) " -c idle_in_transaction_session_timeout=" PG_STR(PG_IDLE_IN_TRANSACTION_TIMEOUT_MS)
 /* edlivectl migrate: no statement limit (a migration may rewrite a large table), and a lock
  * it cannot get within 30 s fails the migration (rolled back; run it again) rather than
  * queueing every service statement behind it. */
@@ -37,6 +40,15 @@ bool pg_ensure(PGconn *conn);
 
 /* PQexecParams with text parameters (NULL entries are SQL NULL). Caller PQclear()s. */
 PGresult *pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* Two statements in one round trip (libpq pipeline mode: both sent, then one sync), each with
+ * its parameters (n 0: none). *first and *second get their results as pg_query would give them
+ * (check each with pg_ok); when first fails, second is not run (PGRES_PIPELINE_ABORTED). False
+ * with both NULL when nothing could be sent. For a write's BEGIN and first statement, or its
+ * last statement and COMMIT. */
+bool pg_query_pair(PGconn *conn, const char *first_sql, int first_n,
+                   const char *const *first_params, const char *second_sql, int second_n,
+                   const char *const *second_params, PGresult **first, PGresult **second);
 
 /* True when res is COMMAND_OK or TUPLES_OK; logs the SQLSTATE otherwise (never the data). */
 bool pg_ok(PGconn *conn, const PGresult *res, const char *what);

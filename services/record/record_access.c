@@ -5,6 +5,7 @@
 #include "record.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,16 @@ static const struct {
 
 /* Set once at start-up from the service's settings (EDLIVE_SESSION_IDLE_S, _MAX_S). */
 static int session_idle_s = 900, session_max_s = 43200;
+
+/* Verifying against this keeps an unknown username as slow as a wrong password. Made once,
+ * whichever of ed-api's worker threads signs in first. */
+static char dummy_hash[AUTH_HASH_MAX];
+static pthread_once_t dummy_hash_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy_hash(void)
+{
+    auth_password_hash("edlive-timing-equaliser", dummy_hash, sizeof dummy_hash);
+}
 
 void record_set_session_limits(int idle_s, int max_s)
 {
@@ -446,8 +457,6 @@ bool record_sign_in(PGconn *conn, const char *username, const char *password, co
     static const char session_insert_sql[] =
         "INSERT INTO session (token_hash, account_id, expires_at, idle_seconds, mfa, source_addr) "
         "VALUES ($1::bytea, $2, now() + make_interval(secs => $3), $4, $5, $6)";
-    /* Verifying against this keeps an unknown username as slow as a wrong password. */
-    static char dummy_hash[AUTH_HASH_MAX];
     char idbuf[24], stepbuf[24], hex[2 + 65] = "\\x", idle[24], max[24];
     long long account_id;
     uint64_t step = 0;
@@ -476,8 +485,7 @@ bool record_sign_in(PGconn *conn, const char *username, const char *password, co
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        if (!dummy_hash[0])
-            auth_password_hash("edlive-timing-equaliser", dummy_hash, sizeof dummy_hash);
+        pthread_once(&dummy_hash_once, make_dummy_hash);
         auth_password_verify(dummy_hash, password);
         record_failure(conn, 0, source_addr, "unknown user", username, err);
         return ed_error_set(err, ED_ERR_WRONG_CREDENTIALS, NULL, "wrong username or password");

@@ -13,32 +13,43 @@
 #include "auth.h"
 #include "pg.h"
 
-bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
-                  const char *action, long long patient_id, long long encounter_id,
-                  const char *category, const char *outcome, bool high_severity, const char *detail,
-                  const char *source_addr)
-{
-    static const char sql[] =
-        "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
-        "category, source_addr, outcome, severity, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-    char acc[24], pat[24], enc[24];
-    const char *params[11];
-    PGresult *res;
-    bool ok;
+static const char audit_sql[] =
+    "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
+    "category, source_addr, outcome, severity, detail) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-    params[0] = p && p->account_id ? pg_int_param(acc, p->account_id) : NULL;
+/* audit_sql's parameters; bufs hold the numbers. */
+static void audit_params(const char *params[11], char bufs[3][24], const struct principal *p,
+                         const char *username_tried, const char *action, long long patient_id,
+                         long long encounter_id, const char *category, const char *outcome,
+                         bool high_severity, const char *detail, const char *source_addr)
+{
+    params[0] = p && p->account_id ? pg_int_param(bufs[0], p->account_id) : NULL;
     params[1] = p && p->account_id ? p->username : username_tried;
     params[2] = p && p->account_id ? p->role : NULL;
     params[3] = action;
-    params[4] = patient_id ? pg_int_param(pat, patient_id) : NULL;
-    params[5] = encounter_id ? pg_int_param(enc, encounter_id) : NULL;
+    params[4] = patient_id ? pg_int_param(bufs[1], patient_id) : NULL;
+    params[5] = encounter_id ? pg_int_param(bufs[2], encounter_id) : NULL;
     params[6] = category;
     params[7] = source_addr;
     params[8] = outcome;
     params[9] = high_severity ? "high" : "normal";
     params[10] = detail;
-    res = pg_query(conn, sql, 11, params);
+}
+
+bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
+                  const char *action, long long patient_id, long long encounter_id,
+                  const char *category, const char *outcome, bool high_severity, const char *detail,
+                  const char *source_addr)
+{
+    char bufs[3][24];
+    const char *params[11];
+    PGresult *res;
+    bool ok;
+
+    audit_params(params, bufs, p, username_tried, action, patient_id, encounter_id, category,
+                 outcome, high_severity, detail, source_addr);
+    res = pg_query(conn, audit_sql, 11, params);
     ok = pg_ok(conn, res, "audit");
     PQclear(res);
     return ok;
@@ -70,6 +81,25 @@ bool record_audit_many(PGconn *conn, const json_t *rows)
     ok = pg_ok(conn, res, "audit batch");
     PQclear(res);
     free(text);
+    return ok;
+}
+
+bool record_audit_and_commit(PGconn *conn, const struct principal *who, const char *action,
+                             long long patient_id, long long encounter_id, const char *category,
+                             bool high_severity)
+{
+    char bufs[3][24];
+    const char *params[11];
+    PGresult *audited, *committed;
+    bool ok;
+
+    audit_params(params, bufs, who, who ? NULL : "system", action, patient_id, encounter_id,
+                 category, "success", high_severity, NULL, who ? who->source_addr : "local");
+    ok = pg_query_pair(conn, audit_sql, 11, params, record_tx_commit_sql(conn), 0, NULL, &audited,
+                       &committed) &&
+         pg_ok(conn, audited, "audit") && pg_ok(conn, committed, "commit");
+    PQclear(audited);
+    PQclear(committed);
     return ok;
 }
 

@@ -13,14 +13,24 @@
  * thread at a time, so the state lives with the thread. */
 static _Thread_local PGconn *batch_conn;
 
+const char *record_tx_begin_sql(PGconn *conn)
+{
+    return conn == batch_conn ? "SAVEPOINT record_write" : "BEGIN";
+}
+
+const char *record_tx_commit_sql(PGconn *conn)
+{
+    return conn == batch_conn ? "RELEASE SAVEPOINT record_write" : "COMMIT";
+}
+
 bool record_tx_begin(PGconn *conn)
 {
-    return pg_command(conn, conn == batch_conn ? "SAVEPOINT record_write" : "BEGIN");
+    return pg_command(conn, record_tx_begin_sql(conn));
 }
 
 bool record_tx_commit(PGconn *conn)
 {
-    return pg_command(conn, conn == batch_conn ? "RELEASE SAVEPOINT record_write" : "COMMIT");
+    return pg_command(conn, record_tx_commit_sql(conn));
 }
 
 bool record_tx_rollback(PGconn *conn)

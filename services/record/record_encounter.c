@@ -488,12 +488,7 @@ bool record_vitals(PGconn *conn, const struct principal *who, long long encounte
         !record_check_event_time(conn, &enc, record_str_field(body, "taken_at"), "taken_at", NULL,
                                  err))
         return false;
-    res = record_query(conn, "spo2 scale", "SELECT spo2_scale FROM encounter WHERE id = $1", 1,
-                       (const char *[]){pg_int_param(b[0], encounter_id)});
-    if (!res)
-        return record_db_error(conn, err);
-    scale = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    scale = enc.spo2_scale; /* read with the lock: no round trip of its own */
     /* Scale 2 scores SpO2 93% and above differently on air and on oxygen: never guess air. */
     if (scale == 2 && record_has_value(body, "spo2") && !record_has_value(body, "on_oxygen")) {
         ed_error_set(err, ED_ERR_MISSING_FIELD, "on_oxygen",

@@ -42,6 +42,7 @@ struct locked_encounter {
     long long version;
     char status[32];
     bool has_bed;
+    int spo2_scale; /* NEWS2 SpO2 scale, 1 or 2 */
 };
 
 /* What a write is, for its audit row. */
@@ -59,6 +60,10 @@ struct write_audit {
 bool record_tx_begin(PGconn *conn);
 bool record_tx_commit(PGconn *conn);
 bool record_tx_rollback(PGconn *conn);
+/* The statements record_tx_begin and record_tx_commit send, for a caller that sends one with
+ * its neighbouring statement in one round trip (pg_query_pair). */
+const char *record_tx_begin_sql(PGconn *conn);
+const char *record_tx_commit_sql(PGconn *conn);
 
 /* 503 database_unavailable, after rolling back. Always false. */
 bool record_db_error(PGconn *conn, struct ed_error *err);
@@ -89,6 +94,11 @@ const char *record_scope_departments(const struct principal *who, struct record_
 
 /* ids as a PostgreSQL array literal "{1,2,3}" in out; false (out "{}") when it does not fit. */
 bool record_ids_literal(const long long *ids, int n, char *out, size_t cap);
+/* record_audit_success's row, then record_tx_commit, in one round trip (record_audit.c). */
+bool record_audit_and_commit(PGconn *conn, const struct principal *who, const char *action,
+                             long long patient_id, long long encounter_id, const char *category,
+                             bool high_severity);
+
 bool record_audit_success(PGconn *conn, const struct principal *who, const char *action,
                           long long patient_id, long long encounter_id, const char *category,
                           bool high_severity, const char *detail);

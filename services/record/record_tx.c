@@ -25,6 +25,11 @@ void record_write_clear(struct record_write *w)
 
 /* ---- small helpers ---- */
 
+static const char *record_actor_param(const struct principal *who, char *buf)
+{
+    return who && who->staff_id ? pg_int_param(buf, who->staff_id) : "";
+}
+
 bool record_db_error(PGconn *conn, struct ed_error *err)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
@@ -208,25 +213,30 @@ bool record_begin_on_any_encounter(PGconn *conn, const struct principal *who,
                                    const char *part_events, struct locked_encounter *enc,
                                    struct ed_error *err)
 {
-    static const char sql[] =
-        "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
-        "e.patient_id, e.version FROM encounter e WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE
-        " FOR UPDATE";
+    static const char sql[] = "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
+                              "e.patient_id, e.version, e.spo2_scale FROM encounter e WHERE e.id = "
+                              "$1 AND " RECORD_SCOPE_CLAUSE " FOR UPDATE";
     char idbuf[24];
     const char *params[3];
     struct record_scope scope;
-    PGresult *res;
+    PGresult *begun, *res;
+    bool ok;
     bool stale;
 
     params[0] = pg_int_param(idbuf, encounter_id);
     record_scope_params(who, &scope);
     params[1] = scope.departments;
     params[2] = scope.patients;
-    if (!pg_ensure(conn) || !record_tx_begin(conn))
+    if (!pg_ensure(conn))
         return record_db_error(conn, err);
-    res = record_query(conn, "lock encounter", sql, 3, params);
-    if (!res)
+    /* BEGIN and the lock in one round trip. */
+    ok = pg_query_pair(conn, record_tx_begin_sql(conn), 0, NULL, sql, 3, params, &begun, &res) &&
+         pg_ok(conn, begun, "begin") && pg_ok(conn, res, "lock encounter");
+    PQclear(begun);
+    if (!ok) {
+        PQclear(res);
         return record_db_error(conn, err);
+    }
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such encounter");
@@ -238,6 +248,7 @@ bool record_begin_on_any_encounter(PGconn *conn, const struct principal *who,
     enc->has_bed = PQgetvalue(res, 0, 2)[0] == 't';
     enc->patient_id = atoll(PQgetvalue(res, 0, 3));
     enc->version = atoll(PQgetvalue(res, 0, 4));
+    enc->spo2_scale = atoi(PQgetvalue(res, 0, 5));
     PQclear(res);
     /* Optimistic concurrency: a change based on an older version would overwrite a
      * colleague's change that the sender has not seen. */
@@ -302,23 +313,24 @@ bool record_commit_event(PGconn *conn, const struct write_audit *wa, const char 
     static const char read_sql[] =
         "SELECT (payload || jsonb_build_object('seq', seq))::text, encounter_id FROM event "
         "WHERE department_id = $1 AND seq = $2";
+    static const char actor_sql[] = "SELECT set_config('edlive.staff_id', $1, true)";
     char deptbuf[24], seqbuf[24], staffbuf[24];
     const char *read_params[2];
-    const char *actor_params[] = {
-        wa->who && wa->who->staff_id ? pg_int_param(staffbuf, wa->who->staff_id) : ""};
-    PGresult *res;
-    bool remembered;
+    const char *actor_params[] = {record_actor_param(wa->who, staffbuf)};
+    PGresult *actor, *res;
+    bool remembered, ok;
     long long seq;
 
-    /* Who made the change, for the event's timeline line (SQL event_timeline). */
-    res = record_query(conn, "event actor", "SELECT set_config('edlive.staff_id', $1, true)", 1,
-                       actor_params);
-    if (!res)
+    /* Who made the change, for the event's timeline line (SQL event_timeline): set with the
+     * append, in one round trip. */
+    ok = pg_query_pair(conn, actor_sql, 1, actor_params, append_sql, nparams, params, &actor,
+                       &res) &&
+         pg_ok(conn, actor, "event actor") && pg_ok(conn, res, "append event");
+    PQclear(actor);
+    if (!ok) {
+        PQclear(res);
         return record_db_error(conn, err);
-    PQclear(res);
-    res = record_query(conn, "append event", append_sql, nparams, params);
-    if (!res)
-        return record_db_error(conn, err);
+    }
     seq = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
     read_params[0] = pg_int_param(deptbuf, wa->department_id);
@@ -339,10 +351,10 @@ bool record_commit_event(PGconn *conn, const struct write_audit *wa, const char 
         record_write_clear(out);
         return err->status ? record_fail(conn, err) : record_db_error(conn, err);
     }
-    if (!record_audit_success(conn, wa->who, wa->action, wa->patient_id, out->encounter_id,
-                              wa->category, record_through_break_glass(wa->who, wa->department_id),
-                              NULL) ||
-        !record_tx_commit(conn)) {
+    /* The audit row and COMMIT in one round trip. */
+    if (!record_audit_and_commit(conn, wa->who, wa->action, wa->patient_id, out->encounter_id,
+                                 wa->category,
+                                 record_through_break_glass(wa->who, wa->department_id))) {
         record_write_clear(out);
         return record_db_error(conn, err);
     }

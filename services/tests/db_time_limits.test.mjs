@@ -1,7 +1,7 @@
 // Every PostgreSQL session of the services has a lock_timeout (services/README.md,
 // "PostgreSQL time limits"): a write that finds its encounter row locked by a stuck
-// transaction is refused with 503 "try again" after about 2 s, instead of holding ed-api's one
-// thread (and every other request) until that transaction ends; once the lock is gone the same
+// transaction is refused with 503 "try again" after about 2 s, instead of holding one of ed-api's worker
+// threads (services/api/README.md) until that transaction ends; once the lock is gone the same
 // write succeeds. Nothing of the refused write is stored.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,0 +1,36 @@
+-- load-tests/write_path/vitals.sql: the statements of one vitals POST through ed-api
+-- ({"taken_by", "heart_rate", "resp_rate"}, as edload --mix vitals sends), in the same round
+-- trips (\startpipeline: the pairs ed-api sends together, pg_query_pair), as PostgreSQL's log
+-- shows them (log_statement=all; README.md here). run.sh prepends "\set enc ..." (this client's
+-- own encounter) and gives -D token_hash, staff, account, dept, depts. The two jsonb values
+-- ed-api computes in C (the set's NEWS2, the encounter's score) are constants of the same shape.
+\set hr random(60, 110)
+\set rr random(12, 24)
+-- 1. the session (record_session; its touch comes at most every 10 s and is left out)
+SELECT a.id, coalesce(a.staff_id, 0), a.username, a.roles::text, s.mfa, coalesce((SELECT array_agg(sd.department_id ORDER BY sd.department_id)           FROM staff_department sd WHERE sd.staff_id = a.staff_id),          CASE WHEN a.display_department_id IS NOT NULL               THEN ARRAY[a.display_department_id] END, '{}')::text, coalesce((SELECT array_agg(DISTINCT bg.patient_id) FROM break_glass bg           WHERE bg.account_id = a.id AND bg.expires_at > now()), '{}')::text, s.last_active_at < now() - interval '10 seconds', s.idle_seconds, floor(extract(epoch FROM s.last_active_at + make_interval(secs => s.idle_seconds) - now()))::int FROM session s JOIN account a ON a.id = s.account_id WHERE s.token_hash = :token_hash::bytea AND s.revoked_at IS NULL AND s.expires_at > now() AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled;
+-- 2. BEGIN and the encounter's lock (record_begin_on_encounter)
+\startpipeline
+BEGIN;
+SELECT e.department_id, e.status, e.bed_id IS NOT NULL, e.patient_id, e.version, e.spo2_scale FROM encounter e WHERE e.id = :enc AND (:depts::bigint[] IS NULL OR e.department_id = ANY(:depts::bigint[]) OR e.patient_id = ANY('{}'::bigint[])) FOR UPDATE;
+\endpipeline
+-- 3. taken_by works in this department (record_check_staff)
+SELECT st.role FROM staff st JOIN staff_department sd ON sd.staff_id = st.id WHERE st.id = :staff AND sd.department_id = :dept AND st.active;
+-- 4. the set
+INSERT INTO vitals (encounter_id, taken_at, taken_by, heart_rate, resp_rate, systolic_bp, diastolic_bp, spo2, temperature_c, on_oxygen, consciousness, pain, news2, entered_by, cap_refill_s, resp_effort, oxygen_l_min) VALUES (:enc, least(coalesce(NULL::timestamptz, now()), now()), :staff, :hr, :rr, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{"total": 0,"complete": false,"any_single_3": false,"scale": 1,"band": "low","reassess_min": 720,"scores": {"resp_rate": 0,"heart_rate": 0}}'::jsonb, :account, round(NULL::numeric, 1), NULL, round(NULL::numeric, 1)) RETURNING id AS vitals_id \gset
+-- 5-7. the early-warning score (record_ews_refresh): which system, the latest readings, stored
+SELECT d.early_warning = 'pews' OR (d.early_warning = 'auto' AND coalesce(age(now()::date, p.birth_date) < interval '16 years', false)), coalesce((extract(year FROM age(now()::date, p.birth_date)) * 12 + extract(month FROM age(now()::date, p.birth_date)))::int, 192) FROM encounter e JOIN department d ON d.id = e.department_id JOIN patient p ON p.id = e.patient_id WHERE e.id = :enc;
+SELECT e.spo2_scale, d.ews_window_min, e.ews->'last_complete', (SELECT floor(extract(epoch FROM max(taken_at)))::bigint FROM vitals WHERE encounter_id = e.id), sp.o2, rr.v, floor(extract(epoch FROM rr.t))::bigint, sp.v, floor(extract(epoch FROM sp.t))::bigint, ox.v, floor(extract(epoch FROM ox.t))::bigint, sb.v, floor(extract(epoch FROM sb.t))::bigint, hr.v, floor(extract(epoch FROM hr.t))::bigint, cn.v, floor(extract(epoch FROM cn.t))::bigint, tp.v, floor(extract(epoch FROM tp.t))::bigint FROM encounter e JOIN department d ON d.id = e.department_id LEFT JOIN LATERAL (SELECT v.resp_rate::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, v.taken_at AS t FROM vitals v WHERE v.encounter_id = e.id AND v.resp_rate IS NOT NULL AND v.taken_at > now() - make_interval(mins => d.ews_window_min) ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) rr ON true LEFT JOIN LATERAL (SELECT v.spo2::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, v.taken_at AS t FROM vitals v WHERE v.encounter_id = e.id AND v.spo2 IS NOT NULL AND v.taken_at > now() - make_interval(mins => d.ews_window_min) ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) sp ON true LEFT JOIN LATERAL (SELECT v.on_oxygen::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, v.taken_at AS t FROM vitals v WHERE v.encounter_id = e.id AND v.on_oxygen IS NOT NULL AND v.taken_at > now() - make_interval(mins => d.ews_window_min) ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) ox ON true LEFT JOIN LATERAL (SELECT v.systolic_bp::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, v.taken_at AS t FROM vitals v WHERE v.encounter_id = e.id AND v.systolic_bp IS NOT NULL AND v.taken_at > now() - make_interval(mins => d.ews_window_min) ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) sb ON true LEFT JOIN LATERAL (SELECT v.heart_rate::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, v.taken_at AS t FROM vitals v WHERE v.encounter_id = e.id AND v.heart_rate IS NOT NULL AND v.taken_at > now() - make_interval(mins => d.ews_window_min) ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) hr ON true LEFT JOIN LATERAL (SELECT v.consciousness::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, v.taken_at AS t FROM vitals v WHERE v.encounter_id = e.id AND v.consciousness IS NOT NULL AND v.taken_at > now() - make_interval(mins => d.ews_window_min) ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) cn ON true LEFT JOIN LATERAL (SELECT v.temperature_c::text AS v, v.on_oxygen AS o2, v.oxygen_l_min AS flow, v.taken_at AS t FROM vitals v WHERE v.encounter_id = e.id AND v.temperature_c IS NOT NULL AND v.taken_at > now() - make_interval(mins => d.ews_window_min) ORDER BY v.taken_at DESC, v.id DESC LIMIT 1) tp ON true WHERE e.id = :enc;
+UPDATE encounter SET ews = '{"system": "news2","scale": 1,"subscores": {"resp_rate": 0,"heart_rate": 0},"inputs": {"resp_rate": {"value": 16,"at": "2026-12-04T13:00:00Z"},"heart_rate": {"value": 80,"at": "2026-12-04T13:00:00Z"}},"missing": ["spo2","air_or_oxygen","systolic_bp","consciousness","temperature"],"total": 0,"band": "low","any_three": false,"complete": false,"reassess_min": 720}'::jsonb WHERE id = :enc;
+-- 8. the actor and the event (record_commit_event)
+\startpipeline
+SELECT set_config('edlive.staff_id', :staff, true);
+SELECT append_event(:enc, 'vitals.recorded', jsonb_build_object('vitals', vitals_json(v))) FROM vitals v WHERE v.id = :vitals_id;
+\endpipeline
+-- 9. the reply, read back (pgbench cannot keep a result inside a pipeline: the event is found
+-- by its encounter's newest seq instead of the seq append_event returned)
+SELECT (payload || jsonb_build_object('seq', seq))::text, encounter_id FROM event WHERE department_id = :dept AND seq = (SELECT max(seq) FROM event WHERE department_id = :dept AND encounter_id = :enc);
+-- 10. the audit row and COMMIT
+\startpipeline
+INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, category, source_addr, outcome, severity, detail) VALUES (:account, 'adeyemi', 'charge_nurse', 'vitals.create', NULL, :enc, 'vitals', '127.0.0.1', 'success', 'normal', NULL);
+COMMIT;
+\endpipeline
