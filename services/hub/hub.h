@@ -18,11 +18,12 @@
 
 #define HUB_RING_SIZE       4096 /* events kept per department, as frames */
 #define HUB_MAX_DEPARTMENTS 64
-#define HUB_MAX_SUBS        8    /* topics one connection may follow */
-#define HUB_MAX_CONTROL     32   /* queued snapshots/replies per connection before it is cut */
-#define HUB_MAX_MESSAGE     4096 /* bytes of one client message */
-#define HUB_RX_BUFFER       256  /* lws's receive buffer per connection (memory) */
-#define HUB_HEARTBEAT_S     5    /* each subscribed socket gets a heartbeat this often */
+#define HUB_MAX_SUBS        8     /* topics one connection may follow */
+#define HUB_MAX_CONTROL     32    /* queued snapshots/replies per connection before it is cut */
+#define HUB_MAX_MESSAGE     4096  /* bytes of one client message */
+#define HUB_CLIENT_BUCKETS  16384 /* hub_client_find's hash of ids (a power of two) */
+#define HUB_RX_BUFFER       256   /* lws's receive buffer per connection (memory) */
+#define HUB_HEARTBEAT_S     5     /* each subscribed socket gets a heartbeat this often */
 /* Served in slices, one per tick (a tenth of the clients), not all at once. Not finer: every
  * tick costs lws one poll() over every socket (measured at 5,000 idle clients: 100 ms ticks
  * 11.9 % of a core, 500 ms 6.5 %, 1 s 5.7-7.1 %). */
@@ -118,7 +119,8 @@ struct hub {
     struct hub_db *db;     /* the PostgreSQL worker thread */
     struct hub_department depts[HUB_MAX_DEPARTMENTS];
     int ndepts;
-    struct hub_client *clients; /* every open connection */
+    struct hub_client *clients;                   /* every open connection */
+    struct hub_client *by_id[HUB_CLIENT_BUCKETS]; /* the same, by id & (buckets - 1) */
     unsigned long long next_client_id;
     lws_sorted_usec_list_t check_timer;
     lws_sorted_usec_list_t heartbeat_timer; /* every HUB_HEARTBEAT_TICK_MS: one slice */

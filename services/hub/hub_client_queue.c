@@ -24,10 +24,28 @@
 
 struct hub_client *hub_client_find(struct hub *hub, unsigned long long id)
 {
-    for (struct hub_client *c = hub->clients; c; c = c->next)
+    for (struct hub_client *c = hub->by_id[id & (HUB_CLIENT_BUCKETS - 1)]; c; c = c->next_by_id)
         if (c->id == id)
             return c;
     return NULL;
+}
+
+void hub_client_index(struct hub *hub, struct hub_client *c)
+{
+    struct hub_client **bucket = &hub->by_id[c->id & (HUB_CLIENT_BUCKETS - 1)];
+
+    c->next_by_id = *bucket;
+    *bucket = c;
+}
+
+void hub_client_unindex(struct hub *hub, struct hub_client *c)
+{
+    for (struct hub_client **pp = &hub->by_id[c->id & (HUB_CLIENT_BUCKETS - 1)]; *pp;
+         pp = &(*pp)->next_by_id)
+        if (*pp == c) {
+            *pp = c->next_by_id;
+            return;
+        }
 }
 
 bool hub_client_is_wall(const struct hub_client *c)

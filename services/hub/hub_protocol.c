@@ -170,12 +170,15 @@ static void client_open(struct hub *hub, struct hub_client *c, struct lws *wsi)
     c->wsi = wsi;
     c->next = hub->clients;
     hub->clients = c;
+    hub_client_index(hub, c);
     hub_client_opened(hub, c); /* socket options, the heartbeat round */
 }
 
 static void client_close(struct hub *hub, struct hub_client *c)
 {
     hub_client_closing(hub, c);
+    if (c->id)
+        hub_client_unindex(hub, c);
     for (struct hub_client **pp = &hub->clients; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
