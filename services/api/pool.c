@@ -39,12 +39,29 @@ void api_job_free(struct api_job *job)
     free(job);
 }
 
+/* A write that lost a lock conflict to a concurrent one (a deadlock between two writes of one
+ * department, e.g. an arrival's similar-name event on a row another write holds) was rolled
+ * back whole: it runs again, at most this many times in all, before the client sees 503. */
+#define API_LOCK_CONFLICT_ATTEMPTS 3
+
 static void run_job(struct api *app, struct api_job *job)
 {
-    if (job->fhir)
-        job->ok = fhir_routes_dispatch(app, &job->req, &job->result, &job->err);
-    else
-        job->ok = routes_dispatch(app, &job->req, &job->result, &job->retry_after_s, &job->err);
+    for (int attempt = 1;; attempt++) {
+        pg_clear_lock_conflict();
+        if (job->fhir)
+            job->ok = fhir_routes_dispatch(app, &job->req, &job->result, &job->err);
+        else
+            job->ok = routes_dispatch(app, &job->req, &job->result, &job->retry_after_s, &job->err);
+        if (job->ok || job->err.status != 503 || !pg_lost_lock_conflict() ||
+            attempt == API_LOCK_CONFLICT_ATTEMPTS)
+            break;
+        log_warn("%s: lost a lock conflict, running it again (attempt %d)", job->path, attempt + 1);
+        json_decref(job->result.reply);
+        json_decref(job->result.current);
+        memset(&job->result, 0, sizeof job->result);
+        memset(&job->err, 0, sizeof job->err);
+        job->retry_after_s = 0;
+    }
     if (!job->ok && job->err.status >= 500)
         log_error("%s: %d %s", job->path, job->err.status, job->err.code);
 }

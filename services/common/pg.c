@@ -133,12 +133,31 @@ const char *pg_sqlstate(const PGresult *res)
     return state ? state : "";
 }
 
+/* Per thread: each of ed-api's workers owns its connection. */
+static _Thread_local bool lost_lock_conflict;
+
+bool pg_lost_lock_conflict(void)
+{
+    return lost_lock_conflict;
+}
+
+void pg_clear_lock_conflict(void)
+{
+    lost_lock_conflict = false;
+}
+
 bool pg_ok(PGconn *conn, const PGresult *res, const char *what)
 {
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    const char *state;
 
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return true;
+    /* 40P01 deadlock_detected, 55P03 lock_not_available (lock_timeout), 40001
+     * serialization_failure. */
+    state = pg_sqlstate(res);
+    if (!strcmp(state, "40P01") || !strcmp(state, "55P03") || !strcmp(state, "40001"))
+        lost_lock_conflict = true;
     /* The primary message can quote values; log only the SQLSTATE and the statement's name. */
     log_error("%s failed: SQLSTATE %s%s", what, pg_sqlstate(res),
               PQstatus(conn) == CONNECTION_OK ? "" : " (connection lost)");

@@ -55,6 +55,11 @@ bool pg_ok(PGconn *conn, const PGresult *res, const char *what);
 
 /* The SQLSTATE of a failed result, "" when none. */
 const char *pg_sqlstate(const PGresult *res);
+/* Whether the last statement pg_ok refused on this thread lost a lock conflict (deadlock,
+ * lock timeout, serialization failure): its transaction was rolled back whole, and running the
+ * same work again is safe and will likely succeed. pg_clear_lock_conflict before the work. */
+bool pg_lost_lock_conflict(void);
+void pg_clear_lock_conflict(void);
 
 /* Runs a statement without results (BEGIN, COMMIT, ROLLBACK). */
 bool pg_command(PGconn *conn, const char *sql);
