@@ -213,9 +213,18 @@ bool record_begin_on_any_encounter(PGconn *conn, const struct principal *who,
                                    const char *part_events, struct locked_encounter *enc,
                                    struct ed_error *err)
 {
-    static const char sql[] = "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, "
-                              "e.patient_id, e.version, e.spo2_scale FROM encounter e WHERE e.id = "
-                              "$1 AND " RECORD_SCOPE_CLAUSE " FOR UPDATE";
+    /* Lock order: the department's seq row first, then the encounter. Every write ends in
+     * append_event, which takes the seq row and may bump other rows of the department (an
+     * arrival's encounter.similar_name events): a write holding its encounter while waiting
+     * for the seq row would deadlock with it. So a department's encounter writes queue on the
+     * seq row from their start (they were serial from their event to COMMIT anyway). */
+    static const char sql[] =
+        "WITH seq AS (SELECT ds.department_id FROM department_seq ds "
+        "  WHERE ds.department_id = (SELECT department_id FROM encounter WHERE id = $1) "
+        "  FOR UPDATE) "
+        "SELECT e.department_id, e.status, e.bed_id IS NOT NULL, e.patient_id, e.version, "
+        "e.spo2_scale FROM encounter e JOIN seq ON seq.department_id = e.department_id "
+        "WHERE e.id = $1 AND " RECORD_SCOPE_CLAUSE " FOR UPDATE OF e";
     char idbuf[24];
     const char *params[3];
     struct record_scope scope;
