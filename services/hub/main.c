@@ -91,7 +91,10 @@ int main(int argc, char **argv)
         {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
         /* rx_buffer_size: lws allocates it for every connection; longer messages come in
          * pieces that hub_messages_receive gathers (up to HUB_MAX_MESSAGE). */
-        {"edlive", hub_callback, 0, HUB_RX_BUFFER, 0, NULL, 0},
+        /* tx_packet_size must be set: 0 would cap every send() at the 256-byte receive buffer
+         * (lws's backwards compatibility), a 3 KB event frame in 12 sends (measured: the hub on
+         * a full core at 7,000 deliveries/s). It allocates nothing. */
+        {"edlive", hub_callback, 0, HUB_RX_BUFFER, 0, NULL, HUB_TX_PACKET},
         {NULL, NULL, 0, 0, 0, NULL, 0},
     };
     /* Clients send no subprotocol: make "edlive" the default. */
