@@ -22,9 +22,11 @@
 #define HUB_MAX_CONTROL     32    /* queued snapshots/replies per connection before it is cut */
 #define HUB_MAX_MESSAGE     4096  /* bytes of one client message */
 #define HUB_CLIENT_BUCKETS  16384 /* hub_client_find's hash of ids (a power of two) */
-#define HUB_TX_PACKET       (256 * 1024) /* the largest send() (a board snapshot is ~55 KB) */
-#define HUB_RX_BUFFER       256          /* lws's receive buffer per connection (memory) */
-#define HUB_HEARTBEAT_S     5            /* each subscribed socket gets a heartbeat this often */
+/* The largest send(): one event frame, a snapshot in pieces (the 4408 close after a stall is
+ * tested with pieces this size). */
+#define HUB_TX_PACKET   4096
+#define HUB_RX_BUFFER   256 /* lws's receive buffer per connection (memory) */
+#define HUB_HEARTBEAT_S 5   /* each subscribed socket gets a heartbeat this often */
 /* Served in slices, one per tick (a tenth of the clients), not all at once. Not finer: every
  * tick costs lws one poll() over every socket (measured at 5,000 idle clients: 100 ms ticks
  * 11.9 % of a core, 500 ms 6.5 %, 1 s 5.7-7.1 %). */
