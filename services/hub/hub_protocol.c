@@ -7,6 +7,7 @@
  * hub_check.c. Redis entries (hub_feed.c) and database results (hub_db.c) are taken in
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
 #include <malloc.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,30 @@ static void reset_upgrade_pg(struct hub *hub)
  * of seeing a bare close. lws 4.1 lets FILTER_PROTOCOL_CONNECTION write on the still-HTTP
  * connection: the short response goes out at once on a fresh socket, then returning nonzero
  * closes it. */
+/* A PostgreSQL restart closes upgrade_pg while it sits idle, and libpq notices only at the
+ * next query: the next client's upgrade. Watched every heartbeat tick instead, a closed
+ * connection is reconnected in the background before a client needs it. */
+static void watch_upgrade_pg(struct hub *hub)
+{
+    struct pollfd pfd;
+
+    if (hub->upgrade_pg_resetting || !hub->upgrade_pg)
+        return;
+    if (PQstatus(hub->upgrade_pg) == CONNECTION_OK) {
+        pfd = (struct pollfd){.fd = PQsocket(hub->upgrade_pg), .events = POLLIN};
+        /* Idle, it is readable only when the server said goodbye or hung up. */
+        if (pfd.fd < 0 || poll(&pfd, 1, 0) == 0)
+            return;
+        if (PQconsumeInput(hub->upgrade_pg) && PQstatus(hub->upgrade_pg) == CONNECTION_OK) {
+            for (PGnotify *n; (n = PQnotifies(hub->upgrade_pg));)
+                PQfreemem(n);
+            return;
+        }
+        log_warn("upgrade connection to PostgreSQL lost: reconnecting");
+    }
+    reset_upgrade_pg(hub);
+}
+
 static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *message)
 {
     unsigned char buf[LWS_PRE + 640], *start = buf + LWS_PRE, *p = start,
@@ -192,6 +217,7 @@ static void on_heartbeat_timer(lws_sorted_usec_list_t *sul)
     struct hub *hub = lws_container_of(sul, struct hub, heartbeat_timer);
 
     hub_clients_heartbeat_slice(hub);
+    watch_upgrade_pg(hub);
     /* Every 10 s, give back the heap a storm left: lws copies what a socket could not take at
      * once (a 55 KB snapshot to each of thousands of new sockets), and malloc keeps those pages
      * after they are freed, which would count as memory per idle connection. */

@@ -134,3 +134,26 @@ test('an event that Redis never carried still reaches the board (Redis stopped)'
   assert.equal(client.rows.get(target.encounter_id).latest_vitals.spo2, 96);
   client.close();
 });
+
+test('after PostgreSQL restarts, a screen signing in opens on its first try (the hub reconnected in the background)', async () => {
+  svc('restart', 'pg');
+  // The API reconnects on its next request; a new session the hub has never seen needs the
+  // hub's own session read, on a connection PostgreSQL's restart closed.
+  const deadline = Date.now() + 15000;
+  let token;
+  for (;;) {
+    try {
+      token = await tokenFor(env.EDLIVE_API_URL, 'patel');
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1500)); // a screen opened a moment after, as a user's
+  const dept = await demoDepartment();
+  const client = new LiveBoard(env.EDLIVE_WS_URL, dept.id, token);
+  await client.connect(); // once: a refusal fails the test
+  assert.equal(client.snapshots, 1);
+  client.close();
+});
