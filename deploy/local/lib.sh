@@ -177,6 +177,11 @@ ed_init_mode() {
                d_http=8480 d_https=8443 d_api=8481 d_hub=8482 d_pg=55480 d_redis=56480 d_mllp=8484 ;;
         test)  ED_STATE=$ED_REPO/.state/test; ED_BUILD=$ED_REPO/build-asan
                d_http=8490 d_https=8493 d_api=8491 d_hub=8492 d_pg=55490 d_redis=56490 d_mllp=8494 ;;
+        # Several instances of each (deploy/local/up --cluster; test --cluster): see ed_cluster_ports.
+        cluster) ED_STATE=$ED_REPO/.state/cluster; ED_BUILD=$ED_REPO/build
+               d_http=8580 d_https=8583 d_api=8581 d_hub=8582 d_pg=55580 d_redis=56580 d_mllp=8584 ;;
+        test-cluster) ED_STATE=$ED_REPO/.state/test-cluster; ED_BUILD=$ED_REPO/build-asan
+               d_http=8590 d_https=8593 d_api=8591 d_hub=8592 d_pg=55590 d_redis=56590 d_mllp=8594 ;;
         *) die "unknown mode '$ED_MODE'" ;;
     esac
     if [ -n "${EDLIVE_MODE:-}" ] && [ "$EDLIVE_MODE" != "$ED_MODE" ]; then
@@ -190,8 +195,12 @@ ed_init_mode() {
     EDLIVE_PG_PORT=${EDLIVE_PG_PORT:-$d_pg}
     EDLIVE_REDIS_PORT=${EDLIVE_REDIS_PORT:-$d_redis}
     EDLIVE_MLLP_PORT=${EDLIVE_MLLP_PORT:-$d_mllp}
-    local v seen=' '
-    for v in EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT EDLIVE_MLLP_PORT; do
+    local v seen=' ' vars=(EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT EDLIVE_MLLP_PORT)
+    if ed_is_cluster; then
+        ed_cluster_ports
+        vars+=("${ED_CLUSTER_PORT_VARS[@]}")
+    fi
+    for v in "${vars[@]}"; do
         if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 65535 ]; then
             die "$v='${!v}' is not a TCP port" "set it to a number from 1024 to 65535, or unset it"
         fi
@@ -248,7 +257,9 @@ ed_derive_settings() {
                  EDLIVE_DEMO_ADMIN_TOTP EDLIVE_API_URL EDLIVE_WS_URL EDLIVE_HUB_URL
                  EDLIVE_MLLP_PORT EDLIVE_MLLP_DEPARTMENT NODE_EXTRA_CA_CERTS
                  EDLIVE_ARTIFACTS EDLIVE_SVC EDLIVE_CHROMIUM EDLIVE_SHARED)
-    if [ "$ED_MODE" = test ]; then
+    ED_ALL_SERVICES=(pg redis relay api hub mllp nginx)
+    if ed_is_cluster; then ed_cluster_settings; fi
+    if ed_is_test; then
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
         # The fault-injection test may ask ed-api to die between commit and reply.
@@ -265,6 +276,9 @@ ed_derive_settings() {
     ED_PGDATA=$EDLIVE_PG_DIR/data
     ED_PGSOCK=$EDLIVE_PG_DIR/sock
 }
+
+ed_is_test() { [ "$ED_MODE" = test ] || [ "$ED_MODE" = test-cluster ]; }
+ed_is_cluster() { [ "$ED_MODE" = cluster ] || [ "$ED_MODE" = test-cluster ]; }
 
 _sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
@@ -433,8 +447,8 @@ ed_build() {
     ok "built $dir"
 }
 
-ed_bin() { # ed_bin api|hub|relay|mllp|ctl
-    case $1 in
+ed_bin() { # ed_bin api|hub|relay|mllp|ctl (an instance name: its kind's program)
+    case $(ed_kind "$1") in
         relay) echo "$ED_BUILD/services/relay/ed-relay" ;;
         api) echo "$ED_BUILD/services/api/ed-api" ;;
         hub) echo "$ED_BUILD/services/hub/ed-hub" ;;
@@ -449,10 +463,13 @@ ed_svc_pid() {
     case $1 in
         pg)    pidfile_pid "$ED_PGDATA/postmaster.pid" "-D $ED_PGDATA" ;;
         redis) pidfile_pid "$ED_RUN/redis.pid" "redis-server" ;;
-        api)   pidfile_pid "$ED_RUN/api.pid" "ed-api" ;;
-        hub)   pidfile_pid "$ED_RUN/hub.pid" "ed-hub" ;;
-        relay) pidfile_pid "$ED_RUN/relay.pid" "ed-relay" ;;
+        api | api2) pidfile_pid "$ED_RUN/$1.pid" "ed-api" ;;
+        hub | hub[23]) pidfile_pid "$ED_RUN/$1.pid" "ed-hub" ;;
+        relay | relay2) pidfile_pid "$ED_RUN/$1.pid" "ed-relay" ;;
         mllp)  pidfile_pid "$ED_RUN/mllp.pid" "ed-mllp" ;;
+        pg2)   pidfile_pid "$EDLIVE_PG_DIR/data2/postmaster.pid" "-D $EDLIVE_PG_DIR/data2" ;;
+        redis2) pidfile_pid "$ED_RUN/redis2.pid" "redis-server" ;;
+        sentinel[123]) pidfile_pid "$ED_RUN/$1.pid" "redis-server" ;;
         nginx) pidfile_pid "$ED_RUN/nginx.pid" "nginx: master process nginx -p $ED_STATE/nginx/" ;;
         *) die "unknown service '$1'" "use one of: ${ED_ALL_SERVICES[*]}" ;;
     esac
@@ -462,7 +479,10 @@ ed_svc_portvar() {
     case $1 in
         pg) echo EDLIVE_PG_PORT ;; redis) echo EDLIVE_REDIS_PORT ;; api) echo EDLIVE_API_PORT ;;
         hub) echo EDLIVE_HUB_PORT ;; nginx) echo EDLIVE_HTTP_PORT ;; mllp) echo EDLIVE_MLLP_PORT ;;
-        relay) ;; # no port: it only connects out
+        relay | relay2) ;; # no port: it only connects out
+        api2) echo EDLIVE_API2_PORT ;; hub2) echo EDLIVE_HUB2_PORT ;; hub3) echo EDLIVE_HUB3_PORT ;;
+        pg2) echo EDLIVE_PG2_PORT ;; redis2) echo EDLIVE_REDIS2_PORT ;;
+        sentinel[123]) echo "EDLIVE_SENTINEL${1#sentinel}_PORT" ;;
     esac
 }
 
@@ -470,6 +490,8 @@ ed_svc_label() {
     case $1 in
         pg) echo PostgreSQL ;; redis) echo Redis ;; api) echo ed-api ;; hub) echo ed-hub ;;
         relay) echo ed-relay ;; mllp) echo ed-mllp ;; nginx) echo nginx ;;
+        pg2) echo "PostgreSQL (pg2)" ;; redis2) echo "Redis (redis2)" ;;
+        sentinel*) echo "Redis Sentinel ($1)" ;; *) echo "ed-$(ed_kind "$1") ($1)" ;;
     esac
 }
 
@@ -519,7 +541,7 @@ ed_pg_dir() {
 pg_as() { (cd / && runuser -u postgres -- "$@"); }
 
 ed_psql_admin() {
-    "$ED_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$EDLIVE_PG_PORT" -U postgres -d postgres "$@"
+    "$ED_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${ED_PG_PRIMARY_PORT:-$EDLIVE_PG_PORT}" -U postgres -d postgres "$@"
 }
 
 ed_pg_options() {
@@ -527,7 +549,11 @@ ed_pg_options() {
     # The server log must not carry patient data: no failing statements, rows or details.
     o+=" -c log_min_error_statement=panic -c log_error_verbosity=terse"
     # Tests start from an empty database every run: durability buys nothing there.
-    [ "$ED_MODE" = test ] && o+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [ "$ED_MODE" = test ]; then
+        o+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    elif [ "$ED_MODE" = test-cluster ]; then
+        o+=" -c fsync=off" # commits still wait for the replica (remote_apply): that is under test
+    fi
     echo "$o"
 }
 
@@ -704,7 +730,8 @@ ed_redis_stop() {
 # ---------------------------------------------------------------------------------------------
 # ed-api and ed-hub
 ed_app_start() {
-    local svc=$1 bin pid log var port i timeout rc code
+    local svc=$1 kind bin pid log var port i timeout rc code listen=()
+    kind=$(ed_kind "$svc")
     bin=$(ed_bin "$svc")
     [ -x "$bin" ] || die "$bin is missing" "build first: deploy/local/$ED_SCRIPT builds it, or cmake --build $(basename "$ED_BUILD")"
     pid=$(ed_svc_pid "$svc")
@@ -716,10 +743,12 @@ ed_app_start() {
     port=${var:+${!var}}
     ed_check_port "$svc"
     if [ "$svc" = mllp ]; then ed_mllp_staff; fi
+    # A second or third instance listens on its own port.
+    case $kind in api) listen=(EDLIVE_API_PORT="$port") ;; hub) listen=(EDLIVE_HUB_PORT="$port") ;; esac
     mkdir -p "$ED_RUN" "$ED_LOGS"
     log=$ED_LOGS/$svc.log
     printf '=== %s: starting %s (port %s)\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$bin" "$port" >>"$log"
-    (cd "$ED_STATE" && exec nohup "$bin" >>"$log" 2>&1 </dev/null) &
+    (cd "$ED_STATE" && exec env "${listen[@]}" nohup "$bin" >>"$log" 2>&1 </dev/null) &
     pid=$!
     echo "$pid" >"$ED_RUN/$svc.pid"
     timeout=${EDLIVE_START_TIMEOUT:-60}
@@ -730,10 +759,10 @@ ed_app_start() {
             die "ed-$svc exited during start-up (exit status $rc; log above: $log)" \
                 "fix the cause shown in the log, then rerun"
         fi
-        if [ "$svc" = relay ]; then
+        if [ "$kind" = relay ]; then
             # Up once it has connected to PostgreSQL and Redis and taken the relay lock.
             grep -q "relaying the event log" "$log" 2>/dev/null && [ "$i" -ge 3 ] && break
-        elif [ "$svc" = api ]; then
+        elif [ "$kind" = api ]; then
             # Up when it answers; without a session that answer is 401.
             code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/api/v1/departments" 2>/dev/null || true)
             [ "$code" = 401 ] && break
@@ -788,7 +817,8 @@ ed_nginx_render() {
         -e "s|@HUB_PORT@|$EDLIVE_HUB_PORT|g" -e "s|@WEB_ROOT@|$ED_REPO/web|g" \
         -e "s|@NGINX_DIR@|$dir|g" -e "s|@LOGS@|$ED_LOGS|g" -e "s|@RUN@|$ED_RUN|g" \
         -e "s|@MODE@|$ED_MODE|g" -e "s|@HTTPS_PORT@|$EDLIVE_HTTPS_PORT|g" \
-        -e "s|@TLS_DIR@|$EDLIVE_TLS_DIR|g" \
+        -e "s|@TLS_DIR@|$EDLIVE_TLS_DIR|g" -e "s|@API_SERVERS@|$(ed_upstream_servers api)|g" \
+        -e "s|@HUB_SERVERS@|$(ed_upstream_servers hub)|g" \
         "$ED_NGINX_TEMPLATE" >"$dir/edlive.conf.tmp"
     mv "$dir/edlive.conf.tmp" "$dir/edlive.conf"
     local out
@@ -858,7 +888,14 @@ ed_nginx_stop() {
 # ---------------------------------------------------------------------------------------------
 # Generic start/stop/kill by service name (svc, down)
 ed_start() {
-    case $1 in
+    if ed_is_cluster; then
+        case $(ed_kind "$1") in
+            pg) ed_pg_node_start "$1"; return ;;
+            redis) ed_redis_node_start "$1"; return ;;
+            sentinel) ed_sentinel_start "$1"; return ;;
+        esac
+    fi
+    case $(ed_kind "$1") in
         pg) ed_pg_start ;;
         redis) ed_redis_start ;;
         api | hub | relay | mllp) ed_app_start "$1" ;;
@@ -867,9 +904,13 @@ ed_start() {
 }
 
 ed_stop() {
-    case $1 in
+    if ed_is_cluster && [ "$(ed_kind "$1")" = pg ]; then
+        ed_pg_node_stop "$1"
+        return
+    fi
+    case $(ed_kind "$1") in
         pg) ed_pg_stop ;;
-        redis) ed_redis_stop ;;
+        redis | sentinel) local pid; pid=$(ed_svc_pid "$1"); [ -z "$pid" ] || stop_pid "$pid" "$(ed_svc_label "$1")" 10 ;;
         api | hub | relay | mllp) ed_app_stop "$1" ;;
         nginx) ed_nginx_stop ;;
     esac
@@ -912,9 +953,9 @@ ed_status() {
         pid=$(ed_svc_pid "$s")
         var=$(ed_svc_portvar "$s")
         if [ -n "$pid" ]; then
-            printf '  %-10s running  PID %-8s port %s\n' "$(ed_svc_label "$s")" "$pid" "${var:+${!var}}"
+            printf '  %-26s running  PID %-8s port %s\n' "$(ed_svc_label "$s")" "$pid" "${var:+${!var}}"
         else
-            printf '  %-10s stopped\n' "$(ed_svc_label "$s")"
+            printf '  %-26s stopped\n' "$(ed_svc_label "$s")"
         fi
     done
 }
@@ -953,3 +994,6 @@ ed_scan_sanitizer_logs() {
     done
     return $found
 }
+
+# shellcheck source=deploy/local/cluster.sh
+. "$ED_REPO/deploy/local/cluster.sh"
