@@ -745,6 +745,8 @@ ed_app_start() {
     if [ "$svc" = mllp ]; then ed_mllp_staff; fi
     # A second or third instance listens on its own port.
     case $kind in api) listen=(EDLIVE_API_PORT="$port") ;; hub) listen=(EDLIVE_HUB_PORT="$port") ;; esac
+    # Each instance's PostgreSQL sessions carry its name (pg_stat_activity: which relay holds the lock).
+    listen+=(PGAPPNAME="$svc")
     mkdir -p "$ED_RUN" "$ED_LOGS"
     log=$ED_LOGS/$svc.log
     printf '=== %s: starting %s (port %s)\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$bin" "$port" >>"$log"

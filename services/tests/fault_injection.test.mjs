@@ -11,12 +11,12 @@
 // FAULT_CLIENTS (60), FAULT_WRITERS (10, each up to 10 writes/s), FAULT_PAUSE_MS (3000, load between faults).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { requireEnv } from './lib/env.mjs';
 import { signedIn, sql, sleep } from './lib/client.mjs';
-import { RawSocket } from './lib/raw_ws.mjs';
+import { Follower, Writers } from './lib/follower.mjs';
 
 const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_HUB_URL', 'EDLIVE_PG_OWNER', 'EDLIVE_REPO', 'EDLIVE_FAULT_HOOKS');
 const OWNER = env.EDLIVE_PG_OWNER;
@@ -32,128 +32,14 @@ async function svc(action, service) {
   await run(`${env.EDLIVE_REPO}/deploy/local/svc`, [action, service], { env: process.env });
 }
 
-// ---- a board client that follows the protocol and records every violation ----
-class Client {
+const stats = new Writers();
+stats.faults = [];
+const writer = (api, staffId, dept, encounters) => stats.run(api, staffId, dept, encounters, WRITE_EVERY_MS);
+const Client = class extends Follower {
   constructor(name, dept, token) {
-    Object.assign(this, { name, dept, token });
-    this.seq = 0;
-    this.rows = new Map();
-    this.applied = 0;
-    this.snapshots = 0;
-    this.recoveries = 0;
-    this.reconnects = 0;
-    this.violations = [];
-    this.stopped = false;
+    super(name, env.EDLIVE_HUB_URL, dept, token);
   }
-
-  async connect() {
-    const sock = new RawSocket(env.EDLIVE_HUB_URL, this.token, (text) => this.onFrame(JSON.parse(text)));
-    this.sock = sock;
-    sock.closed.then(() => {
-      if (this.sock !== sock || this.stopped) return;
-      this.reconnects++;
-      setTimeout(() => this.connect(), 100 + randomInt(500));
-    });
-    try {
-      await sock.open();
-      sock.send({ type: 'subscribe', topic: 'board', department_id: this.dept, since: this.seq });
-    } catch {
-      sock.cut(); // refused or unreachable (the hub is down): the close handler retries
-    }
-  }
-
-  onFrame(msg) {
-    switch (msg.type) {
-      case 'snapshot':
-        if (msg.seq < this.seq) this.violations.push(`snapshot at ${msg.seq} after applying ${this.seq}`);
-        this.rows = new Map(msg.board.encounters.map((r) => [r.encounter_id, r]));
-        this.seq = msg.seq;
-        this.snapshots++;
-        break;
-      case 'subscribed':
-        if (msg.since !== this.seq) this.violations.push(`recovered from ${msg.since}, had ${this.seq}`);
-        this.recoveries++;
-        break;
-      case 'event':
-        if (msg.department_id !== this.dept) {
-          this.violations.push(`event of department ${msg.department_id}`);
-        } else if (msg.seq <= this.seq) {
-          this.violations.push(`duplicate: seq ${msg.seq} at ${this.seq}`);
-        } else if (msg.seq !== this.seq + 1) {
-          this.violations.push(`gap: seq ${msg.seq} after ${this.seq}`);
-          this.sock.cut(); // the protocol's repair: resubscribe from the last applied seq
-        } else {
-          const row = msg.payload.encounter; // absent for a department event (a bed cleaned)
-          if (row && ['departed', 'left_without_being_seen', 'entered_in_error'].includes(row.status)) this.rows.delete(row.encounter_id);
-          else if (row) this.rows.set(row.encounter_id, row);
-          this.seq = msg.seq;
-          this.applied++;
-        }
-        break;
-      case 'error':
-        this.violations.push(`hub error ${msg.code}`);
-        break;
-      default:
-        break;
-    }
-  }
-
-  stop() {
-    this.stopped = true;
-    this.sock?.cut();
-  }
-}
-
-// ---- writers: vitals with an Idempotency-Key, retried until the API answers ----
-const stats = { acked: [], unanswered: 0, retries: 0, refused: [], faults: [] };
-let writing = true;
-let injectExitAfterCommit = false;
-
-function randomVitals(staffId) {
-  return {
-    taken_by: staffId, heart_rate: 50 + randomInt(90), resp_rate: 10 + randomInt(20), spo2: 88 + randomInt(13),
-    systolic_bp: 95 + randomInt(80), diastolic_bp: 50 + randomInt(40), temperature_c: 36 + randomInt(30) / 10,
-    on_oxygen: randomInt(4) === 0, consciousness: 'A',
-  };
-}
-
-async function writeOnce(api, staffId, dept, encounters) {
-  const enc = encounters[randomInt(encounters.length)];
-  const body = randomVitals(staffId);
-  const key = randomUUID();
-  const headers = { 'idempotency-key': key };
-  if (injectExitAfterCommit) {
-    injectExitAfterCommit = false;
-    headers['x-edlive-fault'] = 'exit-after-commit';
-  }
-  for (let attempt = 0; ; attempt++) {
-    let r = null;
-    try {
-      r = await api.post(`/encounters/${enc}/vitals`, body, headers);
-    } catch {
-      stats.unanswered++; // no answer (ed-api down or died): the outcome is unknown; retry
-    }
-    delete headers['x-edlive-fault'];
-    if (r && r.status === 201) {
-      stats.acked.push({ dept, enc, seq: r.json.seq, vitalsId: r.json.vitals.id, key });
-      return;
-    }
-    if (r && r.status < 500 && r.status !== 429) {
-      stats.refused.push(`${r.status} ${r.text.slice(0, 200)}`);
-      return;
-    }
-    if (attempt > 0) stats.retries++;
-    await sleep(150);
-  }
-}
-
-async function writer(api, staffId, dept, encounters) {
-  while (writing) {
-    const started = Date.now();
-    await writeOnce(api, staffId, dept, encounters);
-    await sleep(Math.max(0, WRITE_EVERY_MS - (Date.now() - started)));
-  }
-}
+};
 
 // ---- the faults, one at a time ----
 const ctx = { clients: [], stalls: [] };
@@ -162,7 +48,7 @@ const faults = [
   ['ed-hub killed (SIGKILL) and restarted', async () => { await svc('kill', 'hub'); await sleep(1000); await svc('start', 'hub'); }],
   ['ed-relay killed (SIGKILL) and restarted', async () => { await svc('kill', 'relay'); await sleep(2000); await svc('start', 'relay'); }],
   ['ed-api dies between commit and reply', async () => {
-    injectExitAfterCommit = true;
+    stats.nextHeaders = { 'x-edlive-fault': 'exit-after-commit' };
     const deadline = Date.now() + 10000;
     while (Date.now() < deadline && !(await apiDown())) await sleep(50);
     await svc('start', 'api');
@@ -216,7 +102,7 @@ before(async () => {
 });
 
 after(() => {
-  writing = false;
+  stats.writing = false;
   for (const c of ctx.clients) c.stop();
   for (const c of ctx.stalls) c.stop();
 });
@@ -260,7 +146,7 @@ test(`fault injection: ${ROUNDS} round(s) of ${faults.length} faults, ${NCLIENTS
   ctx.calmRate = calm.acks / (calm.ms / 1000);
   console.log(`# writes/s between faults: ${ctx.calmRate.toFixed(1)}`);
   await sleep(PAUSE_MS);
-  writing = false;
+  stats.writing = false;
   await Promise.all(writers);
   const seconds = (Date.now() - started) / 1000;
 
