@@ -95,6 +95,9 @@ static void *worker_main(void *arg)
             pool->todo_tail = NULL;
         pthread_mutex_unlock(&pool->lock);
 
+        /* A connection PostgreSQL closed while it sat idle (a restart, a failover) is
+         * reconnected before the job, not found broken by it. */
+        pg_ensure(w->app.pg);
         run_job(&w->app, job);
 
         pthread_mutex_lock(&pool->lock);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "pg.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +67,23 @@ bool pg_set_timeouts(PGconn *conn, int statement_ms, int lock_ms)
     return ok;
 }
 
+bool pg_idle_alive(PGconn *conn)
+{
+    struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+
+    if (PQstatus(conn) != CONNECTION_OK || pfd.fd < 0)
+        return false;
+    /* libpq learns of a closed session only when it next reads. An idle connection has
+     * nothing to read but a NOTIFY (kept for PQnotifies) or the server's goodbye: read it now,
+     * so that a PostgreSQL restart costs a reconnect here, not the next request's 503. */
+    if (poll(&pfd, 1, 0) > 0 && !PQisBusy(conn) && !PQconsumeInput(conn))
+        return false;
+    return PQstatus(conn) == CONNECTION_OK;
+}
+
 bool pg_ensure(PGconn *conn)
 {
-    if (PQstatus(conn) == CONNECTION_OK)
+    if (pg_idle_alive(conn))
         return true;
     PQreset(conn);
     if (PQstatus(conn) == CONNECTION_OK) {

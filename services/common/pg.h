@@ -35,7 +35,10 @@ PGconn *pg_connect(const char *conninfo, int wait_s);
 /* Changes the time limits of this session (milliseconds, 0: none). */
 bool pg_set_timeouts(PGconn *conn, int statement_ms, int lock_ms);
 
-/* Makes sure conn is usable (PQreset when the server went away). */
+/* False when conn is broken or its server has closed it (read without blocking). */
+bool pg_idle_alive(PGconn *conn);
+
+/* Makes sure conn is usable (PQreset when the server went away, noticed even while idle). */
 bool pg_ensure(PGconn *conn);
 
 /* PQexecParams with text parameters (NULL entries are SQL NULL). Caller PQclear()s. */

@@ -116,6 +116,7 @@ struct hub {
     PGconn *pg;         /* the database worker's (hub_db.c); the lws thread never uses it */
     PGconn *upgrade_pg; /* the session lookup at the upgrade only (hub_protocol.c on_upgrade) */
     bool upgrade_pg_resetting; /* the worker is reconnecting upgrade_pg: not to be used */
+    bool upgrade_pg_lost;      /* said so in the log: not again each tick until it is back */
     struct lws_context *ctx;
     struct schema_set *schemas;
     struct hub_feed *feed; /* the Redis reader thread */

@@ -7,7 +7,6 @@
  * hub_check.c. Redis entries (hub_feed.c) and database results (hub_db.c) are taken in
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
 #include <malloc.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +42,10 @@ static void reset_run(PGconn *pg, struct hub_db_job *job)
 
 static void reset_done(struct hub *hub, struct hub_db_job *job)
 {
-    if (hub)
+    if (hub) {
         hub->upgrade_pg_resetting = false;
+        hub->upgrade_pg_lost = PQstatus(hub->upgrade_pg) != CONNECTION_OK;
+    }
     free(job);
 }
 
@@ -72,21 +73,13 @@ static void reset_upgrade_pg(struct hub *hub)
  * connection is reconnected in the background before a client needs it. */
 static void watch_upgrade_pg(struct hub *hub)
 {
-    struct pollfd pfd;
-
     if (hub->upgrade_pg_resetting || !hub->upgrade_pg)
         return;
-    if (PQstatus(hub->upgrade_pg) == CONNECTION_OK) {
-        pfd = (struct pollfd){.fd = PQsocket(hub->upgrade_pg), .events = POLLIN};
-        /* Idle, it is readable only when the server said goodbye or hung up. */
-        if (pfd.fd < 0 || poll(&pfd, 1, 0) == 0)
-            return;
-        if (PQconsumeInput(hub->upgrade_pg) && PQstatus(hub->upgrade_pg) == CONNECTION_OK) {
-            for (PGnotify *n; (n = PQnotifies(hub->upgrade_pg));)
-                PQfreemem(n);
-            return;
-        }
+    if (pg_idle_alive(hub->upgrade_pg))
+        return;
+    if (PQstatus(hub->upgrade_pg) == CONNECTION_OK || !hub->upgrade_pg_lost) {
         log_warn("upgrade connection to PostgreSQL lost: reconnecting");
+        hub->upgrade_pg_lost = true;
     }
     reset_upgrade_pg(hub);
 }
