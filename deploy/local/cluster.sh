@@ -131,7 +131,9 @@ ed_pg_node_start() {
         log_tail "$log"
         die "PostgreSQL $node did not start (log above: $log)"
     fi
-    if [ -e "$data/standby.signal" ]; then
+    if [ -e "$data/standby.signal" ] && [ "$(ed_pg_node_recovery "$other")" != f ]; then
+        warn "PostgreSQL $node is a standby but $other is not running as a primary: start $other (deploy/local/svc start $other)"
+    elif [ -e "$data/standby.signal" ]; then
         ed_pg_wait_streaming "$node"
         ed_pg_node_sql "$other" -c "ALTER SYSTEM SET synchronous_standby_names = $ED_PG_SYNC_NAMES" -c 'SELECT pg_reload_conf()' >/dev/null ||
             warn "could not make $other wait for $node's commits"
@@ -302,9 +304,9 @@ ed_redis_primary_cli() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# nginx upstreams: every API and hub instance, with passive health checks (open-source nginx
-# has no active ones): a server that refuses a connection is skipped for fail_timeout, and a
-# request that could not be sent moves on to the next server.
+# nginx upstreams: every API and hub instance. Open-source nginx has no active health checks:
+# an API that refuses a connection is skipped for fail_timeout (passive), and a request or
+# upgrade that could not be sent moves on to the next server.
 ed_upstream_servers() {
     local kind=$1 list='' inst port var
     if ! ed_is_cluster; then
@@ -316,16 +318,28 @@ ed_upstream_servers() {
         [ "$(ed_kind "$inst")" = "$kind" ] || continue
         var=$(ed_svc_portvar "$inst")
         port=${!var}
-        list+="server 127.0.0.1:$port max_fails=1 fail_timeout=5s; "
+        # A hub is never marked down: nginx counts a WebSocket a success only when it ends,
+        # so a hub marked failed once would be offered one connection per fail_timeout while
+        # its sockets last ("no live upstreams" for every screen, measured). A refused connect
+        # (a hub stopped) moves on to the next at once anyway (proxy_next_upstream error).
+        if [ "$kind" = hub ]; then
+            list+="server 127.0.0.1:$port max_fails=0; "
+        else
+            list+="server 127.0.0.1:$port max_fails=1 fail_timeout=5s; "
+        fi
     done
     echo "$list"
 }
 
 # Everything, in order (up --cluster, test --cluster). Instances already running are reused.
 ed_cluster_start_all() {
-    local primary
-    ed_pg_node_start pg
-    ed_pg_node_start pg2
+    local primary first=pg
+    # The node that was the primary when the cluster stopped starts first (after a promotion
+    # that is pg2); the other then rejoins as its standby.
+    [ -e "$(ed_pg_node_data pg)/standby.signal" ] && [ -s "$(ed_pg_node_data pg2)/PG_VERSION" ] &&
+        [ ! -e "$(ed_pg_node_data pg2)/standby.signal" ] && first=pg2
+    ed_pg_node_start "$first"
+    ed_pg_node_start "$(ed_pg_other "$first")"
     primary=$(ed_pg_primary)
     [ -n "$primary" ] || die "neither PostgreSQL node takes writes" "see $ED_LOGS/pg.log and $ED_LOGS/pg2.log"
     ED_PG_PRIMARY_PORT=$(ed_pg_node_port "$primary")

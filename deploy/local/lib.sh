@@ -514,8 +514,24 @@ ed_check_port() {
         "or use another port: $var=<free port> deploy/local/$ED_SCRIPT"
 }
 
+# Our ports (55xxx, 56xxx) lie in Linux's range for outgoing connections' local ports: a busy
+# machine (a load test's thousands of sockets) can hold one just when a server wants to bind
+# it ("Address already in use"). Reserved, the kernel never hands them out. Best effort: a
+# container may not let us write the setting.
+ed_reserve_ports() {
+    local f=/proc/sys/net/ipv4/ip_local_reserved_ports s var list
+    [ -w "$f" ] || return 0
+    list=$(cat "$f" 2>/dev/null) || return 0
+    for s in "${ED_ALL_SERVICES[@]}"; do
+        var=$(ed_svc_portvar "$s")
+        [ -n "$var" ] && [ -n "${!var:-}" ] && list+=",${!var}"
+    done
+    echo "${list#,}" >"$f" 2>/dev/null || true
+}
+
 ed_check_ports() {
     local s
+    ed_reserve_ports
     for s in "${ED_ALL_SERVICES[@]}"; do ed_check_port "$s"; done
     ok "ports free or ours: http $EDLIVE_HTTP_PORT, api $EDLIVE_API_PORT, hub $EDLIVE_HUB_PORT, mllp $EDLIVE_MLLP_PORT, pg $EDLIVE_PG_PORT, redis $EDLIVE_REDIS_PORT"
 }

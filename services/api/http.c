@@ -32,7 +32,59 @@ struct http_conn {
     size_t out_len;
     char *big;      /* a body larger than body[] (POST /fhir/R4 only), malloc'd, NUL-ended */
     size_t big_cap; /* its Content-Length */
+    /* Kept across requests (after body: on_request's reset stops before it). */
+    struct lws *wsi;
+    struct http_conn *next_open, **prev_open; /* open_conns, for a drain */
+    bool listed;
 };
+
+/* Every open connection, and whether ed-api is draining (SIGTERM): lws thread only. */
+static struct http_conn *open_conns;
+static bool draining;
+
+static void list_conn(struct lws *wsi, struct http_conn *c)
+{
+    if (c->listed)
+        return;
+    c->wsi = wsi;
+    c->next_open = open_conns;
+    c->prev_open = &open_conns;
+    if (open_conns)
+        open_conns->prev_open = &c->next_open;
+    open_conns = c;
+    c->listed = true;
+}
+
+static void unlist_conn(struct http_conn *c)
+{
+    if (!c->listed)
+        return;
+    *c->prev_open = c->next_open;
+    if (c->next_open)
+        c->next_open->prev_open = c->prev_open;
+    c->listed = false;
+}
+
+/* A connection with no request under way: between requests on a kept-alive connection. */
+static bool conn_idle(const struct http_conn *c)
+{
+    return !c->job && !c->out && (c->responded || !c->path[0]);
+}
+
+void http_drain_start(void)
+{
+    draining = true;
+    /* Idle kept-alive connections end now (nginx opens its next one to another instance);
+     * busy ones end after their answer, which says "Connection: close". */
+    for (struct http_conn *c = open_conns; c; c = c->next_open)
+        if (conn_idle(c))
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+bool http_drained(void)
+{
+    return open_conns == NULL;
+}
 
 static enum route_method method_of(struct lws *wsi)
 {
@@ -107,6 +159,8 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
     json_decref(doc);
     free_out(c);
     c->responded = true;
+    if (draining)
+        c->close_after = true;
     c->out = malloc(LWS_PRE + len + 1);
     if (!text || !c->out) {
         free(text);
@@ -480,9 +534,14 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         answer_done(lws_context_user(lws_get_context(wsi)));
         return 0;
+    case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+        if (c)
+            list_conn(wsi, c);
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (c) {
+            unlist_conn(c);
             free_out(c);
             if (c->job) /* the worker's answer will find no one to go to */
                 c->job->wsi = NULL;

@@ -15,7 +15,12 @@
 #include "pool.h"
 #include "record.h"
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted, drain_requested;
+
+/* SIGTERM drains: the listening socket closes (nginx sends new connections to another
+ * instance), requests under way are answered, then ed-api exits; after this long it exits
+ * anyway (a request runs at most statement_timeout, 5 s, per statement). */
+#define API_DRAIN_S 10
 
 enum api_setting {
     API_PG,
@@ -58,8 +63,18 @@ static struct config api_config = {"ed-api", "the REST API /api/v1 of the record
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    if (sig == SIGTERM && !drain_requested)
+        drain_requested = 1;
+    else
+        interrupted = 1; /* SIGINT, or a second SIGTERM: stop now */
+}
+
+/* While draining, the loop wakes at least this often to see whether it is done. */
+static lws_sorted_usec_list_t drain_tick;
+
+static void on_drain_tick(lws_sorted_usec_list_t *sul)
+{
+    (void)sul;
 }
 
 static int load(struct api *app)
@@ -135,8 +150,23 @@ int main(int argc, char **argv)
     }
     log_info("listening on http://%s:%d/api/v1 (%d database connections)", info.iface, info.port,
              (int)config_number(&api_config, API_DB_CONNECTIONS));
-    while (n >= 0 && !interrupted)
+    lws_usec_t drain_deadline = 0;
+    while (n >= 0 && !interrupted) {
         n = lws_service(ctx, 0);
+        if (drain_requested && !drain_deadline) {
+            log_info("SIGTERM: draining (no new connections; answering what is under way)");
+            drain_deadline = lws_now_usecs() + API_DRAIN_S * LWS_US_PER_SEC;
+            lws_context_deprecate(ctx, NULL); /* closes the listening socket */
+            http_drain_start();
+        }
+        if (drain_deadline) {
+            if (http_drained() || lws_now_usecs() > drain_deadline)
+                break;
+            lws_sul_schedule(ctx, 0, &drain_tick, on_drain_tick, 100 * LWS_US_PER_MS);
+        }
+    }
+    if (drain_deadline)
+        log_info("drained%s", http_drained() ? "" : " (deadline: connections still open)");
 
     api_pool_stop(app.pool);
     app.pool = NULL;

@@ -11,6 +11,7 @@
 
 #define HUB_CLOSE_SESSION_ENDED 4401
 #define HUB_CLOSE_TOO_SLOW      4408 /* took no data for stall_s while data waited */
+#define HUB_CLOSE_RESTARTING    1012 /* the hub is stopping (SIGTERM): reconnect elsewhere */
 
 enum sub_kind { SUB_NONE, SUB_BOARD, SUB_CHART, SUB_FHIR };
 

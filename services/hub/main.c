@@ -79,10 +79,26 @@ static struct config_value hub_values[HUB_SETTING_COUNT];
 static struct config hub_config = {"ed-hub", "live WebSocket delivery of every committed change",
                                    hub_settings, HUB_SETTING_COUNT, hub_values};
 
+static volatile sig_atomic_t drain_requested;
+
 static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    if (sig == SIGTERM && !drain_requested)
+        drain_requested = 1;
+    else
+        interrupted = 1; /* SIGINT, or a second SIGTERM: stop now */
+}
+
+/* SIGTERM: the listening socket closes (nginx sends reconnects to another hub) and every
+ * socket gets the close 1012 "restarting", so its page reconnects at once and resumes with its
+ * seq elsewhere instead of waiting out a silent socket. Then the hub exits. */
+static void drain_start(struct hub *hub)
+{
+    log_info("SIGTERM: closing every socket with 1012 (reconnect to another hub)");
+    hub->draining = true;
+    lws_context_deprecate(hub->ctx, NULL);
+    for (struct hub_client *c = hub->clients; c; c = c->next)
+        lws_callback_on_writable(c->wsi);
 }
 
 int main(int argc, char **argv)
@@ -167,8 +183,17 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("listening on ws://%s:%d/ws, %d department(s)", info.iface, info.port, hub.ndepts);
-    while (n >= 0 && !interrupted)
+    lws_usec_t drain_deadline = 0;
+    while (n >= 0 && !interrupted) {
         n = lws_service(hub.ctx, 0);
+        if (drain_requested && !drain_deadline) {
+            drain_deadline = lws_now_usecs() + HUB_DRAIN_S * LWS_US_PER_SEC;
+            drain_start(&hub);
+        }
+        /* The heartbeat timer wakes the loop every 500 ms meanwhile. */
+        if (drain_deadline && (!hub.clients || lws_now_usecs() > drain_deadline))
+            break;
+    }
 
     hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);

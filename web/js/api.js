@@ -4,6 +4,8 @@
 // made-up one when the server could not be reached or did not answer JSON.
 
 const BASE = '/api/v1';
+// The waits before the second and third attempt of a repeatable request (see call()).
+export const RETRY_DELAYS_MS = [300, 1000];
 
 async function call(method, path, body, { ifMatch = null, idempotencyKey = null } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin' };
@@ -16,10 +18,24 @@ async function call(method, path, body, { ifMatch = null, idempotencyKey = null 
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  // A request that may be sent again unchanged (a GET, or a write with an Idempotency-Key: the
+  // server answers a repeat with the first answer and stores nothing twice) is retried when an
+  // instance is being restarted or failed over: no answer, or 502/503/504 from the proxy or a
+  // database that is switching. Only after these does the page say "Not saved".
+  const repeatable = method === 'GET' || Boolean(idempotencyKey);
   let res;
-  try {
-    res = await fetch(`${BASE}${path}`, init);
-  } catch {
+  for (let attempt = 0; ; attempt++) {
+    res = null;
+    try {
+      res = await fetch(`${BASE}${path}`, init);
+    } catch {
+      res = null;
+    }
+    const transient = !res || res.status === 502 || res.status === 503 || res.status === 504;
+    if (!transient || !repeatable || attempt >= RETRY_DELAYS_MS.length) break;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+  }
+  if (!res) {
     return {
       ok: false,
       status: 0,

@@ -5,6 +5,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { RawSocket } from './raw_ws.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PAGE_RETRY_DELAYS_MS = [300, 1000]; // as web/js/api.js
 
 // A board client on `url` (a hub, or nginx's wss://.../ws): reconnects 100-600 ms after any
 // close and resubscribes from its last applied seq. `reached` is its timeline: [ms, seq] each
@@ -113,6 +114,10 @@ export class Writers {
     this.acked = [];
     this.unanswered = 0;
     this.retries = 0;
+    this.firstTryFailed = 0; // writes whose first attempt got no answer or a 5xx
+    // Writes the pages would show as "Not saved": still failing after the page's own retries
+    // (web/js/api.js RETRY_DELAYS_MS: a first attempt and two more, 0.3 s and 1 s apart).
+    this.visibleFailures = 0;
     this.refused = [];
     this.writing = true;
     this.nextHeaders = null; // extra headers for the next write only (a fault hook)
@@ -141,8 +146,10 @@ export class Writers {
         this.refused.push(`${r.status} ${r.text.slice(0, 200)}`);
         return;
       }
+      if (attempt === 0) this.firstTryFailed++;
+      if (attempt === PAGE_RETRY_DELAYS_MS.length) this.visibleFailures++;
       if (attempt > 0) this.retries++;
-      await sleep(150);
+      await sleep(PAGE_RETRY_DELAYS_MS[attempt] ?? 150);
     }
   }
 
