@@ -19,11 +19,11 @@
 #define HUB_RING_SIZE       4096 /* events kept per department, as frames */
 #define HUB_MAX_DEPARTMENTS 64
 /* SIGTERM: at most this long for the 1012 close frames to go out before the hub exits. */
-#define HUB_DRAIN_S 3
-#define HUB_MAX_SUBS        8     /* topics one connection may follow */
-#define HUB_MAX_CONTROL     32    /* queued snapshots/replies per connection before it is cut */
-#define HUB_MAX_MESSAGE     4096  /* bytes of one client message */
-#define HUB_CLIENT_BUCKETS  16384 /* hub_client_find's hash of ids (a power of two) */
+#define HUB_DRAIN_S        3
+#define HUB_MAX_SUBS       8     /* topics one connection may follow */
+#define HUB_MAX_CONTROL    32    /* queued snapshots/replies per connection before it is cut */
+#define HUB_MAX_MESSAGE    4096  /* bytes of one client message */
+#define HUB_CLIENT_BUCKETS 16384 /* hub_client_find's hash of ids (a power of two) */
 /* The largest send(): one event frame, a snapshot in pieces (the 4408 close after a stall is
  * tested with pieces this size). */
 #define HUB_TX_PACKET   4096
@@ -125,8 +125,8 @@ struct hub {
     struct hub_db *db;     /* the PostgreSQL worker thread */
     struct hub_department depts[HUB_MAX_DEPARTMENTS];
     int ndepts;
-    struct hub_client *clients;                   /* every open connection */
-    bool draining; /* SIGTERM: every socket is being closed with 1012 (main.c) */
+    struct hub_client *clients; /* every open connection */
+    bool draining;              /* SIGTERM: every socket is being closed with 1012 (main.c) */
     struct hub_client *by_id[HUB_CLIENT_BUCKETS]; /* the same, by id & (buckets - 1) */
     unsigned long long next_client_id;
     lws_sorted_usec_list_t check_timer;
