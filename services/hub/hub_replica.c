@@ -94,8 +94,8 @@ static void summary(struct hub_replica *r)
         return;
     r->summary_at = t;
     r->logged_reads = r->reads;
-    log_info("PostgreSQL reads since start: replica reads %llu, replica lagged (read from "
-             "primary) %llu, replica unavailable (read from primary) %llu",
+    log_info("PostgreSQL reads since start: replica reads %llu, replica lagged %llu and "
+             "replica unavailable %llu (those two read from the primary)",
              r->reads, r->lagged, r->unavailable);
 }
 
