@@ -5,7 +5,10 @@
 //   1. replay running: the snapshot equals the API's board, and the hub counted a replica read;
 //   2. replay paused on the replica, a write committed on the primary (commits told not to
 //      wait for the paused standby) and delivered to the hub: the new subscriber's snapshot
-//      holds that write (read from the primary), and the hub counted a lagged read.
+//      holds that write (read from the primary), and the hub counted a lagged read;
+//   3. a client moving over from another hub resumes with its since on a department this hub
+//      has never held (created a moment ago, before the hub's next tops check): "recovered",
+//      not a snapshot (proto/GUARANTEES.md §3, "ed-hub dies").
 // Cluster only (ctest label "cluster"): skipped (77) without EDLIVE_PG_REPLICA_SUPER, a
 // superuser connection to the replica (EDLIVE_PG_SUPER is the primary's).
 import { test, before, after } from 'node:test';
@@ -19,11 +22,15 @@ const env = requireEnv('EDLIVE_PG_REPLICA_SUPER', 'EDLIVE_PG_SUPER', 'EDLIVE_PG_
   'EDLIVE_HUB_URL', 'EDLIVE_LOGS');
 const REPLICA = env.EDLIVE_PG_REPLICA_SUPER;
 const PRIMARY = env.EDLIVE_PG_SUPER;
-const ctx = { sockets: [], created: [] };
+const ctx = { sockets: [], created: [], departments: [] };
 let serial = Date.now() % 1e6;
 
-// The hub at EDLIVE_HUB_URL logs to hub.log (the first hub, in the cluster too).
-const hubLog = () => fs.readFileSync(path.join(env.EDLIVE_LOGS, 'hub.log'), 'utf8');
+// The hub at EDLIVE_HUB_URL logs to hub.log (the first hub, in the cluster too); its counts
+// start at each start of the process, which deploy/local marks with a "=== <time>: starting" line.
+function hubLog() {
+  const all = fs.readFileSync(path.join(env.EDLIVE_LOGS, 'hub.log'), 'utf8');
+  return all.slice(all.lastIndexOf('\n=== ') + 1);
+}
 // The hub's count in its latest line naming it ("replica reads 3", "replica lagged 1"), 0 before.
 function hubCount(name) {
   const all = [...hubLog().matchAll(new RegExp(`${name} (\\d+)`, 'g'))];
@@ -60,6 +67,7 @@ function newDepartment() {
   const id = Number(sql(env.EDLIVE_PG_OWNER, `INSERT INTO department (code, name, timezone) VALUES (${lit(code)}, 'Replica reads ED', 'UTC') RETURNING id`));
   for (const label of ['B1', 'B2']) sql(env.EDLIVE_PG_OWNER, `INSERT INTO bed (department_id, label, area) VALUES (${id}, ${lit(label)}, 'acute')`);
   sql(env.EDLIVE_PG_OWNER, `INSERT INTO staff_department (staff_id, department_id) SELECT staff_id, ${id} FROM account WHERE username = 'adeyemi'`);
+  ctx.departments.push(id);
   return id;
 }
 
@@ -90,6 +98,8 @@ before(async () => {
 after(async () => {
   for (const s of ctx.sockets) s.close();
   for (const id of ctx.created) await ctx.charge.post(`/encounters/${id}/status`, { status: 'departed' });
+  // A session holds at most 32 departments: the charge nurse leaves this test's behind.
+  if (ctx.departments.length) sql(env.EDLIVE_PG_OWNER, `DELETE FROM staff_department WHERE department_id IN (${ctx.departments.join(',')})`);
 });
 
 const primarySeq = (dept) => Number(sql(PRIMARY, `SELECT last_seq FROM department_seq WHERE department_id = ${Number(dept)}`));
@@ -158,4 +168,23 @@ test('a replica behind the hub: the board comes from the primary, with the newes
     sql(PRIMARY, 'SELECT pg_reload_conf()');
   }
   await replicaReaches(ctx.second, primarySeq(ctx.second));
+});
+
+test('a resume on a department the hub has never held is answered "recovered"', async () => {
+  // Signed in and connected first, so the department is new to the hub when the subscribe
+  // comes (the hub adds departments at its 1 s tops check): it waits for that check and must
+  // then resume from the since it was given. Several times: the subscribe races the check.
+  const s = await openSocket(ctx.charge.token);
+  ctx.sockets.push(s);
+  for (let i = 0; i < 3; i++) {
+    await sleep(1100); // the hub's check has run since the last department was made
+    const dept = newDepartment();
+    const r = await arrive(dept);
+    const from = s.frames.length;
+    s.subscribe('board', dept, r.seq);
+    const reply = await s.waitFor((f) => f.department_id === dept && f.type !== 'heartbeat', `the answer for dept ${dept}`, 10000, from);
+    assert.equal(reply.type, 'subscribed', `dept ${dept}, since ${r.seq}: ${JSON.stringify(reply).slice(0, 200)}`);
+    assert.equal(reply.mode, 'recovered');
+    assert.equal(reply.since, r.seq);
+  }
 });
