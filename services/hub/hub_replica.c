@@ -18,11 +18,13 @@
 #include "record_hub.h"
 
 #define REPLICA_RETRY_S   5  /* after a failed reconnect, read from the primary this long */
+#define REPLICA_RECHECK_S 30 /* landed on the primary: look for a standby again this often */
 #define REPLICA_SUMMARY_S 60 /* the counts are logged at most this often (and at each fallback) */
 
 struct hub_replica {
     PGconn *conn;
     time_t retry_at; /* no reconnect attempt before this (a replica down costs no wait per read) */
+    time_t recheck_at; /* connected to the primary (no standby was up): reconnect after this */
     /* Counts since start, logged: reads the replica served, reads it could not because it
      * had not reached the seq needed (read from the primary), and reads it could not serve at
      * all (down, an error; read from the primary). */
@@ -30,6 +32,14 @@ struct hub_replica {
     unsigned long long logged_reads; /* reads at the last summary */
     time_t summary_at;
 };
+
+/* What EDLIVE_PG_REPLICA reached: with prefer-standby, the primary when no standby is up. */
+static const char *server_kind(const PGconn *conn)
+{
+    const char *standby = PQparameterStatus(conn, "in_hot_standby");
+
+    return standby && !strcmp(standby, "on") ? "a standby" : "the primary";
+}
 
 struct hub_replica *hub_replica_open(const char *conninfo)
 {
@@ -49,10 +59,7 @@ struct hub_replica *hub_replica_open(const char *conninfo)
         log_warn("replica (EDLIVE_PG_REPLICA) not reachable yet: reading from the primary");
     else
         log_info("reading boards and events from %s (EDLIVE_PG_REPLICA), when it has the seq",
-                 PQparameterStatus(r->conn, "in_hot_standby") &&
-                         !strcmp(PQparameterStatus(r->conn, "in_hot_standby"), "on")
-                     ? "a standby"
-                     : "the primary");
+                 server_kind(r->conn));
     r->summary_at = time(NULL);
     return r;
 }
@@ -73,12 +80,23 @@ static PGconn *replica_conn(struct hub_replica *r)
 
     if (!r || !r->conn)
         return NULL;
+    /* prefer-standby took the primary while no standby was up (a restart, a promotion): once
+     * in a while, a reconnect lets libpq choose a standby again if one is back. */
+    if (PQstatus(r->conn) == CONNECTION_OK && now >= r->recheck_at &&
+        strcmp(server_kind(r->conn), "a standby") != 0) {
+        r->recheck_at = now + REPLICA_RECHECK_S;
+        PQreset(r->conn);
+        if (PQstatus(r->conn) == CONNECTION_OK && !strcmp(server_kind(r->conn), "a standby"))
+            log_info("replica connection (EDLIVE_PG_REPLICA) back on a standby");
+    }
     if (PQstatus(r->conn) == CONNECTION_OK)
         return r->conn;
     if (now < r->retry_at)
         return NULL;
-    if (pg_ensure(r->conn))
+    if (pg_ensure(r->conn)) {
+        log_info("replica connection (EDLIVE_PG_REPLICA) back, to %s", server_kind(r->conn));
         return r->conn;
+    }
     r->retry_at = now + REPLICA_RETRY_S;
     log_warn("replica (EDLIVE_PG_REPLICA) not reachable: reading from the primary, again in %d s",
              REPLICA_RETRY_S);
