@@ -20,6 +20,7 @@ static const char *const kind_words[] = {
 /* clang-format off */
 static const struct config_setting shared_settings[] = {
     {"EDLIVE_PG", CONFIG_TEXT, "dbname=edlive", 0, 0, "libpq connection string of the record, e.g. `host=127.0.0.1 port=55480 dbname=edlive user=edlive_app` (the services' role: no UPDATE/DELETE on the audit log); edlivectl runs as the owner `user=edlive` (`EDLIVE_PG_OWNER` in the env file)", false},
+    {"EDLIVE_PG_REPLICA", CONFIG_TEXT, "", 0, 0, "libpq connection string of a streaming replica of `EDLIVE_PG`: ed-hub reads board snapshots and missed events there when it has the seq needed, else from `EDLIVE_PG`; e.g. `host=127.0.0.1,127.0.0.1 port=55481,55480 dbname=edlive user=edlive_app target_session_attrs=prefer-standby` (after a promotion it lands on the new primary by itself); empty: everything from `EDLIVE_PG`", false},
     {"EDLIVE_REDIS", CONFIG_HOST_PORT, "127.0.0.1:6379", 0, 0, "Redis host:port (the event streams)", false},
     {"EDLIVE_LISTEN", CONFIG_LISTEN, "127.0.0.1", 0, 0, "the one address the service listens on: an IPv4 or IPv6 address or an interface name (`lo`); anything else, a host name such as `localhost` included, stops it at start-up", false},
     {"EDLIVE_PROTO_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_PROTO_DIR, 0, 0, "folder of the wire contract's JSON Schemas", false},

@@ -113,6 +113,7 @@ struct hub_client;
 struct principal;
 struct hub_feed;
 struct hub_db;
+struct hub_replica;
 
 struct hub {
     PGconn *pg;         /* the database worker's (hub_db.c); the lws thread never uses it */
@@ -149,6 +150,10 @@ struct hub {
     int board_max_age_s; /* read a board afresh after this long (EDLIVE_HUB_BOARD_MAX_AGE_S) */
     int sndbuf; /* SO_SNDBUF per socket (EDLIVE_HUB_SNDBUF, bytes; 0: the kernel's autotuning) */
     unsigned long long resyncs; /* lagging clients switched to a snapshot, for the log */
+    /* The streaming replica boards and events are read from (EDLIVE_PG_REPLICA; NULL: unset),
+     * with its counts (replica reads, replica lagged so read from the primary), logged: the
+     * database worker's alone, as hub->pg (hub_replica.c). */
+    struct hub_replica *replica;
 };
 
 /* hub_department.c: department state; no socket, no database. */

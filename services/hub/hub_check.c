@@ -15,6 +15,7 @@
 
 struct check_job {
     struct hub_db_job base;
+    struct hub_replica *replica; /* hub->replica: the events may come from there */
     int nheld;
     struct {
         long long id, top;
@@ -78,6 +79,7 @@ static void check_run(PGconn *pg, struct hub_db_job *job)
 {
     struct check_job *j = (struct check_job *)job;
 
+    /* The tops on the primary: the newest commit is what the hub must catch up to. */
     j->ntops = record_hub_tops(pg, &j->tops);
     j->ok = j->ntops >= 0;
     for (int i = 0; j->ok && i < j->ntops; i++) {
@@ -86,8 +88,9 @@ static void check_run(PGconn *pg, struct hub_db_job *job)
         for (int k = 0; k < j->nheld; k++)
             if (j->held[k].id == t->department_id)
                 from = j->held[k].top;
-        if (t->last_seq > from &&
-            !hub_check_read_events(pg, t->department_id, from, t->last_seq, &j->events))
+        /* The events up to that top: from the replica once it has reached it. */
+        if (t->last_seq > from && !hub_replica_read_events(j->replica, pg, t->department_id, from,
+                                                           t->last_seq, t->last_seq, &j->events))
             break; /* PostgreSQL went away: what was read is added, the rest next time */
     }
 }
@@ -120,6 +123,7 @@ static struct check_job *check_new(struct hub *hub)
         log_error("out of memory for a tops check");
         abort();
     }
+    j->replica = hub->replica;
     j->nheld = hub->ndepts;
     for (int i = 0; i < hub->ndepts; i++) {
         j->held[i].id = hub->depts[i].id;
@@ -198,6 +202,8 @@ void hub_stop(struct hub *hub)
     hub_db_stop(hub->db); /* closes hub->pg */
     hub->db = NULL;
     hub->pg = NULL;
+    hub_replica_close(hub->replica); /* the worker's, now stopped */
+    hub->replica = NULL;
     for (int i = 0; i < hub->ndepts; i++)
         hub_department_free(&hub->depts[i]);
     hub->ndepts = 0;

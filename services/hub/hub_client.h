@@ -28,7 +28,8 @@ struct hub_fhir_sub {
 struct hub_sub {
     unsigned char kind; /* enum sub_kind, in a byte */
     bool pending;       /* its subscribe read is with the database worker: nothing is sent */
-    bool retry;         /* the department was new to the hub: start again after the check */
+    bool retry;         /* the department was new to the hub: start again after the check,
+                           with next_seq as since (the since the client asked with) */
     unsigned gen;       /* bumped at every (un)subscribe: a late read for an old one is dropped */
     long long topic_id; /* the department (board) or encounter (chart) followed */
     struct hub_department *dept; /* NULL until known (a chart's, from its read) */
@@ -178,5 +179,22 @@ void hub_check_soon(struct hub *hub);
  * HUB_RING_SIZE of them at most, appended to *list. False on a database error. */
 bool hub_check_read_events(PGconn *pg, long long department_id, long long after, long long upto,
                            struct hub_event **list);
+
+/* hub_replica.c (worker thread): reads a streaming replica serves when it has the seq needed.
+ * Every job that reads copies hub->replica (NULL: EDLIVE_PG_REPLICA unset, all on the primary). */
+/* The replica's connection, made once without waiting (NULL when conninfo is empty). */
+struct hub_replica *hub_replica_open(const char *conninfo);
+void hub_replica_close(struct hub_replica *r); /* after the worker has stopped */
+/* hub_check_read_events, on the replica when its department_seq has reached need (the top
+ * the hub already knows of, or the gap's end), in one transaction with that check; else on the
+ * primary. r NULL: on the primary, exactly hub_check_read_events. */
+bool hub_replica_read_events(struct hub_replica *r, PGconn *primary, long long department_id,
+                             long long after, long long upto, long long need,
+                             struct hub_event **list);
+/* The department's board (not audited: audit first, on the primary) at a seq >= need, with
+ * the events after top up to that seq appended to *list, all in one transaction: on the
+ * replica when it has reached need, else on the primary. r must not be NULL. NULL on error. */
+json_t *hub_replica_read_board(struct hub_replica *r, PGconn *primary, long long department_id,
+                               long long need, long long top, struct hub_event **list);
 
 #endif

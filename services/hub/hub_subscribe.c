@@ -36,6 +36,7 @@ struct sub_job {
     bool who_read;        /* the worker read the principal again (a worker job, not a batch item) */
     bool retried;         /* started again after a tops check (SUB_NEW_DEPT once already) */
     struct principal who; /* a copy; re-read by the session check */
+    struct hub_replica *replica; /* hub->replica: a board and events may be read there */
     bool board;
     long long topic_id, since;
     bool board_in_memory; /* memory can serve the board (or will, after a read queued earlier) */
@@ -123,9 +124,11 @@ static void sub_run(PGconn *pg, struct hub_db_job *job)
     }
     first = j->held[k].first;
     top = j->held[k].top;
-    /* The client may be ahead of this hub: read up to PostgreSQL's top first. */
+    /* The client may be ahead of this hub: read up to PostgreSQL's top first (a replica
+     * must have reached the client's since). */
     if (j->since > top && !j->resync) {
-        if (!hub_check_read_events(pg, j->department_id, top, 0, &j->events)) {
+        if (!hub_replica_read_events(j->replica, pg, j->department_id, top, 0, j->since,
+                                     &j->events)) {
             unavailable(j);
             return;
         }
@@ -143,6 +146,19 @@ static void sub_run(PGconn *pg, struct hub_db_job *job)
         j->outcome = SUB_MEMORY;
         if (!audit(pg, j, "success", NULL))
             unavailable(j);
+        return;
+    }
+    if (j->board && j->replica) {
+        /* Audited on the primary first, as a board from memory is; then read where the seq the
+         * hub holds already is, with the events up to the board's seq, in one transaction. */
+        if (!audit(pg, j, "success", NULL) ||
+            !(j->data =
+                  hub_replica_read_board(j->replica, pg, j->department_id, top, top, &j->events))) {
+            unavailable(j);
+            return;
+        }
+        j->outcome = SUB_SNAPSHOT;
+        j->seq = json_integer_value(json_object_get(j->data, "seq"));
         return;
     }
     j->data = j->board ? record_board(pg, &j->who, j->department_id, &j->err)
@@ -239,6 +255,9 @@ static void apply(struct hub *hub, struct hub_client *c, struct hub_sub *s, stru
     }
     if (j->outcome == SUB_NEW_DEPT) {
         s->pending = s->retry = true;
+        /* The since to start again with: a client moving over from another hub resumes
+         * ("recovered") here too. next_seq is unused until the subscription starts. */
+        s->next_seq = j->since;
         hub_check_soon(hub);
         return;
     }
@@ -473,6 +492,7 @@ void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, lon
     j->retried = s->retry;
     memcpy(&j->who, c->who, sizeof j->who);
     snprintf(j->who.source_addr, sizeof j->who.source_addr, "%s", c->addr);
+    j->replica = hub->replica;
     j->board = s->kind == SUB_BOARD;
     j->topic_id = s->topic_id;
     j->since = since;
@@ -502,7 +522,7 @@ void hub_subs_retry(struct hub *hub)
             if (s->kind != SUB_NONE && s->retry) {
                 if (s->kind == SUB_BOARD && !s->dept)
                     s->dept = hub_department_find(hub, s->topic_id);
-                hub_sub_start(hub, c, s, 0, false);
+                hub_sub_start(hub, c, s, s->next_seq, false); /* the since it asked with */
             }
         }
 }

@@ -2,7 +2,8 @@
 /* ed-hub: live WebSocket delivery of every committed change. Three threads: the lws service
  * thread (every socket, all hub state), the Redis reader (hub_feed.c) and the PostgreSQL worker
  * (hub_db.c); both hand their results over with lws_cancel_service(). main() reads the
- * settings, opens two PostgreSQL connections (the worker's, and the upgrade's session lookup),
+ * settings, opens two PostgreSQL connections (the worker's, and the upgrade's session lookup;
+ * and a third, the worker's too, to a streaming replica when EDLIVE_PG_REPLICA is set),
  * creates the lws context, starts the reader, reads every department once (hub_start) and runs
  * the loop. Settings from the environment: the table below (`ed-hub --help`, README.md
  * Settings; backpressure in hub.h). Flow: README.md. */
@@ -23,6 +24,7 @@ static volatile sig_atomic_t interrupted;
 
 enum hub_setting {
     HUB_PG,
+    HUB_PG_REPLICA,
     HUB_REDIS,
     HUB_LISTEN,
     HUB_PORT,
@@ -41,6 +43,7 @@ enum hub_setting {
 
 static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
     [HUB_PG] = CONFIG_SHARED("EDLIVE_PG"),
+    [HUB_PG_REPLICA] = CONFIG_SHARED("EDLIVE_PG_REPLICA"),
     [HUB_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
     [HUB_LISTEN] = CONFIG_SHARED("EDLIVE_LISTEN"),
     [HUB_PORT] = {"EDLIVE_HUB_PORT", CONFIG_PORT, "8482", 0, 0, "ed-hub's port", false},
@@ -144,6 +147,8 @@ int main(int argc, char **argv)
     hub.upgrade_pg = pg_connect(config_text(&hub_config, HUB_PG), 30);
     if (!hub.pg || !hub.upgrade_pg)
         return 1;
+    /* Boards and missed events from a streaming replica when it has the seq (hub_replica.c). */
+    hub.replica = hub_replica_open(config_text(&hub_config, HUB_PG_REPLICA));
     hub.allowed_origins = config_text(&hub_config, HUB_ALLOWED_ORIGINS);
     hub.max_lag = (int)config_number(&hub_config, HUB_MAX_LAG);
     hub.stall_s = (int)config_number(&hub_config, HUB_STALL_S);

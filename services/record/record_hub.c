@@ -64,3 +64,48 @@ int record_hub_events(PGconn *conn, long long department_id, long long after, lo
     PQclear(res);
     return rows;
 }
+
+bool record_hub_read_begin(PGconn *conn, long long department_id, long long *last_seq)
+{
+    /* Not SERIALIZABLE: a hot standby refuses it; REPEATABLE READ is one snapshot for the
+     * whole transaction, which is what makes the board and its seq agree. */
+    static const char begin[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    static const char sql[] = "SELECT last_seq FROM department_seq WHERE department_id = $1";
+    char deptbuf[24];
+    const char *params[] = {pg_int_param(deptbuf, department_id)};
+    PGresult *began, *res;
+    bool ok;
+
+    if (!pg_ensure(conn))
+        return false;
+    ok = pg_query_pair(conn, begin, 0, NULL, sql, 1, params, &began, &res) &&
+         pg_ok(conn, began, "read transaction") && pg_ok(conn, res, "department seq");
+    /* No row yet: a department this copy has not received (a replica behind its creation). */
+    *last_seq = ok && PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(began);
+    PQclear(res);
+    return ok;
+}
+
+json_t *record_hub_board(PGconn *conn, long long department_id)
+{
+    static const char sql[] = "SELECT board_json($1)::text";
+    char deptbuf[24];
+    const char *params[] = {pg_int_param(deptbuf, department_id)};
+    PGresult *res = pg_query(conn, sql, 1, params);
+    json_t *board = NULL;
+
+    if (pg_ok(conn, res, "board") && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        board = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    return board;
+}
+
+bool record_hub_read_end(PGconn *conn)
+{
+    PGresult *res = pg_query(conn, "COMMIT", 0, NULL);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+    PQclear(res);
+    return ok;
+}

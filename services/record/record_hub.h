@@ -5,6 +5,7 @@
 #ifndef EDLIVE_RECORD_HUB_H
 #define EDLIVE_RECORD_HUB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,5 +30,19 @@ typedef void record_hub_event_fn(void *arg, long long seq, long long encounter_i
  * fn, or -1 on a database error. */
 int record_hub_events(PGconn *conn, long long department_id, long long after, long long upto,
                       int limit, record_hub_event_fn *fn, void *arg);
+
+/* A read exactly at one seq, on a streaming replica or the primary (ed-hub's hub_replica.c):
+ * begin opens a REPEATABLE READ READ ONLY transaction and reads the department's last_seq in
+ * it (one round trip), so every statement until record_hub_read_end sees the department at
+ * exactly that seq (events up to it, record_hub_board's board at it); -1 when this copy has no
+ * such department (yet). False on a database error (the caller still calls
+ * record_hub_read_end). */
+bool record_hub_read_begin(PGconn *conn, long long department_id, long long *last_seq);
+/* The department's board (board_json(), with its "seq"), NOT audited: ed-hub audits the
+ * subscribe on the primary (record_audit) before it reads. NULL on an error or no department. */
+json_t *record_hub_board(PGconn *conn, long long department_id);
+/* Ends record_hub_read_begin's transaction (read only: nothing to keep). False when the
+ * connection failed. */
+bool record_hub_read_end(PGconn *conn);
 
 #endif
