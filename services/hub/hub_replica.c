@@ -89,7 +89,9 @@ static PGconn *replica_conn(struct hub_replica *r)
         if (PQstatus(r->conn) == CONNECTION_OK && !strcmp(server_kind(r->conn), "a standby"))
             log_info("replica connection (EDLIVE_PG_REPLICA) back on a standby");
     }
-    if (PQstatus(r->conn) == CONNECTION_OK)
+    /* pg_idle_alive: a standby restarted or promoted closed the idle connection; reconnect
+     * now rather than fail this read. */
+    if (pg_idle_alive(r->conn))
         return r->conn;
     if (now < r->retry_at)
         return NULL;
