@@ -26,7 +26,7 @@ static const char *const kind_words[] = {
 static const struct config_setting shared_settings[] = {
     {"EDLIVE_PG", CONFIG_TEXT, "dbname=edlive", 0, 0, "libpq connection string of the record, e.g. `host=127.0.0.1 port=55480 dbname=edlive user=edlive_app` (the services' role: no UPDATE/DELETE on the audit log); edlivectl runs as the owner `user=edlive` (`EDLIVE_PG_OWNER` in the env file)", false},
     {"EDLIVE_REDIS", CONFIG_HOST_PORT, "127.0.0.1:6379", 0, 0, "Redis host:port (the event streams); not used when `EDLIVE_REDIS_SENTINELS` is set", false},
-    {"EDLIVE_REDIS_SENTINELS", CONFIG_HOST_PORT_LIST, "", 0, 0, "Redis Sentinels, comma-separated host:port, e.g. `127.0.0.1:26379,127.0.0.1:26380`: each (re)connect asks them for the primary of `EDLIVE_REDIS_MASTER` and follows a failover; empty: `EDLIVE_REDIS` only", false},
+    {"EDLIVE_REDIS_SENTINELS", CONFIG_HOST_PORT_LIST, NULL, 0, 0, "Redis Sentinels, comma-separated host:port, e.g. `127.0.0.1:26379,127.0.0.1:26380`: each (re)connect asks them for the primary of `EDLIVE_REDIS_MASTER` and follows a failover; empty: `EDLIVE_REDIS` only", false},
     {"EDLIVE_REDIS_MASTER", CONFIG_TEXT, "edlive", 0, 0, "the master name the Sentinels watch (`sentinel monitor <name> ...`); only with `EDLIVE_REDIS_SENTINELS`", false},
     {"EDLIVE_LISTEN", CONFIG_LISTEN, "127.0.0.1", 0, 0, "the one address the service listens on: an IPv4 or IPv6 address or an interface name (`lo`); anything else, a host name such as `localhost` included, stops it at start-up", false},
     {"EDLIVE_PROTO_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_PROTO_DIR, 0, 0, "folder of the wire contract's JSON Schemas", false},
@@ -105,7 +105,9 @@ int config_parse_host_port_list(const char *text, struct config_host_port *out, 
             snprintf(bad, bad_size, "more than %d entries", max);
             return -1;
         }
-        if (!parse_host_port(text, len, out[count].host, &port)) {
+        /* A blank or ';' inside an item is a mistyped separator, not part of a host name. */
+        if (!parse_host_port(text, len, out[count].host, &port) ||
+            strcspn(out[count].host, " \t;") != strlen(out[count].host)) {
             snprintf(bad, bad_size, "\"%.*s\" is not host:port", (int)(len > 200 ? 200 : len),
                      text);
             return -1;
