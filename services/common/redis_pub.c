@@ -50,8 +50,12 @@ static bool connect_redis(struct redis_pub *rp)
     struct timeval timeout = {0, 500 * 1000};
     char why[512];
 
-    if (rp->ctx)
+    if (rp->ctx && redis_target_still_primary(rp->target))
         return true;
+    if (rp->ctx) { /* the Sentinels name another primary: this one is (being) demoted */
+        redisFree(rp->ctx);
+        rp->ctx = NULL;
+    }
     rp->ctx = redis_target_connect(rp->target, timeout, why, sizeof why);
     if (!rp->ctx) {
         if (!rp->unreachable)

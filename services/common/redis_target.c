@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -22,7 +23,16 @@ struct redis_target {
     char master_name[128];
     char name[200];                  /* for logs */
     struct config_host_port primary; /* the last primary connected to ("" before the first) */
+    long long checked_ms;            /* when redis_target_still_primary last asked */
 };
+
+static long long monotonic_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
 
 struct redis_target *redis_target_new(const char *host, int port, const char *sentinels,
                                       const char *master_name)
@@ -174,6 +184,7 @@ static redisContext *connect_through_sentinels(struct redis_target *t, struct ti
         }
         redisSetTimeout(rc, io_timeout);
         t->first_sentinel = k;
+        t->checked_ms = monotonic_ms();
         if (strcmp(t->primary.host, primary.host) || t->primary.port != primary.port) {
             log_info("redis primary (master %s) is %s:%d, named by Sentinel %s:%d", t->master_name,
                      primary.host, primary.port, t->sentinels[k].host, t->sentinels[k].port);
@@ -182,6 +193,30 @@ static redisContext *connect_through_sentinels(struct redis_target *t, struct ti
         return rc;
     }
     return NULL;
+}
+
+bool redis_target_still_primary(struct redis_target *t)
+{
+    long long now = monotonic_ms();
+
+    if (!t->nsentinels || now - t->checked_ms < REDIS_SENTINEL_CHECK_MS)
+        return true;
+    t->checked_ms = now;
+    for (int i = 0; i < t->nsentinels; i++) {
+        int k = (t->first_sentinel + i) % t->nsentinels;
+        struct config_host_port named;
+        char why[256];
+
+        if (!ask_sentinel(t, &t->sentinels[k], &named, why, sizeof why))
+            continue;
+        if (!strcmp(named.host, t->primary.host) && named.port == t->primary.port)
+            return true;
+        log_warn("Sentinel %s:%d names %s:%d as the primary now; leaving %s:%d",
+                 t->sentinels[k].host, t->sentinels[k].port, named.host, named.port,
+                 t->primary.host, t->primary.port);
+        return false;
+    }
+    return true;
 }
 
 redisContext *redis_target_connect(struct redis_target *t, struct timeval io_timeout, char *why,

@@ -40,6 +40,18 @@ const char *redis_target_name(const struct redis_target *t);
 redisContext *redis_target_connect(struct redis_target *t, struct timeval io_timeout, char *why,
                                    size_t why_size);
 
+/* With Sentinels, how often a connection checks that the Sentinels still name its server. A
+ * failover with the old primary alive (SENTINEL FAILOVER, or a partition) leaves it a master
+ * taking writes until Sentinel turns it into a replica some 10 s later; this check moves over
+ * as soon as the Sentinels name the new one. */
+#define REDIS_SENTINEL_CHECK_MS 1000
+
+/* False when the Sentinels now name another primary than the one of the last connect (then
+ * the caller drops its connection and connects again). Asks at most every
+ * REDIS_SENTINEL_CHECK_MS, the Sentinel that named the primary first; true without Sentinels,
+ * between checks, and when no Sentinel answers (the connection itself tells if it is lost). */
+bool redis_target_still_primary(struct redis_target *t);
+
 /* The pause (ms) before the next connect attempt after one failed. */
 int redis_target_retry_ms(const struct redis_target *t);
 

@@ -155,6 +155,11 @@ static void *feed_main(void *arg)
                 log_info("redis %s reachable again", redis_target_name(feed->target));
             warned = false;
         }
+        if (!redis_target_still_primary(feed->target)) {
+            redisFree(rc); /* the Sentinels name another primary: read from that one */
+            rc = NULL;
+            continue;
+        }
         reply = read_streams(feed, rc);
         if (!reply && rc->err) {
             log_warn("redis read failed: %s", rc->errstr);
