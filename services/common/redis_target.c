@@ -106,12 +106,16 @@ static redisContext *connect_to(const struct config_host_port *at, struct timeva
 static bool ask_sentinel(const struct redis_target *t, const struct config_host_port *sentinel,
                          struct config_host_port *primary, char *why, size_t why_size)
 {
-    redisContext *rc = connect_to(sentinel, sentinel_timeout, sentinel_timeout, why, why_size);
+    char reason[512];
+    redisContext *rc =
+        connect_to(sentinel, sentinel_timeout, sentinel_timeout, reason, sizeof reason);
     redisReply *reply;
     bool ok = false;
 
-    if (!rc)
+    if (!rc) {
+        snprintf(why, why_size, "Sentinel %s", reason);
         return false;
+    }
     reply = redisCommand(rc, "SENTINEL get-master-addr-by-name %s", t->master_name);
     if (!reply)
         snprintf(why, why_size, "Sentinel %s:%d: %s", sentinel->host, sentinel->port, rc->errstr);
@@ -153,33 +157,50 @@ static bool is_master(redisContext *rc, char *why, size_t why_size)
     return master;
 }
 
+/* Appends one reason to why ("; " between them), so that the log says what each Sentinel did. */
+static void add_reason(char *why, size_t why_size, const char *reason)
+{
+    size_t used = strlen(why);
+
+    if (used + 3 < why_size)
+        snprintf(why + used, why_size - used, "%s%s", used ? "; " : "", reason);
+}
+
 static redisContext *connect_through_sentinels(struct redis_target *t, struct timeval io_timeout,
                                                char *why, size_t why_size)
 {
     struct config_host_port tried[CONFIG_MAX_HOST_PORTS];
     int ntried = 0;
 
+    why[0] = '\0';
     for (int i = 0; i < t->nsentinels; i++) {
         int k = (t->first_sentinel + i) % t->nsentinels;
         struct config_host_port primary;
-        char reason[256];
+        char reason[1024], role[300];
         bool seen = false;
         redisContext *rc;
 
-        if (!ask_sentinel(t, &t->sentinels[k], &primary, why, why_size))
+        if (!ask_sentinel(t, &t->sentinels[k], &primary, reason, sizeof reason)) {
+            add_reason(why, why_size, reason);
             continue;
+        }
         for (int j = 0; j < ntried; j++)
             seen |= !strcmp(tried[j].host, primary.host) && tried[j].port == primary.port;
         if (seen) /* this Sentinel names what another did: no use trying it twice */
             continue;
         tried[ntried++] = primary;
-        rc = connect_to(&primary, primary_connect_timeout, primary_connect_timeout, why, why_size);
-        if (!rc)
-            continue;
-        if (!is_master(rc, reason, sizeof reason)) {
-            snprintf(why, why_size, "%s:%d named by Sentinel %s:%d is %s", primary.host,
-                     primary.port, t->sentinels[k].host, t->sentinels[k].port, reason);
+        rc = connect_to(&primary, primary_connect_timeout, primary_connect_timeout, reason,
+                        sizeof reason);
+        if (rc && !is_master(rc, role, sizeof role)) {
+            snprintf(reason, sizeof reason, "%s:%d, %s", primary.host, primary.port, role);
             redisFree(rc);
+            rc = NULL;
+        }
+        if (!rc) {
+            char named[1536];
+            snprintf(named, sizeof named, "Sentinel %s:%d names %s", t->sentinels[k].host,
+                     t->sentinels[k].port, reason);
+            add_reason(why, why_size, named);
             continue;
         }
         redisSetTimeout(rc, io_timeout);
