@@ -126,7 +126,9 @@ static bool ask_sentinel(const struct redis_target *t, const struct config_host_
         primary->port = atoi(reply->element[1]->str);
         ok = primary->port > 0;
     }
-    if (reply && !ok)
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        snprintf(why, why_size, "Sentinel %s:%d: %s", sentinel->host, sentinel->port, reply->str);
+    else if (reply && !ok)
         snprintf(why, why_size, "Sentinel %s:%d does not know master %s", sentinel->host,
                  sentinel->port, t->master_name);
     if (reply)
@@ -219,25 +221,25 @@ static redisContext *connect_through_sentinels(struct redis_target *t, struct ti
 bool redis_target_still_primary(struct redis_target *t)
 {
     long long now = monotonic_ms();
+    const struct config_host_port *sentinel;
+    struct config_host_port named;
+    char why[1024];
 
     if (!t->nsentinels || now - t->checked_ms < REDIS_SENTINEL_CHECK_MS)
         return true;
     t->checked_ms = now;
-    for (int i = 0; i < t->nsentinels; i++) {
-        int k = (t->first_sentinel + i) % t->nsentinels;
-        struct config_host_port named;
-        char why[256];
-
-        if (!ask_sentinel(t, &t->sentinels[k], &named, why, sizeof why))
-            continue;
-        if (!strcmp(named.host, t->primary.host) && named.port == t->primary.port)
-            return true;
-        log_warn("Sentinel %s:%d names %s:%d as the primary now; leaving %s:%d",
-                 t->sentinels[k].host, t->sentinels[k].port, named.host, named.port,
-                 t->primary.host, t->primary.port);
-        return false;
+    /* One Sentinel a check, so that one cut off costs its timeout once, not on every check:
+     * when it does not answer, the next one is asked next time. */
+    sentinel = &t->sentinels[t->first_sentinel];
+    if (!ask_sentinel(t, sentinel, &named, why, sizeof why)) {
+        t->first_sentinel = (t->first_sentinel + 1) % t->nsentinels;
+        return true;
     }
-    return true;
+    if (!strcmp(named.host, t->primary.host) && named.port == t->primary.port)
+        return true;
+    log_warn("Sentinel %s:%d names %s:%d as the primary now; leaving %s:%d", sentinel->host,
+             sentinel->port, named.host, named.port, t->primary.host, t->primary.port);
+    return false;
 }
 
 redisContext *redis_target_connect(struct redis_target *t, struct timeval io_timeout, char *why,

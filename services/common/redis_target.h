@@ -47,9 +47,10 @@ redisContext *redis_target_connect(struct redis_target *t, struct timeval io_tim
 #define REDIS_SENTINEL_CHECK_MS 1000
 
 /* False when the Sentinels now name another primary than the one of the last connect (then
- * the caller drops its connection and connects again). Asks at most every
- * REDIS_SENTINEL_CHECK_MS, the Sentinel that named the primary first; true without Sentinels,
- * between checks, and when no Sentinel answers (the connection itself tells if it is lost). */
+ * the caller drops its connection and connects again). Asks one Sentinel at most every
+ * REDIS_SENTINEL_CHECK_MS: the one that named the primary, or when it did not answer the next
+ * one. True without Sentinels, between checks, and when the Sentinel does not answer (the
+ * connection itself tells when it is lost). */
 bool redis_target_still_primary(struct redis_target *t);
 
 /* The pause (ms) before the next connect attempt after one failed. */
