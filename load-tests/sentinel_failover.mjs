@@ -14,7 +14,7 @@
 // it and events reaching screens within 100 ms again), and whether every client applied every
 // acknowledged write once and in order. Exit status 1 when a client missed or repeated one.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { signedIn, sql, sleep } from '../services/tests/lib/client.mjs';
 import { Follower, Writers } from '../services/tests/lib/follower.mjs';
@@ -110,12 +110,16 @@ await Promise.all(loops);
 const last = Math.max(...writers.acked.map((w) => w.seq));
 await waitFor('every client to reach the last acknowledged write', async () => clients.every((c) => c.seq >= last), 10000).catch((e) => console.log(e.message));
 
-const relayLog = `${process.env.EDLIVE_LOGS}/relay.log`;
-const hubLog = `${process.env.EDLIVE_LOGS}/hub.log`;
-const relayAt = logTime(relayLog, `is ${now},`, t0 - 1000);
-const hubAt = logTime(hubLog, `is ${now},`, t0 - 1000);
-console.log(`t=${relayAt - t0} ms  ed-relay log: connected to the new primary ${now}`);
-console.log(`t=${hubAt - t0} ms  ed-hub log: connected to the new primary ${now} (XREAD from there)`);
+// Every ed-relay and ed-hub log of the deployment (the cluster has relay2, hub2, hub3).
+const logs = readdirSync(process.env.EDLIVE_LOGS).filter((f) => /^(relay|hub)\d*\.log$/.test(f)).sort();
+const connectedAt = {};
+for (const f of logs) {
+  connectedAt[f] = logTime(`${process.env.EDLIVE_LOGS}/${f}`, `is ${now},`, t0 - 1000);
+  if (connectedAt[f]) console.log(`t=${connectedAt[f] - t0} ms  ${f}: connected to the new primary ${now}`);
+  else console.log(`${f}: no connect to ${now} logged (a standby relay, or not using the Sentinels)`);
+}
+const hubTimes = logs.filter((f) => f.startsWith('hub') && connectedAt[f]).map((f) => connectedAt[f]);
+const hubAt = hubTimes.length ? Math.max(...hubTimes) : null;
 
 // Latency from a write's acknowledgement to a screen: a few ms through Redis, up to the hub's
 // 1 s PostgreSQL check while Redis is not read.
