@@ -127,10 +127,18 @@ ed_pg_node_start() {
             >"$EDLIVE_PG_DIR/initdb.log" 2>&1 || { log_tail "$EDLIVE_PG_DIR/initdb.log"; die "initdb failed (log above)"; }
     fi
     say "Starting PostgreSQL $node on 127.0.0.1:$port"
-    if ! pg_as "$ED_PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$(ed_pg_node_options "$node")" start >/dev/null; then
+    local try
+    for try in 1 2 3 4; do
+        pg_as "$ED_PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$(ed_pg_node_options "$node")" start >/dev/null && break
+        # An outgoing connection made before ed_reserve_ports may still hold the port.
+        if [ "$try" -lt 4 ] && tail -n 5 "$log" | grep -q "Address already in use"; then
+            warn "port $port is held for a moment by another connection: retrying"
+            sleep 3
+            continue
+        fi
         log_tail "$log"
         die "PostgreSQL $node did not start (log above: $log)"
-    fi
+    done
     if [ -e "$data/standby.signal" ] && [ "$(ed_pg_node_recovery "$other")" != f ]; then
         warn "PostgreSQL $node is a standby but $other is not running as a primary: start $other (deploy/local/svc start $other)"
     elif [ -e "$data/standby.signal" ]; then

@@ -11,8 +11,13 @@
 #include "log.h"
 
 static const char *const kind_words[] = {
-    [CONFIG_TEXT] = "text",   [CONFIG_INT] = "integer",         [CONFIG_PORT] = "TCP port",
-    [CONFIG_FLAG] = "0 or 1", [CONFIG_HOST_PORT] = "host:port", [CONFIG_LISTEN] = "address",
+    [CONFIG_TEXT] = "text",
+    [CONFIG_INT] = "integer",
+    [CONFIG_PORT] = "TCP port",
+    [CONFIG_FLAG] = "0 or 1",
+    [CONFIG_HOST_PORT] = "host:port",
+    [CONFIG_LISTEN] = "address",
+    [CONFIG_HOST_PORT_LIST] = "host:port list",
 };
 
 /* The settings several programs read, each described once. One row a line (the help is
@@ -21,7 +26,9 @@ static const char *const kind_words[] = {
 static const struct config_setting shared_settings[] = {
     {"EDLIVE_PG", CONFIG_TEXT, "dbname=edlive", 0, 0, "libpq connection string of the record, e.g. `host=127.0.0.1 port=55480 dbname=edlive user=edlive_app` (the services' role: no UPDATE/DELETE on the audit log); edlivectl runs as the owner `user=edlive` (`EDLIVE_PG_OWNER` in the env file)", false},
     {"EDLIVE_PG_REPLICA", CONFIG_TEXT, "", 0, 0, "libpq connection string of a streaming replica of `EDLIVE_PG`: ed-hub reads board snapshots and missed events there when it has the seq needed, else from `EDLIVE_PG`; e.g. `host=127.0.0.1,127.0.0.1 port=55481,55480 dbname=edlive user=edlive_app target_session_attrs=prefer-standby` (after a promotion it lands on the new primary by itself); empty: everything from `EDLIVE_PG`", false},
-    {"EDLIVE_REDIS", CONFIG_HOST_PORT, "127.0.0.1:6379", 0, 0, "Redis host:port (the event streams)", false},
+    {"EDLIVE_REDIS", CONFIG_HOST_PORT, "127.0.0.1:6379", 0, 0, "Redis host:port (the event streams); not used when `EDLIVE_REDIS_SENTINELS` is set", false},
+    {"EDLIVE_REDIS_SENTINELS", CONFIG_HOST_PORT_LIST, NULL, 0, 0, "Redis Sentinels, comma-separated host:port, e.g. `127.0.0.1:26379,127.0.0.1:26380`: each (re)connect asks them for the primary of `EDLIVE_REDIS_MASTER` and follows a failover; empty: `EDLIVE_REDIS` only", false},
+    {"EDLIVE_REDIS_MASTER", CONFIG_TEXT, "edlive", 0, 0, "the master name the Sentinels watch (`sentinel monitor <name> ...`); only with `EDLIVE_REDIS_SENTINELS`", false},
     {"EDLIVE_LISTEN", CONFIG_LISTEN, "127.0.0.1", 0, 0, "the one address the service listens on: an IPv4 or IPv6 address or an interface name (`lo`); anything else, a host name such as `localhost` included, stops it at start-up", false},
     {"EDLIVE_PROTO_DIR", CONFIG_TEXT, EDLIVE_DEFAULT_PROTO_DIR, 0, 0, "folder of the wire contract's JSON Schemas", false},
     {"EDLIVE_ALLOWED_ORIGINS", CONFIG_TEXT, "", 0, 0, "pages allowed to open the WebSocket and to write with the session cookie, comma-separated, e.g. `https://127.0.0.1:8443,https://localhost:8443`", false},
@@ -58,11 +65,69 @@ static bool parse_long(const char *text, long min, long max, long *out)
     return true;
 }
 
+/* One host:port of len bytes (the port after the last ':'); false when it is not one. */
+static bool parse_host_port(const char *text, size_t len, char host[256], long *port)
+{
+    char item[256 + 8];
+    const char *colon;
+
+    if (len == 0 || len >= sizeof item)
+        return false;
+    memcpy(item, text, len);
+    item[len] = '\0';
+    colon = strrchr(item, ':');
+    if (!colon || colon == item || (size_t)(colon - item) >= 256 ||
+        !parse_long(colon + 1, 1, 65535, port))
+        return false;
+    memcpy(host, item, (size_t)(colon - item));
+    host[colon - item] = '\0';
+    return true;
+}
+
+int config_parse_host_port_list(const char *text, struct config_host_port *out, int max, char *bad,
+                                size_t bad_size)
+{
+    int count = 0;
+
+    if (!text)
+        return 0;
+    while (*text == ' ')
+        text++;
+    if (!*text)
+        return 0;
+    for (;;) {
+        const char *end = strchr(text, ',');
+        size_t len = end ? (size_t)(end - text) : strlen(text);
+        long port;
+
+        while (len > 0 && text[len - 1] == ' ')
+            len--;
+        if (count == max) {
+            snprintf(bad, bad_size, "more than %d entries", max);
+            return -1;
+        }
+        /* A blank or ';' inside an item is a mistyped separator, not part of a host name. */
+        if (!parse_host_port(text, len, out[count].host, &port) ||
+            strcspn(out[count].host, " \t;") != strlen(out[count].host)) {
+            snprintf(bad, bad_size, "\"%.*s\" is not host:port", (int)(len > 200 ? 200 : len),
+                     text);
+            return -1;
+        }
+        out[count++].port = (int)port;
+        if (!end)
+            return count;
+        text = end + 1;
+        while (*text == ' ')
+            text++;
+    }
+}
+
 /* Fills value from text; false with a message naming the setting when text does not fit. */
 static bool take(const struct config_setting *s, const char *text, struct config_value *value)
 {
-    const char *colon;
     struct in6_addr addr;
+    struct config_host_port list[CONFIG_MAX_HOST_PORTS];
+    char bad[256];
 
     value->text = text;
     if (!text)
@@ -86,14 +151,15 @@ static bool take(const struct config_setting *s, const char *text, struct config
         log_error("%s=%s: must be 0 or 1", s->name, text);
         return false;
     case CONFIG_HOST_PORT:
-        colon = strrchr(text, ':');
-        if (colon && colon != text && (size_t)(colon - text) < sizeof value->host &&
-            parse_long(colon + 1, 1, 65535, &value->number)) {
-            memcpy(value->host, text, (size_t)(colon - text));
-            value->host[colon - text] = '\0';
+        if (parse_host_port(text, strlen(text), value->host, &value->number))
             return true;
-        }
         log_error("%s=%s: must be host:port", s->name, text);
+        return false;
+    case CONFIG_HOST_PORT_LIST:
+        if (config_parse_host_port_list(text, list, CONFIG_MAX_HOST_PORTS, bad, sizeof bad) >= 0)
+            return true;
+        log_error("%s=%s: must be comma-separated host:port (at most %d): %s", s->name, text,
+                  CONFIG_MAX_HOST_PORTS, bad);
         return false;
     case CONFIG_LISTEN:
         /* lws 4.1.6 takes a name it cannot find as an interface that may come up later: it

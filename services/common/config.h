@@ -10,12 +10,13 @@
 #include <stddef.h>
 
 enum config_kind {
-    CONFIG_TEXT,      /* any string */
-    CONFIG_INT,       /* an integer in [min, max] */
-    CONFIG_PORT,      /* a TCP port 1-65535 */
-    CONFIG_FLAG,      /* 0 or 1 */
-    CONFIG_HOST_PORT, /* host:port (the host up to 255 bytes) */
-    CONFIG_LISTEN,    /* an IP address literal or a network interface of this machine */
+    CONFIG_TEXT,           /* any string */
+    CONFIG_INT,            /* an integer in [min, max] */
+    CONFIG_PORT,           /* a TCP port 1-65535 */
+    CONFIG_FLAG,           /* 0 or 1 */
+    CONFIG_HOST_PORT,      /* host:port (the host up to 255 bytes) */
+    CONFIG_LISTEN,         /* an IP address literal or a network interface of this machine */
+    CONFIG_HOST_PORT_LIST, /* host:port,host:port,... (up to CONFIG_MAX_HOST_PORTS); "" = none */
 };
 
 struct config_setting {
@@ -59,6 +60,20 @@ const char *config_text(const struct config *cfg, size_t setting);
 long config_number(const struct config *cfg, size_t setting);
 const char *config_host(const struct config *cfg, size_t setting);
 
+/* One host:port of a CONFIG_HOST_PORT_LIST. */
+#define CONFIG_MAX_HOST_PORTS 8
+struct config_host_port {
+    char host[256];
+    int port;
+};
+
+/* Parses a comma-separated host:port list (blanks around an item are ignored), each item read as
+ * CONFIG_HOST_PORT reads one (the port after the last ':'). "" and NULL are an empty list.
+ * Returns how many it put in out, or -1 when an item is not host:port (that item, or "too many",
+ * copied into bad) or the list has more than max items. */
+int config_parse_host_port_list(const char *text, struct config_host_port *out, int max, char *bad,
+                                size_t bad_size);
+
 /* 1 when iface (EDLIVE_LISTEN) is an IPv4 address literal such as 127.0.0.1. lws 4.1.6 built
  * with IPv6 opens an AF_INET6 socket and, failing to match an IPv4 literal on it, binds the
  * wildcard address (every interface); the services then turn IPv6 off so lws binds the IPv4
@@ -69,7 +84,8 @@ int config_listen_is_ipv4(const char *iface);
 #define CONFIG_NUMBER_TEXT(n)  CONFIG_NUMBER_TEXT_(n)
 #define CONFIG_NUMBER_TEXT_(n) #n
 
-/* A setting several programs read (EDLIVE_PG, EDLIVE_REDIS, EDLIVE_LISTEN, EDLIVE_PROTO_DIR,
+/* A setting several programs read (EDLIVE_PG, EDLIVE_REDIS, EDLIVE_REDIS_SENTINELS,
+ * EDLIVE_REDIS_MASTER, EDLIVE_LISTEN, EDLIVE_PROTO_DIR,
  * EDLIVE_ALLOWED_ORIGINS, EDLIVE_SESSION_IDLE_S, EDLIVE_SESSION_MAX_S, EDLIVE_TLS_CERT,
  * EDLIVE_TLS_KEY): a program's table names it and config.c describes it once. */
 #define CONFIG_SHARED(env_name)          \

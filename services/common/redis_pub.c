@@ -7,22 +7,26 @@
 #include <string.h>
 
 #include "log.h"
+#include "redis_target.h"
 
 struct redis_pub {
-    char host[256];
-    int port;
+    struct redis_target *target;
     redisContext *ctx; /* NULL while disconnected; reconnected on the next publish */
     bool unreachable;  /* the last connect failed: say so once, not on every retry */
 };
 
-struct redis_pub *redis_pub_new(const char *host, int port)
+struct redis_pub *redis_pub_new(const char *host, int port, const char *sentinels,
+                                const char *master_name)
 {
     struct redis_pub *rp = calloc(1, sizeof *rp);
 
     if (!rp)
         return NULL;
-    snprintf(rp->host, sizeof rp->host, "%s", host);
-    rp->port = port;
+    rp->target = redis_target_new(host, port, sentinels, master_name);
+    if (!rp->target) {
+        free(rp);
+        return NULL;
+    }
     return rp;
 }
 
@@ -32,31 +36,56 @@ void redis_pub_free(struct redis_pub *rp)
         return;
     if (rp->ctx)
         redisFree(rp->ctx);
+    redis_target_free(rp->target);
     free(rp);
+}
+
+const char *redis_pub_target_name(const struct redis_pub *rp)
+{
+    return redis_target_name(rp->target);
 }
 
 static bool connect_redis(struct redis_pub *rp)
 {
     struct timeval timeout = {0, 500 * 1000};
+    char why[512];
 
-    if (rp->ctx)
+    if (rp->ctx && redis_target_still_primary(rp->target))
         return true;
-    rp->ctx = redisConnectWithTimeout(rp->host, rp->port, timeout);
-    if (!rp->ctx || rp->ctx->err) {
-        if (!rp->unreachable)
-            log_warn("redis %s:%d unreachable: %s (retrying quietly)", rp->host, rp->port,
-                     rp->ctx ? rp->ctx->errstr : "out of memory");
-        rp->unreachable = true;
-        if (rp->ctx)
-            redisFree(rp->ctx);
+    if (rp->ctx) { /* the Sentinels name another primary: this one is (being) demoted */
+        redisFree(rp->ctx);
         rp->ctx = NULL;
+    }
+    rp->ctx = redis_target_connect(rp->target, timeout, why, sizeof why);
+    if (!rp->ctx) {
+        if (!rp->unreachable)
+            log_warn("redis %s unreachable: %s (retrying quietly)", redis_target_name(rp->target),
+                     why);
+        rp->unreachable = true;
         return false;
     }
-    redisSetTimeout(rp->ctx, timeout);
     if (rp->unreachable)
-        log_info("redis %s:%d reachable again", rp->host, rp->port);
+        log_info("redis %s reachable again", redis_target_name(rp->target));
     rp->unreachable = false;
     return true;
+}
+
+/* After a command: a reply to use, or NULL when the connection is lost, which includes a
+ * -READONLY refusal (the server was demoted to a replica in a Sentinel failover): either way
+ * the connection is dropped, and the next connect asks the Sentinels for the primary. */
+static redisReply *reply_or_drop(struct redis_pub *rp, redisReply *reply)
+{
+    if (reply && !redis_reply_is_readonly(reply))
+        return reply;
+    if (reply) {
+        log_warn("redis server is now a replica (%s); reconnecting to the primary", reply->str);
+        freeReplyObject(reply);
+    } else {
+        log_warn("redis connection lost (%s); reconnecting", rp->ctx->errstr);
+    }
+    redisFree(rp->ctx);
+    rp->ctx = NULL;
+    return NULL;
 }
 
 bool redis_pub_event(struct redis_pub *rp, long long department_id, long long seq,
@@ -73,8 +102,9 @@ bool redis_pub_event(struct redis_pub *rp, long long department_id, long long se
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!connect_redis(rp))
             return false;
-        reply = redisCommand(rp->ctx, "XADD %s MAXLEN ~ %s %s seq %s enc %s frame %s", key,
-                             REDIS_STREAM_MAXLEN, id, seqtext, enctext, frame);
+        reply =
+            reply_or_drop(rp, redisCommand(rp->ctx, "XADD %s MAXLEN ~ %s %s seq %s enc %s frame %s",
+                                           key, REDIS_STREAM_MAXLEN, id, seqtext, enctext, frame));
         if (reply) {
             /* "equal or smaller than the target stream top item": already published. */
             ok = reply->type != REDIS_REPLY_ERROR || strstr(reply->str, "equal or smaller");
@@ -83,26 +113,20 @@ bool redis_pub_event(struct redis_pub *rp, long long department_id, long long se
             freeReplyObject(reply);
             return ok;
         }
-        log_warn("redis connection lost (%s); reconnecting", rp->ctx->errstr);
-        redisFree(rp->ctx);
-        rp->ctx = NULL;
     }
     return false;
 }
 
-/* One command with no arguments but the key (GET or SET); NULL when Redis is unreachable. */
+/* One command with no arguments but the key (EXISTS or SET); NULL when Redis is unreachable. */
 static redisReply *key_command(struct redis_pub *rp, const char *fmt)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         redisReply *reply;
         if (!connect_redis(rp))
             return NULL;
-        reply = redisCommand(rp->ctx, fmt, REDIS_EPOCH_KEY);
+        reply = reply_or_drop(rp, redisCommand(rp->ctx, fmt, REDIS_EPOCH_KEY));
         if (reply)
             return reply;
-        log_warn("redis connection lost (%s); reconnecting", rp->ctx->errstr);
-        redisFree(rp->ctx);
-        rp->ctx = NULL;
     }
     return NULL;
 }

@@ -14,8 +14,15 @@
 
 struct redis_pub;
 
-struct redis_pub *redis_pub_new(const char *host, int port);
+/* host:port is EDLIVE_REDIS; with sentinels (EDLIVE_REDIS_SENTINELS, NULL or "" = none) it
+ * publishes to the primary of master_name that the Sentinels name (redis_target.h), and a
+ * connection lost or a write refused with -READONLY reconnects to the primary they name then. */
+struct redis_pub *redis_pub_new(const char *host, int port, const char *sentinels,
+                                const char *master_name);
 void redis_pub_free(struct redis_pub *rp);
+
+/* "127.0.0.1:6379" or "master edlive of 3 Sentinel(s)", for logs. */
+const char *redis_pub_target_name(const struct redis_pub *rp);
 
 /* Redis keeps no data across a restart here (no persistence): ed-relay sets this key and
  * checks it, so an empty Redis is noticed and its streams are rebuilt from PostgreSQL. */

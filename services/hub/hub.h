@@ -208,7 +208,8 @@ void hub_department_changed(struct hub *hub, struct hub_department *d, unsigned 
 
 /* hub_feed.c: a thread doing XREAD on every department's stream, handing entries to the
  * lws thread through a locked queue and lws_cancel_service(). */
-struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int port);
+struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int port,
+                                const char *sentinels, const char *master_name);
 /* Adds a department to follow from after seq top (safe to call again for a known one). */
 void hub_feed_follow(struct hub_feed *feed, long long department_id, long long top);
 /* Offers every queued entry to its department; call on the lws thread. */

@@ -3,7 +3,11 @@
  * stream and queues what arrives; the lws thread takes the queue in
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED (lws_cancel_service is lws's one thread-safe call).
  * If Redis restarts empty, reading simply resumes from the last id seen; the hub's own
- * seq check and periodic PostgreSQL comparison fill whatever Redis never had. */
+ * seq check and periodic PostgreSQL comparison fill whatever Redis never had. The same holds
+ * after a Sentinel failover (EDLIVE_REDIS_SENTINELS): the reader reconnects to the primary the
+ * Sentinels name (redis_target.c) and goes on from the last id it read; entry ids are the seq
+ * ("<seq>-0") on every server, so a new primary that lacks the last entries only leaves a seq
+ * gap, read from PostgreSQL. */
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include "hub.h"
 #include "log.h"
 #include "redis_pub.h"
+#include "redis_target.h"
 
 struct feed_stream {
     long long department_id;
@@ -25,8 +30,7 @@ struct hub_feed {
     pthread_t thread;
     pthread_mutex_t lock; /* guards everything below */
     struct lws_context *ctx;
-    char host[256];
-    int port;
+    struct redis_target *target; /* the reader thread's only */
     bool stop;
     struct feed_stream streams[HUB_MAX_DEPARTMENTS];
     int nstreams;
@@ -124,7 +128,8 @@ static void *feed_main(void *arg)
 {
     struct hub_feed *feed = arg;
     redisContext *rc = NULL;
-    bool warned = false;
+    bool warned = false;         /* "unreachable" logged, "reachable again" not yet */
+    bool refusal_logged = false; /* a refused read logged; again only after a good read */
 
     for (;;) {
         redisReply *reply;
@@ -134,23 +139,26 @@ static void *feed_main(void *arg)
         if (stop)
             break;
         if (!rc) {
-            struct timeval timeout = {2, 0};
-            rc = redisConnectWithTimeout(feed->host, feed->port, timeout);
-            if (!rc || rc->err) {
+            struct timeval timeout = {2, 0}; /* above BLOCK 1000, so a dead server is noticed */
+            char why[512];
+            rc = redis_target_connect(feed->target, timeout, why, sizeof why);
+            if (!rc) {
                 if (!warned)
-                    log_warn("redis %s:%d unreachable; serving from PostgreSQL until it is back",
-                             feed->host, feed->port);
+                    log_warn("redis %s unreachable (%s); serving from PostgreSQL until it is back",
+                             redis_target_name(feed->target), why);
                 warned = true;
-                if (rc)
-                    redisFree(rc);
-                rc = NULL;
-                usleep(500 * 1000);
+                /* With Sentinels 200 ms: the new primary is read within that of its promotion. */
+                usleep((useconds_t)redis_target_retry_ms(feed->target) * 1000);
                 continue;
             }
-            redisSetTimeout(rc, timeout); /* above BLOCK 1000, so a dead server is noticed */
             if (warned)
-                log_info("redis %s:%d reachable again", feed->host, feed->port);
+                log_info("redis %s reachable again", redis_target_name(feed->target));
             warned = false;
+        }
+        if (!redis_target_still_primary(feed->target)) {
+            redisFree(rc); /* the Sentinels name another primary: read from that one */
+            rc = NULL;
+            continue;
         }
         reply = read_streams(feed, rc);
         if (!reply && rc->err) {
@@ -159,6 +167,20 @@ static void *feed_main(void *arg)
             rc = NULL;
             continue;
         }
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            /* e.g. -LOADING, or -UNBLOCKED when the server changed role in a failover: connect
+             * afresh (to the primary the Sentinels name) after a pause, not in a spin. */
+            if (!refusal_logged)
+                log_warn("redis read refused: %s; reconnecting", reply->str);
+            refusal_logged = true;
+            freeReplyObject(reply);
+            redisFree(rc);
+            rc = NULL;
+            usleep((useconds_t)redis_target_retry_ms(feed->target) * 1000);
+            continue;
+        }
+        if (reply)
+            refusal_logged = false;
         if (reply && reply->type == REDIS_REPLY_ARRAY) {
             take_reply(feed, reply);
             lws_cancel_service(feed->ctx);
@@ -170,17 +192,22 @@ static void *feed_main(void *arg)
     return NULL;
 }
 
-struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int port)
+struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int port,
+                                const char *sentinels, const char *master_name)
 {
     struct hub_feed *feed = calloc(1, sizeof *feed);
 
     if (!feed)
         return NULL;
+    feed->target = redis_target_new(host, port, sentinels, master_name);
+    if (!feed->target) {
+        free(feed);
+        return NULL;
+    }
     pthread_mutex_init(&feed->lock, NULL);
     feed->ctx = ctx;
-    snprintf(feed->host, sizeof feed->host, "%s", host);
-    feed->port = port;
     if (pthread_create(&feed->thread, NULL, feed_main, feed)) {
+        redis_target_free(feed->target);
         free(feed);
         return NULL;
     }
@@ -231,5 +258,6 @@ void hub_feed_stop(struct hub_feed *feed)
     pthread_join(feed->thread, NULL);
     hub_events_free(feed->head);
     pthread_mutex_destroy(&feed->lock);
+    redis_target_free(feed->target);
     free(feed);
 }

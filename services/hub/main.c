@@ -26,6 +26,8 @@ enum hub_setting {
     HUB_PG,
     HUB_PG_REPLICA,
     HUB_REDIS,
+    HUB_REDIS_SENTINELS,
+    HUB_REDIS_MASTER,
     HUB_LISTEN,
     HUB_PORT,
     HUB_PROTO_DIR,
@@ -45,6 +47,8 @@ static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
     [HUB_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [HUB_PG_REPLICA] = CONFIG_SHARED("EDLIVE_PG_REPLICA"),
     [HUB_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
+    [HUB_REDIS_SENTINELS] = CONFIG_SHARED("EDLIVE_REDIS_SENTINELS"),
+    [HUB_REDIS_MASTER] = CONFIG_SHARED("EDLIVE_REDIS_MASTER"),
     [HUB_LISTEN] = CONFIG_SHARED("EDLIVE_LISTEN"),
     [HUB_PORT] = {"EDLIVE_HUB_PORT", CONFIG_PORT, "8482", 0, 0, "ed-hub's port", false},
     [HUB_PROTO_DIR] = CONFIG_SHARED("EDLIVE_PROTO_DIR"),
@@ -181,8 +185,9 @@ int main(int argc, char **argv)
         log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);
         return 1;
     }
-    hub.feed = hub_feed_start(hub.ctx, config_host(&hub_config, HUB_REDIS),
-                              (int)config_number(&hub_config, HUB_REDIS));
+    hub.feed = hub_feed_start(
+        hub.ctx, config_host(&hub_config, HUB_REDIS), (int)config_number(&hub_config, HUB_REDIS),
+        config_text(&hub_config, HUB_REDIS_SENTINELS), config_text(&hub_config, HUB_REDIS_MASTER));
     if (!hub.feed || !hub_start(&hub)) {
         log_error("cannot start: Redis reader or first read of PostgreSQL failed");
         return 1;

@@ -11,11 +11,21 @@
 
 static volatile sig_atomic_t interrupted;
 
-enum relay_setting { RELAY_PG, RELAY_REDIS, RELAY_POLL_MS, RELAY_REBUILD, RELAY_SETTING_COUNT };
+enum relay_setting {
+    RELAY_PG,
+    RELAY_REDIS,
+    RELAY_REDIS_SENTINELS,
+    RELAY_REDIS_MASTER,
+    RELAY_POLL_MS,
+    RELAY_REBUILD,
+    RELAY_SETTING_COUNT
+};
 
 static const struct config_setting relay_settings[RELAY_SETTING_COUNT] = {
     [RELAY_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [RELAY_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
+    [RELAY_REDIS_SENTINELS] = CONFIG_SHARED("EDLIVE_REDIS_SENTINELS"),
+    [RELAY_REDIS_MASTER] = CONFIG_SHARED("EDLIVE_REDIS_MASTER"),
     [RELAY_POLL_MS] = {"EDLIVE_RELAY_POLL_MS", CONFIG_INT, "1000", 10, 60000,
                        "how often (ms) it looks for events when no NOTIFY woke it", false},
     [RELAY_REBUILD] = {"EDLIVE_RELAY_REBUILD", CONFIG_INT, "1000", 0, 10000,
@@ -49,10 +59,12 @@ int main(int argc, char **argv)
     relay.rebuild_len = (int)config_number(&relay_config, RELAY_REBUILD);
     redis_host = config_host(&relay_config, RELAY_REDIS);
     redis_port = (int)config_number(&relay_config, RELAY_REDIS);
-    relay.redis = redis_pub_new(redis_host, redis_port);
+    relay.redis =
+        redis_pub_new(redis_host, redis_port, config_text(&relay_config, RELAY_REDIS_SENTINELS),
+                      config_text(&relay_config, RELAY_REDIS_MASTER));
     if (!relay.redis)
         return 1;
-    log_info("relaying the event log to Redis %s:%d", redis_host, redis_port);
+    log_info("relaying the event log to Redis %s", redis_pub_target_name(relay.redis));
 
     while (!interrupted) {
         if (!relay_prepare(&relay)) {
