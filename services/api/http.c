@@ -81,9 +81,13 @@ void http_drain_start(void)
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-bool http_drained(void)
+int http_busy(void)
 {
-    return open_conns == NULL;
+    int n = 0;
+
+    for (struct http_conn *c = open_conns; c; c = c->next_open)
+        n += !conn_idle(c);
+    return n;
 }
 
 static enum route_method method_of(struct lws *wsi)
@@ -420,6 +424,10 @@ static bool precheck(struct lws *wsi, struct http_conn *c, struct ed_error *err,
     long length = content_length(wsi);
 
     *now = length > API_DISCARD_MAX_BYTES;
+    if (draining) { /* SIGTERM: nothing new runs here (nginx passes a GET to another instance) */
+        *now = true;
+        return ed_error_set(err, ED_ERR_UNAVAILABLE, NULL, "restarting: try again");
+    }
     if (length < 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
         *now = true;
         return ed_error_set(err, ED_ERR_LENGTH_REQUIRED, NULL,

@@ -9,11 +9,12 @@
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 
-/* SIGTERM: answers from now on close their connection, idle connections are closed. */
+/* SIGTERM: a request that arrives from now on is refused 503 "restarting" (nothing of it
+ * runs); every answer closes its connection; idle connections are closed. */
 void http_drain_start(void);
 
-/* No connection is open any more. */
-bool http_drained(void);
+/* Requests read but not yet answered (a worker runs them, or their answer is being written). */
+int http_busy(void);
 
 /* The per-connection state size for struct lws_protocols. */
 size_t http_conn_size(void);

@@ -17,9 +17,11 @@
 
 static volatile sig_atomic_t interrupted, drain_requested;
 
-/* SIGTERM drains: the listening socket closes (nginx sends new connections to another
- * instance), requests under way are answered, then ed-api exits; after this long it exits
- * anyway (a request runs at most statement_timeout, 5 s, per statement). */
+/* SIGTERM drains: requests under way are answered, a new one is refused 503 "restarting"
+ * before anything runs (nginx passes a GET on to another instance and stops sending here; a
+ * page resends a write with its Idempotency-Key), then ed-api exits; after this long it exits
+ * anyway (a request runs at most statement_timeout, 5 s, per statement). lws 4.1.6's
+ * lws_context_deprecate, which would close the listening socket, crashes (use after free). */
 #define API_DRAIN_S 10
 
 enum api_setting {
@@ -154,19 +156,18 @@ int main(int argc, char **argv)
     while (n >= 0 && !interrupted) {
         n = lws_service(ctx, 0);
         if (drain_requested && !drain_deadline) {
-            log_info("SIGTERM: draining (no new connections; answering what is under way)");
+            log_info("SIGTERM: draining (new requests refused 503; answering what is under way)");
             drain_deadline = lws_now_usecs() + API_DRAIN_S * LWS_US_PER_SEC;
-            lws_context_deprecate(ctx, NULL); /* closes the listening socket */
             http_drain_start();
         }
         if (drain_deadline) {
-            if (http_drained() || lws_now_usecs() > drain_deadline)
+            if (http_busy() == 0 || lws_now_usecs() > drain_deadline)
                 break;
             lws_sul_schedule(ctx, 0, &drain_tick, on_drain_tick, 100 * LWS_US_PER_MS);
         }
     }
     if (drain_deadline)
-        log_info("drained%s", http_drained() ? "" : " (deadline: connections still open)");
+        log_info("drained%s", http_busy() == 0 ? "" : " (deadline: requests still under way)");
 
     api_pool_stop(app.pool);
     app.pool = NULL;

@@ -129,6 +129,8 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
         return refuse_upgrade(wsi, ED_ERR_ORIGIN_NOT_ALLOWED,
                               "a WebSocket from this page is refused (EDLIVE_ALLOWED_ORIGINS)");
     }
+    if (hub->draining)
+        return refuse_upgrade(wsi, ED_ERR_UNAVAILABLE, "restarting: try another hub");
     if (hub_fhir_is_channel(wsi, base, sizeof base)) {
         /* The FHIR channel: the session comes with bind-with-token (hub_fhir.c). */
         c->fhir_channel = calloc(1, sizeof *c->fhir_channel);

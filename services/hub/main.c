@@ -96,14 +96,14 @@ static void on_signal(int sig)
         interrupted = 1; /* SIGINT, or a second SIGTERM: stop now */
 }
 
-/* SIGTERM: the listening socket closes (nginx sends reconnects to another hub) and every
- * socket gets the close 1012 "restarting", so its page reconnects at once and resumes with its
- * seq elsewhere instead of waiting out a silent socket. Then the hub exits. */
+/* SIGTERM: every socket gets the close 1012 "restarting", so its page reconnects at once and
+ * resumes with its seq elsewhere instead of waiting out a silent socket; a new upgrade is
+ * refused 503 (nginx passes it on to another hub). Then the hub exits. (lws 4.1.6's
+ * lws_context_deprecate, which would close the listening socket, crashes: use after free.) */
 static void drain_start(struct hub *hub)
 {
     log_info("SIGTERM: closing every socket with 1012 (reconnect to another hub)");
     hub->draining = true;
-    lws_context_deprecate(hub->ctx, NULL);
     for (struct hub_client *c = hub->clients; c; c = c->next)
         lws_callback_on_writable(c->wsi);
 }
