@@ -180,9 +180,13 @@ int main(int argc, char **argv)
         info.ssl_options_set =
             SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
     }
+    /* The listening socket opens only once the hub can serve (below): a socket accepted while
+     * the first read of PostgreSQL runs would wait unanswered, and nginx would send every
+     * reconnecting screen to this new, emptiest hub (least_conn). */
+    info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     hub.ctx = lws_create_context(&info);
     if (!hub.ctx) {
-        log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);
+        log_error("cannot create the lws context");
         return 1;
     }
     hub.feed = hub_feed_start(
@@ -190,6 +194,10 @@ int main(int argc, char **argv)
         config_text(&hub_config, HUB_REDIS_SENTINELS), config_text(&hub_config, HUB_REDIS_MASTER));
     if (!hub.feed || !hub_start(&hub)) {
         log_error("cannot start: Redis reader or first read of PostgreSQL failed");
+        return 1;
+    }
+    if (!lws_create_vhost(hub.ctx, &info)) {
+        log_error("cannot listen on %s:%d (port in use?)", info.iface, info.port);
         return 1;
     }
     log_info("listening on ws://%s:%d/ws, %d department(s)", info.iface, info.port, hub.ndepts);
