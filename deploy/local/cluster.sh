@@ -333,7 +333,9 @@ ed_upstream_servers() {
         if [ "$kind" = hub ]; then
             list+="server 127.0.0.1:$port max_fails=0; "
         else
-            list+="server 127.0.0.1:$port max_fails=1 fail_timeout=5s; "
+            # Short: a restarted API is back within a second or two, and a rolling restart moves
+            # to the next API soon after (both marked down at once: "no live upstreams", measured).
+            list+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "
         fi
     done
     echo "$list"
