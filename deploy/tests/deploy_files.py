@@ -20,6 +20,7 @@ neither runs systemd nor Docker nor Kubernetes (deploy/README.md "Deployment fil
 Needs python3-yaml, yamllint, shellcheck, systemd (systemd-analyze) and nginx: deploy/local/lib.sh
 installs them for `deploy/local/test`.
 """
+import fnmatch
 import glob
 import os
 import re
@@ -272,6 +273,10 @@ class Containers(unittest.TestCase):
 
     def test_dockerfile_copies_what_exists(self):
         text = read_text(os.path.join(DEPLOY, 'docker', 'Dockerfile'))
+        ignore = [line.strip() for line in
+                  read_text(os.path.join(DEPLOY, 'docker', 'Dockerfile.dockerignore')).splitlines()
+                  if line.strip() and not line.startswith('#')]
+        self.assertEqual(ignore[0], '**', 'the context holds only what is named')
         targets = dockerfile_targets()
         for m in re.finditer(r'^COPY\s+(.*)$', text, re.M):
             words = [w for w in m.group(1).split() if not w.startswith('--chmod')]
@@ -280,6 +285,11 @@ class Containers(unittest.TestCase):
                 continue
             for src in words[:-1]:
                 self.assertTrue(glob.glob(os.path.join(REPO, src)), f'COPY {src}')
+                # ... and the build context has it: Dockerfile.dockerignore excludes all but
+                # what it names with "!".
+                kept = [p[1:] for p in ignore if p.startswith('!')]
+                self.assertTrue(any(src == k or fnmatch.fnmatch(f'{src}/x', k) for k in kept),
+                                f'COPY {src} is left out of the context by Dockerfile.dockerignore')
         self.assertRegex(text, r'(?m)^FROM debian:12-slim AS builder$')
         # Every runtime image runs as the unprivileged user.
         self.assertEqual(len(re.findall(r'(?m)^USER 10001:10001$', text)), 2)
