@@ -44,7 +44,11 @@ PENDING_SETTINGS = {'ed-relay': {'EDLIVE_RELAY_OPS_PORT'}, 'ed-mllp': {'EDLIVE_M
 PROGRAMS = {'ed-api': 'api/ed-api', 'ed-hub': 'hub/ed-hub', 'ed-relay': 'relay/ed-relay',
             'ed-mllp': 'mllp/ed-mllp', 'edlivectl': 'ctl/edlivectl'}
 SERVICE_UNITS = ['ed-api.service', 'ed-hub.service', 'ed-relay.service', 'ed-mllp.service']
-ALL_UNITS = SERVICE_UNITS + ['edlive-migrate.service', 'edlive.target']
+# Templates: a further ed-api or ed-hub on the port that is the instance name.
+TEMPLATES = {'ed-api@.service': 'ed-api@8483.service', 'ed-hub@.service': 'ed-hub@8487.service'}
+ALL_UNITS = SERVICE_UNITS + ['edlive-migrate.service', 'edlive.target', *TEMPLATES]
+# The files verify reads: a template as one of its instances (so %i has a value).
+VERIFIED = [TEMPLATES.get(u, u) for u in ALL_UNITS]
 # What the brief of issue 15 asks of every service unit, as the unit must say it.
 HARDENING = {
     'User': 'edlive', 'ProtectSystem': 'strict', 'ProtectHome': 'yes', 'PrivateTmp': 'yes',
@@ -145,17 +149,17 @@ class SystemdUnits(unittest.TestCase):
         for unit in ALL_UNITS:
             text = read_text(os.path.join(self.dir, unit))
             for program, sub in PROGRAMS.items():
-                text = text.replace(f'ExecStart=/usr/local/bin/{program}',
-                                    f'ExecStart={BUILD}/services/{sub}')
+                text = re.sub(rf'^(ExecStart=.*)/usr/local/bin/{program}\b',
+                              rf'\g<1>{BUILD}/services/{sub}', text, flags=re.M)
             self.assertNotIn('/usr/local/bin/', text, f'{unit}: an ExecStart not rewritten')
-            write_text(os.path.join(self.tmp, unit), text)
+            write_text(os.path.join(self.tmp, TEMPLATES.get(unit, unit)), text)
 
     def verify(self, *units):
         return run(['systemd-analyze', 'verify', '--man=no', *units], cwd=self.tmp)
 
     def test_verify_prints_nothing(self):
         self.copy_units_with_build_binaries()
-        r = self.verify(*[f'./{u}' for u in ALL_UNITS])
+        r = self.verify(*[f'./{u}' for u in VERIFIED])
         self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ''))
 
     def test_verify_would_see_a_mistake(self):
@@ -172,7 +176,7 @@ class SystemdUnits(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
 
     def test_hardening_and_settings(self):
-        for unit in SERVICE_UNITS + ['edlive-migrate.service']:
+        for unit in SERVICE_UNITS + ['edlive-migrate.service', *TEMPLATES]:
             with self.subTest(unit=unit):
                 pairs = unit_settings(os.path.join(self.dir, unit))
                 values = {}
@@ -183,9 +187,14 @@ class SystemdUnits(unittest.TestCase):
                         continue  # a oneshot is not restarted
                     self.assertIn(want, values.get(key, []), f'{unit}: {key}={want}')
                 self.assertIn('@system-service', values.get('SystemCallFilter', []))
-                program = unit.replace('.service', '')
+                program = unit.replace('.service', '').replace('@', '')
                 program = 'edlivectl' if program == 'edlive-migrate' else program
-                self.assertEqual(values['ExecStart'][0].split()[0], f'/usr/local/bin/{program}')
+                if unit in TEMPLATES:
+                    port = 'EDLIVE_API_PORT' if program == 'ed-api' else 'EDLIVE_HUB_PORT'
+                    self.assertEqual(values['ExecStart'][0],
+                                     f'/usr/bin/env {port}=%i /usr/local/bin/{program}')
+                else:
+                    self.assertEqual(values['ExecStart'][0].split()[0], f'/usr/local/bin/{program}')
                 own = 'edlivectl' if program == 'edlivectl' else program
                 self.assertEqual(values['EnvironmentFile'],
                                  ['/etc/edlive/edlive.env', f'/etc/edlive/{own}.env'])
@@ -198,7 +207,7 @@ class SystemdUnits(unittest.TestCase):
 
     def test_security_exposure(self):
         self.copy_units_with_build_binaries()
-        for unit in SERVICE_UNITS + ['edlive-migrate.service']:
+        for unit in SERVICE_UNITS + ['edlive-migrate.service', *TEMPLATES.values()]:
             with self.subTest(unit=unit):
                 r = run(['systemd-analyze', 'security', '--offline=true', '--threshold=20',
                          f'./{unit}'], cwd=self.tmp)
