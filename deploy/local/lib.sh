@@ -19,7 +19,7 @@ ED_ALL_SERVICES=(pg redis relay api hub mllp nginx) # start order; stop order is
 ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev
               libhiredis-dev libjansson-dev libpq-dev libssl-dev libcmocka-dev libargon2-dev openssl postgresql-15
               redis-server nginx curl ca-certificates)
-ED_PKGS_TEST=(chromium)
+ED_PKGS_TEST=(chromium yamllint shellcheck systemd) # systemd: systemd-analyze for deploy_systemd
 
 # ---------------------------------------------------------------------------------------------
 # Messages

@@ -3,22 +3,30 @@
 // columns, constraints, indexes, functions, triggers, grants: pg_dump --schema-only) and the same
 // function results as a database made fresh by `edlivectl migrate` with the same data; a
 // second migrate changes neither; and each function, view and trigger is defined once in sql/.
+// The upgrade keeps everything (deploy/UPGRADE.md): every row and column the first schema had is
+// still there with the same values, and ed-api, started on the migrated database, serves that
+// data (departments, board, charts with their vitals and notes) and takes a new write whose seq
+// follows the old event log.
 // Two scratch databases are made and dropped; the deployment's own database is not touched.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { requireEnv } from './lib/env.mjs';
-import { sql } from './lib/client.mjs';
+import { Api, sql, sleep } from './lib/client.mjs';
+import { signIn } from './lib/auth.mjs';
 
-const env = requireEnv('EDLIVE_PG_OWNER', 'EDLIVE_PG_SUPER', 'EDLIVE_BUILD', 'EDLIVE_SQL_DIR');
+const env = requireEnv('EDLIVE_PG_OWNER', 'EDLIVE_PG_SUPER', 'EDLIVE_PG', 'EDLIVE_BUILD', 'EDLIVE_SQL_DIR',
+  'EDLIVE_PROTO_DIR', 'EDLIVE_LOGS');
 const SQL_DIR = env.EDLIVE_SQL_DIR;
 const DB_A = `edlive_mig_a_${process.pid}`; // first schema, data, then migrated
 const DB_B = `edlive_mig_b_${process.pid}`; // migrated fresh, then the same data
 const conn = (base, db) => base.replace(/dbname=\S+/, `dbname=${db}`);
 const owner = (db) => conn(env.EDLIVE_PG_OWNER, db);
+const app = (db) => conn(env.EDLIVE_PG, db);
 const superuser = (db) => conn(env.EDLIVE_PG_SUPER, db);
 const ctx = {};
 
@@ -93,7 +101,42 @@ function seedSql(firstSchema) {
       FROM encounter e JOIN patient p ON p.id = e.patient_id WHERE p.mrn = 'MIG-1';
     INSERT INTO note (encounter_id, author_id, body, written_at)
       SELECT e.id, (SELECT id FROM staff WHERE role = 'physician'), 'Migration test note', '2026-01-05 10:15Z'
-      FROM encounter e JOIN patient p ON p.id = e.patient_id WHERE p.mrn = 'MIG-1';`;
+      FROM encounter e JOIN patient p ON p.id = e.patient_id WHERE p.mrn = 'MIG-1';
+    INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, at)
+      SELECT e.department_id, row_number() OVER (ORDER BY e.arrived_at), e.id, 1, 'encounter.arrived',
+             jsonb_build_object('encounter', jsonb_build_object('encounter_id', e.id, 'arrived_at', e.arrived_at,
+               'arrival_mode', e.arrival_mode, 'chief_complaint', e.chief_complaint, 'status', 'waiting')),
+             e.arrived_at
+      FROM encounter e;
+    UPDATE department_seq SET last_seq = (SELECT max(seq) FROM event) WHERE department_id = (SELECT id FROM department WHERE code = 'MIGT');`;
+}
+
+// Every row of every table the first schema has, as {table: [row, ...]} of its first-schema
+// columns only (columns added later are not compared), in a stable order.
+function firstSchemaColumns(db) {
+  return JSON.parse(sql(owner(db), `SELECT jsonb_object_agg(table_name, cols) FROM (
+    SELECT table_name, jsonb_agg(column_name::text ORDER BY ordinal_position) AS cols
+    FROM information_schema.columns
+    WHERE table_schema = 'public' AND table_name <> 'schema_migrations' GROUP BY table_name) c`));
+}
+function rowsOf(db, columns) {
+  const out = {};
+  for (const [table, cols] of Object.entries(columns)) {
+    const obj = `jsonb_build_object(${cols.map((c) => `'${c}', t."${c}"`).join(', ')})`;
+    out[table] = JSON.parse(sql(owner(db), `SELECT coalesce(jsonb_agg(${obj} ORDER BY ${obj}::text), '[]') FROM "${table}" t`));
+  }
+  return out;
+}
+// Values a migration extends on purpose: the old value must still be inside the new one.
+const EXTENDED = { 'vitals.news2': '0005 adds band, reassess_min and scale to a first-schema NEWS2' };
+
+// A TCP port nothing listens on now.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
 }
 
 // What the functions make of those rows: every board row, the board, vitals and notes as the
@@ -122,13 +165,51 @@ before(() => {
   migrate(DB_A, ctx.firstDir);
   ctx.firstApplied = sql(owner(DB_A), 'SELECT string_agg(name, \',\' ORDER BY name) FROM schema_migrations');
   sql(owner(DB_A), seedSql(true));
+  ctx.firstColumns = firstSchemaColumns(DB_A);
+  ctx.firstRows = rowsOf(DB_A, ctx.firstColumns);
   migrate(DB_A);
   // B: fresh, then the same rows.
   migrate(DB_B);
   sql(owner(DB_B), seedSql(false));
 });
 
-after(() => {
+// ed-api on the migrated database A, as after an upgrade, with a physician account of the
+// first-schema staff member (accounts came with 0002). Its log goes beside the services' logs,
+// where deploy/local/test looks for sanitizer reports.
+async function startApiOnMigrated() {
+  const staffId = sql(owner(DB_A), "SELECT id FROM staff WHERE display_name = 'Dr. Mig Test'");
+  const password = `mig-${process.pid}-password`;
+  const add = spawnSync(`${env.EDLIVE_BUILD}/services/ctl/edlivectl`, ['user', 'add', 'migdoc', 'physician', staffId], {
+    encoding: 'utf8', input: `${password}\n`, env: { ...process.env, EDLIVE_PG: owner(DB_A) },
+  });
+  assert.equal(add.status, 0, add.stdout + add.stderr);
+  const port = await freePort();
+  const log = fs.openSync(path.join(env.EDLIVE_LOGS, 'api-migrated.log'), 'a');
+  ctx.api = spawn(`${env.EDLIVE_BUILD}/services/api/ed-api`, [], {
+    env: { ...process.env, EDLIVE_PG: app(DB_A), EDLIVE_API_PORT: String(port), EDLIVE_LISTEN: '127.0.0.1',
+           EDLIVE_FAULT_HOOKS: '0', PGAPPNAME: 'api-migrated' },
+    stdio: ['ignore', log, log],
+  });
+  fs.closeSync(log);
+  ctx.apiExited = new Promise((resolve) => ctx.api.once('exit', (code, signal) => resolve({ code, signal })));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${base}/api/v1/departments`).catch(() => null);
+    if (r && r.status === 401) break;
+    assert.ok(i < 300 && ctx.api.exitCode === null, 'ed-api on the migrated database did not answer (logs/api-migrated.log)');
+    await sleep(100);
+  }
+  const s = await signIn(base, 'migdoc', { password });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  ctx.staffId = Number(staffId);
+  return new Api(s.token, base);
+}
+
+after(async () => {
+  if (ctx.api && ctx.api.exitCode === null) {
+    ctx.api.kill('SIGTERM');
+    await ctx.apiExited;
+  }
   for (const db of [DB_A, DB_B]) sql(env.EDLIVE_PG_SUPER, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   if (ctx.firstDir) fs.rmSync(ctx.firstDir, { recursive: true, force: true });
 });
@@ -181,4 +262,67 @@ test('each function, view and trigger is defined once in sql/, and migrations de
   const defined = [...seen.keys()].filter((k) => k.startsWith('FUNCTION ')).map((k) => k.slice(9)).sort();
   const inDb = sql(owner(DB_B), "SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'public'::regnamespace").split(',');
   assert.deepEqual(defined, inDb, 'every function in the database is defined in sql/, and nothing else is');
+});
+
+test('upgrade without loss: every first-schema row and value is still there after migrate', () => {
+  const after = rowsOf(DB_A, ctx.firstColumns);
+  const tables = Object.keys(ctx.firstColumns).sort();
+  assert.deepEqual(tables, ['bed', 'department', 'department_seq', 'encounter', 'event', 'note', 'patient', 'staff',
+    'staff_department', 'vitals']);
+  for (const table of tables) {
+    assert.ok(ctx.firstRows[table].length > 0, `${table}: the first schema's data has rows`);
+    assert.equal(after[table].length, ctx.firstRows[table].length, `${table}: as many rows`);
+    ctx.firstRows[table].forEach((old, i) => {
+      for (const [column, value] of Object.entries(old)) {
+        const now = after[table][i][column];
+        if (EXTENDED[`${table}.${column}`]) {
+          for (const [k, v] of Object.entries(value)) assert.deepEqual(now[k], v, `${table}.${column}.${k} kept`);
+        } else {
+          assert.deepEqual(now, value, `${table}.${column} of row ${i} unchanged`);
+        }
+      }
+    });
+  }
+});
+
+test('after the upgrade ed-api serves the old data and a new write follows the old event log', async (t) => {
+  const api = await startApiOnMigrated();
+  const deps = await api.get('/departments');
+  assert.equal(deps.status, 200);
+  const dep = deps.json.departments.find((d) => d.code === 'MIGT');
+  assert.ok(dep, 'the first-schema department is listed');
+
+  const board = await api.get(`/departments/${dep.id}/board`);
+  assert.equal(board.status, 200, board.text);
+  assert.equal(board.json.seq, 3, "the board's seq is the old event log's last");
+  assert.deepEqual(board.json.beds.map((b) => b.label).sort(), ['A1', 'H1', 'R1', 'WR']);
+  const byMrn = Object.fromEntries(board.json.encounters.map((r) => [r.patient.mrn, r]));
+  assert.deepEqual(Object.keys(byMrn).sort(), ['MIG-1', 'MIG-2'], 'the two active visits, not the departed one');
+  assert.equal(byMrn['MIG-1'].patient.family_name, 'Haddad');
+  assert.equal(byMrn['MIG-1'].bed.label, 'A1');
+  assert.equal(byMrn['MIG-1'].attending.name, 'Dr. Mig Test');
+  assert.equal(byMrn['MIG-1'].latest_vitals.heart_rate, 112);
+  assert.equal(byMrn['MIG-2'].esi, 2);
+
+  const chart = await api.get(`/encounters/${byMrn['MIG-1'].encounter_id}`);
+  assert.equal(chart.status, 200, chart.text);
+  assert.equal(chart.json.vitals.length, 1);
+  assert.equal(chart.json.vitals[0].spo2, 94);
+  assert.equal(chart.json.vitals[0].taken_by.name, 'Nur Test, RN');
+  assert.deepEqual(chart.json.notes.map((n) => n.text), ['Migration test note']);
+
+  const departedId = sql(owner(DB_A), "SELECT e.id FROM encounter e JOIN patient p ON p.id = e.patient_id WHERE p.mrn = 'MIG-3'");
+  const departed = await api.get(`/encounters/${departedId}`);
+  assert.equal(departed.status, 200, departed.text);
+  assert.equal(departed.json.encounter.status, 'departed');
+
+  // The old events are still readable as the frames ed-hub sends when it fills a gap from
+  // PostgreSQL (event_frame(), sql/functions).
+  const frames = JSON.parse(sql(owner(DB_A), 'SELECT json_agg(event_frame(department_id, seq)::json ORDER BY seq) FROM event'));
+  assert.deepEqual(frames.map((f) => [f.seq, f.event]), [[1, 'encounter.arrived'], [2, 'encounter.arrived'], [3, 'encounter.arrived']]);
+
+  const note = await api.post(`/encounters/${byMrn['MIG-2'].encounter_id}/notes`, { author_id: ctx.staffId, text: 'Written after the upgrade' });
+  assert.equal(note.status, 201, note.text);
+  assert.equal(note.json.seq, 4, 'the first write after the upgrade takes the next seq of the old log');
+  t.diagnostic(`ed-api on the migrated database: ${board.json.encounters.length} active visits, new write at seq ${note.json.seq}`);
 });
