@@ -218,6 +218,8 @@ BEGIN
         summary := 'Bed ' || (p_payload->'beds'->0->>'label') || ': ' || (p_payload->'beds'->0->>'status');
     WHEN 'department.alert_thresholds' THEN
         summary := 'Alert thresholds changed';
+    WHEN 'department.layout' THEN
+        summary := coalesce(p_payload->'layout'->>'summary', 'Beds or department changed');
     WHEN 'access.break_glass' THEN
         summary := 'Emergency access to the chart';
     ELSE
