@@ -591,9 +591,11 @@ bool record_department_rename(PGconn *conn, long long department_id, const char 
 
 bool record_department_retire(PGconn *conn, long long department_id, struct ed_error *err)
 {
-    /* The lock waits for an arrival that holds the row (record_arrival reads it FOR SHARE), so
-     * the count, a statement later, sees a patient registered meanwhile. */
-    static const char lock_sql[] = "SELECT 1 FROM department WHERE id = $1 FOR UPDATE";
+    /* The department's event-log row: every write of the department holds it from its event to
+     * its commit, so the count, a statement later, sees a patient registered meanwhile; an
+     * arrival that appends after this commits sees the retirement (append_event refuses it). */
+    static const char lock_sql[] =
+        "SELECT 1 FROM department_seq WHERE department_id = $1 FOR UPDATE";
     static const char sql[] =
         "WITH d AS (SELECT id, retired_at, (SELECT count(*) FROM encounter e WHERE "
         "e.department_id = department.id AND NOT is_ended_status(e.status)) AS active "
