@@ -118,6 +118,15 @@ test('beds: created, renamed on an open board (fresh snapshot after the layout e
   assert.equal(arrival.status, 201, arrival.text);
   const enc = arrival.json.encounter.encounter_id;
   assert.equal((await ctx.api.post(`/encounters/${enc}/bed`, { bed_id: bed })).status, 200);
+  // Renamed with the patient in it: a fresh snapshot's row names the bed by its new label.
+  const from2 = ctx.socket.frames.length;
+  ok(ctl(['bed', 'rename', String(bed), 'Resus One']), 'rename an occupied bed');
+  await ctx.socket.waitFor((f) => f.type === 'event' && f.event === 'department.layout', 'the second layout event', 8000, from2);
+  const third = await openSocket(ctx.token);
+  third.subscribe('board', ctx.dept, 0);
+  const rowSnap = await third.waitFor((f) => f.type === 'snapshot', 'a snapshot after the second rename');
+  third.close();
+  assert.equal(rowSnap.board.encounters.find((r) => r.encounter_id === enc).bed.label, 'Resus One');
   const busy = ctl(['bed', 'retire', String(bed)]);
   assert.equal(busy.status, 1);
   assert.match(busy.stderr, new RegExp(`a patient is in bed ${bed}: move the patient first`));
@@ -138,7 +147,7 @@ test('beds: created, renamed on an open board (fresh snapshot after the layout e
     'the trigger refuses a path that skips the record');
   assert.match(ok(ctl(['bed', 'list', String(ctx.dept)]), 'bed list'), new RegExp(`^${bed}\\s+resus\\s+\\d{4}-`, 'm'));
   // Its label is free again for a new bed.
-  ok(ctl(['bed', 'create', String(ctx.dept), 'Resus 1', 'resus']), 'a new bed with the old label');
+  ok(ctl(['bed', 'create', String(ctx.dept), 'Resus One', 'resus']), 'a new bed with the old label');
   assert.equal(ctl(['bed', 'rename', String(bed), 'Z']).status, 1, 'a retired bed is not renamed');
 
   // The department: renamed, then retired once its patient has left; arrivals refused.
@@ -160,6 +169,9 @@ test('beds: created, renamed on an open board (fresh snapshot after the layout e
   assert.equal(refused.status, 409, refused.text);
   assert.match(refused.text, /retired/);
   assert.equal(Number(sql(OWNER, `SELECT count(*) FROM encounter WHERE department_id = ${ctx.dept}`)), 1, 'its history stays');
+  const listed = await ctx.api.get('/departments');
+  assert.equal(listed.status, 200);
+  assert.ok(!listed.json.departments.some((d) => d.id === ctx.dept), 'a retired department is not listed');
 });
 
 test('accounts: password reset from stdin ends sessions, TOTP enrolment prints the URI once, list shows no secret', async () => {
