@@ -31,9 +31,10 @@
 
 extern char **environ;
 
-#define CLOCK_WARN_MS 1000   /* events carry the database's time, the pages compare it with theirs \
-                              */
-#define CLOCK_FAIL_MS  10000 /* a clinical time "in the future" is refused beyond 5 minutes */
+/* Events carry the database's time and the pages compare it with their own; a clinical time
+ * "in the future" is refused beyond 5 minutes. A certificate is renewed a month ahead. */
+#define CLOCK_WARN_MS  1000
+#define CLOCK_FAIL_MS  10000
 #define CERT_WARN_DAYS 30
 
 struct doctor {
