@@ -134,6 +134,18 @@ static int list_accounts(PGconn *conn)
     return 0;
 }
 
+void ctl_user_forms(void)
+{
+    fprintf(stderr, "usage: edlivectl user add <username> <role[,role]> [staff_id] < password\n"
+                    "       edlivectl user add <username> display <department_id> < password\n"
+                    "       edlivectl user password <username> < password  (ends its sessions)\n"
+                    "       edlivectl user totp <username>     (prints the otpauth URI once)\n"
+                    "       edlivectl user disable|enable <username>\n"
+                    "       edlivectl user list\n"
+                    "  (add is also called create; a password is read from standard input, or\n"
+                    "  typed twice without echo on a terminal, never from the command line)\n");
+}
+
 int ctl_user(PGconn *conn, int argc, char **argv)
 {
     char password[256], secret[33];
@@ -220,13 +232,6 @@ int ctl_user(PGconn *conn, int argc, char **argv)
         printf("%s\n", ok ? "done" : "no such account");
         return ok ? 0 : 1;
     }
-    fprintf(stderr, "usage: edlivectl user add <username> <role[,role]> [staff_id] < password\n"
-                    "       edlivectl user add <username> display <department_id> < password\n"
-                    "       edlivectl user password <username> < password  (ends its sessions)\n"
-                    "       edlivectl user totp <username>     (prints the otpauth URI once)\n"
-                    "       edlivectl user disable|enable <username>\n"
-                    "       edlivectl user list\n"
-                    "  (add is also called create; a password is read from standard input, or\n"
-                    "  typed twice without echo on a terminal, never from the command line)\n");
+    ctl_user_forms();
     return 2;
 }

@@ -47,6 +47,10 @@ bool ctl_display_account_create(PGconn *conn, const char *username, const char *
  * (department.c). */
 int ctl_department(PGconn *conn, int argc, char **argv);
 int ctl_bed(PGconn *conn, int argc, char **argv);
+/* The forms of `user`, `department` and `bed`, on stderr (also part of --help). */
+void ctl_user_forms(void);
+void ctl_department_forms(void);
+void ctl_bed_forms(void);
 
 /* `backup <file>`, `restore <file> [--force]` (backup.c) and `doctor [cert ...]` (doctor.c):
  * conn is NULL, they connect themselves. */

@@ -10,7 +10,7 @@
 #include "ctl.h"
 #include "record.h"
 
-static int department_usage(void)
+void ctl_department_forms(void)
 {
     size_t n;
     const struct record_department_setting *s = record_department_settings(&n);
@@ -23,16 +23,26 @@ static int department_usage(void)
                     "keys:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(stderr, "  %-17s %s\n", s[i].key, s[i].help);
+}
+
+static int department_usage(void)
+{
+    ctl_department_forms();
     return 2;
 }
 
-static int bed_usage(void)
+void ctl_bed_forms(void)
 {
     fprintf(stderr, "usage: edlivectl bed list <department-id>\n"
                     "       edlivectl bed create <department-id> <label> <area>\n"
                     "       edlivectl bed rename <bed-id> <label>\n"
                     "       edlivectl bed retire <bed-id>\n"
                     "areas: resus, acute, fast_track, hallway, waiting_room\n");
+}
+
+static int bed_usage(void)
+{
+    ctl_bed_forms();
     return 2;
 }
 

@@ -114,6 +114,13 @@ static int usage(void)
                  commands[i].sub ? commands[i].sub : "", commands[i].usage);
         fprintf(stderr, "  %-52s %s\n", words, commands[i].help);
     }
+    fprintf(stderr, "\n");
+    ctl_user_forms();
+    fprintf(stderr, "\n");
+    ctl_department_forms();
+    fprintf(stderr, "\n");
+    ctl_bed_forms();
+    fprintf(stderr, "\n");
     config_print_help(&ctl_config);
     return 2;
 }
@@ -154,6 +161,8 @@ int main(int argc, char **argv)
         return usage();
     if (command->connects_itself) /* doctor reports bad settings itself */
         return command->run(NULL, nargs, argv + argc - nargs);
+    if (command->nargs < 0 && nargs == 0) /* `edlivectl user`: its forms, no connection */
+        return command->run(NULL, 0, argv + argc);
     if (!config_check(&ctl_config))
         return 2;
     conn = pg_connect(config_text(&ctl_config, CTL_PG), 10);
