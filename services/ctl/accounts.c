@@ -202,9 +202,11 @@ int ctl_user(PGconn *conn, int argc, char **argv)
                 fprintf(stderr, "edlivectl: %s\n", err.message);
                 return 1;
             }
+            /* Idempotent (scripts run it again); the message says which it was, and an
+             * existing account's second factor is not replaced (no secret printed). */
             if (!created) {
-                fprintf(stderr, "edlivectl: account %s exists: nothing changed\n", argv[1]);
-                return 1;
+                printf("account %s exists: nothing changed\n", argv[1]);
+                return 0;
             }
         }
         /* An admin signs in with a second factor: its secret, shown this once. */
