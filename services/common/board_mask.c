@@ -92,6 +92,7 @@ static const char *wall_event_kind(const char *kind, bool shows_flags)
         "encounter.arrived",           "encounter.bed_assigned",     "encounter.staff_assigned",
         "encounter.status_changed",    "encounter.departed",         "bed.status",
         "department.alert_thresholds", "encounter.entered_in_error", "encounter.reopened",
+        "department.layout",
     };
     static const char *const marks[] = {"encounter.triaged", "encounter.isolation",
                                         "record.allergy"};

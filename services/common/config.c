@@ -220,6 +220,10 @@ void config_load(struct config *cfg, int argc, char **argv, const char *extra_us
         }
         exit(0);
     }
+    /* `edlivectl doctor` asks each service whether the environment suits it, without starting
+     * it: the problems are logged (naming each setting), the exit code says. */
+    if (argc > 1 && !strcmp(argv[1], "--check-settings"))
+        exit(config_check(cfg) ? 0 : 2);
     if (argc > 1) {
         log_error("unknown argument %s (settings come from the environment: %s --help)", argv[1],
                   cfg->program);

@@ -44,8 +44,9 @@ struct config {
 
 /* Reads and checks every setting. `--help` prints the program's settings and exits 0;
  * `--settings-tsv` prints name<TAB>default<TAB>help per line (for deploy/settings-table) and
- * exits 0; any other argument, or a bad value, prints what is wrong, naming the setting, and
- * exits 2. extra_usage (may be NULL) is printed under the summary by --help. */
+ * exits 0; `--check-settings` checks every setting and exits 0 when all are good, else 2
+ * (edlivectl doctor); any other argument, or a bad value, prints what is wrong, naming the
+ * setting, and exits 2. extra_usage (may be NULL) is printed under the summary by --help. */
 void config_load(struct config *cfg, int argc, char **argv, const char *extra_usage);
 
 /* Only the settings check, for a program with arguments of its own (edlivectl): returns

@@ -2,7 +2,9 @@
 /* edlivectl: operator commands, one row of the command table each. `migrate` applies the
  * pending sql/migrations/NNNN_*.sql in order, then re-applies every sql/functions file, all in
  * one transaction (migrate.c); `seed-demo` creates the demo ED from sql/demo/demo-ed.json
- * through the same write path the API uses. Settings: the table below (`edlivectl --help`). */
+ * through the same write path the API uses; departments, beds and accounts go through the
+ * record's audited functions; `backup`/`restore` wrap pg_dump/pg_restore (backup.c); `doctor`
+ * checks a deployment (doctor.c). Settings: the table below (`edlivectl --help`). */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,8 +12,6 @@
 #include "ctl.h"
 #include "log.h"
 #include "pg.h"
-
-enum ctl_setting { CTL_PG, CTL_SQL_DIR, CTL_DEMO_PASSWORD, CTL_DEMO_ADMIN_TOTP, CTL_SETTING_COUNT };
 
 static const struct config_setting ctl_settings[CTL_SETTING_COUNT] = {
     [CTL_PG] = CONFIG_SHARED("EDLIVE_PG"),
@@ -24,11 +24,17 @@ static const struct config_setting ctl_settings[CTL_SETTING_COUNT] = {
     [CTL_DEMO_ADMIN_TOTP] = {"EDLIVE_DEMO_ADMIN_TOTP", CONFIG_TEXT,
                              "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 0, 0,
                              "`seed-demo`: the demo admin's TOTP secret (base32)", false},
+    [CTL_PG_APP] = {"EDLIVE_PG_APP", CONFIG_TEXT, NULL, 0, 0,
+                    "`doctor`: the services' connection string (the app role, their `EDLIVE_PG`) "
+                    "to check besides the owner's; unset: not checked (a warning)",
+                    false},
+    [CTL_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
+    [CTL_TLS_CERT] = CONFIG_SHARED("EDLIVE_TLS_CERT"),
 };
 
 static struct config_value ctl_values[CTL_SETTING_COUNT];
-static struct config ctl_config = {"edlivectl", "operator commands", ctl_settings,
-                                   CTL_SETTING_COUNT, ctl_values};
+struct config ctl_config = {"edlivectl", "operator commands", ctl_settings, CTL_SETTING_COUNT,
+                            ctl_values};
 
 static int cmd_migrate(PGconn *conn, int argc, char **argv)
 {
@@ -37,6 +43,12 @@ static int cmd_migrate(PGconn *conn, int argc, char **argv)
     if (!pg_set_timeouts(conn, 0, PG_MIGRATE_LOCK_TIMEOUT_MS))
         return 1;
     return ctl_migrate(conn, config_text(&ctl_config, CTL_SQL_DIR));
+}
+
+static int cmd_migrate_status(PGconn *conn, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return ctl_migrate_status(conn, config_text(&ctl_config, CTL_SQL_DIR));
 }
 
 static int cmd_seed_demo(PGconn *conn, int argc, char **argv)
@@ -60,20 +72,34 @@ struct ctl_command {
     const char *usage; /* the arguments, for --help */
     const char *help;
     int (*run)(PGconn *conn, int argc, char **argv); /* argv starts after name (and sub) */
+    bool connects_itself; /* run gets no connection (and settings not checked): doctor, backup */
 };
 
 static const struct ctl_command commands[] = {
-    {"migrate", NULL, 0, "", "apply pending migrations, then every sql/functions file",
-     cmd_migrate},
+    {"migrate", "status", 0, "", "list applied and pending migrations; exit 0 current, 3 pending",
+     cmd_migrate_status, false},
+    {"migrate", NULL, 0, "", "apply pending migrations, then every sql/functions file", cmd_migrate,
+     false},
     {"seed-demo", NULL, 0, "", "create the demo ED and its accounts (no-op when it exists)",
-     cmd_seed_demo},
-    {"audit", "verify", 0, "", "check the audit log's hash chain", cmd_audit_verify},
-    {"user", NULL, -1, "add|totp|disable|enable <username> ...",
-     "accounts (`edlivectl user` for the forms)", ctl_user},
-    {"department", NULL, -1, "set <department-id> <key> <value>",
-     "change one department setting (`edlivectl department` for the keys)", ctl_department},
+     cmd_seed_demo, false},
+    {"audit", "verify", 0, "", "check the audit log's hash chain", cmd_audit_verify, false},
+    {"user", NULL, -1, "add|password|totp|disable|enable|list ...",
+     "accounts (`edlivectl user` for the forms)", ctl_user, false},
+    {"department", NULL, -1, "list|create|rename|retire|set ...",
+     "departments and their settings (`edlivectl department` for the forms and keys)",
+     ctl_department, false},
+    {"bed", NULL, -1, "list|create|rename|retire ...",
+     "beds of a department (`edlivectl bed` for the forms)", ctl_bed, false},
     {"staff", NULL, -1, "hl7-id <staff-id> <id|->",
-     "set (or with - remove) the staff member's HL7 id (PV1-7, OBX-16)", ctl_staff},
+     "set (or with - remove) the staff member's HL7 id (PV1-7, OBX-16)", ctl_staff, false},
+    {"backup", NULL, 1, "<file>", "pg_dump the database (custom format) into a new file",
+     ctl_backup, true},
+    {"restore", NULL, -1, "<file> [--force]",
+     "pg_restore a backup into an empty database (--force: replace what is there)", ctl_restore,
+     true},
+    {"doctor", NULL, -1, "[cert.pem ...]",
+     "check settings, connections, clocks, migrations and certificates; exit 1 on a FAIL",
+     ctl_doctor, true},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -86,8 +112,15 @@ static int usage(void)
 
         snprintf(words, sizeof words, "%s%s%s %s", commands[i].name, commands[i].sub ? " " : "",
                  commands[i].sub ? commands[i].sub : "", commands[i].usage);
-        fprintf(stderr, "  %-48s %s\n", words, commands[i].help);
+        fprintf(stderr, "  %-52s %s\n", words, commands[i].help);
     }
+    fprintf(stderr, "\n");
+    ctl_user_forms();
+    fprintf(stderr, "\n");
+    ctl_department_forms();
+    fprintf(stderr, "\n");
+    ctl_bed_forms();
+    fprintf(stderr, "\n");
     config_print_help(&ctl_config);
     return 2;
 }
@@ -126,6 +159,10 @@ int main(int argc, char **argv)
     nargs = argc - 2 - (command->sub ? 1 : 0);
     if (command->nargs >= 0 && nargs != command->nargs)
         return usage();
+    if (command->connects_itself) /* doctor reports bad settings itself */
+        return command->run(NULL, nargs, argv + argc - nargs);
+    if (command->nargs < 0 && nargs == 0) /* `edlivectl user`: its forms, no connection */
+        return command->run(NULL, 0, argv + argc);
     if (!config_check(&ctl_config))
         return 2;
     conn = pg_connect(config_text(&ctl_config, CTL_PG), 10);

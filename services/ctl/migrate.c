@@ -178,3 +178,68 @@ int ctl_migrate(PGconn *conn, const char *sql_dir)
     free_sql(&functions);
     return rc;
 }
+
+/* Which of sql_dir's migrations this database has applied; prints one line per migration
+ * when verbose. *pending: how many are not applied; false when the database cannot say. */
+bool ctl_migrations_pending(PGconn *conn, const char *sql_dir, bool verbose, size_t *pending,
+                            size_t *available)
+{
+    struct sql_files migrations;
+    PGresult *exists, *res = NULL;
+    bool ok = false;
+
+    *pending = *available = 0;
+    if (!list_sql(&migrations, sql_dir, "migrations", true))
+        return false;
+    *available = migrations.count;
+    /* A database never migrated has no schema_migrations: everything is pending. */
+    exists = pg_query(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL);
+    if (!pg_ok(conn, exists, "schema_migrations"))
+        goto done;
+    if (PQgetvalue(exists, 0, 0)[0] == 't') {
+        res = pg_query(conn, "SELECT name FROM schema_migrations ORDER BY name", 0, NULL);
+        if (!pg_ok(conn, res, "read schema_migrations"))
+            goto done;
+    }
+    for (size_t i = 0; i < migrations.count; i++) {
+        bool applied = false;
+        for (int r = 0; res && r < PQntuples(res) && !applied; r++)
+            applied = !strcmp(PQgetvalue(res, r, 0), migrations.names[i]);
+        if (!applied)
+            (*pending)++;
+        if (verbose)
+            printf("%-8s %s\n", applied ? "applied" : "PENDING", migrations.names[i]);
+    }
+    /* Applied by a newer release: this sql/ folder is older than the database. */
+    for (int r = 0; verbose && res && r < PQntuples(res); r++) {
+        bool known = false;
+        for (size_t i = 0; i < migrations.count && !known; i++)
+            known = !strcmp(PQgetvalue(res, r, 0), migrations.names[i]);
+        if (!known)
+            printf("%-8s %s (applied, not in %s/migrations: a newer release's)\n", "unknown",
+                   PQgetvalue(res, r, 0), sql_dir);
+    }
+    ok = true;
+done:
+    PQclear(exists);
+    PQclear(res);
+    free_sql(&migrations);
+    return ok;
+}
+
+int ctl_migrate_status(PGconn *conn, const char *sql_dir)
+{
+    size_t pending, available;
+
+    if (!ctl_migrations_pending(conn, sql_dir, true, &pending, &available)) {
+        fprintf(stderr, "migrate status: cannot read the applied migrations\n");
+        return 1;
+    }
+    if (pending == 0) {
+        printf("migrate status: current, %zu of %zu migrations applied\n", available, available);
+        return 0;
+    }
+    printf("migrate status: %zu of %zu migrations pending: run `edlivectl migrate`\n", pending,
+           available);
+    return 3;
+}

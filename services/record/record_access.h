@@ -187,6 +187,14 @@ bool record_account_set_totp(PGconn *conn, const char *username, const char *sec
 bool record_account_set_disabled_by_name(PGconn *conn, const char *username, bool disabled,
                                          struct ed_error *err);
 
+/* A new password for username (failed sign-ins and the lock cleared, its sessions ended), audited
+ * high (account.password). 404 when no such account. */
+bool record_account_set_password(PGconn *conn, const char *username, const char *password,
+                                 struct ed_error *err);
+/* Every account as [{"id","username","roles","staff_id","display_department_id","totp","disabled",
+ * "locked","created_at"}] by username (no hash, no secret), audited (account.list). */
+json_t *record_accounts_list(PGconn *conn, struct ed_error *err);
+
 /* `edlivectl staff hl7-id`: the id a registration system gives the staff member (PV1-7,
  * OBX-16; proto/hl7/ADT_MAPPING.md §3.4), NULL to remove it; audited (staff.hl7_id). err: 422
  * a bad id, 404 no such staff member, 409 another staff member has it, 503. */
@@ -209,6 +217,25 @@ const struct record_department_setting *record_department_settings(size_t *n);
 bool record_department_set(PGconn *conn, long long department_id, const char *key,
                            const char *value, char *detail, size_t detail_cap,
                            struct ed_error *err);
+
+/* Departments and beds (edlivectl), each change in one transaction with its audit row
+ * (department.create|rename|retire, bed.create|rename|retire) and, when a board shows it, a
+ * department.layout event (every screen then reads a fresh snapshot). A retired row stays (its
+ * history refers to it); it takes no new encounter or patient (0019). err: 422 a bad value
+ * (field: code, name, label, area), 404 no such row, 409 refused (retired, patients still there,
+ * label or code taken), 503. */
+bool record_department_create(PGconn *conn, const char *code, const char *name, long long *id,
+                              struct ed_error *err);
+bool record_department_rename(PGconn *conn, long long department_id, const char *name,
+                              struct ed_error *err);
+bool record_department_retire(PGconn *conn, long long department_id, struct ed_error *err);
+bool record_bed_create(PGconn *conn, long long department_id, const char *label, const char *area,
+                       long long *id, struct ed_error *err);
+bool record_bed_rename(PGconn *conn, long long bed_id, const char *label, struct ed_error *err);
+bool record_bed_retire(PGconn *conn, long long bed_id, struct ed_error *err);
+/* department_id 0: [{"id","code","name","retired_at","beds"}]; else the department's beds
+ * [{"id","label","area","retired_at"}], current first. Not patient data; not audited. */
+json_t *record_places_list(PGconn *conn, long long department_id, struct ed_error *err);
 
 /* ---- the audit report and the chain check (record_audit.c) ---- */
 

@@ -67,9 +67,11 @@ bool record_bed(PGconn *conn, const struct principal *who, long long encounter_i
     /* The bed is locked: a patient leaving it at the same moment (0006 marks it for cleaning
      * before the encounter row changes) is either seen here, or has not yet started. */
     static const char bed_sql[] =
-        "SELECT b.id, b.area, b.cleaning_since IS NOT NULL FROM bed b WHERE b.department_id = $2 "
+        "SELECT b.id, b.area, b.cleaning_since IS NOT NULL, b.retired_at IS NOT NULL FROM bed b "
+        "WHERE b.department_id = $2 "
         "AND ($1::bigint IS NOT NULL AND b.id = $1::bigint OR $1::bigint IS NULL AND b.area = $3 "
-        "AND b.cleaning_since IS NULL AND NOT EXISTS (SELECT 1 FROM encounter e WHERE "
+        "AND b.cleaning_since IS NULL AND b.retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        "encounter e WHERE "
         "e.bed_id = b.id AND e.status NOT IN ('departed', 'left_without_being_seen', "
         "'entered_in_error'))) "
         "ORDER BY b.sort_order, b.label LIMIT 1 FOR UPDATE OF b";
@@ -119,6 +121,11 @@ bool record_bed(PGconn *conn, const struct principal *who, long long encounter_i
         }
         snprintf(chosen, sizeof chosen, "%s", PQgetvalue(res, 0, 0));
         snprintf(area, sizeof area, "%s", PQgetvalue(res, 0, 1));
+        if (PQgetvalue(res, 0, 3)[0] == 't') {
+            PQclear(res);
+            ed_error_set(err, ED_ERR_CONFLICT, "bed_id", "this bed is retired");
+            return record_fail(conn, err);
+        }
         if (PQgetvalue(res, 0, 2)[0] == 't') {
             PQclear(res);
             ed_error_set(err, ED_ERR_CONFLICT, "bed_id",

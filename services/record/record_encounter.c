@@ -106,8 +106,11 @@ bool record_arrival(PGconn *conn, const struct principal *who, long long departm
                     const json_t *body, const struct record_write_opts *opts,
                     struct record_write *out, struct ed_error *err)
 {
-    static const char dept_sql[] = "SELECT 1 FROM department WHERE id = $1 AND "
-                                   "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
+    /* A retired department takes no arrival; one retired while this runs is caught by
+     * append_event, after the department_seq lock the retirement also takes (60_events.sql). */
+    static const char dept_sql[] =
+        "SELECT retired_at IS NOT NULL FROM department WHERE id = $1 AND "
+        "($2::bigint[] IS NULL OR id = ANY($2::bigint[]))";
     static const char insert_sql[] =
         "INSERT INTO encounter (department_id, patient_id, arrived_at, arrival_mode, "
         "chief_complaint, status_at) VALUES ($1, $2, coalesce($3::timestamptz, now()), $4, $5, "
@@ -129,6 +132,12 @@ bool record_arrival(PGconn *conn, const struct principal *who, long long departm
     if (PQntuples(res) == 0) {
         PQclear(res);
         ed_error_set(err, ED_ERR_NOT_FOUND, NULL, "no such department");
+        return record_fail(conn, err);
+    }
+    if (PQgetvalue(res, 0, 0)[0] == 't') {
+        PQclear(res);
+        ed_error_set(err, ED_ERR_CONFLICT, NULL,
+                     "this department is retired: it takes no arrivals");
         return record_fail(conn, err);
     }
     PQclear(res);

@@ -37,12 +37,15 @@ void record_hl7_keep(struct hl7_apply *a, struct record_write *w)
 
 /* ---- department, principal, times ---- */
 
-/* The department with this code into a->who; false when there is none (or on error: *failed). */
+/* The department with this code into a->who; false when there is none (or on error: *failed).
+ * A retired department (edlivectl department retire) is none: it takes no new patient. */
 static bool find_department(struct hl7_apply *a, const char *code, bool *failed)
 {
     const char *params[] = {code};
     PGresult *r = record_query(a->conn, "hl7 department",
-                               "SELECT id, timezone FROM department WHERE code = $1", 1, params);
+                               "SELECT id, timezone FROM department WHERE code = $1 AND "
+                               "retired_at IS NULL",
+                               1, params);
     const char *facility = field(a, "MSH", 4, 1);
 
     *failed = !r;

@@ -65,7 +65,7 @@ static bool write_part(struct hl7_apply *a, record_write_fn *fn, json_t *body, s
 static long long wanted_bed(struct hl7_apply *a)
 {
     static const char sql[] = "SELECT id, area = 'waiting_room' FROM bed "
-                              "WHERE department_id = $1 AND label = $2";
+                              "WHERE department_id = $1 AND label = $2 AND retired_at IS NULL";
     const char *poc = hl7_get(a->msg, "PV1", 1, 3, 1, 1, 1);
     const char *label = field(a, "PV1", 3, 3);
     char deptbuf[24];

@@ -19,7 +19,8 @@ json_t *record_departments(PGconn *conn, const struct principal *who, struct ed_
     static const char sql[] =
         "SELECT jsonb_build_object('departments', coalesce(jsonb_agg(jsonb_build_object("
         "'id', d.id, 'code', d.code, 'name', d.name) ORDER BY d.id), '[]'::jsonb))::text "
-        "FROM department d WHERE $1::bigint[] IS NULL OR d.id = ANY($1::bigint[])";
+        "FROM department d WHERE d.retired_at IS NULL AND ($1::bigint[] IS NULL OR "
+        "d.id = ANY($1::bigint[]))";
     struct record_scope scope;
     const char *params[1] = {record_scope_departments(who, &scope)};
     PGresult *res;

@@ -21,7 +21,7 @@ const auditCount = () => Number(sql(OWNER, "SELECT count(*) FROM audit_log WHERE
 
 before(() => {
   // The second demo department (PEDS): the board tests use DEMO.
-  dept = Number(sql(OWNER, 'SELECT max(id) FROM department'));
+  dept = Number(sql(OWNER, "SELECT id FROM department WHERE code = 'PEDS'"));
   saved = Object.fromEntries(COLUMNS.map((c) => [c, column(c)]));
 });
 

@@ -42,7 +42,7 @@ LANGUAGE sql STABLE AS $$
         'seq', s.last_seq,
         'beds', (SELECT coalesce(jsonb_agg(bed_json(b.id)
                      ORDER BY area_rank(b.area), b.sort_order, b.label), '[]'::jsonb)
-                 FROM bed b WHERE b.department_id = d.id),
+                 FROM bed b WHERE b.department_id = d.id AND b.retired_at IS NULL),
         'staff', (SELECT coalesce(jsonb_agg(staff_json(sd.staff_id) ORDER BY st.role, st.display_name), '[]'::jsonb)
                   FROM staff_department sd JOIN staff st ON st.id = sd.staff_id
                   WHERE sd.department_id = d.id AND st.active),

@@ -56,6 +56,12 @@ BEGIN
     END IF;
     UPDATE department_seq SET last_seq = last_seq + 1 WHERE department_id = v_department
     RETURNING last_seq INTO v_seq;
+    -- An arrival that raced `edlivectl department retire` (which takes this row lock first, 0019):
+    -- read after the lock, the retirement is seen and the arrival refused.
+    IF p_type = 'encounter.arrived'
+       AND EXISTS (SELECT 1 FROM department WHERE id = v_department AND retired_at IS NOT NULL) THEN
+        RAISE EXCEPTION 'department % is retired', v_department USING ERRCODE = 'check_violation';
+    END IF;
     v_before := last_sent_row(p_encounter_id);
     v_row := encounter_row_json(p_encounter_id);
     INSERT INTO event (department_id, seq, encounter_id, encounter_version, type, payload, written_at)
@@ -218,6 +224,8 @@ BEGIN
         summary := 'Bed ' || (p_payload->'beds'->0->>'label') || ': ' || (p_payload->'beds'->0->>'status');
     WHEN 'department.alert_thresholds' THEN
         summary := 'Alert thresholds changed';
+    WHEN 'department.layout' THEN
+        summary := coalesce(p_payload->'layout'->>'summary', 'Beds or department changed');
     WHEN 'access.break_glass' THEN
         summary := 'Emergency access to the chart';
     ELSE

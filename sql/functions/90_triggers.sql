@@ -54,6 +54,26 @@ $$;
 CREATE OR REPLACE TRIGGER encounter_before_change BEFORE INSERT OR UPDATE ON encounter
     FOR EACH ROW EXECUTE FUNCTION encounter_before_change();
 
+-- A retired department takes no new encounter and a retired bed no patient (0019). The writes
+-- check first and answer clearly (record_arrival, record_bed); this stops every other path
+-- (HL7, FHIR, a hand-written statement). Existing encounters keep their place.
+CREATE OR REPLACE FUNCTION encounter_refuse_retired() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM department d
+                                     WHERE d.id = NEW.department_id AND d.retired_at IS NOT NULL) THEN
+        RAISE EXCEPTION 'department % is retired', NEW.department_id USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.bed_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.bed_id IS DISTINCT FROM OLD.bed_id)
+       AND EXISTS (SELECT 1 FROM bed b WHERE b.id = NEW.bed_id AND b.retired_at IS NOT NULL) THEN
+        RAISE EXCEPTION 'bed % is retired', NEW.bed_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER encounter_refuse_retired BEFORE INSERT OR UPDATE OF bed_id ON encounter
+    FOR EACH ROW EXECUTE FUNCTION encounter_refuse_retired();
+
 -- A reopened encounter (a departure withdrawn, 0013: departed_at cleared) appends where it is
 -- again, from its location_since: the 'departed' row stays, the history only grows.
 CREATE OR REPLACE FUNCTION encounter_track_location() RETURNS trigger
