@@ -303,6 +303,10 @@ static void check_once(struct check_state *st)
         check_postgresql(st, checks, ok);
     if (ops.service.redis_host)
         check_redis(st, checks, ok);
+    if (ops.service.probe)
+        ops.service.probe(ok[CHECK_POSTGRESQL] ? st->pg : NULL,
+                          ops.service.redis_host && ok[CHECK_REDIS] ? st->redis : NULL,
+                          ops.service.user);
     for (int i = 0; i < CHECK_COUNT; i++)
         if (!ok[i]) {
             ready = false;

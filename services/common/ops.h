@@ -18,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+
 #define OPS_CHECK_INTERVAL_MS 1000
 /* Latency buckets (seconds) of every histogram; +Inf is implicit. */
 #define OPS_BUCKET_COUNT 12
@@ -101,6 +104,9 @@ struct ops_service {
     /* Appends the service's own families; called by whichever thread answers /metrics (ed-api,
      * ed-hub: the lws thread; ed-relay, ed-mllp: the ops thread). */
     void (*metrics)(struct ops_text *t, void *user);
+    /* Optional: after each round of checks, on the checker thread, with its connections (each
+     * NULL when down), to sample what costs a round trip (ed-relay: lag, stream lengths). */
+    void (*probe)(PGconn *pg, redisContext *redis, void *user);
     void *user;
 };
 

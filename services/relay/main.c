@@ -11,11 +11,24 @@
 
 static volatile sig_atomic_t interrupted;
 
-enum relay_setting { RELAY_PG, RELAY_REDIS, RELAY_POLL_MS, RELAY_REBUILD, RELAY_SETTING_COUNT };
+enum relay_setting {
+    RELAY_PG,
+    RELAY_REDIS,
+    RELAY_LISTEN,
+    RELAY_OPS_PORT,
+    RELAY_POLL_MS,
+    RELAY_REBUILD,
+    RELAY_SETTING_COUNT
+};
 
 static const struct config_setting relay_settings[RELAY_SETTING_COUNT] = {
     [RELAY_PG] = CONFIG_SHARED("EDLIVE_PG"),
     [RELAY_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
+    [RELAY_LISTEN] = CONFIG_SHARED("EDLIVE_LISTEN"),
+    [RELAY_OPS_PORT] = {"EDLIVE_RELAY_OPS_PORT", CONFIG_INT, "8488", 0, 65535,
+                        "ed-relay's operations port (on `EDLIVE_LISTEN`): `/healthz`, `/readyz`, "
+                        "`/metrics`; `0`: none",
+                        false},
     [RELAY_POLL_MS] = {"EDLIVE_RELAY_POLL_MS", CONFIG_INT, "1000", 10, 60000,
                        "how often (ms) it looks for events when no NOTIFY woke it", false},
     [RELAY_REBUILD] = {"EDLIVE_RELAY_REBUILD", CONFIG_INT, "1000", 0, 10000,
@@ -52,6 +65,9 @@ int main(int argc, char **argv)
     relay.redis = redis_pub_new(redis_host, redis_port);
     if (!relay.redis)
         return 1;
+    if (!relay_ops_start(&relay, redis_host, redis_port, config_text(&relay_config, RELAY_LISTEN),
+                         (int)config_number(&relay_config, RELAY_OPS_PORT)))
+        return 1;
     log_info("relaying the event log to Redis %s:%d", redis_host, redis_port);
 
     while (!interrupted) {
@@ -73,6 +89,7 @@ int main(int argc, char **argv)
             relay_wait(&relay, 200); /* Redis or PostgreSQL failed: retry soon, not in a spin */
         }
     }
+    ops_stop();
     PQfinish(relay.pg);
     redis_pub_free(relay.redis);
     log_info("stopped");
