@@ -15,6 +15,7 @@
 #include "config.h"
 #include "hub.h"
 #include "hub_client.h"
+#include "hub_ops.h"
 #include "log.h"
 #include "pg.h"
 #include "record.h"
@@ -88,7 +89,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
-        {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+        {"http", hub_ops_http_callback, 0, 0, 0, NULL, 0},
         /* rx_buffer_size: lws allocates it for every connection; longer messages come in
          * pieces that hub_messages_receive gathers (up to HUB_MAX_MESSAGE). */
         /* tx_packet_size must be set: 0 would cap every send() at the 256-byte receive buffer
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
     hub.board_max_age_s = (int)config_number(&hub_config, HUB_BOARD_MAX_AGE_S);
     hub.sndbuf = (int)config_number(&hub_config, HUB_SNDBUF);
 
+    protocols[0].per_session_data_size = hub_ops_http_size();
     protocols[1].per_session_data_size = hub_client_size();
     memset(&info, 0, sizeof info);
     info.port = (int)config_number(&hub_config, HUB_PORT);
@@ -162,7 +164,9 @@ int main(int argc, char **argv)
     }
     hub.feed = hub_feed_start(hub.ctx, config_host(&hub_config, HUB_REDIS),
                               (int)config_number(&hub_config, HUB_REDIS));
-    if (!hub.feed || !hub_start(&hub)) {
+    if (!hub.feed || !hub_start(&hub) ||
+        !hub_ops_start(&hub, config_text(&hub_config, HUB_PG), config_host(&hub_config, HUB_REDIS),
+                       (int)config_number(&hub_config, HUB_REDIS))) {
         log_error("cannot start: Redis reader or first read of PostgreSQL failed");
         return 1;
     }
@@ -170,6 +174,7 @@ int main(int argc, char **argv)
     while (n >= 0 && !interrupted)
         n = lws_service(hub.ctx, 0);
 
+    ops_stop();
     hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);
     hub_session_clear(); /* after the sockets' CLOSED, which let go of their sessions */
