@@ -86,9 +86,10 @@ static void metrics(struct ops_text *t, void *user)
     ops_family(t, "edlive_relay_lag_sampled", "gauge",
                "1 when the last lag sample (every second) reached PostgreSQL");
     ops_sample(t, "edlive_relay_lag_sampled", NULL, (double)ops_gauge_read(&sample.sampled));
-    ops_family(t, "edlive_relay_lag_events_total", "gauge",
+    ops_family(t, "edlive_relay_lag_events_all_departments", "gauge",
                "events committed but not yet on Redis, every department summed");
-    ops_sample(t, "edlive_relay_lag_events_total", NULL, (double)ops_gauge_read(&sample.lag_total));
+    ops_sample(t, "edlive_relay_lag_events_all_departments", NULL,
+               (double)ops_gauge_read(&sample.lag_total));
     ops_family(t, "edlive_relay_lag_events", "gauge",
                "events committed but not yet on Redis (last_seq - relayed seq), by department");
     for (int i = 0; i < n; i++) {
