@@ -221,3 +221,12 @@ test('/readyz says 503 naming the migration a schema lacks', async () => {
   }
   await readyzUntil(SERVICES.api.url, 200);
 });
+
+test('every metric the Grafana dashboard names is on a live /metrics page', async () => {
+  const dashboard = JSON.parse(fs.readFileSync(`${env.EDLIVE_REPO}/deploy/grafana/edlive.json`, 'utf8'));
+  const names = new Set(dashboard.panels.filter((p) => p.targets).flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\bedlive_[a-z0-9_]+/g) || [])));
+  const pages = await Promise.all(Object.values(SERVICES).map(async (s) => (await get(`${s.url}/metrics`)).text));
+  const live = new Set(pages.join('\n').split('\n').map((l) => l.match(/^([a-z_:][a-z0-9_:]*)(?:\{| )/)?.[1]).filter(Boolean));
+  const missing = [...names].filter((n) => !live.has(n));
+  assert.deepEqual(missing, [], `the dashboard names series no service exports: ${missing.join(', ')}`);
+});
