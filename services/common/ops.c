@@ -178,6 +178,7 @@ static struct {
     char *ready_body;
     bool ready;
     bool check_ok[CHECK_COUNT];
+    uint64_t checked_us; /* when the last round ended (ops_now_us) */
     int64_t start_wall_us;
     int listen_fd;
 } ops = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .listen_fd = -1};
@@ -215,9 +216,13 @@ static void check_postgresql(struct check_state *st, json_t *checks, bool *ok)
     const char *params[1] = {EDLIVE_MIGRATIONS};
 
     if (!st->pg || PQstatus(st->pg) != CONNECTION_OK || !pg_idle_alive(st->pg)) {
+        /* Bounded, so that a PostgreSQL that does not answer reads as down within seconds:
+         * connect_timeout and statement_timeout after the service's own connection string. */
+        static const char *const keys[] = {"dbname", "connect_timeout", "options", NULL};
+        const char *values[] = {ops.service.pg, "2", "-c statement_timeout=2000", NULL};
         if (st->pg)
             PQfinish(st->pg);
-        st->pg = pg_connect_once(ops.service.pg);
+        st->pg = PQconnectdbParams(keys, values, 1);
     }
     if (!st->pg || PQstatus(st->pg) != CONNECTION_OK) {
         pg_error_text(st->pg, error, sizeof error);
@@ -321,6 +326,7 @@ static void check_once(struct check_state *st)
         free(ops.ready_body);
         ops.ready_body = body;
         ops.ready = ready;
+        ops.checked_us = ops_now_us();
         memcpy(ops.check_ok, ok, sizeof ok);
     }
     pthread_mutex_unlock(&ops.lock);
@@ -418,13 +424,16 @@ bool ops_answer(const char *path, struct ops_reply *reply)
         reply->content_type = "text/plain; charset=utf-8";
         reply->body = strdup("ok\n");
     } else if (path_is(path, "/readyz")) {
+        bool stale;
         pthread_mutex_lock(&ops.lock);
-        reply->status = ops.ready_body && ops.ready ? 200 : 503;
-        reply->body = ops.ready_body ? strdup(ops.ready_body) : NULL;
+        /* A round that has not ended for this long hangs on a connection: not ready. */
+        stale = ops.ready_body && ops_now_us() - ops.checked_us > OPS_STALE_US;
+        reply->status = ops.ready_body && ops.ready && !stale ? 200 : 503;
+        reply->body = ops.ready_body && !stale ? strdup(ops.ready_body) : NULL;
         pthread_mutex_unlock(&ops.lock);
         if (!reply->body && reply->status == 503) {
             json_t *doc = json_pack("{s:s,s:b,s:[s],s:{}}", "service", ops.service.name, "ready",
-                                    false, "failed", "starting", "checks");
+                                    false, "failed", stale ? "stalled" : "starting", "checks");
             reply->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
             json_decref(doc);
         }

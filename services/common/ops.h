@@ -22,6 +22,8 @@
 #include <libpq-fe.h>
 
 #define OPS_CHECK_INTERVAL_MS 1000
+/* /readyz is 503 "stalled" when the last round of checks ended longer ago than this. */
+#define OPS_STALE_US (10 * 1000000ull)
 /* Latency buckets (seconds) of every histogram; +Inf is implicit. */
 #define OPS_BUCKET_COUNT 12
 extern const double ops_bucket_bounds[OPS_BUCKET_COUNT];
