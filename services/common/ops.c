@@ -183,6 +183,12 @@ static struct {
     int listen_fd;
 } ops = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .listen_fd = -1};
 
+/* The service's name; "unknown" before ops_start (a unit test). */
+static const char *service_name(void)
+{
+    return ops.service.name ? ops.service.name : "unknown";
+}
+
 struct check_state {
     PGconn *pg;
     redisContext *redis;
@@ -317,7 +323,7 @@ static void check_once(struct check_state *st)
             ready = false;
             json_array_append_new(failed, json_string(check_names[i]));
         }
-    doc = json_pack("{s:s,s:b,s:o,s:o}", "service", ops.service.name, "ready", ready, "failed",
+    doc = json_pack("{s:s,s:b,s:o,s:o}", "service", service_name(), "ready", ready, "failed",
                     failed, "checks", checks);
     body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
@@ -398,7 +404,7 @@ static void common_metrics(struct ops_text *t)
     memcpy(ok, ops.check_ok, sizeof ok);
     checked = ops.ready_body != NULL;
     pthread_mutex_unlock(&ops.lock);
-    ops_label(labels, sizeof labels, "service", ops.service.name);
+    ops_label(labels, sizeof labels, "service", service_name());
     ops_family(t, "edlive_build_info", "gauge",
                "the service and the newest migration it was built for (always 1)");
     ops_printf(t, "edlive_build_info{%s,schema=\"%s\"} 1\n", labels,
@@ -432,7 +438,7 @@ bool ops_answer(const char *path, struct ops_reply *reply)
         reply->body = ops.ready_body && !stale ? strdup(ops.ready_body) : NULL;
         pthread_mutex_unlock(&ops.lock);
         if (!reply->body && reply->status == 503) {
-            json_t *doc = json_pack("{s:s,s:b,s:[s],s:{}}", "service", ops.service.name, "ready",
+            json_t *doc = json_pack("{s:s,s:b,s:[s],s:{}}", "service", service_name(), "ready",
                                     false, "failed", stale ? "stalled" : "starting", "checks");
             reply->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
             json_decref(doc);

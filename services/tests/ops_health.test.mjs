@@ -120,7 +120,7 @@ test('a vitals POST moves ed-api\'s request counter and ed-hub\'s deliveries and
   const dept = departments[0].id;
   const board = (await nurse.get(`/departments/${dept}/board`)).json;
   const enc = board.encounters[0].encounter_id;
-  const takenBy = board.staff.find((x) => x.role === 'nurse').staff_id;
+  const takenBy = board.staff.find((x) => x.role === 'nurse').id;
   const socket = await openSocket(nurse.token);
   try {
     socket.subscribe('board', dept);
