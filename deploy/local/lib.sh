@@ -19,7 +19,7 @@ ED_ALL_SERVICES=(pg redis relay api hub mllp nginx) # start order; stop order is
 ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev
               libhiredis-dev libjansson-dev libpq-dev libssl-dev libcmocka-dev libargon2-dev openssl postgresql-15
               redis-server nginx curl ca-certificates)
-ED_PKGS_TEST=(chromium yamllint shellcheck systemd) # systemd: systemd-analyze for deploy_systemd
+ED_PKGS_TEST=(chromium yamllint shellcheck systemd prometheus) # systemd: systemd-analyze (deploy_systemd); prometheus: promtool (/metrics)
 
 # ---------------------------------------------------------------------------------------------
 # Messages
@@ -195,7 +195,11 @@ ed_init_mode() {
     EDLIVE_PG_PORT=${EDLIVE_PG_PORT:-$d_pg}
     EDLIVE_REDIS_PORT=${EDLIVE_REDIS_PORT:-$d_redis}
     EDLIVE_MLLP_PORT=${EDLIVE_MLLP_PORT:-$d_mllp}
-    local v seen=' ' vars=(EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT EDLIVE_MLLP_PORT)
+    # ed-relay's and ed-mllp's /healthz, /readyz, /metrics (ed-api and ed-hub answer on their own
+    # ports): the HTTP port + 8 and + 9 (+ 5 to + 7 are the cluster's second instances).
+    EDLIVE_RELAY_OPS_PORT=${EDLIVE_RELAY_OPS_PORT:-$((EDLIVE_HTTP_PORT + 8))}
+    EDLIVE_MLLP_OPS_PORT=${EDLIVE_MLLP_OPS_PORT:-$((EDLIVE_HTTP_PORT + 9))}
+    local v seen=' ' vars=(EDLIVE_HTTP_PORT EDLIVE_HTTPS_PORT EDLIVE_API_PORT EDLIVE_HUB_PORT EDLIVE_PG_PORT EDLIVE_REDIS_PORT EDLIVE_MLLP_PORT EDLIVE_RELAY_OPS_PORT EDLIVE_MLLP_OPS_PORT)
     if ed_is_cluster; then
         ed_cluster_ports
         vars+=("${ED_CLUSTER_PORT_VARS[@]}")
@@ -256,6 +260,7 @@ ed_derive_settings() {
                  EDLIVE_PLAIN_URL EDLIVE_ALLOWED_ORIGINS EDLIVE_TLS_DIR EDLIVE_DEMO_PASSWORD
                  EDLIVE_DEMO_ADMIN_TOTP EDLIVE_API_URL EDLIVE_WS_URL EDLIVE_HUB_URL
                  EDLIVE_MLLP_PORT EDLIVE_MLLP_DEPARTMENT NODE_EXTRA_CA_CERTS
+                 EDLIVE_RELAY_OPS_PORT EDLIVE_MLLP_OPS_PORT
                  EDLIVE_ARTIFACTS EDLIVE_SVC EDLIVE_CHROMIUM EDLIVE_SHARED)
     ED_ALL_SERVICES=(pg redis relay api hub mllp nginx)
     if ed_is_cluster; then ed_cluster_settings; fi
@@ -761,6 +766,8 @@ ed_app_start() {
     if [ "$svc" = mllp ]; then ed_mllp_staff; fi
     # A second or third instance listens on its own port.
     case $kind in api) listen=(EDLIVE_API_PORT="$port") ;; hub) listen=(EDLIVE_HUB_PORT="$port") ;; esac
+    # Only the first ed-relay has an operations port (a second would collide).
+    if [ "$svc" = relay2 ]; then listen+=(EDLIVE_RELAY_OPS_PORT=0); fi
     # Each instance's PostgreSQL sessions carry its name (pg_stat_activity: which relay holds the lock).
     listen+=(PGAPPNAME="$svc")
     mkdir -p "$ED_RUN" "$ED_LOGS"
@@ -837,6 +844,7 @@ ed_nginx_render() {
         -e "s|@MODE@|$ED_MODE|g" -e "s|@HTTPS_PORT@|$EDLIVE_HTTPS_PORT|g" \
         -e "s|@TLS_DIR@|$EDLIVE_TLS_DIR|g" -e "s|@API_SERVERS@|$(ed_upstream_servers api)|g" \
         -e "s|@HUB_SERVERS@|$(ed_upstream_servers hub)|g" \
+        -e "s|@RELAY_OPS_PORT@|$EDLIVE_RELAY_OPS_PORT|g" -e "s|@MLLP_OPS_PORT@|$EDLIVE_MLLP_OPS_PORT|g" \
         "$ED_NGINX_TEMPLATE" >"$dir/edlive.conf.tmp"
     mv "$dir/edlive.conf.tmp" "$dir/edlive.conf"
     local out

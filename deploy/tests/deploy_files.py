@@ -36,11 +36,6 @@ REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
 DEPLOY = os.path.join(REPO, 'deploy')
 BUILD = None  # set from argv
 
-# Settings issue 15's health endpoints add (services' ops ports for /healthz, /readyz,
-# /metrics): named by the deployment files before the programs know them. Remove a name from
-# here once its program prints it in --settings-tsv.
-PENDING_SETTINGS = {'ed-relay': {'EDLIVE_RELAY_OPS_PORT'}, 'ed-mllp': {'EDLIVE_MLLP_OPS_PORT'}}
-
 PROGRAMS = {'ed-api': 'api/ed-api', 'ed-hub': 'hub/ed-hub', 'ed-relay': 'relay/ed-relay',
             'ed-mllp': 'mllp/ed-mllp', 'edlivectl': 'ctl/edlivectl'}
 SERVICE_UNITS = ['ed-api.service', 'ed-hub.service', 'ed-relay.service', 'ed-mllp.service']
@@ -89,7 +84,7 @@ def settings_of(program):
     path = os.path.join(BUILD, 'services', PROGRAMS[program])
     out = subprocess.run([path, '--settings-tsv'], capture_output=True, text=True, check=True)
     names = {line.split('\t')[0] for line in out.stdout.splitlines() if line}
-    return names | PENDING_SETTINGS.get(program, set())
+    return names
 
 
 def unit_settings(path):

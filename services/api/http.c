@@ -11,9 +11,11 @@
 #include <strings.h>
 
 #include "api.h"
+#include "api_ops.h"
 #include "fhir.h"
 #include "http.h"
 #include "log.h"
+#include "ops.h"
 #include "pool.h"
 
 /* One per HTTP connection (lws pss); reset at each request on a kept-alive connection. */
@@ -26,6 +28,7 @@ struct http_conn {
     bool has_refusal; /* refusal is the answer, sent once the body has been read */
     struct ed_error refusal;
     struct api_job *job; /* the request a worker is running, or NULL */
+    uint64_t started_us; /* the request line read (ops_now_us): its duration's start */
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out; /* LWS_PRE + reply body, malloc'd */
@@ -160,6 +163,7 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
     char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
     size_t len = text ? strlen(text) : 0;
 
+    api_ops_count(c->method, c->path, status, ops_now_us() - c->started_us);
     json_decref(doc);
     free_out(c);
     c->responded = true;
@@ -195,6 +199,38 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
         (allow && lws_add_http_header_by_name(
                       wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
                       (int)strlen(allow), &p, end)) ||
+        (c->close_after &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                      &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* GET /healthz, /readyz, /metrics (common/ops.h): not counted as requests, no session. */
+static int respond_ops(struct lws *wsi, struct http_conn *c, const char *uri)
+{
+    struct ops_reply reply;
+    unsigned char headers[LWS_PRE + 512];
+    unsigned char *start = &headers[LWS_PRE], *p = start, *end = &headers[sizeof headers - 1];
+
+    ops_answer(uri, &reply);
+    free_out(c);
+    c->responded = true;
+    c->close_after = content_length(wsi) != 0;
+    c->out = malloc(LWS_PRE + reply.len + 1);
+    if (!c->out) {
+        free(reply.body);
+        return -1;
+    }
+    memcpy(c->out + LWS_PRE, reply.body, reply.len);
+    c->out_len = reply.len;
+    free(reply.body);
+    if (lws_add_http_common_headers(wsi, (unsigned int)reply.status, reply.content_type, reply.len,
+                                    &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
         (c->close_after &&
          lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
                                       &p, end)) ||
@@ -454,7 +490,10 @@ static int on_request(struct lws *wsi, struct http_conn *c, const char *uri)
 
     free_out(c);
     memset(c, 0, offsetof(struct http_conn, body));
+    c->started_us = ops_now_us();
     c->method = method_of(wsi);
+    if (c->method == ROUTE_GET && ops_is_ops_path(uri))
+        return respond_ops(wsi, c, uri);
     if (strlen(uri) >= sizeof c->path) {
         ed_error_set(&err, ED_ERR_NOT_FOUND, NULL, "no such resource");
         c->close_after = content_length(wsi) > 0;

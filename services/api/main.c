@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_ops.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "ops.h"
 #include "pg.h"
 #include "pool.h"
 #include "record.h"
@@ -146,7 +148,8 @@ int main(int argc, char **argv)
     }
     app.pool = api_pool_start(&app, config_text(&api_config, API_PG),
                               (int)config_number(&api_config, API_DB_CONNECTIONS), ctx);
-    if (!app.pool) {
+    if (!app.pool || !api_ops_start(config_text(&api_config, API_PG))) {
+        api_pool_stop(app.pool);
         lws_context_destroy(ctx);
         return 1;
     }
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
 
     api_pool_stop(app.pool);
     app.pool = NULL;
+    ops_stop();
     lws_context_destroy(ctx);
     schema_set_free(app.schemas);
     log_info("stopped");

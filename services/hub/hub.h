@@ -49,6 +49,7 @@ struct hub_frame {
     long long encounter_id;
     struct hub_frame *wall; /* the same event masked for display sessions (board_mask.h),
                                encoded once for every wall; NULL in a wall frame itself */
+    long long at_ms;        /* the event's "at" (ms since the epoch; 0: none): hub_ops.c */
     size_t len;
     unsigned char data[];
 };

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "hub_client.h"
+#include "hub_ops.h"
 #include "log.h"
 #include "record.h"
 
@@ -195,6 +196,7 @@ static struct hub_frame *next_event(struct hub *hub, struct hub_client *c, struc
             return NULL;
         }
         hub->resyncs++;
+        ops_inc(&hub_ops.resyncs);
         log_info("client fell %lld events behind dept %lld (bound %lld); resyncing with a "
                  "snapshot (%llu so far)",
                  top - s->next_seq + 1, d->id, hub->max_lag, hub->resyncs);
@@ -279,6 +281,7 @@ static int write_heartbeat(struct hub_client *c)
             continue;
         if (lws_write(c->wsi, (unsigned char *)text, (size_t)len, LWS_WRITE_TEXT) < 0)
             return -1;
+        ops_inc(&hub_ops.heartbeats);
     }
     c->waiting_since = 0;
     return 1;
@@ -320,6 +323,7 @@ static int write_one(struct hub *hub, struct hub_client *c)
             int n = hub_fhir_write(c, s, f);
             if (n < 0)
                 return -1;
+            hub_ops_delivered(f);
             c->waiting_since = 0;
             s->next_seq = f->seq + 1;
             c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
@@ -335,6 +339,7 @@ static int write_one(struct hub *hub, struct hub_client *c)
         }
         if (write_event(c, s, f) < 0)
             return -1;
+        hub_ops_delivered(f);
         c->waiting_since = 0;
         s->next_seq = f->seq + 1;
         if (s->kind == SUB_CHART)
@@ -424,6 +429,7 @@ static void close_too_slow(struct hub *hub, struct hub_client *c)
     socklen_t size = sizeof held;
 
     log_info("closing a connection on which data waited for %d s (4408)", hub->stall_s);
+    ops_inc(&hub_ops.stall_closes);
     c->too_slow = true;
     /* (Only a bounded buffer is enlarged: setting one under autotuning could shrink it.) */
     if (fd >= 0 && hub->sndbuf > 0 && !getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &held, &size)) {

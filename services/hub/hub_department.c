@@ -7,6 +7,7 @@
 
 #include "board_mask.h"
 #include "hub.h"
+#include "hub_ops.h"
 #include "log.h"
 
 struct hub_department *hub_department_find(struct hub *hub, long long id)
@@ -58,6 +59,7 @@ static struct hub_frame *new_frame(long long seq, long long encounter_id, const 
     f->seq = seq;
     f->encounter_id = encounter_id;
     f->wall = NULL;
+    f->at_ms = hub_ops_frame_at_ms(json, len);
     f->len = len;
     memcpy(f->data + LWS_PRE, json, len);
     return f;

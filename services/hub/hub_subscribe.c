@@ -15,6 +15,7 @@
 
 #include "hub_client.h"
 #include "hub_db.h"
+#include "hub_ops.h"
 #include "log.h"
 #include "record.h"
 
@@ -183,6 +184,7 @@ static bool queue_board(struct hub *hub, struct hub_client *c, struct hub_sub *s
     if (!hub_board_snapshot(hub, d))
         return false;
     hub_sub_begin_at(s, d->board_cache_seq);
+    ops_inc(&hub_ops.snapshots[HUB_OPS_BOARD]);
     /* One copy of the snapshot for every socket it goes to (a reconnect storm's memory). */
     if (hub_client_is_wall(c) && !d->wall_shared)
         d->wall_shared = hub_shared_text_new(d->wall_cache, d->wall_cache_len);
@@ -201,6 +203,7 @@ static void queue_chart(struct hub_client *c, struct hub_sub *s, struct sub_job 
                               (json_int_t)s->dept->id, "seq", (json_int_t)j->seq, "chart", j->data);
 
     hub_sub_begin_at(s, j->seq);
+    ops_inc(&hub_ops.snapshots[HUB_OPS_CHART]);
     if (!hub_client_queue_json(c, frame))
         hub_client_cut(c);
 }
@@ -214,6 +217,7 @@ static void queue_recovered(struct hub_client *c, struct hub_sub *s, long long s
 
     json_object_set_new(reply, board ? "department_id" : "encounter_id", json_integer(s->topic_id));
     hub_sub_begin_at(s, since);
+    ops_inc(&hub_ops.recoveries[board ? HUB_OPS_BOARD : HUB_OPS_CHART]);
     if (!hub_client_queue_json(c, reply))
         hub_client_cut(c);
 }

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "hub.h"
 #include "hub_client.h"
+#include "hub_ops.h"
 #include "log.h"
 #include "pg.h"
 #include "record.h"
@@ -111,7 +112,7 @@ static void drain_start(struct hub *hub)
 int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
-        {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+        {"http", hub_ops_http_callback, 0, 0, 0, NULL, 0},
         /* rx_buffer_size: lws allocates it for every connection; longer messages come in
          * pieces that hub_messages_receive gathers (up to HUB_MAX_MESSAGE). */
         /* tx_packet_size must be set: 0 would cap every send() at the 256-byte receive buffer
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
     hub.board_max_age_s = (int)config_number(&hub_config, HUB_BOARD_MAX_AGE_S);
     hub.sndbuf = (int)config_number(&hub_config, HUB_SNDBUF);
 
+    protocols[0].per_session_data_size = hub_ops_http_size();
     protocols[1].per_session_data_size = hub_client_size();
     memset(&info, 0, sizeof info);
     info.port = (int)config_number(&hub_config, HUB_PORT);
@@ -192,7 +194,11 @@ int main(int argc, char **argv)
     hub.feed = hub_feed_start(
         hub.ctx, config_host(&hub_config, HUB_REDIS), (int)config_number(&hub_config, HUB_REDIS),
         config_text(&hub_config, HUB_REDIS_SENTINELS), config_text(&hub_config, HUB_REDIS_MASTER));
-    if (!hub.feed || !hub_start(&hub)) {
+    if (!hub.feed || !hub_start(&hub) ||
+        !hub_ops_start(&hub, config_text(&hub_config, HUB_PG), config_host(&hub_config, HUB_REDIS),
+                       (int)config_number(&hub_config, HUB_REDIS),
+                       config_text(&hub_config, HUB_REDIS_SENTINELS),
+                       config_text(&hub_config, HUB_REDIS_MASTER))) {
         log_error("cannot start: Redis reader or first read of PostgreSQL failed");
         return 1;
     }
@@ -213,6 +219,7 @@ int main(int argc, char **argv)
             break;
     }
 
+    ops_stop();
     hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);
     hub_session_clear(); /* after the sockets' CLOSED, which let go of their sessions */

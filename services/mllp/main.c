@@ -19,6 +19,7 @@
 #include "hl7.h"
 #include "hl7_ack.h"
 #include "log.h"
+#include "mllp_ops.h"
 #include "mllp_server.h"
 #include "pg.h"
 #include "record_hl7.h"
@@ -34,6 +35,7 @@ enum mllp_setting {
     MLLP_PG,
     MLLP_LISTEN,
     MLLP_PORT,
+    MLLP_OPS_PORT,
     MLLP_ALLOW,
     MLLP_IDLE_S,
     MLLP_FRAME_S,
@@ -48,6 +50,10 @@ static const struct config_setting mllp_settings[MLLP_SETTING_COUNT] = {
     [MLLP_LISTEN] = CONFIG_SHARED("EDLIVE_LISTEN"),
     [MLLP_PORT] = {"EDLIVE_MLLP_PORT", CONFIG_PORT, "8484", 0, 0,
                    "TCP port of the HL7 v2 MLLP listener (on `EDLIVE_LISTEN`)", false},
+    [MLLP_OPS_PORT] = {"EDLIVE_MLLP_OPS_PORT", CONFIG_INT, "8489", 0, 65535,
+                       "ed-mllp's operations port (on `EDLIVE_LISTEN`): `/healthz`, `/readyz`, "
+                       "`/metrics`; `0`: none",
+                       false},
     [MLLP_ALLOW] = {"EDLIVE_MLLP_ALLOW", CONFIG_TEXT, "127.0.0.1,::1", 0, 0,
                     "source addresses allowed to connect, comma-separated IPv4/IPv6 literals; "
                     "others are closed at accept",
@@ -204,6 +210,18 @@ static enum mllp_verdict on_frame(void *ctx, enum mllp_server_input kind, const 
     return MLLP_VERDICT_REPLY;
 }
 
+/* on_frame, with its ACK counted (mllp_ops.c). */
+static enum mllp_verdict on_frame_counted(void *ctx, enum mllp_server_input kind, const char *data,
+                                          size_t len, const char *peer, char **reply,
+                                          size_t *reply_len, void **work)
+{
+    enum mllp_verdict v = on_frame(ctx, kind, data, len, peer, reply, reply_len, work);
+
+    if (v == MLLP_VERDICT_REPLY && *reply)
+        mllp_ops_count_ack(*reply, *reply_len);
+    return v;
+}
+
 static void on_discard(void *ctx, void *work)
 {
     (void)ctx;
@@ -335,6 +353,16 @@ out:
     return ack;
 }
 
+/* on_apply, with its ACK counted (mllp_ops.c). */
+static char *on_apply_counted(void *ctx, void *work, const char *peer, size_t *len)
+{
+    char *ack = on_apply(ctx, work, peer, len);
+
+    if (ack)
+        mllp_ops_count_ack(ack, *len);
+    return ack;
+}
+
 /* At start and hourly: the answered messages older than 7 days go. */
 static void on_housekeeping(void *ctx)
 {
@@ -383,13 +411,15 @@ int main(int argc, char **argv)
         }
         app.staff_checked = r == 1; /* else checked before the first message */
     }
-    opts.handler = on_frame;
-    opts.apply = on_apply;
+    opts.handler = on_frame_counted;
+    opts.apply = on_apply_counted;
     opts.discard = on_discard;
     opts.housekeeping = on_housekeeping;
     opts.ctx = &app;
     app.srv = mllp_server_new(&opts);
-    if (!app.srv) {
+    if (!app.srv || !mllp_ops_start(config_text(&mllp_config, MLLP_PG), opts.iface,
+                                    (int)config_number(&mllp_config, MLLP_OPS_PORT))) {
+        mllp_server_free(app.srv);
         PQfinish(app.pg);
         return 1;
     }
@@ -400,6 +430,7 @@ int main(int argc, char **argv)
     if (!mllp_server_run(app.srv, &interrupted))
         rc = 1;
     mllp_server_free(app.srv); /* joins the worker: the connection is ours again */
+    mllp_ops_stop();
     PQfinish(app.pg);
     if (app.bad_staff)
         rc = 2;

@@ -179,6 +179,8 @@ typedef bool record_outbox_range_fn(void *ctx, long long department_id, long lon
  * were handed over before each returned false, or -1 on a database error. */
 int record_outbox_pending(PGconn *conn, record_outbox_range_fn *each, void *ctx);
 int record_outbox_relayed(PGconn *conn, record_outbox_range_fn *each, void *ctx);
+/* Every department's top and relayed seq (pending or not): ed-relay's lag metric. */
+int record_outbox_lag(PGconn *conn, record_outbox_range_fn *each, void *ctx);
 
 /* ---- FHIR R4 reads (record_fhir.c, for ed-api's /fhir/R4) ---- */
 

@@ -122,3 +122,12 @@ int record_outbox_relayed(PGconn *conn, record_outbox_range_fn *each, void *ctx)
 
     return each_department(conn, sql, "read relay cursors", each, ctx);
 }
+
+int record_outbox_lag(PGconn *conn, record_outbox_range_fn *each, void *ctx)
+{
+    static const char sql[] =
+        "SELECT s.department_id, s.last_seq, coalesce(c.relayed_seq, 0) FROM department_seq s "
+        "LEFT JOIN relay_cursor c ON c.department_id = s.department_id ORDER BY s.department_id";
+
+    return each_department(conn, sql, "read relay lag", each, ctx);
+}

@@ -16,6 +16,8 @@ enum relay_setting {
     RELAY_REDIS,
     RELAY_REDIS_SENTINELS,
     RELAY_REDIS_MASTER,
+    RELAY_LISTEN,
+    RELAY_OPS_PORT,
     RELAY_POLL_MS,
     RELAY_REBUILD,
     RELAY_SETTING_COUNT
@@ -26,6 +28,11 @@ static const struct config_setting relay_settings[RELAY_SETTING_COUNT] = {
     [RELAY_REDIS] = CONFIG_SHARED("EDLIVE_REDIS"),
     [RELAY_REDIS_SENTINELS] = CONFIG_SHARED("EDLIVE_REDIS_SENTINELS"),
     [RELAY_REDIS_MASTER] = CONFIG_SHARED("EDLIVE_REDIS_MASTER"),
+    [RELAY_LISTEN] = CONFIG_SHARED("EDLIVE_LISTEN"),
+    [RELAY_OPS_PORT] = {"EDLIVE_RELAY_OPS_PORT", CONFIG_INT, "8488", 0, 65535,
+                        "ed-relay's operations port (on `EDLIVE_LISTEN`): `/healthz`, `/readyz`, "
+                        "`/metrics`; `0`: none",
+                        false},
     [RELAY_POLL_MS] = {"EDLIVE_RELAY_POLL_MS", CONFIG_INT, "1000", 10, 60000,
                        "how often (ms) it looks for events when no NOTIFY woke it", false},
     [RELAY_REBUILD] = {"EDLIVE_RELAY_REBUILD", CONFIG_INT, "1000", 0, 10000,
@@ -64,6 +71,12 @@ int main(int argc, char **argv)
                       config_text(&relay_config, RELAY_REDIS_MASTER));
     if (!relay.redis)
         return 1;
+    if (!relay_ops_start(&relay, redis_host, redis_port,
+                         config_text(&relay_config, RELAY_REDIS_SENTINELS),
+                         config_text(&relay_config, RELAY_REDIS_MASTER),
+                         config_text(&relay_config, RELAY_LISTEN),
+                         (int)config_number(&relay_config, RELAY_OPS_PORT)))
+        return 1;
     log_info("relaying the event log to Redis %s", redis_pub_target_name(relay.redis));
 
     while (!interrupted) {
@@ -85,6 +98,7 @@ int main(int argc, char **argv)
             relay_wait(&relay, 200); /* Redis or PostgreSQL failed: retry soon, not in a spin */
         }
     }
+    ops_stop();
     PQfinish(relay.pg);
     redis_pub_free(relay.redis);
     log_info("stopped");

@@ -14,6 +14,7 @@
 static void lose_connection(struct relay *r)
 {
     r->ready = false;
+    ops_gauge_set(&r->active, 0);
 }
 
 bool relay_prepare(struct relay *r)
@@ -23,6 +24,7 @@ bool relay_prepare(struct relay *r)
     if (r->ready && PQstatus(r->pg) == CONNECTION_OK)
         return true;
     r->ready = false;
+    ops_gauge_set(&r->active, 0);
     if (!r->pg) {
         r->pg = pg_connect_once(r->conninfo);
     } else {
@@ -45,6 +47,7 @@ bool relay_prepare(struct relay *r)
         log_info("now the active relay");
     r->standby = false;
     r->ready = true;
+    ops_gauge_set(&r->active, 1);
     return true;
 }
 
@@ -52,8 +55,11 @@ static bool publish(void *ctx, long long dept, long long seq, long long encounte
                     const char *frame)
 {
     struct relay *r = ctx;
+    bool ok = redis_pub_event(r->redis, dept, seq, encounter_id, frame);
 
-    return redis_pub_event(r->redis, dept, seq, encounter_id, frame);
+    if (ok)
+        ops_inc(&r->relayed);
+    return ok;
 }
 
 /* Redis restarted without its data: put back each department's recent events, so hubs that
@@ -101,15 +107,18 @@ bool relay_round(struct relay *r)
 {
     int epoch = redis_pub_epoch_present(r->redis);
 
-    if (epoch < 0)
+    if (epoch < 0 || (epoch == 0 && !rebuild_streams(r))) {
+        ops_inc(&r->rounds_failed);
         return false;
-    if (epoch == 0 && !rebuild_streams(r))
-        return false;
+    }
     r->round_ok = true;
     if (record_outbox_pending(r->pg, relay_department, r) < 0) {
         lose_connection(r);
+        ops_inc(&r->rounds_failed);
         return false;
     }
+    if (!r->round_ok)
+        ops_inc(&r->rounds_failed);
     return r->round_ok;
 }
 

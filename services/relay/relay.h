@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "ops.h"
 #include "redis_pub.h"
 
 struct relay {
@@ -19,7 +20,16 @@ struct relay {
     bool standby;    /* another relay holds the lock; logged once */
     int rebuild_len; /* events per department re-sent after Redis lost its data */
     bool round_ok;   /* during a round: every department's events reached Redis */
+    /* Metrics (relay_ops.c): written here, read by the operations thread. */
+    struct ops_counter relayed;       /* events Redis accepted */
+    struct ops_counter rounds_failed; /* rounds PostgreSQL or Redis failed */
+    struct ops_gauge active;          /* 1: holds the relay lock; 0: standby or reconnecting */
 };
+
+/* relay_ops.c: /healthz, /readyz, /metrics on EDLIVE_RELAY_OPS_PORT. */
+bool relay_ops_start(struct relay *r, const char *redis_host, int redis_port,
+                     const char *redis_sentinels, const char *redis_master, const char *iface,
+                     int port);
 
 /* (Re)connects, LISTENs and takes the advisory lock. False while not the active relay. */
 bool relay_prepare(struct relay *r);

@@ -138,7 +138,7 @@ test('the same message on two ed-mllp processes at once is applied once', async 
   });
   const log = fs.openSync(`${env.EDLIVE_LOGS}/mllp-second.log`, 'a'); // checked for sanitizer reports
   const second = spawn(`${env.EDLIVE_BUILD}/services/mllp/ed-mllp`, [], {
-    env: { ...process.env, EDLIVE_MLLP_PORT: String(port2) },
+    env: { ...process.env, EDLIVE_MLLP_PORT: String(port2), EDLIVE_MLLP_OPS_PORT: '0' }, // the deployment's ed-mllp has the ops port
     stdio: ['ignore', log, log],
   });
   try {
@@ -245,7 +245,7 @@ test('EDLIVE_MLLP_STAFF: the demo interface is set; an id no active staff member
   assert.equal(sql(OWNER, `SELECT count(*) FROM staff WHERE display_name = ${lit(name)} AND active`), '1');
   const bin = `${env.EDLIVE_BUILD}/services/mllp/ed-mllp`;
   const child = spawn(bin, [], {
-    env: { ...process.env, EDLIVE_MLLP_PORT: '1', EDLIVE_MLLP_STAFF: '999999999' },
+    env: { ...process.env, EDLIVE_MLLP_PORT: '1', EDLIVE_MLLP_OPS_PORT: '0', EDLIVE_MLLP_STAFF: '999999999' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

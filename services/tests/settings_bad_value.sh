@@ -28,6 +28,9 @@ expect hub/ed-hub EDLIVE_REDIS_SENTINELS=127.0.0.1:26379,127.0.0.1 'EDLIVE_REDIS
 expect relay/ed-relay EDLIVE_REDIS_SENTINELS=127.0.0.1:0 'EDLIVE_REDIS_SENTINELS=127.0.0.1:0: must be comma-separated host:port'
 expect relay/ed-relay EDLIVE_RELAY_POLL_MS=5 'EDLIVE_RELAY_POLL_MS=5: must be an integer 10-60000'
 expect relay/ed-relay EDLIVE_REDIS=redis: 'EDLIVE_REDIS=redis:: must be host:port'
+expect relay/ed-relay EDLIVE_RELAY_OPS_PORT=70000 'EDLIVE_RELAY_OPS_PORT=70000: must be an integer 0-65535'
+expect relay/ed-relay EDLIVE_LISTEN=localhost 'EDLIVE_LISTEN=localhost is neither an IP address'
+expect mllp/ed-mllp EDLIVE_MLLP_OPS_PORT=-1 'EDLIVE_MLLP_OPS_PORT=-1: must be an integer 0-65535'
 expect mllp/ed-mllp EDLIVE_MLLP_FRAME_S=0 'EDLIVE_MLLP_FRAME_S=0: must be an integer 1-3600'
 expect mllp/ed-mllp EDLIVE_MLLP_STAFF=abc 'EDLIVE_MLLP_STAFF=abc: must be an integer'
 # An argument a program does not take is refused the same way, not ignored.

@@ -172,7 +172,7 @@ async function startSampleMllp() {
   const staffFile = process.env.EDLIVE_STATE && path.join(process.env.EDLIVE_STATE, 'mllp-staff');
   if (!staff && staffFile && fs.existsSync(staffFile)) staff = fs.readFileSync(staffFile, 'utf8').trim();
   const child = spawn(`${process.env.EDLIVE_BUILD}/services/mllp/ed-mllp`, [], {
-    env: { ...process.env, EDLIVE_MLLP_PORT: String(port), EDLIVE_MLLP_DEPARTMENT: ctx.code,
+    env: { ...process.env, EDLIVE_MLLP_PORT: String(port), EDLIVE_MLLP_OPS_PORT: '0', EDLIVE_MLLP_DEPARTMENT: ctx.code,
            ...(staff ? { EDLIVE_MLLP_STAFF: staff } : {}) },
     stdio: ['ignore', log, log],
   });

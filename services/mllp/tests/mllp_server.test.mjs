@@ -37,6 +37,7 @@ async function start(env) {
       EDLIVE_MLLP_DEPARTMENT: 'ED1',
       EDLIVE_LISTEN: '127.0.0.1',
       EDLIVE_MLLP_PORT: String(port),
+      EDLIVE_MLLP_OPS_PORT: '0', // no operations port: a deployment's ed-mllp may hold it
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

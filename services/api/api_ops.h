@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* api_ops.h: ed-api's request metrics and its /healthz, /readyz, /metrics (api_ops.c). */
+#ifndef EDLIVE_API_OPS_H
+#define EDLIVE_API_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+
+/* Starts the readiness checker (PostgreSQL and migrations; ed-api uses no Redis). */
+bool api_ops_start(const char *pg);
+
+/* One answered request: its route pattern (never the path: ids are not labels), method,
+ * status and duration. On the lws thread. */
+void api_ops_count(enum route_method method, const char *path, int status, uint64_t us);
+
+#endif
