@@ -345,13 +345,14 @@ static void test_a04_resend_is_an_update(void **state)
     long long id;
     (void)state;
     new_mrn(mrn);
-    assert_int_equal(apply(RESEND_A04, ago(40, t), mrn, dept_code, "R2"), HL7_ACK_AA);
+    ago(40, t); /* once: a resend is the same bytes, whatever the clock says meanwhile */
+    assert_int_equal(apply(RESEND_A04, t, mrn, dept_code, "R2"), HL7_ACK_AA);
     id = encounter_of(mrn);
     assert_int_equal(events_of(id), 3);
     /* The same message again, then with another bed: one encounter, one vitals set. */
-    assert_int_equal(apply(RESEND_A04, ago(40, t), mrn, dept_code, "R2"), HL7_ACK_AA);
+    assert_int_equal(apply(RESEND_A04, t, mrn, dept_code, "R2"), HL7_ACK_AA);
     assert_int_equal(events_of(id), 3);
-    assert_int_equal(apply(RESEND_A04, ago(40, t), mrn, dept_code, "R3"), HL7_ACK_AA);
+    assert_int_equal(apply(RESEND_A04, t, mrn, dept_code, "R3"), HL7_ACK_AA);
     assert_int_equal(encounter_of(mrn), id);
     assert_int_equal(in_bed("R3"), id);
     assert_int_equal(count_of("SELECT count(*) FROM vitals WHERE encounter_id = $1", id), 1);
