@@ -246,6 +246,8 @@ ed_derive_settings() {
     EDLIVE_DEMO_PASSWORD=${EDLIVE_DEMO_PASSWORD:-edlive-demo}
     EDLIVE_DEMO_ADMIN_TOTP=${EDLIVE_DEMO_ADMIN_TOTP:-JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP}
     EDLIVE_ARTIFACTS=$ED_REPO/test-artifacts
+    # The cluster tests' run keeps its own (a full test run makes both).
+    [ "$ED_MODE" = test-cluster ] && EDLIVE_ARTIFACTS=$ED_REPO/test-artifacts/cluster
     EDLIVE_SVC=$ED_REPO/deploy/local/svc
     EDLIVE_CHROMIUM=${EDLIVE_CHROMIUM:-/usr/bin/chromium}
     if [ -d "$ED_REPO/../shared" ]; then
@@ -994,6 +996,8 @@ ed_scan_phi_logs() {
     [ -s "$list" ] || return 0
     for f in "$ED_LOGS"/*.log "$EDLIVE_ARTIFACTS"/logs/*.log; do
         [ -f "$f" ] || continue
+        # ctest's own output (test names, "Test time") is the runner's, not a service's log.
+        case ${f##*/} in ctest-*.log) continue ;; esac
         hits=$(grep -nwF -f "$list" "$f" | cut -d: -f1 | head -n 20 | tr '\n' ' ')
         if [ -n "$hits" ]; then
             found=1
