@@ -223,8 +223,18 @@ ed_redis_master_addr() {
     done
 }
 
+# Up to 10 s for a Redis server or Sentinel just started to answer PING.
+ed_wait_ping() {
+    local label=$1 node=$2 port=$3 i
+    for ((i = 0; i < 100; i++)); do
+        redis-cli -h 127.0.0.1 -p "$port" PING >/dev/null 2>&1 && { ok "$label $node running (PID $(ed_svc_pid "$node"))"; return 0; }
+        sleep 0.1
+    done
+    die "$label $node did not answer on port $port" "see $ED_LOGS/$node.log"
+}
+
 ed_redis_node_start() {
-    local node=$1 port pid i replicaof=() master role=''
+    local node=$1 port pid replicaof=() master role=''
     port=$(ed_redis_node_port "$node")
     pid=$(ed_svc_pid "$node")
     if [ -n "$pid" ] && redis-cli -h 127.0.0.1 -p "$port" PING >/dev/null 2>&1; then
@@ -246,15 +256,11 @@ ed_redis_node_start() {
         --protected-mode yes --daemonize yes --pidfile "$ED_RUN/$node.pid" \
         --logfile "$ED_LOGS/$node.log" --dir "$ED_STATE/$node" "${replicaof[@]}") ||
         die "redis-server $node did not start" "see $ED_LOGS/$node.log"
-    for ((i = 0; i < 100; i++)); do
-        redis-cli -h 127.0.0.1 -p "$port" PING >/dev/null 2>&1 && { ok "Redis $node running (PID $(ed_svc_pid "$node"))"; return 0; }
-        sleep 0.1
-    done
-    die "Redis $node did not answer on port $port" "see $ED_LOGS/$node.log"
+    ed_wait_ping Redis "$node" "$port"
 }
 
 ed_sentinel_start() {
-    local node=$1 port pid dir i master
+    local node=$1 port pid dir master
     port=$(ed_sentinel_port "$node")
     pid=$(ed_svc_pid "$node")
     if [ -n "$pid" ]; then
@@ -281,11 +287,7 @@ sentinel parallel-syncs $ED_REDIS_MASTER_NAME 1
 CONF
     say "Starting Redis Sentinel $node on 127.0.0.1:$port (watching $master)"
     redis-server "$dir/sentinel.conf" --sentinel || die "Sentinel $node did not start" "see $ED_LOGS/$node.log"
-    for ((i = 0; i < 100; i++)); do
-        redis-cli -h 127.0.0.1 -p "$port" PING >/dev/null 2>&1 && { ok "Sentinel $node running (PID $(ed_svc_pid "$node"))"; return 0; }
-        sleep 0.1
-    done
-    die "Sentinel $node did not answer on port $port" "see $ED_LOGS/$node.log"
+    ed_wait_ping Sentinel "$node" "$port"
 }
 
 # Wait until the Sentinels agree on a primary and know its replica (a failover needs both).
