@@ -4,27 +4,35 @@
 -- statement is idempotent (CREATE OR REPLACE). How to change one: sql/README.md.
 
 CREATE OR REPLACE FUNCTION utc_text(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 $$;
 
 -- The same with milliseconds (truncated), for an event's commit time ("at" of its frame).
 CREATE OR REPLACE FUNCTION utc_ms_text(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
 CREATE OR REPLACE FUNCTION staff_json(p_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', s.id, 'name', s.display_name, 'role', s.role)
-    FROM staff s WHERE s.id = p_id
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT jsonb_build_object('id', s.id, 'name', s.display_name, 'role', s.role)
+        FROM staff s WHERE s.id = p_id
+    );
+END
 $$;
 
 -- The account's staff name, else its username.
 CREATE OR REPLACE FUNCTION account_name(p_account_id bigint) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(s.display_name, a.username) FROM account a LEFT JOIN staff s ON s.id = a.staff_id
-    WHERE a.id = p_account_id
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(s.display_name, a.username) FROM account a LEFT JOIN staff s ON s.id = a.staff_id
+        WHERE a.id = p_account_id
+    );
+END
 $$;
 
 CREATE OR REPLACE FUNCTION area_rank(area text) RETURNS int

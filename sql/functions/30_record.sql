@@ -14,44 +14,56 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION allergies_json(p_patient_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN p.allergies_recorded_at IS NULL THEN NULL ELSE
-        (SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'substance', a.substance,
-                 'reaction', a.reaction, 'severity', a.severity,
-                 'recorded_at', utc_text(a.recorded_at)) ORDER BY a.id), '[]'::jsonb)
-         FROM patient_allergy a WHERE a.patient_id = p.id) END
-    FROM patient p WHERE p.id = p_patient_id
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT CASE WHEN p.allergies_recorded_at IS NULL THEN NULL ELSE
+            (SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'substance', a.substance,
+                     'reaction', a.reaction, 'severity', a.severity,
+                     'recorded_at', utc_text(a.recorded_at)) ORDER BY a.id), '[]'::jsonb)
+             FROM patient_allergy a WHERE a.patient_id = p.id) END
+        FROM patient p WHERE p.id = p_patient_id
+    );
+END
 $$;
 
 CREATE OR REPLACE FUNCTION diagnoses_json(p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'system', d.system, 'code', d.code,
-               'display', d.display, 'recorded_at', utc_text(d.recorded_at)) ORDER BY d.id), '[]'::jsonb)
-    FROM encounter_diagnosis d WHERE d.encounter_id = p_encounter_id
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'system', d.system, 'code', d.code,
+                   'display', d.display, 'recorded_at', utc_text(d.recorded_at)) ORDER BY d.id), '[]'::jsonb)
+        FROM encounter_diagnosis d WHERE d.encounter_id = p_encounter_id
+    );
+END
 $$;
 
 CREATE OR REPLACE FUNCTION patient_record_json(p_patient_id bigint, p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'allergies', allergies_json(p_patient_id),
-        'medications', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'name', m.name,
-                            'dose', m.dose, 'route', m.route, 'frequency', m.frequency,
-                            'reconciled_at', utc_text(m.reconciled_at),
-                            'reconciled_by', account_name(m.reconciled_by)) ORDER BY m.id), '[]'::jsonb)
-                        FROM patient_medication m WHERE m.patient_id = p_patient_id),
-        'problems', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', pr.id, 'system', pr.system,
-                         'code', pr.code, 'display', pr.display,
-                         'onset', to_char(pr.onset, 'YYYY-MM-DD')) ORDER BY pr.id), '[]'::jsonb)
-                     FROM patient_problem pr WHERE pr.patient_id = p_patient_id),
-        'prior_visits', (SELECT coalesce(jsonb_agg(jsonb_build_object('encounter_id', o.id,
-                             'department', (SELECT d.name FROM department d WHERE d.id = o.department_id),
-                             'arrived_at', utc_text(o.arrived_at), 'departed_at', utc_text(o.departed_at),
-                             'chief_complaint', o.chief_complaint,
-                             'disposition', coalesce(o.disposition,
-                                 CASE WHEN o.status = 'left_without_being_seen' THEN 'lwbs' END),
-                             'diagnoses', diagnoses_json(o.id)) ORDER BY o.arrived_at DESC), '[]'::jsonb)
-                         FROM encounter o WHERE o.patient_id = p_patient_id AND o.id <> p_encounter_id
-                         AND o.departed_at IS NOT NULL AND o.status <> 'entered_in_error'))
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT jsonb_build_object(
+            'allergies', allergies_json(p_patient_id),
+            'medications', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'name', m.name,
+                                'dose', m.dose, 'route', m.route, 'frequency', m.frequency,
+                                'reconciled_at', utc_text(m.reconciled_at),
+                                'reconciled_by', account_name(m.reconciled_by)) ORDER BY m.id), '[]'::jsonb)
+                            FROM patient_medication m WHERE m.patient_id = p_patient_id),
+            'problems', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', pr.id, 'system', pr.system,
+                             'code', pr.code, 'display', pr.display,
+                             'onset', to_char(pr.onset, 'YYYY-MM-DD')) ORDER BY pr.id), '[]'::jsonb)
+                         FROM patient_problem pr WHERE pr.patient_id = p_patient_id),
+            'prior_visits', (SELECT coalesce(jsonb_agg(jsonb_build_object('encounter_id', o.id,
+                                 'department', (SELECT d.name FROM department d WHERE d.id = o.department_id),
+                                 'arrived_at', utc_text(o.arrived_at), 'departed_at', utc_text(o.departed_at),
+                                 'chief_complaint', o.chief_complaint,
+                                 'disposition', coalesce(o.disposition,
+                                     CASE WHEN o.status = 'left_without_being_seen' THEN 'lwbs' END),
+                                 'diagnoses', diagnoses_json(o.id)) ORDER BY o.arrived_at DESC), '[]'::jsonb)
+                             FROM encounter o WHERE o.patient_id = p_patient_id AND o.id <> p_encounter_id
+                             AND o.departed_at IS NOT NULL AND o.status <> 'entered_in_error'))
+    );
+END
 $$;
 
 -- An order, with its result when there is one: a value (unit, reference range, and the flag
@@ -87,24 +99,32 @@ $$;
 -- Other active encounters of the department whose patient's name is alike: the same
 -- family-name key and the same first letter of the given name.
 CREATE OR REPLACE FUNCTION similar_name_ids(p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(o.id ORDER BY o.id), '[]'::jsonb)
-    FROM encounter e JOIN patient p ON p.id = e.patient_id
-    JOIN patient q ON q.similar_key = p.similar_key AND q.id <> p.id
-    JOIN encounter o ON o.patient_id = q.id AND o.department_id = e.department_id
-        AND o.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')
-    WHERE e.id = p_encounter_id
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(o.id ORDER BY o.id), '[]'::jsonb)
+        FROM encounter e JOIN patient p ON p.id = e.patient_id
+        JOIN patient q ON q.similar_key = p.similar_key AND q.id <> p.id
+        JOIN encounter o ON o.patient_id = q.id AND o.department_id = e.department_id
+            AND o.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error')
+        WHERE e.id = p_encounter_id
+    );
+END
 $$;
 
 -- Periods of the history: [started_at, ended_at), ended_at NULL while current.
 CREATE OR REPLACE FUNCTION encounter_locations_json(p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'bed', (SELECT jsonb_build_object('id', b.id, 'label', b.label, 'area', b.area)
-                       FROM bed b WHERE b.id = l.bed_id),
-               'area', l.area, 'started_at', utc_text(l.started_at), 'ended_at', utc_text(l.ended_at))
-               ORDER BY l.started_at, l.id), '[]'::jsonb)
-    FROM (SELECT el.*, lead(el.started_at) OVER (ORDER BY el.started_at, el.id) AS ended_at
-          FROM encounter_location el WHERE el.encounter_id = p_encounter_id) l
-    WHERE l.area <> 'departed'
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'bed', (SELECT jsonb_build_object('id', b.id, 'label', b.label, 'area', b.area)
+                           FROM bed b WHERE b.id = l.bed_id),
+                   'area', l.area, 'started_at', utc_text(l.started_at), 'ended_at', utc_text(l.ended_at))
+                   ORDER BY l.started_at, l.id), '[]'::jsonb)
+        FROM (SELECT el.*, lead(el.started_at) OVER (ORDER BY el.started_at, el.id) AS ended_at
+              FROM encounter_location el WHERE el.encounter_id = p_encounter_id) l
+        WHERE l.area <> 'departed'
+    );
+END
 $$;

@@ -11,9 +11,13 @@ $$;
 
 -- The encounter's row as its latest event sent it (NULL before its first event).
 CREATE OR REPLACE FUNCTION last_sent_row(p_encounter_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT ev.payload->'encounter' FROM event ev
-    WHERE ev.encounter_id = p_encounter_id ORDER BY ev.seq DESC LIMIT 1
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT ev.payload->'encounter' FROM event ev
+        WHERE ev.encounter_id = p_encounter_id ORDER BY ev.seq DESC LIMIT 1
+    );
+END
 $$;
 
 -- Appends the event for a change already made in this transaction: bumps the encounter's
@@ -114,15 +118,19 @@ $$;
 -- (ed-hub writes it as "chart" to chart subscribers: hub_client_queue.c). "at" is the event's
 -- written_at in milliseconds (append_event; older events: the transaction's time).
 CREATE OR REPLACE FUNCTION event_frame(p_department_id bigint, p_seq bigint) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT '{"type":"event","topic":"board","department_id":' || ev.department_id
-        || ',"seq":' || ev.seq
-        || ',"encounter_id":' || coalesce(ev.encounter_id::text, 'null')
-        || ',"version":' || coalesce(ev.encounter_version::text, 'null')
-        || ',"event":' || to_json(ev.type)::text
-        || ',"at":"' || utc_ms_text(coalesce(ev.written_at, ev.at)) || '"'
-        || ',"payload":' || ev.payload::text || '}'
-    FROM event ev WHERE ev.department_id = p_department_id AND ev.seq = p_seq
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT '{"type":"event","topic":"board","department_id":' || ev.department_id
+            || ',"seq":' || ev.seq
+            || ',"encounter_id":' || coalesce(ev.encounter_id::text, 'null')
+            || ',"version":' || coalesce(ev.encounter_version::text, 'null')
+            || ',"event":' || to_json(ev.type)::text
+            || ',"at":"' || utc_ms_text(coalesce(ev.written_at, ev.at)) || '"'
+            || ',"payload":' || ev.payload::text || '}'
+        FROM event ev WHERE ev.department_id = p_department_id AND ev.seq = p_seq
+    );
+END
 $$;
 
 -- One human-readable line per event (the chart's timeline), with the time the change

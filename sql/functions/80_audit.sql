@@ -5,7 +5,7 @@
 
 -- The exact text each hash covers; edlivectl audit verify recomputes it independently.
 CREATE OR REPLACE FUNCTION audit_canonical(a audit_log) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_array(a.seq,
         to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         a.account_id, a.username, a.role, a.action, a.patient_id, a.encounter_id, a.category,
