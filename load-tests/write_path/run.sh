@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # load-tests/write_path/run.sh [SECONDS]: the write path (issue 13, target 5). Against a running
 # deployment (deploy/local/up; EDLIVE_STATE chooses the state folder, default .state/local):
-#   1. pgbench -c 16 -j 2 -T SECONDS -M extended runs vitals.sql, the statements one vitals POST
+#   1. pgbench -c 16 -j 2 -T SECONDS -M prepared runs vitals.sql, the statements one vitals POST
 #      makes (captured from PostgreSQL's log; README.md here), each client on an encounter of
 #      its own, as the API's own role (edlive_app), on the same PostgreSQL;
 #   2. edload --writers-closed 16: 16 closed-loop writers, each on its own encounter and
@@ -49,7 +49,7 @@ done
     echo "\\set enc CASE$cases ELSE 0 END"
     cat "$here/vitals.sql"
 } >"$raw/vitals_bench.sql"
-"$pgbin/pgbench" "$EDLIVE_PG" -n -M extended -c "$writers" -j 2 -T "$seconds" \
+"$pgbin/pgbench" "$EDLIVE_PG" -n -M prepared -c "$writers" -j 2 -T "$seconds" \
     -D token_hash="$token_hash" -D staff="$staff" -D account="$account" -D dept="$dept" \
     -D depts="{$dept}" \
     -f "$raw/vitals_bench.sql" >"$raw/pgbench.txt" 2>"$raw/pgbench.err" || {

@@ -1,13 +1,148 @@
 /* SPDX-License-Identifier: MIT */
 #include "pg.h"
 
+#include <libpq-events.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+
+/* Prepared statements, kept per connection. Every statement of the services is a constant
+ * text with $n parameters, so each connection parses and plans it once (PQprepare) and then
+ * only binds and executes it: unnamed statements made PostgreSQL parse and plan every
+ * statement of every write again (services/README.md, "PostgreSQL"). The cache hangs on the
+ * connection as libpq "instance data" and follows its life through libpq's events: a reset
+ * (PQreset: a new server session) empties it, closing the connection frees it. */
+#define STATEMENT_SLOTS     1024 /* open addressing; at most half used */
+#define STATEMENT_CACHE_MAX (STATEMENT_SLOTS / 2)
+
+struct cached_statement {
+    uint64_t hash;
+    char *sql; /* NULL: free slot */
+    unsigned id;
+};
+
+struct statement_cache {
+    int used;
+    unsigned next_id; /* never reused within a session: a dropped entry's name may still exist */
+    struct cached_statement slots[STATEMENT_SLOTS];
+};
+
+static void statement_cache_clear(struct statement_cache *cache)
+{
+    for (int i = 0; i < STATEMENT_SLOTS; i++) {
+        free(cache->slots[i].sql);
+        cache->slots[i].sql = NULL;
+    }
+    cache->used = 0;
+}
+
+static int statement_cache_event(PGEventId event, void *info, void *pass_through)
+{
+    (void)pass_through;
+    switch (event) {
+    case PGEVT_REGISTER: {
+        PGconn *conn = ((PGEventRegister *)info)->conn;
+        struct statement_cache *cache = calloc(1, sizeof *cache);
+        return cache && PQsetInstanceData(conn, statement_cache_event, cache);
+    }
+    case PGEVT_CONNRESET: {
+        struct statement_cache *cache =
+            PQinstanceData(((PGEventConnReset *)info)->conn, statement_cache_event);
+        if (cache) {
+            statement_cache_clear(cache); /* a new session has no prepared statements */
+            cache->next_id = 0;
+        }
+        return 1;
+    }
+    case PGEVT_CONNDESTROY: {
+        struct statement_cache *cache =
+            PQinstanceData(((PGEventConnDestroy *)info)->conn, statement_cache_event);
+        if (cache) {
+            statement_cache_clear(cache);
+            free(cache);
+        }
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
+static uint64_t sql_hash(const char *sql)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (const unsigned char *c = (const unsigned char *)sql; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    return h;
+}
+
+static struct cached_statement *statement_slot(struct statement_cache *cache, const char *sql,
+                                               uint64_t hash)
+{
+    unsigned i = (unsigned)hash & (STATEMENT_SLOTS - 1);
+
+    while (cache->slots[i].sql &&
+           (cache->slots[i].hash != hash || strcmp(cache->slots[i].sql, sql) != 0))
+        i = (i + 1) & (STATEMENT_SLOTS - 1);
+    return &cache->slots[i];
+}
+
+/* The name of sql prepared on conn, preparing it on first use; NULL to run it unnamed (a
+ * connection without the cache, a full cache, or a prepare the server refused: running it
+ * unnamed then gives the caller the server's error as before). name has room for 24. */
+static const char *prepared_name(PGconn *conn, const char *sql, int nparams, char *name)
+{
+    struct statement_cache *cache = PQinstanceData(conn, statement_cache_event);
+    struct cached_statement *slot;
+    uint64_t hash;
+    PGresult *res;
+
+    if (!cache)
+        return NULL;
+    hash = sql_hash(sql);
+    slot = statement_slot(cache, sql, hash);
+    if (!slot->sql) {
+        bool prepared;
+        if (cache->used >= STATEMENT_CACHE_MAX)
+            return NULL;
+        snprintf(name, 24, "edlive_%u", cache->next_id);
+        res = PQprepare(conn, name, sql, nparams, NULL);
+        prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!prepared || !(slot->sql = strdup(sql)))
+            return NULL;
+        slot->hash = hash;
+        slot->id = cache->next_id++;
+        cache->used++;
+    }
+    snprintf(name, 24, "edlive_%u", slot->id);
+    return name;
+}
+
+/* A prepared statement the server no longer has (26000: a pooler ran DISCARD ALL) or whose
+ * result shape changed under it (0A000 "cached plan must not change result type": a migration
+ * added a column to a table a SELECT * reads): forget every name, so the next call prepares
+ * afresh under new names. The failed statement is the caller's error, as any other. */
+static void statement_cache_check(PGconn *conn, const PGresult *res)
+{
+    struct statement_cache *cache;
+    const char *state;
+
+    if (!res || PQresultStatus(res) != PGRES_FATAL_ERROR)
+        return;
+    state = pg_sqlstate(res);
+    if (strcmp(state, "26000") != 0 && strcmp(state, "0A000") != 0)
+        return;
+    cache = PQinstanceData(conn, statement_cache_event);
+    if (cache)
+        statement_cache_clear(cache);
+}
 
 PGconn *pg_connect_once(const char *conninfo)
 {
@@ -34,6 +169,8 @@ PGconn *pg_connect_once(const char *conninfo)
     conn = options ? PQconnectdbParams(keys, values, 1) : NULL;
     free(options);
     PQconninfoFree(parsed);
+    if (conn && !PQregisterEventProc(conn, statement_cache_event, "statement cache", NULL))
+        log_warn("statements on this PostgreSQL connection will not be prepared (no memory)");
     return conn;
 }
 
@@ -95,7 +232,13 @@ bool pg_ensure(PGconn *conn)
 
 PGresult *pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
-    return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    char name[24];
+    const char *prepared = prepared_name(conn, sql, nparams, name);
+    PGresult *res = prepared ? PQexecPrepared(conn, prepared, nparams, params, NULL, NULL, 0)
+                             : PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+    statement_cache_check(conn, res);
+    return res;
 }
 
 bool pg_query_pair(PGconn *conn, const char *first_sql, int first_n,
@@ -103,15 +246,25 @@ bool pg_query_pair(PGconn *conn, const char *first_sql, int first_n,
                    const char *const *second_params, PGresult **first, PGresult **second)
 {
     PGresult **slot[2] = {first, second};
+    char first_buf[24], second_buf[24];
+    const char *first_name, *second_name;
     PGresult *res;
     bool sent;
 
     *first = *second = NULL;
+    /* Prepared before the pipeline (a first use costs one round trip more, once). */
+    first_name = prepared_name(conn, first_sql, first_n, first_buf);
+    second_name = prepared_name(conn, second_sql, second_n, second_buf);
     if (!PQenterPipelineMode(conn))
         return false;
-    sent = PQsendQueryParams(conn, first_sql, first_n, NULL, first_params, NULL, NULL, 0) &&
-           PQsendQueryParams(conn, second_sql, second_n, NULL, second_params, NULL, NULL, 0) &&
-           PQpipelineSync(conn);
+    sent =
+        (first_name
+             ? PQsendQueryPrepared(conn, first_name, first_n, first_params, NULL, NULL, 0)
+             : PQsendQueryParams(conn, first_sql, first_n, NULL, first_params, NULL, NULL, 0)) &&
+        (second_name
+             ? PQsendQueryPrepared(conn, second_name, second_n, second_params, NULL, NULL, 0)
+             : PQsendQueryParams(conn, second_sql, second_n, NULL, second_params, NULL, NULL, 0)) &&
+        PQpipelineSync(conn);
     /* Each statement's results end with a NULL; the sync's result ends the pipeline. Read to
      * the sync even when sending failed part way, so the connection is usable after. */
     for (int i = 0; sent && i < 2; i++) {
@@ -138,6 +291,8 @@ bool pg_query_pair(PGconn *conn, const char *first_sql, int first_n,
         *first = *second = NULL;
         return false;
     }
+    statement_cache_check(conn, *first);
+    statement_cache_check(conn, *second);
     return sent;
 }
 
