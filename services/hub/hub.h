@@ -98,6 +98,11 @@ struct hub_department {
     bool wall_shows_flags;  /* department.wall_shows_flags, read with the tops */
     bool board_read_queued; /* a subscribe's read of this board is with the worker: the
                                subscribes after it are served from memory (hub_subscribe.c) */
+    /* The clients with a subscription to this department (a superset: one that ended may
+     * stay until the next rebuild), so waking them is O(its subscribers), not O(clients):
+     * rebuilt by hub_clients_wake when hub->members_gen moved (hub_client_queue.c). */
+    struct hub_client **members;
+    int nmembers, members_cap;
 };
 
 /* What a change to a department's state did; the protocol layer decides whom it concerns
@@ -128,7 +133,10 @@ struct hub {
     struct hub_department depts[HUB_MAX_DEPARTMENTS];
     int ndepts;
     struct hub_client *clients; /* every open connection */
-    bool draining;              /* SIGTERM: every socket is being closed with 1012 (main.c) */
+    /* Bumped when a subscription gets its department or a client goes (hub_members_changed);
+     * the departments' member lists were built at members_built_gen. */
+    unsigned long long members_gen, members_built_gen;
+    bool draining; /* SIGTERM: every socket is being closed with 1012 (main.c) */
     struct hub_client *by_id[HUB_CLIENT_BUCKETS]; /* the same, by id & (buckets - 1) */
     unsigned long long next_client_id;
     lws_sorted_usec_list_t check_timer;

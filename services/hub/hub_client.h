@@ -132,7 +132,10 @@ void hub_clients_heartbeat_slice(struct hub *hub);
 void hub_client_opened(struct hub *hub, struct hub_client *c);
 void hub_client_closing(struct hub *hub, struct hub_client *c);
 /* Asks every client following d (and not waiting for a read) to write. */
-void hub_clients_wake(struct hub *hub, const struct hub_department *d);
+void hub_clients_wake(struct hub *hub, struct hub_department *d);
+/* A subscription was given its department, or a client is going: the member lists
+ * hub_clients_wake uses are rebuilt before their next use. */
+void hub_members_changed(struct hub *hub);
 void hub_client_free(struct hub_client *c);
 
 /* hub_subscribe.c: the database part of a subscribe (or of a resync with a snapshot). */

@@ -498,14 +498,59 @@ void hub_clients_heartbeat_slice(struct hub *hub)
 
 /* ---- department changes: whom they concern ---- */
 
-void hub_clients_wake(struct hub *hub, const struct hub_department *d)
+void hub_members_changed(struct hub *hub)
 {
+    hub->members_gen++;
+}
+
+static bool add_member(struct hub_department *d, struct hub_client *c)
+{
+    if (d->nmembers && d->members[d->nmembers - 1] == c)
+        return true; /* its other subscription to d, just added */
+    if (d->nmembers == d->members_cap) {
+        int cap = d->members_cap ? 2 * d->members_cap : 64;
+        struct hub_client **grown = realloc(d->members, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return false;
+        d->members = grown;
+        d->members_cap = cap;
+    }
+    d->members[d->nmembers++] = c;
+    return true;
+}
+
+/* One walk over every client, only after subscriptions changed: a busy hub's wakes (one per
+ * department per gate opening) then cost O(subscribers) each. False when out of memory. */
+static bool rebuild_members(struct hub *hub)
+{
+    for (int i = 0; i < hub->ndepts; i++)
+        hub->depts[i].nmembers = 0;
     for (struct hub_client *c = hub->clients; c; c = c->next)
         for (int i = 0; i < HUB_MAX_SUBS; i++)
-            if (running(&c->subs[i]) && c->subs[i].dept == d) {
-                lws_callback_on_writable(c->wsi);
-                break;
-            }
+            if (c->subs[i].kind != SUB_NONE && c->subs[i].dept && !add_member(c->subs[i].dept, c))
+                return false;
+    hub->members_built_gen = hub->members_gen;
+    return true;
+}
+
+static void wake_if_following(struct hub_client *c, const struct hub_department *d)
+{
+    for (int i = 0; i < HUB_MAX_SUBS; i++)
+        if (running(&c->subs[i]) && c->subs[i].dept == d) {
+            lws_callback_on_writable(c->wsi);
+            return;
+        }
+}
+
+void hub_clients_wake(struct hub *hub, struct hub_department *d)
+{
+    if (hub->members_built_gen != hub->members_gen && !rebuild_members(hub)) {
+        for (struct hub_client *c = hub->clients; c; c = c->next)
+            wake_if_following(c, d); /* no memory for the lists: the walk over everyone */
+        return;
+    }
+    for (int i = 0; i < d->nmembers; i++)
+        wake_if_following(d->members[i], d);
 }
 
 /* Walls showing d's board get it again under its new wall setting: marks that were switched

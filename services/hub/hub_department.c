@@ -163,6 +163,7 @@ void hub_department_free(struct hub_department *d)
     hub_department_drop_shared(d);
     free(d->board_cache);
     free(d->wall_cache);
+    free(d->members);
     json_decref(d->board);
     memset(d, 0, sizeof *d);
 }

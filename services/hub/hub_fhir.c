@@ -150,6 +150,7 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
             s->kind = SUB_FHIR;
             s->topic_id = dept;
             s->dept = d;
+            hub_members_changed(hub);
             s->fhir = fs;
             s->fhir->id = id;
             s->fhir->row = json_incref(row);

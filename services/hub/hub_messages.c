@@ -68,6 +68,7 @@ static bool subscribe(struct hub *hub, struct hub_client *c, const json_t *msg,
     s->topic_id = id;
     s->gen++; /* a read still under way for this slot is for an older subscribe */
     s->dept = kind == SUB_BOARD ? hub_department_find(hub, id) : NULL;
+    hub_members_changed(hub);
     hub_sub_start(hub, c, s, int_of(msg, "since"), false);
     return true;
 }

@@ -196,6 +196,7 @@ static void client_open(struct hub *hub, struct hub_client *c, struct lws *wsi)
 
 static void client_close(struct hub *hub, struct hub_client *c)
 {
+    hub_members_changed(hub); /* no member list may keep c */
     hub_client_closing(hub, c);
     if (c->id)
         hub_client_unindex(hub, c);

@@ -271,6 +271,7 @@ static void apply(struct hub *hub, struct hub_client *c, struct hub_sub *s, stru
         return;
     }
     s->dept = d;
+    hub_members_changed(hub);
     if (j->outcome == SUB_RECOVERED)
         queue_recovered(c, s, j->since);
     else if (j->outcome == SUB_SNAPSHOT && !j->board)
@@ -524,8 +525,10 @@ void hub_subs_retry(struct hub *hub)
         for (int i = 0; i < HUB_MAX_SUBS; i++) {
             struct hub_sub *s = &c->subs[i];
             if (s->kind != SUB_NONE && s->retry) {
-                if (s->kind == SUB_BOARD && !s->dept)
+                if (s->kind == SUB_BOARD && !s->dept) {
                     s->dept = hub_department_find(hub, s->topic_id);
+                    hub_members_changed(hub);
+                }
                 hub_sub_start(hub, c, s, s->next_seq, false); /* the since it asked with */
             }
         }
