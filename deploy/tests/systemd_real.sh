@@ -118,9 +118,14 @@ say "Booting the container (systemd-nspawn -b)"
 systemd-nspawn --quiet --boot --directory="$MERGED" --machine="edlive-test-$$" --register=no \
     --keep-unit --private-network --console=pipe >"$WORK/console.log" 2>&1 </dev/null &
 NSPAWN_PID=$!
-for _ in $(seq 1 50); do
-    LEADER=$(awk '{print $1}' "/proc/$NSPAWN_PID/task/$NSPAWN_PID/children" 2>/dev/null)
-    [ -n "$LEADER" ] && break
+# The container's PID 1 is nspawn's child once that child has become systemd (it forks helpers
+# first).
+for _ in $(seq 1 100); do
+    child=$(awk '{print $1}' "/proc/$NSPAWN_PID/task/$NSPAWN_PID/children" 2>/dev/null || true)
+    if [ -n "$child" ] && [ "$(cat "/proc/$child/comm" 2>/dev/null)" = systemd ]; then
+        LEADER=$child
+        break
+    fi
     kill -0 "$NSPAWN_PID" 2>/dev/null || break
     sleep 0.2
 done
@@ -128,107 +133,145 @@ if [ -z "$LEADER" ]; then
     cat "$WORK/console.log" >&2
     skip "systemd-nspawn could not boot the container here (its output above)"
 fi
-# Run a command in the container (its namespaces: mount, pid, network, ...), clean environment.
-in() { nsenter --target "$LEADER" --all -- /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 "$@"; }
-state=$(in timeout 90 systemctl is-system-running --wait 2>&1 || true)
+# inside CMD...: runs a command in the container (its namespaces: mount, pid, network, ...), clean environment.
+inside() { nsenter --target "$LEADER" --all -- /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 "$@"; }
+# Until its systemd listens, systemctl cannot connect: ask again for up to 90 s.
+for _ in $(seq 1 90); do
+    state=$(inside timeout 90 systemctl is-system-running --wait 2>&1 || true)
+    case $state in running | degraded) break ;; esac
+    sleep 1
+done
 case $state in
     running) ;;
-    degraded) in systemctl --failed --no-pager >&2; fail "the container booted degraded (failed units above)" ;;
+    degraded) inside systemctl --failed --no-pager >&2; fail "the container booted degraded (failed units above)" ;;
     *) fail "the container's systemd did not finish booting: '$state'" ;;
 esac
-[ "$(in readlink /proc/1/exe)" = /usr/lib/systemd/systemd ] || [ "$(in readlink /proc/1/exe)" = /lib/systemd/systemd ] ||
+[ "$(inside readlink /proc/1/exe)" = /usr/lib/systemd/systemd ] || [ "$(inside readlink /proc/1/exe)" = /lib/systemd/systemd ] ||
     fail "PID 1 of the container is not systemd"
-printf '    systemd %s is PID 1, PostgreSQL %s, Redis %s\n' "$(in systemctl --version | awk 'NR == 1 {print $2}')" \
-    "$(in systemctl is-active postgresql@15-main.service)" "$(in systemctl is-active redis-server.service)"
+printf '    systemd %s is PID 1, PostgreSQL %s, Redis %s\n' "$(inside systemctl --version | awk 'NR == 1 {print $2}')" \
+    "$(inside systemctl is-active postgresql@15-main.service)" "$(inside systemctl is-active redis-server.service)"
 
 # ---- README "systemd": install, then steps 1-3 ----------------------------------------------
 say "deploy/systemd/install"
-in /opt/edlive/src/deploy/systemd/install --build /opt/edlive/build | sed 's/^/    /'
+inside /opt/edlive/src/deploy/systemd/install --build /opt/edlive/build | sed 's/^/    /'
 
 say "Step 1: PostgreSQL roles and database, /etc/edlive/pgpass"
 owner_pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 app_pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-in runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 \
+inside runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 \
     -c "CREATE ROLE edlive LOGIN PASSWORD '$owner_pw'" \
     -c "CREATE ROLE edlive_app LOGIN PASSWORD '$app_pw'" \
     -c "CREATE DATABASE edlive OWNER edlive"
 # Written through the file install made (mode 600, owner edlive), as an editor would.
 printf '127.0.0.1:5432:edlive:edlive_app:%s\n127.0.0.1:5432:edlive:edlive:%s\n' "$app_pw" "$owner_pw" |
-    in sh -c 'cat > /etc/edlive/pgpass'
-[ "$(in stat -c '%a %U' /etc/edlive/pgpass)" = "600 edlive" ] || fail "/etc/edlive/pgpass is not 600 edlive"
+    inside sh -c 'cat > /etc/edlive/pgpass'
+[ "$(inside stat -c '%a %U' /etc/edlive/pgpass)" = "600 edlive" ] || fail "/etc/edlive/pgpass is not 600 edlive"
 
 say "The migration (edlive-migrate.service), then ed-mllp's interface staff member"
-in systemctl start edlive-migrate.service ||
-    { in journalctl -u edlive-migrate.service --no-pager -n 30 >&2; fail "edlive-migrate.service failed (journal above)"; }
-staff=$(in runuser -u postgres -- psql -d edlive -XAtq -v ON_ERROR_STOP=1 \
+inside systemctl start edlive-migrate.service ||
+    { inside journalctl -u edlive-migrate.service --no-pager -n 30 >&2; fail "edlive-migrate.service failed (journal above)"; }
+staff=$(inside runuser -u postgres -- psql -d edlive -XAtq -v ON_ERROR_STOP=1 \
     -c "INSERT INTO staff (display_name, role) VALUES ('HL7 interface', 'registration') RETURNING id")
-printf 'EDLIVE_MLLP_STAFF=%s\n' "$staff" | in sh -c 'cat >> /etc/edlive/ed-mllp.env'
+printf 'EDLIVE_MLLP_STAFF=%s\n' "$staff" | inside sh -c 'cat >> /etc/edlive/ed-mllp.env'
 
 say "Step 3: systemctl enable --now edlive.target and the services"
-in systemctl enable --now edlive.target edlive-migrate.service "${SERVICES[@]}" 2>&1 | sed 's/^/    /'
+inside systemctl enable --now edlive.target edlive-migrate.service "${SERVICES[@]}" 2>&1 | sed 's/^/    /'
 
 # Every service active and its /readyz 200 within 30 s; the journal of the first that is not.
-declare -A READY=([ed-api.service]=8481 [ed-hub.service]=8482 [ed-relay.service]=8488 [ed-mllp.service]=8489)
+declare -A READY=([ed-api.service]=8481 [ed-hub.service]=8482 [ed-relay.service]=8488
+                  [ed-mllp.service]=8489 [ed-api@8483.service]=8483 [ed-hub@8487.service]=8487)
 check_ready() {
     local unit ok
-    for unit in "${SERVICES[@]}"; do
+    for unit in "$@"; do
         ok=0
         for _ in $(seq 1 60); do
-            if [ "$(in systemctl is-active "$unit")" = active ] &&
-                in curl -fsS -o /dev/null "http://127.0.0.1:${READY[$unit]}/readyz"; then
+            if [ "$(inside systemctl is-active "$unit")" = active ] &&
+                inside curl -fs -o /dev/null "http://127.0.0.1:${READY[$unit]}/readyz"; then
                 ok=1
                 break
             fi
             sleep 0.5
         done
         if [ $ok = 0 ]; then
-            in systemctl status --no-pager "$unit" >&2 || true
-            in journalctl -u "$unit" --no-pager -n 40 >&2 || true
+            inside systemctl status --no-pager "$unit" >&2 || true
+            inside journalctl -u "$unit" --no-pager -n 40 >&2 || true
             fail "$unit is not active and ready (/readyz on ${READY[$unit]}); status and journal above"
         fi
         printf '    %-18s active, /readyz 200 (port %s)\n' "$unit" "${READY[$unit]}"
     done
 }
-check_ready
-[ "$(in systemctl show -p Result --value edlive-migrate.service)" = success ] || fail "edlive-migrate.service did not succeed"
-[ "$(in systemctl is-active edlive.target)" = active ] || fail "edlive.target is not active"
-in systemctl status --no-pager --lines=3 edlive.target "${SERVICES[@]}" | sed 's/^/    /' || true
+check_ready "${SERVICES[@]}"
+[ "$(inside systemctl show -p Result --value edlive-migrate.service)" = success ] || fail "edlive-migrate.service did not succeed"
+[ "$(inside systemctl is-active edlive.target)" = active ] || fail "edlive.target is not active"
+inside systemctl status --no-pager --lines=3 edlive.target "${SERVICES[@]}" | sed 's/^/    /' || true
+
+# EDLIVE_LISTEN=127.0.0.1 (edlive.env): every port listens there only (/proc/net/tcp, state 0A
+# LISTEN; 0100007F is 127.0.0.1), not on every address.
+say "Listening on EDLIVE_LISTEN (127.0.0.1) only"
+for port in 8481 8482 8484 8488 8489; do
+    hex=$(printf '%04X' "$port")
+    addrs=$(inside cat /proc/net/tcp /proc/net/tcp6 | awk -v p=":$hex" '$2 ~ p"$" && $4 == "0A" {print $2}' | sort -u | tr '\n' ' ')
+    [ "$addrs" = "0100007F:$hex " ] || fail "port $port listens on '$addrs', not on 127.0.0.1 only (0100007F:$hex)"
+done
+printf '    8481 8482 8484 8488 8489: 127.0.0.1 only\n'
+
+say "A second ed-api and ed-hub (templates ed-api@8483, ed-hub@8487) for restarts nobody notices"
+inside systemctl enable --now ed-api@8483.service ed-hub@8487.service 2>&1 | sed 's/^/    /'
+check_ready ed-api@8483.service ed-hub@8487.service
 
 say "Step 5: edlivectl as the user edlive with the settings loaded (the first administrator)"
-printf 'a-first-admin-password-1\n' | in runuser -u edlive -- sh -c \
-    'set -a; . /etc/edlive/edlive.env; . /etc/edlive/edlivectl.env; edlivectl user add first.admin admin' | sed 's/^/    /'
-in runuser -u edlive -- sh -c 'set -a; . /etc/edlive/edlive.env; . /etc/edlive/edlivectl.env; edlivectl migrate status' |
+added=$(printf 'a-first-admin-password-1\n' | inside runuser -u edlive -- sh -c \
+    'set -a; . /etc/edlive/edlive.env; . /etc/edlive/edlivectl.env; edlivectl user add first.admin admin')
+grep -v '^otpauth:' <<<"$added" | sed 's/^/    /'
+# An administrator signs in with a TOTP code: the secret edlivectl printed, the code made here.
+secret=$(sed -n 's/^otpauth:.*[?&]secret=\([A-Z2-7]*\).*/\1/p' <<<"$added")
+[ -n "$secret" ] || fail "edlivectl user add printed no TOTP secret for the administrator"
+totp=$(python3 -c 'import base64, hashlib, hmac, struct, sys, time
+mac = hmac.new(base64.b32decode(sys.argv[1]), struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+o = mac[-1] & 15
+print("%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))' "$secret")
+inside runuser -u edlive -- sh -c 'set -a; . /etc/edlive/edlive.env; . /etc/edlive/edlivectl.env; edlivectl migrate status' |
     tail -n 2 | sed 's/^/    /'
-code=$(in curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
-    -d '{"username":"first.admin","password":"a-first-admin-password-1"}' http://127.0.0.1:8481/api/v1/session)
+code=$(inside curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+    -d "{\"username\":\"first.admin\",\"password\":\"a-first-admin-password-1\",\"totp\":\"$totp\"}" \
+    http://127.0.0.1:8481/api/v1/session)
 [ "$code" = 201 ] || fail "the administrator edlivectl made does not sign in through ed-api (HTTP $code)"
-printf '    first.admin signs in through ed-api (201)\n'
+printf '    first.admin signs in through ed-api with its password and TOTP code (201)\n'
 
 say "Reload and restart ed-hub"
-pid_before=$(in systemctl show -p MainPID --value ed-hub.service)
-if [ -n "$(in systemctl show -p ExecReload --value ed-hub.service)" ]; then
-    in systemctl reload ed-hub.service
-    [ "$(in systemctl show -p MainPID --value ed-hub.service)" = "$pid_before" ] || fail "systemctl reload ed-hub replaced the process"
+pid_before=$(inside systemctl show -p MainPID --value ed-hub.service)
+if [ -n "$(inside systemctl show -p ExecReload --value ed-hub.service)" ]; then
+    inside systemctl reload ed-hub.service
+    [ "$(inside systemctl show -p MainPID --value ed-hub.service)" = "$pid_before" ] || fail "systemctl reload ed-hub replaced the process"
     printf '    reload: same process (%s), still active\n' "$pid_before"
 else
     printf '    reload: the unit has no ExecReload= (skipped)\n'
 fi
-in systemctl restart ed-hub.service
-pid_after=$(in systemctl show -p MainPID --value ed-hub.service)
+inside systemctl restart ed-hub.service
+pid_after=$(inside systemctl show -p MainPID --value ed-hub.service)
 [ "$pid_after" != "$pid_before" ] || fail "systemctl restart ed-hub kept process $pid_before"
-check_ready
+check_ready "${SERVICES[@]}"
 for unit in "${SERVICES[@]}"; do
-    n=$(in systemctl show -p NRestarts --value "$unit")
-    [ "$n" = 0 ] || { in journalctl -u "$unit" --no-pager -n 40 >&2; fail "$unit was restarted $n times by systemd after a failure (journal above)"; }
+    n=$(inside systemctl show -p NRestarts --value "$unit")
+    [ "$n" = 0 ] || { inside journalctl -u "$unit" --no-pager -n 40 >&2; fail "$unit was restarted $n times by systemd after a failure (journal above)"; }
 done
 printf '    restart: ed-hub %s -> %s; no service restarted after a failure\n' "$pid_before" "$pid_after"
 
 say "systemd-analyze security"
-for unit in edlive-migrate.service "${SERVICES[@]}"; do
-    line=$(in systemd-analyze security --no-pager "$unit" | grep 'Overall exposure level')
+for unit in edlive-migrate.service "${SERVICES[@]}" ed-api@8483.service ed-hub@8487.service; do
+    line=$(inside systemd-analyze security --no-pager "$unit" | grep 'Overall exposure level')
     printf '    %s\n' "$line"
     score=$(sed -E 's/.*: ([0-9.]+) .*/\1/' <<<"$line")
     awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "$unit: exposure $score, worse than 2.0"
 done
+
+say "systemctl stop edlive.target: every service drains and exits by itself"
+inside systemctl stop edlive.target
+for unit in "${SERVICES[@]}" ed-api@8483.service ed-hub@8487.service; do
+    [ "$(inside systemctl is-active "$unit")" = inactive ] || fail "$unit still runs after stopping edlive.target"
+    [ "$(inside systemctl show -p Result --value "$unit")" = success ] ||
+        { inside journalctl -u "$unit" --no-pager -n 20 >&2; fail "$unit did not stop cleanly (journal above)"; }
+done
+printf '    all stopped, each with result success (no SIGKILL after TimeoutStopSec)\n'
 
 say "PASS: edlive ran under systemd (container PID 1) with the installed units"
