@@ -225,6 +225,15 @@ test('beds: created, renamed on an open board (fresh snapshot after the layout e
   const listed = await ctx.api.get('/departments');
   assert.equal(listed.status, 200);
   assert.ok(!listed.json.departments.some((d) => d.id === ctx.dept), 'a retired department is not listed');
+  // HL7: an arrival (A04) in the retired department is refused with the reason.
+  const at = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14) + '+0000';
+  const closedId = `OPSRD${tag}`;
+  const closed = await mllp([
+    `MSH|^~\\&|OPSTEST|HOSP|EDLIVE|ED|${at}||ADT^A04^ADT_A01|${closedId}|P|2.5.1`,
+    `EVN|A04|${at}`, `PID|1||OPSRD-${tag}^^^HOSP^MR||Opstest^Rae||19800101|F`,
+    `PV1|1|E|${CODE}`, 'PV2|||^edlivectl test', ''].join('\r'));
+  assert.match(closed, new RegExp(`MSA\\|AE\\|${closedId}`), closed);
+  assert.match(closed, /\rERR\|[^\r]*this department is retired/, closed);
   // FHIR: the retired department and all its beds are inactive Locations.
   assert.equal((await fhir(`Location/dept-${ctx.dept}`)).json.status, 'inactive');
   assert.equal((await searched('status=active')).size, 0, 'no bed of a retired department is active');
