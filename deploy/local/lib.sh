@@ -20,6 +20,9 @@ ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebso
               libhiredis-dev libjansson-dev libpq-dev libssl-dev libcmocka-dev libargon2-dev openssl postgresql-15
               redis-server nginx curl ca-certificates)
 ED_PKGS_TEST=(chromium yamllint shellcheck systemd prometheus) # systemd: systemd-analyze (deploy_systemd); prometheus: promtool (/metrics)
+# Of those, the ones wanted for a tool only, not their daemon (prometheus: promtool; Debian 12
+# ships no promtool package): ed_install_without_daemon.
+ED_PKGS_NO_DAEMON=(prometheus)
 
 # ---------------------------------------------------------------------------------------------
 # Messages
@@ -379,7 +382,12 @@ ed_install_packages() {
             die "apt-get update failed (output above)" \
                 "check the network and /etc/apt/sources.list*, then rerun"
         fi
-        if ! apt-get install -y -q "${missing[@]}" 2>&1 | tee "$log"; then
+        local plain=() quiet=()
+        for p in "${missing[@]}"; do
+            if [[ " ${ED_PKGS_NO_DAEMON[*]} " == *" $p "* ]]; then quiet+=("$p"); else plain+=("$p"); fi
+        done
+        if ! { [ ${#plain[@]} = 0 ] || apt-get install -y -q "${plain[@]}" 2>&1 | tee "$log"; } ||
+            ! { [ ${#quiet[@]} = 0 ] || ed_install_without_daemon "${quiet[@]}" 2>&1 | tee -a "$log"; }; then
             local bad=()
             for p in "${missing[@]}"; do
                 apt-get install -s -y "$p" >/dev/null 2>&1 || bad+=("$p")
@@ -401,6 +409,32 @@ ed_install_packages() {
     major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
     [ "$major" -ge 20 ] || die "Node.js $(node -v 2>/dev/null) is too old: 20 or newer is needed" \
         "install Node.js 20 (e.g. from nodesource), then rerun"
+}
+
+# ed_install_without_daemon PKG...: apt-get install packages wanted for a tool only (prometheus
+# for promtool) so that no server is left running or enabled on a machine booted with systemd:
+# no recommends (prometheus-node-exporter, a second daemon), a policy-rc.d that stops the
+# postinst starting the service (unless the machine has its own policy-rc.d already: containers
+# do), then the unit disabled (and stopped, if systemd runs). Only for what this script installs:
+# a Prometheus the machine had before is left alone.
+ed_install_without_daemon() {
+    local policy=/usr/sbin/policy-rc.d ours=0 rc=0 p
+    if [ ! -e $policy ]; then
+        printf '#!/bin/sh\n# edlive deploy/local: no daemon starts during this install\nexit 101\n' >$policy
+        chmod 755 $policy
+        ours=1
+    fi
+    apt-get install -y -q --no-install-recommends "$@" || rc=$?
+    [ $ours = 0 ] || rm -f $policy
+    [ $rc = 0 ] || return $rc
+    for p in "$@"; do
+        [ -f "/lib/systemd/system/$p.service" ] || continue
+        if [ -d /run/systemd/system ]; then
+            systemctl disable --now --quiet "$p.service" || return 1
+        else # not booted with systemd (a container): systemctl edits the unit links offline
+            systemctl disable --quiet "$p.service" || return 1
+        fi
+    done
 }
 
 # npm ci (or npm install without a lock file) in each folder with a package.json (web/: the

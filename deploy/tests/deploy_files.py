@@ -50,6 +50,9 @@ HARDENING = {
     'NoNewPrivileges': 'yes', 'CapabilityBoundingSet': '',
     'RestrictAddressFamilies': 'AF_INET AF_INET6 AF_UNIX', 'Restart': 'on-failure',
 }
+# The units of programs that listen through libwebsockets with EDLIVE_LISTEN: they need netlink
+# too (getifaddrs; without it lws listens on every address, seen under a real systemd).
+LWS_LISTENERS = {'ed-api.service', 'ed-hub.service', *TEMPLATES}
 SKIP_DIRS = {'.git', 'node_modules', '.state', 'test-artifacts', '.cache'}
 
 
@@ -180,6 +183,8 @@ class SystemdUnits(unittest.TestCase):
                 for key, want in HARDENING.items():
                     if unit == 'edlive-migrate.service' and key == 'Restart':
                         continue  # a oneshot is not restarted
+                    if key == 'RestrictAddressFamilies' and unit in LWS_LISTENERS:
+                        want += ' AF_NETLINK'
                     self.assertIn(want, values.get(key, []), f'{unit}: {key}={want}')
                 self.assertIn('@system-service', values.get('SystemCallFilter', []))
                 program = unit.replace('.service', '').replace('@', '')

@@ -638,8 +638,34 @@ static bool search_patients(struct fhir_call *c, struct route_result *out, struc
     return reply_bundle(c, T_PATIENT, entries, total, more ? cursor : NULL, out, err);
 }
 
-/* Location?name=&_id= (the beds of the caller's departments) and Practitioner?name=&_id=
- * (their staff). */
+/* Location status: a comma-separated list of active | suspended | inactive into q->active (a
+ * retired bed is inactive; none is suspended); *none when only suspended is asked. */
+static bool param_location_status(const char *v, struct record_fhir_search *q, bool *none,
+                                  struct ed_error *err)
+{
+    char copy[FHIR_PARAM_CHARS], *save = NULL;
+    bool active = false, inactive = false, any = false;
+
+    snprintf(copy, sizeof copy, "%s", v);
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(tok, "active"))
+            active = true;
+        else if (!strcmp(tok, "inactive"))
+            inactive = true;
+        else if (strcmp(tok, "suspended"))
+            return bad_param(err, "status", "active, suspended or inactive");
+        any = true;
+    }
+    if (!any)
+        return bad_param(err, "status", "give one or more statuses");
+    q->active = active == inactive ? 0 : active ? 1 : -1;
+    *none |= !active && !inactive;
+    return true;
+}
+
+/* Location?name=&_id=&status= (the beds of the caller's departments, retired ones too unless
+ * status says otherwise: a FHIR search filters only on what it is asked) and
+ * Practitioner?name=&_id= (their staff). */
 static bool search_department_things(struct fhir_call *c, enum fhir_type type,
                                      struct route_result *out, struct ed_error *err)
 {
@@ -658,6 +684,9 @@ static bool search_department_things(struct fhir_call *c, enum fhir_type type,
         } else if (!strcmp(n, "name")) {
             snprintf(name, sizeof name, "%s", v);
             q.name = name;
+        } else if (!strcmp(n, "status") && type == T_LOCATION) {
+            if (!param_location_status(v, &q, &none, err))
+                return false;
         } else if (!strcmp(n, "_count")) {
             if (!param_count(v, &q.count, err))
                 return false;

@@ -130,6 +130,8 @@ int main(int argc, char **argv)
      * 30 s; Node's fetch: 4 s), so a client never sends a POST on a connection we are just
      * closing (lws's 5 s default made that race real: "other side closed" under load). */
     info.keepalive_timeout = 65;
+    if (!config_listen_honoured(info.iface))
+        return 1;
     /* Listen only on EDLIVE_LISTEN: see config_listen_is_ipv4 for why IPv6 goes off. */
     if (config_listen_is_ipv4(info.iface))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;

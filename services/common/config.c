@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -253,4 +255,21 @@ int config_listen_is_ipv4(const char *iface)
     struct in_addr addr;
 
     return iface && inet_pton(AF_INET, iface, &addr) == 1;
+}
+
+int config_listen_honoured(const char *iface)
+{
+    struct ifaddrs *interfaces;
+
+    if (!iface || !iface[0])
+        return 1; /* every address was asked for */
+    if (getifaddrs(&interfaces) != 0) {
+        log_error("cannot list the network interfaces (%s), so EDLIVE_LISTEN=%s could not be "
+                  "honoured (every address would be): allow netlink sockets (systemd: "
+                  "RestrictAddressFamilies=... AF_NETLINK)",
+                  strerror(errno), iface);
+        return 0;
+    }
+    freeifaddrs(interfaces);
+    return 1;
 }

@@ -81,6 +81,13 @@ int config_parse_host_port_list(const char *text, struct config_host_port *out, 
  * address itself. */
 int config_listen_is_ipv4(const char *iface);
 
+/* 1 when lws can listen on iface only; 0 (logged, the service then refuses to start) when the
+ * network interfaces cannot be listed. lws 4.1.6 looks iface up among them (getifaddrs, a
+ * netlink socket) before reading it as an address, and when it cannot list them (a sandbox
+ * refusing netlink: systemd's RestrictAddressFamilies without AF_NETLINK) binds every address
+ * while the service believes it listens on iface. */
+int config_listen_honoured(const char *iface);
+
 /* A number constant as the text of a default: CONFIG_NUMBER_TEXT(HUB_DEFAULT_STALL_S). */
 #define CONFIG_NUMBER_TEXT(n)  CONFIG_NUMBER_TEXT_(n)
 #define CONFIG_NUMBER_TEXT_(n) #n

@@ -44,10 +44,11 @@ json_t *fhir_patient(const json_t *patient, const struct fhir_opts *opts);
 /* Practitioner from a staff object {"id","name","role"}. */
 json_t *fhir_practitioner(const json_t *staff, const struct fhir_opts *opts);
 
-/* Location from a board bed {"id","label","area","status"?,"cleaning_since"?}; department is
- * the board's {"id","code","name"} (or NULL) and becomes partOf Location/dept-<id>. */
+/* Location from a board bed {"id","label","area","status"?,"cleaning_since"?,"retired_at"?};
+ * department is the board's {"id","code","name","retired_at"?} (or NULL) and becomes partOf
+ * Location/dept-<id>. A retired bed, or a bed of a retired department, is status inactive. */
 json_t *fhir_location(const json_t *bed, const json_t *department, const struct fhir_opts *opts);
-/* The department itself, Location dept-<id>. */
+/* The department itself, Location dept-<id>; inactive once retired. */
 json_t *fhir_location_department(const json_t *department, const struct fhir_opts *opts);
 
 /* Encounter from a board row; chart (GET /encounters/{id}, or NULL) adds the location

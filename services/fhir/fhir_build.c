@@ -115,18 +115,24 @@ json_t *fhir_location(const json_t *bed, const json_t *department, const struct 
 {
     long long id = fx_id(bed, "id"), dept = fx_id(department, "id");
     const char *status = fx_str(bed, "status"), *area = fx_str(bed, "area");
+    bool retired;
     json_t *res;
 
     (void)opts;
     if (!id)
         return NULL;
+    /* Retired (edlivectl bed|department retire): kept, because encounters' location history
+     * still names it, but FHIR's inactive (no longer used) and v2's Closed. */
+    retired = fx_str(bed, "retired_at") || fx_str(department, "retired_at");
     res = resource_n("Location", id);
-    json_object_set_new(res, "status", json_string("active"));
+    json_object_set_new(res, "status", json_string(retired ? "inactive" : "active"));
     if (status) { /* v2 table 0116, bed status */
-        const char *code = !strcmp(status, "occupied")   ? "O"
+        const char *code = retired                       ? "C"
+                           : !strcmp(status, "occupied") ? "O"
                            : !strcmp(status, "cleaning") ? "H"
                                                          : "U";
-        const char *display = code[0] == 'O'   ? "Occupied"
+        const char *display = code[0] == 'C'   ? "Closed"
+                              : code[0] == 'O' ? "Occupied"
                               : code[0] == 'H' ? "Housekeeping"
                                                : "Unoccupied";
         json_object_set_new(res, "operationalStatus", fx_coding(SYS_BED_STATUS, code, display));
@@ -156,7 +162,8 @@ json_t *fhir_location_department(const json_t *department, const struct fhir_opt
         return NULL;
     snprintf(lid, sizeof lid, "dept-%lld", id);
     res = resource("Location", lid);
-    json_object_set_new(res, "status", json_string("active"));
+    json_object_set_new(res, "status",
+                        json_string(fx_str(department, "retired_at") ? "inactive" : "active"));
     fx_set_str(res, "name", fx_str(department, "name"));
     if (fx_str(department, "code"))
         json_object_set_new(res, "alias", json_pack("[s]", fx_str(department, "code")));
@@ -417,7 +424,8 @@ json_t *fhir_capability_statement(const char *date, const struct fhir_opts *opts
                                               "patient",  "reference", "subject",   "reference",
                                               "category", "token",     "code",      "token",
                                               "date",     "date",      NULL};
-    static const char *const location[] = {"_id", "token", "name", "string", NULL};
+    static const char *const location[] = {"_id",    "token", "name", "string",
+                                           "status", "token", NULL};
     static const char *const practitioner[] = {"_id", "token", "name", "string", NULL};
     json_t *rest, *cs;
 

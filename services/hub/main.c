@@ -171,6 +171,8 @@ int main(int argc, char **argv)
     info.retry_and_idle_policy = &retry;
     info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.max_http_header_pool = 64;
+    if (!config_listen_honoured(info.iface))
+        return 1;
     /* Listen only on EDLIVE_LISTEN: see config_listen_is_ipv4 for why IPv6 goes off. */
     if (config_listen_is_ipv4(info.iface))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;

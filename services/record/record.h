@@ -212,6 +212,7 @@ struct record_fhir_search {
     long long patient_id; /* Encounter: patient */
     const char *mrn;      /* Patient: identifier */
     const char *name;     /* Location, Practitioner: name (starts with; a word of it, for staff) */
+    int active;           /* Location: status; 1 active only, -1 inactive (retired) only, 0 both */
     long long after;      /* keyset paging: ids above this one */
     int count;            /* rows to return (the caller asks one more to know of a next page) */
 };

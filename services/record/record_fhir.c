@@ -69,13 +69,20 @@ json_t *record_fhir_staff(PGconn *conn, const struct principal *who, long long s
     return department_read(conn, who, "fhir staff", sql, staff_id, "no such practitioner", err);
 }
 
+/* A bed (b) and its department (d) as fhir_location reads them: the board's objects plus
+ * retired_at, which makes the Location inactive. Retired rows stay readable: encounters'
+ * location history names them. */
+#define FHIR_BED_JSON "bed_json(b.id) || jsonb_build_object('retired_at', utc_text(b.retired_at))"
+#define FHIR_DEPARTMENT_JSON                                                        \
+    "jsonb_build_object('id', d.id, 'code', d.code, 'name', d.name, 'retired_at', " \
+    "utc_text(d.retired_at))"
+
 json_t *record_fhir_bed(PGconn *conn, const struct principal *who, long long bed_id,
                         struct ed_error *err)
 {
     static const char sql[] =
-        "SELECT jsonb_build_object('bed', bed_json(b.id), 'department', jsonb_build_object("
-        "'id', d.id, 'code', d.code, 'name', d.name))::text FROM bed b "
-        "JOIN department d ON d.id = b.department_id WHERE b.id = $1 AND "
+        "SELECT jsonb_build_object('bed', " FHIR_BED_JSON ", 'department', " FHIR_DEPARTMENT_JSON
+        ")::text FROM bed b JOIN department d ON d.id = b.department_id WHERE b.id = $1 AND "
         "($2::bigint[] IS NULL OR b.department_id = ANY($2::bigint[]))";
 
     return department_read(conn, who, "fhir bed", sql, bed_id, "no such location", err);
@@ -85,8 +92,7 @@ json_t *record_fhir_department(PGconn *conn, const struct principal *who, long l
                                struct ed_error *err)
 {
     static const char sql[] =
-        "SELECT jsonb_build_object('id', d.id, 'code', d.code, 'name', d.name)::text "
-        "FROM department d WHERE d.id = $1 AND "
+        "SELECT " FHIR_DEPARTMENT_JSON "::text FROM department d WHERE d.id = $1 AND "
         "($2::bigint[] IS NULL OR d.id = ANY($2::bigint[]))";
 
     return department_read(conn, who, "fhir department", sql, department_id, "no such location",
@@ -273,20 +279,27 @@ json_t *record_fhir_beds(PGconn *conn, const struct principal *who,
                          const struct record_fhir_search *q, struct ed_error *err)
 {
     static const char sql[] =
-        "WITH m AS (SELECT b.id FROM bed b WHERE ($2::bigint[] IS NULL OR "
-        "b.department_id = ANY($2::bigint[])) AND ($1::bigint IS NULL OR b.id = $1) "
-        "AND ($3::text IS NULL OR starts_with(lower(b.label), lower($3)))) "
-        "SELECT jsonb_build_object('bed', bed_json(b.id), 'department', jsonb_build_object("
-        "'id', d.id, 'code', d.code, 'name', d.name))::text, (SELECT count(*) FROM m) "
+        "WITH m AS (SELECT b.id FROM bed b JOIN department d ON d.id = b.department_id "
+        "WHERE ($2::bigint[] IS NULL OR b.department_id = ANY($2::bigint[])) "
+        "AND ($1::bigint IS NULL OR b.id = $1) "
+        "AND ($3::text IS NULL OR starts_with(lower(b.label), lower($3))) "
+        "AND ($6::boolean IS NULL OR (b.retired_at IS NULL AND d.retired_at IS NULL) = $6)) "
+        "SELECT jsonb_build_object('bed', " FHIR_BED_JSON ", 'department', " FHIR_DEPARTMENT_JSON
+        ")::text, (SELECT count(*) FROM m) "
         "FROM m JOIN bed b ON b.id = m.id JOIN department d ON d.id = b.department_id "
         "WHERE ($4::bigint IS NULL OR b.id > $4) ORDER BY b.id LIMIT $5";
     char idbuf[24], afterbuf[24], countbuf[24];
     struct record_scope scope;
-    const char *params[5] = {
-        q->id ? pg_int_param(idbuf, q->id) : NULL, record_scope_departments(who, &scope), q->name,
-        q->after ? pg_int_param(afterbuf, q->after) : NULL, pg_int_param(countbuf, q->count)};
+    const char *params[6] = {q->id ? pg_int_param(idbuf, q->id) : NULL,
+                             record_scope_departments(who, &scope),
+                             q->name,
+                             q->after ? pg_int_param(afterbuf, q->after) : NULL,
+                             pg_int_param(countbuf, q->count),
+                             q->active > 0   ? "true"
+                             : q->active < 0 ? "false"
+                                             : NULL};
 
-    return department_search(conn, "fhir bed search", sql, 5, params, err);
+    return department_search(conn, "fhir bed search", sql, 6, params, err);
 }
 
 json_t *record_fhir_staff_search(PGconn *conn, const struct principal *who,

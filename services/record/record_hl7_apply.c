@@ -38,18 +38,20 @@ void record_hl7_keep(struct hl7_apply *a, struct record_write *w)
 /* ---- department, principal, times ---- */
 
 /* The department with this code into a->who; false when there is none (or on error: *failed).
- * A retired department (edlivectl department retire) is none: it takes no new patient. */
-static bool find_department(struct hl7_apply *a, const char *code, bool *failed)
+ * A retired department (edlivectl department retire) is none, *retired then set: it takes no
+ * new patient. */
+static bool find_department(struct hl7_apply *a, const char *code, bool *failed, bool *retired)
 {
     const char *params[] = {code};
     PGresult *r = record_query(a->conn, "hl7 department",
-                               "SELECT id, timezone FROM department WHERE code = $1 AND "
-                               "retired_at IS NULL",
+                               "SELECT id, timezone, retired_at IS NOT NULL FROM department "
+                               "WHERE code = $1",
                                1, params);
     const char *facility = field(a, "MSH", 4, 1);
 
     *failed = !r;
-    if (!r || PQntuples(r) == 0) {
+    *retired = r && PQntuples(r) > 0 && PQgetvalue(r, 0, 2)[0] == 't';
+    if (!r || PQntuples(r) == 0 || *retired) {
         PQclear(r);
         return false;
     }
@@ -67,17 +69,19 @@ bool record_hl7_department(struct hl7_apply *a, bool must_exist, bool *foreign)
 {
     const struct hl7_pos at = {"PV1", 1, 3, 1};
     const char *code = field(a, "PV1", 3, 1);
-    bool failed;
+    bool failed, retired;
 
     *foreign = false;
     if (!pg_ensure(a->conn))
         return record_hl7_db_error(a);
-    if (code && find_department(a, code, &failed))
+    if (code && find_department(a, code, &failed, &retired))
         return true;
     if (code && failed)
         return record_hl7_db_error(a);
     if (code && must_exist) {
-        ae(a, HL7_E_TABLE_VALUE, at, "no department has this code");
+        ae(a, HL7_E_TABLE_VALUE, at,
+           retired ? "this department is retired: it takes no patient"
+                   : "no department has this code");
         return false;
     }
     /* An inpatient location (an A01's ward): the patient is found in the default department. */
@@ -86,10 +90,11 @@ bool record_hl7_department(struct hl7_apply *a, bool must_exist, bool *foreign)
         ae(a, HL7_E_REQUIRED_FIELD, at, "no department: PV1-3.1 is empty and no default is set");
         return false;
     }
-    if (find_department(a, a->opts->default_department, &failed))
+    if (find_department(a, a->opts->default_department, &failed, &retired))
         return true;
     if (!failed)
-        ae(a, HL7_E_INTERNAL, (struct hl7_pos){0}, "the default department does not exist");
+        ae(a, HL7_E_INTERNAL, (struct hl7_pos){0},
+           retired ? "the default department is retired" : "the default department does not exist");
     return failed ? record_hl7_db_error(a) : false;
 }
 

@@ -64,8 +64,10 @@ static bool write_part(struct hl7_apply *a, record_write_fn *fn, json_t *body, s
 /* §3.3: 0 the waiting room, else the bed's id; -1 no move (or AE when res->err is set). */
 static long long wanted_bed(struct hl7_apply *a)
 {
-    static const char sql[] = "SELECT id, area = 'waiting_room' FROM bed "
-                              "WHERE department_id = $1 AND label = $2 AND retired_at IS NULL";
+    /* The current bed with this label, else the last retired one (to say so in the ERR). */
+    static const char sql[] = "SELECT id, area = 'waiting_room', retired_at IS NOT NULL FROM bed "
+                              "WHERE department_id = $1 AND label = $2 "
+                              "ORDER BY retired_at IS NOT NULL, retired_at DESC LIMIT 1";
     const char *poc = hl7_get(a->msg, "PV1", 1, 3, 1, 1, 1);
     const char *label = field(a, "PV1", 3, 3);
     char deptbuf[24];
@@ -88,6 +90,12 @@ static long long wanted_bed(struct hl7_apply *a)
         PQclear(r);
         ae(a, HL7_E_TABLE_VALUE, (struct hl7_pos){"PV1", 1, 3, 3},
            "the department has no bed with this label");
+        return -1;
+    }
+    if (PQgetvalue(r, 0, 2)[0] == 't') {
+        PQclear(r);
+        ae(a, HL7_E_TABLE_VALUE, (struct hl7_pos){"PV1", 1, 3, 3},
+           "this bed is retired: it takes no patient");
         return -1;
     }
     bed = PQgetvalue(r, 0, 1)[0] == 't' ? 0 : atoll(PQgetvalue(r, 0, 0));

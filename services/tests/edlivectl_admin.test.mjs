@@ -5,12 +5,13 @@
 // deploy/local/test started, in a department of its own so no other test's board changes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { requireEnv } from './lib/env.mjs';
 import { sql, ctl, lit, Api, openSocket } from './lib/client.mjs';
 import { signIn } from './lib/auth.mjs';
 import { applyEvent, fromSnapshot, StaleBoardError } from '../../web/js/board_model.js';
 
-const env = requireEnv('EDLIVE_PG_OWNER', 'EDLIVE_BUILD', 'EDLIVE_API_URL', 'EDLIVE_HUB_URL');
+const env = requireEnv('EDLIVE_PG_OWNER', 'EDLIVE_BUILD', 'EDLIVE_API_URL', 'EDLIVE_HUB_URL', 'EDLIVE_MLLP_PORT');
 const OWNER = env.EDLIVE_PG_OWNER;
 const tag = String(Date.now() % 1e8);
 const CODE = `OPS${tag}`;
@@ -20,6 +21,29 @@ const ctx = {};
 
 const audits = (action, detail) =>
   Number(sql(OWNER, `SELECT count(*) FROM audit_log WHERE action = ${lit(action)} AND detail = ${lit(detail)}`));
+// A FHIR read or search as a FHIR client makes it (application/fhir+json).
+const fhir = async (path) => {
+  const res = await fetch(`${env.EDLIVE_API_URL.replace(/\/+$/, '')}/fhir/R4/${path}`,
+    { headers: { accept: 'application/fhir+json', authorization: `Bearer ${ctx.token}` } });
+  return { status: res.status, json: await res.json() };
+};
+const searched = async (query) => {
+  const r = await fhir(`Location?${query}&_count=50`);
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  return new Map((r.json.entry ?? []).map((e) => [Number(e.resource.id), e.resource]));
+};
+// One HL7 v2 message to ed-mllp; the ACK's text.
+const mllp = (message) => new Promise((resolve, reject) => {
+  const sock = net.connect(Number(env.EDLIVE_MLLP_PORT), '127.0.0.1');
+  let buf = '';
+  const timer = setTimeout(() => { sock.destroy(); reject(new Error('no ACK in 10 s')); }, 10000);
+  sock.on('connect', () => sock.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(message), Buffer.from([0x1c, 0x0d])])));
+  sock.on('data', (d) => {
+    buf += d.toString('utf8');
+    if (buf.includes('\x1c\r')) { clearTimeout(timer); sock.destroy(); resolve(buf.slice(1, buf.indexOf('\x1c'))); }
+  });
+  sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+});
 const ok = (r, what) => {
   assert.equal(r.status, 0, `${what}: exit ${r.status}, ${r.stderr}`);
   return r.stdout;
@@ -149,6 +173,35 @@ test('beds: created, renamed on an open board (fresh snapshot after the layout e
   // Its label is free again for a new bed.
   ok(ctl(['bed', 'create', String(ctx.dept), 'Resus One', 'resus']), 'a new bed with the old label');
   assert.equal(ctl(['bed', 'rename', String(bed), 'Z']).status, 1, 'a retired bed is not renamed');
+  assert.equal(back.json.error.field, 'bed_id', 'the refusal names the field');
+
+  // FHIR: the retired bed stays readable (the location history refers to it) as an inactive,
+  // Closed Location; a search lists it unless asked for status=active.
+  const loc = await fhir(`Location/${bed}`);
+  assert.equal(loc.status, 200);
+  assert.equal(loc.json.status, 'inactive');
+  assert.equal(loc.json.operationalStatus.code, 'C');
+  const all = await searched('');
+  assert.equal(all.get(bed)?.status, 'inactive', 'a plain search lists the retired bed as inactive');
+  assert.equal(all.get(other)?.status, 'active');
+  const current = await searched('status=active');
+  assert.ok(!current.has(bed) && current.has(other), 'status=active leaves the retired bed out');
+  assert.deepEqual([...(await searched('status=inactive')).keys()], [bed]);
+  assert.equal((await searched('status=suspended')).size, 0);
+  assert.equal((await fhir('Location?status=closed')).status, 400);
+
+  // HL7: an ADT naming a retired bed is refused (AE) with the reason in ERR, and nothing applied.
+  const h9 = Number(/bed (\d+) created/.exec(ok(ctl(['bed', 'create', String(ctx.dept), 'H9', 'hallway']), 'bed H9'))[1]);
+  ok(ctl(['bed', 'retire', String(h9)]), 'retire H9');
+  const now = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14) + '+0000';
+  const msgId = `OPSH9${tag}`;
+  const ack = await mllp([
+    `MSH|^~\\&|OPSTEST|HOSP|EDLIVE|ED|${now}||ADT^A04^ADT_A01|${msgId}|P|2.5.1`,
+    `EVN|A04|${now}`, `PID|1||OPSH9-${tag}^^^HOSP^MR||Opstest^Hal||19800101|M`,
+    `PV1|1|E|${CODE}^^H9`, 'PV2|||^edlivectl test', ''].join('\r'));
+  assert.match(ack, new RegExp(`MSA\\|AE\\|${msgId}`), ack);
+  assert.match(ack, /\rERR\|[^\r]*this bed is retired/, ack);
+  assert.equal(Number(sql(OWNER, `SELECT count(*) FROM patient WHERE mrn = ${lit(`OPSH9-${tag}`)}`)), 0, 'nothing applied');
 
   // The department: renamed, then retired once its patient has left; arrivals refused.
   ok(ctl(['department', 'rename', String(ctx.dept), 'Ops test ED (old wing)']), 'department rename');
@@ -172,6 +225,19 @@ test('beds: created, renamed on an open board (fresh snapshot after the layout e
   const listed = await ctx.api.get('/departments');
   assert.equal(listed.status, 200);
   assert.ok(!listed.json.departments.some((d) => d.id === ctx.dept), 'a retired department is not listed');
+  // HL7: an arrival (A04) in the retired department is refused with the reason.
+  const at = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14) + '+0000';
+  const closedId = `OPSRD${tag}`;
+  const closed = await mllp([
+    `MSH|^~\\&|OPSTEST|HOSP|EDLIVE|ED|${at}||ADT^A04^ADT_A01|${closedId}|P|2.5.1`,
+    `EVN|A04|${at}`, `PID|1||OPSRD-${tag}^^^HOSP^MR||Opstest^Rae||19800101|F`,
+    `PV1|1|E|${CODE}`, 'PV2|||^edlivectl test', ''].join('\r'));
+  assert.match(closed, new RegExp(`MSA\\|AE\\|${closedId}`), closed);
+  assert.match(closed, /\rERR\|[^\r]*this department is retired/, closed);
+  // FHIR: the retired department and all its beds are inactive Locations.
+  assert.equal((await fhir(`Location/dept-${ctx.dept}`)).json.status, 'inactive');
+  assert.equal((await searched('status=active')).size, 0, 'no bed of a retired department is active');
+  assert.ok([...(await searched('')).values()].every((l) => l.status === 'inactive'));
 });
 
 test('accounts: password reset from stdin ends sessions, TOTP enrolment prints the URI once, list shows no secret', async () => {

@@ -346,6 +346,22 @@ test('Location and Practitioner searches: the department\'s beds and staff, by n
   assert.equal((await allPages(ctx.lopez.token, `Location?_id=${ctx.otherBed}`)).resources.length, 0);
 });
 
+// A retired bed is an inactive Location (edlivectl_admin.test.mjs retires one); a client that
+// wants the beds in use asks status=active, declared in the CapabilityStatement.
+test('Location status: declared, status=active lists the beds in use, an unknown code is refused', async () => {
+  const meta = await fhir(null, 'metadata');
+  const location = meta.json.rest[0].resource.find((r) => r.type === 'Location');
+  assert.ok(location.searchParam.some((p) => p.name === 'status' && p.type === 'token'), JSON.stringify(location.searchParam));
+  const board = (await ctx.lopez.get(`/departments/${ctx.demo}/board`)).json;
+  const ids = (found) => found.resources.map((l) => Number(l.id)).sort((a, b) => a - b);
+  const active = await allPages(ctx.lopez.token, 'Location?status=active&_count=5');
+  assert.deepEqual(ids(active), board.beds.map((b) => b.id).sort((a, b) => a - b), 'the board\'s beds: none of DEMO is retired');
+  assert.ok(active.resources.every((l) => l.status === 'active'));
+  assert.deepEqual(ids(await allPages(ctx.lopez.token, 'Location?status=active,inactive')), ids(await allPages(ctx.lopez.token, 'Location')));
+  assert.equal((await allPages(ctx.lopez.token, 'Location?status=suspended')).resources.length, 0);
+  outcome(await fhir(ctx.lopez.token, 'Location?status=closed'), 400, 'status');
+});
+
 test("another department's resources are 404, exactly as unknown ids, and never in a search", async () => {
   const readBefore = auditCount('dr.lopez', 'chart.read', ctx.other);
   for (const path of [`Encounter/${ctx.other}`, `Patient/${ctx.otherPatient}`, `Observation/${ctx.otherVitals}-hr`,
