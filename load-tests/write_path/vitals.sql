@@ -31,6 +31,6 @@ SELECT append_event(:enc, 'vitals.recorded', jsonb_build_object('vitals', vitals
 SELECT (payload || jsonb_build_object('seq', seq))::text, encounter_id FROM event WHERE department_id = :dept AND seq = (SELECT max(seq) FROM event WHERE department_id = :dept AND encounter_id = :enc);
 -- 10. the audit row and COMMIT
 \startpipeline
-INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, category, source_addr, outcome, severity, detail) VALUES (:account, 'adeyemi', 'charge_nurse', 'vitals.create', NULL, :enc, 'vitals', '127.0.0.1', 'success', 'normal', NULL);
+INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, category, source_addr, outcome, severity, detail, request_id) VALUES (:account, 'adeyemi', 'charge_nurse', 'vitals.create', NULL, :enc, 'vitals', '127.0.0.1', 'success', 'normal', NULL, '0123456789abcdef0123456789abcdef');
 COMMIT;
 \endpipeline

@@ -13,6 +13,9 @@
 #include "schema.h"
 
 #define API_MAX_BODY_BYTES (16 * 1024)
+/* X-Request-Id: nginx's $request_id (32 hex) or a client's id of [A-Za-z0-9._-], at most this
+ * long; anything else is replaced by one ed-api makes (http.c). */
+#define API_REQUEST_ID_MAX 64
 #define API_MAX_BODY_DEPTH 8
 /* A refused body up to this size is read and dropped so the client sees the answer;
  * a larger one gets the answer at once and the connection closed. */
@@ -65,6 +68,7 @@ struct route_result {
     json_t *current;      /* on a 409 version_conflict: the encounter as it is now */
     char etag[40];        /* FHIR: an ETag to send (W/"7"), or "" */
     char location[300];   /* FHIR: a Location to send (after a create), or "" */
+    long long account_id; /* the signed-in account the request ran as (the access log); 0: none */
 };
 
 /* The i-th query argument ("name=value", URL-decoded), or NULL past the last. */

@@ -44,18 +44,29 @@ static struct route_slot *slot_of(const char *route, enum route_method method)
     return &slots[nslots++];
 }
 
-void api_ops_count(enum route_method method, const char *path, int status, uint64_t us)
+const char *api_ops_route(enum route_method method, const char *path)
 {
     struct route_info info;
     bool known;
-    const char *route = "unmatched";
+
+    if (fhir_routes_is_fhir(path))
+        return "/fhir/R4/...";
+    if (routes_lookup(method, path, &info, &known))
+        return info.pattern;
+    return "unmatched";
+}
+
+const char *api_ops_method_name(enum route_method method)
+{
+    return method_names[method <= ROUTE_OTHER ? method : ROUTE_OTHER];
+}
+
+void api_ops_count(enum route_method method, const char *path, int status, uint64_t us)
+{
+    const char *route = api_ops_route(method, path);
     struct route_slot *s;
     int i;
 
-    if (fhir_routes_is_fhir(path))
-        route = "/fhir/R4/...";
-    else if (routes_lookup(method, path, &info, &known))
-        route = info.pattern;
     s = slot_of(route, method);
     if (!s) {
         ops_inc(&unrecorded);

@@ -14,5 +14,9 @@ bool api_ops_start(const char *pg);
 /* One answered request: its route pattern (never the path: ids are not labels), method,
  * status and duration. On the lws thread. */
 void api_ops_count(enum route_method method, const char *path, int status, uint64_t us);
+/* The route pattern of a request (/api/v1/encounters/{id}/vitals; "/fhir/R4/..."; "unmatched"):
+ * what metrics and the access log name, never the path itself (ids, search terms). */
+const char *api_ops_route(enum route_method method, const char *path);
+const char *api_ops_method_name(enum route_method method);
 
 #endif

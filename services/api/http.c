@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include "api.h"
 #include "api_ops.h"
@@ -29,6 +30,8 @@ struct http_conn {
     struct ed_error refusal;
     struct api_job *job; /* the request a worker is running, or NULL */
     uint64_t started_us; /* the request line read (ops_now_us): its duration's start */
+    char request_id[API_REQUEST_ID_MAX + 1]; /* X-Request-Id: taken or made (request_id) */
+    long long account_id;                    /* who it ran as (the access log); 0: nobody */
     size_t body_len;
     char body[API_MAX_BODY_BYTES + 1];
     unsigned char *out; /* LWS_PRE + reply body, malloc'd */
@@ -150,6 +153,48 @@ static long max_body(const struct http_conn *c)
                : API_MAX_BODY_BYTES;
 }
 
+/* The request's id: a sane X-Request-Id (nginx sends its $request_id) or 128 random bits in
+ * hex. Anything else a client sends is replaced, never logged. */
+static const char *request_id(struct lws *wsi, struct http_conn *c)
+{
+    char given[API_REQUEST_ID_MAX + 2];
+    int n;
+
+    if (c->request_id[0])
+        return c->request_id;
+    n = lws_hdr_custom_length(wsi, "x-request-id:", 13);
+    if (n > 0 && n <= API_REQUEST_ID_MAX &&
+        lws_hdr_custom_copy(wsi, given, sizeof given, "x-request-id:", 13) == n &&
+        strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+            (size_t)n) {
+        memcpy(c->request_id, given, (size_t)n + 1);
+        return c->request_id;
+    }
+    unsigned char random[16];
+    if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
+        memset(random, 0, sizeof random); /* cannot happen after boot; an id of zeros then */
+    for (int i = 0; i < 16; i++)
+        snprintf(c->request_id + 2 * i, 3, "%02x", random[i]);
+    return c->request_id;
+}
+
+/* One line per answered request: never the path or the query (ids, search terms), only the
+ * route's pattern. */
+static void log_access(struct http_conn *c, const char *id, int status)
+{
+    char status_text[16], duration[32], user[32];
+
+    snprintf(status_text, sizeof status_text, LOG_NUM "%d", status);
+    snprintf(duration, sizeof duration, LOG_NUM "%.3f",
+             (double)(ops_now_us() - c->started_us) / 1000.0);
+    if (c->account_id)
+        snprintf(user, sizeof user, LOG_NUM "%lld", c->account_id);
+    log_fields(status >= 500 ? "warn" : "info", "request", "request_id", id, "method",
+               api_ops_method_name(c->method), "route", api_ops_route(c->method, c->path), "status",
+               status_text, "duration_ms", duration, "user_id", c->account_id ? user : LOG_NULL,
+               (const char *)NULL);
+}
+
 /* Sends the status and headers now and queues the body for HTTP_WRITEABLE. */
 static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc, const char *allow,
                    const char *set_cookie, int retry_after_s, const struct route_result *extra)
@@ -162,8 +207,10 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
     unsigned char *start = &headers[LWS_PRE], *p = start, *end = &headers[sizeof headers - 1];
     char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
     size_t len = text ? strlen(text) : 0;
+    const char *id = request_id(wsi, c);
 
     api_ops_count(c->method, c->path, status, ops_now_us() - c->started_us);
+    log_access(c, id, status);
     json_decref(doc);
     free_out(c);
     c->responded = true;
@@ -189,6 +236,8 @@ static int respond(struct lws *wsi, struct http_conn *c, int status, json_t *doc
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                     (const unsigned char *)"nosniff", 7, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-request-id:",
+                                    (const unsigned char *)id, (int)strlen(id), &p, end) ||
         (set_cookie && set_cookie[0] &&
          lws_add_http_header_by_name(
              wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)set_cookie,
@@ -330,6 +379,7 @@ static bool gather(struct lws *wsi, struct http_conn *c, struct api_job *job, bo
     struct request *req = &job->req;
 
     memcpy(job->path, c->path, sizeof job->path);
+    memcpy(job->request_id, request_id(wsi, c), sizeof job->request_id);
     job->fhir = fhir_routes_is_fhir(c->path);
     req->method = c->method;
     req->path = job->path;
@@ -412,6 +462,7 @@ static int answer(struct lws *wsi, struct http_conn *c, struct api_job *job)
     struct route_result *result = &job->result;
     json_t *doc;
 
+    c->account_id = result->account_id;
     if (job->fhir) {
         if (!job->ok)
             return respond_error(wsi, c, &job->err);

@@ -46,6 +46,8 @@ void api_job_free(struct api_job *job)
 
 static void run_job(struct api *app, struct api_job *job)
 {
+    record_request_id_set(job->request_id); /* into every audit row it writes */
+    record_request_account_clear();
     for (int attempt = 1;; attempt++) {
         pg_clear_lock_conflict();
         if (job->fhir)
@@ -64,6 +66,8 @@ static void run_job(struct api *app, struct api_job *job)
     }
     if (!job->ok && job->err.status >= 500)
         log_error("%s: %d %s", job->path, job->err.status, job->err.code);
+    job->result.account_id = record_request_account();
+    record_request_id_set(NULL);
 }
 
 static void append(struct api_job **head, struct api_job **tail, struct api_job *job)

@@ -20,6 +20,7 @@ struct api_job {
     char *query; /* owned: the query arguments, each NUL-ended, then "" */
     char path[256], token[64], origin[128], source[64], idempotency_key[104];
     char host[128], forwarded_proto[16];
+    char request_id[API_REQUEST_ID_MAX + 1]; /* X-Request-Id (http.c) */
     bool fhir;
     /* the answer */
     bool ok;

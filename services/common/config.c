@@ -178,9 +178,40 @@ static bool take(const struct config_setting *s, const char *text, struct config
     return false;
 }
 
+/* The log's settings, read by every program (log.h) after its own. */
+/* clang-format off */
+static const struct config_setting log_settings[] = {
+    {"EDLIVE_LOG_LEVEL", CONFIG_TEXT, "info", 0, 0, "the lowest level logged: `debug`, `info`, `warn` or `error` (SIGHUP takes a new one from `EDLIVE_ENV_FILES`)", false},
+    {"EDLIVE_LOG_FORMAT", CONFIG_TEXT, "json", 0, 0, "`json`: one JSON object a line (`time`, `level`, `service`, `msg`, and fields such as `request_id`, `route`, `status`, `duration_ms`, `user_id`); `text`: one readable line", false},
+    {"EDLIVE_LOG_FILE", CONFIG_TEXT, NULL, 0, 0, "append the log to this file (reopened on SIGHUP, for logrotate); unset: stderr (the journal under systemd, `docker logs`)", false},
+};
+/* clang-format on */
+#define LOG_SETTING_COUNT (sizeof log_settings / sizeof log_settings[0])
+
+static bool apply_log_settings(void)
+{
+    const char *level = getenv("EDLIVE_LOG_LEVEL"), *format = getenv("EDLIVE_LOG_FORMAT");
+    const char *file = getenv("EDLIVE_LOG_FILE");
+    bool ok = true;
+
+    if (level && level[0] && !log_set_level(level)) {
+        log_error("EDLIVE_LOG_LEVEL=%.40s: must be debug, info, warn or error", level);
+        ok = false;
+    }
+    if (format && format[0] && !log_set_format(format)) {
+        log_error("EDLIVE_LOG_FORMAT=%.40s: must be json or text", format);
+        ok = false;
+    }
+    if (file && file[0] && !log_set_file(file)) {
+        log_error("EDLIVE_LOG_FILE=%s: cannot be opened for appending", file);
+        ok = false;
+    }
+    return ok;
+}
+
 bool config_check(struct config *cfg)
 {
-    bool ok = true;
+    bool ok = apply_log_settings();
 
     for (size_t i = 0; i < cfg->count; i++) {
         const struct config_setting *s = described(&cfg->settings[i]);
@@ -195,8 +226,9 @@ bool config_check(struct config *cfg)
 void config_print_help(const struct config *cfg)
 {
     fprintf(stderr, "settings (environment):\n");
-    for (size_t i = 0; i < cfg->count; i++) {
-        const struct config_setting *s = described(&cfg->settings[i]);
+    for (size_t i = 0; i < cfg->count + LOG_SETTING_COUNT; i++) {
+        const struct config_setting *s =
+            i < cfg->count ? described(&cfg->settings[i]) : &log_settings[i - cfg->count];
 
         fprintf(stderr, "  %-26s %s", s->name, kind_words[s->kind]);
         if (s->kind == CONFIG_INT)
@@ -215,8 +247,9 @@ void config_load(struct config *cfg, int argc, char **argv, const char *extra_us
         exit(0);
     }
     if (argc > 1 && !strcmp(argv[1], "--settings-tsv")) {
-        for (size_t i = 0; i < cfg->count; i++) {
-            const struct config_setting *s = described(&cfg->settings[i]);
+        for (size_t i = 0; i < cfg->count + LOG_SETTING_COUNT; i++) {
+            const struct config_setting *s =
+                i < cfg->count ? described(&cfg->settings[i]) : &log_settings[i - cfg->count];
 
             printf("%s\t%s\t%s\n", s->name, s->fallback ? s->fallback : "", s->help);
         }

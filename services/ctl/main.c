@@ -147,6 +147,7 @@ int main(int argc, char **argv)
     int nargs, rc;
 
     log_init("edlivectl");
+    log_set_format("text"); /* a command an operator reads; EDLIVE_LOG_FORMAT=json still wins */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
         return argc < 2 ? usage() : (usage(), 0);
     if (!strcmp(argv[1], "--settings-tsv")) {

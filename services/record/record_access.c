@@ -251,6 +251,19 @@ static const char session_sql[] =
     "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now() "
     "AND s.last_active_at + make_interval(secs => s.idle_seconds) > now() AND NOT a.disabled";
 
+/* The account of the last session this thread loaded (record_request_account). */
+static _Thread_local long long session_account_id;
+
+long long record_request_account(void)
+{
+    return session_account_id;
+}
+
+void record_request_account_clear(void)
+{
+    session_account_id = 0;
+}
+
 static enum record_session_result load_session(PGconn *conn, struct principal *p, bool touch)
 {
     char hex[2 + 65] = "\\x";
@@ -298,6 +311,7 @@ static enum record_session_result load_session(PGconn *conn, struct principal *p
         pg_ok(conn, res, "touch session");
         PQclear(res);
     }
+    session_account_id = p->account_id;
     return SESSION_OK;
 }
 

@@ -155,6 +155,14 @@ bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
  * source_addr, outcome and detail (absent: NULL), severity normal. False on a database error
  * (then none is written). */
 bool record_audit_many(PGconn *conn, const json_t *rows);
+/* The request (its id: X-Request-Id) this thread is serving from now on, written into every
+ * audit row it causes (audit_log.request_id); NULL: none. The caller keeps the text alive. */
+void record_request_id_set(const char *request_id);
+/* The account whose session this thread last loaded (record_session), for the access log;
+ * 0 after record_request_account_clear or when none was. */
+long long record_request_account(void);
+void record_request_account_clear(void);
+
 bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
                   const char *action, long long patient_id, long long encounter_id,
                   const char *category, const char *outcome, bool high_severity, const char *detail,

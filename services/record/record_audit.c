@@ -15,11 +15,20 @@
 
 static const char audit_sql[] =
     "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
-    "category, source_addr, outcome, severity, detail) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    "category, source_addr, outcome, severity, detail, request_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/* The request this thread is serving (ed-api's workers set it per request), written into each
+ * audit row it causes; NULL outside a request. */
+static _Thread_local const char *current_request_id;
+
+void record_request_id_set(const char *request_id)
+{
+    current_request_id = request_id;
+}
 
 /* audit_sql's parameters; bufs hold the numbers. */
-static void audit_params(const char *params[11], char bufs[3][24], const struct principal *p,
+static void audit_params(const char *params[12], char bufs[3][24], const struct principal *p,
                          const char *username_tried, const char *action, long long patient_id,
                          long long encounter_id, const char *category, const char *outcome,
                          bool high_severity, const char *detail, const char *source_addr)
@@ -35,6 +44,7 @@ static void audit_params(const char *params[11], char bufs[3][24], const struct 
     params[8] = outcome;
     params[9] = high_severity ? "high" : "normal";
     params[10] = detail;
+    params[11] = current_request_id;
 }
 
 bool record_audit(PGconn *conn, const struct principal *p, const char *username_tried,
@@ -43,13 +53,13 @@ bool record_audit(PGconn *conn, const struct principal *p, const char *username_
                   const char *source_addr)
 {
     char bufs[3][24];
-    const char *params[11];
+    const char *params[12];
     PGresult *res;
     bool ok;
 
     audit_params(params, bufs, p, username_tried, action, patient_id, encounter_id, category,
                  outcome, high_severity, detail, source_addr);
-    res = pg_query(conn, audit_sql, 11, params);
+    res = pg_query(conn, audit_sql, 12, params);
     ok = pg_ok(conn, res, "audit");
     PQclear(res);
     return ok;
@@ -89,13 +99,13 @@ bool record_audit_and_commit(PGconn *conn, const struct principal *who, const ch
                              bool high_severity)
 {
     char bufs[3][24];
-    const char *params[11];
+    const char *params[12];
     PGresult *audited, *committed;
     bool ok;
 
     audit_params(params, bufs, who, who ? NULL : "system", action, patient_id, encounter_id,
                  category, "success", high_severity, NULL, who ? who->source_addr : "local");
-    ok = pg_query_pair(conn, audit_sql, 11, params, record_tx_commit_sql(conn), 0, NULL, &audited,
+    ok = pg_query_pair(conn, audit_sql, 12, params, record_tx_commit_sql(conn), 0, NULL, &audited,
                        &committed) &&
          pg_ok(conn, audited, "audit") && pg_ok(conn, committed, "commit");
     PQclear(audited);

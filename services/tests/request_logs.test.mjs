@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// Logs (issue 15 item 2; services/README.md "Logs"): ed-api writes one JSON line per answered
+// request (request id, method, route pattern, status, duration, user id); the request id is
+// nginx's $request_id through nginx (answered in X-Request-Id) and is written into the audit
+// rows the request caused; a client's malformed X-Request-Id is replaced, never logged; every
+// line the services wrote in this run is JSON; a FHIR search by a patient's name leaves the
+// name in no log line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { requireEnv } from './lib/env.mjs';
+import { sql, lit, sleep, signedIn } from './lib/client.mjs';
+import { signIn } from './lib/auth.mjs';
+
+const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_BASE_URL', 'EDLIVE_LOGS', 'EDLIVE_PG_OWNER');
+const apiLog = () => fs.readFileSync(path.join(env.EDLIVE_LOGS, 'api.log'), 'utf8');
+const jsonLines = (text) => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+// The access line of request id, once ed-api has written it.
+async function accessLine(id) {
+  for (let i = 0; i < 50; i++) {
+    const line = jsonLines(apiLog()).find((l) => l.msg === 'request' && l.request_id === id);
+    if (line) return line;
+    await sleep(100);
+  }
+  throw new Error(`no access line for request ${id} in api.log`);
+}
+
+test('through nginx: the request id nginx made is answered, logged and in the audit row', async () => {
+  const r = await signIn(env.EDLIVE_BASE_URL, 'patel');
+  assert.equal(r.status, 201);
+  const id = r.headers.get('x-request-id');
+  assert.match(id || '', /^[0-9a-f]{32}$/, 'nginx\'s $request_id (32 hex) comes back in X-Request-Id');
+  const line = await accessLine(id);
+  assert.equal(line.service, 'ed-api');
+  assert.equal(line.method, 'POST');
+  assert.equal(line.route, '/api/v1/session');
+  assert.equal(line.status, 201);
+  assert.equal(typeof line.duration_ms, 'number');
+  assert.ok(!Number.isNaN(Date.parse(line.time)), 'time is a timestamp');
+  const audited = sql(env.EDLIVE_PG_OWNER, `SELECT action || ' ' || outcome FROM audit_log WHERE request_id = ${lit(id)}`);
+  assert.match(audited, /^session\.sign_in success/, `the sign-in's audit row carries ${id}`);
+
+  // A read as that user: the line names the route's pattern and the account, not the path.
+  const res = await fetch(`${env.EDLIVE_BASE_URL}/api/v1/departments`, { headers: { authorization: `Bearer ${r.token}` } });
+  assert.equal(res.status, 200);
+  const read = await accessLine(res.headers.get('x-request-id'));
+  const account = sql(env.EDLIVE_PG_OWNER, "SELECT id FROM account WHERE username = 'patel'");
+  assert.equal(String(read.user_id), account);
+  assert.equal(read.route, '/api/v1/departments');
+});
+
+test('straight to ed-api: a sane X-Request-Id is kept, a malformed one replaced and never logged', async () => {
+  const mine = `ward-7.${Date.now()}`;
+  const kept = await signIn(env.EDLIVE_API_URL, 'patel', { headers: { 'x-request-id': mine } });
+  assert.equal(kept.headers.get('x-request-id'), mine);
+  await accessLine(mine);
+
+  for (const bad of ['a"b\\c', 'x'.repeat(65), 'DROP TABLE;--']) {
+    // Without a session (401): nothing audited, no sign-in back-off counted.
+    const r = await fetch(`${env.EDLIVE_API_URL}/api/v1/departments`, { headers: { 'x-request-id': bad } });
+    assert.equal(r.status, 401);
+    const made = r.headers.get('x-request-id');
+    assert.match(made || '', /^[0-9a-f]{32}$/, `"${bad.slice(0, 20)}" is replaced by an id ed-api makes`);
+    const line = await accessLine(made);
+    assert.equal(line.status, 401);
+    assert.equal(line.user_id, null);
+    assert.ok(!apiLog().includes(bad), 'the malformed id is in no log line');
+  }
+});
+
+test('a FHIR search by name: the name is in no log; every service log line is JSON', async () => {
+  const lopez = await signedIn('dr.lopez');
+  const family = sql(env.EDLIVE_PG_OWNER, "SELECT p.family_name FROM patient p JOIN encounter e ON e.patient_id = p.id WHERE e.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error') ORDER BY e.id LIMIT 1");
+  assert.ok(family.length > 2);
+  const res = await fetch(`${env.EDLIVE_BASE_URL}/fhir/R4/Patient?family=${encodeURIComponent(family)}`, { headers: { authorization: `Bearer ${lopez.token}` } });
+  assert.equal(res.status, 200);
+  const line = await accessLine(res.headers.get('x-request-id'));
+  assert.equal(line.route, '/fhir/R4/...');
+  for (const file of ['api.log', 'hub.log', 'relay.log', 'mllp.log']) {
+    const p = path.join(env.EDLIVE_LOGS, file);
+    if (!fs.existsSync(p)) continue;
+    const text = fs.readFileSync(p, 'utf8');
+    assert.ok(!text.includes(family), `${family} appears in ${file}`);
+    // Only the services' own lines: libwebsockets and the sanitizers write their own format.
+    for (const l of text.split('\n').filter((x) => x.startsWith('{'))) JSON.parse(l);
+    const ours = text.split('\n').filter((x) => /^\d{4}-\d\d-\d\dT[\d:.]+Z ed-/.test(x));
+    assert.deepEqual(ours, [], `${file} has text-format lines of ours`);
+  }
+});
