@@ -84,8 +84,22 @@ static void watch_upgrade_pg(struct hub *hub)
     reset_upgrade_pg(hub);
 }
 
+/* nginx's X-Request-Id of this upgrade, when it is a sane token (else NULL: never logged). */
+static const char *upgrade_request_id(struct lws *wsi, char *buf, size_t cap)
+{
+    int n = lws_hdr_custom_length(wsi, "x-request-id:", 13);
+
+    if (n <= 0 || (size_t)n >= cap ||
+        lws_hdr_custom_copy(wsi, buf, (int)cap, "x-request-id:", 13) != n ||
+        strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+            (size_t)n)
+        return NULL;
+    return buf;
+}
+
 static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *message)
 {
+    char id[66], status[16];
     unsigned char buf[LWS_PRE + 640], *start = buf + LWS_PRE, *p = start,
                                       *end = buf + sizeof buf - 1;
     struct ed_error err = {0};
@@ -94,6 +108,10 @@ static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *messag
     size_t len;
 
     ed_error_set(&err, code, NULL, "%s", message);
+    snprintf(status, sizeof status, LOG_NUM "%d", err.status);
+    log_fields("info", "upgrade refused", "request_id",
+               upgrade_request_id(wsi, id, sizeof id) ? id : LOG_NULL, "status", status, "code",
+               err.code, (const char *)NULL);
     doc = ed_error_json(&err);
     body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
