@@ -194,12 +194,13 @@ static bool apply_log_settings(void)
     const char *file = getenv("EDLIVE_LOG_FILE");
     bool ok = true;
 
-    if (level && level[0] && !log_set_level(level)) {
-        log_error("EDLIVE_LOG_LEVEL=%.40s: must be debug, info, warn or error", level);
-        ok = false;
-    }
     if (format && format[0] && !log_set_format(format)) {
         log_error("EDLIVE_LOG_FORMAT=%.40s: must be json or text", format);
+        ok = false;
+    }
+    /* After the format: its own complaint is written in the format asked for. */
+    if (level && level[0] && !log_set_level(level)) {
+        log_error("EDLIVE_LOG_LEVEL=%.40s: must be debug, info, warn or error", level);
         ok = false;
     }
     if (file && file[0] && !log_set_file(file)) {

@@ -8,7 +8,8 @@ failures=0
 expect() { # expect <program> <VAR=value | --argument> <message regex>
     local out rc env=() args=()
     if [[ $2 == --* ]]; then args=("$2"); else env=("$2"); fi
-    out=$(env -i PATH="$PATH" "${env[@]}" "$build/services/$1" "${args[@]}" 2>&1 </dev/null)
+    # The message as a person reads it (the text format: JSON would escape its quotes).
+    out=$(env -i PATH="$PATH" EDLIVE_LOG_FORMAT=text "${env[@]}" "$build/services/$1" "${args[@]}" 2>&1 </dev/null)
     rc=$?
     if [ "$rc" != 2 ] || ! grep -qE -- "$3" <<<"$out"; then
         echo "FAIL $1 with $2: exit $rc, output: $out"
@@ -33,6 +34,9 @@ expect relay/ed-relay EDLIVE_LISTEN=localhost 'EDLIVE_LISTEN=localhost is neithe
 expect mllp/ed-mllp EDLIVE_MLLP_OPS_PORT=-1 'EDLIVE_MLLP_OPS_PORT=-1: must be an integer 0-65535'
 expect mllp/ed-mllp EDLIVE_MLLP_FRAME_S=0 'EDLIVE_MLLP_FRAME_S=0: must be an integer 1-3600'
 expect mllp/ed-mllp EDLIVE_MLLP_STAFF=abc 'EDLIVE_MLLP_STAFF=abc: must be an integer'
+expect api/ed-api EDLIVE_LOG_LEVEL=loud 'EDLIVE_LOG_LEVEL=loud: must be debug, info, warn or error'
+expect relay/ed-relay EDLIVE_LOG_FORMAT=xml 'EDLIVE_LOG_FORMAT=xml: must be json or text'
+expect mllp/ed-mllp EDLIVE_LOG_FILE=/nonexistent/dir/x.log 'EDLIVE_LOG_FILE=/nonexistent/dir/x.log: cannot be opened'
 # An argument a program does not take is refused the same way, not ignored.
 expect hub/ed-hub --port=1 'unknown argument --port=1'
 exit $((failures > 0))
