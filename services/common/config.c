@@ -36,6 +36,7 @@ static const struct config_setting shared_settings[] = {
     {"EDLIVE_SESSION_MAX_S", CONFIG_INT, "43200", 1, 2592000, "a session's absolute lifetime (seconds)", false},
     {"EDLIVE_TLS_CERT", CONFIG_TEXT, NULL, 0, 0, "PEM certificate: set it (and `EDLIVE_TLS_KEY`) to serve TLS 1.2+ from the service itself; unset behind nginx", false},
     {"EDLIVE_TLS_KEY", CONFIG_TEXT, NULL, 0, 0, "PEM private key of `EDLIVE_TLS_CERT`", false},
+    {"EDLIVE_ENV_FILES", CONFIG_TEXT, "", 0, 0, "env files re-read on SIGHUP, colon-separated (the systemd units: their `EnvironmentFile=` files): `EDLIVE_LOG_LEVEL`, `EDLIVE_TLS_CERT` and `EDLIVE_TLS_KEY` are taken from them, any other changed setting is named in a warning (it needs a restart); empty: SIGHUP re-reads the certificate files at the same paths and reopens the log file", false},
 };
 /* clang-format on */
 
@@ -188,6 +189,11 @@ bool config_check(struct config *cfg)
         ok &= take(s, env && env[0] ? env : s->fallback, &cfg->values[i]);
     }
     return ok;
+}
+
+const struct config_setting *config_describe(const struct config *cfg, size_t i)
+{
+    return described(&cfg->settings[i]);
 }
 
 void config_print_help(const struct config *cfg)

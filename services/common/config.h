@@ -53,6 +53,9 @@ void config_load(struct config *cfg, int argc, char **argv, const char *extra_us
  * false with the message logged instead of exiting. --help/--settings-tsv are not handled. */
 bool config_check(struct config *cfg);
 
+/* The description of cfg's setting i (for a shared setting, config.c's). */
+const struct config_setting *config_describe(const struct config *cfg, size_t i);
+
 /* Prints the settings section of --help to stderr. */
 void config_print_help(const struct config *cfg);
 
