@@ -40,6 +40,7 @@ enum api_setting {
     API_FAULT_HOOKS,
     API_DB_CONNECTIONS,
     API_ENV_FILES,
+    API_TRUSTED_PROXIES,
     API_SETTING_COUNT
 };
 
@@ -62,6 +63,7 @@ static const struct config_setting api_settings[API_SETTING_COUNT] = {
                             "how many requests run at once",
                             false},
     [API_ENV_FILES] = CONFIG_SHARED("EDLIVE_ENV_FILES"),
+    [API_TRUSTED_PROXIES] = CONFIG_SHARED("EDLIVE_TRUSTED_PROXIES"),
 };
 
 static struct config_value api_values[API_SETTING_COUNT];
@@ -135,6 +137,7 @@ int main(int argc, char **argv)
     config_load(&api_config, argc, argv, NULL);
     record_set_session_limits((int)config_number(&api_config, API_SESSION_IDLE_S),
                               (int)config_number(&api_config, API_SESSION_MAX_S));
+    record_set_trusted_proxies(config_text(&api_config, API_TRUSTED_PROXIES)); /* checked */
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -43,6 +43,7 @@ enum hub_setting {
     HUB_BOARD_MAX_AGE_S,
     HUB_SNDBUF,
     HUB_ENV_FILES,
+    HUB_TRUSTED_PROXIES,
     HUB_SETTING_COUNT
 };
 
@@ -84,6 +85,7 @@ static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
                     "in kernel memory; `0` leaves it to autotuning",
                     false},
     [HUB_ENV_FILES] = CONFIG_SHARED("EDLIVE_ENV_FILES"),
+    [HUB_TRUSTED_PROXIES] = CONFIG_SHARED("EDLIVE_TRUSTED_PROXIES"),
 };
 
 static struct config_value hub_values[HUB_SETTING_COUNT];
@@ -162,6 +164,7 @@ int main(int argc, char **argv)
     config_load(&hub_config, argc, argv, NULL);
     record_set_session_limits((int)config_number(&hub_config, HUB_SESSION_IDLE_S),
                               (int)config_number(&hub_config, HUB_SESSION_MAX_S));
+    record_set_trusted_proxies(config_text(&hub_config, HUB_TRUSTED_PROXIES)); /* checked */
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

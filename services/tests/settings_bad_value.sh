@@ -33,6 +33,8 @@ expect relay/ed-relay EDLIVE_LISTEN=localhost 'EDLIVE_LISTEN=localhost is neithe
 expect mllp/ed-mllp EDLIVE_MLLP_OPS_PORT=-1 'EDLIVE_MLLP_OPS_PORT=-1: must be an integer 0-65535'
 expect mllp/ed-mllp EDLIVE_MLLP_FRAME_S=0 'EDLIVE_MLLP_FRAME_S=0: must be an integer 1-3600'
 expect mllp/ed-mllp EDLIVE_MLLP_STAFF=abc 'EDLIVE_MLLP_STAFF=abc: must be an integer'
+expect api/ed-api EDLIVE_TRUSTED_PROXIES=10.0.0.0/33 'EDLIVE_TRUSTED_PROXIES=10.0.0.0/33: must be comma-separated addresses or networks .*"10.0.0.0/33" is not an address'
+expect hub/ed-hub EDLIVE_TRUSTED_PROXIES=127.0.0.1,nginx 'EDLIVE_TRUSTED_PROXIES=127.0.0.1,nginx: must be comma-separated addresses or networks .*"nginx" is not an address'
 # An argument a program does not take is refused the same way, not ignored.
 expect hub/ed-hub --port=1 'unknown argument --port=1'
 exit $((failures > 0))
