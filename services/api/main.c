@@ -133,11 +133,11 @@ int main(int argc, char **argv)
     int n = 0;
 
     log_init("ed-api");
-    reload_init();
     config_load(&api_config, argc, argv, NULL);
     record_set_session_limits((int)config_number(&api_config, API_SESSION_IDLE_S),
                               (int)config_number(&api_config, API_SESSION_MAX_S));
     record_set_trusted_proxies(config_text(&api_config, API_TRUSTED_PROXIES)); /* checked */
+    reload_init(config_text(&api_config, API_ENV_FILES));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

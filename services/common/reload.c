@@ -13,6 +13,18 @@
 
 #include "log.h"
 
+#define ENV_MAX_ENTRIES 256
+
+struct env_entry {
+    char *name;
+    char *value;
+};
+
+struct env_files {
+    struct env_entry entries[ENV_MAX_ENTRIES];
+    int count;
+};
+
 static atomic_bool requested;
 static void (*_Atomic wake_fn)(void *);
 static void *_Atomic wake_arg;
@@ -37,10 +49,18 @@ static void *wait_for_sighup(void *unused)
     return NULL;
 }
 
-void reload_init(void)
+static bool env_files_read(struct env_files *env, const char *list);
+
+/* The files as they were at start (the main loop's alone after reload_init). */
+static struct env_files at_start;
+
+void reload_init(const char *env_files)
 {
     sigset_t hup;
     pthread_t thread;
+
+    if (env_files && env_files[0])
+        env_files_read(&at_start, env_files);
 
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
@@ -64,18 +84,6 @@ bool reload_requested(void)
 }
 
 /* ---- the env files (systemd's EnvironmentFile= syntax: KEY=VALUE, # or ; comments) ---- */
-
-#define ENV_MAX_ENTRIES 256
-
-struct env_entry {
-    char *name;
-    char *value;
-};
-
-struct env_files {
-    struct env_entry entries[ENV_MAX_ENTRIES];
-    int count;
-};
 
 static void env_files_free(struct env_files *env)
 {
@@ -167,6 +175,13 @@ static const char *env_files_get(const struct env_files *env, const char *name)
     return NULL;
 }
 
+/* The names log_set_level takes (asked without changing anything). */
+static bool log_level_ok(const char *name)
+{
+    return !strcmp(name, "debug") || !strcmp(name, "info") || !strcmp(name, "warn") ||
+           !strcmp(name, "error");
+}
+
 static bool is_reloadable(const char *name)
 {
     return !strcmp(name, "EDLIVE_LOG_LEVEL") || !strcmp(name, "EDLIVE_TLS_CERT") ||
@@ -216,23 +231,33 @@ void reload_apply(const struct config *cfg, const char *env_files, struct reload
         char old[16];
 
         snprintf(old, sizeof old, "%s", log_level_name());
-        if (log_set_level(level))
+        /* Said at info under whichever of the two levels shows it (debug/info: the old). */
+        bool said = !strcmp(old, "debug") || !strcmp(old, "info");
+        if (said && log_level_ok(level))
             log_info("SIGHUP: EDLIVE_LOG_LEVEL %s -> %s", old, level);
-        else
+        if (log_set_level(level)) {
+            if (!said)
+                log_info("SIGHUP: EDLIVE_LOG_LEVEL %s -> %s", old, level);
+        } else
             log_warn("EDLIVE_LOG_LEVEL=%.40s: must be debug, info, warn or error: keeping %s",
                      level, old);
     }
     if (tls)
         reload_tls_paths(&env, tls);
-    /* Everything else is read once at start: say which changed, never the value (a
-     * connection string may hold a password). */
+    /* Everything else is read once at start: say which changed in the files since start (or,
+     * when the files did not have it then, differs from the value in force), never the value
+     * (a connection string may hold a password). */
     for (size_t i = 0; i < cfg->count; i++) {
         const struct config_setting *s = config_describe(cfg, i);
-        const char *now = cfg->values[i].text ? cfg->values[i].text : "";
+        const char *now = env_files_get(&at_start, s->name);
         const char *in_file = env_files_get(&env, s->name);
 
         if (!in_file || is_reloadable(s->name))
             continue;
+        if (now && !now[0] && s->fallback)
+            now = s->fallback;
+        if (!now)
+            now = cfg->values[i].text ? cfg->values[i].text : "";
         if (!in_file[0] && s->fallback)
             in_file = s->fallback;
         if (strcmp(in_file, now) != 0)

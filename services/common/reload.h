@@ -18,8 +18,10 @@
 
 #include "config.h"
 
-/* First thing in main(), before any other thread starts (they inherit the blocked SIGHUP). */
-void reload_init(void);
+/* Right after config_load, before any other thread starts (they inherit the blocked SIGHUP).
+ * Reads env_files (EDLIVE_ENV_FILES, may be empty) once: a later SIGHUP compares with them, so
+ * what changed is what changed in the files since start. */
+void reload_init(const char *env_files);
 
 /* Called (from the waiting thread) after each SIGHUP, to wake the main loop; may be NULL. */
 void reload_set_wake(void (*wake)(void *arg), void *arg);

@@ -393,8 +393,8 @@ int main(int argc, char **argv)
     int rc = 0;
 
     log_init("ed-mllp");
-    reload_init();
     config_load(&mllp_config, argc, argv, NULL);
+    reload_init(config_text(&mllp_config, MLLP_ENV_FILES));
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);

@@ -60,8 +60,8 @@ int main(int argc, char **argv)
     bool failing = false;
 
     log_init("ed-relay");
-    reload_init();
     config_load(&relay_config, argc, argv, NULL);
+    reload_init(config_text(&relay_config, RELAY_ENV_FILES));
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
