@@ -300,10 +300,12 @@ bool reload_tls_load(void *live_ssl_ctx, const struct reload_tls *tls)
     fresh = SSL_CTX_new(TLS_server_method());
     if (!fresh)
         failed = "cannot create an SSL_CTX";
-    else if (SSL_CTX_use_certificate_chain_file(fresh, tls->cert) != 1)
-        failed = "EDLIVE_TLS_CERT: cannot load the certificate chain";
+    /* The key first: loaded after the certificate, a key of another certificate would fail
+     * as "cannot load" instead of failing the check below, which says what is wrong. */
     else if (SSL_CTX_use_PrivateKey_file(fresh, tls->key, SSL_FILETYPE_PEM) != 1)
         failed = "EDLIVE_TLS_KEY: cannot load the private key";
+    else if (SSL_CTX_use_certificate_chain_file(fresh, tls->cert) != 1)
+        failed = "EDLIVE_TLS_CERT: cannot load the certificate chain";
     else if (SSL_CTX_check_private_key(fresh) != 1)
         failed = "EDLIVE_TLS_KEY: the private key does not match EDLIVE_TLS_CERT";
     else if (SSL_CTX_get0_chain_certs(fresh, &chain) != 1)
@@ -316,7 +318,7 @@ bool reload_tls_load(void *live_ssl_ctx, const struct reload_tls *tls)
              SSL_CTX_set1_chain(live, chain) != 1 || SSL_CTX_check_private_key(live) != 1)
         failed = "cannot put the new certificate on the TLS context";
     if (failed)
-        log_warn("%s (%s: %s): keeping the certificate in force", failed, tls->cert,
+        log_warn("%s (%s, %s: %s): keeping the certificate in force", failed, tls->cert, tls->key,
                  openssl_reason(why, sizeof why));
     else
         log_info("TLS certificate reloaded from %s (new connections; open ones keep theirs)",

@@ -50,24 +50,26 @@ function servedFingerprint(port) {
   });
 }
 
-// One HTTP/1.1 GET /healthz on an open TLS socket (kept alive); resolves the status code once
-// the response's head has come (its body, a few bytes, comes with it).
+// One HTTP/1.1 GET on an open TLS socket, kept alive (not /healthz: it closes the connection);
+// resolves the status code once the whole answer (head and content-length bytes) has come.
 function getOn(sock) {
   return new Promise((resolve, reject) => {
     let got = '';
     const timer = setTimeout(() => { sock.off('data', onData); reject(new Error(`no answer on the open connection: ${got}`)); }, 5000);
     const onData = (d) => {
       got += d;
-      const m = /HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n/.exec(got);
-      if (m) {
+      const m = /^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n/.exec(got);
+      const len = m && /\r\ncontent-length: *(\d+)/i.exec(m[0]);
+      if (m && len && got.length >= m[0].length + Number(len[1])) {
         clearTimeout(timer);
         sock.off('data', onData);
+        assert.doesNotMatch(m[0], /\r\nconnection: close/i);
         resolve(Number(m[1]));
       }
     };
     sock.on('data', onData);
     sock.once('error', reject);
-    sock.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+    sock.write('GET /api/v1/no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
   });
 }
 
@@ -132,14 +134,14 @@ test('ed-api: SIGHUP serves the renewed certificate; same process; an open conne
     assert.equal(await servedFingerprint(api.port), fpA);
     const open = tls.connect({ host: '127.0.0.1', port: api.port, rejectUnauthorized: false });
     await new Promise((r, j) => { open.once('secureConnect', r); open.once('error', j); });
-    assert.equal(await getOn(open), 200);
+    assert.equal(await getOn(open), 404);
 
     install('b');
     await hup(api, /TLS certificate reloaded/);
     assert.equal(await servedFingerprint(api.port), fpB, 'a new connection gets the new certificate');
     assert.equal(api.child.exitCode, null);
     assert.equal(api.child.pid, pid);
-    assert.equal(await getOn(open), 200, 'the connection opened before still answers');
+    assert.equal(await getOn(open), 404, 'the connection opened before still answers');
     assert.equal(open.getPeerCertificate().fingerprint256, fpA, 'and keeps its certificate');
     open.end();
 
