@@ -26,8 +26,11 @@ struct env_files {
 };
 
 static atomic_bool requested;
-static void (*_Atomic wake_fn)(void *);
-static void *_Atomic wake_arg;
+/* Under wake_lock: once reload_set_wake(NULL, NULL) returns, no wake is under way (the main
+ * loop may then destroy what it woke, the lws context). */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*wake_fn)(void *);
+static void *wake_arg;
 
 /* The one thread that takes SIGHUP (blocked everywhere else): no code runs in a handler. */
 static void *wait_for_sighup(void *unused)
@@ -42,9 +45,10 @@ static void *wait_for_sighup(void *unused)
         if (sigwait(&hup, &sig) != 0)
             continue;
         atomic_store(&requested, true);
-        void (*wake)(void *) = atomic_load(&wake_fn);
-        if (wake)
-            wake(atomic_load(&wake_arg));
+        pthread_mutex_lock(&wake_lock);
+        if (wake_fn)
+            wake_fn(wake_arg);
+        pthread_mutex_unlock(&wake_lock);
     }
     return NULL;
 }
@@ -74,8 +78,10 @@ void reload_init(const char *env_files)
 
 void reload_set_wake(void (*wake)(void *arg), void *arg)
 {
-    atomic_store(&wake_arg, arg);
-    atomic_store(&wake_fn, wake);
+    pthread_mutex_lock(&wake_lock);
+    wake_fn = wake;
+    wake_arg = arg;
+    pthread_mutex_unlock(&wake_lock);
 }
 
 bool reload_requested(void)
