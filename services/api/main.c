@@ -16,6 +16,7 @@
 #include "pg.h"
 #include "pool.h"
 #include "record.h"
+#include "reload.h"
 
 static volatile sig_atomic_t interrupted, drain_requested;
 
@@ -38,6 +39,8 @@ enum api_setting {
     API_TLS_KEY,
     API_FAULT_HOOKS,
     API_DB_CONNECTIONS,
+    API_ENV_FILES,
+    API_TRUSTED_PROXIES,
     API_SETTING_COUNT
 };
 
@@ -59,6 +62,8 @@ static const struct config_setting api_settings[API_SETTING_COUNT] = {
                             "ed-api's worker threads, each with its own PostgreSQL connection: "
                             "how many requests run at once",
                             false},
+    [API_ENV_FILES] = CONFIG_SHARED("EDLIVE_ENV_FILES"),
+    [API_TRUSTED_PROXIES] = CONFIG_SHARED("EDLIVE_TRUSTED_PROXIES"),
 };
 
 static struct config_value api_values[API_SETTING_COUNT];
@@ -71,6 +76,24 @@ static void on_signal(int sig)
         drain_requested = 1;
     else
         interrupted = 1; /* SIGINT, or a second SIGTERM: stop now */
+}
+
+/* The vhost's SSL_CTX (TLS in the service), which a SIGHUP gives the renewed certificate. lws
+ * 4.1.6 exports no getter: it hands the context to protocol 0 once, when it sets up the vhost. */
+static SSL_CTX *vhost_ssl_ctx;
+
+static int api_protocol_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                                 void *in, size_t len)
+{
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
+        vhost_ssl_ctx = user;
+    return http_callback(wsi, reason, user, in, len);
+}
+
+/* From the SIGHUP thread: lws_cancel_service is lws's way to wake the loop from another thread. */
+static void wake_loop(void *ctx)
+{
+    lws_cancel_service(ctx);
 }
 
 /* While draining, the loop wakes at least this often to see whether it is done. */
@@ -100,18 +123,21 @@ static int load(struct api *app)
 int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
-        {"http", http_callback, 0, 0, 0, NULL, 0},
+        {"http", api_protocol_callback, 0, 0, 0, NULL, 0},
         {NULL, NULL, 0, 0, 0, NULL, 0},
     };
     struct api app = {0};
     struct lws_context_creation_info info;
     struct lws_context *ctx;
+    struct reload_tls tls = {.on = false};
     int n = 0;
 
     log_init("ed-api");
     config_load(&api_config, argc, argv, NULL);
     record_set_session_limits((int)config_number(&api_config, API_SESSION_IDLE_S),
                               (int)config_number(&api_config, API_SESSION_MAX_S));
+    record_set_trusted_proxies(config_text(&api_config, API_TRUSTED_PROXIES)); /* checked */
+    reload_init(config_text(&api_config, API_ENV_FILES));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -142,6 +168,9 @@ int main(int argc, char **argv)
         info.ssl_private_key_filepath = config_text(&api_config, API_TLS_KEY);
         info.ssl_options_set =
             SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+        tls.on = true;
+        snprintf(tls.cert, sizeof tls.cert, "%s", info.ssl_cert_filepath);
+        snprintf(tls.key, sizeof tls.key, "%s", info.ssl_private_key_filepath ?: "");
     }
     ctx = lws_create_context(&info);
     if (!ctx) {
@@ -157,9 +186,14 @@ int main(int argc, char **argv)
     }
     log_info("listening on http://%s:%d/api/v1 (%d database connections)", info.iface, info.port,
              (int)config_number(&api_config, API_DB_CONNECTIONS));
+    reload_set_wake(wake_loop, ctx);
     lws_usec_t drain_deadline = 0;
     while (n >= 0 && !interrupted) {
         n = lws_service(ctx, 0);
+        if (reload_requested()) {
+            reload_apply(&api_config, config_text(&api_config, API_ENV_FILES), &tls);
+            reload_tls_load(vhost_ssl_ctx, &tls);
+        }
         if (drain_requested && !drain_deadline) {
             log_info("SIGTERM: draining (new requests refused 503; answering what is under way)");
             drain_deadline = lws_now_usecs() + API_DRAIN_S * LWS_US_PER_SEC;
@@ -174,6 +208,7 @@ int main(int argc, char **argv)
     if (drain_deadline)
         log_info("drained%s", http_busy() == 0 ? "" : " (deadline: requests still under way)");
 
+    reload_set_wake(NULL, NULL);
     api_pool_stop(app.pool);
     app.pool = NULL;
     ops_stop();

@@ -20,6 +20,7 @@ static const char *const kind_words[] = {
     [CONFIG_HOST_PORT] = "host:port",
     [CONFIG_LISTEN] = "address",
     [CONFIG_HOST_PORT_LIST] = "host:port list",
+    [CONFIG_CIDR_LIST] = "address/network list",
 };
 
 /* The settings several programs read, each described once. One row a line (the help is
@@ -38,6 +39,8 @@ static const struct config_setting shared_settings[] = {
     {"EDLIVE_SESSION_MAX_S", CONFIG_INT, "43200", 1, 2592000, "a session's absolute lifetime (seconds)", false},
     {"EDLIVE_TLS_CERT", CONFIG_TEXT, NULL, 0, 0, "PEM certificate: set it (and `EDLIVE_TLS_KEY`) to serve TLS 1.2+ from the service itself; unset behind nginx", false},
     {"EDLIVE_TLS_KEY", CONFIG_TEXT, NULL, 0, 0, "PEM private key of `EDLIVE_TLS_CERT`", false},
+    {"EDLIVE_TRUSTED_PROXIES", CONFIG_CIDR_LIST, "127.0.0.1,::1", 0, 0, "the reverse proxies (nginx) whose `X-Real-IP` header is believed as the client's address (audit rows, sign-in back-off), comma-separated addresses or networks, IPv4 or IPv6, e.g. `127.0.0.1,::1,10.42.0.0/16`; from any other peer the header is ignored and the peer is the client", false},
+    {"EDLIVE_ENV_FILES", CONFIG_TEXT, "", 0, 0, "env files re-read on SIGHUP, colon-separated (the systemd units: their `EnvironmentFile=` files): `EDLIVE_LOG_LEVEL`, `EDLIVE_TLS_CERT` and `EDLIVE_TLS_KEY` are taken from them, any other changed setting is named in a warning (it needs a restart); empty: SIGHUP re-reads the certificate files at the same paths and reopens the log file", false},
 };
 /* clang-format on */
 
@@ -124,11 +127,112 @@ int config_parse_host_port_list(const char *text, struct config_host_port *out, 
     }
 }
 
+/* One address or address/prefix of len bytes; false when it is neither. */
+static bool parse_cidr(const char *text, size_t len, struct config_cidr *out)
+{
+    char item[64];
+    char *slash;
+    long prefix;
+    int bytes;
+
+    if (len == 0 || len >= sizeof item)
+        return false;
+    memcpy(item, text, len);
+    item[len] = '\0';
+    slash = strchr(item, '/');
+    if (slash)
+        *slash = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, item, out->addr) == 1) {
+        out->family = AF_INET;
+        bytes = 4;
+    } else if (inet_pton(AF_INET6, item, out->addr) == 1) {
+        out->family = AF_INET6;
+        bytes = 16;
+    } else
+        return false;
+    if (!slash)
+        prefix = bytes * 8;
+    else if (!parse_long(slash + 1, 0, bytes * 8, &prefix))
+        return false;
+    out->prefix = (int)prefix;
+    /* Host bits are cleared (10.1.2.3/8 is 10.0.0.0/8), as nginx's set_real_ip_from does. */
+    for (int bit = out->prefix; bit < bytes * 8; bit++)
+        out->addr[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+    return true;
+}
+
+int config_parse_cidr_list(const char *text, struct config_cidr *out, int max, char *bad,
+                           size_t bad_size)
+{
+    int count = 0;
+
+    if (!text)
+        return 0;
+    for (;;) {
+        const char *end;
+        size_t len;
+
+        while (*text == ' ')
+            text++;
+        end = strchr(text, ',');
+        len = end ? (size_t)(end - text) : strlen(text);
+        while (len > 0 && text[len - 1] == ' ')
+            len--;
+        if (!end && len == 0 && count == 0)
+            return 0;
+        if (count == max) {
+            snprintf(bad, bad_size, "more than %d entries", max);
+            return -1;
+        }
+        if (!parse_cidr(text, len, &out[count])) {
+            snprintf(bad, bad_size, "\"%.*s\" is not an address or address/prefix",
+                     (int)(len > 100 ? 100 : len), text);
+            return -1;
+        }
+        count++;
+        if (!end)
+            return count;
+        text = end + 1;
+    }
+}
+
+bool config_cidr_match(const struct config_cidr *list, int n, const char *addr)
+{
+    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    unsigned char bytes[16];
+    int family;
+
+    if (!addr)
+        return false;
+    if (inet_pton(AF_INET, addr, bytes) == 1)
+        family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, bytes) == 1) {
+        family = AF_INET6;
+        if (!memcmp(bytes, v4_mapped, sizeof v4_mapped)) { /* ::ffff:127.0.0.1 */
+            memmove(bytes, bytes + 12, 4);
+            family = AF_INET;
+        }
+    } else
+        return false;
+    for (int i = 0; i < n; i++) {
+        const struct config_cidr *c = &list[i];
+        int whole = c->prefix / 8, rest = c->prefix % 8;
+
+        if (c->family != family || memcmp(c->addr, bytes, (size_t)whole) != 0)
+            continue;
+        if (rest == 0 || ((bytes[whole] ^ c->addr[whole]) & (0xff00u >> rest) & 0xff) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Fills value from text; false with a message naming the setting when text does not fit. */
 static bool take(const struct config_setting *s, const char *text, struct config_value *value)
 {
     struct in6_addr addr;
     struct config_host_port list[CONFIG_MAX_HOST_PORTS];
+    struct config_cidr cidrs[CONFIG_MAX_CIDRS];
     char bad[256];
 
     value->text = text;
@@ -162,6 +266,13 @@ static bool take(const struct config_setting *s, const char *text, struct config
             return true;
         log_error("%s=%s: must be comma-separated host:port (at most %d): %s", s->name, text,
                   CONFIG_MAX_HOST_PORTS, bad);
+        return false;
+    case CONFIG_CIDR_LIST:
+        if (config_parse_cidr_list(text, cidrs, CONFIG_MAX_CIDRS, bad, sizeof bad) >= 0)
+            return true;
+        log_error("%s=%s: must be comma-separated addresses or networks (at most %d), e.g. "
+                  "127.0.0.1,::1,10.0.0.0/8: %s",
+                  s->name, text, CONFIG_MAX_CIDRS, bad);
         return false;
     case CONFIG_LISTEN:
         /* lws 4.1.6 takes a name it cannot find as an interface that may come up later: it
@@ -222,6 +333,11 @@ bool config_check(struct config *cfg)
         ok &= take(s, env && env[0] ? env : s->fallback, &cfg->values[i]);
     }
     return ok;
+}
+
+const struct config_setting *config_describe(const struct config *cfg, size_t i)
+{
+    return described(&cfg->settings[i]);
 }
 
 void config_print_help(const struct config *cfg)

@@ -17,6 +17,7 @@ enum config_kind {
     CONFIG_HOST_PORT,      /* host:port (the host up to 255 bytes) */
     CONFIG_LISTEN,         /* an IP address literal or a network interface of this machine */
     CONFIG_HOST_PORT_LIST, /* host:port,host:port,... (up to CONFIG_MAX_HOST_PORTS); "" = none */
+    CONFIG_CIDR_LIST,      /* addresses or networks, IPv4 or IPv6: 10.0.0.0/8,::1 (config_cidr) */
 };
 
 struct config_setting {
@@ -53,6 +54,9 @@ void config_load(struct config *cfg, int argc, char **argv, const char *extra_us
  * false with the message logged instead of exiting. --help/--settings-tsv are not handled. */
 bool config_check(struct config *cfg);
 
+/* The description of cfg's setting i (for a shared setting, config.c's). */
+const struct config_setting *config_describe(const struct config *cfg, size_t i);
+
 /* Prints the settings section of --help to stderr. */
 void config_print_help(const struct config *cfg);
 
@@ -74,6 +78,24 @@ struct config_host_port {
  * copied into bad) or the list has more than max items. */
 int config_parse_host_port_list(const char *text, struct config_host_port *out, int max, char *bad,
                                 size_t bad_size);
+
+/* One address or network of a CONFIG_CIDR_LIST (an address alone: /32 or /128). */
+#define CONFIG_MAX_CIDRS 32
+struct config_cidr {
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network byte order, host bits cleared; 4 bytes for AF_INET */
+    int prefix;             /* 0-32 or 0-128 */
+};
+
+/* Parses a comma-separated list of addresses and networks (10.0.0.0/8, 127.0.0.1, fd00::/8;
+ * blanks around an item are ignored). Returns how many it put in out, or -1 when an item is
+ * neither (that item copied into bad) or there are more than max. */
+int config_parse_cidr_list(const char *text, struct config_cidr *out, int max, char *bad,
+                           size_t bad_size);
+
+/* True when addr, an IP address as text (an IPv4-mapped IPv6 address counts as the IPv4 one),
+ * lies in one of the n networks of list. */
+bool config_cidr_match(const struct config_cidr *list, int n, const char *addr);
 
 /* 1 when iface (EDLIVE_LISTEN) is an IPv4 address literal such as 127.0.0.1. lws 4.1.6 built
  * with IPv6 opens an AF_INET6 socket and, failing to match an IPv4 literal on it, binds the

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "pg.h"
 #include "record.h"
+#include "reload.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -41,6 +42,8 @@ enum hub_setting {
     HUB_STALL_S,
     HUB_BOARD_MAX_AGE_S,
     HUB_SNDBUF,
+    HUB_ENV_FILES,
+    HUB_TRUSTED_PROXIES,
     HUB_SETTING_COUNT
 };
 
@@ -81,6 +84,8 @@ static const struct config_setting hub_settings[HUB_SETTING_COUNT] = {
                     "it), so a stalled reader's backlog shows as lag at the hub instead of hiding "
                     "in kernel memory; `0` leaves it to autotuning",
                     false},
+    [HUB_ENV_FILES] = CONFIG_SHARED("EDLIVE_ENV_FILES"),
+    [HUB_TRUSTED_PROXIES] = CONFIG_SHARED("EDLIVE_TRUSTED_PROXIES"),
 };
 
 static struct config_value hub_values[HUB_SETTING_COUNT];
@@ -95,6 +100,24 @@ static void on_signal(int sig)
         drain_requested = 1;
     else
         interrupted = 1; /* SIGINT, or a second SIGTERM: stop now */
+}
+
+/* The vhost's SSL_CTX (TLS in the service), which a SIGHUP gives the renewed certificate. lws
+ * 4.1.6 exports no getter: it hands the context to protocol 0 once, when it sets up the vhost. */
+static SSL_CTX *vhost_ssl_ctx;
+
+static int hub_protocol0_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                                  void *in, size_t len)
+{
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
+        vhost_ssl_ctx = user;
+    return hub_ops_http_callback(wsi, reason, user, in, len);
+}
+
+/* From the SIGHUP thread: lws_cancel_service is lws's way to wake the loop from another thread. */
+static void wake_loop(void *ctx)
+{
+    lws_cancel_service(ctx);
 }
 
 /* SIGTERM: every socket gets the close 1012 "restarting", so its page reconnects at once and
@@ -112,7 +135,7 @@ static void drain_start(struct hub *hub)
 int main(int argc, char **argv)
 {
     static struct lws_protocols protocols[] = {
-        {"http", hub_ops_http_callback, 0, 0, 0, NULL, 0},
+        {"http", hub_protocol0_callback, 0, 0, 0, NULL, 0},
         /* rx_buffer_size: lws allocates it for every connection; longer messages come in
          * pieces that hub_messages_receive gathers (up to HUB_MAX_MESSAGE). */
         /* tx_packet_size must be set: 0 would cap every send() at the 256-byte receive buffer
@@ -133,12 +156,15 @@ int main(int argc, char **argv)
     static struct hub hub;
     struct lws_context_creation_info info;
     struct ed_error err = {0};
+    struct reload_tls tls = {.on = false};
     int n = 0;
 
     log_init("ed-hub");
     config_load(&hub_config, argc, argv, NULL);
     record_set_session_limits((int)config_number(&hub_config, HUB_SESSION_IDLE_S),
                               (int)config_number(&hub_config, HUB_SESSION_MAX_S));
+    record_set_trusted_proxies(config_text(&hub_config, HUB_TRUSTED_PROXIES)); /* checked */
+    reload_init(config_text(&hub_config, HUB_ENV_FILES));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -183,6 +209,9 @@ int main(int argc, char **argv)
         info.ssl_private_key_filepath = config_text(&hub_config, HUB_TLS_KEY);
         info.ssl_options_set =
             SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+        tls.on = true;
+        snprintf(tls.cert, sizeof tls.cert, "%s", info.ssl_cert_filepath);
+        snprintf(tls.key, sizeof tls.key, "%s", info.ssl_private_key_filepath ?: "");
     }
     /* The listening socket opens only once the hub can serve (below): a socket accepted while
      * the first read of PostgreSQL runs would wait unanswered, and nginx would send every
@@ -209,9 +238,14 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("listening on ws://%s:%d/ws, %d department(s)", info.iface, info.port, hub.ndepts);
+    reload_set_wake(wake_loop, hub.ctx);
     lws_usec_t drain_deadline = 0;
     while (n >= 0 && !interrupted) {
         n = lws_service(hub.ctx, 0);
+        if (reload_requested()) {
+            reload_apply(&hub_config, config_text(&hub_config, HUB_ENV_FILES), &tls);
+            reload_tls_load(vhost_ssl_ctx, &tls);
+        }
         if (drain_requested && !drain_deadline) {
             drain_deadline = lws_now_usecs() + HUB_DRAIN_S * LWS_US_PER_SEC;
             drain_start(&hub);
@@ -221,6 +255,7 @@ int main(int argc, char **argv)
             break;
     }
 
+    reload_set_wake(NULL, NULL);
     ops_stop();
     hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);

@@ -23,6 +23,7 @@
 #include "mllp_server.h"
 #include "pg.h"
 #include "record_hl7.h"
+#include "reload.h"
 
 /* A resend is answered from hl7_answered for this long (ADT_MAPPING.md §1 step 4). */
 #define MLLP_ANSWERED_KEEP_DAYS 7
@@ -42,6 +43,7 @@ enum mllp_setting {
     MLLP_DEPARTMENT,
     MLLP_STAFF,
     MLLP_TRAINING,
+    MLLP_ENV_FILES,
     MLLP_SETTING_COUNT
 };
 
@@ -78,6 +80,7 @@ static const struct config_setting mllp_settings[MLLP_SETTING_COUNT] = {
                        "1: apply messages whose processing id (`MSH-11`) is `T` (training) as "
                        "well as `P`; 0: only `P` (others AR 202). Only for a training system",
                        false},
+    [MLLP_ENV_FILES] = CONFIG_SHARED("EDLIVE_ENV_FILES"),
 };
 
 static struct config_value mllp_values[MLLP_SETTING_COUNT];
@@ -94,6 +97,14 @@ struct mllp_app {
     volatile sig_atomic_t bad_staff; /* the worker found EDLIVE_MLLP_STAFF not active */
     bool training;                   /* EDLIVE_MLLP_TRAINING: MSH-11 T is applied too */
 };
+
+/* On the poll thread: a SIGHUP is seen within a second (the poll's timeout). */
+static void on_round(void *ctx)
+{
+    (void)ctx;
+    if (reload_requested())
+        reload_apply(&mllp_config, config_text(&mllp_config, MLLP_ENV_FILES), NULL);
+}
 
 static void on_signal(int sig)
 {
@@ -383,6 +394,7 @@ int main(int argc, char **argv)
 
     log_init("ed-mllp");
     config_load(&mllp_config, argc, argv, NULL);
+    reload_init(config_text(&mllp_config, MLLP_ENV_FILES));
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
@@ -415,6 +427,7 @@ int main(int argc, char **argv)
     opts.apply = on_apply_counted;
     opts.discard = on_discard;
     opts.housekeeping = on_housekeeping;
+    opts.each_round = on_round;
     opts.ctx = &app;
     app.srv = mllp_server_new(&opts);
     if (!app.srv || !mllp_ops_start(config_text(&mllp_config, MLLP_PG), opts.iface,

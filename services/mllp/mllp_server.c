@@ -757,6 +757,8 @@ bool mllp_server_run(struct mllp_server *srv, volatile sig_atomic_t *stop)
         close_over(srv, now_s());
         if (pfds[0].revents & POLLIN)
             accept_all(srv);
+        if (srv->opts.each_round)
+            srv->opts.each_round(srv->opts.ctx);
     }
     free(pfds);
     free(buf);

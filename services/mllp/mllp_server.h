@@ -55,6 +55,8 @@ struct mllp_server_opts {
     mllp_server_discard discard; /* may be NULL (work then must need no freeing) */
     mllp_server_housekeeping housekeeping; /* may be NULL */
     int housekeeping_s;                    /* 0: 3600 */
+    /* On the poll thread after each round (at least once a second); may be NULL. */
+    void (*each_round)(void *ctx);
     void *ctx;
 };
 

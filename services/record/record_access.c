@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "auth.h"
+#include "config.h"
 #include "log.h"
 #include "pg.h"
 #include "record_internal.h"
@@ -184,9 +186,29 @@ bool record_session_token(const char *authorization, const char *cookies, char *
     return false;
 }
 
+/* Set once at start, before any thread reads it. */
+static struct config_cidr trusted_proxies[CONFIG_MAX_CIDRS] = {
+    {.family = AF_INET, .addr = {127, 0, 0, 1}, .prefix = 32},
+    {.family = AF_INET6, .addr = {[15] = 1}, .prefix = 128},
+};
+static int trusted_proxy_count = 2;
+
+bool record_set_trusted_proxies(const char *list)
+{
+    struct config_cidr parsed[CONFIG_MAX_CIDRS];
+    char bad[160];
+    int n = config_parse_cidr_list(list, parsed, CONFIG_MAX_CIDRS, bad, sizeof bad);
+
+    if (n < 0)
+        return false;
+    memcpy(trusted_proxies, parsed, sizeof parsed);
+    trusted_proxy_count = n;
+    return true;
+}
+
 bool record_trusted_proxy(const char *peer)
 {
-    return !strcmp(peer, "127.0.0.1") || !strcmp(peer, "::1") || !strcmp(peer, "::ffff:127.0.0.1");
+    return config_cidr_match(trusted_proxies, trusted_proxy_count, peer);
 }
 
 void record_client_address(const char *peer, const char *real_ip, char *out, size_t cap)

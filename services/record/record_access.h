@@ -106,8 +106,13 @@ bool record_in_department(const struct principal *p, long long department_id);
 bool record_session_token(const char *authorization, const char *cookies, char *out, size_t cap,
                           bool *from_cookie);
 
-/* True when peer (lws_get_peer_simple) is the local reverse proxy (nginx, on loopback), whose
- * X-Real-IP header is then the client's address. */
+/* The reverse proxies whose X-Real-IP is believed (EDLIVE_TRUSTED_PROXIES, checked by
+ * config_load as a CONFIG_CIDR_LIST): set once at start, before other threads run. Until then,
+ * and by default, 127.0.0.1 and ::1 (nginx on this machine). False for a bad list (kept). */
+bool record_set_trusted_proxies(const char *list);
+
+/* True when peer (lws_get_peer_simple) is one of the trusted proxies, whose X-Real-IP header
+ * is then the client's address. */
 bool record_trusted_proxy(const char *peer);
 
 /* The client's address for audit rows and sign-in back-off: real_ip (X-Real-IP, may be NULL or

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "relay.h"
+#include "reload.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -20,6 +21,7 @@ enum relay_setting {
     RELAY_OPS_PORT,
     RELAY_POLL_MS,
     RELAY_REBUILD,
+    RELAY_ENV_FILES,
     RELAY_SETTING_COUNT
 };
 
@@ -37,6 +39,7 @@ static const struct config_setting relay_settings[RELAY_SETTING_COUNT] = {
                        "how often (ms) it looks for events when no NOTIFY woke it", false},
     [RELAY_REBUILD] = {"EDLIVE_RELAY_REBUILD", CONFIG_INT, "1000", 0, 10000,
                        "events per department put back on a Redis that lost its data", false},
+    [RELAY_ENV_FILES] = CONFIG_SHARED("EDLIVE_ENV_FILES"),
 };
 
 static struct config_value relay_values[RELAY_SETTING_COUNT];
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
 
     log_init("ed-relay");
     config_load(&relay_config, argc, argv, NULL);
+    reload_init(config_text(&relay_config, RELAY_ENV_FILES));
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
@@ -80,6 +84,9 @@ int main(int argc, char **argv)
     log_info("relaying the event log to Redis %s", redis_pub_target_name(relay.redis));
 
     while (!interrupted) {
+        /* A SIGHUP is seen here, after at most one wait (EDLIVE_RELAY_POLL_MS). */
+        if (reload_requested())
+            reload_apply(&relay_config, config_text(&relay_config, RELAY_ENV_FILES), NULL);
         if (!relay_prepare(&relay)) {
             if (!failing && !relay.standby)
                 log_warn("PostgreSQL unreachable; retrying every second");

@@ -37,6 +37,8 @@ expect mllp/ed-mllp EDLIVE_MLLP_STAFF=abc 'EDLIVE_MLLP_STAFF=abc: must be an int
 expect api/ed-api EDLIVE_LOG_LEVEL=loud 'EDLIVE_LOG_LEVEL=loud: must be debug, info, warn or error'
 expect relay/ed-relay EDLIVE_LOG_FORMAT=xml 'EDLIVE_LOG_FORMAT=xml: must be json or text'
 expect mllp/ed-mllp EDLIVE_LOG_FILE=/nonexistent/dir/x.log 'EDLIVE_LOG_FILE=/nonexistent/dir/x.log: cannot be opened'
+expect api/ed-api EDLIVE_TRUSTED_PROXIES=10.0.0.0/33 'EDLIVE_TRUSTED_PROXIES=10.0.0.0/33: must be comma-separated addresses or networks .*"10.0.0.0/33" is not an address'
+expect hub/ed-hub EDLIVE_TRUSTED_PROXIES=127.0.0.1,nginx 'EDLIVE_TRUSTED_PROXIES=127.0.0.1,nginx: must be comma-separated addresses or networks .*"nginx" is not an address'
 # An argument a program does not take is refused the same way, not ignored.
 expect hub/ed-hub --port=1 'unknown argument --port=1'
 exit $((failures > 0))

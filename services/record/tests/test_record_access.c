@@ -109,6 +109,51 @@ static void test_client_address(void **state)
     record_client_address("198.51.100.7", "203.0.113.9", addr, sizeof addr);
     assert_string_equal(addr, "198.51.100.7");
     assert_false(record_trusted_proxy("127.0.0.2"));
+    assert_true(record_trusted_proxy("::1")); /* the default: 127.0.0.1,::1 */
+    assert_false(record_trusted_proxy("::2"));
+    assert_false(record_trusted_proxy("not an address"));
+}
+
+/* EDLIVE_TRUSTED_PROXIES: the proxy of a Docker or Kubernetes network is another address. */
+static void test_trusted_proxies(void **state)
+{
+    char addr[64];
+
+    (void)state;
+    assert_true(record_set_trusted_proxies("127.0.0.1, 10.42.0.0/16,fd00:ed::/64"));
+    assert_true(record_trusted_proxy("10.42.7.9"));
+    assert_true(record_trusted_proxy("::ffff:10.42.255.1")); /* IPv4 on an IPv6 socket */
+    assert_false(record_trusted_proxy("10.43.0.1"));
+    assert_true(record_trusted_proxy("fd00:ed::17"));
+    assert_true(record_trusted_proxy("fd00:ed:0:0:ffff::1"));
+    assert_false(record_trusted_proxy("fd00:ed:0:1::1"));
+    assert_false(record_trusted_proxy("::1")); /* not in this list */
+    record_client_address("10.42.0.5", "203.0.113.9", addr, sizeof addr);
+    assert_string_equal(addr, "203.0.113.9");
+    record_client_address("172.17.0.2", "203.0.113.9", addr, sizeof addr);
+    assert_string_equal(addr, "172.17.0.2");
+    /* A prefix that is not a whole byte, and host bits in an entry (cleared, as nginx does). */
+    assert_true(record_set_trusted_proxies("192.168.1.77/26"));
+    assert_true(record_trusted_proxy("192.168.1.64"));
+    assert_true(record_trusted_proxy("192.168.1.127"));
+    assert_false(record_trusted_proxy("192.168.1.128"));
+    assert_false(record_trusted_proxy("192.168.1.63"));
+    assert_true(record_set_trusted_proxies("0.0.0.0/0")); /* everyone (IPv4) */
+    assert_true(record_trusted_proxy("198.51.100.7"));
+    assert_false(record_trusted_proxy("2001:db8::1"));
+
+    /* Malformed lists are refused and the list in force stays. */
+    assert_false(record_set_trusted_proxies("10.0.0.0/33"));
+    assert_false(record_set_trusted_proxies("::/129"));
+    assert_false(record_set_trusted_proxies("nginx"));
+    assert_false(record_set_trusted_proxies("10.0.0.0/"));
+    assert_false(record_set_trusted_proxies("10.0.0.0/-1"));
+    assert_false(record_set_trusted_proxies("127.0.0.1,,::1"));
+    assert_false(record_set_trusted_proxies("127.0.0.1;::1"));
+    assert_false(record_set_trusted_proxies("10.1"));
+    assert_true(record_trusted_proxy("198.51.100.7"));
+
+    assert_true(record_set_trusted_proxies("127.0.0.1,::1"));
 }
 
 int main(void)
@@ -116,7 +161,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal),        cmocka_unit_test(test_scope_params),
         cmocka_unit_test(test_in_department),  cmocka_unit_test(test_session_token),
-        cmocka_unit_test(test_client_address),
+        cmocka_unit_test(test_client_address), cmocka_unit_test(test_trusted_proxies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
