@@ -335,6 +335,7 @@ struct batch_item {
     int session; /* index in hashes */
     long long account_id;
     char username[72], role[32], addr[48];
+    char request_id[65]; /* the socket's upgrade (X-Request-Id), "": none */
 };
 
 struct batch_job {
@@ -363,12 +364,13 @@ static void batch_run(PGconn *pg, struct hub_db_job *job)
             it->outcome = SUB_ENDED;
             continue;
         }
-        json_array_append_new(rows, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "account_id",
-                                              (json_int_t)it->account_id, "username", it->username,
-                                              "role", it->role, "action", "board.read", "category",
-                                              "board", "source_addr", it->addr, "outcome",
-                                              "success", "detail",
-                                              it->outcome == SUB_RECOVERED ? "recovered" : NULL));
+        json_array_append_new(rows,
+                              json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "account_id",
+                                        (json_int_t)it->account_id, "username", it->username,
+                                        "role", it->role, "action", "board.read", "category",
+                                        "board", "source_addr", it->addr, "outcome", "success",
+                                        "detail", it->outcome == SUB_RECOVERED ? "recovered" : NULL,
+                                        "request_id", it->request_id[0] ? it->request_id : NULL));
     }
     ok = ok && rows && record_audit_many(pg, rows);
     json_decref(rows);
@@ -463,6 +465,7 @@ static bool start_from_memory(struct hub *hub, struct hub_client *c, struct hub_
     snprintf(it->username, sizeof it->username, "%s", c->who->username);
     snprintf(it->role, sizeof it->role, "%s", c->who->role);
     snprintf(it->addr, sizeof it->addr, "%s", c->addr);
+    snprintf(it->request_id, sizeof it->request_id, "%s", c->request_id);
     s->pending = true;
     s->retry = false;
     if (batch->n == HUB_SUB_BATCH_MAX)
