@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireEnv } from './lib/env.mjs';
-import { sql, lit, sleep, signedIn } from './lib/client.mjs';
+import { sql, lit, sleep, signedIn, Socket } from './lib/client.mjs';
 import { signIn } from './lib/auth.mjs';
 
-const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_BASE_URL', 'EDLIVE_LOGS', 'EDLIVE_PG_OWNER');
+const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_BASE_URL', 'EDLIVE_HUB_URL', 'EDLIVE_LOGS', 'EDLIVE_PG_OWNER');
 const apiLog = () => fs.readFileSync(path.join(env.EDLIVE_LOGS, 'api.log'), 'utf8');
+const hubLog = () => fs.readFileSync(path.join(env.EDLIVE_LOGS, 'hub.log'), 'utf8');
 const jsonLines = (text) => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
 // The access line of request id, once ed-api has written it.
@@ -68,6 +69,44 @@ test('straight to ed-api: a sane X-Request-Id is kept, a malformed one replaced 
     assert.equal(line.user_id, null);
     assert.ok(!apiLog().includes(bad), 'the malformed id is in no log line');
   }
+});
+
+test('ed-hub: the upgrade and the close are logged with the request id, which the board-read audit row carries', async () => {
+  const patel = await signedIn('patel');
+  const dept = (await patel.get('/departments')).json.departments[0].id;
+  const account = sql(env.EDLIVE_PG_OWNER, "SELECT id FROM account WHERE username = 'patel'");
+  const mine = `screen-3.${Date.now()}`;
+  // A Socket whose upgrade also sends an X-Request-Id (Socket's constructor sends only the session).
+  const s = Object.assign(Object.create(Socket.prototype), {
+    frames: [], raw: [], closeCode: null,
+    ws: new WebSocket(env.EDLIVE_HUB_URL, { headers: { authorization: `Bearer ${patel.token}`, 'x-request-id': mine } }),
+  });
+  s.ws.onmessage = (m) => { s.raw.push(String(m.data)); s.frames.push(JSON.parse(m.data)); };
+  const closed = new Promise((resolve) => { s.ws.onclose = (e) => resolve(e.code); });
+  await new Promise((resolve, reject) => { s.ws.onopen = resolve; s.ws.onerror = reject; });
+  s.subscribe('board', dept);
+  const reply = await s.waitFor((f) => f.type !== 'heartbeat', 'the reply to the board subscribe');
+  assert.notEqual(reply.type, 'error', JSON.stringify(reply).slice(0, 200));
+
+  let upgrade;
+  for (let i = 0; i < 50 && !upgrade; i++, await sleep(100))
+    upgrade = jsonLines(hubLog()).find((l) => l.msg === 'upgrade' && l.request_id === mine);
+  assert.ok(upgrade, `an upgrade line for ${mine} in hub.log`);
+  assert.equal(upgrade.service, 'ed-hub');
+  assert.equal(upgrade.status, 101);
+  assert.equal(String(upgrade.user_id), account);
+  assert.equal(typeof upgrade.duration_ms, 'number');
+  const audited = sql(env.EDLIVE_PG_OWNER, `SELECT action FROM audit_log WHERE request_id = ${lit(mine)}`);
+  assert.match(audited, /^board\.read/, `the subscribe's audit row carries ${mine}`);
+
+  s.ws.close(1000);
+  await closed;
+  let close;
+  for (let i = 0; i < 50 && !close; i++, await sleep(100))
+    close = jsonLines(hubLog()).find((l) => l.msg === 'close' && l.request_id === mine);
+  assert.ok(close, `a close line for ${mine} in hub.log`);
+  assert.equal(close.code, 1000);
+  assert.ok(close.connected_ms >= 0);
 });
 
 test('a FHIR search by name: the name is in no log; every service log line is JSON', async () => {
