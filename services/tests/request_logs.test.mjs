@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireEnv } from './lib/env.mjs';
-import { sql, lit, sleep, signedIn, Socket } from './lib/client.mjs';
+import { sql, sqlJson, lit, sleep, signedIn, Socket } from './lib/client.mjs';
 import { signIn } from './lib/auth.mjs';
 
 const env = requireEnv('EDLIVE_API_URL', 'EDLIVE_BASE_URL', 'EDLIVE_HUB_URL', 'EDLIVE_LOGS', 'EDLIVE_PG_OWNER');
@@ -109,19 +109,28 @@ test('ed-hub: the upgrade and the close are logged with the request id, which th
   assert.ok(close.connected_ms >= 0);
 });
 
-test('a FHIR search by name: the name is in no log; every service log line is JSON', async () => {
+test('FHIR searches by name and by MRN: neither is in any log; every service log line is JSON', async () => {
   const lopez = await signedIn('dr.lopez');
-  const family = sql(env.EDLIVE_PG_OWNER, "SELECT p.family_name FROM patient p JOIN encounter e ON e.patient_id = p.id WHERE e.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error') ORDER BY e.id LIMIT 1");
-  assert.ok(family.length > 2);
-  const res = await fetch(`${env.EDLIVE_BASE_URL}/fhir/R4/Patient?family=${encodeURIComponent(family)}`, { headers: { authorization: `Bearer ${lopez.token}` } });
-  assert.equal(res.status, 200);
-  const line = await accessLine(res.headers.get('x-request-id'));
+  const row = sqlJson(env.EDLIVE_PG_OWNER, "SELECT json_build_object('family', p.family_name, 'mrn', p.mrn) FROM patient p JOIN encounter e ON e.patient_id = p.id WHERE e.status NOT IN ('departed', 'left_without_being_seen', 'entered_in_error') ORDER BY e.id LIMIT 1");
+  const { family, mrn } = row;
+  assert.ok(family.length > 2 && mrn.length > 2);
+  const get = (query) => fetch(`${env.EDLIVE_BASE_URL}/fhir/R4/Patient?${query}`, { headers: { authorization: `Bearer ${lopez.token}` } });
+  // Patient takes _id and identifier only (a name is 400): answered and logged either way.
+  const byName = await get(`name=${encodeURIComponent(family)}`);
+  assert.ok([200, 400].includes(byName.status), `Patient?name= answered ${byName.status}`);
+  assert.equal((await accessLine(byName.headers.get('x-request-id'))).route, '/fhir/R4/...');
+  const byMrn = await get(`identifier=${encodeURIComponent(mrn)}`);
+  assert.equal(byMrn.status, 200);
+  assert.equal((await byMrn.json()).total, 1);
+  const line = await accessLine(byMrn.headers.get('x-request-id'));
   assert.equal(line.route, '/fhir/R4/...');
+  assert.equal(line.status, 200);
   for (const file of ['api.log', 'hub.log', 'relay.log', 'mllp.log']) {
     const p = path.join(env.EDLIVE_LOGS, file);
     if (!fs.existsSync(p)) continue;
     const text = fs.readFileSync(p, 'utf8');
-    assert.ok(!text.includes(family), `${family} appears in ${file}`);
+    assert.ok(!text.includes(family), `the searched name appears in ${file}`);
+    assert.ok(!new RegExp(`\\b${mrn}\\b`).test(text), `the searched MRN appears in ${file}`);
     // Only the services' own lines: libwebsockets and the sanitizers write their own format.
     for (const l of text.split('\n').filter((x) => x.startsWith('{'))) JSON.parse(l);
     const ours = text.split('\n').filter((x) => /^\d{4}-\d\d-\d\dT[\d:.]+Z ed-/.test(x));
