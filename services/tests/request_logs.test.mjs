@@ -131,9 +131,10 @@ test('FHIR searches by name and by MRN: neither is in any log; every service log
     const text = fs.readFileSync(p, 'utf8');
     assert.ok(!text.includes(family), `the searched name appears in ${file}`);
     assert.ok(!new RegExp(`\\b${mrn}\\b`).test(text), `the searched MRN appears in ${file}`);
-    // Only the services' own lines: libwebsockets and the sanitizers write their own format.
-    for (const l of text.split('\n').filter((x) => x.startsWith('{'))) JSON.parse(l);
-    const ours = text.split('\n').filter((x) => /^\d{4}-\d\d-\d\dT[\d:.]+Z ed-/.test(x));
-    assert.deepEqual(ours, [], `${file} has text-format lines of ours`);
+    // Every line is one JSON object, but deploy/local's "=== starting ..." marks (a sanitizer
+    // report would not be: the run fails on those anyway).
+    for (const l of text.split('\n').filter((x) => x && !x.startsWith('=== '))) {
+      assert.doesNotThrow(() => JSON.parse(l), `${file}: not JSON: ${l.slice(0, 80)}`);
+    }
   }
 });
