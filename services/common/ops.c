@@ -231,6 +231,8 @@ static void check_postgresql(struct check_state *st, json_t *checks, bool *ok)
         if (st->pg)
             PQfinish(st->pg);
         st->pg = PQconnectdbParams(keys, values, 1);
+        if (st->pg)
+            PQsetNoticeProcessor(st->pg, pg_log_notice, NULL);
     }
     if (!st->pg || PQstatus(st->pg) != CONNECTION_OK) {
         pg_error_text(st->pg, error, sizeof error);

@@ -169,9 +169,21 @@ PGconn *pg_connect_once(const char *conninfo)
     conn = options ? PQconnectdbParams(keys, values, 1) : NULL;
     free(options);
     PQconninfoFree(parsed);
+    if (conn)
+        PQsetNoticeProcessor(conn, pg_log_notice, NULL);
     if (conn && !PQregisterEventProc(conn, statement_cache_event, "statement cache", NULL))
         log_warn("statements on this PostgreSQL connection will not be prepared (no memory)");
     return conn;
+}
+
+void pg_log_notice(void *unused, const char *message)
+{
+    size_t n = strlen(message);
+
+    (void)unused;
+    while (n && message[n - 1] == '\n')
+        n--;
+    log_warn("PostgreSQL: %.*s", (int)n, message);
 }
 
 PGconn *pg_connect(const char *conninfo, int wait_s)

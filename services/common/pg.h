@@ -27,6 +27,10 @@
 
 /* One connection attempt with the time limits above (NULL only when out of memory; check
  * PQstatus). conninfo is a libpq connection string or URI. */
+/* libpq's notice processor for every connection: a server's notice or a message it sends
+ * outside a query ("terminating connection due to administrator command") becomes a log line
+ * (a warning), not a raw line on stderr among the JSON ones. */
+void pg_log_notice(void *unused, const char *message);
 PGconn *pg_connect_once(const char *conninfo);
 
 /* Connects, retrying for up to wait_s seconds; NULL when it never came up. */

@@ -357,15 +357,18 @@ int hub_client_writeable(struct hub *hub, struct hub_client *c)
     int written = 0, n;
 
     if (c->session_ended) {
+        c->close_code = HUB_CLOSE_SESSION_ENDED;
         lws_close_reason(c->wsi, HUB_CLOSE_SESSION_ENDED, (unsigned char *)"session ended", 13);
         return -1;
     }
     if (hub->draining) {
+        c->close_code = HUB_CLOSE_RESTARTING;
         lws_close_reason(c->wsi, HUB_CLOSE_RESTARTING, (unsigned char *)"restarting", 10);
         return -1;
     }
     if (c->too_slow) {
         /* lws writes the close frame into the room close_too_slow made, then ends the socket. */
+        c->close_code = HUB_CLOSE_TOO_SLOW;
         lws_close_reason(c->wsi, HUB_CLOSE_TOO_SLOW, (unsigned char *)"too slow", 8);
         return -1;
     }

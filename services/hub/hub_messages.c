@@ -131,6 +131,7 @@ static int too_large(struct hub_client *c)
     free(c->rx);
     c->rx = NULL;
     c->rx_len = 0;
+    c->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
     lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                      (unsigned char *)"message too large", 17);
     return -1;

@@ -132,7 +132,32 @@ static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *messag
 
 #define SESSION_ENDED_MESSAGE "the session has expired, idled out or been ended: sign in"
 
+static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi);
+
+/* The upgrade's line: its request id, 101 and who, or nothing when refused (refuse_upgrade
+ * wrote that line). */
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
+{
+    char status[16] = LOG_NUM "101", user[32], duration[32];
+    int refused;
+
+    c->upgrade_at = lws_now_usecs();
+    if (!upgrade_request_id(wsi, c->request_id, sizeof c->request_id))
+        c->request_id[0] = '\0';
+    refused = check_upgrade(hub, c, wsi);
+    if (refused)
+        return refused;
+    if (c->who)
+        snprintf(user, sizeof user, LOG_NUM "%lld", c->who->account_id);
+    snprintf(duration, sizeof duration, LOG_NUM "%.3f",
+             (double)(lws_now_usecs() - c->upgrade_at) / 1000.0);
+    log_fields("info", "upgrade", "request_id", c->request_id[0] ? c->request_id : LOG_NULL,
+               "status", status, "user_id", c->who ? user : LOG_NULL, "duration_ms", duration,
+               (const char *)NULL);
+    return 0;
+}
+
+static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
     char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
          real[64] = "", base[sizeof c->fhir_channel->base];
@@ -214,6 +239,13 @@ static void client_open(struct hub *hub, struct hub_client *c, struct lws *wsi)
 
 static void client_close(struct hub *hub, struct hub_client *c)
 {
+    char code[16], connected[32];
+
+    snprintf(code, sizeof code, LOG_NUM "%d", c->close_code);
+    snprintf(connected, sizeof connected, LOG_NUM "%.3f",
+             (double)(lws_now_usecs() - c->upgrade_at) / 1000.0);
+    log_fields("info", "close", "request_id", c->request_id[0] ? c->request_id : LOG_NULL, "code",
+               c->close_code ? code : LOG_NULL, "connected_ms", connected, (const char *)NULL);
     hub_members_changed(hub); /* no member list may keep c */
     hub_client_closing(hub, c);
     if (c->id)
@@ -287,6 +319,11 @@ int hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return hub_messages_receive(hub, c, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return hub_client_writeable(hub, c);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* The client's close code: two bytes, network order. */
+        if (c && len >= 2)
+            c->close_code = ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
+        return 0;
     case LWS_CALLBACK_CLOSED:
         client_close(hub, c);
         return 0;

@@ -37,6 +37,7 @@ struct sub_job {
     bool who_read;        /* the worker read the principal again (a worker job, not a batch item) */
     bool retried;         /* started again after a tops check (SUB_NEW_DEPT once already) */
     struct principal who; /* a copy; re-read by the session check */
+    char request_id[65];  /* the socket's upgrade (X-Request-Id) for its audit rows; "": none */
     struct hub_replica *replica; /* hub->replica: a board and events may be read there */
     bool board;
     long long topic_id, since;
@@ -108,9 +109,8 @@ static bool authorize(PGconn *pg, struct sub_job *j)
     return true;
 }
 
-static void sub_run(PGconn *pg, struct hub_db_job *job)
+static void sub_read(PGconn *pg, struct sub_job *j)
 {
-    struct sub_job *j = (struct sub_job *)job;
     long long first = 1, top = -1;
     int k;
 
@@ -173,6 +173,16 @@ static void sub_run(PGconn *pg, struct hub_db_job *job)
     /* The snapshot may be newer than the ring: its successors must be there to follow. */
     if (j->seq > top && !hub_check_read_events(pg, j->department_id, top, j->seq, &j->events))
         unavailable(j);
+}
+
+/* sub_read, its audit rows carrying the request id of the socket's upgrade. */
+static void sub_run(PGconn *pg, struct hub_db_job *job)
+{
+    struct sub_job *j = (struct sub_job *)job;
+
+    record_request_id_set(j->request_id[0] ? j->request_id : NULL);
+    sub_read(pg, j);
+    record_request_id_set(NULL);
 }
 
 /* Queues d's board snapshot (memory) for c; false when memory cannot give it. */
@@ -335,6 +345,7 @@ struct batch_item {
     int session; /* index in hashes */
     long long account_id;
     char username[72], role[32], addr[48];
+    char request_id[65]; /* the socket's upgrade (X-Request-Id), "": none */
 };
 
 struct batch_job {
@@ -363,12 +374,13 @@ static void batch_run(PGconn *pg, struct hub_db_job *job)
             it->outcome = SUB_ENDED;
             continue;
         }
-        json_array_append_new(rows, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "account_id",
-                                              (json_int_t)it->account_id, "username", it->username,
-                                              "role", it->role, "action", "board.read", "category",
-                                              "board", "source_addr", it->addr, "outcome",
-                                              "success", "detail",
-                                              it->outcome == SUB_RECOVERED ? "recovered" : NULL));
+        json_array_append_new(rows,
+                              json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "account_id",
+                                        (json_int_t)it->account_id, "username", it->username,
+                                        "role", it->role, "action", "board.read", "category",
+                                        "board", "source_addr", it->addr, "outcome", "success",
+                                        "detail", it->outcome == SUB_RECOVERED ? "recovered" : NULL,
+                                        "request_id", it->request_id[0] ? it->request_id : NULL));
     }
     ok = ok && rows && record_audit_many(pg, rows);
     json_decref(rows);
@@ -463,6 +475,7 @@ static bool start_from_memory(struct hub *hub, struct hub_client *c, struct hub_
     snprintf(it->username, sizeof it->username, "%s", c->who->username);
     snprintf(it->role, sizeof it->role, "%s", c->who->role);
     snprintf(it->addr, sizeof it->addr, "%s", c->addr);
+    snprintf(it->request_id, sizeof it->request_id, "%s", c->request_id);
     s->pending = true;
     s->retry = false;
     if (batch->n == HUB_SUB_BATCH_MAX)
@@ -497,6 +510,7 @@ void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, lon
     j->retried = s->retry;
     memcpy(&j->who, c->who, sizeof j->who);
     snprintf(j->who.source_addr, sizeof j->who.source_addr, "%s", c->addr);
+    snprintf(j->request_id, sizeof j->request_id, "%s", c->request_id);
     j->replica = hub->replica;
     j->board = s->kind == SUB_BOARD;
     j->topic_id = s->topic_id;

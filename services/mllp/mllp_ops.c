@@ -2,12 +2,14 @@
 /* mllp_ops.c: ed-mllp's /healthz, /readyz and /metrics (common/ops.h) on a port of its own.
  * Every ACK sent is counted by its trigger event and code, both read back from the ACK itself
  * (MSH-9.2, MSA-1): one place sees every answer, refusals on the poll loop and the worker's
- * alike, and an ACK holds no patient data. */
+ * alike, and an ACK holds no patient data. Each is also one log line (log_answered). */
 #include "mllp_ops.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "log.h"
 #include "ops.h"
 
 /* Triggers A00-A99 by number; anything else (no trigger, a non-ADT refusal) as "other". */
@@ -34,6 +36,25 @@ static const char *field(const char *seg, const char *end, char sep, int n, size
     while (p + *len < end && p[*len] != sep && p[*len] != '\r')
         (*len)++;
     return p;
+}
+
+/* One log line per message answered: an id made here (MSH-10 is the sender's identifier and
+ * stays out of the log), the trigger event and the ACK code; never a field of the message. */
+static void log_answered(int trigger, int code)
+{
+    unsigned char random[16];
+    char id[33], event[8];
+
+    if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
+        memset(random, 0, sizeof random);
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 * i, 3, "%02x", random[i]);
+    if (trigger == TRIGGER_OTHER)
+        snprintf(event, sizeof event, "other");
+    else
+        snprintf(event, sizeof event, "A%02d", trigger);
+    log_fields(code == 0 ? "info" : "warn", "message answered", "message_id", id, "event", event,
+               "ack", code >= 0 ? ack_codes[code] : LOG_NULL, (const char *)NULL);
 }
 
 void mllp_ops_count_ack(const char *ack, size_t len)
@@ -66,6 +87,7 @@ void mllp_ops_count_ack(const char *ack, size_t len)
             code = i;
     if (code >= 0)
         ops_inc(&acks[trigger][code]);
+    log_answered(trigger, code);
 }
 
 static void metrics(struct ops_text *t, void *user)

@@ -10,7 +10,8 @@
 bool mllp_ops_start(const char *pg, const char *iface, int port);
 void mllp_ops_stop(void);
 
-/* Counts one ACK about to be sent (from any thread). */
+/* Counts one ACK about to be sent (from any thread) and logs it (message id made here, event,
+ * ACK code). */
 void mllp_ops_count_ack(const char *ack, size_t len);
 
 #endif

@@ -157,8 +157,8 @@ bool record_sessions_alive(PGconn *conn, const unsigned char (*hashes)[32], size
  * Runs inside the caller's transaction when there is one. */
 /* Many audit rows in one statement (ed-hub's subscriptions, batched): rows is a JSON array of
  * objects with account_id, username, role, action, patient_id, encounter_id, category,
- * source_addr, outcome and detail (absent: NULL), severity normal. False on a database error
- * (then none is written). */
+ * source_addr, outcome, detail and request_id (absent: NULL), severity normal. False on a database
+ * error (then none is written). */
 bool record_audit_many(PGconn *conn, const json_t *rows);
 /* The request (its id: X-Request-Id) this thread is serving from now on, written into every
  * audit row it causes (audit_log.request_id); NULL: none. The caller keeps the text alive. */

@@ -71,10 +71,10 @@ bool record_audit_many(PGconn *conn, const json_t *rows)
      * turn, in the array's order, under the audit_chain lock. */
     static const char sql[] =
         "INSERT INTO audit_log (account_id, username, role, action, patient_id, encounter_id, "
-        "category, source_addr, outcome, severity, detail) "
+        "category, source_addr, outcome, severity, detail, request_id) "
         "SELECT (r->>'account_id')::bigint, r->>'username', r->>'role', r->>'action', "
         "(r->>'patient_id')::bigint, (r->>'encounter_id')::bigint, r->>'category', "
-        "r->>'source_addr', r->>'outcome', 'normal', r->>'detail' "
+        "r->>'source_addr', r->>'outcome', 'normal', r->>'detail', r->>'request_id' "
         "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(r, n) ORDER BY n";
     char *text;
     const char *params[1];
@@ -149,7 +149,7 @@ json_t *record_audit_report(PGconn *conn, const struct principal *who,
         "SELECT coalesce(jsonb_agg(r ORDER BY r.%s %s, r.seq), '[]'::jsonb)::text FROM ("
         "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, "
         "username, role, action, patient_id, encounter_id, category, source_addr, outcome, "
-        "severity, detail FROM audit_log "
+        "severity, detail, request_id FROM audit_log "
         "WHERE at >= coalesce($1::timestamptz, now() - interval '1 day') "
         "AND at <= coalesce($2::timestamptz, now()) "
         "AND ($3::text IS NULL OR username = $3) AND ($4::bigint IS NULL OR patient_id = $4) "

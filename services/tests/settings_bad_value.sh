@@ -25,7 +25,7 @@ expect api/ed-api EDLIVE_SESSION_IDLE_S=0 'EDLIVE_SESSION_IDLE_S=0: must be an i
 expect hub/ed-hub EDLIVE_LISTEN=localhost 'EDLIVE_LISTEN=localhost is neither an IP address'
 expect hub/ed-hub EDLIVE_HUB_MAX_LAG=4096 'EDLIVE_HUB_MAX_LAG=4096: must be an integer 1-4095'
 expect hub/ed-hub EDLIVE_REDIS=6379 'EDLIVE_REDIS=6379: must be host:port'
-expect hub/ed-hub EDLIVE_REDIS_SENTINELS=127.0.0.1:26379,127.0.0.1 'EDLIVE_REDIS_SENTINELS=127.0.0.1:26379,127.0.0.1: must be comma-separated host:port .*"127.0.0.1" is not host:port'
+expect hub/ed-hub EDLIVE_REDIS_SENTINELS=127.0.0.1:26379,127.0.0.1 'EDLIVE_REDIS_SENTINELS=127.0.0.1:26379,127.0.0.1: must be comma-separated host:port .*\\?"127.0.0.1\\?" is not host:port'
 expect relay/ed-relay EDLIVE_REDIS_SENTINELS=127.0.0.1:0 'EDLIVE_REDIS_SENTINELS=127.0.0.1:0: must be comma-separated host:port'
 expect relay/ed-relay EDLIVE_RELAY_POLL_MS=5 'EDLIVE_RELAY_POLL_MS=5: must be an integer 10-60000'
 expect relay/ed-relay EDLIVE_REDIS=redis: 'EDLIVE_REDIS=redis:: must be host:port'

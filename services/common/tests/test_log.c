@@ -118,6 +118,50 @@ static void fields_keep_their_types(void **state)
     json_decref(got);
 }
 
+/* logrotate moves the file and sends SIGHUP (log_reopen): later lines go to a new file at the
+ * same path, none is lost or written to the moved one. */
+static void reopen_after_rotation(void **state)
+{
+    char moved[80];
+    json_t *got;
+
+    (void)state;
+    snprintf(moved, sizeof moved, "%s.1", path);
+    log_info("before");
+    assert_int_equal(rename(path, moved), 0);
+    log_info("still to the moved file");
+    log_reopen();
+    log_info("after");
+    got = lines();
+    assert_int_equal(json_array_size(got), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "msg")), "after");
+    json_decref(got);
+    assert_int_equal(rename(moved, path), 0);
+    got = lines();
+    assert_int_equal(json_array_size(got), 2);
+    json_decref(got);
+}
+
+/* time: RFC 3339 in UTC with milliseconds. */
+static void time_is_utc_with_milliseconds(void **state)
+{
+    json_t *got;
+    const char *t;
+    int y, mo, d, h, mi, sec, ms;
+    char z = 0;
+
+    (void)state;
+    log_info("when");
+    got = lines();
+    t = json_string_value(json_object_get(json_array_get(got, 0), "time"));
+    assert_non_null(t);
+    assert_int_equal(strlen(t), 24);
+    assert_int_equal(
+        sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &sec, &ms, &z), 8);
+    assert_int_equal(z, 'Z');
+    json_decref(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +169,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(levels_below_the_set_one_are_dropped, fresh_file,
                                         remove_file),
         cmocka_unit_test_setup_teardown(fields_keep_their_types, fresh_file, remove_file),
+        cmocka_unit_test_setup_teardown(reopen_after_rotation, fresh_file, remove_file),
+        cmocka_unit_test_setup_teardown(time_is_utc_with_milliseconds, fresh_file, remove_file),
     };
 
     log_init("test-log");
