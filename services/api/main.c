@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "api_ops.h"
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -134,6 +135,10 @@ int main(int argc, char **argv)
 
     log_init("ed-api");
     config_load(&api_config, argc, argv, NULL);
+    if (!auth_init()) {
+        log_error("OpenSSL's SHA-256 is unavailable or wrong: not starting");
+        return 1;
+    }
     record_set_session_limits((int)config_number(&api_config, API_SESSION_IDLE_S),
                               (int)config_number(&api_config, API_SESSION_MAX_S));
     record_set_trusted_proxies(config_text(&api_config, API_TRUSTED_PROXIES)); /* checked */

@@ -27,6 +27,12 @@ bool auth_password_verify(const char *encoded, const char *password);
 /* A new session token (NUL-terminated, AUTH_TOKEN_CHARS long) and its SHA-256. */
 bool auth_token_new(char token[AUTH_TOKEN_CHARS + 1], unsigned char hash[32]);
 
+/* At start, before serving: loads OpenSSL's SHA-256 once (its library context, provider and
+ * code: the first session check would otherwise do it, and in ed-hub it is ~2 MB of resident
+ * pages that looked like per-connection memory) and checks a known answer. False: the service
+ * must not start. */
+bool auth_init(void);
+
 /* SHA-256 of len bytes. */
 void auth_sha256(const void *data, size_t len, unsigned char out[32]);
 

@@ -27,7 +27,8 @@
 /* The largest send(): one event frame, a snapshot in pieces (the 4408 close after a stall is
  * tested with pieces this size). */
 #define HUB_TX_PACKET   4096
-#define HUB_RX_BUFFER   256 /* lws's receive buffer per connection (memory) */
+#define HUB_RX_BUFFER   128 /* lws's receive buffer per connection (memory); >= 125, a control
+                              frame's longest payload */
 #define HUB_HEARTBEAT_S 5   /* each subscribed socket gets a heartbeat this often */
 /* Served in slices, one per tick (a tenth of the clients), not all at once. Not finer: every
  * tick costs lws one poll() over every socket (measured at 5,000 idle clients: 100 ms ticks

@@ -24,7 +24,7 @@ struct hub_fhir_sub {
     lws_usec_t beat; /* when it last sent something (heartbeatPeriod) */
 };
 
-/* Kept small: HUB_MAX_SUBS of these are in every connection (README.md Limits, memory). */
+/* Kept small: a connection holds as many of these as it has followed at once (most: one). */
 struct hub_sub {
     unsigned char kind; /* enum sub_kind, in a byte */
     bool pending;       /* its subscribe read is with the database worker: nothing is sent */
@@ -82,7 +82,10 @@ struct hub_client {
     struct hub_client *next_by_id; /* in its hub->by_id bucket */
     unsigned long long id;         /* never reused: what database jobs remember the client by */
     struct lws *wsi;
-    struct hub_sub subs[HUB_MAX_SUBS];
+    /* sub_slots of them, malloc'd and grown one at a time up to HUB_MAX_SUBS (a board screen
+     * follows one topic: eight slots in every connection were 384 of its bytes). Never
+     * shrunk, so an index held by a database job stays valid while the client lives. */
+    struct hub_sub *subs;
     struct control_frame *control_head, *control_tail;
     int control_count;
     int next_sub; /* round-robin start, so one busy topic cannot starve another */
@@ -92,12 +95,13 @@ struct hub_client {
     struct hub_session *session; /* shared with the session's other sockets; NULL: none yet */
     char addr[48];               /* the client's address (IPv6 text at most 45), for audits */
     char request_id[65];         /* nginx's X-Request-Id of the upgrade ("" none): the logs */
-    lws_usec_t upgrade_at;       /* when the upgrade was read: its duration, the time connected */
-    int close_code;              /* the close code sent or received (the close line); 0: none */
     bool session_ended;          /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
     bool too_slow;               /* close with HUB_CLOSE_TOO_SLOW at the next WRITEABLE */
     bool heartbeat_due;          /* a heartbeat per topic, written once no event waits */
     bool binding;                /* its bind-with-token is with the database worker */
+    unsigned char sub_slots;     /* of subs (a byte here: no padding of its own) */
+    int close_code;              /* the close code sent or received (the close line); 0: none */
+    lws_usec_t upgrade_at;       /* when the upgrade was read: its duration, the time connected */
     lws_usec_t waiting_since;    /* when data was first seen waiting on a full socket; 0: none */
     /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade; NULL on /ws */
     struct hub_fhir_channel *fhir_channel;
@@ -140,6 +144,10 @@ void hub_clients_wake(struct hub *hub, struct hub_department *d);
  * hub_clients_wake uses are rebuilt before their next use. */
 void hub_members_changed(struct hub *hub);
 void hub_client_free(struct hub_client *c);
+/* A free subscription slot (kind SUB_NONE, zeroed when new), grown when every slot is taken;
+ * NULL when HUB_MAX_SUBS are (or out of memory). May move c->subs: take it before holding any
+ * other slot's address. */
+struct hub_sub *hub_client_free_slot(struct hub_client *c);
 
 /* hub_subscribe.c: the database part of a subscribe (or of a resync with a snapshot). */
 /* Starts s (kind, topic_id, dept if known set) after since: marks it pending and hands the

@@ -54,6 +54,23 @@ bool hub_client_is_wall(const struct hub_client *c)
     return c->who && (c->who->roles & ROLE_DISPLAY);
 }
 
+struct hub_sub *hub_client_free_slot(struct hub_client *c)
+{
+    struct hub_sub *grown;
+
+    for (int i = 0; i < c->sub_slots; i++)
+        if (c->subs[i].kind == SUB_NONE)
+            return &c->subs[i];
+    if (c->sub_slots >= HUB_MAX_SUBS)
+        return NULL;
+    grown = realloc(c->subs, (c->sub_slots + 1u) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    c->subs = grown;
+    memset(&c->subs[c->sub_slots], 0, sizeof *grown);
+    return &c->subs[c->sub_slots++];
+}
+
 /* ---- the control queue ---- */
 
 /* Appends f to c's control queue and asks for WRITEABLE. */
@@ -152,12 +169,15 @@ void hub_client_free(struct hub_client *c)
         free(f);
     }
     c->control_tail = NULL;
-    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+    for (int i = 0; i < c->sub_slots; i++) {
         if (c->subs[i].fhir)
             json_decref(c->subs[i].fhir->row);
         free(c->subs[i].fhir);
         c->subs[i].fhir = NULL;
     }
+    free(c->subs);
+    c->subs = NULL;
+    c->sub_slots = 0;
     free(c->fhir_channel);
     c->fhir_channel = NULL;
     free(c->rx);
@@ -220,7 +240,7 @@ static bool events_pending(const struct hub_client *c)
 {
     if (c->control_head)
         return true;
-    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+    for (int i = 0; i < c->sub_slots; i++) {
         const struct hub_sub *s = &c->subs[i];
         if (running(s) && s->next_seq <= s->dept->checked_top)
             return true;
@@ -263,7 +283,7 @@ static int write_heartbeat(struct hub_client *c)
     char *text = (char *)buf + LWS_PRE;
 
     c->heartbeat_due = false;
-    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+    for (int i = 0; i < c->sub_slots; i++) {
         const struct hub_sub *s = &c->subs[i];
         bool board = s->kind == SUB_BOARD;
         long long top;
@@ -314,8 +334,8 @@ static int write_one(struct hub *hub, struct hub_client *c)
 {
     if (c->control_head)
         return write_control(c);
-    for (int k = 0; k < HUB_MAX_SUBS; k++) {
-        struct hub_sub *s = &c->subs[(c->next_sub + k) % HUB_MAX_SUBS];
+    for (int k = 0; k < c->sub_slots; k++) {
+        struct hub_sub *s = &c->subs[(c->next_sub + k) % c->sub_slots];
         struct hub_frame *f;
         if (!running(s) || !(f = next_event(hub, c, s)))
             continue;
@@ -326,7 +346,7 @@ static int write_one(struct hub *hub, struct hub_client *c)
             hub_ops_delivered(f);
             c->waiting_since = 0;
             s->next_seq = f->seq + 1;
-            c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
+            c->next_sub = (c->next_sub + k + 1) % c->sub_slots;
             return 1;
         }
         if (hub_client_is_wall(c)) {
@@ -344,7 +364,7 @@ static int write_one(struct hub *hub, struct hub_client *c)
         s->next_seq = f->seq + 1;
         if (s->kind == SUB_CHART)
             s->chart_top = f->seq;
-        c->next_sub = (c->next_sub + k + 1) % HUB_MAX_SUBS;
+        c->next_sub = (c->next_sub + k + 1) % c->sub_slots;
         return 1;
     }
     if (c->heartbeat_due && !events_pending(c))
@@ -472,7 +492,7 @@ static void beat(struct hub *hub, struct hub_client *c, lws_usec_t now)
         hub_fhir_heartbeat(c, now);
         return;
     }
-    for (int i = 0; i < HUB_MAX_SUBS; i++)
+    for (int i = 0; i < c->sub_slots; i++)
         if (running(&c->subs[i])) {
             c->heartbeat_due = true;
             lws_callback_on_writable(c->wsi);
@@ -529,7 +549,7 @@ static bool rebuild_members(struct hub *hub)
     for (int i = 0; i < hub->ndepts; i++)
         hub->depts[i].nmembers = 0;
     for (struct hub_client *c = hub->clients; c; c = c->next)
-        for (int i = 0; i < HUB_MAX_SUBS; i++)
+        for (int i = 0; i < c->sub_slots; i++)
             if (c->subs[i].kind != SUB_NONE && c->subs[i].dept && !add_member(c->subs[i].dept, c))
                 return false;
     hub->members_built_gen = hub->members_gen;
@@ -538,7 +558,7 @@ static bool rebuild_members(struct hub *hub)
 
 static void wake_if_following(struct hub_client *c, const struct hub_department *d)
 {
-    for (int i = 0; i < HUB_MAX_SUBS; i++)
+    for (int i = 0; i < c->sub_slots; i++)
         if (running(&c->subs[i]) && c->subs[i].dept == d) {
             lws_callback_on_writable(c->wsi);
             return;
@@ -563,7 +583,7 @@ static void walls_resnapshot(struct hub *hub, struct hub_department *d)
     for (struct hub_client *c = hub->clients; c; c = c->next) {
         if (!hub_client_is_wall(c) || c->session_ended)
             continue;
-        for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        for (int i = 0; i < c->sub_slots; i++) {
             struct hub_sub *s = &c->subs[i];
             if (s->kind == SUB_BOARD && s->dept == d && !s->pending)
                 hub_sub_start(hub, c, s, 0, true);

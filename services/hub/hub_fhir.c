@@ -127,12 +127,11 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
             long long dept = json_integer_value(json_object_get(row, "department_id"));
             struct hub_department *d = hub_department_find(hub, dept);
             struct hub_sub *s = NULL;
-            for (int k = 0; k < HUB_MAX_SUBS; k++)
+            for (int k = 0; k < c->sub_slots; k++)
                 if (c->subs[k].kind == SUB_FHIR && c->subs[k].fhir->id == id)
                     s = &c->subs[k]; /* bound again: numbering restarts from the record */
-            for (int k = 0; !s && k < HUB_MAX_SUBS; k++)
-                if (c->subs[k].kind == SUB_NONE)
-                    s = &c->subs[k];
+            if (!s)
+                s = hub_client_free_slot(c);
             if (!s || !d) {
                 ed_error_set(&j->err, !s ? ED_ERR_TOO_MANY_SUBSCRIPTIONS : ED_ERR_UNAVAILABLE, NULL,
                              !s ? "too many subscriptions on one socket" : "try again");
@@ -264,7 +263,7 @@ int hub_fhir_write(struct hub_client *c, struct hub_sub *s, const struct hub_fra
 
 void hub_fhir_heartbeat(struct hub_client *c, lws_usec_t now)
 {
-    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+    for (int i = 0; i < c->sub_slots; i++) {
         struct hub_sub *s = &c->subs[i];
         long long period;
         if (s->kind != SUB_FHIR)

@@ -21,13 +21,10 @@ static long long int_of(const json_t *msg, const char *key)
 
 static struct hub_sub *find_sub(struct hub_client *c, enum sub_kind kind, long long id)
 {
-    for (int i = 0; i < HUB_MAX_SUBS; i++)
+    for (int i = 0; i < c->sub_slots; i++)
         if (c->subs[i].kind == kind && c->subs[i].topic_id == id)
             return &c->subs[i];
-    for (int i = 0; kind == SUB_NONE && i < HUB_MAX_SUBS; i++)
-        if (c->subs[i].kind == SUB_NONE)
-            return &c->subs[i];
-    return NULL;
+    return kind == SUB_NONE ? hub_client_free_slot(c) : NULL;
 }
 
 /* The topic a subscribe or unsubscribe names; false (err) when its id is missing. */

@@ -54,7 +54,7 @@ static void metrics(struct ops_text *t, void *user)
     char labels[64];
 
     for (struct hub_client *c = hub->clients; c; c = c->next)
-        for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        for (int i = 0; i < c->sub_slots; i++) {
             const struct hub_sub *s = &c->subs[i];
             if (s->kind == SUB_BOARD)
                 subs[HUB_OPS_BOARD]++;

@@ -155,7 +155,7 @@ static void add_grant(struct session_job *j, const struct hub_client *c)
     memset(g, 0, sizeof *g);
     g->client_id = c->id;
     memcpy(&g->who, c->who, sizeof g->who);
-    for (int i = 0; i < HUB_MAX_SUBS; i++) {
+    for (int i = 0; i < c->sub_slots; i++) {
         const struct hub_sub *s = &c->subs[i];
         if (s->kind != SUB_CHART || s->pending || !s->dept)
             continue;

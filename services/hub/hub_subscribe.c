@@ -536,7 +536,7 @@ void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, lon
 void hub_subs_retry(struct hub *hub)
 {
     for (struct hub_client *c = hub->clients; c; c = c->next)
-        for (int i = 0; i < HUB_MAX_SUBS; i++) {
+        for (int i = 0; i < c->sub_slots; i++) {
             struct hub_sub *s = &c->subs[i];
             if (s->kind != SUB_NONE && s->retry) {
                 if (s->kind == SUB_BOARD && !s->dept) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "hub.h"
 #include "hub_client.h"
@@ -161,6 +162,10 @@ int main(int argc, char **argv)
 
     log_init("ed-hub");
     config_load(&hub_config, argc, argv, NULL);
+    if (!auth_init()) {
+        log_error("OpenSSL's SHA-256 is unavailable or wrong: not starting");
+        return 1;
+    }
     record_set_session_limits((int)config_number(&hub_config, HUB_SESSION_IDLE_S),
                               (int)config_number(&hub_config, HUB_SESSION_MAX_S));
     record_set_trusted_proxies(config_text(&hub_config, HUB_TRUSTED_PROXIES)); /* checked */
