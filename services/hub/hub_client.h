@@ -94,7 +94,7 @@ struct hub_client {
     struct principal *who;       /* &session->who: the signed-in user, checked at the upgrade */
     struct hub_session *session; /* shared with the session's other sockets; NULL: none yet */
     char addr[48];               /* the client's address (IPv6 text at most 45), for audits */
-    char request_id[65];         /* nginx's X-Request-Id of the upgrade ("" none): the logs */
+    char *request_id;            /* nginx's X-Request-Id of the upgrade, malloc'd; NULL: none */
     bool session_ended;          /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
     bool too_slow;               /* close with HUB_CLOSE_TOO_SLOW at the next WRITEABLE */
     bool heartbeat_due;          /* a heartbeat per topic, written once no event waits */

@@ -177,6 +177,8 @@ void hub_client_free(struct hub_client *c)
     }
     free(c->subs);
     c->subs = NULL;
+    free(c->request_id);
+    c->request_id = NULL;
     c->sub_slots = 0;
     free(c->fhir_channel);
     c->fhir_channel = NULL;

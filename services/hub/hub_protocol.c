@@ -138,20 +138,21 @@ static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
  * wrote that line). */
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    char status[16] = LOG_NUM "101", user[32], duration[32];
+    char status[16] = LOG_NUM "101", user[32], duration[32], id[65];
     int refused;
 
     c->upgrade_at = lws_now_usecs();
-    if (!upgrade_request_id(wsi, c->request_id, sizeof c->request_id))
-        c->request_id[0] = '\0';
     refused = check_upgrade(hub, c, wsi);
     if (refused)
         return refused;
+    /* Kept only when there is one (nginx always sends one): no 65 bytes in every connection. */
+    if (upgrade_request_id(wsi, id, sizeof id))
+        c->request_id = strdup(id); /* NULL when out of memory: the logs say null */
     if (c->who)
         snprintf(user, sizeof user, LOG_NUM "%lld", c->who->account_id);
     snprintf(duration, sizeof duration, LOG_NUM "%.3f",
              (double)(lws_now_usecs() - c->upgrade_at) / 1000.0);
-    log_fields("info", "upgrade", "request_id", c->request_id[0] ? c->request_id : LOG_NULL,
+    log_fields("info", "upgrade", "request_id", c->request_id ? c->request_id : LOG_NULL,
                "status", status, "user_id", c->who ? user : LOG_NULL, "duration_ms", duration,
                (const char *)NULL);
     return 0;
@@ -244,7 +245,7 @@ static void client_close(struct hub *hub, struct hub_client *c)
     snprintf(code, sizeof code, LOG_NUM "%d", c->close_code);
     snprintf(connected, sizeof connected, LOG_NUM "%.3f",
              (double)(lws_now_usecs() - c->upgrade_at) / 1000.0);
-    log_fields("info", "close", "request_id", c->request_id[0] ? c->request_id : LOG_NULL, "code",
+    log_fields("info", "close", "request_id", c->request_id ? c->request_id : LOG_NULL, "code",
                c->close_code ? code : LOG_NULL, "connected_ms", connected, (const char *)NULL);
     hub_members_changed(hub); /* no member list may keep c */
     hub_client_closing(hub, c);

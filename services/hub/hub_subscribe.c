@@ -475,7 +475,7 @@ static bool start_from_memory(struct hub *hub, struct hub_client *c, struct hub_
     snprintf(it->username, sizeof it->username, "%s", c->who->username);
     snprintf(it->role, sizeof it->role, "%s", c->who->role);
     snprintf(it->addr, sizeof it->addr, "%s", c->addr);
-    snprintf(it->request_id, sizeof it->request_id, "%s", c->request_id);
+    snprintf(it->request_id, sizeof it->request_id, "%s", c->request_id ? c->request_id : "");
     s->pending = true;
     s->retry = false;
     if (batch->n == HUB_SUB_BATCH_MAX)
@@ -510,7 +510,7 @@ void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, lon
     j->retried = s->retry;
     memcpy(&j->who, c->who, sizeof j->who);
     snprintf(j->who.source_addr, sizeof j->who.source_addr, "%s", c->addr);
-    snprintf(j->request_id, sizeof j->request_id, "%s", c->request_id);
+    snprintf(j->request_id, sizeof j->request_id, "%s", c->request_id ? c->request_id : "");
     j->replica = hub->replica;
     j->board = s->kind == SUB_BOARD;
     j->topic_id = s->topic_id;
