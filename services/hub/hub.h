@@ -88,14 +88,12 @@ struct hub_department {
     long long board_seq;
     lws_usec_t board_read_at;
     bool board_stale;
-    char *board_cache; /* the board's snapshot frame (JSON) at board_cache_seq, or NULL */
-    size_t board_cache_len;
+    /* The board's snapshot frame at board_cache_seq, and the same masked for display sessions
+     * (NULL: none yet), encoded once per seq and queued by reference to every socket that is
+     * sent it: one copy each (it was kept twice, as text and as the queued copy, ~55 KB per
+     * department on the demo board). */
+    struct hub_shared_text *board_cache, *wall_cache;
     long long board_cache_seq;
-    char *wall_cache; /* the same snapshot masked for display sessions, or NULL */
-    size_t wall_cache_len;
-    /* board_cache and wall_cache as queued to sockets, made at the first subscribe that needs
-     * them and dropped with them (hub_department_drop_shared): one copy for every socket. */
-    struct hub_shared_text *board_shared, *wall_shared;
     bool wall_shows_flags;  /* department.wall_shows_flags, read with the tops */
     bool board_read_queued; /* a subscribe's read of this board is with the worker: the
                                subscribes after it are served from memory (hub_subscribe.c) */
@@ -187,7 +185,8 @@ unsigned hub_department_add_events(struct hub_department *d, const struct hub_ev
  * frames' wall twins are encoded again, the snapshot caches dropped). */
 unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows_flags);
 void hub_department_free(struct hub_department *d);
-/* Lets go of the shared snapshot frames (board_cache or wall_cache changes or goes). */
+/* Lets go of the snapshot frames (board_cache, wall_cache): sockets still holding them keep
+ * theirs until written. */
 void hub_department_drop_shared(struct hub_department *d);
 /* A new event for a list (abort()s when out of memory); free a list with hub_events_free. */
 struct hub_event *hub_event_new(long long department_id, long long seq, long long encounter_id,
@@ -195,10 +194,12 @@ struct hub_event *hub_event_new(long long department_id, long long seq, long lon
 void hub_events_free(struct hub_event *list);
 
 /* hub_board.c */
-/* Makes d->board_cache (and its masked twin d->wall_cache) the board snapshot frame at d->top (or
- * later), from memory: the held board brought forward with the ring. False when only a fresh
- * read from PostgreSQL can give it (hub_board_install). */
+/* Makes d->board_cache the board snapshot frame at d->top (or later), from memory: the held
+ * board brought forward with the ring. False when only a fresh read from PostgreSQL can give it
+ * (hub_board_install). */
 bool hub_board_snapshot(struct hub *hub, struct hub_department *d);
+/* The same, and d->wall_cache with it (made at the first wall that asks). */
+bool hub_board_wall_snapshot(struct hub *hub, struct hub_department *d);
 /* Takes board (read from PostgreSQL at seq, a new reference) as the held board. */
 void hub_board_install(struct hub_department *d, json_t *board, long long seq);
 

@@ -171,26 +171,30 @@ static char *snapshot_text(const struct hub_department *d, json_t *board)
     return text;
 }
 
-/* Encodes d's board as a snapshot frame, kept as d->board_cache, and the wall's masked one
- * (board_mask.h) as d->wall_cache: each encoded once per seq for every client of its kind. */
+/* Encodes d's board as a snapshot frame, kept as d->board_cache: encoded once per seq for
+ * every client. The wall's masked twin is made only when a wall asks (encode_wall): most
+ * departments have no wall screen, and each twin is as large as the board. */
 static bool encode(struct hub_department *d)
 {
     char *text = snapshot_text(d, json_incref(d->board));
+
+    if (!text)
+        return false;
+    hub_department_drop_shared(d); /* the wall's twin of the older seq goes too */
+    d->board_cache = hub_shared_text_new(text, strlen(text));
+    free(text);
+    d->board_cache_seq = d->board_seq;
+    return true;
+}
+
+static bool encode_wall(struct hub_department *d)
+{
     char *wall = snapshot_text(d, board_mask_board(d->board, d->wall_shows_flags));
 
-    if (!text || !wall) {
-        free(text);
-        free(wall);
+    if (!wall)
         return false;
-    }
-    hub_department_drop_shared(d);
-    free(d->board_cache);
-    d->board_cache = text;
-    d->board_cache_len = strlen(text);
-    free(d->wall_cache);
-    d->wall_cache = wall;
-    d->wall_cache_len = strlen(wall);
-    d->board_cache_seq = d->board_seq;
+    d->wall_cache = hub_shared_text_new(wall, strlen(wall));
+    free(wall);
     return true;
 }
 
@@ -199,6 +203,22 @@ bool hub_board_snapshot(struct hub *hub, struct hub_department *d)
     if (d->board_cache && d->board_cache_seq == d->top)
         return true;
     return bring_forward(hub, d) && encode(d);
+}
+
+bool hub_board_wall_snapshot(struct hub *hub, struct hub_department *d)
+{
+    if (!hub_board_snapshot(hub, d))
+        return false;
+    if (d->wall_cache)
+        return true;
+    /* The twin is masked from the held board, which must be at the cached seq: a board read
+     * since (hub_board_install) may be at another. Then both are encoded again. */
+    if (d->board_seq != d->board_cache_seq) {
+        hub_department_drop_shared(d);
+        if (!hub_board_snapshot(hub, d) || d->board_seq != d->board_cache_seq)
+            return false;
+    }
+    return encode_wall(d);
 }
 
 void hub_board_install(struct hub_department *d, json_t *board, long long seq)

@@ -142,10 +142,6 @@ unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows
      * and the held events a reconnecting wall would be replayed. */
     d->wall_shows_flags = wall_shows_flags;
     hub_department_drop_shared(d);
-    free(d->board_cache);
-    d->board_cache = NULL;
-    free(d->wall_cache);
-    d->wall_cache = NULL;
     for (long long seq = d->first; seq <= d->top; seq++) {
         struct hub_frame *f = hub_department_frame(d, seq);
         if (!f)
@@ -161,8 +157,6 @@ void hub_department_free(struct hub_department *d)
     for (int i = 0; i < HUB_RING_SIZE; i++)
         free_frame(d->ring[i]);
     hub_department_drop_shared(d);
-    free(d->board_cache);
-    free(d->wall_cache);
     free(d->members);
     json_decref(d->board);
     memset(d, 0, sizeof *d);
@@ -198,9 +192,9 @@ void hub_events_free(struct hub_event *list)
 
 void hub_department_drop_shared(struct hub_department *d)
 {
-    hub_shared_text_release(d->board_shared);
-    hub_shared_text_release(d->wall_shared);
-    d->board_shared = d->wall_shared = NULL;
+    hub_shared_text_release(d->board_cache);
+    hub_shared_text_release(d->wall_cache);
+    d->board_cache = d->wall_cache = NULL;
 }
 
 struct hub_shared_text *hub_shared_text_new(const char *json, size_t len)

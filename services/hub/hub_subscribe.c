@@ -191,16 +191,12 @@ static bool queue_board(struct hub *hub, struct hub_client *c, struct hub_sub *s
     struct hub_department *d = s->dept;
     bool ok;
 
-    if (!hub_board_snapshot(hub, d))
+    if (!(hub_client_is_wall(c) ? hub_board_wall_snapshot(hub, d) : hub_board_snapshot(hub, d)))
         return false;
     hub_sub_begin_at(s, d->board_cache_seq);
     ops_inc(&hub_ops.snapshots[HUB_OPS_BOARD]);
     /* One copy of the snapshot for every socket it goes to (a reconnect storm's memory). */
-    if (hub_client_is_wall(c) && !d->wall_shared)
-        d->wall_shared = hub_shared_text_new(d->wall_cache, d->wall_cache_len);
-    else if (!hub_client_is_wall(c) && !d->board_shared)
-        d->board_shared = hub_shared_text_new(d->board_cache, d->board_cache_len);
-    ok = hub_client_queue_shared(c, hub_client_is_wall(c) ? d->wall_shared : d->board_shared);
+    ok = hub_client_queue_shared(c, hub_client_is_wall(c) ? d->wall_cache : d->board_cache);
     if (!ok)
         hub_client_cut(c); /* a client that ignores its replies is cut */
     return true;

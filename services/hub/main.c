@@ -238,7 +238,8 @@ int main(int argc, char **argv)
     info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     hub.ctx = lws_create_context(&info);
     if (!hub.ctx) {
-        log_error("cannot create the lws context");
+        log_error("cannot create the lws context (its libev plugin is Debian's "
+                  "libwebsockets-evlib-ev: installed?)");
         return 1;
     }
     hub.feed = hub_feed_start(

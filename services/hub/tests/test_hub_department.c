@@ -84,8 +84,8 @@ static void test_wall_setting(void **state)
 
     (void)state;
     hub_department_add_events(d, list);
-    d->board_cache = strdup("{}");
-    d->wall_cache = strdup("{}");
+    d->board_cache = hub_shared_text_new("{}", 2);
+    d->wall_cache = hub_shared_text_new("{}", 2);
     assert_int_equal(hub_department_set_wall_flags(d, false), 0); /* unchanged */
     assert_non_null(d->board_cache);
     assert_int_equal(hub_department_set_wall_flags(d, true), HUB_CHANGE_WALL_MASK);
