@@ -221,7 +221,9 @@ void hub_department_changed(struct hub *hub, struct hub_department *d, unsigned 
  * lws thread through a locked queue and lws_cancel_service(). */
 struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int port,
                                 const char *sentinels, const char *master_name);
-/* Adds a department to follow from after seq top (safe to call again for a known one). */
+/* Adds a department to follow from after seq top (safe to call again for a known one). A new
+ * one ends the XREAD the reader is blocked in, so it is read at once: one short Redis
+ * connection on the calling thread (CLIENT UNBLOCK). */
 void hub_feed_follow(struct hub_feed *feed, long long department_id, long long top);
 /* Offers every queued entry to its department; call on the lws thread. */
 void hub_feed_drain(struct hub_feed *feed, struct hub *hub);

@@ -35,7 +35,27 @@ struct hub_feed {
     struct feed_stream streams[HUB_MAX_DEPARTMENTS];
     int nstreams;
     struct hub_event *head, *tail;
+    /* The reader's connection while it has one (its CLIENT ID, 0: none), so that a stream
+     * followed meanwhile ends the XREAD it is blocked in (hub_feed_follow). */
+    long long reader_id;
+    char reader_host[256];
+    int reader_port;
 };
+
+/* Takes note of the reader's new connection (or of none: rc NULL). */
+static void note_reader(struct hub_feed *feed, redisContext *rc)
+{
+    redisReply *r = rc ? redisCommand(rc, "CLIENT ID") : NULL;
+    long long id = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+
+    freeReplyObject(r);
+    pthread_mutex_lock(&feed->lock);
+    feed->reader_id = id;
+    if (rc && rc->tcp.host)
+        snprintf(feed->reader_host, sizeof feed->reader_host, "%s", rc->tcp.host);
+    feed->reader_port = rc ? rc->tcp.port : 0;
+    pthread_mutex_unlock(&feed->lock);
+}
 
 static void push(struct hub_feed *feed, long long dept, long long seq, long long enc,
                  const char *frame, size_t len)
@@ -154,10 +174,12 @@ static void *feed_main(void *arg)
             if (warned)
                 log_info("redis %s reachable again", redis_target_name(feed->target));
             warned = false;
+            note_reader(feed, rc);
         }
         if (!redis_target_still_primary(feed->target)) {
             redisFree(rc); /* the Sentinels name another primary: read from that one */
             rc = NULL;
+            note_reader(feed, NULL);
             continue;
         }
         reply = read_streams(feed, rc);
@@ -165,6 +187,7 @@ static void *feed_main(void *arg)
             log_warn("redis read failed: %s", rc->errstr);
             redisFree(rc);
             rc = NULL;
+            note_reader(feed, NULL);
             continue;
         }
         if (reply && reply->type == REDIS_REPLY_ERROR) {
@@ -176,6 +199,7 @@ static void *feed_main(void *arg)
             freeReplyObject(reply);
             redisFree(rc);
             rc = NULL;
+            note_reader(feed, NULL);
             usleep((useconds_t)redis_target_retry_ms(feed->target) * 1000);
             continue;
         }
@@ -214,8 +238,30 @@ struct hub_feed *hub_feed_start(struct lws_context *ctx, const char *host, int p
     return feed;
 }
 
+/* Ends the XREAD the reader is blocked in (CLIENT UNBLOCK: it returns as if timed out), so its
+ * next one names the stream just followed: otherwise a new department's first events waited for
+ * the BLOCK to run out, up to a second (seen as 100–150 ms outliers in load-tests scenario 1).
+ * A short connection of its own, to the server the reader is on: departments are followed
+ * rarely. Best effort: if it fails, the read times out as before. */
+static void wake_reader(const char *host, int port, long long id)
+{
+    struct timeval timeout = {0, 200 * 1000};
+    redisContext *c = redisConnectWithTimeout(host, port, timeout);
+    redisReply *r = NULL;
+
+    if (c && !c->err && redisSetTimeout(c, timeout) == REDIS_OK)
+        r = redisCommand(c, "CLIENT UNBLOCK %lld", id);
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+}
+
 void hub_feed_follow(struct hub_feed *feed, long long department_id, long long top)
 {
+    char host[256];
+    int port;
+    long long reader = 0;
+
     pthread_mutex_lock(&feed->lock);
     for (int i = 0; i < feed->nstreams; i++) {
         if (feed->streams[i].department_id == department_id) {
@@ -228,8 +274,13 @@ void hub_feed_follow(struct hub_feed *feed, long long department_id, long long t
         s->department_id = department_id;
         snprintf(s->key, sizeof s->key, REDIS_STREAM_KEY_FMT, department_id);
         snprintf(s->last_id, sizeof s->last_id, "%lld-0", top);
+        reader = feed->reader_id;
+        memcpy(host, feed->reader_host, sizeof host);
+        port = feed->reader_port;
     }
     pthread_mutex_unlock(&feed->lock);
+    if (reader > 0)
+        wake_reader(host, port, reader);
 }
 
 void hub_feed_drain(struct hub_feed *feed, struct hub *hub)
