@@ -9,13 +9,14 @@
 #include <libwebsockets.h>
 
 #include "ed_error.h"
+#include "log.h"
 #include "record.h"
 #include "schema.h"
 
 #define API_MAX_BODY_BYTES (16 * 1024)
 /* X-Request-Id: nginx's $request_id (32 hex) or a client's id of [A-Za-z0-9._-], at most this
  * long; anything else is replaced by one ed-api makes (http.c). */
-#define API_REQUEST_ID_MAX 64
+#define API_REQUEST_ID_MAX LOG_REQUEST_ID_MAX
 #define API_MAX_BODY_DEPTH 8
 /* A refused body up to this size is read and dropped so the client sees the answer;
  * a larger one gets the answer at once and the connection closed. */

@@ -165,8 +165,7 @@ static const char *request_id(struct lws *wsi, struct http_conn *c)
     n = lws_hdr_custom_length(wsi, "x-request-id:", 13);
     if (n > 0 && n <= API_REQUEST_ID_MAX &&
         lws_hdr_custom_copy(wsi, given, sizeof given, "x-request-id:", 13) == n &&
-        strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-            (size_t)n) {
+        log_request_id_is_sane(given, (size_t)n)) {
         memcpy(c->request_id, given, (size_t)n + 1);
         return c->request_id;
     }

@@ -216,3 +216,11 @@ void log_fields(const char *level, const char *msg, ...)
     va_end(ap);
     emit(level, msg, fields, n);
 }
+
+bool log_request_id_is_sane(const char *id, size_t len)
+{
+    static const char allowed[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+
+    return len > 0 && len <= LOG_REQUEST_ID_MAX && strlen(id) == len && strspn(id, allowed) == len;
+}

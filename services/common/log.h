@@ -38,4 +38,10 @@ void log_fields(const char *level, const char *msg, ...) __attribute__((sentinel
 /* The text to send in json (escaped, quoted) into out; false when it does not fit. */
 bool log_json_string(const char *text, char *out, size_t cap);
 
+/* An incoming X-Request-Id worth keeping (ed-api, ed-hub): 1 to LOG_REQUEST_ID_MAX characters
+ * of [A-Za-z0-9._-] (nginx's $request_id is 32 hex digits). Anything else is replaced or dropped
+ * by the caller, and never logged. */
+#define LOG_REQUEST_ID_MAX 64
+bool log_request_id_is_sane(const char *id, size_t len);
+
 #endif

@@ -91,8 +91,7 @@ static const char *upgrade_request_id(struct lws *wsi, char *buf, size_t cap)
 
     if (n <= 0 || (size_t)n >= cap ||
         lws_hdr_custom_copy(wsi, buf, (int)cap, "x-request-id:", 13) != n ||
-        strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-            (size_t)n)
+        !log_request_id_is_sane(buf, (size_t)n))
         return NULL;
     return buf;
 }

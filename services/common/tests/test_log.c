@@ -162,6 +162,28 @@ static void time_is_utc_with_milliseconds(void **state)
     json_decref(got);
 }
 
+/* X-Request-Id: what ed-api keeps and ed-hub logs; anything else must never reach a log line. */
+static void request_ids_are_kept_only_when_sane(void **state)
+{
+    char longest[LOG_REQUEST_ID_MAX + 2];
+
+    (void)state;
+    assert_true(log_request_id_is_sane("0f3c9a7e5b1d4c2a8e6f0b9d7c5a3e1f", 32)); /* nginx's */
+    assert_true(log_request_id_is_sane("client-7.retry_2", 16));
+    memset(longest, 'a', sizeof longest);
+    longest[LOG_REQUEST_ID_MAX] = '\0';
+    assert_true(log_request_id_is_sane(longest, LOG_REQUEST_ID_MAX));
+    longest[LOG_REQUEST_ID_MAX] = 'a';
+    longest[LOG_REQUEST_ID_MAX + 1] = '\0';
+    assert_false(log_request_id_is_sane(longest, LOG_REQUEST_ID_MAX + 1)); /* too long */
+    assert_false(log_request_id_is_sane("", 0));
+    assert_false(log_request_id_is_sane("ab cd", 5));
+    assert_false(log_request_id_is_sane("ab\"}", 4));      /* would break a JSON line */
+    assert_false(log_request_id_is_sane("ab\ncd", 5));     /* would forge a second line */
+    assert_false(log_request_id_is_sane("Smith,John", 10)); /* a comma: not an id */
+    assert_false(log_request_id_is_sane("ab\0cd", 5));     /* length and text disagree */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +193,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fields_keep_their_types, fresh_file, remove_file),
         cmocka_unit_test_setup_teardown(reopen_after_rotation, fresh_file, remove_file),
         cmocka_unit_test_setup_teardown(time_is_utc_with_milliseconds, fresh_file, remove_file),
+        cmocka_unit_test(request_ids_are_kept_only_when_sane),
     };
 
     log_init("test-log");
