@@ -7,7 +7,6 @@
  * creates the lws context, starts the reader, reads every department once (hub_start) and runs
  * the loop. Settings from the environment: the table below (`ed-hub --help`, README.md
  * Settings; backpressure in hub.h). Flow: README.md. */
-#include <ev.h>
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -157,10 +156,9 @@ int main(int argc, char **argv)
                                          .secs_since_valid_hangup = 330};
     static struct hub hub;
     struct lws_context_creation_info info;
-    struct ev_loop *loop;
-    void *foreign_loops[1];
     struct ed_error err = {0};
     struct reload_tls tls = {.on = false};
+    int n = 0;
 
     log_init("ed-hub");
     config_load(&hub_config, argc, argv, NULL);
@@ -195,19 +193,7 @@ int main(int argc, char **argv)
 
     protocols[0].per_session_data_size = hub_ops_http_size();
     protocols[1].per_session_data_size = hub_client_size();
-    /* lws runs on a libev loop with the epoll backend, not on its own poll(): a poll() turn
-     * walks every socket (at 10,000 connections that walk was most of the hub's CPU, measured
-     * with perf: sock_poll, tcp_poll, fdget), epoll returns only the ready ones. The loop is
-     * ours ("foreign" to lws), so main() keeps turning it one iteration at a time. */
-    loop = ev_loop_new(EVBACKEND_EPOLL);
-    if (!loop) {
-        log_error("cannot create the event loop (libev with epoll)");
-        return 1;
-    }
-    foreign_loops[0] = loop;
     memset(&info, 0, sizeof info);
-    info.options |= LWS_SERVER_OPTION_LIBEV; /* lws loads Debian's libwebsockets-evlib_ev.so */
-    info.foreign_loops = foreign_loops;
     info.port = (int)config_number(&hub_config, HUB_PORT);
     info.iface = config_text(&hub_config, HUB_LISTEN);
     info.protocols = protocols;
@@ -238,8 +224,7 @@ int main(int argc, char **argv)
     info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     hub.ctx = lws_create_context(&info);
     if (!hub.ctx) {
-        log_error("cannot create the lws context (its libev plugin is Debian's "
-                  "libwebsockets-evlib-ev: installed?)");
+        log_error("cannot create the lws context");
         return 1;
     }
     hub.feed = hub_feed_start(
@@ -260,10 +245,8 @@ int main(int argc, char **argv)
     log_info("listening on ws://%s:%d/ws, %d department(s)", info.iface, info.port, hub.ndepts);
     reload_set_wake(wake_loop, hub.ctx);
     lws_usec_t drain_deadline = 0;
-    while (!interrupted) {
-        /* One iteration: waits for a socket, a timer (the heartbeat slice, every 500 ms) or
-         * lws_cancel_service from another thread, and runs their callbacks. */
-        ev_run(loop, EVRUN_ONCE);
+    while (n >= 0 && !interrupted) {
+        n = lws_service(hub.ctx, 0);
         if (reload_requested()) {
             reload_apply(&hub_config, config_text(&hub_config, HUB_ENV_FILES), &tls);
             reload_tls_load(vhost_ssl_ctx, &tls);
@@ -281,7 +264,6 @@ int main(int argc, char **argv)
     ops_stop();
     hub_stop(&hub); /* the threads first: each wakes the lws context when it hands over */
     lws_context_destroy(hub.ctx);
-    ev_loop_destroy(loop); /* after lws has stopped its watchers on it */
     hub_session_clear(); /* after the sockets' CLOSED, which let go of their sessions */
     PQfinish(hub.upgrade_pg);
     schema_set_free(hub.schemas);
