@@ -26,10 +26,10 @@
 #define HUB_CLIENT_BUCKETS 16384 /* hub_client_find's hash of ids (a power of two) */
 /* The largest send(): one event frame, a snapshot in pieces (the 4408 close after a stall is
  * tested with pieces this size). */
-#define HUB_TX_PACKET   4096
-#define HUB_RX_BUFFER   128 /* lws's receive buffer per connection (memory); >= 125, a control
-                              frame's longest payload */
-#define HUB_HEARTBEAT_S 5   /* each subscribed socket gets a heartbeat this often */
+#define HUB_TX_PACKET 4096
+/* lws's receive buffer per connection (memory); >= 125, a control frame's longest payload. */
+#define HUB_RX_BUFFER   128
+#define HUB_HEARTBEAT_S 5 /* each subscribed socket gets a heartbeat this often */
 /* Served in slices, one per tick (a tenth of the clients), not all at once. Not finer: every
  * tick costs lws one poll() over every socket (measured at 5,000 idle clients: 100 ms ticks
  * 11.9 % of a core, 500 ms 6.5 %, 1 s 5.7-7.1 %). */

@@ -577,8 +577,7 @@ static bool rebuild_members(struct hub *hub)
     return true;
 }
 
-static void wake_if_following(struct hub *hub, struct hub_client *c,
-                              const struct hub_department *d)
+static void wake_if_following(struct hub *hub, struct hub_client *c, const struct hub_department *d)
 {
     for (int i = 0; i < c->sub_slots; i++)
         if (running(&c->subs[i]) && c->subs[i].dept == d) {

@@ -151,8 +151,8 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
         snprintf(user, sizeof user, LOG_NUM "%lld", c->who->account_id);
     snprintf(duration, sizeof duration, LOG_NUM "%.3f",
              (double)(lws_now_usecs() - c->upgrade_at) / 1000.0);
-    log_fields("info", "upgrade", "request_id", c->request_id ? c->request_id : LOG_NULL,
-               "status", status, "user_id", c->who ? user : LOG_NULL, "duration_ms", duration,
+    log_fields("info", "upgrade", "request_id", c->request_id ? c->request_id : LOG_NULL, "status",
+               status, "user_id", c->who ? user : LOG_NULL, "duration_ms", duration,
                (const char *)NULL);
     return 0;
 }

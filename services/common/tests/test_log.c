@@ -178,10 +178,10 @@ static void request_ids_are_kept_only_when_sane(void **state)
     assert_false(log_request_id_is_sane(longest, LOG_REQUEST_ID_MAX + 1)); /* too long */
     assert_false(log_request_id_is_sane("", 0));
     assert_false(log_request_id_is_sane("ab cd", 5));
-    assert_false(log_request_id_is_sane("ab\"}", 4));      /* would break a JSON line */
-    assert_false(log_request_id_is_sane("ab\ncd", 5));     /* would forge a second line */
+    assert_false(log_request_id_is_sane("ab\"}", 4));       /* would break a JSON line */
+    assert_false(log_request_id_is_sane("ab\ncd", 5));      /* would forge a second line */
     assert_false(log_request_id_is_sane("Smith,John", 10)); /* a comma: not an id */
-    assert_false(log_request_id_is_sane("ab\0cd", 5));     /* length and text disagree */
+    assert_false(log_request_id_is_sane("ab\0cd", 5));      /* length and text disagree */
 }
 
 int main(void)
