@@ -98,7 +98,7 @@ static const char *upgrade_request_id(struct lws *wsi, char *buf, size_t cap)
 
 static int refuse_upgrade(struct lws *wsi, enum ed_code code, const char *message)
 {
-    char id[66], status[16];
+    char id[LOG_REQUEST_ID_MAX + 1], status[16];
     unsigned char buf[LWS_PRE + 640], *start = buf + LWS_PRE, *p = start,
                                       *end = buf + sizeof buf - 1;
     struct ed_error err = {0};
@@ -137,7 +137,7 @@ static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
  * wrote that line). */
 static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    char status[16] = LOG_NUM "101", user[32], duration[32], id[65];
+    char status[16] = LOG_NUM "101", user[32], duration[32], id[LOG_REQUEST_ID_MAX + 1];
     int refused;
 
     c->upgrade_at = lws_now_usecs();

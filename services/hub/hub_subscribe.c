@@ -37,7 +37,8 @@ struct sub_job {
     bool who_read;        /* the worker read the principal again (a worker job, not a batch item) */
     bool retried;         /* started again after a tops check (SUB_NEW_DEPT once already) */
     struct principal who; /* a copy; re-read by the session check */
-    char request_id[65];  /* the socket's upgrade (X-Request-Id) for its audit rows; "": none */
+    /* the socket's upgrade (X-Request-Id) for its audit rows; "": none */
+    char request_id[LOG_REQUEST_ID_MAX + 1];
     struct hub_replica *replica; /* hub->replica: a board and events may be read there */
     bool board;
     long long topic_id, since;
@@ -341,7 +342,7 @@ struct batch_item {
     int session; /* index in hashes */
     long long account_id;
     char username[72], role[32], addr[48];
-    char request_id[65]; /* the socket's upgrade (X-Request-Id), "": none */
+    char request_id[LOG_REQUEST_ID_MAX + 1]; /* the socket's upgrade (X-Request-Id), "": none */
 };
 
 struct batch_job {
