@@ -83,7 +83,8 @@ struct hub_department {
      * arrived (hub_sessions.c), so none goes out on a session that ended before it. */
     long long checked_top;
     /* The board in memory (hub_board.c): read from PostgreSQL at board_read_at, brought
-     * forward with the ring's events to board_seq; stale when an event said too little. */
+     * forward with the ring's events to board_seq; stale when an event said too little. As a
+     * tree only while it is worked on: NULL once board_cache holds it at board_seq. */
     json_t *board;
     long long board_seq;
     lws_usec_t board_read_at;

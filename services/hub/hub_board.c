@@ -137,12 +137,36 @@ static bool apply_frame(json_t *board, long long department_id, const struct hub
     return ok;
 }
 
+/* The held board as a tree. Between snapshots only its text is kept, the cached snapshot
+ * frame: jansson's tree of a board is several times its text, and with 20 boards it was ~10% of
+ * the hub's memory per connection (load-tests, scenario 3). It is parsed back when events must
+ * be applied to it or a wall's twin masked from it, and let go of once encoded. */
+static json_t *held_board(struct hub_department *d)
+{
+    if (!d->board && d->board_cache && d->board_cache_seq == d->board_seq) {
+        json_t *frame = json_loadb((const char *)d->board_cache->data + LWS_PRE,
+                                   d->board_cache->len, 0, NULL);
+
+        d->board = json_incref(json_object_get(frame, "board"));
+        json_decref(frame);
+    }
+    return d->board;
+}
+
+static void let_go_of_tree(struct hub_department *d)
+{
+    if (d->board && d->board_cache && d->board_cache_seq == d->board_seq) {
+        json_decref(d->board);
+        d->board = NULL;
+    }
+}
+
 /* Brings d's board from its seq to d->top with the ring's events; false if it cannot. */
 static bool bring_forward(struct hub *hub, struct hub_department *d)
 {
     long long from = d->board_seq;
 
-    if (!d->board || d->board_stale || d->board_seq < d->first - 1 || d->board_seq > d->top ||
+    if (!held_board(d) || d->board_stale || d->board_seq < d->first - 1 || d->board_seq > d->top ||
         lws_now_usecs() - d->board_read_at > (lws_usec_t)hub->board_max_age_s * LWS_US_PER_SEC)
         return false;
     for (long long seq = d->board_seq + 1; seq <= d->top; seq++) {
@@ -189,7 +213,8 @@ static bool encode(struct hub_department *d)
 
 static bool encode_wall(struct hub_department *d)
 {
-    char *wall = snapshot_text(d, board_mask_board(d->board, d->wall_shows_flags));
+    json_t *board = held_board(d);
+    char *wall = board ? snapshot_text(d, board_mask_board(board, d->wall_shows_flags)) : NULL;
 
     if (!wall)
         return false;
@@ -200,9 +225,13 @@ static bool encode_wall(struct hub_department *d)
 
 bool hub_board_snapshot(struct hub *hub, struct hub_department *d)
 {
+    bool ok;
+
     if (d->board_cache && d->board_cache_seq == d->top)
         return true;
-    return bring_forward(hub, d) && encode(d);
+    ok = bring_forward(hub, d) && encode(d);
+    let_go_of_tree(d);
+    return ok;
 }
 
 bool hub_board_wall_snapshot(struct hub *hub, struct hub_department *d)
@@ -218,7 +247,9 @@ bool hub_board_wall_snapshot(struct hub *hub, struct hub_department *d)
         if (!hub_board_snapshot(hub, d) || d->board_seq != d->board_cache_seq)
             return false;
     }
-    return encode_wall(d);
+    bool ok = encode_wall(d);
+    let_go_of_tree(d);
+    return ok;
 }
 
 void hub_board_install(struct hub_department *d, json_t *board, long long seq)

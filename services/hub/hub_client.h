@@ -42,7 +42,6 @@ struct hub_sub {
 /* What only a /fhir/R4/ws socket needs, allocated at its upgrade. */
 struct hub_fhir_channel {
     char base[200]; /* the FHIR base its Bundles' links use (Host as at the upgrade) */
-    char addr[48];  /* the client's address, for the audit once bound */
 };
 
 struct control_frame {
@@ -78,6 +77,8 @@ void hub_session_clear(void);
 
 /* One per WebSocket connection (lws pss). */
 struct hub_client {
+    /* Laid out pointers first, then the small fields packed together: 144 bytes, a 160-byte
+     * malloc chunk in every connection (load-tests, scenario 3: memory per connection). */
     struct hub_client *next;       /* in hub->clients */
     struct hub_client *next_by_id; /* in its hub->by_id bucket */
     unsigned long long id;         /* never reused: what database jobs remember the client by */
@@ -87,24 +88,26 @@ struct hub_client {
      * shrunk, so an index held by a database job stays valid while the client lives. */
     struct hub_sub *subs;
     struct control_frame *control_head, *control_tail;
-    int control_count;
-    int next_sub; /* round-robin start, so one busy topic cannot starve another */
-    char *rx;     /* a message arriving in fragments, malloc'd; NULL otherwise */
-    size_t rx_len;
+    char *rx;                    /* a message arriving in fragments, malloc'd; NULL otherwise */
     struct principal *who;       /* &session->who: the signed-in user, checked at the upgrade */
     struct hub_session *session; /* shared with the session's other sockets; NULL: none yet */
-    char addr[48];               /* the client's address (IPv6 text at most 45), for audits */
     char *request_id;            /* nginx's X-Request-Id of the upgrade, malloc'd; NULL: none */
-    bool session_ended;          /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
-    bool too_slow;               /* close with HUB_CLOSE_TOO_SLOW at the next WRITEABLE */
-    bool heartbeat_due;          /* a heartbeat per topic, written once no event waits */
-    bool binding;                /* its bind-with-token is with the database worker */
-    unsigned char sub_slots;     /* of subs (a byte here: no padding of its own) */
-    int close_code;              /* the close code sent or received (the close line); 0: none */
     lws_usec_t upgrade_at;       /* when the upgrade was read: its duration, the time connected */
     lws_usec_t waiting_since;    /* when data was first seen waiting on a full socket; 0: none */
     /* /fhir/R4/ws: bind-with-token instead of a session at the upgrade; NULL on /ws */
     struct hub_fhir_channel *fhir_channel;
+    /* The client's address for audits, as bytes (text is 48): hub_client_set_addr / _addr. */
+    unsigned char addr[16];
+    unsigned char addr_family;   /* AF_INET, AF_INET6; 0: none known */
+    unsigned char control_count; /* replies queued, at most HUB_MAX_CONTROL */
+    unsigned char next_sub;      /* round-robin start, so one busy topic cannot starve another */
+    unsigned char sub_slots;     /* of subs */
+    bool session_ended;          /* close with HUB_CLOSE_SESSION_ENDED at the next WRITEABLE */
+    bool too_slow;               /* close with HUB_CLOSE_TOO_SLOW at the next WRITEABLE */
+    bool heartbeat_due;          /* a heartbeat per topic, written once no event waits */
+    bool binding;                /* its bind-with-token is with the database worker */
+    uint16_t close_code;         /* the close code sent or received (the close line); 0: none */
+    uint32_t rx_len;             /* of rx (at most HUB_MAX_MESSAGE) */
 };
 
 /* hub_client_queue.c */
@@ -144,6 +147,11 @@ void hub_clients_wake(struct hub *hub, struct hub_department *d);
  * hub_clients_wake uses are rebuilt before their next use. */
 void hub_members_changed(struct hub *hub);
 void hub_client_free(struct hub_client *c);
+/* Keeps the address (text, as record_client_address gives it) as bytes; one that is not an IP
+ * address (an odd X-Real-IP) falls back to fallback (the peer's), else none is kept. */
+void hub_client_set_addr(struct hub_client *c, const char *text, const char *fallback);
+/* The address as text into out ("" when none was known). */
+void hub_client_addr(const struct hub_client *c, char *out, size_t cap);
 /* A free subscription slot (kind SUB_NONE, zeroed when new), grown when every slot is taken;
  * NULL when HUB_MAX_SUBS are (or out of memory). May move c->subs: take it before holding any
  * other slot's address. */

@@ -9,6 +9,7 @@
  * Backpressure: a cursor too far behind is replaced by a snapshot; a socket on which data has
  * waited for stall_s is closed with 4408. Also the protocol layer's answer to department
  * changes (hub_department_changed). */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -22,6 +23,36 @@
 #include "record.h"
 
 #define HUB_WRITES_PER_CALLBACK 16 /* frames per WRITEABLE at most: no client hogs the loop */
+
+/* Every connection holds one: keep it in a 160-byte malloc chunk (hub_client.h). */
+_Static_assert(sizeof(struct hub_client) <= 144, "struct hub_client grew past 144 bytes");
+_Static_assert(HUB_MAX_CONTROL < 256 && HUB_MAX_SUBS < 256, "counted in a byte");
+_Static_assert(HUB_MAX_MESSAGE < UINT32_MAX, "rx_len is 32 bits");
+
+static bool parse_addr(struct hub_client *c, const char *text)
+{
+    if (text && inet_pton(AF_INET, text, c->addr) == 1)
+        c->addr_family = AF_INET;
+    else if (text && inet_pton(AF_INET6, text, c->addr) == 1)
+        c->addr_family = AF_INET6;
+    else
+        c->addr_family = 0;
+    return c->addr_family != 0;
+}
+
+void hub_client_set_addr(struct hub_client *c, const char *text, const char *fallback)
+{
+    if (!parse_addr(c, text))
+        parse_addr(c, fallback);
+}
+
+void hub_client_addr(const struct hub_client *c, char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    if (!c->addr_family || !inet_ntop(c->addr_family, c->addr, out, (socklen_t)cap))
+        out[0] = '\0';
+}
 
 struct hub_client *hub_client_find(struct hub *hub, unsigned long long id)
 {

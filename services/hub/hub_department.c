@@ -141,7 +141,8 @@ unsigned hub_department_set_wall_flags(struct hub_department *d, bool wall_shows
     /* The setting applies at once to everything a wall may still be sent: the next snapshot,
      * and the held events a reconnecting wall would be replayed. */
     d->wall_shows_flags = wall_shows_flags;
-    hub_department_drop_shared(d);
+    hub_shared_text_release(d->wall_cache); /* the board's own frame stays: the held board */
+    d->wall_cache = NULL;
     for (long long seq = d->first; seq <= d->top; seq++) {
         struct hub_frame *f = hub_department_frame(d, seq);
         if (!f)

@@ -112,10 +112,9 @@ static void bind_done(struct hub *hub, struct hub_db_job *job)
         ed_error_set(&j->err, ED_ERR_FORBIDDEN, NULL, "a socket binds tokens of one session");
         bind_refused(c, &j->err);
     } else {
-        if (!c->session) {
+        if (!c->session)
             c->session = hub_session_take(&j->who);
-            snprintf(c->addr, sizeof c->addr, "%s", c->fhir_channel->addr);
-        } else
+        else
             memcpy(&c->session->who, &j->who, sizeof j->who); /* read again: the newest */
         c->who = c->session ? &c->session->who : NULL;
         if (!c->session) {

@@ -160,7 +160,7 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
     char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
-         real[64] = "", base[sizeof c->fhir_channel->base];
+         real[64] = "", addr[64], base[sizeof c->fhir_channel->base];
     bool from_cookie;
     struct principal who = {0};
     struct hub_session *held = NULL;
@@ -183,7 +183,8 @@ static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
         lws_get_peer_simple(wsi, peer, sizeof peer);
         if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
             real[0] = '\0';
-        record_client_address(peer, real, c->fhir_channel->addr, sizeof c->fhir_channel->addr);
+        record_client_address(peer, real, addr, sizeof addr);
+        hub_client_set_addr(c, addr, peer); /* for its audit rows once bound */
         return 0;
     }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
@@ -193,7 +194,8 @@ static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
     lws_get_peer_simple(wsi, peer, sizeof peer);
     if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
         real[0] = '\0';
-    record_client_address(peer, real, c->addr, sizeof c->addr);
+    record_client_address(peer, real, addr, sizeof addr);
+    hub_client_set_addr(c, addr, peer);
     /* A session the hub holds, checked by a recent round: no read at all (a reconnect storm
      * of one session's boards costs one read, for its first socket). */
     if (strlen(token) == AUTH_TOKEN_CHARS) {

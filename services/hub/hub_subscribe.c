@@ -471,7 +471,7 @@ static bool start_from_memory(struct hub *hub, struct hub_client *c, struct hub_
     it->account_id = c->who->account_id;
     snprintf(it->username, sizeof it->username, "%s", c->who->username);
     snprintf(it->role, sizeof it->role, "%s", c->who->role);
-    snprintf(it->addr, sizeof it->addr, "%s", c->addr);
+    hub_client_addr(c, it->addr, sizeof it->addr);
     snprintf(it->request_id, sizeof it->request_id, "%s", c->request_id ? c->request_id : "");
     s->pending = true;
     s->retry = false;
@@ -506,7 +506,7 @@ void hub_sub_start(struct hub *hub, struct hub_client *c, struct hub_sub *s, lon
     j->resync = resync;
     j->retried = s->retry;
     memcpy(&j->who, c->who, sizeof j->who);
-    snprintf(j->who.source_addr, sizeof j->who.source_addr, "%s", c->addr);
+    hub_client_addr(c, j->who.source_addr, sizeof j->who.source_addr);
     snprintf(j->request_id, sizeof j->request_id, "%s", c->request_id ? c->request_id : "");
     j->replica = hub->replica;
     j->board = s->kind == SUB_BOARD;

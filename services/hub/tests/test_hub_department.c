@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "hub.h"
+#include "hub_board.h"
 
 static struct hub hub;
 
@@ -90,13 +91,70 @@ static void test_wall_setting(void **state)
     assert_non_null(d->board_cache);
     assert_int_equal(hub_department_set_wall_flags(d, true), HUB_CHANGE_WALL_MASK);
     assert_true(d->wall_shows_flags);
-    /* The snapshots encoded under the old setting are gone; the held events re-masked. */
-    assert_null(d->board_cache);
+    /* The wall's snapshot encoded under the old setting is gone (the board's own stays: it
+     * is the held board); the held events re-masked. */
+    assert_non_null(d->board_cache);
     assert_null(d->wall_cache);
     f = hub_department_frame(d, 2);
     assert_non_null(f);
     assert_non_null(f->wall);
     hub_events_free(list);
+}
+
+/* Event seq of department 1 changing encounter 4 (a full row, as the board model needs). */
+static struct hub_event *row_event(long long seq, int esi)
+{
+    char json[256];
+
+    snprintf(json, sizeof json,
+             "{\"type\":\"event\",\"seq\":%lld,\"payload\":{\"encounter\":{\"encounter_id\":4,"
+             "\"department_id\":1,\"status\":\"waiting\",\"esi\":%d,\"similar_name\":[]}}}",
+             seq, esi);
+    return hub_event_new(1, seq, 4, json, strlen(json));
+}
+
+static bool cache_has(const struct hub_department *d, const char *text)
+{
+    char *copy = strndup((const char *)d->board_cache->data + LWS_PRE, d->board_cache->len);
+    bool found = copy && strstr(copy, text);
+
+    free(copy);
+    return found;
+}
+
+/* Between snapshots a board is held only as its snapshot frame's text (no jansson tree); a
+ * newer snapshot parses it back and brings it forward with the ring's events, no read. */
+static void test_board_held_as_text(void **state)
+{
+    struct hub_department *d = fresh();
+    struct hub_event *e;
+
+    (void)state;
+    hub.board_max_age_s = 3600;
+    e = row_event(1, 2);
+    hub_department_add_events(d, e);
+    hub_events_free(e);
+    hub_board_install(d, json_pack("{s:I,s:[],s:[]}", "seq", (json_int_t)0, "encounters", "beds"),
+                      0);
+    assert_true(hub_board_snapshot(&hub, d));
+    assert_null(d->board);
+    assert_int_equal(d->board_cache_seq, 1);
+    assert_true(cache_has(d, "\"esi\":2"));
+
+    e = row_event(2, 1); /* re-triaged */
+    hub_department_add_events(d, e);
+    hub_events_free(e);
+    assert_true(hub_board_snapshot(&hub, d));
+    assert_null(d->board);
+    assert_int_equal(d->board_cache_seq, 2);
+    assert_true(cache_has(d, "\"esi\":1"));
+    assert_false(cache_has(d, "\"esi\":2"));
+    assert_false(d->board_stale);
+
+    /* The wall's twin is masked from the same held board. */
+    assert_true(hub_board_wall_snapshot(&hub, d));
+    assert_non_null(d->wall_cache);
+    assert_null(d->board);
 }
 
 static void test_departments_are_bounded(void **state)
@@ -116,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_events_read_from_postgresql),
         cmocka_unit_test(test_other_departments_events_are_skipped),
         cmocka_unit_test(test_wall_setting),
+        cmocka_unit_test(test_board_held_as_text),
         cmocka_unit_test(test_departments_are_bounded),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
