@@ -144,8 +144,8 @@ static bool apply_frame(json_t *board, long long department_id, const struct hub
 static json_t *held_board(struct hub_department *d)
 {
     if (!d->board && d->board_cache && d->board_cache_seq == d->board_seq) {
-        json_t *frame = json_loadb((const char *)d->board_cache->data + LWS_PRE,
-                                   d->board_cache->len, 0, NULL);
+        json_t *frame =
+            json_loadb((const char *)d->board_cache->data + LWS_PRE, d->board_cache->len, 0, NULL);
 
         d->board = json_incref(json_object_get(frame, "board"));
         json_decref(frame);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ed-hub: live WebSocket delivery of every committed change. Three threads: the lws service
- * thread (every socket, all hub state), the Redis reader (hub_feed.c) and the PostgreSQL worker
- * (hub_db.c); both hand their results over with lws_cancel_service(). main() reads the
+ * thread (every socket, all hub state, on a libuv loop main() turns), the Redis reader
+ * (hub_feed.c) and the PostgreSQL worker (hub_db.c); both hand their results over with
+ * lws_cancel_service(). main() reads the
  * settings, opens two PostgreSQL connections (the worker's, and the upgrade's session lookup;
  * and a third, the worker's too, to a streaming replica when EDLIVE_PG_REPLICA is set),
  * creates the lws context, starts the reader, reads every department once (hub_start) and runs
