@@ -16,7 +16,7 @@ ED_PGBIN=/usr/lib/postgresql/15/bin
 ED_ALL_SERVICES=(pg redis relay api hub mllp nginx) # start order; stop order is the reverse
 
 # Packages (Debian 12). nodejs is not installed here: the machines come with Node 20.
-ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev
+ED_PKGS_BASE=(build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
               libhiredis-dev libjansson-dev libpq-dev libssl-dev libcmocka-dev libargon2-dev openssl postgresql-15
               redis-server nginx curl ca-certificates)
 ED_PKGS_TEST=(chromium yamllint shellcheck systemd prometheus) # systemd: systemd-analyze (deploy_systemd); prometheus: promtool (/metrics)

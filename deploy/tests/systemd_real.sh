@@ -35,7 +35,7 @@ KEEP=0
 ROOT=${EDLIVE_SYSTEMD_ROOT:-/var/tmp/edlive-systemd-root}
 # What the container needs beyond debootstrap's minbase: systemd, PostgreSQL and Redis as an
 # installation has them, the services' libraries, curl for /readyz.
-PACKAGES=systemd,systemd-sysv,dbus,postgresql-15,redis-server,libwebsockets17,libhiredis0.14,libjansson4,libpq5,libargon2-1,libssl3,ca-certificates,curl,procps
+PACKAGES=systemd,systemd-sysv,dbus,postgresql-15,redis-server,libwebsockets17,libwebsockets-evlib-uv,libuv1,libhiredis0.14,libjansson4,libpq5,libargon2-1,libssl3,ca-certificates,curl,procps
 BINARIES=(services/api/ed-api services/hub/ed-hub services/relay/ed-relay services/mllp/ed-mllp
           services/ctl/edlivectl)
 SERVICES=(ed-relay.service ed-api.service ed-hub.service ed-mllp.service)

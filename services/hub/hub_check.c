@@ -196,6 +196,12 @@ bool hub_start(struct hub *hub)
 
 void hub_stop(struct hub *hub)
 {
+    /* The hub's timers first: main() turns the loop once more after this, so lws can close its
+     * handles, and a timer that fired then would find the worker gone. */
+    lws_sul_cancel(&hub->check_timer);
+    lws_sul_cancel(&hub->heartbeat_timer);
+    lws_sul_cancel(&hub->session_timer);
+    lws_sul_cancel(&hub->gate_timer);
     hub_feed_stop(hub->feed);
     hub->feed = NULL;
     hub_subs_batch_drop();

@@ -131,6 +131,12 @@ bool hub_client_queue_topic_error(struct hub_client *c, enum sub_kind kind, long
 /* Where a subscription starts (a snapshot at seq, or recovered after seq): its cursor and its
  * chart top. */
 void hub_sub_begin_at(struct hub_sub *s, long long seq);
+/* Ends c's connection with a close frame carrying code and reason (sent at the next POLLOUT,
+ * then lws waits for the client's reply). Not by returning -1 from the callback: lws 4.1.6 as
+ * Debian builds it (_DEBUG) then closes a second time at once on libuv ("close_and_handled uv
+ * repeat test" in lws_service_fd_tsi), which drops the close frame; lws_close_free_wsi starts
+ * the same close without that. Call it from an lws callback of c, which then returns 0. */
+void hub_client_close(struct hub_client *c, int code, const char *reason);
 /* Cuts a client that does not take its replies. */
 void hub_client_cut(struct hub_client *c);
 /* LWS_CALLBACK_SERVER_WRITEABLE: a queued reply first, else events at the cursors. */

@@ -405,25 +405,31 @@ static int write_one(struct hub *hub, struct hub_client *c)
     return 0;
 }
 
+void hub_client_close(struct hub_client *c, int code, const char *reason)
+{
+    c->close_code = (uint16_t)code;
+    lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+    lws_close_free_wsi(c->wsi, LWS_CLOSE_STATUS_NOSTATUS, "hub close");
+}
+
 int hub_client_writeable(struct hub *hub, struct hub_client *c)
 {
     int written = 0, n;
 
+    if (c->close_code) /* closing: lws writes the close frame; nothing more from us */
+        return 0;
     if (c->session_ended) {
-        c->close_code = HUB_CLOSE_SESSION_ENDED;
-        lws_close_reason(c->wsi, HUB_CLOSE_SESSION_ENDED, (unsigned char *)"session ended", 13);
-        return -1;
+        hub_client_close(c, HUB_CLOSE_SESSION_ENDED, "session ended");
+        return 0;
     }
     if (hub->draining) {
-        c->close_code = HUB_CLOSE_RESTARTING;
-        lws_close_reason(c->wsi, HUB_CLOSE_RESTARTING, (unsigned char *)"restarting", 10);
-        return -1;
+        hub_client_close(c, HUB_CLOSE_RESTARTING, "restarting");
+        return 0;
     }
     if (c->too_slow) {
         /* lws writes the close frame into the room close_too_slow made, then ends the socket. */
-        c->close_code = HUB_CLOSE_TOO_SLOW;
-        lws_close_reason(c->wsi, HUB_CLOSE_TOO_SLOW, (unsigned char *)"too slow", 8);
-        return -1;
+        hub_client_close(c, HUB_CLOSE_TOO_SLOW, "too slow");
+        return 0;
     }
     /* A client behind by several frames takes them in one callback while its socket accepts
      * them whole (lws buffers a partial write, and then nothing more may be written): one

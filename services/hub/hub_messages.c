@@ -128,10 +128,8 @@ static int too_large(struct hub_client *c)
     free(c->rx);
     c->rx = NULL;
     c->rx_len = 0;
-    c->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
-    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                     (unsigned char *)"message too large", 17);
-    return -1;
+    hub_client_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+    return 0;
 }
 
 int hub_messages_receive(struct hub *hub, struct hub_client *c, const char *in, size_t len)
@@ -139,6 +137,8 @@ int hub_messages_receive(struct hub *hub, struct hub_client *c, const char *in, 
     struct ed_error err = {0};
     struct lws *wsi = c->wsi;
 
+    if (c->close_code) /* a close is under way (hub_client_close): the rest is not read */
+        return 0;
     if (!lws_is_first_fragment(wsi) || !lws_is_final_fragment(wsi)) {
         /* Gather fragments, up to HUB_MAX_MESSAGE. */
         char *grown;
