@@ -141,9 +141,14 @@ static bool apply_frame(json_t *board, long long department_id, const struct hub
  * frame: jansson's tree of a board is several times its text, and with 20 boards it was ~10% of
  * the hub's memory per connection (load-tests, scenario 3). It is parsed back when events must
  * be applied to it or a wall's twin masked from it, and let go of once encoded. */
+static bool cache_is_board(const struct hub_department *d)
+{
+    return d->board_cache && d->board_cache_seq == d->board_seq;
+}
+
 static json_t *held_board(struct hub_department *d)
 {
-    if (!d->board && d->board_cache && d->board_cache_seq == d->board_seq) {
+    if (!d->board && cache_is_board(d)) {
         json_t *frame =
             json_loadb((const char *)d->board_cache->data + LWS_PRE, d->board_cache->len, 0, NULL);
 
@@ -155,7 +160,7 @@ static json_t *held_board(struct hub_department *d)
 
 static void let_go_of_tree(struct hub_department *d)
 {
-    if (d->board && d->board_cache && d->board_cache_seq == d->board_seq) {
+    if (d->board && cache_is_board(d)) {
         json_decref(d->board);
         d->board = NULL;
     }

@@ -449,9 +449,9 @@ int hub_client_writeable(struct hub *hub, struct hub_client *c)
 
 /* What waits for c (events behind the gate, a heartbeat) is written on this loop turn when
  * nothing stands in the way: no close decided, no part of an earlier frame still buffered by
- * lws. Asking for WRITEABLE instead costs every such socket a pollfd change there and back and
- * the hub another turn of poll() over all its sockets (load-tests scenario 2: p50/p99 164/770
- * ms before, 15/58 after). lws takes a write outside its callback: what the socket does not
+ * lws. Asking for WRITEABLE instead costs every such socket a poll change there and back and
+ * the hub another loop turn (on lws's poll() loop, load-tests scenario 2: p50/p99 164/770 ms
+ * before, 15/58 after). lws takes a write outside its callback: what the socket does not
  * take it buffers and finishes at POLLOUT (lws_issue_raw), and then this path steps aside, so
  * at most one frame is ever copied per socket, as in the callback. A write error cannot be
  * answered with -1 here (only a callback may): the socket is ended asynchronously instead. */

@@ -157,10 +157,22 @@ static int on_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
     return 0;
 }
 
+/* The client's address for its audit rows: X-Real-IP from a trusted proxy, else the peer. */
+static void keep_client_address(struct hub_client *c, struct lws *wsi)
+{
+    char peer[64] = "", real[64] = "", addr[64];
+
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
+        real[0] = '\0';
+    record_client_address(peer, real, addr, sizeof addr);
+    hub_client_set_addr(c, addr, peer);
+}
+
 static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
 {
-    char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64], peer[64] = "",
-         real[64] = "", addr[64], base[sizeof c->fhir_channel->base];
+    char origin[160] = "", authorization[256] = "", cookies[1024] = "", token[64],
+         base[sizeof c->fhir_channel->base];
     bool from_cookie;
     struct principal who = {0};
     struct hub_session *held = NULL;
@@ -180,22 +192,14 @@ static int check_upgrade(struct hub *hub, struct hub_client *c, struct lws *wsi)
         if (!c->fhir_channel)
             return 1;
         snprintf(c->fhir_channel->base, sizeof c->fhir_channel->base, "%s", base);
-        lws_get_peer_simple(wsi, peer, sizeof peer);
-        if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
-            real[0] = '\0';
-        record_client_address(peer, real, addr, sizeof addr);
-        hub_client_set_addr(c, addr, peer); /* for its audit rows once bound */
+        keep_client_address(c, wsi); /* for its audit rows once bound */
         return 0;
     }
     lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_hdr_copy(wsi, cookies, sizeof cookies, WSI_TOKEN_HTTP_COOKIE);
     if (!record_session_token(authorization, cookies, token, sizeof token, &from_cookie))
         return refuse_upgrade(wsi, ED_ERR_UNAUTHENTICATED, "no session: sign in");
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    if (lws_hdr_copy(wsi, real, sizeof real, WSI_TOKEN_HTTP_X_REAL_IP) < 0)
-        real[0] = '\0';
-    record_client_address(peer, real, addr, sizeof addr);
-    hub_client_set_addr(c, addr, peer);
+    keep_client_address(c, wsi);
     /* A session the hub holds, checked by a recent round: no read at all (a reconnect storm
      * of one session's boards costs one read, for its first socket). */
     if (strlen(token) == AUTH_TOKEN_CHARS) {

@@ -2,12 +2,11 @@
 /* ed-hub: live WebSocket delivery of every committed change. Three threads: the lws service
  * thread (every socket, all hub state, on a libuv loop main() turns), the Redis reader
  * (hub_feed.c) and the PostgreSQL worker (hub_db.c); both hand their results over with
- * lws_cancel_service(). main() reads the
- * settings, opens two PostgreSQL connections (the worker's, and the upgrade's session lookup;
- * and a third, the worker's too, to a streaming replica when EDLIVE_PG_REPLICA is set),
- * creates the lws context, starts the reader, reads every department once (hub_start) and runs
- * the loop. Settings from the environment: the table below (`ed-hub --help`, README.md
- * Settings; backpressure in hub.h). Flow: README.md. */
+ * lws_cancel_service(). main() reads the settings, opens two PostgreSQL connections (the worker's,
+ * and the upgrade's session lookup; and a third, the worker's too, to a streaming replica when
+ * EDLIVE_PG_REPLICA is set), creates the lws context, starts the reader, reads every department
+ * once (hub_start) and runs the loop. Settings from the environment: the table below (`ed-hub
+ * --help`, README.md Settings; backpressure in hub.h). Flow: README.md. */
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -121,6 +120,13 @@ static int hub_protocol0_callback(struct lws *wsi, enum lws_callback_reasons rea
 static void wake_loop(void *ctx)
 {
     lws_cancel_service(ctx);
+}
+
+/* Turns the loop until nothing is left to run (lws's handles closing), at most 1,000 times. */
+static void turn_until_idle(uv_loop_t *loop)
+{
+    for (int turns = 0; turns < 1000 && uv_run(loop, UV_RUN_NOWAIT); turns++)
+        ;
 }
 
 /* SIGTERM: every socket gets the close 1012 "restarting", so its page reconnects at once and
@@ -284,11 +290,9 @@ int main(int argc, char **argv)
     /* On a foreign libuv loop lws closes its handles through the loop: the first destroy
      * starts the close, the loop finishes it, the second destroy frees the context. */
     lws_context_destroy(hub.ctx);
-    for (int turns = 0; turns < 1000 && uv_run(&loop, UV_RUN_NOWAIT); turns++)
-        ;
+    turn_until_idle(&loop);
     lws_context_destroy(hub.ctx);
-    for (int turns = 0; turns < 1000 && uv_run(&loop, UV_RUN_NOWAIT); turns++)
-        ;
+    turn_until_idle(&loop);
     if (uv_loop_close(&loop))
         log_warn("the event loop still had open handles at exit");
     hub_session_clear(); /* after the sockets' CLOSED, which let go of their sessions */
