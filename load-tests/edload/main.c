@@ -85,6 +85,9 @@ static struct {
     uint64_t writes_by_kind[3], ok_by_kind[3];
     int64_t max_send_lag_ns;
     int64_t first_delivery_ns, last_delivery_ns;
+    /* edload's own cost per frame: wakes (epoll_wait returns with events), reads, and reads
+     * that ended inside a frame (its rest copied aside until the next read). */
+    uint64_t wakes, reads, split_reads;
 } st;
 
 static struct hist lat_write_screen, lat_commit_screen, lat_write, lat_connect;
@@ -256,9 +259,14 @@ static int64_t loop_now_ns, loop_real_ms;
 
 static void client_close(struct client *c, bool reconnect);
 
+/* Edge-triggered: a socket is reported once per arrival, not again at every epoll_wait until
+ * read dry. Level-triggered, the kernel polled each socket twice per frame (when it became
+ * readable and again at the next wait), and at 50,000 frames/s that was a fifth of edload's
+ * CPU on the machine it shares with the hub (perf, load-tests/RESULTS.md). client_readable
+ * therefore reads until a recv comes back short. */
 static void client_epoll(struct client *c, int op)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
                              .data.u64 = EV_DATA(TAG_CLIENT, c - clients)};
     if (c->state == C_CONNECTING || c->out_len)
         ev.events |= EPOLLOUT;
@@ -674,17 +682,30 @@ static void client_handshake_answer(struct client *c, size_t *used)
     client_subscribe(c, c->subscribed_once ? c->last_seq : 0);
 }
 
+static bool client_read_once(struct client *c);
+
+/* Reads until the socket is dry (edge-triggered: no second report for what is left). A recv
+ * shorter than the buffer emptied the receive queue; whatever arrives later is a new edge. */
 static void client_readable(struct client *c)
 {
+    while (client_read_once(c))
+        ;
+}
+
+/* One recv and the frames in it; true when the buffer came back full (more may wait). */
+static bool client_read_once(struct client *c)
+{
     ssize_t n = recv(c->fd, rxbuf, sizeof rxbuf, 0);
+    st.reads++;
     if (n <= 0) {
         if (n < 0 && errno == EAGAIN)
-            return;
+            return false;
         if (!stopping)
             count_error(n == 0 ? "ws_eof" : "ws_recv_%s", errno_name(errno));
         client_close(c, true);
-        return;
+        return false;
     }
+    bool full = n == (ssize_t)sizeof rxbuf;
     loop_now_ns = mono_ns();
     loop_real_ms = real_ms();
     uint8_t *data = rxbuf;
@@ -701,7 +722,7 @@ static void client_readable(struct client *c)
             size_t used;
             client_handshake_answer(c, &used);
             if (c->fd < 0 || c->state == C_HANDSHAKE)
-                return;
+                return c->fd >= 0 && full;
             memmove(c->in, c->in + used, c->in_len - used);
             c->in_len -= (uint32_t)used;
         }
@@ -710,7 +731,7 @@ static void client_readable(struct client *c)
     }
     long used = client_frames(c, data, len);
     if (used < 0)
-        return;
+        return false;
     size_t rest = len - (size_t)used;
     if (data == (uint8_t *)c->in) {
         if (rest == 0) {
@@ -722,11 +743,13 @@ static void client_readable(struct client *c)
             c->in_len = (uint32_t)rest;
         }
     } else if (rest) {
+        st.split_reads++;
         c->in_cap = (uint32_t)(rest + 4096);
         c->in = xmalloc(c->in_cap);
         memcpy(c->in, data + used, rest);
         c->in_len = (uint32_t)rest;
     }
+    return full && c->fd >= 0;
 }
 
 static void client_event(struct client *c, uint32_t events)
@@ -819,6 +842,7 @@ struct writer {
     size_t req_len, req_off;
     char *buf;
     size_t len, cap;
+    uint32_t registered; /* the epoll events asked for now */
 };
 
 static struct writer *writers;
@@ -829,12 +853,20 @@ static int64_t write_phase_start_ns, write_phase_end_ns, last_answer_ns;
 static bool write_phase_on;
 static int writes_in_flight;
 
+/* EPOLLOUT only while connecting or with a request part unsent: the writers are
+ * level-triggered, and a writer left asking for EPOLLOUT once its request was out made every
+ * epoll_wait return at once. That spin (a writer that reconnected with a write waiting, after
+ * the API closed an idle connection) took up to half of a core during load-tests scenario 2,
+ * on the machine the hub shares. A MOD that changes nothing is skipped. */
 static void writer_epoll(struct writer *w, int op)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
                              .data.u64 = EV_DATA(TAG_WRITER, w - writers)};
     if (w->state == W_CONNECTING || w->req_off < w->req_len)
         ev.events |= EPOLLOUT;
+    if (op == EPOLL_CTL_MOD && ev.events == w->registered)
+        return;
+    w->registered = ev.events;
     epoll_ctl(epfd, op, w->fd, &ev);
 }
 
@@ -956,8 +988,7 @@ static void writer_send(struct writer *w)
     if (n < 0 && errno != EAGAIN)
         n = 0; /* the read side will see the close */
     w->req_off = n > 0 ? (size_t)n : 0;
-    if (w->req_off < w->req_len)
-        writer_epoll(w, EPOLL_CTL_MOD);
+    writer_epoll(w, EPOLL_CTL_MOD); /* EPOLLOUT while part is unsent, and only then */
 }
 
 static void writer_start_write(struct writer *w, int64_t due_ns)
@@ -1138,6 +1169,7 @@ static void loop_once(int timeout_ms)
 {
     struct epoll_event events[512];
     int n = epoll_wait(epfd, events, 512, timeout_ms);
+    st.wakes += n > 0;
     loop_now_ns = mono_ns();
     loop_real_ms = real_ms();
     for (int i = 0; i < n; i++) {
@@ -1739,10 +1771,12 @@ int main(int argc, char **argv)
     struct rusage self;
     getrusage(RUSAGE_SELF, &self);
     json_object_set_new(out, "edload",
-                        json_pack("{s:f, s:f}", "cpu_s",
+                        json_pack("{s:f, s:f, s:I, s:I, s:I}", "cpu_s",
                                   (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
                                       (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6,
-                                  "rss_peak_mb", self.ru_maxrss / 1024.0));
+                                  "rss_peak_mb", self.ru_maxrss / 1024.0, "wakes",
+                                  (json_int_t)st.wakes, "reads", (json_int_t)st.reads,
+                                  "split_reads", (json_int_t)st.split_reads));
     if (idle.measured)
         json_object_set_new(out, "idle",
                             json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "seconds", idle.seconds,
@@ -1800,10 +1834,12 @@ int main(int argc, char **argv)
         (writes_scheduled > 0 || opt.writers_closed > 0))
         printf("%-26s %.1f s wall: hub cpu %.2f s, api cpu %.2f s\n", "writes + drain",
                writes_wall_s, hub_cpu_writes, api_cpu_writes);
-    printf("%-26s cpu %.2f s  rss peak %.1f MB\n", "edload itself",
+    printf("%-26s cpu %.2f s  rss peak %.1f MB  wakes %llu  reads %llu (%llu ended mid-frame)\n",
+           "edload itself",
            (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
                (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6,
-           self.ru_maxrss / 1024.0);
+           self.ru_maxrss / 1024.0, (unsigned long long)st.wakes, (unsigned long long)st.reads,
+           (unsigned long long)st.split_reads);
     if (idle.measured)
         printf("%-26s %.0f bytes/connection  hub cpu %.2f s over %.1f s\n", "idle", idle_bytes,
                idle.cpu_s, idle.seconds);

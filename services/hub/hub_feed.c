@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "hub_ops.h"
 #include "log.h"
 #include "redis_pub.h"
 #include "redis_target.h"
@@ -293,6 +294,7 @@ void hub_feed_drain(struct hub_feed *feed, struct hub *hub)
     pthread_mutex_unlock(&feed->lock);
     for (struct hub_event *e = list; e; e = e->next) {
         struct hub_department *d = hub_department_find(hub, e->department_id);
+        hub_ops_arrived(e->frame, e->len);
         if (d)
             hub_department_changed(hub, d, hub_department_offer(d, e));
     }

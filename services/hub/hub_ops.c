@@ -47,6 +47,15 @@ void hub_ops_delivered(const struct hub_frame *f)
     }
 }
 
+void hub_ops_arrived(const char *json, size_t len)
+{
+    long long at_ms = hub_ops_frame_at_ms(json, len);
+    long long age_ms = at_ms > 0 ? ops_wall_us() / 1000 - at_ms : 0;
+
+    if (at_ms > 0)
+        ops_observe_us(&hub_ops.arrival, age_ms > 0 ? (uint64_t)age_ms * 1000u : 0);
+}
+
 static void metrics(struct ops_text *t, void *user)
 {
     struct hub *hub = user;
@@ -100,6 +109,10 @@ static void metrics(struct ops_text *t, void *user)
                "from an event's commit (its written_at) to its frame written to a socket, per "
                "delivery; a replay after a reconnect counts its wait");
     ops_histogram_lines(t, "edlive_hub_write_to_screen_seconds", NULL, &hub_ops.write_to_screen);
+    ops_family(t, "edlive_hub_event_arrival_seconds", "histogram",
+               "from an event's commit (its written_at) to the hub taking it from Redis, per "
+               "event: the part of edlive_hub_write_to_screen_seconds before the hub");
+    ops_histogram_lines(t, "edlive_hub_event_arrival_seconds", NULL, &hub_ops.arrival);
     ops_family(t, "edlive_hub_department_top_seq", "gauge",
                "the newest event seq this hub holds, by department");
     for (int i = 0; i < hub->ndepts; i++) {

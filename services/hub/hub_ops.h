@@ -17,6 +17,7 @@ struct hub_ops_counters {
     struct ops_counter stall_closes;      /* sockets closed with 4408 */
     struct ops_counter heartbeats;        /* heartbeat frames written */
     struct ops_histogram write_to_screen; /* frame written - its event's "at" (written_at) */
+    struct ops_histogram arrival;         /* taken from Redis - its event's "at" */
 };
 
 enum { HUB_OPS_BOARD, HUB_OPS_CHART, HUB_OPS_FHIR };
@@ -25,6 +26,10 @@ extern struct hub_ops_counters hub_ops;
 
 /* One event frame written to a socket: counted, with its age since the event was written. */
 void hub_ops_delivered(const struct hub_frame *f);
+
+/* An event taken from Redis by the loop: its age then, the part of write_to_screen spent before
+ * the hub held it (ed-relay, Redis, the reader thread's hand-over). */
+void hub_ops_arrived(const char *json, size_t len);
 
 /* The "at" of an event frame (milliseconds since the epoch), or 0 when it has none. */
 long long hub_ops_frame_at_ms(const char *json, size_t len);

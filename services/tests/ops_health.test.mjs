@@ -141,6 +141,7 @@ test('a vitals POST moves ed-api\'s request counter and ed-hub\'s deliveries and
     assert.doesNotMatch(apiAfter, new RegExp(`/encounters/${enc}/`));
     assert.ok(sample(hubAfter, 'edlive_hub_events_delivered_total') > sample(hubBefore, 'edlive_hub_events_delivered_total'));
     assert.ok(sample(hubAfter, 'edlive_hub_write_to_screen_seconds_count') > sample(hubBefore, 'edlive_hub_write_to_screen_seconds_count'));
+    assert.ok(sample(hubAfter, 'edlive_hub_event_arrival_seconds_count') > sample(hubBefore, 'edlive_hub_event_arrival_seconds_count'));
     assert.ok(sample(hubAfter, 'edlive_hub_clients') >= 1);
     assert.ok(sample(hubAfter, 'edlive_hub_subscriptions', { topic: 'board' }) >= 1);
   } finally {
