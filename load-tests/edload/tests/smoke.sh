@@ -2,7 +2,10 @@
 # integration_edload_smoke: edload against the deployment deploy/local/test started: 50 board
 # clients over 2 departments (the Demo ED and one LOADnn edload creates), 5 writes/s of every
 # kind for 5 s. Fails unless the JSON parses, deliveries = expected > 0, and nothing was lost,
-# duplicated or reordered. Skipped (77) without the deployment's settings.
+# duplicated or reordered. Then 2 closed-loop writers for 3 s (every write on a connection that
+# was opened with that write waiting): fails if edload woke far more often than it read (the
+# writer spin on EPOLLOUT that took up to half a core in load-tests scenario 2). Skipped (77)
+# without the deployment's settings.
 set -euo pipefail
 edload=$1
 for v in EDLIVE_API_URL EDLIVE_HUB_URL EDLIVE_PG_OWNER; do
@@ -44,4 +47,29 @@ if problems:
     print("FAIL: " + "; ".join(problems))
     sys.exit(1)
 print(f"ok: {d['delivered']} deliveries, write-to-screen p99 {r['latency']['write_to_screen']['p99_ms']:.1f} ms")
+PY
+
+# edload's own cost: a wake is an epoll_wait that returned events, and each event is a read, a
+# write's answer or a connection coming up. Spinning, it wakes hundreds of thousands of times a
+# second for nothing.
+"$edload" --hub "$EDLIVE_HUB_URL" --api "$EDLIVE_API_URL" --clients 10 --departments 1 \
+    --writers-closed 2 --seconds 3 --mix vitals,status,bed --drain-seconds 20 --label smoke-closed \
+    --json "$out/closed.json" >"$out/closed.txt"
+python3 - "$out/closed.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+e, w, d = r["edload"], r["writes"], r["deliveries"]
+problems = []
+if w["ok"] < 10 or w["failed"]:
+    problems.append(f"closed loop: {w['ok']} writes ok, {w['failed']} failed")
+for k in ("lost", "duplicated", "out_of_order"):
+    if d[k]:
+        problems.append(f"closed loop: {k} = {d[k]}")
+bound = 2 * (e["reads"] + w["sent"]) + 200
+if e["wakes"] > bound:
+    problems.append(f"edload woke {e['wakes']} times for {e['reads']} reads and {w['sent']} writes (a spin)")
+if problems:
+    print("FAIL: " + "; ".join(problems))
+    sys.exit(1)
+print(f"ok: closed loop {w['ok']} writes, edload woke {e['wakes']} times for {e['reads']} reads")
 PY
