@@ -259,11 +259,10 @@ static int64_t loop_now_ns, loop_real_ms;
 
 static void client_close(struct client *c, bool reconnect);
 
-/* Edge-triggered: a socket is reported once per arrival, not again at every epoll_wait until
- * read dry. Level-triggered, the kernel polled each socket twice per frame (when it became
- * readable and again at the next wait), and at 50,000 frames/s that was a fifth of edload's
- * CPU on the machine it shares with the hub (perf, load-tests/RESULTS.md). client_readable
- * therefore reads until a recv comes back short. */
+/* Edge-triggered: a socket is reported once per arrival; level-triggered, epoll polls a
+ * socket it reported again at the next wait, once more per frame at 50,000 frames/s on the
+ * machine edload shares with the hub. client_readable therefore reads until a recv comes back
+ * short. */
 static void client_epoll(struct client *c, int op)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
@@ -855,9 +854,10 @@ static int writes_in_flight;
 
 /* EPOLLOUT only while connecting or with a request part unsent: the writers are
  * level-triggered, and a writer left asking for EPOLLOUT once its request was out made every
- * epoll_wait return at once. That spin (a writer that reconnected with a write waiting, after
- * the API closed an idle connection) took up to half of a core during load-tests scenario 2,
- * on the machine the hub shares. A MOD that changes nothing is skipped. */
+ * epoll_wait return at once. That spin (any writer connected with a write waiting: one added
+ * when all were busy, one the API had closed, every closed-loop writer) took up to half of a
+ * core during load-tests scenario 2, on the machine the hub shares. A MOD that changes nothing
+ * is skipped. */
 static void writer_epoll(struct writer *w, int op)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
