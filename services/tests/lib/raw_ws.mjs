@@ -1,5 +1,6 @@
 // A WebSocket client on a bare TCP socket, for what the built-in WebSocket cannot do: stop
 // reading (a frozen tablet) and cut the connection without a close handshake (a dead network).
+// Otherwise it behaves as a browser's: pings answered, a close frame answered with a close.
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -70,7 +71,13 @@ export class RawSocket {
       this.buf = this.buf.subarray(off + len);
       if (op === 0x1) this.onFrame(payload.toString());
       else if (op === 0x9) this.sendFrame(0xa, payload); // ping: pong
-      else if (op === 0x8) this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+      else if (op === 0x8) {
+        // The closing handshake, as a browser does it (RFC 6455 5.5.1): the code echoed at once,
+        // and the server ends the TCP connection. Without the echo the hub waits for it (a
+        // draining hub up to its 3 s), and this client saw every close that much late.
+        if (this.closeCode === null) this.sendFrame(0x8, payload.subarray(0, 2));
+        this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+      }
     }
   }
 
