@@ -37,23 +37,25 @@ long long hub_ops_frame_at_ms(const char *json, size_t len)
     return (long long)timegm(&tm) * 1000 + ms;
 }
 
+/* The age of an event whose "at" is at_ms (0: none, nothing observed), now, into h. */
+static void observe_age(struct ops_histogram *h, long long at_ms)
+{
+    if (at_ms > 0) {
+        long long age_ms = ops_wall_us() / 1000 - at_ms;
+        /* A database clock ahead of ours reads as 0, not as a negative age. */
+        ops_observe_us(h, age_ms > 0 ? (uint64_t)age_ms * 1000u : 0);
+    }
+}
+
 void hub_ops_delivered(const struct hub_frame *f)
 {
     ops_inc(&hub_ops.delivered);
-    if (f->at_ms > 0) {
-        long long age_ms = ops_wall_us() / 1000 - f->at_ms;
-        /* A database clock ahead of ours reads as 0, not as a negative age. */
-        ops_observe_us(&hub_ops.write_to_screen, age_ms > 0 ? (uint64_t)age_ms * 1000u : 0);
-    }
+    observe_age(&hub_ops.write_to_screen, f->at_ms);
 }
 
 void hub_ops_arrived(const char *json, size_t len)
 {
-    long long at_ms = hub_ops_frame_at_ms(json, len);
-    long long age_ms = at_ms > 0 ? ops_wall_us() / 1000 - at_ms : 0;
-
-    if (at_ms > 0)
-        ops_observe_us(&hub_ops.arrival, age_ms > 0 ? (uint64_t)age_ms * 1000u : 0);
+    observe_age(&hub_ops.arrival, hub_ops_frame_at_ms(json, len));
 }
 
 static void metrics(struct ops_text *t, void *user)
